@@ -2500,21 +2500,29 @@ class _SettingCursorFactory:
     The server reads the setting while it runs the portal, chunk by chunk (a sequential scan
     evaluates `current_setting()` per row): the first round trip and every later one
     (`prefetch`, `Cursor.fetch`/`fetchrow`/`forward`) run under the request's value, which
-    another call on the connection may have changed in between.
+    another call on the connection may have changed in between. Each runs only in the pool's
+    lease the factory was made in (`_tg_released`): asyncpg refuses a kept cursor, but only
+    after the setting was set in the session of the request holding the connection then.
     """
 
-    __slots__ = ("_connection", "_factory", "_wanted")
+    __slots__ = ("_connection", "_factory", "_lease", "_wanted")
 
     def __init__(self, factory: Any, connection: GuardedConnection, wanted: _Plan) -> None:
         self._factory = factory
         self._connection = connection
         self._wanted = wanted
+        self._lease: int = connection._pool_release_ctr  # type: ignore[attr-defined]
+
+    def _check_lease(self) -> None:
+        if self._lease != self._connection._pool_release_ctr:  # type: ignore[attr-defined]
+            self._connection._tg_released()
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Any]:
         connection = self._connection
+        self._check_lease()
         value = await connection._tg_ensure(self._wanted)
         rows = self._factory.__aiter__()
         while True:
@@ -2531,26 +2539,32 @@ class _SettingCursorFactory:
         return self._open().__await__()
 
     async def _open(self) -> Any:
+        self._check_lease()
         value = await self._connection._tg_ensure(self._wanted)
         cursor = await self._factory
-        return cursor if value is None else _SettingCursor(cursor, self._connection, value)
+        if value is None:
+            return cursor
+        return _SettingCursor(cursor, self._connection, value, self._lease)
 
 
 class _SettingCursor:
     """asyncpg's `Cursor`, whose round trips run with the tenant setting at `value`."""
 
-    __slots__ = ("_connection", "_cursor", "_value")
+    __slots__ = ("_connection", "_cursor", "_lease", "_value")
 
-    def __init__(self, cursor: Any, connection: GuardedConnection, value: str) -> None:
+    def __init__(self, cursor: Any, connection: GuardedConnection, value: str, lease: int) -> None:
         self._cursor = cursor
         self._connection = connection
         self._value = value
+        self._lease = lease
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cursor, name)
 
     async def _ensure(self) -> None:
         connection = self._connection
+        if self._lease != connection._pool_release_ctr:  # type: ignore[attr-defined]
+            connection._tg_released()  # a cursor kept past the release (its factory's lease)
         if self._value != connection._tg_setting:
             await connection._tg_set(self._value)
 
