@@ -7,6 +7,17 @@ server.
    clinic 2's open transaction (`current_setting('app.tenant_id')` read '1' there). The
    factory (and the cursor it opens) now checks its lease before setting anything. A cursor
    opened in clinic 1's transaction and fetched in clinic 2's held already.
+
+2. FIXED: state left outside any block by a schema function the text calls under a built-in's
+   name or no name (h33c's rule counted only names that are no built-in's): with
+   `public.upper(integer)` reading every patient, `SELECT set_config('my.stash', upper(42),
+   false)` outside any block, then clinic 1's `current_setting('my.stash')` read
+   'Ana,Bruno,Carla'; the same through `CREATE OPERATOR || (integer, integer)` (`42 || 42`).
+   The catalog read now tells the names of schema functions named like a built-in (they count
+   as the schema's), and whether an operator, cast, domain CHECK, policy or type runs one
+   (then any non-plain statement outside a block counts). A cast held already (its field
+   access `(42::stash_t).names` names the schema's type). Safe twin: `lower('W')` beside
+   `public.upper(integer)` stays for both clinics.
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
-from tenantguard.runtime import create_pool, tenant
+from tenantguard.runtime import connect, create_pool, tenant
 from tests.test_runtime import POLICY
 
 NAMES = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_name"
@@ -56,3 +67,69 @@ async def test_a_kept_cursor_of_clinic_1_sets_nothing_in_clinic_2s_session(
                 assert seen == "2"
     finally:
         await pool.close()
+
+
+# --- 2. state left outside any block by schema code the text names by a built-in's name, an
+# operator or a cast ---------------------------------------------------------------------------
+
+READ_STASH = "SELECT current_setting('my.stash', true)"
+NAMES_OF = """CREATE FUNCTION {name}(integer) RETURNS text LANGUAGE plpgsql AS
+$$ BEGIN RETURN (SELECT string_agg(first_name, ',' ORDER BY first_name) FROM patients); END $$"""
+HIDDEN: dict[str, tuple[str, str]] = {
+    # a built-in's name overloaded in public: upper(42) runs public.upper(integer)
+    "built-in name": (NAMES_OF.format(name="public.upper"), "upper(42)"),
+    "operator": (
+        NAMES_OF.format(name="names_of").replace("(integer)", "(integer, integer)")
+        + ";\nCREATE OPERATOR || (LEFTARG = integer, RIGHTARG = integer, FUNCTION = names_of)",
+        "42 || 42",
+    ),
+    "cast": (
+        NAMES_OF.format(name="names_of")
+        + ";\nCREATE TYPE stash_t AS (names text)"
+        + ";\nCREATE FUNCTION to_stash(integer) RETURNS stash_t LANGUAGE sql"
+        + " AS $$ SELECT ROW(names_of($1))::stash_t $$"
+        + ";\nCREATE CAST (integer AS stash_t) WITH FUNCTION to_stash(integer)",
+        "(42::stash_t).names",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", sorted(HIDDEN))
+async def test_hidden_schema_code_stash_outside_any_block_is_not_read_by_a_clinic(
+    two_clinics: str, how: str
+) -> None:
+    ddl, call = HIDDEN[how]
+    owner = await asyncpg.connect(two_clinics)  # a migration's code
+    try:
+        await owner.execute(ddl)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        stash = f"SELECT set_config('my.stash', {call}, false)"
+        assert await conn.fetchval(stash) == "Ana,Bruno,Carla"  # outside any block: unchecked
+        with tenant(1):
+            assert await conn.fetchval(READ_STASH) in ("", None)
+    finally:
+        await conn.close()
+
+
+async def test_a_built_in_stash_beside_a_shadowed_name_stays_for_the_clinics(
+    two_clinics: str,
+) -> None:
+    """The safe twin: with `public.upper(integer)` in the schema, a worker's setting made with
+    other built-ins outside any block is no tenant's state: no reset, it stays."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(NAMES_OF.format(name="public.upper"))
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        assert await conn.fetchval("SELECT set_config('my.stash', lower('W'), false)") == "w"
+        with tenant(1):
+            assert await conn.fetchval(READ_STASH) == "w"
+        with tenant(2):
+            assert await conn.fetchval(READ_STASH) == "w"
+    finally:
+        await conn.close()

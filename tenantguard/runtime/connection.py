@@ -100,6 +100,7 @@ from tenantguard.runtime.schema_code import (
     tenant_column_types,
     tenant_registry,
     trigger_writes,
+    unnamed_calls,
     view_writes,
 )
 from tenantguard.runtime.session import (
@@ -372,7 +373,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -403,6 +404,9 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting_callers_refused: frozenset[str] = frozenset()
         # the functions that change the session's role (refused callers under an init= role)
         self._tg_role_changers: frozenset[str] = frozenset()
+        # the schema's functions a statement's text calls by a built-in's name; None: some may
+        # run where no name shows them (an operator's, a cast's: `schema_calls`)
+        self._tg_unnamed: frozenset[str] | None = None
         # the database's code reads or sets the setting: it is set before every statement
         self._tg_setting_everywhere = False
         # the schema's functions that may change a setting where no text names them (read
@@ -563,7 +567,7 @@ class GuardedConnection(asyncpg.Connection):
         # keep: a function of the schema may read them where its text does not show it
         # (helper h33c: `set_config('my.stash', all_names(), false)`, a PL/pgSQL all_names())
         tenant_rows = verdict.touches_tenant_tables or (
-            scope is None and not plain and schema_calls(verdict.calls)
+            scope is None and not plain and schema_calls(verdict.calls, self._tg_unnamed)
         )
         if not plain:
             self._tg_dirty(scope, tenant_rows)
@@ -975,6 +979,7 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_checked_foreign_keys(checked)
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
+        self._tg_unnamed = unnamed_calls(tuple(row) for row in functions)
         readers, self._tg_setting_changers, reading, mentions = setting_code(
             (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
         )

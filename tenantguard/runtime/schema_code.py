@@ -41,6 +41,7 @@ __all__ = [
     "setting_code",
     "stateful_code",
     "stateful_implicit",
+    "unnamed_calls",
     "view_writes",
 ]
 
@@ -496,6 +497,21 @@ def stateful_implicit(rows: Iterable[Row], stateful: frozenset[str]) -> list[str
         for row in rows
         if str(row[0]).lower() in stateful and (bool(row[5]) or (len(row) > 6 and bool(row[6])))
     )
+
+
+def unnamed_calls(rows: Iterable[Row]) -> frozenset[str] | None:
+    """The names under which a statement's text calls a schema function it seems not to: those
+    named like a built-in (`public.upper(integer)`, run by `upper(42)`); None when a read may run
+    one unnamed (an operator's, a cast's, a domain CHECK's, a policy's, a type's): then any
+    statement may (helper h33l: `set_config('my.stash', upper(42), false)` outside any block
+    stashed every clinic's names, taken as a built-in's call). Rows of `QUERY`."""
+    named: set[str] = set()
+    for row in rows:
+        if len(row) > 6 and bool(row[6]):
+            return None
+        if bool(row[5]):
+            named.add(str(row[0]).lower())
+    return frozenset(named)
 
 
 def _close(found: set[str], words: dict[str, set[str]]) -> None:

@@ -280,11 +280,18 @@ def unsafe_calls(bare: str) -> set[str]:
     return found
 
 
-def schema_calls(calls: Iterable[str]) -> bool:
+def schema_calls(calls: Iterable[str], shadowed: frozenset[str] | None = frozenset()) -> bool:
     """True when some of the names a statement calls (`RuntimeVerdict.calls`) is neither a
-    PostgreSQL built-in nor a word of its grammar: a function of the schema, whose body the
-    guard does not read — it may read tenant tables (a PL/pgSQL `all_names()`)."""
-    return any(name not in BUILTIN_FUNCTIONS and name not in _SYNTAX_WORDS for name in calls)
+    PostgreSQL built-in nor a word of its grammar, or is one of the schema's functions named
+    like a built-in (`shadowed`; None: the schema's code may run where no name shows it, under
+    an operator or a cast): a function of the schema, whose body the guard does not read — it
+    may read tenant tables (a PL/pgSQL `all_names()`)."""
+    if shadowed is None:
+        return True
+    return any(
+        name in shadowed or (name not in BUILTIN_FUNCTIONS and name not in _SYNTAX_WORDS)
+        for name in calls
+    )
 
 
 def _calls_setseed(bare: str) -> bool:
