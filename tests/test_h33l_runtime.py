@@ -18,6 +18,16 @@ server.
    (then any non-plain statement outside a block counts). A cast held already (its field
    access `(42::stash_t).names` names the schema's type). Safe twin: `lower('W')` beside
    `public.upper(integer)` stays for both clinics.
+
+3. FIXED: a function that runs as another role, under a pool whose init= set the role (h33d
+   refused a call naming a function configured with `SET role`): (a) the same function behind
+   `CREATE OPERATOR ||`: `SELECT 1 || 1` in clinic 1's request returned 'Ana,Bruno,Carla';
+   (b) a SECURITY DEFINER function owned by the login superuser (no configuration): `SELECT
+   peek2(1, 1)` returned 'Ana,Bruno,Carla'. A SECURITY DEFINER function whose owner is out of
+   RLS now counts as configured with its owner's role, and a role changer an operator, cast,
+   domain CHECK, policy or type runs has every statement refused (the fast path off). Twins:
+   SECURITY DEFINER owned by the init's role, an operator over a function changing no role
+   (clinic 1's names, twice).
 """
 
 from __future__ import annotations
@@ -133,3 +143,81 @@ async def test_a_built_in_stash_beside_a_shadowed_name_stays_for_the_clinics(
             assert await conn.fetchval(READ_STASH) == "w"
     finally:
         await conn.close()
+
+
+# --- 3. a function configured with a role (h33d), run where the text does not name it --------
+
+PEEK2 = (
+    "CREATE FUNCTION peek2(integer, integer) RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN"
+    " (SELECT string_agg(first_name, ',' ORDER BY first_name) FROM patients); END$$"
+)
+ROLE_HIDDEN: dict[str, tuple[str, str]] = {
+    "by name": (PEEK2 + "; ALTER FUNCTION peek2(integer, integer) SET role = {su}",
+                "SELECT peek2(1, 1)"),
+    "operator": (
+        PEEK2 + "; ALTER FUNCTION peek2(integer, integer) SET role = {su}"
+        "; CREATE OPERATOR || (LEFTARG = integer, RIGHTARG = integer, FUNCTION = peek2)",
+        "SELECT 1 || 1",
+    ),
+    "security definer": (PEEK2 + "; ALTER FUNCTION peek2(integer, integer) SECURITY DEFINER",
+                         "SELECT peek2(1, 1)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("how", sorted(ROLE_HIDDEN))
+async def test_a_role_configured_function_run_unnamed_is_refused(
+    two_clinics: str, how: str
+) -> None:
+    from tests.test_h32h_attack import _role_pool
+
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        superuser = await owner.fetchval("SELECT current_user")
+    finally:
+        await owner.close()
+    ddl, call = ROLE_HIDDEN[how]
+    pool, _ = await _role_pool(two_clinics, ddl.format(su=f'"{superuser}"'))
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                try:
+                    got = await connection.fetchval(call)
+                except TenantIsolationError:
+                    got = "refused"
+                assert got == "refused"  # leaked: 'Ana,Bruno,Carla'
+                with pytest.raises(TenantIsolationError):
+                    await connection.fetchval(call)  # the verdict cached
+    finally:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+ROLE_SAFE: dict[str, tuple[str, str]] = {
+    # SECURITY DEFINER owned by the init's own role (inside RLS): runs, clinic 1's names
+    "security definer of the app's role": (
+        PEEK2 + "; ALTER FUNCTION peek2(integer, integer) SECURITY DEFINER"
+        "; ALTER FUNCTION peek2(integer, integer) OWNER TO {role}",
+        "SELECT peek2(1, 1)",
+    ),
+    # an operator over a function that changes no role
+    "operator": (
+        PEEK2 + "; CREATE OPERATOR || (LEFTARG = integer, RIGHTARG = integer, FUNCTION = peek2)",
+        "SELECT 1 || 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", sorted(ROLE_SAFE))
+async def test_a_function_running_as_the_init_role_runs(two_clinics: str, how: str) -> None:
+    """The safe twins: clinic 1's own names (RLS holds)."""
+    from tests.test_h31b_runtime_state import _ROLE
+    from tests.test_h32h_attack import _role_pool
+
+    ddl, call = ROLE_SAFE[how]
+    pool, _ = await _role_pool(two_clinics, ddl.format(role=_ROLE))
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                assert await connection.fetchval(call) == "Ana,Bruno"
+                assert await connection.fetchval(call) == "Ana,Bruno"  # cached verdict
+    finally:
+        await pool.close()  # type: ignore[attr-defined]

@@ -373,7 +373,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -404,6 +404,9 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting_callers_refused: frozenset[str] = frozenset()
         # the functions that change the session's role (refused callers under an init= role)
         self._tg_role_changers: frozenset[str] = frozenset()
+        # the role changers an operator, a cast, a domain's CHECK, a policy or a type runs: a
+        # statement may call them where its text names none (`schema.name`)
+        self._tg_role_unnamed: tuple[str, ...] = ()
         # the schema's functions a statement's text calls by a built-in's name; None: some may
         # run where no name shows them (an operator's, a cast's: `schema_calls`)
         self._tg_unnamed: frozenset[str] | None = None
@@ -520,6 +523,23 @@ class GuardedConnection(asyncpg.Connection):
                 "contains the init's role",
                 "leave the role the pool's init= sets in requests; call it in maintenance "
                 "code (`with unscoped(reason):`)",
+                query,
+            )
+        if (
+            guard._role_kept
+            and self._tg_role_unnamed
+            and not unscoped
+            and guard.mode is not Mode.OFF
+            and not (type(query) is str and is_control_statement(query))
+        ):
+            guard.violation(
+                f"the schema's {', '.join(self._tg_role_unnamed)} changes the session's role "
+                "(or runs as another role) and an operator, a cast, a domain's CHECK, a policy "
+                "or a type runs it where no statement names it: any statement may run as "
+                "another role than the one the pool's init= set, out of the Row-Level Security "
+                "that contains it",
+                "drop the operator or cast over a role-changing function (or its role "
+                "configuration, its SECURITY DEFINER); run maintenance in `with unscoped(reason):`",
                 query,
             )
         if self._tg_setting_everywhere and not unscoped and guard.mode is not Mode.OFF:
@@ -792,6 +812,7 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_lexer_ok
             and not self._tg_schema_code
             and not self._tg_setting_everywhere
+            and not self._tg_role_unnamed
             and not self._tg_check_due
             and not self._tg_reset_due
         )
@@ -989,6 +1010,13 @@ class GuardedConnection(asyncpg.Connection):
             [tuple(r) for r in configs],
         )
         self._tg_role_changers = changers
+        self._tg_role_unnamed = tuple(
+            sorted(
+                f"{row[1]}.{row[0]}"
+                for row in functions
+                if len(row) > 6 and row[6] and str(row[0]).lower() in changers
+            )
+        )
         guard.learn_role_views(
             (changers & {str(row[0]).lower() for row in views if row[2] == "v"})
             | role_changing_writes([tuple(row) for row in catalog["triggers"]], changers)

@@ -253,11 +253,22 @@ def implicit_changers(rows: Iterable[Row]) -> list[str]:
 
 
 # Functions whose own settings (`ALTER FUNCTION f SET app.tenant_id = …`) name a custom setting:
-# they run under that value, whatever the session's is
+# they run under that value, whatever the session's is. A SECURITY DEFINER function runs as its
+# owner as one configured with `role = owner` does: told so (`role=`) when the owner is out of
+# Row-Level Security — a superuser, a BYPASSRLS role, or the owner of a table whose RLS is not
+# forced (helper h33l: `SELECT peek2(1, 1)`, owned by the superuser, read every clinic's names)
 CONFIG_QUERY = """
-SELECT p.proname::text, array_to_string(p.proconfig, ',')
+SELECT p.proname::text,
+       concat_ws(',', array_to_string(p.proconfig, ','),
+                 CASE WHEN p.prosecdef AND (r.rolsuper OR r.rolbypassrls OR EXISTS (
+                   SELECT 1 FROM pg_catalog.pg_class c
+                   WHERE c.relowner = p.proowner AND c.relrowsecurity
+                     AND NOT c.relforcerowsecurity))
+                 THEN 'role=' || pg_catalog.quote_ident(r.rolname) END)
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE p.proconfig IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
+WHERE (p.proconfig IS NOT NULL OR p.prosecdef)
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
 
 
