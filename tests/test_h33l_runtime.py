@@ -28,6 +28,16 @@ server.
    domain CHECK, policy or type runs has every statement refused (the fast path off). Twins:
    SECURITY DEFINER owned by the init's role, an operator over a function changing no role
    (clinic 1's names, twice).
+
+4. FIXED: an UPDATE of a partitioned table that sets a column of its partition key moves the
+   row (a DELETE from one partition, an INSERT into another) and runs those partitions' DELETE
+   and INSERT triggers; h33d judged a parent's write by its partitions' triggers of the same
+   kind only. Workspace 1's `UPDATE knotes SET kind = 'b' WHERE ws_id = $1` ran knotes_b's
+   BEFORE INSERT trigger (knotes_a's AFTER DELETE likewise), moving every workspace's count
+   ([(1, 1), (2, 1)]). Also through `SET (body, kind) = …`, a quoted `"kind"`, MERGE's UPDATE,
+   and a sub-partition attached later (ATTACH PARTITION) in a two-level tree. Such triggers
+   now count for the ancestors' `UPDATE OF <key column>` (any UPDATE for a key expression);
+   the safe twin (an UPDATE of a column outside the key) runs.
 """
 
 from __future__ import annotations
@@ -221,3 +231,103 @@ async def test_a_function_running_as_the_init_role_runs(two_clinics: str, how: s
                 assert await connection.fetchval(call) == "Ana,Bruno"  # cached verdict
     finally:
         await pool.close()  # type: ignore[attr-defined]
+
+
+# --- 4. a partition's INSERT or DELETE trigger run by an UPDATE that moves the row ------------
+
+KINDS = (
+    "CREATE TABLE knotes (ws_id bigint NOT NULL, kind text NOT NULL, body text)"
+    " PARTITION BY LIST (kind);"
+    " CREATE TABLE knotes_a PARTITION OF knotes FOR VALUES IN ('a');"
+    " CREATE TABLE knotes_b PARTITION OF knotes FOR VALUES IN ('b');"
+    " INSERT INTO knotes VALUES (1, 'a', 'x'), (2, 'a', 'y');"
+    " CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " UPDATE counts SET n = n + 1; RETURN {ret}; END$$;"
+)
+MOVES = {
+    "destination's BEFORE INSERT": KINDS.format(ret="NEW")
+    + " CREATE TRIGGER t BEFORE INSERT ON knotes_b FOR EACH ROW EXECUTE FUNCTION bump()",
+    "source's AFTER DELETE": KINDS.format(ret="OLD")
+    + " CREATE TRIGGER t AFTER DELETE ON knotes_a FOR EACH ROW EXECUTE FUNCTION bump()",
+}
+MOVE = "UPDATE knotes SET kind = 'b' WHERE ws_id = $1"
+SUB_PARTITIONED = (
+    "CREATE TABLE knotes (ws_id bigint NOT NULL, kind text NOT NULL, body text)"
+    " PARTITION BY LIST (kind);"
+    " CREATE TABLE knotes_a PARTITION OF knotes FOR VALUES IN ('a');"
+    " CREATE TABLE knotes_b PARTITION OF knotes FOR VALUES IN ('b') PARTITION BY LIST (ws_id);"
+    " CREATE TABLE knotes_b1 (ws_id bigint NOT NULL, kind text NOT NULL, body text);"
+    " INSERT INTO knotes VALUES (1, 'a', 'x'), (2, 'a', 'y');"
+    " CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " UPDATE counts SET n = n + 1; RETURN NEW; END$$;"
+    " CREATE TRIGGER t BEFORE INSERT ON knotes_b1 FOR EACH ROW EXECUTE FUNCTION bump();"
+    # attached after its trigger was made
+    " ALTER TABLE knotes_b ATTACH PARTITION knotes_b1 FOR VALUES IN (1);"
+    " CREATE TABLE knotes_b2 PARTITION OF knotes_b FOR VALUES IN (2)"
+)
+MOVED: dict[str, tuple[str, str]] = {
+    "destination's BEFORE INSERT": (MOVES["destination's BEFORE INSERT"], MOVE),
+    "source's AFTER DELETE": (MOVES["source's AFTER DELETE"], MOVE),
+    "a row of columns set": (
+        MOVES["destination's BEFORE INSERT"],
+        "UPDATE knotes SET (body, kind) = ('z', 'b') WHERE ws_id = $1",
+    ),
+    "a quoted column": (
+        MOVES["destination's BEFORE INSERT"],
+        "UPDATE knotes SET \"kind\" = 'b' WHERE ws_id = $1",
+    ),
+    "a sub-partition attached later": (SUB_PARTITIONED, MOVE),
+    "MERGE": (
+        MOVES["destination's BEFORE INSERT"],
+        "MERGE INTO knotes k USING (SELECT $1::bigint AS ws_id) s ON k.ws_id = s.ws_id"
+        " WHEN MATCHED AND k.ws_id = $1 THEN UPDATE SET kind = 'b'",
+    ),
+}
+
+
+async def _moved(database: str, ddl: str, sql: str) -> object:
+    from tenantguard import Policy
+    from tests.test_h32d_open_items import SCHEMA as WORKSPACE_SCHEMA
+    from tests.test_h32h_attack import _owner_runs
+
+    await _owner_runs(database, WORKSPACE_SCHEMA + ";" + ddl)
+    policy = Policy(
+        "ws_id",
+        {"members", "invites", "counts", "notes", "knotes", "knotes_a", "knotes_b"}
+        | {"knotes_b1", "knotes_b2"},
+        global_tables={"workspaces"},
+    )
+    conn = await connect(database, policy=policy)
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            with tenant(1):
+                try:
+                    await conn.execute(sql, 1)
+                except TenantIsolationError:
+                    return "refused"
+            rows = await asyncpg.Connection.fetch(conn, "SELECT ws_id, n FROM counts ORDER BY 1")
+            return [tuple(r) for r in rows]
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("shape", sorted(MOVED))
+async def test_an_update_moving_a_row_runs_the_partitions_other_triggers(
+    database: str, shape: str
+) -> None:
+    ddl, sql = MOVED[shape]
+    assert await _moved(database, ddl, sql) == "refused"  # leaks: [(1, 1), (2, 1)]
+
+
+async def test_an_update_moving_no_row_under_an_insert_trigger_runs(database: str) -> None:
+    """The safe twin: an UPDATE that leaves the partition key alone fires no INSERT trigger."""
+    got = await _moved(
+        database,
+        MOVES["destination's BEFORE INSERT"],
+        "UPDATE knotes SET body = 'z' WHERE ws_id = $1",
+    )
+    assert got == [(1, 0), (2, 0)]

@@ -336,7 +336,11 @@ def hidden_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Hidden
                 continue
             fired: dict[str, list[str]] = {}  # what runs -> the kinds of write that run it
             for kind in _fired(node):
-                if kind in kinds:
+                if kind == "UPDATE OF *":  # a column not named: any `UPDATE OF` runs
+                    for known_kind, what in kinds.items():
+                        if known_kind.startswith("UPDATE OF "):
+                            fired.setdefault(what, []).append(known_kind)
+                elif kind in kinds:
                     fired.setdefault(kinds[kind], []).append(kind)
             for what, written in fired.items():
                 found.append(HiddenWrite(" and ".join(written), table, name, what))
@@ -363,11 +367,29 @@ def _fired(node: exp.Expression) -> list[str]:
             if isinstance(then, exp.Insert):
                 kinds.append("INSERT")
             elif isinstance(then, exp.Update):
-                kinds.append("UPDATE")
+                kinds += ["UPDATE", *_set_columns(then)]
             elif isinstance(then, exp.Var) and then.name.upper() == "DELETE":
                 kinds.append("DELETE")
         return kinds
-    return ["DELETE" if isinstance(node, exp.Delete) else "UPDATE"]
+    if isinstance(node, exp.Delete):
+        return ["DELETE"]
+    return ["UPDATE", *_set_columns(node)]
+
+
+def _set_columns(node: exp.Expression) -> list[str]:
+    """`UPDATE OF column` for each column an UPDATE sets (lower-cased), `UPDATE OF *` for a
+    target it cannot name: setting a partitioned table's key moves the row to another
+    partition, running that one's INSERT triggers and the first one's DELETE triggers."""
+    kinds = []
+    for item in node.expressions:
+        target = item.this if isinstance(item, exp.EQ) else None
+        columns = target.expressions if isinstance(target, exp.Tuple) else [target]
+        for column in columns:
+            if isinstance(column, exp.Column) and isinstance(column.this, exp.Identifier):
+                kinds.append(f"UPDATE OF {identifier_name(column.this).lower()}")
+            else:
+                kinds.append("UPDATE OF *")
+    return kinds
 
 
 def _is_default(item: exp.Expression) -> bool:

@@ -925,10 +925,16 @@ _SETTING_CALL = lazy_pattern(r"(?i)current_setting\s*\(\s*('[^']*')\s*(?:,\s*(?:
 
 
 # each relation that inherits from another (a partition, a child of INHERITS), with that parent
-# (folded names): a write of the parent runs the child's row triggers on the rows it puts or
-# finds there
+# (folded names) and, for a partitioned parent, its partition key's columns ('' for an
+# expression): a write of the parent runs the child's row triggers on the rows it puts or finds
+# there
 INHERITS_QUERY = """
-SELECT lower(c.relname::text), lower(p.relname::text)
+SELECT lower(c.relname::text), lower(p.relname::text),
+       (SELECT array_agg(coalesce(lower(a.attname::text), '') ORDER BY k.n)
+        FROM pg_catalog.pg_partitioned_table pt
+        CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) WITH ORDINALITY AS k(attnum, n)
+        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum
+        WHERE pt.partrelid = p.oid)
 FROM pg_catalog.pg_inherits i
 JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
 JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
@@ -985,25 +991,43 @@ def trigger_writes(
 def _inherited(
     found: dict[str, dict[str, str]], inherits: Iterable[Sequence[object]]
 ) -> dict[str, dict[str, str]]:
-    """`found` with each relation's writes given to every ancestor of it too."""
+    """`found` with each relation's writes given to every ancestor of it too. An UPDATE of a
+    partitioned ancestor that sets a column of the partition key of a table between it and the
+    relation moves the row: a DELETE from one partition and an INSERT into another, whose
+    DELETE and INSERT triggers it runs (`UPDATE OF column`, `cascades._fired`; any UPDATE for
+    a key expression). Helper h33l: workspace 1's `UPDATE knotes SET kind = 'b' WHERE ws_id =
+    $1` ran knotes_b's BEFORE INSERT trigger, which moved every workspace's count."""
     parents: dict[str, set[str]] = {}
+    keys: dict[str, tuple[str, ...]] = {}
     for row in inherits:
         parents.setdefault(str(row[0]), set()).add(str(row[1]))
+        if len(row) > 2 and row[2] is not None:
+            keys[str(row[1])] = tuple(str(column) for column in row[2])  # type: ignore[attr-defined]
     if not found or not parents:
         return found
     merged = {relation: dict(kinds) for relation, kinds in found.items()}
     for relation, kinds in found.items():
+        moving = {kind: why for kind, why in kinds.items() if kind in ("INSERT", "DELETE")}
         seen: set[str] = set()
-        waiting = list(parents.get(relation.lower(), ()))
+        # (an ancestor, the partition keys from it down to the relation's parent)
+        waiting: list[tuple[str, tuple[str, ...]]] = [
+            (parent, ()) for parent in parents.get(relation.lower(), ())
+        ]
         while waiting:
-            ancestor = waiting.pop()
+            ancestor, below = waiting.pop()
             if ancestor in seen:
                 continue
             seen.add(ancestor)
             mine = merged.setdefault(ancestor, {})
+            said = f" (on {relation}, which inherits from {ancestor})"
             for kind, why in kinds.items():
-                mine.setdefault(kind, f"{why} (on {relation}, which inherits from {ancestor})")
-            waiting.extend(parents.get(ancestor, ()))
+                mine.setdefault(kind, why + said)
+            path = (*below, *keys.get(ancestor, ()))
+            for why in moving.values():
+                for column in path:
+                    kind = "UPDATE" if column == "" else f"UPDATE OF {column}"
+                    mine.setdefault(kind, f"{why}{said}, run by an UPDATE moving a row there")
+            waiting.extend((parent, path) for parent in parents.get(ancestor, ()))
     return merged
 
 
