@@ -38,6 +38,16 @@ server.
    and a sub-partition attached later (ATTACH PARTITION) in a two-level tree. Such triggers
    now count for the ancestors' `UPDATE OF <key column>` (any UPDATE for a key expression);
    the safe twin (an UPDATE of a column outside the key) runs.
+
+5. HELD: a write whose AFTER INSERT trigger stashes every clinic's names in a setting
+   (`execute` and `executemany` in clinic 1's block): refused, the stash holds no other
+   clinic's name.
+
+6. FIXED: a function configured with the tenant setting (`ALTER FUNCTION peek3(integer,
+   integer) SET app.tenant_id = '2'`; its call by name is refused since round 22) behind
+   `CREATE OPERATOR ||`: clinic 1's `SELECT 1 || 1` returned clinic 2's 'Carla'. Such a
+   function run by an operator, a cast, a domain CHECK, a policy or a type has every statement
+   refused on that database (as for the role changers of 3).
 """
 
 from __future__ import annotations
@@ -331,3 +341,79 @@ async def test_an_update_moving_no_row_under_an_insert_trigger_runs(database: st
         "UPDATE knotes SET body = 'z' WHERE ws_id = $1",
     )
     assert got == [(1, 0), (2, 0)]
+
+
+# --- 5. a trigger that stashes every clinic's names, run by a clinic's write ------------------
+
+STASH_TRIGGER = (
+    "CREATE FUNCTION stash() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " PERFORM set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name)"
+    " FROM patients), false); RETURN NEW; END$$;"
+    " CREATE TRIGGER s AFTER INSERT ON patients FOR EACH ROW EXECUTE FUNCTION stash()"
+)
+INSERT = "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $3)"
+
+
+@pytest.mark.parametrize("how", ["execute", "executemany"])
+async def test_a_write_whose_trigger_stashes_every_clinic_is_refused(
+    two_clinics: str, how: str
+) -> None:
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(STASH_TRIGGER)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            try:
+                if how == "execute":
+                    await conn.execute(INSERT, 1, "Zed", "555")
+                else:
+                    await conn.executemany(INSERT, [(1, "Zed", "555"), (1, "Zoe", "556")])
+            except TenantIsolationError:
+                pass
+            stash = await asyncpg.Connection.fetchval(conn, READ_STASH)
+            assert "Carla" not in (stash or "")
+    finally:
+        await conn.close()
+
+
+# --- 6. a function configured with the tenant setting, run where no name shows it -------------
+
+PEEK3 = (
+    "CREATE FUNCTION peek3(integer, integer) RETURNS text LANGUAGE sql AS $$SELECT"
+    " string_agg(first_name, ',' ORDER BY first_name) FROM patients"
+    " WHERE tenant_id = current_setting('app.tenant_id')::bigint$$;"
+    " ALTER FUNCTION peek3(integer, integer) SET app.tenant_id = '2'"
+)
+SETTING_HIDDEN = {
+    "by name": (PEEK3, "SELECT peek3(1, 1)"),
+    "operator": (
+        PEEK3 + "; CREATE OPERATOR || (LEFTARG = integer, RIGHTARG = integer, FUNCTION = peek3)",
+        "SELECT 1 || 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", sorted(SETTING_HIDDEN))
+async def test_a_function_configured_with_the_tenant_setting_is_refused(
+    two_clinics: str, how: str
+) -> None:
+    ddl, call = SETTING_HIDDEN[how]
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(ddl)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY, set_tenant_setting=True)
+    try:
+        with tenant(1):
+            for _ in range(2):  # the second: the verdict cached
+                try:
+                    got = await conn.fetchval(call)
+                except TenantIsolationError:
+                    got = "refused"
+                assert got == "refused"  # leaked: 'Carla', clinic 2's
+    finally:
+        await conn.close()

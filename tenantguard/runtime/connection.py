@@ -93,6 +93,7 @@ from tenantguard.runtime.schema_code import (
     merged_by_table,
     role_changers,
     role_changing_writes,
+    run_unnamed,
     setting_code,
     spanning_keys,
     stateful_code,
@@ -373,7 +374,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -407,6 +408,9 @@ class GuardedConnection(asyncpg.Connection):
         # the role changers an operator, a cast, a domain's CHECK, a policy or a type runs: a
         # statement may call them where its text names none (`schema.name`)
         self._tg_role_unnamed: tuple[str, ...] = ()
+        # the same of the functions that set or read the tenant setting under their own value
+        # (`_tg_setting_callers_refused`)
+        self._tg_setting_unnamed: tuple[str, ...] = ()
         # the schema's functions a statement's text calls by a built-in's name; None: some may
         # run where no name shows them (an operator's, a cast's: `schema_calls`)
         self._tg_unnamed: frozenset[str] | None = None
@@ -526,22 +530,12 @@ class GuardedConnection(asyncpg.Connection):
                 query,
             )
         if (
-            guard._role_kept
-            and self._tg_role_unnamed
+            (self._tg_setting_unnamed or (guard._role_kept and self._tg_role_unnamed))
             and not unscoped
             and guard.mode is not Mode.OFF
             and not (type(query) is str and is_control_statement(query))
         ):
-            guard.violation(
-                f"the schema's {', '.join(self._tg_role_unnamed)} changes the session's role "
-                "(or runs as another role) and an operator, a cast, a domain's CHECK, a policy "
-                "or a type runs it where no statement names it: any statement may run as "
-                "another role than the one the pool's init= set, out of the Row-Level Security "
-                "that contains it",
-                "drop the operator or cast over a role-changing function (or its role "
-                "configuration, its SECURITY DEFINER); run maintenance in `with unscoped(reason):`",
-                query,
-            )
+            self._tg_refuse_unnamed(guard, query)
         if self._tg_setting_everywhere and not unscoped and guard.mode is not Mode.OFF:
             if self._tg_setting_changers or self._tg_setting_callers_refused:
                 self._tg_setting_calls(query, verdict, guard)
@@ -597,6 +591,22 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = None
         # whose state it leaves, told when it runs (it may be awaited in another block)
         return _Forget(wanted, plain, owner=_owner_of(scope, tenant_rows))
+
+    def _tg_refuse_unnamed(self, guard: Guard, query: object) -> None:
+        """Refuses a statement on a database where an operator, a cast, a domain's CHECK, a
+        policy or a type runs a function that a statement naming it is refused for (it runs as
+        another role, or under its own tenant setting), where no statement's text names it
+        (helper h33l: `SELECT 1 || 1` over `CREATE OPERATOR ||` read every clinic's names as
+        the superuser, or clinic 2's under its `SET app.tenant_id = '2'`)."""
+        names = (*self._tg_setting_unnamed, *(self._tg_role_unnamed if guard._role_kept else ()))
+        guard.violation(
+            f"the schema's {', '.join(names)} runs as another role or under its own tenant "
+            "setting, and an operator, a cast, a domain's CHECK, a policy or a type runs it "
+            "where no statement names it: any statement may read other tenants' rows",
+            "drop the operator or cast over such a function (or its role or setting "
+            "configuration, its SECURITY DEFINER); run maintenance in `with unscoped(reason):`",
+            query,
+        )
 
     def _tg_setting_calls(self, query: object, verdict: RuntimeVerdict, guard: Guard) -> None:
         """On a database whose code reads or sets the tenant setting: refuses a call of a
@@ -813,6 +823,7 @@ class GuardedConnection(asyncpg.Connection):
             and not self._tg_schema_code
             and not self._tg_setting_everywhere
             and not self._tg_role_unnamed
+            and not self._tg_setting_unnamed
             and not self._tg_check_due
             and not self._tg_reset_due
         )
@@ -1010,13 +1021,7 @@ class GuardedConnection(asyncpg.Connection):
             [tuple(r) for r in configs],
         )
         self._tg_role_changers = changers
-        self._tg_role_unnamed = tuple(
-            sorted(
-                f"{row[1]}.{row[0]}"
-                for row in functions
-                if len(row) > 6 and row[6] and str(row[0]).lower() in changers
-            )
-        )
+        self._tg_role_unnamed = run_unnamed((tuple(row) for row in functions), changers)
         guard.learn_role_views(
             (changers & {str(row[0]).lower() for row in views if row[2] == "v"})
             | role_changing_writes([tuple(row) for row in catalog["triggers"]], changers)
@@ -1033,6 +1038,9 @@ class GuardedConnection(asyncpg.Connection):
             if f"{guard._tenant_setting.lower()}=" in str(row[1] or "").lower()
         }
         self._tg_setting_callers_refused = reading | configured
+        self._tg_setting_unnamed = run_unnamed(
+            (tuple(row) for row in functions), self._tg_setting_callers_refused
+        )
         writes: dict[str, tuple[str, ...]] = {}
         if readers:
             # the views filtered by the setting that a write goes through to a tenant table

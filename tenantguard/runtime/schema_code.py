@@ -38,6 +38,7 @@ __all__ = [
     "QUERY_BEFORE_14",
     "STATEFUL_CODE_QUERY",
     "implicit_changers",
+    "run_unnamed",
     "setting_code",
     "stateful_code",
     "stateful_implicit",
@@ -507,6 +508,19 @@ def stateful_implicit(rows: Iterable[Row], stateful: frozenset[str]) -> list[str
         f"{row[1]}.{row[0]}"
         for row in rows
         if str(row[0]).lower() in stateful and (bool(row[5]) or (len(row) > 6 and bool(row[6])))
+    )
+
+
+def run_unnamed(rows: Iterable[Row], names: frozenset[str]) -> tuple[str, ...]:
+    """The functions (`schema.name`, sorted) among `names` (folded) that a read may run where
+    no statement names them: an operator's, a cast's, a domain CHECK's, a policy's, a type's
+    (`QUERY`'s seventh column)."""
+    return tuple(
+        sorted(
+            f"{row[1]}.{row[0]}"
+            for row in rows
+            if len(row) > 6 and row[6] and str(row[0]).lower() in names
+        )
     )
 
 
