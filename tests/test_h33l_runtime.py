@@ -16,7 +16,9 @@ server.
    The catalog read now tells the names of schema functions named like a built-in (they count
    as the schema's), and whether an operator, cast, domain CHECK, policy or type runs one
    (then any non-plain statement outside a block counts). A cast held already (its field
-   access `(42::stash_t).names` names the schema's type). Safe twin: `lower('W')` beside
+   access `(42::stash_t).names` names the schema's type). A domain whose CHECK stashes every
+   clinic's names (`SELECT 'x'::stashed` outside any block) leaked the same way before h33l's
+   fix (shown with tenantguard/ at 7af15d3) and is fixed by it. Safe twin: `lower('W')` beside
    `public.upper(integer)` stays for both clinics.
 
 3. FIXED: a function that runs as another role, under a pool whose init= set the role (h33d
@@ -415,5 +417,31 @@ async def test_a_function_configured_with_the_tenant_setting_is_refused(
                 except TenantIsolationError:
                     got = "refused"
                 assert got == "refused"  # leaked: 'Carla', clinic 2's
+    finally:
+        await conn.close()
+
+
+STASHING_CHECK = (
+    "CREATE FUNCTION stash_check(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN"
+    " PERFORM set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name)"
+    " FROM patients), false); RETURN true; END$$;"
+    " CREATE DOMAIN stashed AS text CHECK (stash_check(VALUE))"
+)
+
+
+async def test_a_domain_check_stash_outside_any_block_is_not_read_by_a_clinic(
+    two_clinics: str,
+) -> None:
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(STASHING_CHECK)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        assert await conn.fetchval("SELECT 'x'::stashed") == "x"  # outside any block
+        assert await asyncpg.Connection.fetchval(conn, READ_STASH) == "Ana,Bruno,Carla"
+        with tenant(1):
+            assert await conn.fetchval(READ_STASH) in ("", None)
     finally:
         await conn.close()
