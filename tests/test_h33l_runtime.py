@@ -50,10 +50,18 @@ server.
    `CREATE OPERATOR ||`: clinic 1's `SELECT 1 || 1` returned clinic 2's 'Carla'. Such a
    function run by an operator, a cast, a domain CHECK, a policy or a type has every statement
    refused on that database (as for the role changers of 3).
+
+7. FOUND, NOT FIXED (strict xfail): a column DEFAULT calling a PL/pgSQL function that reads
+   every clinic's names (and stashes them with set_config): clinic 1's pinned INSERT passes and
+   its block then reads 'Ana,Bruno,Carla'. The same function in a trigger is refused (5): the
+   catalog read follows triggers' functions, not defaults'. Under a hand-written policy a
+   direct `SELECT all_names()` in tenant(1) passes too (the runtime does not read schema
+   functions' bodies; a policy made from the schema sources names them unpinnable).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import asyncpg
@@ -443,5 +451,36 @@ async def test_a_domain_check_stash_outside_any_block_is_not_read_by_a_clinic(
         assert await asyncpg.Connection.fetchval(conn, READ_STASH) == "Ana,Bruno,Carla"
         with tenant(1):
             assert await conn.fetchval(READ_STASH) in ("", None)
+    finally:
+        await conn.close()
+
+
+STASHING_DEFAULT = (
+    "CREATE FUNCTION stash_default() RETURNS text LANGUAGE plpgsql AS $$BEGIN"
+    " PERFORM set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name)"
+    " FROM patients), false); RETURN 'n'; END$$;"
+    " ALTER TABLE patients ADD COLUMN note text DEFAULT stash_default()"
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found, not fixed: the runtime reads the triggers' functions from the catalog, not "
+    "a column default's (nor a function a statement calls by name: `SELECT all_names()` in "
+    "tenant(1) returns every clinic's names under a hand-written policy)",
+)
+async def test_a_column_default_stashing_every_clinic_is_refused(two_clinics: str) -> None:
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(STASHING_DEFAULT)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            with contextlib.suppress(TenantIsolationError):
+                await conn.execute(INSERT, 1, "Zed", "555")
+            stash = await asyncpg.Connection.fetchval(conn, READ_STASH)
+            assert "Carla" not in (stash or "")
     finally:
         await conn.close()
