@@ -18,8 +18,11 @@ server.
    (then any non-plain statement outside a block counts). A cast held already (its field
    access `(42::stash_t).names` names the schema's type). A domain whose CHECK stashes every
    clinic's names (`SELECT 'x'::stashed` outside any block) leaked the same way before h33l's
-   fix (shown with tenantguard/ at 7af15d3) and is fixed by it. Safe twin: `lower('W')` beside
-   `public.upper(integer)` stays for both clinics.
+   fix (shown with tenantguard/ at 7af15d3) and is fixed by it. Safe twins: `lower('W')` beside
+   `public.upper(integer)` stays for both clinics; and (a false alarm the first version of the
+   fix made) a transaction's `set_config('app.user_id', '7', true)` outside any block before
+   clinic 1's block, on a database whose RLS policy calls `current_clinic()`: a policy's
+   function no longer counts as one any statement may run.
 
 3. FIXED: a function that runs as another role, under a pool whose init= set the role (h33d
    refused a call naming a function configured with `SET role`): (a) the same function behind
@@ -482,5 +485,31 @@ async def test_a_column_default_stashing_every_clinic_is_refused(two_clinics: st
                 await conn.execute(INSERT, 1, "Zed", "555")
             stash = await asyncpg.Connection.fetchval(conn, READ_STASH)
             assert "Carla" not in (stash or "")
+    finally:
+        await conn.close()
+
+
+async def test_a_built_in_setting_before_a_block_in_a_transaction_beside_a_policy_function(
+    two_clinics: str,
+) -> None:
+    """The safe twin of 2 on a database whose RLS policy calls a function of the schema (it runs
+    only where a statement reads the policy's table): a request's transaction sets its own
+    setting with built-ins outside any block, then clinic 1's block reads in it."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(
+            "CREATE FUNCTION current_clinic() RETURNS bigint LANGUAGE sql STABLE AS"
+            " $$SELECT current_setting('app.tenant_id', true)::bigint$$;"
+            " ALTER TABLE patients ENABLE ROW LEVEL SECURITY;"
+            " CREATE POLICY clinic ON patients USING (tenant_id = current_clinic())"
+        )
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY, set_tenant_setting=True)
+    try:
+        async with conn.transaction():
+            await conn.fetchval("SELECT set_config('app.user_id', '7', true)")
+            with tenant(1):
+                assert await conn.fetchval(READ_STASH.replace("my.stash", "app.user_id")) == "7"
     finally:
         await conn.close()

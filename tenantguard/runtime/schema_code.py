@@ -53,6 +53,8 @@ __all__ = [
 # pg_catalog has a function of its name, and whether an object that a read runs unnamed depends
 # on it: an operator, a cast, a domain's CHECK, a policy, a type (not a trigger, a column default
 # or a rule, which run on writes, nor a view, whose functions `stateful_code` follows by name).
+# And whether an operator, a cast, a type or a domain's CHECK depends on it: what any statement
+# may run unnamed (a policy runs only where a statement reads its table).
 # Extensions' functions are trusted like built-ins; so are event trigger functions, which no
 # statement can call (they run on DDL, which is never plain: the catalog watch's own, h33d).
 QUERY = """
@@ -80,7 +82,16 @@ SELECT p.proname::text, n.nspname::text, l.lanname::text,
                                  'pg_catalog.pg_trigger'::regclass,
                                  'pg_catalog.pg_attrdef'::regclass,
                                  'pg_catalog.pg_rewrite'::regclass)
-           AND d.deptype IN ('n', 'a'))
+           AND d.deptype IN ('n', 'a')),
+       EXISTS (
+         SELECT 1 FROM pg_catalog.pg_depend d
+         WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass AND d.refobjid = p.oid
+           AND d.deptype IN ('n', 'a')
+           AND (d.classid IN ('pg_catalog.pg_operator'::regclass, 'pg_catalog.pg_cast'::regclass,
+                              'pg_catalog.pg_type'::regclass)
+                OR d.classid = 'pg_catalog.pg_constraint'::regclass AND EXISTS (
+                  SELECT 1 FROM pg_catalog.pg_constraint k
+                  WHERE k.oid = d.objid AND k.contypid <> 0)))
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -526,13 +537,14 @@ def run_unnamed(rows: Iterable[Row], names: frozenset[str]) -> tuple[str, ...]:
 
 def unnamed_calls(rows: Iterable[Row]) -> frozenset[str] | None:
     """The names under which a statement's text calls a schema function it seems not to: those
-    named like a built-in (`public.upper(integer)`, run by `upper(42)`); None when a read may run
-    one unnamed (an operator's, a cast's, a domain CHECK's, a policy's, a type's): then any
-    statement may (helper h33l: `set_config('my.stash', upper(42), false)` outside any block
-    stashed every clinic's names, taken as a built-in's call). Rows of `QUERY`."""
+    named like a built-in (`public.upper(integer)`, run by `upper(42)`); None when any statement
+    may run one unnamed (an operator's, a cast's, a type's, a domain CHECK's: `QUERY`'s eighth
+    column — not a policy's, run only where a statement reads its table). Helper h33l:
+    `set_config('my.stash', upper(42), false)` outside any block stashed every clinic's names,
+    taken as a built-in's call. Rows of `QUERY`."""
     named: set[str] = set()
     for row in rows:
-        if len(row) > 6 and bool(row[6]):
+        if bool(row[7] if len(row) > 7 else len(row) > 6 and row[6]):
             return None
         if bool(row[5]):
             named.add(str(row[0]).lower())
