@@ -45,8 +45,8 @@ server.
    the safe twin (an UPDATE of a column outside the key) runs.
 
 5. HELD: a write whose AFTER INSERT trigger stashes every clinic's names in a setting
-   (`execute` and `executemany` in clinic 1's block): refused, the stash holds no other
-   clinic's name.
+   (`execute` and `executemany` in clinic 1's block; a write of a table outside the policy,
+   outside any block): refused (TG005), the stash holds no other clinic's name.
 
 6. FIXED: a function configured with the tenant setting (`ALTER FUNCTION peek3(integer,
    integer) SET app.tenant_id = '2'`; its call by name is refused since round 22) behind
@@ -511,5 +511,34 @@ async def test_a_built_in_setting_before_a_block_in_a_transaction_beside_a_polic
             await conn.fetchval("SELECT set_config('app.user_id', '7', true)")
             with tenant(1):
                 assert await conn.fetchval(READ_STASH.replace("my.stash", "app.user_id")) == "7"
+    finally:
+        await conn.close()
+
+
+STASHING_JOB = (
+    "CREATE TABLE jobs (x integer);"
+    " CREATE FUNCTION stash_job() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " PERFORM set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name)"
+    " FROM patients), false); RETURN NEW; END$$;"
+    " CREATE TRIGGER s AFTER INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION stash_job()"
+)
+
+
+async def test_a_trigger_stash_of_a_write_outside_any_block_is_not_read_by_a_clinic(
+    two_clinics: str,
+) -> None:
+    """A write outside any block of a table no policy names, whose trigger stashes every
+    clinic's names: refused (TG005: the trigger reads every clinic's rows), nothing stashed."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(STASHING_JOB)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with pytest.raises(TenantIsolationError, match="TG005"):
+            await conn.execute("INSERT INTO jobs VALUES (1)")  # outside any block
+        with tenant(1):
+            assert await conn.fetchval(READ_STASH) in ("", None)
     finally:
         await conn.close()
