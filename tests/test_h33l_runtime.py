@@ -32,7 +32,9 @@ server.
    RLS now counts as configured with its owner's role, and a role changer an operator, cast,
    domain CHECK, policy or type runs has every statement refused (the fast path off). Twins:
    SECURITY DEFINER owned by the init's role, an operator over a function changing no role
-   (clinic 1's names, twice).
+   (clinic 1's names, twice), and an RLS policy calling a SECURITY DEFINER function owned by
+   the superuser (refused by the first version of this fix: a policy's function runs within
+   its check only, so it does not count as run unnamed for the role).
 
 4. FIXED: an UPDATE of a partitioned table that sets a column of its partition key moves the
    row (a DELETE from one partition, an INSERT into another) and runs those partitions' DELETE
@@ -542,3 +544,25 @@ async def test_a_trigger_stash_of_a_write_outside_any_block_is_not_read_by_a_cli
             assert await conn.fetchval(READ_STASH) in ("", None)
     finally:
         await conn.close()
+
+
+async def test_a_security_definer_policy_function_leaves_requests_alone(two_clinics: str) -> None:
+    """The safe twin of 3: an RLS policy calling a SECURITY DEFINER function owned by the
+    superuser (a common way to read a membership table out of RLS) runs only as the policy's
+    check; clinic 1's request reads its own patients under the init's role."""
+    from tests.test_h32h_attack import _role_pool
+
+    helper = (
+        "CREATE FUNCTION clinic_of_session() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER"
+        " AS $$SELECT current_setting('app.tenant_id', true)::bigint$$;"
+        " CREATE POLICY by_helper ON patients AS RESTRICTIVE"
+        " USING (tenant_id = clinic_of_session())"
+    )
+    pool, _ = await _role_pool(two_clinics, helper)
+    try:
+        async with pool.acquire() as connection:  # type: ignore[attr-defined]
+            with tenant(1):
+                rows = await connection.fetch(NAMES, 1)
+                assert [r[0] for r in rows] == ["Ana", "Bruno"]
+    finally:
+        await pool.close()  # type: ignore[attr-defined]

@@ -1021,7 +1021,11 @@ class GuardedConnection(asyncpg.Connection):
             [tuple(r) for r in configs],
         )
         self._tg_role_changers = changers
-        self._tg_role_unnamed = run_unnamed((tuple(row) for row in functions), changers)
+        # (not a policy's: its function, often SECURITY DEFINER to read a membership table out
+        # of RLS, runs as its owner within the policy's own check only)
+        self._tg_role_unnamed = run_unnamed(
+            (tuple(row) for row in functions), changers, policies=False
+        )
         guard.learn_role_views(
             (changers & {str(row[0]).lower() for row in views if row[2] == "v"})
             | role_changing_writes([tuple(row) for row in catalog["triggers"]], changers)

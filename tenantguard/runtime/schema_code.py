@@ -522,15 +522,18 @@ def stateful_implicit(rows: Iterable[Row], stateful: frozenset[str]) -> list[str
     )
 
 
-def run_unnamed(rows: Iterable[Row], names: frozenset[str]) -> tuple[str, ...]:
+def run_unnamed(
+    rows: Iterable[Row], names: frozenset[str], *, policies: bool = True
+) -> tuple[str, ...]:
     """The functions (`schema.name`, sorted) among `names` (folded) that a read may run where
-    no statement names them: an operator's, a cast's, a domain CHECK's, a policy's, a type's
-    (`QUERY`'s seventh column)."""
+    no statement names them: an operator's, a cast's, a domain CHECK's, a type's, and a
+    policy's unless `policies` is false (`QUERY`'s seventh column, or its eighth)."""
+    column = 6 if policies else 7
     return tuple(
         sorted(
             f"{row[1]}.{row[0]}"
             for row in rows
-            if len(row) > 6 and row[6] and str(row[0]).lower() in names
+            if len(row) > column and row[column] and str(row[0]).lower() in names
         )
     )
 
