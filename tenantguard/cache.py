@@ -80,6 +80,14 @@ def content_hash(data: bytes) -> str:
     return blake2b(data, digest_size=16).hexdigest()
 
 
+def cache_directory(settings: Settings) -> Path:
+    """Where every cache file of these settings lives (key files, verdict store, schema and
+    policy): TENANTGUARD_CACHE_DIR moves every project's cache elsewhere (as RUFF_CACHE_DIR
+    does), else the project's cache_dir."""
+    elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
+    return Path(elsewhere) if elsewhere else settings.root / settings.cache_dir
+
+
 def _digest(text: str) -> str:
     return blake2b(text.encode("utf-8"), digest_size=32).hexdigest()
 
@@ -228,15 +236,7 @@ class CheckCache:
         basis = _basis(settings)
         key = json.dumps([FORMAT, basis, options])
         digest = _digest(key)[:20]
-        # TENANTGUARD_CACHE_DIR moves every project's cache elsewhere (as RUFF_CACHE_DIR does)
-        elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
-        where = (
-            directory
-            if directory is not None
-            else Path(elsewhere)
-            if elsewhere
-            else settings.root / settings.cache_dir
-        )
+        where = directory if directory is not None else cache_directory(settings)
         cache = cls(where / f"{digest}.json", basis=basis, settings=settings)
         try:
             data = json.loads(cache.file.read_text(encoding="utf-8"))
@@ -512,7 +512,7 @@ class _KeptByContent:
     @classmethod
     def open(cls, settings: Settings, directory: Path | None = None) -> Any:
         key = cls.key_of(settings)
-        where = directory if directory is not None else settings.root / settings.cache_dir
+        where = directory if directory is not None else cache_directory(settings)
         return cls(where / f"{cls.PREFIX}-{key[:20]}.json", key)
 
     def load(self) -> Any | None:
