@@ -1395,7 +1395,7 @@ def require_tenant_tables(policy: Policy, settings: Settings) -> None:
         )
     raise ConfigError(
         f"no tenant tables, so nothing can be proven: none configured, and the schema paths "
-        f"({paths}) show no table with a {policy.tenant_column} column{hint} "
+        f"({paths}) show no table with a column {policy.tenant_column}{hint} "
         f"[{_describe(settings)}]. Set tenant_tables or schema_paths in [tool.tenantguard] of "
         "pyproject.toml (or in tenantguard.toml), or pass --tenant-tables; `tenantguard init` "
         "proposes them from the schema"

@@ -474,7 +474,7 @@ def test_a_bare_mixed_case_tenant_column_is_explained(
     monkeypatch.chdir(tmp_path)
     assert main(["check", "--no-cache", "."]) == 2
     error = capsys.readouterr().err
-    assert "no table with a organizationid column" in error
+    assert "no table with a column organizationid" in error
     assert """the schema has "organizationId", a quoted mixed-case name""" in error
     assert """write tenant_column = '"organizationId"'""" in error
 

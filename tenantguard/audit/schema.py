@@ -205,7 +205,7 @@ def live_policy(settings: Settings, catalog: Catalog) -> LivePolicy:
         where = settings.config_file or "no configuration file"
         raise ConfigError(
             f"no tenant tables in database {catalog.database}, so nothing can be proven: no "
-            f"table has a {policy.tenant_column} column and none is configured [{where}]. Pass "
+            f"table has a column {policy.tenant_column} and none is configured [{where}]. Pass "
             "--tenant-column or --tenant-tables, or set them in [tool.tenantguard] of "
             "pyproject.toml"
         )
