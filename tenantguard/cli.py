@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache as cache_function
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tenantguard import __version__, _sqlglotc
 from tenantguard.config import (
@@ -241,6 +241,10 @@ class _Parser(argparse.ArgumentParser):
 
     def add_argument(self, *args: Any, **kwargs: Any) -> Any:
         return None if self.inert else super().add_argument(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        _USAGE_ERROR[:] = [message]  # said in the error document of a machine format (main)
+        super().error(message)
 
     def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
         return _Inert() if self.inert else super().add_argument_group(*args, **kwargs)
@@ -1215,6 +1219,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 # the commands whose exit code tells of findings: a closed pipe cuts their report off (exit 2)
+_USAGE_ERROR: list[str] = []  # argparse's message of this run's usage error
 _REPORTING = frozenset({"check", "explain", "patches", "audit"})
 
 
@@ -1264,6 +1269,19 @@ def _error_document(args: argparse.Namespace, kind: str, message: str) -> None:
     error_document(getattr(args, "format", None), kind, message)
 
 
+def _format_asked(argv: Sequence[str]) -> argparse.Namespace:
+    """The output format a command line asks for, read without its parser (which stopped at a
+    usage error): the last `--format X`, `--format=X`, `--output-format X` before `--`."""
+    fmt = None
+    for i, word in enumerate(argv):
+        if word == "--":
+            break
+        name, equals, value = word.partition("=")
+        if name in ("--format", "--output-format"):
+            fmt = value if equals else argv[i + 1] if i + 1 < len(argv) else None
+    return argparse.Namespace(format=fmt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the process's own command line (`tenantguard`, `python -m tenantguard`)
         import atexit
@@ -1276,9 +1294,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argparse.ngettext = _argparse_plural  # type: ignore[attr-defined]
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = _build_parser(command if command in _COMMANDS else None)
+    _USAGE_ERROR.clear()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
+        if _USAGE_ERROR:  # a workflow's SARIF upload gets a document naming it, not nothing
+            _error_document(_format_asked(argv), "usage", _USAGE_ERROR[0])
         return int(exit_.code or 0)
     if args.command is None:
         parser.print_help()

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import jsonschema
+import pytest
 
 TENANTGUARD = shutil.which("tenantguard", path=os.path.dirname(sys.executable))
 
@@ -59,3 +63,55 @@ def test_tenantguard_cache_dir_moves_every_cache_file(tmp_path: Path) -> None:
     again = run("check", "app", cwd=root, env=env)
     assert again.returncode == 1 and again.stdout == result.stdout
     assert not (root / ".tenantguard_cache").exists()
+
+
+def _sarif_schema() -> dict[str, object]:
+    here = Path(__file__).parent / "fixtures" / "sarif-schema-2.1.0.json"
+    schema: dict[str, object] = json.loads(here.read_text(encoding="utf-8"))
+    return schema
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--bogus", "app"],
+        ["--jobs", "x", "app"],
+        ["--select"],
+    ],
+    ids=["unknown-flag", "bad-jobs", "missing-value"],
+)
+def test_a_usage_error_prints_an_error_document(tmp_path: Path, fmt: str, args: list[str]) -> None:
+    """`tenantguard check --format sarif --new-flag .` (a workflow written for a newer
+    tenantguard, a typo): argparse's usage error, exit 2, with an empty standard output, which
+    the SARIF upload step reads as an invalid file (every other early stop prints a document
+    naming why). A document naming the usage error, valid SARIF 2.1.0; exit code unchanged."""
+    root = configured(tmp_path / "p")
+    for form in (["--format", fmt], [f"--format={fmt}"], ["--output-format", fmt]):
+        result = run("check", *form, *args, cwd=root)
+        assert result.returncode == 2, (form, result.stdout)
+        assert "usage:" in result.stderr
+        said = result.stderr.strip().splitlines()[-1].split(": error: ", 1)[1]
+        if fmt == "json":
+            document = json.loads(result.stdout)
+            assert document["error"]["kind"] == "usage"
+            assert said in document["error"]["message"]
+        elif fmt == "sarif":
+            document = json.loads(result.stdout)
+            jsonschema.validate(document, _sarif_schema())
+            invocation = document["runs"][0]["invocations"][0]
+            assert invocation["executionSuccessful"] is False
+            assert said in invocation["toolExecutionNotifications"][0]["message"]["text"]
+        else:
+            assert result.stdout.startswith("::error "), result.stdout
+            assert said in result.stdout
+
+
+def test_help_and_a_text_usage_error_print_no_document(tmp_path: Path) -> None:
+    """The twin: `--help` (exit 0) prints its help, and a usage error without a machine format
+    prints nothing on standard output."""
+    root = configured(tmp_path / "p")
+    shown = run("check", "--format", "sarif", "--help", cwd=root)
+    assert shown.returncode == 0 and shown.stdout.startswith("usage:")
+    plain = run("check", "--bogus", "app", cwd=root)
+    assert plain.returncode == 2 and plain.stdout == ""
