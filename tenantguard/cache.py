@@ -72,7 +72,11 @@ _ANY_NAME_ALIAS = lazy_pattern(
     rb"^[ \t]*\w+[ \t]*(?::[^=\n]*)?=[ \t]*(?:[A-Za-z_][\w]*\.)*(\w+)[ \t]*$", re.M
 )
 _KEEP_DAYS = 30  # entries (and key files) unused this long are dropped
-_KEY_FILE = lazy_pattern(r"[0-9a-f]{20}\.json")  # a CheckCache key file's name
+# a name the cache writes: a key file, a schema, policy or TOML parse kept by content, and
+# the temporary file one is written to (`_write_atomically`: left behind by a killed run)
+_KEY_FILE = lazy_pattern(
+    r"(?:(?:schema|policy|toml)-)?[0-9a-f]{20}\.json|\.(?:(?:schema|policy|toml)-)?[0-9a-f]{20}\.json\.\d+\.tmp"
+)
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -480,9 +484,10 @@ class CheckCache:
         return True
 
     def _drop_stale_keys(self, directory: Path, before: float) -> None:
-        """Removes the key files of other settings unused since `before`: files named as this
-        cache names them only (the directory may be shared: TENANTGUARD_CACHE_DIR)."""
-        for other in directory.glob("*.json"):
+        """Removes the cache's files of other keys unused since `before` (key files, kept
+        schemas, policies and TOML parses, and temporary files of killed runs): files named as
+        the cache names them only (the directory may be shared: TENANTGUARD_CACHE_DIR)."""
+        for other in directory.iterdir():
             try:
                 if (
                     other != self.file

@@ -25,7 +25,8 @@ def run(
         cwd=cwd,
         capture_output=True,
         timeout=120,
-        env=env,
+        # the project's own cache (conftest moves it out of the tree for other tests)
+        env=env or {k: v for k, v in os.environ.items() if k != "TENANTGUARD_CACHE_DIR"},
         input=input,
     )
     out = result.stdout.decode("utf-8", "replace")
@@ -115,3 +116,29 @@ def test_help_and_a_text_usage_error_print_no_document(tmp_path: Path) -> None:
     assert shown.returncode == 0 and shown.stdout.startswith("usage:")
     plain = run("check", "--bogus", "app", cwd=root)
     assert plain.returncode == 2 and plain.stdout == ""
+
+
+def test_stale_schema_and_policy_cache_files_are_pruned(tmp_path: Path) -> None:
+    """Every schema edit keys a new `schema-<hex>.json` and `policy-<hex>.json` (and a killed
+    run leaves its `.<name>.<pid>.tmp`); since the pruning was narrowed to `<20 hex>.json` (so
+    as not to delete other tools' files) these were never dropped: the cache directory grew
+    by two files per schema change, forever. Its own files unused for 30 days are dropped;
+    files of other names (another tool's `policy-notes.json`) are kept."""
+    root = configured(tmp_path / "p")
+    cache = root / ".tenantguard_cache"
+    assert run("check", "app", cwd=root).returncode == 1
+    old = sorted(p.name for p in cache.glob("*-*.json"))
+    assert any(n.startswith("schema-") for n in old) and any(n.startswith("policy-") for n in old)
+    (cache / f".{old[0]}.4242.tmp").write_text("{", encoding="utf-8")
+    foreign = [cache / "policy-notes.json", cache / "schema-0123.json"]
+    for path in foreign:
+        path.write_text("{}\n", encoding="utf-8")
+    for path in cache.iterdir():
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    write(root / "db/s.sql", "CREATE TABLE notes (id int, tenant_id int, body text);\n")
+    assert run("check", "app", cwd=root).returncode == 1
+    left = {p.name for p in cache.iterdir()}
+    assert not set(old) & left, left
+    assert f".{old[0]}.4242.tmp" not in left
+    assert {p.name for p in foreign} <= left
+    assert any(n.startswith("schema-") for n in left - set(old))
