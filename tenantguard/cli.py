@@ -484,7 +484,7 @@ def _read_stdin() -> bytes:
 class _Group:
     """The files of one configuration (the nearest one from each checked path upward)."""
 
-    __slots__ = ("files", "reads_stdin", "selection", "settings", "texts", "walked")
+    __slots__ = ("files", "reads_stdin", "selection", "services", "settings", "texts", "walked")
 
     def __init__(self, settings: Settings, selection: RuleSelection, files: list[SourceFile]):
         self.settings = settings
@@ -493,6 +493,9 @@ class _Group:
         self.texts: dict[str, str] = {}  # display -> standard input's text
         self.reads_stdin = False
         self.walked = False  # the project's root was walked (not only files, or a subtree)
+        # directories below with a configuration of their own, when this group has none: the
+        # files it holds are those no service covers (said if its policy cannot be built)
+        self.services: list[str] = []
 
 
 def _holds_configuration(directory: str, names: list[str], *, cache: bool) -> bool:
@@ -622,6 +625,8 @@ def _groups(
         group = _Group(settings, settings.rule_selection(select, extend_select, ignore), files)
         root = os.path.realpath(settings.root)
         group.walked = any(os.path.realpath(p) == root for p in walked)  # the whole project
+        if settings.config_file is None:
+            group.services = projects
         if any(p is stdin for p in members):
             text = _read_stdin()
             source = stdin_source(
@@ -672,7 +677,14 @@ def _check_group(
     if facts is None:
         warnings: list[str] = []
         problems: list[SchemaProblem] = []
-        policy = _policy(settings, patch_rules_only, warnings, problems, cache=not args.no_cache)
+        try:
+            policy = _policy(
+                settings, patch_rules_only, warnings, problems, cache=not args.no_cache
+            )
+        except ConfigError as error:
+            if not group.services:
+                raise
+            raise ConfigError(_uncovered(error, group)) from error
         facts = PolicyFacts(
             len(policy.tenant_tables),
             tuple(warnings),
@@ -733,6 +745,23 @@ def _project_python(settings: Settings) -> Callable[[], list[str]]:
         return listed[0]
 
     return files
+
+
+def _uncovered(error: ConfigError, group: _Group) -> str:
+    """A monorepo root's policy error, with the files it was needed for: those no service's
+    configuration covers."""
+    names = [f.display for f in group.files]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    configs = []
+    for directory in group.services[:5]:
+        found = find_config(Path(directory))
+        configs.append(os.path.relpath(found) if found is not None else directory)
+    return (
+        f"{error}. It is needed for {shown}, which no service's configuration covers (those "
+        f"below have their own: {', '.join(configs)}): give the root a configuration for "
+        "them, or exclude them in one at the root (exclude = [...]), or name the services "
+        "to check (tenantguard check DIR...)"
+    )
 
 
 def _policy(

@@ -142,3 +142,27 @@ def test_stale_schema_and_policy_cache_files_are_pruned(tmp_path: Path) -> None:
     assert f".{old[0]}.4242.tmp" not in left
     assert {p.name for p in foreign} <= left
     assert any(n.startswith("schema-") for n in left - set(old))
+
+
+def test_a_monorepo_root_file_no_service_covers_is_named(tmp_path: Path) -> None:
+    """A monorepo root with no configuration, its services configured below, and a root
+    tooling file with no SQL (noxfile.py): exit 2 "no tenant tables … [no configuration file
+    found from <root> upward] … `tenantguard init` proposes them", which names neither the file
+    that needed a configuration nor the services that have theirs (the user sees a configured
+    monorepo fail). Still exit 2 (fails closed: the file is unchecked), and the message names
+    the file, the services' configurations and the ways out."""
+    root = tmp_path / "mono"
+    write(root / "svc_a/db/s.sql", "CREATE TABLE notes (id int, tenant_id int);\n")
+    write(root / "svc_a/tenantguard.toml", 'schema_paths = ["db"]\n')
+    write(root / "svc_a/app/q.sql", "SELECT * FROM notes;\n")
+    write(root / "noxfile.py", "import nox\n")
+    for fmt in ("text", "json"):
+        result = run("check", "--no-cache", "--format", fmt, cwd=root)
+        assert result.returncode == 2, result.stdout
+        assert "noxfile.py" in result.stderr, result.stderr
+        assert os.path.join("svc_a", "tenantguard.toml") in result.stderr
+        assert "exclude" in result.stderr
+        if fmt == "json":
+            assert "noxfile.py" in json.loads(result.stdout)["error"]["message"]
+    write(root / "pyproject.toml", '[tool.tenantguard]\nexclude = ["noxfile.py"]\n')
+    assert run("check", "--no-cache", cwd=root).returncode == 1  # the way out it names works
