@@ -1298,8 +1298,12 @@ def _inherited_writes(
 
 
 def _given(settings: Settings, key: str) -> str:
-    """Where a key's value comes from: its flag, or the configuration file."""
-    return "--" + key.replace("_", "-") if key in settings.flagged else _describe(settings)
+    """Where a key's value comes from: its flag (given to the project of a configuration file:
+    a monorepo's run gives it to each service), or the configuration file."""
+    if key not in settings.flagged:
+        return _describe(settings)
+    flag = "--" + key.replace("_", "-")
+    return flag if settings.config_file is None else f"{flag}, for {settings.config_file}"
 
 
 def _not_created(kind: str, name: str, settings: Settings, key: str, created: Iterable[str]) -> str:

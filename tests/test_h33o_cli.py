@@ -166,3 +166,23 @@ def test_a_monorepo_root_file_no_service_covers_is_named(tmp_path: Path) -> None
             assert "noxfile.py" in json.loads(result.stdout)["error"]["message"]
     write(root / "pyproject.toml", '[tool.tenantguard]\nexclude = ["noxfile.py"]\n')
     assert run("check", "--no-cache", cwd=root).returncode == 1  # the way out it names works
+
+
+def test_a_flagged_tenant_table_one_service_lacks_names_the_service(tmp_path: Path) -> None:
+    """`tenantguard check --tenant-tables items` at a monorepo root: the flag is given to every
+    service, and the warning for the one whose schema does not create `items` said only
+    "(--tenant-tables) is not created by any schema source (db)", while every service has a
+    db/: which one? It names the service's configuration."""
+    root = tmp_path / "mono"
+    write(root / "svc_a/db/s.sql", "CREATE TABLE notes (id int, tenant_id int);\n")
+    write(root / "svc_a/tenantguard.toml", 'schema_paths = ["db"]\n')
+    write(root / "svc_a/app/q.sql", "SELECT * FROM notes;\n")
+    write(root / "svc_b/db/s.sql", "CREATE TABLE items (id int, tenant_id int);\n")
+    write(root / "svc_b/tenantguard.toml", 'schema_paths = ["db"]\n')
+    write(root / "svc_b/app/q.sql", "SELECT * FROM items;\n")
+    result = run("check", "--no-cache", "--tenant-tables", "items", cwd=root)
+    assert result.returncode == 1, result.stderr
+    warning = [line for line in result.stderr.splitlines() if "'items'" in line]
+    assert len(warning) == 1, result.stderr
+    assert "(--tenant-tables" in warning[0]
+    assert str(root / "svc_a" / "tenantguard.toml") in warning[0], warning[0]
