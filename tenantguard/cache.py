@@ -87,9 +87,12 @@ def content_hash(data: bytes) -> str:
 def cache_directory(settings: Settings) -> Path:
     """Where every cache file of these settings lives (key files, verdict store, schema and
     policy): TENANTGUARD_CACHE_DIR moves every project's cache elsewhere (as RUFF_CACHE_DIR
-    does), else the project's cache_dir."""
+    does), else the project's cache_dir; `~` is the home directory, as in ruff's cache-dir (a
+    directory named `~` in the project is one `rm -rf ~` away from the user's home)."""
     elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
-    return Path(elsewhere) if elsewhere else settings.root / settings.cache_dir
+    if elsewhere:
+        return Path(os.path.expanduser(elsewhere))
+    return settings.root / os.path.expanduser(settings.cache_dir)
 
 
 def _digest(text: str) -> str:

@@ -201,7 +201,9 @@ def _toml_file(path: Path) -> Path | None:
     from tenantguard.cache import content_hash
 
     elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
-    directory = Path(elsewhere) if elsewhere else path.parent / ".tenantguard_cache"
+    directory = (
+        Path(os.path.expanduser(elsewhere)) if elsewhere else path.parent / ".tenantguard_cache"
+    )
     if not directory.is_dir():
         return None
     name = content_hash(os.fspath(path.resolve()).encode("utf-8", "surrogateescape"))[:20]
@@ -360,7 +362,7 @@ def _check_cache_dir(root: Path, cache_dir: str, source: str) -> None:
     """A cache directory that exists is tenantguard's (its CACHEDIR.TAG or .gitignore) or empty:
     the cache writes its files there and drops its stale key files, and `cache_dir = "."`
     (the project, or any folder of it) would mix them with the project's files."""
-    directory = root / cache_dir
+    directory = root / os.path.expanduser(cache_dir)  # as the cache reads it (`~`: home)
     try:
         names = set(os.listdir(directory)) if directory.is_dir() else set()
     except OSError:

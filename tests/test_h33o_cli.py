@@ -186,3 +186,22 @@ def test_a_flagged_tenant_table_one_service_lacks_names_the_service(tmp_path: Pa
     assert len(warning) == 1, result.stderr
     assert "(--tenant-tables" in warning[0]
     assert str(root / "svc_a" / "tenantguard.toml") in warning[0], warning[0]
+
+
+def test_a_cache_dir_under_the_home_directory_is_expanded(tmp_path: Path) -> None:
+    """`cache_dir = "~/.cache/tenantguard"` (as ruff's cache-dir takes it) made a directory
+    named `~` in the project, which the user then removes with `rm -rf ~`: their home. `~` is
+    the home directory, as in ruff; so it is in TENANTGUARD_CACHE_DIR."""
+    home = tmp_path / "home"
+    home.mkdir()
+    root = configured(tmp_path / "p", 'cache_dir = "~/.cache/tenantguard"\n')
+    env = {k: v for k, v in os.environ.items() if k != "TENANTGUARD_CACHE_DIR"}
+    result = run("check", "app", cwd=root, env={**env, "HOME": str(home)})
+    assert result.returncode == 1, result.stderr
+    assert not (root / "~").exists()
+    assert any((home / ".cache/tenantguard").glob("policy-*.json"))
+    (root / "pyproject.toml").write_text('[tool.tenantguard]\nschema_paths = ["db"]\n')
+    moved = {**env, "HOME": str(home), "TENANTGUARD_CACHE_DIR": "~/elsewhere"}
+    assert run("check", "app", cwd=root, env=moved).returncode == 1
+    assert not (root / "~").exists()
+    assert any((home / "elsewhere").glob("schema-*.json"))
