@@ -233,7 +233,7 @@ def propose(root: Path) -> Proposal:
             proposal.tenant_column = column
             proposal.reason = (
                 f"no foreign keys found; {column} is the most common tenant-like column "
-                f"({count} tables)"
+                f"({count} table{'' if count == 1 else 's'})"
             )
             proposal.tied = [
                 name
@@ -409,13 +409,17 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
         if covering is not None:  # `cd app && tenantguard init` in a configured project
             built_by += (
                 f" {directory} is already checked with {covering} (found upward): edit that "
-                "one, or run init in that project's root; a configuration written here would "
-                f"replace it for the files below {directory};"
+                "one, or run init in that project's root (a configuration written here would "
+                f"replace it for the files below {directory})"
             )
+        by_hand = (
+            ""
+            if covering is not None
+            else " set tenant_column and tenant_tables in [tool.tenantguard] by hand"
+        )
         print(
             f"tenantguard: error: no .sql file with CREATE TABLE or ALTER TABLE found (nor a "
-            f"migration making tables){built_by} "
-            "set tenant_column and tenant_tables in [tool.tenantguard] by hand",
+            f"migration making tables){built_by}{by_hand}",
             file=sys.stderr,
         )
         return 2

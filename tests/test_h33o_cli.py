@@ -205,3 +205,22 @@ def test_a_cache_dir_under_the_home_directory_is_expanded(tmp_path: Path) -> Non
     assert run("check", "app", cwd=root, env=moved).returncode == 1
     assert not (root / "~").exists()
     assert any((home / "elsewhere").glob("schema-*.json"))
+
+
+def test_init_below_a_configuration_does_not_also_say_to_write_one_by_hand(
+    tmp_path: Path,
+) -> None:
+    """`cd svc_a/app && tenantguard init`: the refusal said to edit the service's configuration
+    and, in the same sentence, "set tenant_column and tenant_tables in [tool.tenantguard] by
+    hand" (here, which it had just said would replace the service's). And a proposal from one
+    table said "(1 tables)"."""
+    root = configured(tmp_path / "p")
+    result = run("init", "--dry-run", cwd=root / "app")
+    assert result.returncode == 2
+    assert str(root / "pyproject.toml") in result.stderr
+    assert "by hand" not in result.stderr, result.stderr
+    fresh = tmp_path / "fresh"
+    write(fresh / "db/s.sql", "CREATE TABLE notes (id int, tenant_id int);\n")
+    proposed = run("init", "--dry-run", cwd=fresh)
+    assert proposed.returncode == 0, proposed.stderr
+    assert "(1 table)" in proposed.stdout, proposed.stdout
