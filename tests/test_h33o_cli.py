@@ -224,3 +224,20 @@ def test_init_below_a_configuration_does_not_also_say_to_write_one_by_hand(
     proposed = run("init", "--dry-run", cwd=fresh)
     assert proposed.returncode == 0, proposed.stderr
     assert "(1 table)" in proposed.stdout, proposed.stdout
+
+
+def test_a_baseline_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """A baseline re-saved by an editor (or Windows PowerShell's `Set-Content -Encoding
+    utf8`) that writes a UTF-8 byte-order mark: exit 2 "is not valid JSON: Unexpected UTF-8
+    BOM (decode using utf-8-sig)", Python's advice to a programmer. JSON readers may ignore
+    the mark (RFC 8259 §8.1), as the configuration's message now names it: the baseline is
+    read, its findings hidden; a baseline broken otherwise still fails closed."""
+    root = configured(tmp_path / "p")
+    assert run("check", "--write-baseline", "base.json", "app", cwd=root).returncode == 0
+    base = root / "base.json"
+    base.write_bytes(b"\xef\xbb\xbf" + base.read_bytes())
+    result = run("check", "--baseline", "base.json", "app", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "1 finding hidden by the baseline" in result.stdout
+    base.write_bytes(b"\xef\xbb\xbf{")
+    assert run("check", "--baseline", "base.json", "app", cwd=root).returncode == 2
