@@ -363,6 +363,12 @@ def _check_cache_dir(root: Path, cache_dir: str, source: str) -> None:
     the cache writes its files there and drops its stale key files, and `cache_dir = "."`
     (the project, or any folder of it) would mix them with the project's files."""
     directory = root / os.path.expanduser(cache_dir)  # as the cache reads it (`~`: home)
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(
+            f"{source}: cache_dir {cache_dir!r} is {directory}, which is not a directory: no "
+            "cache could be kept there; name a directory for the cache alone, such as the "
+            "default '.tenantguard_cache'"
+        )
     try:
         names = set(os.listdir(directory)) if directory.is_dir() else set()
     except OSError:

@@ -241,3 +241,16 @@ def test_a_baseline_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None
     assert "1 finding hidden by the baseline" in result.stdout
     base.write_bytes(b"\xef\xbb\xbf{")
     assert run("check", "--baseline", "base.json", "app", cwd=root).returncode == 2
+
+
+def test_a_cache_dir_that_is_a_file_is_a_configuration_error(tmp_path: Path) -> None:
+    """`cache_dir = "pyproject.toml"` (or any file): every run silently kept no cache (each
+    write failed and was passed over), and nothing said why checks stayed slow. As a
+    directory holding other files is, it is a configuration error naming the key; the file
+    is untouched."""
+    root = configured(tmp_path / "p", 'cache_dir = "notes.txt"\n')
+    (root / "notes.txt").write_text("mine\n", encoding="utf-8")
+    result = run("check", "app", cwd=root)
+    assert result.returncode == 2, result.stderr
+    assert "cache_dir 'notes.txt'" in result.stderr and "not a directory" in result.stderr
+    assert (root / "notes.txt").read_text(encoding="utf-8") == "mine\n"
