@@ -56,7 +56,13 @@ from tenantguard.patches.dump import (
     schema_objects,
     table_contents,
 )
-from tenantguard.patches.files import PatchError, PatchFile, PatchUsageError, read_patches
+from tenantguard.patches.files import (
+    PatchError,
+    PatchFile,
+    PatchUsageError,
+    decode_patch,
+    read_patches,
+)
 from tenantguard.patches.runner import (
     LEDGER,
     apply_patches,
@@ -496,9 +502,13 @@ async def verify_pipeline(
     `throwaway_server`: the server may have its roles and settings changed by the patches."""
     server = dsn if isinstance(dsn, Dsn) else Dsn.parse(dsn)
     patches = read_patches(directory)
+    # its bytes as the server gets them from psql (round 33, helper h33n: read_text's universal
+    # newlines turned a function body's `\r\n` into `\n`: verify failed on the baseline sync had
+    # just written, and passed one checked out with CRLF line ends, `\r` in every new install's
+    # bodies)
     try:
-        baseline_sql = baseline.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        baseline_sql = decode_patch(baseline.read_bytes(), baseline)
+    except OSError as error:
         raise PatchError(f"cannot read the baseline {baseline}: {error}") from error
     if not throwaway_server:
         changes = server_wide_changes(patches, baseline_sql, baseline)
