@@ -62,3 +62,46 @@ async def test_verify_reads_the_baseline_s_carriage_returns_as_the_server_does(
     failed = _failed(await verify_pipeline(postgres.dsn, patches, baseline))
     assert "the pipeline's schema equals the baseline's" in failed, failed
     assert "+ SELECT 'a\r" in failed["the pipeline's schema equals the baseline's"], failed
+
+
+async def test_verify_sees_an_owner_change_written_inside_a_function_body(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """2. The live-database check leaves out `ALTER … OWNER TO <the verifying user or the
+    ledger's owner>;` (a migration role owning what it made is no drift) — every line that
+    read so, inside a function body too: a function edited by hand on the live database to
+    hand a table to the migration role (`ALTER TABLE public.notes OWNER TO app;` in its body)
+    was said to equal what the patches build. Only pg_dump's own owner lines are left out."""
+    patches = tmp_path / "patches"
+    function = (
+        "CREATE OR REPLACE FUNCTION public.handover() RETURNS void LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n{body}END\n$$;\n"
+    )
+    write(
+        patches,
+        "0001_f.sql",
+        "CREATE TABLE IF NOT EXISTS public.notes (id int);\n" + function.format(body="NULL;\n"),
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    await apply_patches(database, patches)
+    conn = await asyncpg.connect(database)
+    try:
+        user = str(await conn.fetchval("SELECT quote_ident(current_user)"))
+        # the safe twin: what the migration role owns is no drift
+        await conn.execute(f"ALTER TABLE public.notes OWNER TO {user}")
+    finally:
+        await conn.close()
+    report = await verify_pipeline(database, patches, baseline)
+    assert report.ok, report.checks
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(
+            function.format(body=f"NULL;\nALTER TABLE public.notes OWNER TO {user};\n")
+        )
+    finally:
+        await conn.close()
+    failed = _failed(await verify_pipeline(database, patches, baseline))
+    live = [name for name in failed if name.startswith("the database's schema equals")]
+    assert live, failed
+    assert f"+ ALTER TABLE public.notes OWNER TO {user};" in failed[live[0]], failed

@@ -55,6 +55,7 @@ from tenantguard.patches.dump import (
     schema_diff,
     schema_objects,
     table_contents,
+    without_owners,
 )
 from tenantguard.patches.files import (
     PatchError,
@@ -612,25 +613,6 @@ async def verify_pipeline(
     return report
 
 
-def _without_owners(objects: dict[str, list[str]], owners: set[str]) -> dict[str, list[str]]:
-    """The objects without `ALTER … OWNER TO` lines naming one of `owners`, and without
-    those left with no statement (pg_dump's `SCHEMA public` entry holds only its owner)."""
-    names = owners | {quote_ident(o) for o in owners}
-    kept: dict[str, list[str]] = {}
-    for key, lines in objects.items():
-        rest = [
-            line
-            for line in lines
-            if (owned := _OWNER_LINE.match(line)) is None or owned.group(1) not in names
-        ]
-        if any(not line.startswith(("--", "SET ")) for line in rest):
-            kept[key] = rest
-    return kept
-
-
-_OWNER_LINE = lazy_pattern(r"^ALTER .+ OWNER TO (.+);$")
-
-
 async def _check_live_database(
     server: Dsn,
     patches: list[PatchFile],
@@ -688,8 +670,8 @@ async def _check_live_database(
     report.add(
         name,
         schema_diff(
-            _without_owners(expected, owners),
-            _without_owners(live, owners),
+            without_owners(expected, owners),
+            without_owners(live, owners),
             "its patches",
             f"database {dict(server.params).get('dbname', '?')}",
         ),
