@@ -152,3 +152,37 @@ async def test_sync_reads_the_refreshes_of_the_data_dump_as_statements(
         assert await _populated(new_install) == await _populated(database)
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     assert report.ok, report.checks
+
+
+async def test_a_pinned_extension_leaves_function_bodies_as_they_are(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """5. With an extension at another version than the server's default, sync's rewrite of
+    pg_dump's `CREATE EXTENSION … WITH SCHEMA …;` (it adds the `VERSION`) went over the whole
+    dump line by line with str.splitlines: a function body's `\\r\\n` became `\\n` (and so
+    did a `\\u2028` in a literal), and a body's own `CREATE EXTENSION IF NOT EXISTS hstore WITH
+    SCHEMA public;` line got a VERSION the patch never wrote — in the baseline and in what
+    verify compared alike, so no check saw new installs' bodies differ."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_f.sql",
+        "CREATE EXTENSION IF NOT EXISTS hstore VERSION '1.4';\n"
+        "CREATE OR REPLACE FUNCTION public.setup() RETURNS text LANGUAGE sql AS $$\r\n"
+        "SELECT 'to run by hand:\n"
+        "CREATE EXTENSION IF NOT EXISTS hstore WITH SCHEMA public;\n"
+        "done\u2028'\r\n$$;\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    assert "VERSION '1.4'" in baseline.read_text(encoding="utf-8")
+    await apply_patches(database, patches)
+    async with fresh_database(postgres) as new_install:
+        conn = await asyncpg.connect(new_install)
+        try:
+            await conn.execute(baseline.read_bytes().decode("utf-8"))
+        finally:
+            await conn.close()
+        assert await _prosrc(new_install) == await _prosrc(database)
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    assert report.ok, report.checks
