@@ -186,3 +186,38 @@ async def test_a_pinned_extension_leaves_function_bodies_as_they_are(
         assert await _prosrc(new_install) == await _prosrc(database)
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     assert report.ok, report.checks
+
+
+async def test_a_database_comment_keeps_its_lines_that_begin_with_a_backslash(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """6. What a patch sets on the database itself is read from `pg_dump --create`, without
+    psql's `\\connect` lines: every line beginning with a backslash was dropped, a line of a
+    multi-line `COMMENT ON DATABASE` literal too (a runbook's `\\set ON_ERROR_STOP on`) — from
+    the baseline and from what sync and verify compare alike: new installs' comment lacked it."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_comment.sql",
+        "DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(),\n"
+        "    $c$psql runbook:\n\\set ON_ERROR_STOP on\n\\i fix.sql$c$); END $$;\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    await apply_patches(database, patches)
+    sql = "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()"
+    conn = await asyncpg.connect(database)
+    try:
+        upgraded = await conn.fetchval(sql)
+    finally:
+        await conn.close()
+    assert upgraded == "psql runbook:\n\\set ON_ERROR_STOP on\n\\i fix.sql"
+    async with fresh_database(postgres) as new_install:
+        conn = await asyncpg.connect(new_install)
+        try:
+            await conn.execute(baseline.read_bytes().decode("utf-8"))
+            assert await conn.fetchval(sql) == upgraded
+        finally:
+            await conn.close()
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    assert report.ok, report.checks
