@@ -221,3 +221,32 @@ async def test_a_database_comment_keeps_its_lines_that_begin_with_a_backslash(
             await conn.close()
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     assert report.ok, report.checks
+
+
+async def test_a_database_comment_may_say_database_in_angle_brackets(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """7. What is set on the database is written into the baseline for whichever database
+    loads it: the scratch database's name is read as `<database>`, and every `<database>`
+    then became `%1$I` of format() — inside a comment's literal too (`psql -d <database>`, a
+    runbook's placeholder): new installs' comment named their database, and sync refused."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_comment.sql",
+        "DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(),\n"
+        "    $c$connect with: psql -d <database>$c$); END $$;\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    sql = (
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+        "WHERE datname = current_database()"
+    )
+    async with fresh_database(postgres) as new_install:
+        conn = await asyncpg.connect(new_install)
+        try:
+            await conn.execute(baseline.read_bytes().decode("utf-8"))
+            assert await conn.fetchval(sql) == "connect with: psql -d <database>"
+        finally:
+            await conn.close()

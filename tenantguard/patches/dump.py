@@ -202,12 +202,29 @@ def database_statements(objects: dict[str, list[str]]) -> str:
     """`database_properties` as SQL that sets them on whatever database runs it."""
     out = []
     for key in sorted(objects):
-        sql = "\n".join(objects[key]).replace("%", "%%").replace(DATABASE, "%1$I")
+        sql = _named_database("\n".join(objects[key]).replace("%", "%%"))
         out.append(
             f"DO $tg_database$ BEGIN EXECUTE format($tg_sql${sql}$tg_sql$, current_database()); "
             "END $tg_database$;"
         )
     return "\n".join(out)
+
+
+def _named_database(sql: str) -> str:
+    """`<database>` as format's `%1$I` where a statement names the database: before its first
+    literal (round 33, helper h33n: a comment's own `psql -d <database>` became the name of
+    whichever database loaded the baseline, and sync refused a baseline that differed)."""
+    from tenantguard.engine.sqltext import split_sql
+
+    statements, _ = split_sql(sql)
+    out, at = [], 0
+    for statement in statements:
+        text = statement.text
+        quote = text.find("'")
+        head = text if quote < 0 else text[:quote]
+        out += [sql[at : statement.start], head.replace(DATABASE, "%1$I"), text[len(head) :]]
+        at = statement.start + len(text)
+    return "".join(out) + sql[at:]
 
 
 async def _pg_dump(dsn: Dsn, pg_dump: str, *options: str) -> str:
