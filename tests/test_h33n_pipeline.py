@@ -250,3 +250,30 @@ async def test_a_database_comment_may_say_database_in_angle_brackets(
             assert await conn.fetchval(sql) == "connect with: psql -d <database>"
         finally:
             await conn.close()
+
+
+async def test_a_function_body_s_create_schema_line_stays_as_written(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """8. sync makes the baseline's `CREATE SCHEMA x;` of the search path's schemas `CREATE
+    SCHEMA IF NOT EXISTS x;` (a new install's administrator may have made them): by a text
+    replace over the whole baseline — a function body's own `CREATE SCHEMA public;` line (a
+    demo reset) was rewritten too, and sync refused the baseline ('would not build the
+    pipeline's schema'). pg_dump's own lines only now."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_f.sql",
+        "CREATE OR REPLACE FUNCTION public.reset_demo() RETURNS void LANGUAGE plpgsql AS $$\n"
+        "BEGIN\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\nEND\n$$;\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    await apply_patches(database, patches)
+    async with fresh_database(postgres) as new_install:
+        conn = await asyncpg.connect(new_install)
+        try:
+            await conn.execute(baseline.read_bytes().decode("utf-8"))
+        finally:
+            await conn.close()
+        assert await _prosrc(new_install) == await _prosrc(database)

@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -330,16 +331,25 @@ def _dump_lines(dump: str) -> list[tuple[str, bool]]:
     return out
 
 
-def baseline_text(dump: str, header: str) -> str:
+def baseline_text(dump: str, header: str, given: Sequence[str] = ()) -> str:
     """The dump as a baseline file: a header, and pg_dump's output without the lines that change
     from one run or version to the next (\\restrict keys, versions). The search_path reset is
     left out too: every name in the dump is schema-qualified, and the session that loads the
     baseline keeps its own search_path. Only pg_dump's framing is tidied (trailing blanks, runs
-    of blank lines): what a statement holds across lines stays byte for byte."""
+    of blank lines): what a statement holds across lines stays byte for byte.
+
+    `given`: the schemas of the search path (spelled as pg_dump does), whose `CREATE SCHEMA x;`
+    becomes `CREATE SCHEMA IF NOT EXISTS x;` — a new install's administrator may have made them
+    already, as the runner needs them before the ledger. pg_dump's own line only (round 33,
+    helper h33n: a function body's `CREATE SCHEMA public;` line was rewritten too, and sync
+    refused the baseline it wrote)."""
+    creates = {
+        f"CREATE SCHEMA {schema};": f"CREATE SCHEMA IF NOT EXISTS {schema};" for schema in given
+    }
     lines: list[tuple[str, bool]] = []
     for line, free in _dump_lines(dump):
         if free:
-            line = line.rstrip()
+            line = creates.get(line.rstrip(), line.rstrip())
             if _NOISE.match(line) or (not line and lines and lines[-1] == ("", True)):
                 continue
         lines.append((line, free))

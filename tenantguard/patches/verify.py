@@ -703,17 +703,6 @@ def _one_transaction(text: str) -> str:
     )
 
 
-def _given_schemas(text: str, schemas: list[str]) -> str:
-    """The baseline's `CREATE SCHEMA x;` as `CREATE SCHEMA IF NOT EXISTS x;` for the schemas of
-    the search path (`_path_schemas`, spelled as PostgreSQL's quote_ident and pg_dump do): a new
-    install's administrator may have made it already, as the runner needs it before the ledger."""
-    for schema in schemas:
-        text = text.replace(
-            f"\nCREATE SCHEMA {schema};\n", f"\nCREATE SCHEMA IF NOT EXISTS {schema};\n"
-        )
-    return text
-
-
 def _located(error: asyncpg.PostgresError, text: str, path: Path) -> str:
     from tenantguard.engine.sqltext import LineIndex
 
@@ -767,8 +756,8 @@ async def sync_baseline(
             ]
         finally:
             await conn.close()
-    text = _given_schemas(
-        baseline_text(dump, BASELINE_HEADER + _role_preamble(*_roles_and_members(patches))), given
+    text = baseline_text(
+        dump, BASELINE_HEADER + _role_preamble(*_roles_and_members(patches)), given=given
     )
     if refreshed:  # pg_dump --schema-only writes every materialized view WITH NO DATA
         text += (
