@@ -277,3 +277,31 @@ async def test_a_function_body_s_create_schema_line_stays_as_written(
         finally:
             await conn.close()
         assert await _prosrc(new_install) == await _prosrc(database)
+
+
+async def test_a_database_comment_may_hold_the_baseline_s_own_dollar_quote(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """9. The baseline sets what is set on the database through `EXECUTE format($tg_sql$…
+    $tg_sql$, current_database())`: a comment holding `$tg_sql$` (one that documents how the
+    baseline does it) ended the quote early — the baseline did not load and sync refused."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_comment.sql",
+        "DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(),\n"
+        "    $c$set by the baseline's $tg_sql$ … $tg_sql$ blocks$c$); END $$;\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    sql = (
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+        "WHERE datname = current_database()"
+    )
+    async with fresh_database(postgres) as new_install:
+        conn = await asyncpg.connect(new_install)
+        try:
+            await conn.execute(baseline.read_bytes().decode("utf-8"))
+            assert await conn.fetchval(sql) == "set by the baseline's $tg_sql$ … $tg_sql$ blocks"
+        finally:
+            await conn.close()
