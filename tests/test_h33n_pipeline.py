@@ -305,3 +305,49 @@ async def test_a_database_comment_may_hold_the_baseline_s_own_dollar_quote(
             assert await conn.fetchval(sql) == "set by the baseline's $tg_sql$ … $tg_sql$ blocks"
         finally:
             await conn.close()
+
+
+async def test_a_cycling_sequence_at_its_end_is_read_at_its_start(
+    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+) -> None:
+    """10. A sequence's next value was read as `last_value + increment` once called: a CYCLE
+    sequence a patch leaves at its MAXVALUE (a ticket counter wrapping 1…9999, set to its end
+    so that the next ticket is 1) was said to give 10000 next — verify failed on a baseline
+    whose new installs give 1 next, as upgraded databases do, and told to change START WITH."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_tickets.sql",
+        "DO $$ BEGIN\n"
+        "    IF to_regclass('public.ticket_no') IS NULL THEN\n"
+        "        CREATE SEQUENCE public.ticket_no MAXVALUE 9999 CYCLE;\n"
+        "        PERFORM setval('public.ticket_no', 9999);\n"
+        "    END IF;\n"
+        "    IF to_regclass('public.countdown') IS NULL THEN\n"
+        "        CREATE SEQUENCE public.countdown INCREMENT BY -1 MINVALUE 1 MAXVALUE 5 CYCLE;\n"
+        "        PERFORM setval('public.countdown', 1);\n"
+        "    END IF;\n"
+        "END $$;\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    await apply_patches(database, patches)
+    async with fresh_database(postgres) as new_install:
+        conn = await asyncpg.connect(new_install)
+        try:
+            await conn.execute(baseline.read_bytes().decode("utf-8"))
+            fresh = await conn.fetchval(
+                "SELECT (nextval('public.ticket_no'), nextval('public.countdown'))::text"
+            )
+        finally:
+            await conn.close()
+    conn = await asyncpg.connect(database)
+    try:
+        upgraded = await conn.fetchval(
+            "SELECT (nextval('public.ticket_no'), nextval('public.countdown'))::text"
+        )
+    finally:
+        await conn.close()
+    assert fresh == upgraded == "(1,5)"
+    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    assert report.ok, report.checks

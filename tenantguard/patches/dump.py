@@ -496,8 +496,8 @@ async def derived_states(conn: asyncpg.Connection) -> dict[str, str]:
     # which were read as START WITH (round 33, helper h33f)
     for seq in await conn.fetch(
         """-- tenantguard: ignore[TG006] -- the scratch database's sequences, not a tenant's rows
-           SELECT schemaname, sequencename, increment_by,
-                  coalesce(last_value + increment_by, start_value) AS seen,
+           SELECT schemaname, sequencename, increment_by, min_value, max_value, cycle,
+                  last_value, start_value,
                   pg_catalog.has_sequence_privilege(
                       pg_catalog.quote_ident(schemaname) || '.'
                       || pg_catalog.quote_ident(sequencename), 'SELECT') AS readable
@@ -505,15 +505,15 @@ async def derived_states(conn: asyncpg.Connection) -> dict[str, str]:
            WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'"""
     ):
         name = f"{quote_ident(seq['schemaname'])}.{quote_ident(seq['sequencename'])}"
-        value = seq["seen"]  # (a sequence a patch's role keeps to itself: what pg_sequences shows)
-        at = (
-            await conn.fetchrow(f"SELECT last_value, is_called FROM {name}")
-            if seq["readable"]
-            else None
+        # (a sequence a patch's role keeps to itself: what pg_sequences shows)
+        last, called = seq["last_value"], seq["last_value"] is not None
+        if seq["readable"]:
+            at = await conn.fetchrow(f"SELECT last_value, is_called FROM {name}")
+            if at is not None:
+                last, called = at["last_value"], at["is_called"]
+        states[f"sequence {seq['schemaname']}.{seq['sequencename']}"] = _next_value(
+            seq, seq["start_value"] if last is None else last, called
         )
-        if at is not None:
-            value = at["last_value"] + (seq["increment_by"] if at["is_called"] else 0)
-        states[f"sequence {seq['schemaname']}.{seq['sequencename']}"] = f"next value {value}"
     rows = await conn.fetch(
         """SELECT 'materialized view ' || n.nspname || '.' || c.relname AS key,
                   CASE WHEN c.relispopulated THEN 'populated' ELSE 'not populated' END AS state
@@ -523,6 +523,22 @@ async def derived_states(conn: asyncpg.Connection) -> dict[str, str]:
     )
     states.update((str(row["key"]), str(row["state"])) for row in rows)
     return dict(sorted(states.items()))
+
+
+def _next_value(seq: asyncpg.Record, last: int, called: bool) -> str:
+    """What the sequence's next nextval gives: past its end, a CYCLE sequence starts over at
+    its MINVALUE (MAXVALUE going down) — round 33, helper h33n: one a patch left at its end
+    was read as giving `MAXVALUE + 1`, not what a new install gives too — and one without
+    CYCLE gives none."""
+    if not called:
+        return f"next value {last}"
+    step, low, high = seq["increment_by"], seq["min_value"], seq["max_value"]
+    value = last + step
+    if low <= value <= high:
+        return f"next value {value}"
+    if seq["cycle"]:
+        return f"next value {low if step > 0 else high}"
+    return f"no next value (at its {'MAXVALUE' if step > 0 else 'MINVALUE'} {last})"
 
 
 _DERIVED_HINTS = {
