@@ -4,6 +4,7 @@ test names what happened on the server before the fix.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +19,47 @@ from tests.test_pipeline_faults import write
 
 def _failed(report: object) -> dict[str, str]:
     return {name: said for name, passed, said in report.checks if not passed}  # type: ignore[attr-defined]
+
+
+async def _new_install(
+    postgres: ThrowawayPostgres, baseline: Path, read: Callable[[str], Awaitable[object]]
+) -> object:
+    """What `read` reads of a new database the baseline (its bytes, as psql sends them) built."""
+    async with fresh_database(postgres) as new_install:
+        conn = await asyncpg.connect(new_install)
+        try:
+            await conn.execute(baseline.read_bytes().decode("utf-8"))
+        finally:
+            await conn.close()
+        return await read(new_install)
+
+
+_DATABASE_COMMENT = (
+    "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+    "WHERE datname = current_database()"
+)
+
+
+async def _comment_of_a_new_install(
+    postgres: ThrowawayPostgres, tmp_path: Path, comment: str
+) -> str:
+    """A patch sets `comment` on its database; sync; what the baseline's new install reads."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_comment.sql",
+        "DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(),\n"
+        f"    $c${comment}$c$); END $$;\n",
+    )
+    baseline = tmp_path / "schema.sql"
+    await sync_baseline(postgres.dsn, patches, baseline)
+    async with fresh_database(postgres) as new_install:
+        conn = await asyncpg.connect(new_install)
+        try:
+            await conn.execute(baseline.read_bytes().decode("utf-8"))
+            return str(await conn.fetchval(_DATABASE_COMMENT))
+        finally:
+            await conn.close()
 
 
 async def test_verify_reads_the_baseline_s_carriage_returns_as_the_server_does(
@@ -40,13 +82,7 @@ async def test_verify_reads_the_baseline_s_carriage_returns_as_the_server_does(
     await sync_baseline(postgres.dsn, patches, baseline)
     assert b"SELECT 'a\r\nb'\r\n" in baseline.read_bytes()
     await apply_patches(database, patches)
-    async with fresh_database(postgres) as new_install:
-        conn = await asyncpg.connect(new_install)
-        try:
-            await conn.execute(baseline.read_bytes().decode("utf-8"))
-        finally:
-            await conn.close()
-        assert await _prosrc(new_install) == await _prosrc(database)
+    assert await _new_install(postgres, baseline, _prosrc) == await _prosrc(database)
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     assert report.ok, report.checks
     # the twin: bodies without `\r`, a baseline whose every line ends in CRLF
@@ -177,79 +213,33 @@ async def test_a_pinned_extension_leaves_function_bodies_as_they_are(
     await sync_baseline(postgres.dsn, patches, baseline)
     assert "VERSION '1.4'" in baseline.read_text(encoding="utf-8")
     await apply_patches(database, patches)
-    async with fresh_database(postgres) as new_install:
-        conn = await asyncpg.connect(new_install)
-        try:
-            await conn.execute(baseline.read_bytes().decode("utf-8"))
-        finally:
-            await conn.close()
-        assert await _prosrc(new_install) == await _prosrc(database)
+    assert await _new_install(postgres, baseline, _prosrc) == await _prosrc(database)
     report = await verify_pipeline(postgres.dsn, patches, baseline)
     assert report.ok, report.checks
 
 
 async def test_a_database_comment_keeps_its_lines_that_begin_with_a_backslash(
-    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+    postgres: ThrowawayPostgres, tmp_path: Path
 ) -> None:
     """6. What a patch sets on the database itself is read from `pg_dump --create`, without
     psql's `\\connect` lines: every line beginning with a backslash was dropped, a line of a
     multi-line `COMMENT ON DATABASE` literal too (a runbook's `\\set ON_ERROR_STOP on`) — from
     the baseline and from what sync and verify compare alike: new installs' comment lacked it."""
-    patches = tmp_path / "patches"
-    write(
-        patches,
-        "0001_comment.sql",
-        "DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(),\n"
-        "    $c$psql runbook:\n\\set ON_ERROR_STOP on\n\\i fix.sql$c$); END $$;\n",
-    )
-    baseline = tmp_path / "schema.sql"
-    await sync_baseline(postgres.dsn, patches, baseline)
-    await apply_patches(database, patches)
-    sql = "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()"
-    conn = await asyncpg.connect(database)
-    try:
-        upgraded = await conn.fetchval(sql)
-    finally:
-        await conn.close()
-    assert upgraded == "psql runbook:\n\\set ON_ERROR_STOP on\n\\i fix.sql"
-    async with fresh_database(postgres) as new_install:
-        conn = await asyncpg.connect(new_install)
-        try:
-            await conn.execute(baseline.read_bytes().decode("utf-8"))
-            assert await conn.fetchval(sql) == upgraded
-        finally:
-            await conn.close()
-    report = await verify_pipeline(postgres.dsn, patches, baseline)
+    comment = "psql runbook:\n\\set ON_ERROR_STOP on\n\\i fix.sql"
+    assert await _comment_of_a_new_install(postgres, tmp_path, comment) == comment
+    report = await verify_pipeline(postgres.dsn, tmp_path / "patches", tmp_path / "schema.sql")
     assert report.ok, report.checks
 
 
 async def test_a_database_comment_may_say_database_in_angle_brackets(
-    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+    postgres: ThrowawayPostgres, tmp_path: Path
 ) -> None:
     """7. What is set on the database is written into the baseline for whichever database
     loads it: the scratch database's name is read as `<database>`, and every `<database>`
     then became `%1$I` of format() — inside a comment's literal too (`psql -d <database>`, a
     runbook's placeholder): new installs' comment named their database, and sync refused."""
-    patches = tmp_path / "patches"
-    write(
-        patches,
-        "0001_comment.sql",
-        "DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(),\n"
-        "    $c$connect with: psql -d <database>$c$); END $$;\n",
-    )
-    baseline = tmp_path / "schema.sql"
-    await sync_baseline(postgres.dsn, patches, baseline)
-    sql = (
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-        "WHERE datname = current_database()"
-    )
-    async with fresh_database(postgres) as new_install:
-        conn = await asyncpg.connect(new_install)
-        try:
-            await conn.execute(baseline.read_bytes().decode("utf-8"))
-            assert await conn.fetchval(sql) == "connect with: psql -d <database>"
-        finally:
-            await conn.close()
+    said = await _comment_of_a_new_install(postgres, tmp_path, "connect: psql -d <database>")
+    assert said == "connect: psql -d <database>"
 
 
 async def test_a_function_body_s_create_schema_line_stays_as_written(
@@ -270,41 +260,17 @@ async def test_a_function_body_s_create_schema_line_stays_as_written(
     baseline = tmp_path / "schema.sql"
     await sync_baseline(postgres.dsn, patches, baseline)
     await apply_patches(database, patches)
-    async with fresh_database(postgres) as new_install:
-        conn = await asyncpg.connect(new_install)
-        try:
-            await conn.execute(baseline.read_bytes().decode("utf-8"))
-        finally:
-            await conn.close()
-        assert await _prosrc(new_install) == await _prosrc(database)
+    assert await _new_install(postgres, baseline, _prosrc) == await _prosrc(database)
 
 
 async def test_a_database_comment_may_hold_the_baseline_s_own_dollar_quote(
-    postgres: ThrowawayPostgres, database: str, tmp_path: Path
+    postgres: ThrowawayPostgres, tmp_path: Path
 ) -> None:
     """9. The baseline sets what is set on the database through `EXECUTE format($tg_sql$…
     $tg_sql$, current_database())`: a comment holding `$tg_sql$` (one that documents how the
     baseline does it) ended the quote early — the baseline did not load and sync refused."""
-    patches = tmp_path / "patches"
-    write(
-        patches,
-        "0001_comment.sql",
-        "DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(),\n"
-        "    $c$set by the baseline's $tg_sql$ … $tg_sql$ blocks$c$); END $$;\n",
-    )
-    baseline = tmp_path / "schema.sql"
-    await sync_baseline(postgres.dsn, patches, baseline)
-    sql = (
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-        "WHERE datname = current_database()"
-    )
-    async with fresh_database(postgres) as new_install:
-        conn = await asyncpg.connect(new_install)
-        try:
-            await conn.execute(baseline.read_bytes().decode("utf-8"))
-            assert await conn.fetchval(sql) == "set by the baseline's $tg_sql$ … $tg_sql$ blocks"
-        finally:
-            await conn.close()
+    comment = "set by the baseline's $tg_sql$ … $tg_sql$ blocks"
+    assert await _comment_of_a_new_install(postgres, tmp_path, comment) == comment
 
 
 async def test_a_cycling_sequence_at_its_end_is_read_at_its_start(
