@@ -3753,6 +3753,11 @@ class _Walker:
             imported = self.index.imported(base)  # `from m import Repo`: Repo.X
             base = imported if isinstance(imported, ClassRef) else base
         if isinstance(base, InstanceRef):
+            holder = expression_name(node.value)
+            if holder not in ("", "self", "cls") and self.index.class_written_by_key(holder):
+                # `setattr(Q, k, v)` / `vars(Q).update(data)` somewhere: any attribute of it
+                reason = f"`{_short(node.value)}` has attributes written by a key not spelt"
+                return hole(node, self.origin, reason)
             return self.index.instance_attribute(
                 base.info, node.attr, node, exact=base.exact, bare=base.bare
             )
@@ -5605,6 +5610,13 @@ def _read_outside_changes(text: str) -> set[str]:
     # (`setattr(Repo, k, v)` on a class it imports: any of its attributes, `overrides-all:`)
     for stem in _namespace_written_from_data(code):
         found.update(("replaced:" + stem, "overrides-all:" + stem))
+    # an object's attributes written so (`setattr(q.Q, k, v)`, `vars(cfg).update(data)`, a
+    # local `setattr(q, k, over[k])`): any attribute of what a name of that spelling holds
+    # (h33j: a dataclass made with no arguments read as holding its defaults)
+    for target in _written_by_key(code):
+        held = target.rsplit(".", 1)[-1].strip()
+        if held not in ("self", "cls"):
+            found.add("overrides-all:" + held)
     for made_in, attribute in _unread_subclass_attributes(code):
         # (the class itself: its own body's value is what it reads; `overrides:X` names the
         # files for the check cache, `overrides:X:C` which class, see `overridden_elsewhere`)
@@ -5977,6 +5989,20 @@ def _namespace_written_by_name(code: str) -> bool:
     return False
 
 
+def _written_by_key(code: str) -> list[str]:
+    """What a file writes the namespace of by a key not spelt at the write, as written
+    (`setattr(q.Q, k, v)`: `q.Q`; `vars(cfg).update(data)`: `cfg`), also through a name kept
+    for `vars(x)`."""
+    if "vars" not in code and "__dict__" not in code and "setattr" not in code:
+        return []
+    targets = [m.group(1) or m.group(2) or m.group(3) for m in _WRITTEN_BY_KEY.finditer(code)]
+    kept = {m.group(1): m.group(2) or m.group(3) for m in _KEPT_NAMESPACE_OF.finditer(code)}
+    for match in _KEPT_WRITTEN_BY_KEY.finditer(code):
+        if match.group(1) in kept:
+            targets.append(kept[match.group(1)])
+    return targets
+
+
 def _namespace_written_from_data(code: str) -> set[str]:
     """The modules (by their file's stem) whose namespace a file writes by a key not spelt at
     the write, on a module it imports: `setattr(q, k, v)`, `vars(q)[k] = v`,
@@ -5985,13 +6011,7 @@ def _namespace_written_from_data(code: str) -> set[str]:
     come from data the file reads (the environment, a file): any name of the module may be
     written, not only those the file spells (h32j). A namespace reached otherwise
     (`f.__globals__`, a parameter) is read by the names the file spells only."""
-    if "vars" not in code and "__dict__" not in code and "setattr" not in code:
-        return set()
-    targets = [m.group(1) or m.group(2) or m.group(3) for m in _WRITTEN_BY_KEY.finditer(code)]
-    kept = {m.group(1): m.group(2) or m.group(3) for m in _KEPT_NAMESPACE_OF.finditer(code)}
-    for match in _KEPT_WRITTEN_BY_KEY.finditer(code):
-        if match.group(1) in kept:
-            targets.append(kept[match.group(1)])
+    targets = _written_by_key(code)
     if not targets:
         return set()
     aliases = dict((alias, original) for original, alias in _import_aliases(code))

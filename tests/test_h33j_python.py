@@ -1,0 +1,123 @@
+"""Helper h33j attacking the Python reader's fresh readings (issue 12, after h33e).
+
+- An object's attributes written by a key not spelt at the write (`setattr(Q, f.name, v)` in
+  a loop over `dataclasses.fields(Q)`, `vars(q).update(over)`, `setattr(q.Q, k, v)` in
+  another module, a helper `put(q.Q, "own", v)` that calls `setattr(obj, k, v)`): `Q.own`
+  of `Q = Queries()` was read as its class's value (a dataclass's default since h33e), so
+  the SQL an override puts there (`SELECT name FROM tags WHERE $1::bigint > 0`, every
+  guild's tags on the server below) reached `conn.fetch` unseen. An attribute read off a
+  name that some file writes so is now computed at run time (TG009)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.cli import main
+from tenantguard.embedded import ThrowawayPostgres
+
+from .conftest import fresh_database
+from .project_files import GUILD_ROWS, GUILD_SCHEMA, import_fresh_bot, write_guild_project
+
+
+def _found(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[str, int, int, str]]:
+    """`tenantguard check .` in `root`: its findings as (path, line, column, rule), sorted."""
+    monkeypatch.chdir(root)
+    main(["check", "--no-cache", "--format", "json", "."])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    return sorted((f["path"], f["line"], f["column"], f["rule"]) for f in findings)
+
+
+@pytest.fixture
+async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
+        yield dsn
+
+
+# queries kept in a dataclass, overridable from the environment by field name
+
+OVERRIDDEN = (
+    "from dataclasses import dataclass, fields\n"
+    "\n"
+    "\n"
+    "@dataclass\n"
+    "class Queries:\n"
+    '    own: str = "SELECT name FROM tags WHERE guild_id = $1"\n'
+    "\n"
+    "\n"
+    "Q = Queries()\n"
+    "\n"
+    "\n"
+    "def load_overrides(env):\n"
+    "    for f in fields(Q):\n"
+    '        key = "BOT_SQL_" + f.name.upper()\n'
+    "        if key in env:\n"
+    "            setattr(Q, f.name, env[key])\n"
+    "\n"
+    "\n"
+    "async def own(conn, guild_id):\n"
+    "    return await conn.fetch(Q.own, guild_id)\n"  # 20
+    "\n"
+    "\n"
+    "async def own_with(conn, guild_id, over):\n"
+    "    q = Queries()\n"
+    "    vars(q).update(over)\n"
+    "    return await conn.fetch(q.own, guild_id)\n"  # 26
+)
+KEPT = OVERRIDDEN.replace("            setattr(Q, f.name, env[key])\n", "            print(key)\n")
+KEPT = KEPT.replace("    vars(q).update(over)\n", "    print(vars(q))\n")
+ELSEWHERE = (
+    "from bot import queries\n"
+    "\n"
+    "\n"
+    "def put(obj, name, value):\n"
+    "    setattr(obj, name, value)\n"
+    "\n"
+    "\n"
+    "def widen(sql):\n"
+    '    put(queries.Q, "own", sql)\n'
+)
+
+
+def test_an_object_written_by_a_key_not_spelt_is_computed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/queries.py": OVERRIDDEN})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/queries.py", 20, 29, "TG009"),
+        ("bot/queries.py", 26, 29, "TG009"),
+    ]
+    write_guild_project(tmp_path, {"bot/queries.py": KEPT})
+    assert _found(tmp_path, capsys, monkeypatch) == []
+    write_guild_project(tmp_path, {"bot/queries.py": KEPT, "bot/admin.py": ELSEWHERE})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/queries.py", 20, 29, "TG009")]
+
+
+async def test_the_overridden_queries_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/queries.py": KEPT, "bot/admin.py": ELSEWHERE})
+    (tmp_path / "bot" / "loaded.py").write_text(OVERRIDDEN)
+    import_fresh_bot(tmp_path, monkeypatch)
+    loaded = importlib.import_module("bot.loaded")
+    queries = importlib.import_module("bot.queries")
+    admin = importlib.import_module("bot.admin")
+    every = "SELECT name FROM tags WHERE $1::bigint > 0"
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert [r["name"] for r in await loaded.own(conn, 1)] == ["mine"]
+        wide = await loaded.own_with(conn, 1, {"own": every})
+        assert sorted(r["name"] for r in wide) == ["mine", "theirs"]
+        loaded.load_overrides({"BOT_SQL_OWN": every})
+        assert sorted(r["name"] for r in await loaded.own(conn, 1)) == ["mine", "theirs"]
+        admin.widen(every)
+        assert sorted(r["name"] for r in await queries.own(conn, 1)) == ["mine", "theirs"]
+    finally:
+        await conn.close()
