@@ -121,3 +121,66 @@ async def test_the_overridden_queries_on_the_server(
         assert sorted(r["name"] for r in await queries.own(conn, 1)) == ["mine", "theirs"]
     finally:
         await conn.close()
+
+
+# a list grown by concatenation (`conds += [f"name = ${n}"]`, `conds = conds + […]`) was
+# not read as `conds.append(…)` is: in a loop, `conds` "changes from one iteration to the
+# next" (a warning on the leak `… guild_id = $1 AND name = $2 OR name = $3`, and on its
+# parenthesised twin); out of one, `conds += ["uses > 0"]` under an `if` gave TG001 (an
+# error) on `WHERE guild_id = $1 AND uses > 0`
+
+CONCATENATED = (
+    "async def named(conn, guild_id, names):\n"
+    "    if not names:\n"
+    "        return []\n"
+    "    conds = []\n"
+    "    args = [guild_id]\n"
+    "    for name in names:\n"
+    "        args.append(name)\n"
+    '        conds += [f"name = ${len(args)}"]\n'
+    '    sql = "SELECT name FROM tags WHERE guild_id = $1 AND " + " OR ".join(conds)\n'  # 9
+    "    return await conn.fetch(sql, *args)\n"
+    "\n"
+    "\n"
+    "async def named_ok(conn, guild_id, names):\n"
+    "    if not names:\n"
+    "        return []\n"
+    "    conds = []\n"
+    "    args = [guild_id]\n"
+    "    for name in names:\n"
+    "        args.append(name)\n"
+    '        conds = conds + [f"name = ${len(args)}"]\n'
+    '    sql = "SELECT name FROM tags WHERE guild_id = $1 AND (" + " OR ".join(conds) + ")"\n'
+    "    return await conn.fetch(sql, *args)\n"
+    "\n"
+    "\n"
+    "async def used(conn, guild_id, only_used):\n"
+    '    conds = ["guild_id = $1"]\n'
+    "    if only_used:\n"
+    '        conds += ["uses > 0"]\n'
+    '    return await conn.fetch("SELECT name FROM tags WHERE " + " AND ".join(conds), guild_id)\n'
+)
+
+
+def test_a_list_grown_by_concatenation_is_read_as_appended(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/concat.py": CONCATENATED})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/concat.py", 9, 29, "TG001")]
+
+
+async def test_the_concatenated_lists_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/concat.py": CONCATENATED})
+    import_fresh_bot(tmp_path, monkeypatch)
+    concat = importlib.import_module("bot.concat")
+    conn = await asyncpg.connect(guilds)
+    try:
+        leaked = await concat.named(conn, 1, ["mine", "theirs"])
+        assert sorted(r["name"] for r in leaked) == ["mine", "theirs"]  # guild 2's tag
+        assert [r["name"] for r in await concat.named_ok(conn, 1, ["mine", "theirs"])] == ["mine"]
+        assert [r["name"] for r in await concat.used(conn, 1, True)] == []
+        assert [r["name"] for r in await concat.used(conn, 1, False)] == ["mine"]
+    finally:
+        await conn.close()

@@ -398,7 +398,48 @@ def _appended_every_time(body: list[ast.stmt]) -> set[str]:
             and isinstance(statement.value.func.value, ast.Name)
         ):
             names.add(statement.value.func.value.id)
+        elif (concatenated := _concatenated_name(statement)) is not None:
+            names.add(concatenated)
     return names
+
+
+def _added_display(items: ast.expr | None) -> bool:
+    """A list or tuple display with no starred item: what `extend` / `+=` add, item by item."""
+    return isinstance(items, ast.List | ast.Tuple) and not any(
+        isinstance(e, ast.Starred) for e in items.elts
+    )
+
+
+def _concatenation_of(name: str, value: ast.expr | None) -> ast.expr | None:
+    """The display `name + [x]` adds to `name` (assigned back to it: `name = name + [x]`)."""
+    if (
+        isinstance(value, ast.BinOp)
+        and isinstance(value.op, ast.Add)
+        and isinstance(value.left, ast.Name)
+        and value.left.id == name
+        and _added_display(value.right)
+    ):
+        return value.right
+    return None
+
+
+def _concatenated_name(statement: ast.AST | None) -> str | None:
+    """The name a statement grows by a display (`name += [x]`, `name = name + [x]`)."""
+    if (
+        isinstance(statement, ast.AugAssign)
+        and isinstance(statement.op, ast.Add)
+        and isinstance(statement.target, ast.Name)
+        and _added_display(statement.value)
+    ):
+        return statement.target.id
+    if (
+        isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and _concatenation_of(statement.targets[0].id, statement.value) is not None
+    ):
+        return statement.targets[0].id
+    return None
 
 
 def _loop_items(before: Grown, after: object, node: ast.AST, origin: Origin) -> Value | None:
@@ -1329,6 +1370,12 @@ class _Walker:
         ):
             self.bind(target.id, Grown((tuple(self.evaluate(e) for e in value.elts),)))
             return
+        if (
+            isinstance(target, ast.Name)
+            and (added := _concatenation_of(target.id, value)) is not None
+            and self.concatenated(target, added)
+        ):
+            return  # `conds = conds + [x]`
         if isinstance(target, ast.Name):
             if (
                 self.function is None
@@ -1432,15 +1479,28 @@ class _Walker:
         if node.func.attr == "append" and len(node.args) == 1 and not node.keywords:
             added = (self.evaluate(node.args[0]),)
         elif node.func.attr == "extend" and len(node.args) == 1 and not node.keywords:
-            items = node.args[0]
-            if isinstance(items, ast.List | ast.Tuple) and not any(
-                isinstance(e, ast.Starred) for e in items.elts
-            ):
-                added = tuple(self.evaluate(e) for e in items.elts)
+            added = self.displayed_items(node.args[0])
         if added is None:
             self.bind(name, hole(node, self.origin, f"`{name}` is changed at run time"))
         else:
             self.bind(name, Grown(tuple(items + added for items in grown.lists)))
+
+    def displayed_items(self, items: ast.expr) -> tuple[Value, ...] | None:
+        """The values of a list or tuple display with no starred item (`[a, b]`, `(a,)`)."""
+        if not _added_display(items):
+            return None
+        assert isinstance(items, ast.List | ast.Tuple)
+        return tuple(self.evaluate(e) for e in items.elts)
+
+    def concatenated(self, target: ast.Name, added: ast.expr) -> bool:
+        """`name += [x]` / `name = name + [x]` of a grown list: bound to its lists with the
+        display's items after them (as `name.extend([x])`), True; False when not so."""
+        grown = self.lookup(target.id)
+        items = self.displayed_items(added) if isinstance(grown, Grown) else None
+        if items is None or not isinstance(grown, Grown):
+            return False
+        self.bind(target.id, Grown(tuple(old + items for old in grown.lists)))
+        return True
 
     def _rebound_here(self, name: str) -> bool:
         """Whether a name bound here is assigned again elsewhere: by `global` in a function or
@@ -1461,6 +1521,12 @@ class _Walker:
             and self.numeric(node.value)
         ):  # `i += 1`: a counter stays a number (`${i}` numbers a parameter)
             self.bind(target.id, self.counted(node, target, node.value))
+        elif (
+            isinstance(target, ast.Name)
+            and isinstance(node.op, ast.Add)
+            and self.concatenated(target, node.value)
+        ):
+            pass  # `conds += [f"name = ${n}"]` of a grown list
         elif isinstance(target, ast.Name) and isinstance(node.op, ast.Add):
             before = self.lookup(target.id)
             current = before if isinstance(before, tuple) else self.name_value(target)
@@ -7599,7 +7665,14 @@ def _growing_use(name: ast.Name, parent: ast.AST | None) -> bool:
             isinstance(parent, ast.Assign)
             and len(parent.targets) == 1
             and isinstance(parent.value, ast.List)
-        )
+        ) or _concatenated_name(parent) == name.id  # `name += [x]`, `name = name + [x]`
+    if (
+        isinstance(parent, ast.BinOp)
+        and isinstance(parent.op, ast.Add)
+        and parent.left is name
+        and _added_display(parent.right)
+    ):
+        return True  # (`name + [x]`: read as a grown list where assigned back to the name)
     if isinstance(parent, ast.Call) and parent.args == [name] and not parent.keywords:
         func = parent.func
         return (isinstance(func, ast.Attribute) and func.attr == "join") or (
