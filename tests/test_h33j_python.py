@@ -184,3 +184,87 @@ async def test_the_concatenated_lists_on_the_server(
         assert [r["name"] for r in await concat.used(conn, 1, False)] == ["mine"]
     finally:
         await conn.close()
+
+
+# a query methodcaller kept in a name the module binds again (`global OWN` in a function,
+# `ops.OWN = …` in another module, another methodcaller on one path of an `if`): the name
+# became a value of "different kinds" or "assigned again", and `await OWN(conn)` was no
+# call the reader knew — whatever SQL the new caller holds reached `.fetch()` unseen
+
+GLOBAL_CALLER = (
+    "import operator\n"
+    "\n"
+    'OWN = operator.methodcaller("fetch", "SELECT name FROM tags WHERE guild_id = $1", 1)\n'
+    "\n"
+    "\n"
+    "def widen(sql):\n"
+    "    global OWN\n"
+    '    OWN = operator.methodcaller("fetch", sql)\n'  # 8
+    "\n"
+    "\n"
+    "async def names(conn):\n"
+    "    return await OWN(conn)\n"  # 12
+    "\n"
+    "\n"
+    "async def names_for(conn, guild_id, custom_sql):\n"
+    '    m = operator.methodcaller("fetch", "SELECT name FROM tags WHERE guild_id = $1", guild_id)\n'
+    "    if custom_sql:\n"
+    '        m = operator.methodcaller("fetch", custom_sql)\n'  # 18
+    "    return await m(conn)\n"
+    "\n"
+    "\n"
+    "async def uses_for(conn, guild_id, by_name):\n"
+    '    m = operator.methodcaller("fetch", "SELECT uses FROM tags WHERE guild_id = $1", guild_id)\n'
+    "    if by_name:\n"
+    '        m = operator.methodcaller("fetch", "SELECT name FROM tags WHERE guild_id = $1", guild_id)\n'
+    "    return await m(conn)\n"
+)
+OPS = 'import operator\n\nOWN = operator.methodcaller("fetch", "SELECT name FROM tags WHERE guild_id = $1", 1)\n\n\nasync def names(conn):\n    return await OWN(conn)\n'
+OPS_ADMIN = (
+    "import operator\n"
+    "\n"
+    "from bot import ops\n"
+    "\n"
+    "\n"
+    "def widen(sql):\n"
+    '    ops.OWN = operator.methodcaller("fetch", sql)\n'
+)
+
+
+def test_a_methodcaller_bound_again_is_read_as_each_and_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/callers.py": GLOBAL_CALLER})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/callers.py", 8, 42, "TG009"),  # widen's `sql`
+        ("bot/callers.py", 12, 18, "TG009"),  # OWN: assigned again by `global`
+        ("bot/callers.py", 18, 44, "TG009"),  # the caller's `custom_sql`
+    ]
+    write_guild_project(tmp_path / "two", {"bot/ops.py": OPS, "bot/admin.py": OPS_ADMIN})
+    assert _found(tmp_path / "two", capsys, monkeypatch) == [("bot/ops.py", 7, 18, "TG009")]
+
+
+async def test_the_methodcallers_bound_again_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    files = {"bot/callers.py": GLOBAL_CALLER, "bot/ops.py": OPS, "bot/admin.py": OPS_ADMIN}
+    write_guild_project(tmp_path, files)
+    import_fresh_bot(tmp_path, monkeypatch)
+    callers = importlib.import_module("bot.callers")
+    ops = importlib.import_module("bot.ops")
+    admin = importlib.import_module("bot.admin")
+    every = "SELECT name FROM tags"
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert [r["name"] for r in await callers.names(conn)] == ["mine"]
+        assert [r["name"] for r in await callers.uses_for(conn, 1, True)] == ["mine"]
+        assert sorted(r["name"] for r in await callers.names_for(conn, 1, every)) == [
+            "mine",
+            "theirs",
+        ]
+        callers.widen(every)
+        assert sorted(r["name"] for r in await callers.names(conn)) == ["mine", "theirs"]
+        admin.widen(every)
+        assert sorted(r["name"] for r in await ops.names(conn)) == ["mine", "theirs"]
+    finally:
+        await conn.close()

@@ -503,9 +503,10 @@ class FilePath:
 @dataclass(frozen=True, slots=True, eq=False)
 class MethodCaller:
     """`operator.methodcaller("fetch", sql)` kept in a name: calling the name with a
-    connection calls its query method (h32g)."""
+    connection calls its query method (h32g); one of several, as paths bind the name
+    (`M = methodcaller(…)` then again, or under an `if`)."""
 
-    maker: ast.Call
+    makers: tuple[ast.Call, ...]
 
 
 def _sql_methodcaller(node: ast.expr) -> TypeGuard[ast.Call]:
@@ -733,6 +734,8 @@ def _merge(a: Binding | None, b: Binding | None, node: ast.AST, origin: Origin) 
         return a
     if isinstance(a, tuple) and isinstance(b, tuple):
         return union((a, b), node, origin)
+    if isinstance(a, MethodCaller) and isinstance(b, MethodCaller):
+        return MethodCaller(tuple(dict.fromkeys((*a.makers, *b.makers))))
     if isinstance(a, Grown) and isinstance(b, Grown):
         lists = tuple(dict.fromkeys((*a.lists, *b.lists)))
         if len(lists) > MAX_ALTERNATIVES:
@@ -1399,7 +1402,7 @@ class _Walker:
             elif (
                 self.function is None
                 and not self._in_class_body
-                and isinstance(binding, tuple | Items)
+                and isinstance(binding, tuple | Items | MethodCaller)
                 and (
                     self.index.changed_outside(target.id) or self.index.module_replaced(self.module)
                 )
@@ -2802,6 +2805,28 @@ class _Walker:
             found.append(QueryMethod(current.attr, certain))  # type: ignore[attr-defined]
         return QueryMethod(found[0].attr, all(m.certain for m in found))
 
+    def _called_through(
+        self,
+        node: ast.Call,
+        maker: ast.Call,
+        args: list[ast.expr],
+        keywords: list[ast.keyword] | None = None,
+    ) -> tuple[ast.Call, ast.Attribute]:
+        """`m(conn)` of `m = methodcaller("fetch", *args)`: the call `conn.fetch(*args)` it
+        makes, made once per call, maker and arguments."""
+        key = hash((id(node), id(maker), len(args), keywords is None))
+        call = self._synthetic.get(key)
+        if call is None:
+            attr = maker.args[0].value  # type: ignore[attr-defined]
+            bound = ast.Attribute(value=node.args[0], attr=attr, ctx=ast.Load())
+            bound = ast.copy_location(bound, maker)
+            given = maker.keywords if keywords is None else keywords
+            call = ast.Call(func=bound, args=args, keywords=given)
+            call = self._synthetic[key] = ast.copy_location(call, node)
+            call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+        assert isinstance(call.func, ast.Attribute)
+        return call, call.func
+
     def indirect(self, node: ast.Call) -> bool:
         """`partial(conn.fetch, sql, …)`, `getattr(conn, "fetch")(sql)`, `fetch(sql)` after
         `fetch = conn.fetch`: the query method's call, recorded as such."""
@@ -2827,22 +2852,32 @@ class _Walker:
                 # a query method kept in a dict, list or tuple, called through an item (h32g)
                 self.sink(node, f".{kept.attr}()", certain=kept.certain)
                 return True
-        maker: ast.expr = func
+        makers: tuple[ast.expr, ...] = (func,)
+        unknown = False
         if isinstance(func, ast.Name):
             caller = self.lookup(func.id)
             if isinstance(caller, MethodCaller):  # `m = methodcaller("fetch", sql)`, `m(conn)`
-                maker = caller.maker
-        if _sql_methodcaller(maker) and len(node.args) == 1 and not node.keywords:
+                makers = caller.makers
+            elif isinstance(caller, tuple) and self.module.tree is not None:
+                # a name the module binds to a methodcaller and the reader could not follow
+                # (`global M` in a function, `q.M = …` elsewhere): each of the module's, and
+                # the name's own value — what a call reads is not known (h33j)
+                makers = tuple(_kept_methodcallers(self.module.tree).get(func.id, ()))
+                unknown = bool(makers)
+        if (
+            makers
+            and all(_sql_methodcaller(m) for m in makers)
+            and len(node.args) == 1
+            and not node.keywords
+        ):
             # `operator.methodcaller("fetch", sql)(conn)`: conn.fetch(sql) (h32g)
-            call = self._synthetic.get(id(node))
-            if call is None:
-                attr = maker.args[0].value  # type: ignore[attr-defined]
-                bound = ast.Attribute(value=node.args[0], attr=attr, ctx=ast.Load())
-                bound = ast.copy_location(bound, maker)
-                call = ast.Call(func=bound, args=maker.args[1:], keywords=maker.keywords)
-                call = self._synthetic[id(node)] = ast.copy_location(call, node)
-                call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
-            self.sql_method(call, call.func)  # type: ignore[arg-type]
+            for maker in makers:
+                assert isinstance(maker, ast.Call)
+                self.sql_method(*self._called_through(node, maker, maker.args[1:]))
+            if unknown:  # conn.fetch(M): its SQL is M's value, computed at run time
+                first = makers[0]
+                assert isinstance(first, ast.Call)
+                self.sql_method(*self._called_through(node, first, [func], keywords=[]))
             return True
         if isinstance(func, ast.Name):
             kept = self.lookup(func.id)
@@ -3237,7 +3272,7 @@ class _Walker:
             if isinstance(method, FuncRef):  # `fetch = getattr(self, "_fetch")`
                 return method
         if _sql_methodcaller(inner):
-            return MethodCaller(inner)
+            return MethodCaller((inner,))
         if isinstance(inner, ast.Name):
             found = self.lookup(inner.id)
             if isinstance(found, ImportedRef) and isinstance(self.index.imported(found), tuple):
@@ -7538,6 +7573,23 @@ def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
 
 _GROWN_CACHE: dict[int, tuple[ast.AST, frozenset[str]]] = {}
 _STORED_CACHE: dict[int, tuple[ast.AST, dict[str, list[ast.Attribute]]]] = {}
+_KEPT_CALLERS_CACHE: dict[int, tuple[ast.AST, dict[str, list[ast.Call]]]] = {}
+
+
+def _kept_methodcallers(tree: ast.Module) -> dict[str, list[ast.Call]]:
+    """The query methodcallers a module assigns to a name (`M = methodcaller("fetch", sql)`,
+    in any of its functions too), by that name."""
+    cached = _KEPT_CALLERS_CACHE.get(id(tree))
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    found: dict[str, list[ast.Call]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and _sql_methodcaller(node.value):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, []).append(node.value)
+    _KEPT_CALLERS_CACHE[id(tree)] = (tree, found)
+    return found
 
 
 def _stored_items(tree: ast.Module) -> dict[str, list[ast.Attribute]]:
