@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import types
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -268,3 +269,76 @@ async def test_the_methodcallers_bound_again_on_the_server(
         assert sorted(r["name"] for r in await ops.names(conn)) == ["mine", "theirs"]
     finally:
         await conn.close()
+
+
+# a project function bound to its pool by `functools.partial` and kept (`self.q` in a cog's
+# `__init__`, a local name), then called with SQL (h33e's leftover): `self.q(sql)` was no call
+# the reader followed, the SQL handed to it unread (only `run`'s own parameter warned of)
+
+RUN = (
+    "async def run(pool, sql, *args):\n"
+    "    async with pool.acquire() as conn:\n"
+    "        return await conn.fetch(sql, *args)\n"  # 3
+)
+COG = (
+    "import functools\n"
+    "\n"
+    "from bot.db import run\n"
+    "\n"
+    "\n"
+    'def select_tags(where=""):\n'
+    '    return "SELECT name FROM tags" + where\n'  # 7
+    "\n"
+    "\n"
+    "class Tags:\n"
+    "    def __init__(self, bot):\n"
+    "        self.bot = bot\n"
+    "        self.q = functools.partial(run, bot.pool)\n"
+    "\n"
+    "    async def every(self):\n"
+    "        return await self.q(select_tags())\n"
+    "\n"
+    "    async def own(self, guild_id):\n"
+    '        return await self.q(select_tags(" WHERE guild_id = $1"), guild_id)\n'
+    "\n"
+    "\n"
+    "async def own_in(pool, guild_id):\n"
+    "    q = functools.partial(run, pool)\n"
+    '    return await q(select_tags(" WHERE guild_id = $1"), guild_id)\n'
+)
+
+
+def test_a_partial_of_a_project_function_kept_is_called(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/db.py": RUN, "bot/cog.py": COG})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/cog.py", 7, 30, "TG001"),  # every(): `SELECT name FROM tags`
+        ("bot/db.py", 3, 33, "TG009"),  # (`run` handed out as a value: a known leftover)
+    ]
+    used = (
+        COG
+        + '\n\nasync def used_in(pool):\n    return await functools.partial(run, pool)(select_tags(" WHERE uses >= 0"))\n'
+    )
+    safe = used.replace("select_tags())", 'select_tags(" WHERE guild_id = 1"))')
+    write_guild_project(tmp_path, {"bot/db.py": RUN, "bot/cog.py": safe})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/cog.py", 7, 30, "TG001"),  # used_in(): `… WHERE uses >= 0`
+        ("bot/db.py", 3, 33, "TG009"),
+    ]
+
+
+async def test_the_kept_partials_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/db.py": RUN, "bot/cog.py": COG})
+    import_fresh_bot(tmp_path, monkeypatch)
+    cog = importlib.import_module("bot.cog")
+    pool = await asyncpg.create_pool(guilds, min_size=1, max_size=1)
+    try:
+        tags = cog.Tags(types.SimpleNamespace(pool=pool))
+        assert sorted(r["name"] for r in await tags.every()) == ["mine", "theirs"]
+        assert [r["name"] for r in await tags.own(1)] == ["mine"]
+        assert [r["name"] for r in await cog.own_in(pool, 1)] == ["mine"]
+    finally:
+        await pool.close()

@@ -959,6 +959,7 @@ class _Walker:
         # calls of a driver's method that a project method of that name may be (see on_call)
         self.beside: dict[int, Call] = {}
         self._synthetic: dict[int, ast.Call] = {}  # the call a `partial(…)` stands for
+        self._partials_open: set[int] = set()  # the partials whose call is being read
         self._unwrapped_calls: dict[int, ast.Call] = {}  # the pandas call a getattr/partial makes
         self.depth = 0
         self.nonlocals: frozenset[str] = frozenset()  # names nested functions assign again
@@ -2827,6 +2828,28 @@ class _Walker:
         assert isinstance(call.func, ast.Attribute)
         return call, call.func
 
+    def _partials_called(self, func: ast.expr) -> list[ast.Call]:
+        """The `functools.partial(F, …)` calls a called expression may be: itself, or what
+        the module assigns to a name (`q = partial(run, pool)`, any scope) or to an
+        attribute of `self` / `cls` (`self.q = partial(…)` in any method), when the reader
+        knows no other value for it."""
+        if isinstance(func, ast.Call):
+            return [func] if _partial_of(func) else []
+        if self.module.tree is None:
+            return []
+        if isinstance(func, ast.Name):
+            known = self.lookup(func.id)
+            if known is not None and not isinstance(known, tuple):
+                return []  # a function, a class, a query method…: read as such
+            return _kept_partials(self.module.tree).get(func.id, [])
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            receiver = self.binding_of_receiver(func.value)
+            if func.value.id in ("self", "cls") and isinstance(receiver, InstanceRef | ClassRef):
+                if any(func.attr in c.methods for c in self.index.bases(receiver.info)[0]):
+                    return []  # a method of the class: called as such
+                return _kept_partials(self.module.tree).get(func.attr, [])
+        return []
+
     def indirect(self, node: ast.Call) -> bool:
         """`partial(conn.fetch, sql, …)`, `getattr(conn, "fetch")(sql)`, `fetch(sql)` after
         `fetch = conn.fetch`: the query method's call, recorded as such."""
@@ -2878,6 +2901,26 @@ class _Walker:
                 first = makers[0]
                 assert isinstance(first, ast.Call)
                 self.sql_method(*self._called_through(node, first, [func], keywords=[]))
+            return True
+        partials = self._partials_called(func)
+        if partials:
+            # `q = partial(run, pool)` (a name, `self.q`), then `q(sql)`: `run(pool, sql)`, as
+            # the project's function reads it (h33e's leftover: `self.q("SELECT …")` unseen)
+            for maker in partials:
+                key = hash((id(node), id(maker), "partial"))
+                call = self._synthetic.get(key)
+                if call is None:
+                    args = [*maker.args[1:], *node.args]
+                    keywords = [*maker.keywords, *node.keywords]
+                    call = ast.copy_location(ast.Call(maker.args[0], args, keywords), node)
+                    call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+                    self._synthetic[key] = call
+                if id(maker) not in self._partials_open:  # (`q = partial(q, …)`: once)
+                    self._partials_open.add(id(maker))
+                    try:
+                        self.on_call(call)
+                    finally:
+                        self._partials_open.discard(id(maker))
             return True
         if isinstance(func, ast.Name):
             kept = self.lookup(func.id)
@@ -7574,6 +7617,34 @@ def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
 _GROWN_CACHE: dict[int, tuple[ast.AST, frozenset[str]]] = {}
 _STORED_CACHE: dict[int, tuple[ast.AST, dict[str, list[ast.Attribute]]]] = {}
 _KEPT_CALLERS_CACHE: dict[int, tuple[ast.AST, dict[str, list[ast.Call]]]] = {}
+_KEPT_PARTIALS_CACHE: dict[int, tuple[ast.AST, dict[str, list[ast.Call]]]] = {}
+
+
+def _partial_of(node: ast.expr | None) -> TypeGuard[ast.Call]:
+    """`partial(F, …)` / `functools.partial(F, …)` of a function named (not starred)."""
+    return (
+        isinstance(node, ast.Call)
+        and _called_name(node) == "partial"
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Name | ast.Attribute)
+    )
+
+
+def _kept_partials(tree: ast.Module) -> dict[str, list[ast.Call]]:
+    """The `partial(F, …)` calls a module assigns to a name or an attribute (`q = …`,
+    `self.q = …`, in any scope), by the name (the attribute's)."""
+    cached = _KEPT_PARTIALS_CACHE.get(id(tree))
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    found: dict[str, list[ast.Call]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and _partial_of(node.value):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                name = expression_name(target)
+                if name:
+                    found.setdefault(name, []).append(node.value)
+    _KEPT_PARTIALS_CACHE[id(tree)] = (tree, found)
+    return found
 
 
 def _kept_methodcallers(tree: ast.Module) -> dict[str, list[ast.Call]]:
