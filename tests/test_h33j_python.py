@@ -342,3 +342,46 @@ async def test_the_kept_partials_on_the_server(
         assert [r["name"] for r in await cog.own_in(pool, 1)] == ["mine"]
     finally:
         await pool.close()
+
+
+# the conditions of a comprehension whose `for` goes over known items (`for g in (1, 2)`,
+# `for g, n in PAIRS`) were never read: `if await conn.fetchval(…)` there sent its SQL unseen
+
+COMPREHENSIONS = (
+    "GUILDS = (1, 2)\n"
+    "\n"
+    "\n"
+    'def count_sql(where=""):\n'
+    '    return "SELECT count(*) FROM tags" + where\n'  # 5
+    "\n"
+    "\n"
+    "async def busy(conn):\n"
+    "    return [g for g in GUILDS if await conn.fetchval(count_sql()) > 1]\n"
+    "\n"
+    "\n"
+    "async def tagged(conn):\n"
+    '    return [g for g in GUILDS if await conn.fetchval(count_sql(" WHERE guild_id = $1"), g)]\n'
+)
+
+
+def test_a_comprehension_over_known_items_reads_its_conditions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/busy.py": COMPREHENSIONS})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/busy.py", 5, 34, "TG001")]
+
+
+async def test_the_comprehension_conditions_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/busy.py": COMPREHENSIONS})
+    import_fresh_bot(tmp_path, monkeypatch)
+    busy = importlib.import_module("bot.busy")
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert await busy.busy(conn) == [1, 2]  # each guild "busy": both guilds' tags counted
+        assert await busy.tagged(conn) == [1, 2]
+        await conn.execute("DELETE FROM tags WHERE guild_id = 2")
+        assert await busy.tagged(conn) == [1]
+    finally:
+        await conn.close()

@@ -2187,32 +2187,10 @@ class _Walker:
         self.env = dict(saved)
         for generator in node.generators:
             self.scan(generator.iter)
-            target = generator.target
-            if isinstance(target, ast.Name) and not generator.is_async:
-                # `(fetch(q) for q in QUERIES)`: each item of constants, as a `for` gives it
-                value = self.iteration(generator.iter)
-                if not _unknown(value) or _yielded(value):
-                    # (`for q in statements()`: what the generator yields, read later)
-                    self.env[target.id] = value
-                    continue
-            columns = (
-                self.unpacked(generator.iter, len(target.elts))
-                if isinstance(target, ast.Tuple | ast.List)
-                and all(isinstance(e, ast.Name) for e in target.elts)
-                else None
-            )
-            if columns is not None:
-                assert isinstance(target, ast.Tuple | ast.List)
-                for element, value in zip(target.elts, columns, strict=True):
-                    assert isinstance(element, ast.Name)
-                    self.env[element.id] = value
-                continue
-            for name in ast.walk(target):
-                if isinstance(name, ast.Name):
-                    self.env[name.id] = hole(
-                        name, self.origin, f"`{name.id}` is a comprehension variable"
-                    )
+            self._comprehension_target(generator)
             for condition in generator.ifs:
+                # (read whatever the target holds: `if await conn.fetchval(…)` is a call,
+                # h33j — passed unread for a name over constants)
                 self.scan(condition)
         if isinstance(node, ast.DictComp):
             self.scan(node.key)
@@ -2220,6 +2198,34 @@ class _Walker:
         else:
             self.scan(node.elt)
         self.env = saved
+
+    def _comprehension_target(self, generator: ast.comprehension) -> None:
+        """Binds what a comprehension's `for` gives its target, item by item."""
+        target = generator.target
+        if isinstance(target, ast.Name) and not generator.is_async:
+            # `(fetch(q) for q in QUERIES)`: each item of constants, as a `for` gives it
+            value = self.iteration(generator.iter)
+            if not _unknown(value) or _yielded(value):
+                # (`for q in statements()`: what the generator yields, read later)
+                self.env[target.id] = value
+                return
+        columns = (
+            self.unpacked(generator.iter, len(target.elts))
+            if isinstance(target, ast.Tuple | ast.List)
+            and all(isinstance(e, ast.Name) for e in target.elts)
+            else None
+        )
+        if columns is not None:
+            assert isinstance(target, ast.Tuple | ast.List)
+            for element, value in zip(target.elts, columns, strict=True):
+                assert isinstance(element, ast.Name)
+                self.env[element.id] = value
+            return
+        for name in ast.walk(target):
+            if isinstance(name, ast.Name):
+                self.env[name.id] = hole(
+                    name, self.origin, f"`{name.id}` is a comprehension variable"
+                )
 
     def _messages(self, node: ast.AST) -> None:
         """Strings inside a log or error message are prose, whatever words they use."""
