@@ -385,3 +385,59 @@ async def test_the_comprehension_conditions_on_the_server(
         assert await busy.tagged(conn) == [1]
     finally:
         await conn.close()
+
+
+# a name set by `:=` as a comprehension's whole `if` condition (`if (q := "SELECT …")`), then
+# read by what follows in that comprehension (h33e's leftover): read as "assigned again where
+# it is not written here" (the walrus binds the function's name), TG009 on constant SQL
+
+WALRUS = (
+    "async def names(conn, gids):\n"
+    "    return [\n"
+    '        r["name"]\n'
+    "        for g in gids\n"
+    '        if (q := "SELECT name FROM tags WHERE guild_id = $1")\n'
+    "        for r in await conn.fetch(q, g)\n"
+    "    ]\n"
+    "\n"
+    "\n"
+    "async def maybe(conn, gids):\n"
+    '    q = "SELECT name FROM tags WHERE guild_id = $1"[:21]\n'
+    "    return [\n"
+    '        r["name"]\n'
+    "        for g in gids\n"
+    '        if g > 1 or (q := "SELECT name FROM tags WHERE guild_id = $1")\n'
+    "        for r in await conn.fetch(q, g)\n"  # 16: the sliced q for guild 2
+    "    ]\n"
+    "\n"
+    "\n"
+    "async def after(conn, gids):\n"
+    '    found = [g for g in gids if (q := "SELECT name FROM tags WHERE guild_id = $1"[:21])]\n'
+    "    return await conn.fetch(q) if found else []\n"  # 22
+)
+
+
+def test_a_walrus_that_is_a_comprehension_condition_is_read_in_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/walrus.py": WALRUS})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/walrus.py", 16, 35, "TG009"),
+        ("bot/walrus.py", 22, 29, "TG009"),
+    ]
+
+
+async def test_the_walrus_comprehensions_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/walrus.py": WALRUS})
+    import_fresh_bot(tmp_path, monkeypatch)
+    walrus = importlib.import_module("bot.walrus")
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert await walrus.names(conn, [1]) == ["mine"]
+        with pytest.raises(asyncpg.InterfaceError):  # the sliced `q` (no `$1` for g) was sent
+            await walrus.maybe(conn, [2])
+        assert sorted(r["name"] for r in await walrus.after(conn, [1])) == ["mine", "theirs"]
+    finally:
+        await conn.close()

@@ -2192,6 +2192,12 @@ class _Walker:
                 # (read whatever the target holds: `if await conn.fetchval(…)` is a call,
                 # h33j — passed unread for a name over constants)
                 self.scan(condition)
+                walrus = condition.left if isinstance(condition, ast.Compare) else condition
+                if isinstance(walrus, ast.NamedExpr) and isinstance(walrus.target, ast.Name):
+                    # `if (q := "SELECT …")`: every item reaching what follows has set it (the
+                    # name, bound in the function around, is not known after the
+                    # comprehension: `_scan_scopes`)
+                    self.env[walrus.target.id] = self.binding(walrus.value)
         if isinstance(node, ast.DictComp):
             self.scan(node.key)
             self.scan(node.value)
