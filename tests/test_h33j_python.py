@@ -441,3 +441,85 @@ async def test_the_walrus_comprehensions_on_the_server(
         assert sorted(r["name"] for r in await walrus.after(conn, [1])) == ["mine", "theirs"]
     finally:
         await conn.close()
+
+
+# a query method kept where the reader did not follow it (h33e read `OPS["fetch"] = conn.fetch`
+# in a function): put in a module's dict by `OPS.update(fetch=…)` / `setdefault` / `|=`, read
+# out into a name (`f = OPS["fetch"]`), bound by `global F` in a function, or kept on `self`
+# (`self.q = conn.fetch`): the SQL its call sends passed unread
+
+KEPT_METHODS = (
+    "OPS = {}\n"
+    "F = None\n"
+    "\n"
+    "\n"
+    "def register(conn):\n"
+    "    global F\n"
+    "    OPS.update(fetch=conn.fetch)\n"
+    '    OPS.setdefault("fetchrow", conn.fetchrow)\n'
+    "    F = conn.fetch\n"
+    "\n"
+    "\n"
+    'def every_sql(where=""):\n'
+    '    return "SELECT name FROM tags" + where\n'  # 13
+    "\n"
+    "\n"
+    "async def every():\n"
+    '    return await OPS["fetch"](every_sql())\n'
+    "\n"
+    "\n"
+    "async def first():\n"
+    '    f = OPS.get("fetchrow")\n'
+    '    return await f(every_sql(" ORDER BY name"))\n'
+    "\n"
+    "\n"
+    "async def every_global():\n"
+    '    return await F(every_sql(" WHERE uses >= 0"))\n'
+    "\n"
+    "\n"
+    "async def own(guild_id):\n"
+    '    return await F(every_sql(" WHERE guild_id = $1"), guild_id)\n'
+    "\n"
+    "\n"
+    "class Tags:\n"
+    "    def __init__(self, conn):\n"
+    "        self.q = conn.fetch\n"
+    "\n"
+    "    async def used(self):\n"
+    '        return await self.q(every_sql(" WHERE uses > -1"))\n'
+    "\n"
+    "    async def own(self, guild_id):\n"
+    '        return await self.q(every_sql(" WHERE guild_id = $1"), guild_id)\n'
+)
+
+
+def test_a_query_method_kept_by_a_function_sends_its_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/kept.py": KEPT_METHODS})
+    assert _found(tmp_path, capsys, monkeypatch) == [
+        ("bot/kept.py", 13, 30, "TG001"),  # every(): OPS["fetch"] set by `update`
+        ("bot/kept.py", 22, 20, "TG001"),  # first(): `f = OPS.get("fetchrow")`, `setdefault`
+        ("bot/kept.py", 26, 20, "TG001"),  # every_global(): `global F`
+        ("bot/kept.py", 38, 29, "TG001"),  # Tags.used(): `self.q`
+    ]
+
+
+async def test_the_kept_query_methods_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/kept.py": KEPT_METHODS})
+    import_fresh_bot(tmp_path, monkeypatch)
+    kept = importlib.import_module("bot.kept")
+    conn = await asyncpg.connect(guilds)
+    try:
+        kept.register(conn)
+        assert sorted(r["name"] for r in await kept.every()) == ["mine", "theirs"]
+        assert (await kept.first())["name"] == "mine"
+        assert sorted(r["name"] for r in await kept.every_global()) == ["mine", "theirs"]
+        assert [r["name"] for r in await kept.own(1)] == ["mine"]
+        tags = kept.Tags(conn)
+        assert sorted(r["name"] for r in await tags.used()) == ["mine", "theirs"]
+        assert [r["name"] for r in await tags.own(1)] == ["mine"]
+    finally:
+        await conn.close()

@@ -2862,6 +2862,40 @@ class _Walker:
                 return _kept_partials(self.module.tree).get(func.attr, [])
         return []
 
+    def _stored_method(self, stored: Iterable[ast.Attribute]) -> QueryMethod | None:
+        """The first of the attributes stored that is a query method taking SQL."""
+        for method in stored:
+            certain = self.certainty(method)
+            if certain is not None and method.attr != "callproc":
+                return QueryMethod(method.attr, certain)
+        return None
+
+    def _kept_method(self, func: ast.expr) -> QueryMethod | None:
+        """A query method the module assigns to the name called (bound by `global`), or to
+        the attribute of `self` / `cls` called, when the reader knows no other value for it
+        here (`_kept_methods`)."""
+        if self.module.tree is None:
+            return None
+        if isinstance(func, ast.Name):
+            known = self.lookup(func.id)
+            if func.id in self.env or (known is not None and not isinstance(known, tuple)):
+                return None  # a local name, or one read as what it holds
+            if func.id not in _rebound(self.module)[0]:
+                return None
+            return self._stored_method(_kept_methods(self.module.tree).get(func.id, ()))
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+        ):
+            receiver = self.binding_of_receiver(func.value)
+            if not isinstance(receiver, InstanceRef | ClassRef):
+                return None
+            if any(func.attr in c.methods for c in self.index.bases(receiver.info)[0]):
+                return None  # a method of the class: called as such
+            return self._stored_method(_kept_methods(self.module.tree).get(func.attr, ()))
+        return None
+
     def indirect(self, node: ast.Call) -> bool:
         """`partial(conn.fetch, sql, …)`, `getattr(conn, "fetch")(sql)`, `fetch(sql)` after
         `fetch = conn.fetch`: the query method's call, recorded as such."""
@@ -2878,11 +2912,7 @@ class _Walker:
             if not isinstance(kept, QueryMethod) and self.module.tree is not None:
                 # `OPS["f"] = conn.fetch` anywhere in the module (a function registering it):
                 # an item of OPS may be that method (h32g)
-                for stored in _stored_items(self.module.tree).get(held.id, ()):
-                    certain = self.certainty(stored)
-                    if certain is not None:
-                        kept = QueryMethod(stored.attr, certain)
-                        break
+                kept = self._stored_method(_stored_items(self.module.tree).get(held.id, ()))
             if isinstance(kept, QueryMethod) and kept.attr != "callproc":
                 # a query method kept in a dict, list or tuple, called through an item (h32g)
                 self.sink(node, f".{kept.attr}()", certain=kept.certain)
@@ -2933,6 +2963,12 @@ class _Walker:
                         self.on_call(call)
                     finally:
                         self._partials_open.discard(id(maker))
+            return True
+        stored = self._kept_method(func)
+        if stored is not None:
+            # `global F; F = conn.fetch` in a function, `self.q = conn.fetch` in a method, then
+            # `F(sql)` / `self.q(sql)` where the reader knows no other value for it (h33j)
+            self.sink(node, f".{stored.attr}()", certain=stored.certain)
             return True
         if isinstance(func, ast.Name):
             kept = self.lookup(func.id)
@@ -3349,6 +3385,15 @@ class _Walker:
         kept = self.query_method(inner)
         if kept is not None:
             return kept
+        item_of = _item_holder(inner)
+        if item_of is not None and self.module.tree is not None:
+            # `f = OPS["fetch"]` / `OPS.get("fetch")` where the module stores a query method
+            # in OPS (h33j): f may be that method
+            held = self.lookup(item_of.id)
+            stored = _stored_items(self.module.tree).get(item_of.id, ())
+            kept = held if isinstance(held, QueryMethod) else self._stored_method(stored)
+            if kept is not None:
+                return kept
         if isinstance(inner, ast.Dict | ast.List | ast.Tuple):
             # `ops = {"f": conn.fetch}`, `[conn.fetch]`: `ops["f"](sql)` calls it (h32g)
             for element in inner.values if isinstance(inner, ast.Dict) else inner.elts:
@@ -7627,7 +7672,9 @@ def _placeholder_list(items: ast.expr, origin: Origin) -> list[Value] | None:
 
 
 _GROWN_CACHE: dict[int, tuple[ast.AST, frozenset[str]]] = {}
-_STORED_CACHE: dict[int, tuple[ast.AST, dict[str, list[ast.Attribute]]]] = {}
+_STORED_CACHE: dict[
+    int, tuple[ast.AST, dict[str, list[ast.Attribute]], dict[str, list[ast.Attribute]]]
+] = {}
 _KEPT_CALLERS_CACHE: dict[int, tuple[ast.AST, dict[str, list[ast.Call]]]] = {}
 _KEPT_PARTIALS_CACHE: dict[int, tuple[ast.AST, dict[str, list[ast.Call]]]] = {}
 
@@ -7676,19 +7723,68 @@ def _kept_methodcallers(tree: ast.Module) -> dict[str, list[ast.Call]]:
 
 
 def _stored_items(tree: ast.Module) -> dict[str, list[ast.Attribute]]:
-    """The methods a module stores as items of a name (`OPS["f"] = conn.fetch`, in any of its
-    functions), by that name."""
+    """The methods a module stores as items of a name (`OPS["f"] = conn.fetch`,
+    `OPS.update(f=conn.fetch)`, `OPS.update({"f": conn.fetch})`, `OPS.setdefault("f",
+    conn.fetch)`, `OPS |= {"f": conn.fetch}`, in any of its functions), by that name."""
+    return _module_stores(tree)[0]
+
+
+def _item_holder(node: ast.expr) -> ast.Name | None:
+    """The name an item is read from: `OPS["f"]`, `OPS.get("f")`."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        return node.value
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Name)
+    ):
+        return node.func.value
+    return None
+
+
+def _kept_methods(tree: ast.Module) -> dict[str, list[ast.Attribute]]:
+    """The attributes a module assigns to a name or to an attribute (`F = conn.fetch` under
+    `global F`, `self.q = conn.fetch`, in any scope), by the name (the attribute's)."""
+    return _module_stores(tree)[1]
+
+
+def _module_stores(
+    tree: ast.Module,
+) -> tuple[dict[str, list[ast.Attribute]], dict[str, list[ast.Attribute]]]:
     cached = _STORED_CACHE.get(id(tree))
     if cached is not None and cached[0] is tree:
-        return cached[1]
-    found: dict[str, list[ast.Attribute]] = {}
+        return cached[1], cached[2]
+    items: dict[str, list[ast.Attribute]] = {}
+    kept: dict[str, list[ast.Attribute]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
             for target in node.targets:
                 if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-                    found.setdefault(target.value.id, []).append(node.value)
-    _STORED_CACHE[id(tree)] = (tree, found)
-    return found
+                    items.setdefault(target.value.id, []).append(node.value)
+                elif isinstance(target, ast.Name | ast.Attribute):
+                    kept.setdefault(expression_name(target), []).append(node.value)
+            continue
+        holder: ast.expr | None = None
+        given: list[ast.expr] = []
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("update", "setdefault", "__setitem__", "__ior__")
+        ):
+            holder = node.func.value
+            given = [*node.args, *(k.value for k in node.keywords)]
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.BitOr):
+            holder, given = node.target, [node.value]
+        if not isinstance(holder, ast.Name):
+            continue
+        for value in given:
+            values = value.values if isinstance(value, ast.Dict) else [value]
+            for stored in values:
+                if isinstance(stored, ast.Attribute):
+                    items.setdefault(holder.id, []).append(stored)
+    _STORED_CACHE[id(tree)] = (tree, items, kept)
+    return items, kept
 
 
 def _grown_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
