@@ -523,3 +523,61 @@ async def test_the_kept_query_methods_on_the_server(
         assert [r["name"] for r in await tags.own(1)] == ["mine"]
     finally:
         await conn.close()
+
+
+# the same dict filled by another module (`from bot.registry import OPS; OPS["fetch"] =
+# conn.fetch` in bot/setup.py): `OPS["fetch"](sql)` in bot/registry.py passed unread
+
+REGISTRY = (
+    "OPS = {}\n"
+    "\n"
+    "\n"
+    'def every_sql(where=""):\n'
+    '    return "SELECT name FROM tags" + where\n'  # 5
+    "\n"
+    "\n"
+    "async def every():\n"
+    '    return await OPS["fetch"](every_sql())\n'
+    "\n"
+    "\n"
+    "async def own(guild_id):\n"
+    '    return await OPS["fetch"](every_sql(" WHERE guild_id = $1"), guild_id)\n'
+    "\n"
+    "\n"
+    "def greet():\n"
+    '    return OPS["greet"]("hello world")\n'
+)
+SETUP = (
+    "from bot.registry import OPS\n"
+    "\n"
+    "\n"
+    "def register(conn):\n"
+    '    OPS["fetch"] = conn.fetch\n'
+    '    OPS["greet"] = str.upper\n'
+)
+
+
+def test_a_dict_another_module_fills_may_hold_a_query_method(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/registry.py": REGISTRY, "bot/setup.py": SETUP})
+    assert _found(tmp_path, capsys, monkeypatch) == [("bot/registry.py", 5, 30, "TG001")]
+    write_guild_project(tmp_path / "two", {"bot/registry.py": REGISTRY})
+    assert _found(tmp_path / "two", capsys, monkeypatch) == []
+
+
+async def test_the_dict_filled_elsewhere_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/registry.py": REGISTRY, "bot/setup.py": SETUP})
+    import_fresh_bot(tmp_path, monkeypatch)
+    registry = importlib.import_module("bot.registry")
+    setup = importlib.import_module("bot.setup")
+    conn = await asyncpg.connect(guilds)
+    try:
+        setup.register(conn)
+        assert sorted(r["name"] for r in await registry.every()) == ["mine", "theirs"]
+        assert [r["name"] for r in await registry.own(1)] == ["mine"]
+        assert registry.greet() == "HELLO WORLD"
+    finally:
+        await conn.close()

@@ -2913,6 +2913,15 @@ class _Walker:
                 # `OPS["f"] = conn.fetch` anywhere in the module (a function registering it):
                 # an item of OPS may be that method (h32g)
                 kept = self._stored_method(_stored_items(self.module.tree).get(held.id, ()))
+            if (
+                not isinstance(kept, QueryMethod)
+                and self.function is not None
+                and held.id not in self.env
+                and self.index.changed_outside(held.id, stored=False)
+            ):
+                # a module's dict whose items another file sets (`OPS["fetch"] = conn.fetch`
+                # there): an item may be a query method; what reads like SQL is checked (h33j)
+                kept = QueryMethod("fetch", False)
             if isinstance(kept, QueryMethod) and kept.attr != "callproc":
                 # a query method kept in a dict, list or tuple, called through an item (h32g)
                 self.sink(node, f".{kept.attr}()", certain=kept.certain)
