@@ -22,7 +22,6 @@ Pure: text in, `Effects` out (sqlglot through the engine's parser; no asyncpg).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ from sqlglot import exp
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.analyze import parse_statement
 from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
+from tenantguard.engine.relied_settings import RELIED_ON_SETTINGS, SET_NAMES
 from tenantguard.engine.search_path import (
     SEARCH_PATH,
     code_text,
@@ -54,49 +54,6 @@ __all__ = [
 ]
 
 LEXER_SETTINGS = ("standard_conforming_strings",)
-# the settings whose change breaks what the guard relies on: (why, what to do)
-RELIED_ON_SETTINGS = {
-    "standard_conforming_strings": (
-        "which decides where the server ends a string: the guard would no longer read "
-        "statements as the server does",
-        "leave standard_conforming_strings on",
-    ),
-    "client_encoding": (
-        "which decides how the server reads the bytes asyncpg sends in UTF-8: in SJIS, GBK "
-        "or GB18030 a character swallows the `\\` after it, and a string ends where the "
-        "guard did not end it",
-        "leave client_encoding at UTF8, asyncpg's",
-    ),
-    "session_replication_role": (
-        "whose `replica` turns off foreign keys and triggers: the proof takes a composite "
-        "foreign key (tenant_id, x) as pinning the row it references, which then need not be "
-        "the same tenant's",
-        "leave session_replication_role at origin (replication tools run unscoped)",
-    ),
-    # the planner's cost constants (round 30): PostgreSQL evaluates a scan's conditions
-    # cheapest first, each function and operator costing its procost times cpu_operator_cost
-    # (a SubPlan its plan's cost, of the others too); TG013 places a condition that may fail
-    # after the tenant pin by the default costs. At cpu_operator_cost = 0 every condition costs
-    # nothing and runs in the order written: `(name IN ('Ana') OR name::int > 0) AND tenant_id
-    # = $1` read "invalid input syntax for type integer: "Carla"" (another clinic's patient)
-    **dict.fromkeys(
-        (
-            "cpu_operator_cost",
-            "cpu_tuple_cost",
-            "cpu_index_tuple_cost",
-            "seq_page_cost",
-            "random_page_cost",
-        ),
-        (
-            "a cost the planner orders a scan's conditions by: the proof (TG013) places a "
-            "condition that may fail after the tenant pin by PostgreSQL's default costs, and at "
-            "other costs (every one 0) it runs first, on every tenant's rows, its error showing "
-            "their values",
-            "leave the planner's cost settings at the server's values in requests (tune them "
-            "in postgresql.conf or for the role: ALTER ROLE … SET)",
-        ),
-    ),
-}
 
 
 # settings that send the server's internals to the client as messages: each plan tree (with the
@@ -230,7 +187,6 @@ _SYNTAX_WORDS = frozenset(
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # `SET NAMES x` is `SET client_encoding TO x` (read in the comment-free text)
-_SET_NAMES = lazy_pattern(r"[\s(]*set\s+(?:(?:local|session)\s+)?names\b", re.I)
 
 _SETTING_HINT = (
     "the guard owns the tenant setting: tenant() sets it; run session maintenance inside "
@@ -396,7 +352,7 @@ def statement_effects(text: str, setting: str) -> Effects:
         )
     for relied_on, (why, hint) in RELIED_ON_SETTINGS.items():
         if code.count(relied_on) > code.count(f"current_setting('{relied_on}'") or (
-            relied_on == "client_encoding" and _SET_NAMES.match(bare)
+            relied_on == "client_encoding" and SET_NAMES.match(bare)
         ):
             return Effects(False, False, f"the statement changes {relied_on}, {why}", hint)
     for shown in _SHOWING_SETTINGS:

@@ -105,6 +105,14 @@ key reads tenant 2's row. `origin`, `local` (it skips only triggers made ENABLE 
 DEFAULT and RESET are fine (`tenantguard.engine.replication_role`; the runtime guard refuses
 any change of the setting).
 
+So is a statement that sets another setting the proof relies on (`SET`, `set_config()`, an
+UPDATE of pg_settings): `standard_conforming_strings` (off, `'\\' AND tenant_id = 1 AND body <> '
+OR true --'` is one string to the server, so the pin the proof reads is not there),
+`client_encoding` (`SET NAMES`; in SJIS a character swallows the `\\` after it) and the
+planner's costs (`cpu_operator_cost` and the others TG013 orders conditions by). RESET goes
+back to the server's value and is fine (`tenantguard.engine.relied_settings`; the runtime guard
+refuses these too).
+
 ## Why is this bad?
 What cannot be proven must not pass silently: the tool fails closed. An unparseable statement
 that names no tenant table is reported as a warning (it cannot touch tenant rows, but it will not
@@ -140,6 +148,7 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.policy import clip_name, fold_name
 from tenantguard.engine.proof import function_name, identifier_name
+from tenantguard.engine.relied_settings import changed_relied_on
 from tenantguard.engine.replication_role import REPLICATION_ROLE, statement_turns_off_keys
 from tenantguard.engine.search_path import (
     SEARCH_PATH,
@@ -1147,6 +1156,16 @@ def check(ctx: Context) -> Iterator[Finding]:
             None,
             f"the statement sets {name} to turn foreign keys off (or to a value the analyzer "
             f"cannot read): {name} {why}, and it stays for the session's later statements",
+            hint,
+        )
+    changed = None if ctx.in_patch else changed_relied_on(ctx.sql)
+    if changed is not None:
+        name, why, hint = changed
+        yield ctx.finding(
+            RULE,
+            None,
+            f"the statement changes {name}, {why}; it stays changed for the session's later "
+            "statements (the runtime guard refuses it too)",
             hint,
         )
     if ctx.tree is None:

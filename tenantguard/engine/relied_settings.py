@@ -1,0 +1,94 @@
+"""The session settings the proof relies on, one list for the static check and the runtime
+guard: where the server ends a string (`standard_conforming_strings`), how it reads the bytes
+it is sent (`client_encoding`), whether foreign keys are checked (`session_replication_role`)
+and the planner's costs that order a scan's conditions (TG013). A statement of application code
+that changes one leaves it changed for the session's later statements, which the proof then
+reads otherwise than the server does: the runtime guard refuses it (`runtime.session`), and the
+static check reports it (TG006; `session_replication_role` by its value, in
+`engine.replication_role`). Pure: text in, answer out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tenantguard._patterns import lazy_pattern
+from tenantguard.engine.search_path import code_text, without_comments
+
+__all__ = ["RELIED_ON_SETTINGS", "SET_NAMES", "changed_relied_on"]
+
+# the settings whose change breaks what the guard relies on: (why, what to do)
+RELIED_ON_SETTINGS = {
+    "standard_conforming_strings": (
+        "which decides where the server ends a string: the guard would no longer read "
+        "statements as the server does",
+        "leave standard_conforming_strings on",
+    ),
+    "client_encoding": (
+        "which decides how the server reads the bytes asyncpg sends in UTF-8: in SJIS, GBK "
+        "or GB18030 a character swallows the `\\` after it, and a string ends where the "
+        "guard did not end it",
+        "leave client_encoding at UTF8, asyncpg's",
+    ),
+    "session_replication_role": (
+        "whose `replica` turns off foreign keys and triggers: the proof takes a composite "
+        "foreign key (tenant_id, x) as pinning the row it references, which then need not be "
+        "the same tenant's",
+        "leave session_replication_role at origin (replication tools run unscoped)",
+    ),
+    # the planner's cost constants (round 30): PostgreSQL evaluates a scan's conditions
+    # cheapest first, each function and operator costing its procost times cpu_operator_cost
+    # (a SubPlan its plan's cost, of the others too); TG013 places a condition that may fail
+    # after the tenant pin by the default costs. At cpu_operator_cost = 0 every condition costs
+    # nothing and runs in the order written: `(name IN ('Ana') OR name::int > 0) AND tenant_id
+    # = $1` read "invalid input syntax for type integer: "Carla"" (another clinic's patient)
+    **dict.fromkeys(
+        (
+            "cpu_operator_cost",
+            "cpu_tuple_cost",
+            "cpu_index_tuple_cost",
+            "seq_page_cost",
+            "random_page_cost",
+        ),
+        (
+            "a cost the planner orders a scan's conditions by: the proof (TG013) places a "
+            "condition that may fail after the tenant pin by PostgreSQL's default costs, and at "
+            "other costs (every one 0) it runs first, on every tenant's rows, its error showing "
+            "their values",
+            "leave the planner's cost settings at the server's values in requests (tune them "
+            "in postgresql.conf or for the role: ALTER ROLE … SET)",
+        ),
+    ),
+}
+
+# `SET NAMES 'SJIS'`: client_encoding by its SQL-standard name
+SET_NAMES = lazy_pattern(r"[\s(]*set\s+(?:(?:local|session)\s+)?names\b", re.I)
+# a statement that sets settings: SET (RESET goes back to the server's value; ALTER ROLE … SET
+# is DDL: TG007), set_config(), a write of pg_settings (its rule calls set_config())
+_SETTING_WRITE = lazy_pattern(
+    r"[\s(]*set\b|.*?\bset_config\s*\(|.*?\b(?:update|into)\s+(?:only\s+)?"
+    r"(?:pg_catalog\s*\.\s*)?pg_settings\b",
+    re.I | re.S,
+)
+_WORDS = ("standard_conforming", "client_encoding", "names", "_cost")
+
+
+def changed_relied_on(text: str) -> tuple[str, str, str] | None:
+    """(name, why, what to do) of a setting the proof relies on that one statement sets
+    (session_replication_role aside: `engine.replication_role` reads its value); None when it
+    sets none. A name given to set_config() that is not a plain literal is that module's."""
+    lowered = text.lower()
+    if not any(word in lowered for word in _WORDS):
+        return None
+    bare = without_comments(text)
+    if _SETTING_WRITE.match(bare) is None:
+        return None
+    code = code_text(bare)
+    for name, (why, hint) in RELIED_ON_SETTINGS.items():
+        if name == "session_replication_role":
+            continue
+        if code.count(name) > code.count(f"current_setting('{name}'") or (
+            name == "client_encoding" and SET_NAMES.match(bare)
+        ):
+            return name, why, hint
+    return None
