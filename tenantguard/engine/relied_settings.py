@@ -4,8 +4,8 @@ it is sent (`client_encoding`), whether foreign keys are checked (`session_repli
 and the planner's costs that order a scan's conditions (TG013). A statement of application code
 that changes one leaves it changed for the session's later statements, which the proof then
 reads otherwise than the server does: the runtime guard refuses it (`runtime.session`), and the
-static check reports it (TG006; `session_replication_role` by its value, in
-`engine.replication_role`). Pure: text in, answer out.
+static check reports it (TG006; `session_replication_role` by its value: `origin` and `local`
+leave the keys on, `statement_turns_off_keys`). Pure: text in, answer out.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ import re
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.search_path import code_text, without_comments
 
-__all__ = ["RELIED_ON_SETTINGS", "SET_NAMES", "changed_relied_on"]
+__all__ = [
+    "RELIED_ON_SETTINGS",
+    "REPLICATION_ROLE",
+    "SET_NAMES",
+    "changed_relied_on",
+    "statement_turns_off_keys",
+]
 
 # the settings whose change breaks what the guard relies on: (why, what to do)
 RELIED_ON_SETTINGS = {
@@ -75,7 +81,7 @@ _WORDS = ("standard_conforming", "client_encoding", "names", "_cost")
 
 def changed_relied_on(text: str) -> tuple[str, str, str] | None:
     """(name, why, what to do) of a setting the proof relies on that one statement sets
-    (session_replication_role aside: `engine.replication_role` reads its value); None when it
+    (session_replication_role aside: `statement_turns_off_keys` reads its value); None when it
     sets none. A name given to set_config() that is not a plain literal is that module's."""
     lowered = text.lower()
     if not any(word in lowered for word in _WORDS):
@@ -92,3 +98,59 @@ def changed_relied_on(text: str) -> tuple[str, str, str] | None:
         ):
             return name, why, hint
     return None
+
+
+# (name, why it matters, what to do)
+REPLICATION_ROLE = (
+    "session_replication_role",
+    "whose `replica` makes the server skip the foreign keys' checks: a row written then may "
+    "point at another tenant's row, and a pin through a composite key reads that tenant's row",
+    "leave session_replication_role at origin in application code; bulk loads that need it "
+    "belong in the patch pipeline or a maintenance session (the runtime guard refuses it too)",
+)
+# in the statement lower-cased, without double quotes, each run of blanks one space: `SET …
+# session_replication_role = v` or `TO v` (ALTER ROLE | DATABASE | FUNCTION … SET too), the
+# value's quote and first word
+_SET_VALUE = lazy_pattern(r"session_replication_role(?: ?=| to(?=[ '])) ?(e?'?)([a-z_]*)")
+# set_config( and its first argument when a plain string literal, then the second's
+_SET_CONFIG = lazy_pattern(r"set_config ?\((?: ?'((?:[^'\\]|'')*)' ?, ?(e?'?)([a-z_]*))?")
+# an UPDATE of pg_settings (its rule calls set_config() for each row), or an INSERT into it
+_PG_SETTINGS_WRITE = lazy_pattern(
+    r"(?:update(?: only)?|into) (?:pg_catalog ?\. ?)?pg_settings(?![\w$])"
+)
+_BLANKS = lazy_pattern(r"\s+")
+_KEYS_ON = ("origin", "local", "default")
+
+
+def _keys_on(quote: str, value: str, *, bare_word: bool) -> bool:
+    """A value read whole (`origin`, `'local'`; a bare DEFAULT in SET only) that leaves keys on."""
+    if quote not in ("", "'"):  # an escape string: E'…' may spell anything
+        return False
+    return value in _KEYS_ON and (value != "default" or (bare_word and not quote))
+
+
+def statement_turns_off_keys(text: str) -> bool:
+    """Does one statement (its text, comments and all) set session_replication_role to
+    anything but origin or local, or to a value the analyzer cannot read?"""
+    lowered = text.lower()
+    if not any(word in lowered for word in ("replication", "set_config", "pg_settings", "/*")):
+        return False
+    code = _BLANKS.sub(" ", without_comments(text).lower().replace('"', ""))
+    if _PG_SETTINGS_WRITE.search(code):
+        return True
+    for match in _SET_VALUE.finditer(code):
+        quote, value = match.groups()
+        end = match.end()
+        whole = end == len(code) or not (code[end].isalnum() or code[end] in "_$")
+        if not (whole and _keys_on(quote, value, bare_word=True)):
+            return True
+    for match in _SET_CONFIG.finditer(code):
+        name, quote, value = match.groups()
+        if name is None:  # a name that is not a plain string literal: it may be this one
+            return True
+        if name == "session_replication_role":
+            end = match.end()
+            closed = quote == "'" and code[end : end + 1] == "'"
+            if not (closed and _keys_on(quote, value, bare_word=False)):
+                return True
+    return False

@@ -102,7 +102,7 @@ a value the analyzer cannot read (a parameter, an escape string). The server the
 key's check: a request stores tenant 1's row pointing at tenant 2's (`INSERT INTO invoices
 VALUES (1, 999, 21, …)` with customer 21 tenant 2's), and each later pin through the composite
 key reads tenant 2's row. `origin`, `local` (it skips only triggers made ENABLE REPLICA),
-DEFAULT and RESET are fine (`tenantguard.engine.replication_role`; the runtime guard refuses
+DEFAULT and RESET are fine (`tenantguard.engine.relied_settings`; the runtime guard refuses
 any change of the setting).
 
 So is a statement that sets another setting the proof relies on (`SET`, `set_config()`, an
@@ -148,8 +148,11 @@ from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.pgfunctions import RUNS_TEXT
 from tenantguard.engine.policy import clip_name, fold_name
 from tenantguard.engine.proof import function_name, identifier_name
-from tenantguard.engine.relied_settings import changed_relied_on
-from tenantguard.engine.replication_role import REPLICATION_ROLE, statement_turns_off_keys
+from tenantguard.engine.relied_settings import (
+    REPLICATION_ROLE,
+    changed_relied_on,
+    statement_turns_off_keys,
+)
 from tenantguard.engine.search_path import (
     SEARCH_PATH,
     statement_sets_bad_search_path,
