@@ -571,13 +571,11 @@ class Model:
         projections' to say, as for a column of the tenant column's own name."""
         if not source.body or source.rows is not None:
             return None
-        from tenantguard.engine.proof.names import output_names
-
         node = source.body[0].node
         if not isinstance(node, exp.Select):
             return None
         listed = source.column_names
-        names = output_names(node) if listed is None else listed
+        names = source.body[0].outputs if listed is None else listed
         if names is None:
             return None
         found: list[str] = []
@@ -1472,9 +1470,7 @@ def _renamed(names: list[str] | None, bodies: list[Block]) -> list[str] | None:
     leaves `tenant_id`): the rest keep the first branch's names, when it shows them."""
     if names is None or not bodies:
         return names
-    from tenantguard.engine.proof.names import output_names
-
-    outputs = output_names(bodies[0].node)
+    outputs = bodies[0].outputs
     if outputs is None or len(outputs) <= len(names):
         return names
     return names + outputs[len(names) :]

@@ -21,7 +21,7 @@ from sqlglot import exp
 from tenantguard.engine.pgfunctions import AGGREGATE_FUNCTIONS, BUILTIN_FUNCTIONS
 from tenantguard.engine.proof.blocks import Model, exact_comparison
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
-from tenantguard.engine.proof.names import Names, known_columns, output_names, projection_items
+from tenantguard.engine.proof.names import Names, known_columns, projection_items
 from tenantguard.engine.proof.syntax import (
     conjuncts,
     disjuncts,
@@ -382,7 +382,7 @@ def _constant_column(model: Model, source: Source, name: str) -> PinValue | None
             return None
         index = source.column_names.index(name)
     elif len(source.body) > 1:
-        first = output_names(source.body[0].node)
+        first = source.body[0].outputs
         if first is None or name not in first:
             return None
         index = first.index(name)
@@ -1204,7 +1204,7 @@ class FactCollector:
                 block, column, visible = body, item, None
                 continue
             if names is None:
-                names = output_names(body.node)
+                names = body.outputs
             if names is None or names.count(name) != 1:
                 return None
             index = names.index(name)

@@ -259,6 +259,8 @@ class Block:
 
     __slots__ = (
         "_label",
+        "_outputs",
+        "_outputs_known",
         "ambiguous",
         "chains",
         "every_source",
@@ -314,6 +316,8 @@ class Block:
     # the statement's set operations, walked once for every block (shared by its blocks)
     chains: SetChains
     _label: str | None
+    _outputs: list[str] | None
+    _outputs_known: bool
 
     def __init__(
         self, node: exp.Expression, parent: Block | None, *, chains: SetChains | None = None
@@ -337,6 +341,8 @@ class Block:
         self.root = False
         self.chains = SetChains() if chains is None else chains
         self._label = None
+        self._outputs = None
+        self._outputs_known = False
 
     @property
     def label(self) -> str:
@@ -346,6 +352,17 @@ class Block:
 
             self._label = block_label(self)
         return self._label
+
+    @property
+    def outputs(self) -> list[str] | None:
+        """`names.output_names` of the block's node, computed once: a reader's columns ask it
+        again for each name they resolve (read only: the list is shared)."""
+        if not self._outputs_known:
+            from tenantguard.engine.proof.names import output_names
+
+            self._outputs = output_names(self.node)
+            self._outputs_known = True
+        return self._outputs
 
     @property
     def kind(self) -> str:

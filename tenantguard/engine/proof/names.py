@@ -117,7 +117,7 @@ def _unlisted(policy: Policy, source: Source) -> Collection[str] | None:
     built (`_renamed`), unless a `*` there hides the body's names: then any (None); a
     function's where its source is built."""
     if source.kind in (SourceKind.DERIVED, SourceKind.CTE):
-        return None if not source.body or output_names(source.body[0].node) is None else ()
+        return None if not source.body or source.body[0].outputs is None else ()
     if source.kind is not SourceKind.TABLE or defined_columns(source.node):
         return ()
     listed = source.column_names or ()
@@ -136,7 +136,7 @@ def known_columns(policy: Policy, source: Source) -> Collection[str] | None:
     if source.kind is SourceKind.TABLE and source.table is not None:
         return policy.columns_of(source.table)
     if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
-        return output_names(source.body[0].node)
+        return source.body[0].outputs
     return None
 
 
@@ -155,7 +155,7 @@ def could_own(policy: Policy, source: Source, column: str) -> bool:
         known = policy.columns_of(source.table)
         return column in known if known is not None else True
     if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
-        names = output_names(source.body[0].node)
+        names = source.body[0].outputs
         return names is None or column in names
     if source.kind is SourceKind.VALUES:
         return True  # `VALUES` without a column list names its columns column1, column2…

@@ -12,7 +12,7 @@ from sqlglot import exp
 from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.facts import values_column_pin
 from tenantguard.engine.proof.model import Block, PinValue, Source, SourceKind
-from tenantguard.engine.proof.names import Names, could_own, output_names, projection_items
+from tenantguard.engine.proof.names import Names, could_own, projection_items
 from tenantguard.engine.proof.syntax import identifier_name, is_star
 from tenantguard.engine.proof.values import functional_column
 
@@ -282,7 +282,7 @@ class Projections:
             return True, source.column_names.index(column)
         if len(source.body) <= 1:
             return True, None
-        names = output_names(source.body[0].node)
+        names = source.body[0].outputs
         if names is None or column not in names:
             return False, None  # a `*` in the first branch hides the position
         return True, names.index(column)

@@ -22,7 +22,6 @@ from tenantguard.engine.policy import LOOSE_COLUMN, Policy
 from tenantguard.engine.proof.blocks import Model
 from tenantguard.engine.proof.facts import SEVERAL
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
-from tenantguard.engine.proof.names import output_names
 from tenantguard.engine.proof.projections import Projections, column_index, projection_item
 from tenantguard.engine.proof.syntax import (
     alias_columns,
@@ -439,7 +438,7 @@ class Solver:
         if reader.column_names is not None:
             return _position(reader.column_names, self._column(reader))
         first = reader.body[0] if reader.body else None
-        return _position(output_names(first.node), self._column(reader)) if first else None
+        return _position(first.outputs, self._column(reader)) if first else None
 
     def _recursive_ctes(self) -> None:
         groups: dict[int, tuple[exp.CTE, list[Source]]] = {}
@@ -491,7 +490,7 @@ class Solver:
         if index is None and not listed:
             first = branches[0]
             assert first is not None
-            index = _position(output_names(first.node), self.tenant_col)
+            index = _position(first.outputs, self.tenant_col)
         if index is None or not inside:
             return
         # a reader that renames the columns (`t AS x(id, tenant_id)`) reads another column as
