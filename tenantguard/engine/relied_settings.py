@@ -14,6 +14,7 @@ import re
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.search_path import code_text, without_comments
+from tenantguard.engine.sqltext import STRING_LITERAL
 
 __all__ = [
     "RELIED_ON_SETTINGS",
@@ -113,6 +114,8 @@ REPLICATION_ROLE = (
 # value's quote and first word
 _SET_VALUE = lazy_pattern(r"session_replication_role(?: ?=| to(?=[ '])) ?(e?'?)([a-z_]*)")
 # set_config( and its first argument when a plain string literal, then the second's
+# the first two arguments of set_config() bound parameters: `$1, $2`
+_BOUND_NAME = lazy_pattern(r" ?\$\d+ ?, ?\$\d+(?!\d)")
 _SET_CONFIG = lazy_pattern(r"set_config ?\((?: ?'((?:[^'\\]|'')*)' ?, ?(e?'?)([a-z_]*))?")
 # an UPDATE of pg_settings (its rule calls set_config() for each row), or an INSERT into it
 _PG_SETTINGS_WRITE = lazy_pattern(
@@ -136,17 +139,31 @@ def statement_turns_off_keys(text: str) -> bool:
     if not any(word in lowered for word in ("replication", "set_config", "pg_settings", "/*")):
         return False
     code = _BLANKS.sub(" ", without_comments(text).lower().replace('"', ""))
-    if _PG_SETTINGS_WRITE.search(code):
+    # where the words stand outside string literals (a catalog query's `'set_config'` is no
+    # call); what follows them is read from the text itself, at the same places
+    masked = STRING_LITERAL.sub(lambda m: " " * len(m.group()), code)
+    if _PG_SETTINGS_WRITE.search(masked):
         return True
-    for match in _SET_VALUE.finditer(code):
+    for found in _SET_VALUE.finditer(masked):
+        match = _SET_VALUE.match(code, found.start())
+        if match is None:
+            continue
         quote, value = match.groups()
         end = match.end()
         whole = end == len(code) or not (code[end].isalnum() or code[end] in "_$")
         if not (whole and _keys_on(quote, value, bare_word=True)):
             return True
-    for match in _SET_CONFIG.finditer(code):
+    for found in _SET_CONFIG.finditer(masked):
+        match = _SET_CONFIG.match(code, found.start())
+        if match is None:
+            continue
         name, quote, value = match.groups()
         if name is None:  # a name that is not a plain string literal: it may be this one
+            if _BOUND_NAME.match(code, match.end(0)):
+                # but bound parameters' (`set_config($1, $2, false)`): what pg_stat_statements
+                # makes of every set_config() an audit reads (the guard's own tenant setting
+                # among them), and the runtime guard refuses a name it cannot read at run time
+                continue
             return True
         if name == "session_replication_role":
             end = match.end()

@@ -289,7 +289,10 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
         # leaked transactions) ended its session mid-patch, every run (round 32, helper h32e).
         # Raised to 5 s for the runner alone, not turned off: a runner cut off by the network
         # must not hold a patch's locks until TCP notices
-        "SELECT pg_catalog.set_config(name, '5s', false) FROM pg_catalog.pg_settings "
+        # (the setting named by a literal: set_config() of a name read from a column may be
+        # any setting, TG006 in an audit of the runner's own traffic)
+        "SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '5s', false) "
+        "FROM pg_catalog.pg_settings "
         f"WHERE name = 'idle_in_transaction_session_timeout' AND setting::int BETWEEN 1 AND {_IDLE_FLOOR_MS - 1}"
     )
 
