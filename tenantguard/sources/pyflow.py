@@ -205,6 +205,8 @@ _TEXT_DUNDERS = frozenset(
 )
 _MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
 _RETURN_DEPTH = 4  # calls inside returned values followed, one inside the other
+# an `enumerate` index (from 0) on a pass after the first: past 0
+_PAST_FIRST = "a number `enumerate` counts, past its first"
 _LOOP_ROUNDS = 3  # rounds of a loop body before its changing names count as unknown
 _UNROLLED = 16  # passes of a branchless loop over constants read one by one
 
@@ -1594,17 +1596,21 @@ class _Walker:
             self.never_empty(node.iter)  # type: ignore[union-attr]
             or (over is not None and over in filled)
         )
-        seed: dict[str, Binding] | None = None if once else entry
+        # rounds after the first read the passes after the first: from what passes leave,
+        # never from the entry (`first = True` / `enumerate`'s index 0 is the first pass's
+        # alone); a loop that may not run leaves the entry too
+        seed: dict[str, Binding] | None = None
         # the `break`s of every round: with `once`, the first round's are the first pass's,
         # which the last round no longer starts from (outside review h31h: `if flag: break`
         # before `where = c` left `where` as it was before the loop, unread)
         breaks: list[dict[str, Binding]] = []
+        first_pass: dict[str, Binding] = {}
         for round_ in range(_LOOP_ROUNDS + 1):
             loop = _Loop()
             self.loops.append(loop)
             self.env, self.filled = dict(head), filled
-            if is_for:
-                self.assign_iteration(node.target, node.iter)  # type: ignore[union-attr]
+            if not isinstance(node, ast.While):
+                self.assign_iteration(node.target, node.iter, first=round_ == 0)
             live = self.block(node.body)
             self.loops.pop()
             breaks.extend(loop.breaks)
@@ -1612,6 +1618,7 @@ class _Walker:
             widened = _merge_envs([seed, *ends], node, self.origin) or dict(head)
             if seed is None:
                 seed = widened  # after one pass, then any number more
+                first_pass = widened
             if widened == head:
                 break
             if round_ == _LOOP_ROUNDS:  # still growing: what changes is unknown
@@ -1623,15 +1630,28 @@ class _Walker:
                         # item the loop appends is text of constants (`f"{field} = ${i}"` for
                         # `field` over constant names), any one of them, each checked
                         item = _loop_items(before, binding, node, self.origin)
+                        # the first pass's items first (`"" if i == 0 else "OR "`)
+                        passed = first_pass.get(name)
+                        first = _loop_items(before, passed, node, self.origin)
+                        later = (
+                            _loop_items(passed, binding, node, self.origin)
+                            if isinstance(passed, Grown) and first is not None
+                            else None
+                        )
                         # a list every pass grows holds all the items the passes give: read
                         # as one pass's items, then two passes' (`VALUES ($1, $2), ($1, $3)`,
                         # `… OR name = $2 OR name = $3`); a list some passes skip, as any one
                         reason = f"items appended to `{name}` in a loop"
+                        # (the first pass's items, then a later pass's, when every pass
+                        # appends: `"" if i == 0 else "OR "` is "" only on the first)
+                        every = name in _appended_every_time(node.body)
                         tails: tuple[tuple[Value, ...], ...] = (
                             ((hole(node, self.origin, reason),),)
                             if item is None
+                            else ((first,), (first, later))
+                            if every and first is not None and later is not None
                             else ((item,), (item, item))
-                            if name in _appended_every_time(node.body)
+                            if every
                             else ((item,),)
                         )
                         # (the list as it was, unless every path appends to it)
@@ -1647,6 +1667,8 @@ class _Walker:
                             node, self.origin, f"`{name}` changes from one iteration to the next"
                         )
             head = widened
+        if not once:
+            head = _merge_envs([entry, head], node, self.origin) or head
         if exact is not None:
             head = exact  # a branchless loop over constants: what its passes leave, in order
         self.env, self.filled = dict(head), filled & self.filled
@@ -1785,21 +1807,23 @@ class _Walker:
         items = self.items_of(iterable) if isinstance(iterable, ast.Name | ast.Attribute) else None
         return items is not None and bool(items.values) and not items.subset
 
-    def assign_iteration(self, target: ast.expr, iterable: ast.expr) -> None:
+    def assign_iteration(self, target: ast.expr, iterable: ast.expr, first: bool = False) -> None:
         """The loop variables of `for name, sql in QUERIES.items()` or of a sequence of tuples
         of constants (`for name, sql in (("a", "…"), …)`, or a name bound to one): each takes
         any value its place holds (each is checked)."""
         if isinstance(target, ast.Tuple | ast.List) and not any(
             isinstance(e, ast.Starred) for e in target.elts
         ):
-            columns = self.unpacked(iterable, len(target.elts))
+            columns = self.unpacked(iterable, len(target.elts), first)
             if columns is not None:
                 for sub, value in zip(target.elts, columns, strict=True):
                     self.assign(sub, value, None)
                 return
         self.assign(target, self.iteration(iterable), None)
 
-    def unpacked(self, iterable: ast.expr, width: int) -> list[Value] | None:
+    def unpacked(self, iterable: ast.expr, width: int, first: bool = False) -> list[Value] | None:
+        """The values of each of a loop's `width` variables; on its `first` pass, the index of
+        `enumerate` is 0."""
         origin = self.origin
         if (
             width == 2
@@ -1829,7 +1853,19 @@ class _Walker:
             and not isinstance(iterable.args[0], ast.Starred)
         ):  # `for i, row in enumerate(rows)`: `i` counts, whatever `rows` holds
             reason = "a number `enumerate` counts"
-            count = hole(iterable, origin, reason, kind="value", string=False, integer=True)
+            count = hole(
+                iterable,
+                origin,
+                reason,
+                kind="value",
+                string=False,
+                integer=True,
+                number=0 if first else None,
+            )
+            if not first:  # a later pass: the index is past 0
+                count = hole(
+                    iterable, origin, _PAST_FIRST, kind="value", string=False, integer=True
+                )
             item = self.iteration(iterable.args[0])
             return [count, item] if isinstance(item, tuple) else None
         rows: list[tuple[Value, ...]] | None = None
@@ -4183,6 +4219,9 @@ class _Walker:
     def conditional(self, node: ast.IfExp) -> Value:
         """`a if test else b`: each branch's values; a branch that tests a grown list sees the
         lists that take it (`f"WHERE {…}" if conditions else ""` never joins an empty list)."""
+        decided = self.compared_number(node.test)
+        if decided is not None:  # `"" if i == 0 else "OR "` on a loop's first pass
+            return self.evaluate(node.body if decided else node.orelse)
         narrowed = self.narrowing(node.test)
         if narrowed is None:
             return union((self.evaluate(node.body), self.evaluate(node.orelse)), node, self.origin)
@@ -4197,6 +4236,34 @@ class _Walker:
         finally:
             self.env[name] = saved
         return union(values, node, self.origin)
+
+    def compared_number(self, test: ast.expr) -> bool | None:
+        """The outcome of `name == n` / `name != n` when both sides are known numbers (an
+        `enumerate` index on a loop's first pass), else None."""
+        if not (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq | ast.NotEq)
+            and isinstance(test.left, ast.Name)
+            and isinstance(test.comparators[0], ast.Constant)
+            and type(test.comparators[0].value) is int
+        ):
+            return None
+        bound = self.lookup(test.left.id)
+        number = _constant_number(bound) if isinstance(bound, tuple) else None
+        compared = test.comparators[0].value
+        if number is not None:
+            return (number == compared) == isinstance(test.ops[0], ast.Eq)
+        if (
+            isinstance(bound, tuple)
+            and len(bound) == 1
+            and len(bound[0]) == 1
+            and type(bound[0][0]) is Hole
+            and bound[0][0].reason == _PAST_FIRST
+            and compared <= 0
+        ):  # `i == 0` after a loop's first pass
+            return not isinstance(test.ops[0], ast.Eq)
+        return None
 
     def counted(self, node: ast.AST, left: ast.expr, right: ast.expr) -> Value:
         """Arithmetic of two numbers: a number (its value when both sides are constants)."""

@@ -1,0 +1,84 @@
+"""Helper h33s on the Python reader's loops: the first pass of a loop told apart from later
+ones.
+
+- `conds.append(("" if i == 0 else "OR ") + f"name = ${len(args) + 1}")` over
+  `enumerate(names)`, joined inside `AND (…)`: the reader read the later passes' item first
+  (`AND (OR name = $2)`) and the first pass's later (`name = $2 name = $3`), a TG006 error on
+  safe code. The first pass is now read with the index 0 and the later passes with an index
+  past 0; the rounds after the first start from what passes leave, not from the entry. The
+  same join with no parentheses stays TG001 (on the server: the other guild's rows)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+
+from .conftest import fresh_database
+from .project_files import (
+    GUILD_ROWS,
+    GUILD_SCHEMA,
+    findings_of_check,
+    import_fresh_bot,
+    write_guild_project,
+)
+
+
+@pytest.fixture
+async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
+        yield dsn
+
+
+FIRST_PASS = (
+    "async def tags(conn, guild_id, names):\n"
+    "    args = []\n"
+    "    conds = []\n"
+    "    for i, n in enumerate(names):\n"
+    "        args.append(n)\n"
+    '        conds.append(("" if i == 0 else "OR ") + f"name = ${len(args) + 1}")\n'
+    '    sql = "SELECT * FROM tags WHERE guild_id = $1 AND (" + " ".join(conds) + ")"\n'
+    "    return await conn.fetch(sql, guild_id, *args)\n"
+)
+# no parentheses: `guild_id = $1 AND name = $2 OR name = $3` reads every guild's `$3`
+UNGROUPED = FIRST_PASS.replace(
+    '"SELECT * FROM tags WHERE guild_id = $1 AND (" + " ".join(conds) + ")"',
+    '"SELECT * FROM tags WHERE guild_id = $1 AND " + " ".join(conds)',
+)
+# the same with the test turned round
+TURNED = FIRST_PASS.replace('("" if i == 0 else "OR ")', '("OR " if i != 0 else "")')
+
+
+def test_the_first_pass_of_an_enumerate_loop_is_told_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/tags.py": FIRST_PASS})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+    write_guild_project(tmp_path, {"bot/tags.py": TURNED})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+    write_guild_project(tmp_path, {"bot/tags.py": UNGROUPED})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert ("bot/tags.py", 7, "TG001") in found
+
+
+async def test_the_first_pass_queries_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/tags.py": FIRST_PASS, "bot/leaky.py": UNGROUPED})
+    import_fresh_bot(tmp_path, monkeypatch)
+    tags = importlib.import_module("bot.tags")
+    leaky = importlib.import_module("bot.leaky")
+
+    conn = await asyncpg.connect(guilds)
+    try:
+        safe = await tags.tags(conn, 1, ["mine", "theirs"])
+        assert [r["name"] for r in safe] == ["mine"]
+        wide = await leaky.tags(conn, 1, ["mine", "theirs"])
+        assert sorted((r["guild_id"], r["name"]) for r in wide) == [(1, "mine"), (2, "theirs")]
+    finally:
+        await conn.close()
