@@ -1807,7 +1807,9 @@ class _Walker:
         items = self.items_of(iterable) if isinstance(iterable, ast.Name | ast.Attribute) else None
         return items is not None and bool(items.values) and not items.subset
 
-    def assign_iteration(self, target: ast.expr, iterable: ast.expr, first: bool = False) -> None:
+    def assign_iteration(
+        self, target: ast.expr, iterable: ast.expr, first: bool | None = None
+    ) -> None:
         """The loop variables of `for name, sql in QUERIES.items()` or of a sequence of tuples
         of constants (`for name, sql in (("a", "…"), …)`, or a name bound to one): each takes
         any value its place holds (each is checked)."""
@@ -1821,9 +1823,12 @@ class _Walker:
                 return
         self.assign(target, self.iteration(iterable), None)
 
-    def unpacked(self, iterable: ast.expr, width: int, first: bool = False) -> list[Value] | None:
-        """The values of each of a loop's `width` variables; on its `first` pass, the index of
-        `enumerate` is 0."""
+    def unpacked(
+        self, iterable: ast.expr, width: int, first: bool | None = None
+    ) -> list[Value] | None:
+        """The values of each of a loop's `width` variables; the index of `enumerate` is 0
+        when `first` (a loop's first pass), past 0 when it is False (a later pass), else
+        unknown (a comprehension)."""
         origin = self.origin
         if (
             width == 2
@@ -1862,7 +1867,7 @@ class _Walker:
                 integer=True,
                 number=0 if first else None,
             )
-            if not first:  # a later pass: the index is past 0
+            if first is False:  # a later pass: the index is past 0
                 count = hole(
                     iterable, origin, _PAST_FIRST, kind="value", string=False, integer=True
                 )
