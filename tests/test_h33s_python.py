@@ -82,3 +82,44 @@ async def test_the_first_pass_queries_on_the_server(
         assert sorted((r["guild_id"], r["name"]) for r in wide) == [(1, "mine"), (2, "theirs")]
     finally:
         await conn.close()
+
+
+# `enumerate(names, 2)` (a constant start) read as counting, and a grown list joined with an
+# item written after it (`conds + ["FALSE"]`): both were TG009 warnings, the leak unseen
+WITH_FALSE = (
+    "async def tags(conn, guild_id, names):\n"
+    "    conds = []\n"
+    "    for k, n in enumerate(names, 2):\n"
+    '        conds.append(f"name = ${k}")\n'
+    '    sql = "SELECT * FROM tags WHERE guild_id = $1 AND " + " OR ".join(conds + ["FALSE"])\n'
+    "    return await conn.fetch(sql, guild_id, *names)\n"
+)
+GROUPED_FALSE = WITH_FALSE.replace(
+    '" OR ".join(conds + ["FALSE"])', '"(" + " OR ".join(conds + ["FALSE"]) + ")"'
+)
+
+
+def test_a_grown_list_with_items_added_at_the_join_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/tags.py": WITH_FALSE})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == [("bot/tags.py", 5, "TG001")]
+    write_guild_project(tmp_path, {"bot/tags.py": GROUPED_FALSE})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+
+
+async def test_the_added_item_queries_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/tags.py": GROUPED_FALSE, "bot/leaky.py": WITH_FALSE})
+    import_fresh_bot(tmp_path, monkeypatch)
+    tags = importlib.import_module("bot.tags")
+    leaky = importlib.import_module("bot.leaky")
+    conn = await asyncpg.connect(guilds)
+    try:
+        safe = await tags.tags(conn, 1, ["mine", "theirs"])
+        assert [r["name"] for r in safe] == ["mine"]
+        wide = await leaky.tags(conn, 1, ["mine", "theirs"])
+        assert sorted((r["guild_id"], r["name"]) for r in wide) == [(1, "mine"), (2, "theirs")]
+    finally:
+        await conn.close()

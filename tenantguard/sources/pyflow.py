@@ -1853,10 +1853,19 @@ class _Walker:
             and isinstance(iterable.func, ast.Name)
             and iterable.func.id == "enumerate"
             and self.lookup("enumerate") is None
-            and len(iterable.args) == 1
+            and (
+                len(iterable.args) == 1
+                or (
+                    len(iterable.args) == 2
+                    and isinstance(iterable.args[1], ast.Constant)
+                    and type(iterable.args[1].value) is int
+                )
+            )
             and not iterable.keywords
             and not isinstance(iterable.args[0], ast.Starred)
-        ):  # `for i, row in enumerate(rows)`: `i` counts, whatever `rows` holds
+        ):  # `for i, row in enumerate(rows)`: `i` counts, whatever `rows` holds (from a
+            # constant start: `enumerate(rows, 2)`)
+            start = iterable.args[1].value if len(iterable.args) == 2 else 0  # type: ignore[attr-defined]
             reason = "a number `enumerate` counts"
             count = hole(
                 iterable,
@@ -1865,9 +1874,9 @@ class _Walker:
                 kind="value",
                 string=False,
                 integer=True,
-                number=0 if first else None,
+                number=start if first else None,
             )
-            if first is False:  # a later pass: the index is past 0
+            if first is False and start == 0:  # a later pass: the index is past 0
                 count = hole(
                     iterable, origin, _PAST_FIRST, kind="value", string=False, integer=True
                 )
@@ -4242,6 +4251,22 @@ class _Walker:
             self.env[name] = saved
         return union(values, node, self.origin)
 
+    def grown_view(self, node: ast.expr) -> Grown | None:
+        """The lists `conds + [written items]` may hold, for a list `conds` the function grows:
+        each list it may hold, then those items (`" OR ".join(conds + ["FALSE"])`)."""
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Add)
+            and isinstance(node.left, ast.Name)
+            and _added_display(node.right)
+        ):
+            grown = self.lookup(node.left.id)
+            assert isinstance(node.right, ast.List | ast.Tuple)
+            added = tuple(self.evaluate(e) for e in node.right.elts)
+            if isinstance(grown, Grown):
+                return Grown(tuple(items + added for items in grown.lists))
+        return None
+
     def compared_number(self, test: ast.expr) -> bool | None:
         """The outcome of `name == n` / `name != n` when both sides are known numbers (an
         `enumerate` index on a loop's first pass), else None."""
@@ -4464,6 +4489,8 @@ class _Walker:
                     joined.append(join_values(separator, values, node, origin))
                 return union(joined, node, origin)
             grown = self.lookup(items.id) if isinstance(items, ast.Name) else None
+            if grown is None:  # `conds + ["FALSE"]` of a grown list
+                grown = self.grown_view(items)
             if isinstance(grown, Grown):  # `" AND ".join(constraints)`: each list it can hold
                 separator = self.evaluate(func.value)
                 joined = [join_values(separator, list(a), node, origin) for a in grown.lists]
