@@ -123,3 +123,47 @@ async def test_the_added_item_queries_on_the_server(
         assert sorted((r["guild_id"], r["name"]) for r in wide) == [(1, "mine"), (2, "theirs")]
     finally:
         await conn.close()
+
+
+# a pass that appends two items (`f"name = ${k}"`, then `"OR"`): read pass by pass, never an
+# `OR` first nor two conditions side by side (it was TG006 at ERROR on the safe one)
+TWO_A_PASS = (
+    "async def tags(conn, guild_id, names):\n"
+    "    conds = []\n"
+    "    for k, n in enumerate(names, 2):\n"
+    '        conds.append(f"name = ${k}")\n'
+    '        conds.append("OR")\n'
+    '    sql = "SELECT * FROM tags WHERE guild_id = $1 AND (" + " ".join(conds) + " FALSE)"\n'
+    "    return await conn.fetch(sql, guild_id, *names)\n"
+)
+TWO_A_PASS_UNGROUPED = TWO_A_PASS.replace(
+    '"SELECT * FROM tags WHERE guild_id = $1 AND (" + " ".join(conds) + " FALSE)"',
+    '"SELECT * FROM tags WHERE guild_id = $1 AND " + " ".join(conds) + " FALSE"',
+)
+
+
+def test_a_pass_appending_two_items_is_read_pass_by_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/tags.py": TWO_A_PASS})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+    write_guild_project(tmp_path, {"bot/tags.py": TWO_A_PASS_UNGROUPED})
+    assert ("bot/tags.py", 6, "TG001") in findings_of_check(tmp_path, capsys, monkeypatch)
+
+
+async def test_two_a_pass_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    files = {"bot/tags.py": TWO_A_PASS, "bot/leaky.py": TWO_A_PASS_UNGROUPED}
+    write_guild_project(tmp_path, files)
+    import_fresh_bot(tmp_path, monkeypatch)
+    tags = importlib.import_module("bot.tags")
+    leaky = importlib.import_module("bot.leaky")
+    conn = await asyncpg.connect(guilds)
+    try:
+        safe = await tags.tags(conn, 1, ["mine", "theirs"])
+        assert [r["name"] for r in safe] == ["mine"]
+        wide = await leaky.tags(conn, 1, ["mine", "theirs"])
+        assert sorted((r["guild_id"], r["name"]) for r in wide) == [(1, "mine"), (2, "theirs")]
+    finally:
+        await conn.close()

@@ -207,6 +207,7 @@ _MAX_DEPTH = 60  # nesting of one string expression the evaluation follows
 _RETURN_DEPTH = 4  # calls inside returned values followed, one inside the other
 # an `enumerate` index (from 0) on a pass after the first: past 0
 _PAST_FIRST = "a number `enumerate` counts, past its first"
+_PASS_SEQUENCES = 24  # lists a loop's appends are read as, pass by pass, at most
 _LOOP_ROUNDS = 3  # rounds of a loop body before its changing names count as unknown
 _UNROLLED = 16  # passes of a branchless loop over constants read one by one
 
@@ -468,6 +469,41 @@ def _loop_items(before: Grown, after: object, node: ast.AST, origin: Origin) -> 
     if len(value) == 1 and len(value[0]) == 1 and type(value[0][0]) is Hole:
         return None  # over the cap
     return value
+
+
+def _pass_sequences(
+    before: Grown, first: object, after: object
+) -> tuple[tuple[Value, ...], ...] | None:
+    """What a loop that appends on every pass adds to a list, pass by pass: each sequence
+    its first pass appends (`first` holds the lists it left), alone and followed by what
+    later passes append (`after` holds the lists its rounds left), so that a pass appending
+    `f"name = ${k}"` then `"OR"` is read `name = $2 OR name = $3 OR`, never `OR name = $2`.
+    None when an item holds text known only at run time, or past a few sequences."""
+    if not isinstance(first, Grown) or not isinstance(after, Grown):
+        return None
+
+    def suffixes(
+        olds: tuple[tuple[Value, ...], ...], lists: tuple[tuple[Value, ...], ...]
+    ) -> list[tuple[Value, ...]] | None:
+        found: dict[tuple[Value, ...], None] = {}
+        for items in lists:
+            start = max((len(old) for old in olds if items[: len(old)] == old), default=-1)
+            if start < 0:
+                return None
+            if len(items) > start:
+                found[items[start:]] = None
+        return list(found)
+
+    firsts = suffixes(before.lists, first.lists)
+    laters = suffixes(first.lists, after.lists)
+    if not firsts or not laters or len(firsts) * (len(laters) + 1) > _PASS_SEQUENCES:
+        return None
+    for sequence in (*firsts, *laters):
+        for item in sequence:
+            for alternative in item:
+                if any(type(part) is Hole and part.string for part in alternative):
+                    return None
+    return (*firsts, *(a + b for a in firsts for b in laters))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1645,8 +1681,11 @@ class _Walker:
                         # (the first pass's items, then a later pass's, when every pass
                         # appends: `"" if i == 0 else "OR "` is "" only on the first)
                         every = name in _appended_every_time(node.body)
+                        sequences = _pass_sequences(before, passed, binding) if every else None
                         tails: tuple[tuple[Value, ...], ...] = (
-                            ((hole(node, self.origin, reason),),)
+                            sequences
+                            if sequences is not None
+                            else ((hole(node, self.origin, reason),),)
                             if item is None
                             else ((first,), (first, later))
                             if every and first is not None and later is not None
