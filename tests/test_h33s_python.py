@@ -167,3 +167,30 @@ async def test_two_a_pass_on_the_server(
         assert sorted((r["guild_id"], r["name"]) for r in wide) == [(1, "mine"), (2, "theirs")]
     finally:
         await conn.close()
+
+
+# a separator the first pass leaves empty (`sep = ""`, then `sep = "OR "`): the later passes
+# start from what a pass leaves, so `OR` is never first (it was a TG009 warning, the leak unseen)
+FLAGGED = (
+    "async def tags(conn, guild_id, names):\n"
+    "    conds = []\n"
+    '    sep = ""\n'
+    "    for k, n in enumerate(names, 2):\n"
+    '        conds.append(sep + f"name = ${k}")\n'
+    '        sep = "OR "\n'
+    '    sql = "SELECT * FROM tags WHERE guild_id = $1 AND (" + " ".join(conds) + ")"\n'
+    "    return await conn.fetch(sql, guild_id, *names)\n"
+)
+FLAGGED_UNGROUPED = FLAGGED.replace(
+    '"SELECT * FROM tags WHERE guild_id = $1 AND (" + " ".join(conds) + ")"',
+    '"SELECT * FROM tags WHERE guild_id = $1 AND " + " ".join(conds)',
+)
+
+
+def test_a_separator_the_first_pass_leaves_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/tags.py": FLAGGED})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+    write_guild_project(tmp_path, {"bot/tags.py": FLAGGED_UNGROUPED})
+    assert ("bot/tags.py", 7, "TG001") in findings_of_check(tmp_path, capsys, monkeypatch)
