@@ -930,14 +930,41 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_'
 UNION
--- the functions of the database a trigger's function names (and those they name, 4 deep):
--- what its `PERFORM bump_all()` runs (helper h32h)
+-- a column's default or stored generated expression, or its domain's default (a column without
+-- one of its own), that calls a function of the database: as a row trigger running it, on an
+-- INSERT and an UPDATE of the column (any UPDATE for a generated one; helper h33r: clinic 1's
+-- pinned INSERT ran `DEFAULT stash_default()`, which stashed every clinic's names)
+SELECT 'CREATE FUNCTION ' || quote_ident(n.nspname) || '.tenantguard_default_' || c.oid || '_'
+  || a.attnum || '() RETURNS trigger LANGUAGE plpgsql AS $tenantguard_default$BEGIN PERFORM '
+  || pg_catalog.pg_get_expr(coalesce(d.adbin, t.typdefaultbin), coalesce(d.adrelid, 0))
+  || '; RETURN NEW; END$tenantguard_default$;' || E'\n' || 'CREATE TRIGGER tenantguard_default'
+  || ' BEFORE INSERT OR UPDATE' || CASE WHEN a.attgenerated = 's' THEN ''
+  ELSE ' OF ' || quote_ident(a.attname) END || ' ON ' || quote_ident(n.nspname) || '.'
+  || quote_ident(c.relname) || ' FOR EACH ROW EXECUTE FUNCTION ' || quote_ident(n.nspname)
+  || '.tenantguard_default_' || c.oid || '_' || a.attnum || '();'
+FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid AND d.oid IS NULL AND t.typtype = 'd'
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+  AND EXISTS (SELECT FROM pg_catalog.pg_depend x
+    WHERE x.refclassid = 'pg_catalog.pg_proc'::regclass AND x.refobjid >= 16384
+      AND (x.classid = 'pg_catalog.pg_attrdef'::regclass AND x.objid = d.oid
+        OR x.classid = 'pg_catalog.pg_type'::regclass AND x.objid = t.oid))
+UNION
+-- the functions of the database a trigger's function (or such a default) names (and those they
+-- name, 4 deep): what its `PERFORM bump_all()` runs (helper h32h)
 SELECT pg_catalog.pg_get_functiondef(c.oid) || ';' FROM (
   WITH RECURSIVE called(oid, depth) AS (
     SELECT f.oid, 1 FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_trigger t ON NOT t.tgisinternal
       JOIN pg_catalog.pg_proc tf ON tf.oid = t.tgfoid
     WHERE f.oid >= 16384 AND f.prokind = 'f' AND f.prorettype <> 'pg_catalog.trigger'::regtype
       AND position(lower(f.proname::text) in lower(tf.prosrc)) > 0
+    UNION
+    SELECT x.refobjid, 1 FROM pg_catalog.pg_depend x
+    WHERE x.classid IN ('pg_catalog.pg_attrdef'::regclass, 'pg_catalog.pg_type'::regclass)
+      AND x.refclassid = 'pg_catalog.pg_proc'::regclass AND x.refobjid >= 16384
     UNION
     SELECT f.oid, c.depth + 1 FROM called c JOIN pg_catalog.pg_proc g ON g.oid = c.oid
       JOIN pg_catalog.pg_proc f ON f.oid >= 16384 AND f.prokind = 'f'
