@@ -654,3 +654,61 @@ async def test_a_security_definer_policy_function_leaves_requests_alone(two_clin
                 assert [r[0] for r in rows] == ["Ana", "Bruno"]
     finally:
         await pool.close()  # type: ignore[attr-defined]
+
+
+DDL_FUNCTION = (
+    STASH_TRIGGER[: STASH_TRIGGER.index(" CREATE TRIGGER")]
+    + " CREATE FUNCTION setup_ws() RETURNS void LANGUAGE plpgsql AS $$BEGIN EXECUTE"
+    " 'CREATE TRIGGER s AFTER INSERT ON patients FOR EACH ROW EXECUTE FUNCTION stash()'; END$$"
+)
+
+
+async def test_a_trigger_made_by_a_function_call_in_a_block_is_read(two_clinics: str) -> None:
+    """h33k's: a schema function whose body runs DDL (`EXECUTE 'CREATE TRIGGER …'`), called by
+    a plain-looking `SELECT setup_ws()` in clinic 1's request, made a trigger the guard never
+    read (without the catalog watch): clinic 1's next request's INSERT ran it, stashing every
+    clinic's names. A call of such a function now marks the catalog out of date, as DDL in a
+    statement's text does: the next lease reads it again, the INSERT is refused (TG005) by
+    the trigger it made, nothing stashed. (Within the same lease, or on a connection of
+    `connect()`, the catalog is not read again before the next statement: found, not fixed.)"""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(DDL_FUNCTION)
+    finally:
+        await owner.close()
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        with tenant(1):
+            async with pool.acquire() as conn:
+                await conn.fetchval("SELECT setup_ws()")
+            async with pool.acquire() as conn:
+                with pytest.raises(TenantIsolationError, match="TG005"):
+                    await conn.execute(INSERT, 1, "Zed", "555")
+                stash = await asyncpg.Connection.fetchval(conn._con, READ_STASH)
+                assert "Carla" not in (stash or "")  # leaked: 'Ana,Bruno,Carla,Zed'
+    finally:
+        await pool.close()
+
+
+async def test_a_function_call_making_no_ddl_leaves_the_catalog_read(two_clinics: str) -> None:
+    """The twin: a PL/pgSQL function with an upsert's `DO NOTHING` and no DDL, called in clinic
+    1's block: it runs, no catalog read follows, the INSERT after it runs."""
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(
+            "CREATE FUNCTION touch(t bigint) RETURNS integer LANGUAGE plpgsql AS $$BEGIN"
+            " INSERT INTO patients (tenant_id, first_name, phone_number) VALUES (t, 'Tod', '1')"
+            " ON CONFLICT DO NOTHING; RETURN 1; END$$"
+        )
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            assert await conn.fetchval("SELECT touch($1)", 1) == 1
+            assert not conn._tg_catalog_stale  # type: ignore[attr-defined]
+            await conn.execute(INSERT, 1, "Zed", "555")
+            rows = await conn.fetch(NAMES, 1)
+            assert [r[0] for r in rows] == ["Ana", "Bruno", "Tod", "Zed"]
+    finally:
+        await conn.close()

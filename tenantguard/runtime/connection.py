@@ -87,6 +87,7 @@ from tenantguard.runtime.schema_code import (
     cascades,
     catalog_check,
     checked_foreign_keys,
+    ddl_code,
     exact_domains,
     implicit_changers,
     inlined_functions,
@@ -374,7 +375,7 @@ def _then_cursor(
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -400,6 +401,8 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_cursors: dict[str, tuple[str, object]] = {}
         # the database's functions that set the tenant setting (read with the schema code)
         self._tg_setting_changers: frozenset[str] = frozenset()
+        # the schema's functions that may change the schema (`schema_code.ddl_code`)
+        self._tg_ddl_code: frozenset[str] = frozenset()
         # those whose every call is refused: they set it and read under it, or run with it set
         # in their own configuration
         self._tg_setting_callers_refused: frozenset[str] = frozenset()
@@ -585,7 +588,11 @@ class GuardedConnection(asyncpg.Connection):
         )
         if not plain:
             self._tg_dirty(scope, tenant_rows)
-        if not verdict.plain and type(query) is str and _SCHEMA_CHANGE.search(query) is not None:
+        if (
+            not verdict.plain
+            and type(query) is str
+            and (_SCHEMA_CHANGE.search(query) is not None or verdict.calls & self._tg_ddl_code)
+        ):
             self._tg_changed_schema = True
             guard.catalog_changed()
         self._tg_setting = None
@@ -1012,6 +1019,7 @@ class GuardedConnection(asyncpg.Connection):
         found = (*implicit_changers(tuple(row) for row in functions), *(row[0] for row in code))
         self._tg_schema_code = found
         self._tg_unnamed = unnamed_calls(tuple(row) for row in functions)
+        self._tg_ddl_code = ddl_code(tuple(row) for row in functions)
         readers, self._tg_setting_changers, reading, mentions = setting_code(
             (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
         )

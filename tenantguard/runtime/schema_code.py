@@ -554,6 +554,28 @@ def unnamed_calls(rows: Iterable[Row]) -> frozenset[str] | None:
     return frozenset(named)
 
 
+# DDL in a function's code, run as it is or as dynamic SQL (a DO block, not an upsert's DO)
+_DDL = lazy_pattern(r"\b(?:create|alter|drop|execute|do(?!\s+(?:nothing|update|instead|also)\b))\b")
+
+
+def ddl_code(functions: Iterable[Row]) -> frozenset[str]:
+    """The functions (folded names) whose code may change the schema — DDL in its text, dynamic
+    SQL, a language the guard does not read — or that call one: a statement calling one makes
+    the guard's connections read the catalog again, as a statement holding DDL does (helper
+    h33k: `SELECT setup_ws()` in clinic 1's block ran `EXECUTE 'CREATE TRIGGER s AFTER INSERT
+    ON patients … stash()'`, and clinic 1's next INSERT ran that trigger unread, stashing
+    every clinic's names). Rows of `QUERY` (name, schema, language, body)."""
+    words: dict[str, set[str]] = {}
+    found: set[str] = set()
+    for row in functions:
+        folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
+        if str(row[2]) not in _READ_LANGUAGES | _COMPILED or _DDL.search(body):
+            found.add(folded)
+        words[folded] = set(_WORD.findall(body))
+    _close(found, words)
+    return frozenset(found)
+
+
 def _close(found: set[str], words: dict[str, set[str]]) -> None:
     """Adds to `found` each view or function whose code names one of `found`, to a fixed
     point (a caller of a caller…)."""
