@@ -66,6 +66,7 @@ server.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import asyncpg
@@ -688,6 +689,32 @@ async def test_a_trigger_made_by_a_function_call_in_a_block_is_read(two_clinics:
                 assert "Carla" not in (stash or "")  # leaked: 'Ana,Bruno,Carla,Zed'
     finally:
         await pool.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found, not fixed (h33r): a catalog marked out of date is read again only as the "
+    "pool hands the connection out, not before the same lease's (or a connect() "
+    "connection's) next statement: the trigger setup_ws() made runs unread",
+)
+async def test_a_trigger_made_by_a_function_call_is_read_in_the_same_lease(
+    two_clinics: str,
+) -> None:
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        await owner.execute(DDL_FUNCTION)
+    finally:
+        await owner.close()
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            await conn.fetchval("SELECT setup_ws()")
+            with contextlib.suppress(TenantIsolationError):
+                await conn.execute(INSERT, 1, "Zed", "555")
+            stash = await asyncpg.Connection.fetchval(conn, READ_STASH)
+            assert "Carla" not in (stash or "")  # leaks: 'Ana,Bruno,Carla,Zed'
+    finally:
+        await conn.close()
 
 
 async def test_a_function_call_making_no_ddl_leaves_the_catalog_read(two_clinics: str) -> None:
