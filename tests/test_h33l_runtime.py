@@ -66,7 +66,6 @@ server.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import asyncpg
@@ -670,8 +669,7 @@ async def test_a_trigger_made_by_a_function_call_in_a_block_is_read(two_clinics:
     read (without the catalog watch): clinic 1's next request's INSERT ran it, stashing every
     clinic's names. A call of such a function now marks the catalog out of date, as DDL in a
     statement's text does: the next lease reads it again, the INSERT is refused (TG005) by
-    the trigger it made, nothing stashed. (Within the same lease, or on a connection of
-    `connect()`, the catalog is not read again before the next statement: found, not fixed.)"""
+    the trigger it made, nothing stashed."""
     owner = await asyncpg.connect(two_clinics)
     try:
         await owner.execute(DDL_FUNCTION)
@@ -691,12 +689,6 @@ async def test_a_trigger_made_by_a_function_call_in_a_block_is_read(two_clinics:
         await pool.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found, not fixed (h33r): a catalog marked out of date is read again only as the "
-    "pool hands the connection out, not before the same lease's (or a connect() "
-    "connection's) next statement: the trigger setup_ws() made runs unread",
-)
 async def test_a_trigger_made_by_a_function_call_is_read_in_the_same_lease(
     two_clinics: str,
 ) -> None:
@@ -709,10 +701,10 @@ async def test_a_trigger_made_by_a_function_call_is_read_in_the_same_lease(
     try:
         with tenant(1):
             await conn.fetchval("SELECT setup_ws()")
-            with contextlib.suppress(TenantIsolationError):
+            with pytest.raises(TenantIsolationError, match="TG005"):
                 await conn.execute(INSERT, 1, "Zed", "555")
             stash = await asyncpg.Connection.fetchval(conn, READ_STASH)
-            assert "Carla" not in (stash or "")  # leaks: 'Ana,Bruno,Carla,Zed'
+            assert "Carla" not in (stash or "")  # leaked: 'Ana,Bruno,Carla,Zed'
     finally:
         await conn.close()
 

@@ -495,9 +495,13 @@ class GuardedConnection(asyncpg.Connection):
             # the application's call, made while the driver's statements run: checked when
             # it is awaited, once they are done, against the session they leave
             return _Later(query, tuple(rows))
-        if (self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction():
+        if (
+            (self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction()
+        ) or self._tg_catalog_stale:
             # the first statement since the pool's release or a reset(): the catalog checked
-            # (and the reset deferred run) in the round trip before it, then checked again
+            # (and the reset deferred run) in the round trip before it, then checked again;
+            # or since a statement that may have changed the schema (h33r: a trigger a
+            # function call made ran unread by the lease's next INSERT): the catalog read again
             return _Later(query, tuple(rows), catch_up=True)
         guard = self.tenantguard
         if guard.mode is Mode.OFF and not guard._set_tenant_setting:
@@ -1458,7 +1462,10 @@ class GuardedConnection(asyncpg.Connection):
         catalog was read: a migration's trigger, a function that changes the role), or a watch
         disabled or dropped, stops the script: the connection reads the catalog again (and
         every connection of the guard as the pool hands it out) before the statement is
-        checked. Without a watch, only a deferred reset is sent."""
+        checked. Without a watch, only a deferred reset is sent. A catalog out of date
+        (`Guard.catalog_changed`) is read again first."""
+        if self._tg_catalog_stale:
+            await self._tg_check_names_again()
         while (self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction():
             guard = self.tenantguard
             mark = self._tg_catalog_mark
