@@ -56,12 +56,20 @@ server.
    function run by an operator, a cast, a domain CHECK, a policy or a type has every statement
    refused on that database (as for the role changers of 3).
 
-7. FOUND, NOT FIXED (strict xfail): a column DEFAULT calling a PL/pgSQL function that reads
-   every clinic's names (and stashes them with set_config): clinic 1's pinned INSERT passes and
-   its block then reads 'Ana,Bruno,Carla'. The same function in a trigger is refused (5): the
-   catalog read follows triggers' functions, not defaults'. Under a hand-written policy a
-   direct `SELECT all_names()` in tenant(1) passes too (the runtime does not read schema
-   functions' bodies; a policy made from the schema sources names them unpinnable).
+7. FIXED (h33r): a column DEFAULT calling a PL/pgSQL function that reads every clinic's names
+   (and stashes them with set_config): clinic 1's pinned INSERT passed and its block then read
+   'Ana,Bruno,Carla'. The catalog read now gives each column default, stored generated
+   expression and domain default calling a function of the database as a row trigger (INSERT,
+   UPDATE OF the column; any UPDATE for a generated one): INSERT, UPDATE SET DEFAULT, MERGE
+   INSERT and COPY are refused. Not fixed (strict xfail): an UPDATE of another column is
+   refused too (TriggerInfo keeps no `UPDATE OF` columns). Under a hand-written policy a
+   direct `SELECT all_names()` in tenant(1) still passes (the runtime does not read schema
+   functions' bodies).
+
+8. FIXED (h33r, found by h33k): a schema function whose body runs DDL (`EXECUTE 'CREATE
+   TRIGGER …'`), called by `SELECT setup_ws()` in a block, made a trigger the guard never read
+   without the catalog watch; such a call now marks the catalog out of date, and a stale
+   catalog is read again before the connection's next statement.
 """
 
 from __future__ import annotations
