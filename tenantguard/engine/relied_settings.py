@@ -113,9 +113,9 @@ REPLICATION_ROLE = (
 # session_replication_role = v` or `TO v` (ALTER ROLE | DATABASE | FUNCTION … SET too), the
 # value's quote and first word
 _SET_VALUE = lazy_pattern(r"session_replication_role(?: ?=| to(?=[ '])) ?(e?'?)([a-z_]*)")
-# set_config( and its first argument when a plain string literal, then the second's
 # the first two arguments of set_config() bound parameters: `$1, $2`
 _BOUND_NAME = lazy_pattern(r" ?\$\d+ ?, ?\$\d+(?!\d)")
+# set_config( and its first argument when a plain string literal, then the second's
 _SET_CONFIG = lazy_pattern(r"set_config ?\((?: ?'((?:[^'\\]|'')*)' ?, ?(e?'?)([a-z_]*))?")
 # an UPDATE of pg_settings (its rule calls set_config() for each row), or an INSERT into it
 _PG_SETTINGS_WRITE = lazy_pattern(
