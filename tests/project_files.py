@@ -38,11 +38,19 @@ def findings_of_check(
 ) -> list[tuple[str, int, str]]:
     """`tenantguard check .` in `root`, its findings as (path, line, rule), sorted; the exit
     code checked against them (1 with an error, else 0)."""
+    return sorted((p, line, rule) for p, line, _, rule in findings_at(root, capsys, monkeypatch))
+
+
+def findings_at(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[str, int, int, str]]:
+    """`tenantguard check .` in `root`, its findings as (path, line, column, rule), sorted; the
+    exit code checked against them (1 with an error, else 0)."""
     monkeypatch.chdir(root)
     code = main(["check", "--no-cache", "--format", "json", "."])
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert code == (1 if any(f["severity"] == "error" for f in findings) else 0)
-    return sorted((f["path"], f["line"], f["rule"]) for f in findings)
+    return sorted((f["path"], f["line"], f["column"], f["rule"]) for f in findings)
 
 
 # two guilds' rows for GUILD_SCHEMA: a leak returns 'theirs' beside 'mine'

@@ -17,28 +17,22 @@ known only at run time.
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tenantguard.cli import main
 from tenantguard.embedded import ThrowawayPostgres
 
 from .conftest import fresh_database
-from .project_files import GUILD_ROWS, GUILD_SCHEMA, import_fresh_bot, write_guild_project
-
-
-def _found(
-    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> list[tuple[str, int, int, str]]:
-    """`tenantguard check .` in `root`: its findings as (path, line, column, rule), sorted."""
-    monkeypatch.chdir(root)
-    main(["check", "--no-cache", "--format", "json", "."])
-    findings = json.loads(capsys.readouterr().out)["findings"]
-    return sorted((f["path"], f["line"], f["column"], f["rule"]) for f in findings)
+from .project_files import (
+    GUILD_ROWS,
+    GUILD_SCHEMA,
+    findings_at,
+    import_fresh_bot,
+    write_guild_project,
+)
 
 
 @pytest.fixture
@@ -99,7 +93,7 @@ def test_sql_built_in_a_loop_over_rows_is_read_pass_by_pass(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/loops.py": LOOPS})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         # `… AND name = $2 OR name = $3`: the second name of any guild
         ("bot/loops.py", 19, 29, "TG001"),
         # no names (no test before the loop): `… AND ` and `… VALUES ` are sent, which do
@@ -179,7 +173,7 @@ def test_format_map_and_cleandoc_of_constants_are_constant(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/templates.py": TEMPLATES})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/templates.py", 3, 25, "TG001"),  # used(): `WHERE uses >= 0`
         ("bot/templates.py", 8, 10, "TG001"),  # every()
         ("bot/templates.py", 34, 29, "TG009"),  # a mapping of the caller's
@@ -238,9 +232,9 @@ def test_a_classmethod_joins_each_subclass_columns(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/repo.py": REPOSITORIES})
-    assert _found(tmp_path, capsys, monkeypatch) == []
+    assert findings_at(tmp_path, capsys, monkeypatch) == []
     write_guild_project(tmp_path, {"bot/repo.py": REPOSITORIES + COUNTED})
-    findings = _found(tmp_path, capsys, monkeypatch)
+    findings = findings_at(tmp_path, capsys, monkeypatch)
     assert findings == [("bot/repo.py", 24, 62, "TG001")]
 
 
@@ -290,7 +284,7 @@ def test_a_methodcaller_kept_in_a_name_sends_its_sql(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/callers.py": CALLERS})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/callers.py", 4, 40, "TG009"),  # `"…"[:21]`: `SELECT name FROM tags`
         ("bot/callers.py", 17, 58, "TG001"),
     ]
@@ -339,7 +333,7 @@ def test_a_query_method_stored_into_a_module_dict_sends_its_sql(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/registry.py": REGISTRY})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/registry.py", 9, 31, "TG009"),
         ("bot/registry.py", 17, 53, "TG001"),
     ]
@@ -389,9 +383,9 @@ def test_a_changing_function_handed_as_a_value_unproves_the_list(
 ) -> None:
     files = {"bot/q.py": PARTS, "bot/tags.py": JOINED}
     write_guild_project(tmp_path, {**files, "bot/admin.py": WIDENS + hands})
-    assert _found(tmp_path, capsys, monkeypatch) == [("bot/tags.py", 5, 29, "TG009")]
+    assert findings_at(tmp_path, capsys, monkeypatch) == [("bot/tags.py", 5, 29, "TG009")]
     write_guild_project(tmp_path, {**files, "bot/admin.py": SHOWS + hands})
-    assert _found(tmp_path, capsys, monkeypatch) == []
+    assert findings_at(tmp_path, capsys, monkeypatch) == []
 
 
 async def test_the_mapped_change_on_the_server(
@@ -447,7 +441,7 @@ def test_a_dataclass_made_with_no_arguments_holds_its_defaults(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/queries.py": DATACLASS})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/queries.py", 7, 36, "TG001"),
         ("bot/queries.py", 12, 61, "TG001"),  # the environment's default, where written
         ("bot/queries.py", 24, 29, "TG009"),  # given another: not its default
@@ -458,7 +452,7 @@ def test_a_dataclass_made_with_no_arguments_holds_its_defaults(
         'from bot.queries import Q\nobject.__setattr__(Q, "own", "x")\n',
     ):
         write_guild_project(tmp_path, {"bot/queries.py": DATACLASS, "bot/admin.py": change})
-        assert ("bot/queries.py", 20, 29, "TG009") in _found(tmp_path, capsys, monkeypatch)
+        assert ("bot/queries.py", 20, 29, "TG009") in findings_at(tmp_path, capsys, monkeypatch)
 
 
 async def test_the_dataclass_queries_on_the_server(
@@ -504,7 +498,7 @@ def test_a_method_kept_in_a_name_is_called_without_self(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/repo.py": BOUND})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         # (the method's parameter: the method is handed out as a value, a known leftover)
         ("bot/repo.py", 7, 34, "TG009"),
         ("bot/repo.py", 15, 28, "TG009"),  # `SELECT name FROM tags`
@@ -544,12 +538,12 @@ def test_a_method_named_through_getattr_is_called(
         "        fetch = self._fetch\n", "        fetch = getattr(self, '_fetch')\n"
     )
     write_guild_project(tmp_path, {"bot/repo.py": source})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/repo.py", 7, 34, "TG009"),
         ("bot/repo.py", 15, 28, "TG009"),
     ]
     write_guild_project(tmp_path, {"bot/repo.py": BOUND + GETATTR})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/repo.py", 7, 34, "TG009"),
         ("bot/repo.py", 15, 28, "TG009"),
         ("bot/repo.py", 19, 46, "TG009"),

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import types
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,21 +18,16 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tenantguard.cli import main
 from tenantguard.embedded import ThrowawayPostgres
 
 from .conftest import fresh_database
-from .project_files import GUILD_ROWS, GUILD_SCHEMA, import_fresh_bot, write_guild_project
-
-
-def _found(
-    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> list[tuple[str, int, int, str]]:
-    """`tenantguard check .` in `root`: its findings as (path, line, column, rule), sorted."""
-    monkeypatch.chdir(root)
-    main(["check", "--no-cache", "--format", "json", "."])
-    findings = json.loads(capsys.readouterr().out)["findings"]
-    return sorted((f["path"], f["line"], f["column"], f["rule"]) for f in findings)
+from .project_files import (
+    GUILD_ROWS,
+    GUILD_SCHEMA,
+    findings_at,
+    import_fresh_bot,
+    write_guild_project,
+)
 
 
 @pytest.fixture
@@ -91,14 +85,14 @@ def test_an_object_written_by_a_key_not_spelt_is_computed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/queries.py": OVERRIDDEN})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/queries.py", 20, 29, "TG009"),
         ("bot/queries.py", 26, 29, "TG009"),
     ]
     write_guild_project(tmp_path, {"bot/queries.py": KEPT})
-    assert _found(tmp_path, capsys, monkeypatch) == []
+    assert findings_at(tmp_path, capsys, monkeypatch) == []
     write_guild_project(tmp_path, {"bot/queries.py": KEPT, "bot/admin.py": ELSEWHERE})
-    assert _found(tmp_path, capsys, monkeypatch) == [("bot/queries.py", 20, 29, "TG009")]
+    assert findings_at(tmp_path, capsys, monkeypatch) == [("bot/queries.py", 20, 29, "TG009")]
 
 
 async def test_the_overridden_queries_on_the_server(
@@ -167,7 +161,7 @@ def test_a_list_grown_by_concatenation_is_read_as_appended(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/concat.py": CONCATENATED})
-    assert _found(tmp_path, capsys, monkeypatch) == [("bot/concat.py", 9, 29, "TG001")]
+    assert findings_at(tmp_path, capsys, monkeypatch) == [("bot/concat.py", 9, 29, "TG001")]
 
 
 async def test_the_concatenated_lists_on_the_server(
@@ -236,13 +230,13 @@ def test_a_methodcaller_bound_again_is_read_as_each_and_unknown(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/callers.py": GLOBAL_CALLER})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/callers.py", 8, 42, "TG009"),  # widen's `sql`
         ("bot/callers.py", 12, 18, "TG009"),  # OWN: assigned again by `global`
         ("bot/callers.py", 18, 44, "TG009"),  # the caller's `custom_sql`
     ]
     write_guild_project(tmp_path / "two", {"bot/ops.py": OPS, "bot/admin.py": OPS_ADMIN})
-    assert _found(tmp_path / "two", capsys, monkeypatch) == [("bot/ops.py", 7, 18, "TG009")]
+    assert findings_at(tmp_path / "two", capsys, monkeypatch) == [("bot/ops.py", 7, 18, "TG009")]
 
 
 async def test_the_methodcallers_bound_again_on_the_server(
@@ -312,7 +306,7 @@ def test_a_partial_of_a_project_function_kept_is_called(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/db.py": RUN, "bot/cog.py": COG})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/cog.py", 7, 30, "TG001"),  # every(): `SELECT name FROM tags`
         ("bot/db.py", 3, 33, "TG009"),  # (`run` handed out as a value: a known leftover)
     ]
@@ -322,7 +316,7 @@ def test_a_partial_of_a_project_function_kept_is_called(
     )
     safe = used.replace("select_tags())", 'select_tags(" WHERE guild_id = 1"))')
     write_guild_project(tmp_path, {"bot/db.py": RUN, "bot/cog.py": safe})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/cog.py", 7, 30, "TG001"),  # used_in(): `… WHERE uses >= 0`
         ("bot/db.py", 3, 33, "TG009"),
     ]
@@ -368,7 +362,7 @@ def test_a_comprehension_over_known_items_reads_its_conditions(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/busy.py": COMPREHENSIONS})
-    assert _found(tmp_path, capsys, monkeypatch) == [("bot/busy.py", 5, 34, "TG001")]
+    assert findings_at(tmp_path, capsys, monkeypatch) == [("bot/busy.py", 5, 34, "TG001")]
 
 
 async def test_the_comprehension_conditions_on_the_server(
@@ -421,7 +415,7 @@ def test_a_walrus_that_is_a_comprehension_condition_is_read_in_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/walrus.py": WALRUS})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/walrus.py", 16, 35, "TG009"),
         ("bot/walrus.py", 22, 29, "TG009"),
     ]
@@ -497,7 +491,7 @@ def test_a_query_method_kept_by_a_function_sends_its_sql(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/kept.py": KEPT_METHODS})
-    assert _found(tmp_path, capsys, monkeypatch) == [
+    assert findings_at(tmp_path, capsys, monkeypatch) == [
         ("bot/kept.py", 13, 30, "TG001"),  # every(): OPS["fetch"] set by `update`
         ("bot/kept.py", 22, 20, "TG001"),  # first(): `f = OPS.get("fetchrow")`, `setdefault`
         ("bot/kept.py", 26, 20, "TG001"),  # every_global(): `global F`
@@ -561,9 +555,9 @@ def test_a_dict_another_module_fills_may_hold_a_query_method(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_guild_project(tmp_path, {"bot/registry.py": REGISTRY, "bot/setup.py": SETUP})
-    assert _found(tmp_path, capsys, monkeypatch) == [("bot/registry.py", 5, 30, "TG001")]
+    assert findings_at(tmp_path, capsys, monkeypatch) == [("bot/registry.py", 5, 30, "TG001")]
     write_guild_project(tmp_path / "two", {"bot/registry.py": REGISTRY})
-    assert _found(tmp_path / "two", capsys, monkeypatch) == []
+    assert findings_at(tmp_path / "two", capsys, monkeypatch) == []
 
 
 async def test_the_dict_filled_elsewhere_on_the_server(
