@@ -751,6 +751,7 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
             f"{patch.path}: a no-transaction patch holds exactly one statement "
             f"(found {len(statements)})"
         )
+    _refuse_session_only(patch, statements)
     if patch.transactional:
         _refuse_outside_transaction_only(patch, statements)
         _refuse_do_block_commits(patch, statements)
@@ -788,6 +789,39 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
             f"{patch.path}:{statement.line}:{statement.column}: {word} as a no-transaction "
             "patch does nothing: the patch's one statement runs on its own"
         )
+
+
+# statements that change the session they run in and nothing else: settings (SET, SET LOCAL,
+# SET TRANSACTION, RESET), LISTEN, PREPARE, LOAD (DISCARD is TG108's)
+_SESSION_ONLY = (
+    ast.VariableSetStmt,
+    ast.VariableShowStmt,
+    ast.ListenStmt,
+    ast.UnlistenStmt,
+    ast.PrepareStmt,
+    ast.DeallocateStmt,
+    ast.LoadStmt,
+)
+
+
+def _refuse_session_only(patch: PatchFile, statements: list[SqlStatement]) -> None:
+    """A patch whose every statement only changes its own session changes nothing that stays:
+    the runner cleans the session before each patch (RESET ALL), and outside a transaction
+    `SET LOCAL` and `SET TRANSACTION` are a WARNING. It was recorded as applied, exit 0, and
+    its author believed the next patch ran with the setting (round 34, helper h34G: a
+    no-transaction patch `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;`)."""
+    if not statements or not all(isinstance(s.node, _SESSION_ONLY) for s in statements):
+        return
+    first = statements[0]
+    shown = " ".join(first.text.split())[:80]
+    raise PatchError(
+        f"{patch.path}:{first.line}:{first.column}: the patch only sets the session it runs "
+        f"in (`{shown}`), which the runner cleans before each patch: it would be recorded as "
+        "applied and change nothing, and no setting carries over to the next patch. Put the "
+        "setting in the patch whose statements need it (`SET LOCAL …` first in a "
+        "transactional patch); a no-transaction statement that needs one gets it from the "
+        "runner's role or DSN (`ALTER ROLE … SET …`, `options=-c …`); nothing was applied"
+    )
 
 
 # what a text built at run time around one of them holds (its literals read): PostgreSQL refuses
