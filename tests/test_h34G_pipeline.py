@@ -4,11 +4,14 @@ names what the server held, what apply said and whether a retry finishes, before
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from tenantguard.patches.files import PatchError
+from tenantguard.patches.files import PatchError, PatchLockError
 from tenantguard.patches.runner import apply_patches
 from tests.test_pipeline_faults import cli, fetchval, ledger_names, write
 
@@ -62,3 +65,157 @@ async def test_a_patch_with_a_setting_and_a_statement_is_applied(
     )
     write(patches, "0002_vacuum.sql", "-- tenantguard: no-transaction\nVACUUM first_patch;\n")
     assert (await apply_patches(database, patches)).applied == ["0001_first.sql", "0002_vacuum.sql"]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "SET client_encoding = 'LATIN1';",
+        "SET NAMES 'WIN1252';",
+        "SELECT set_config('client_encoding', 'LATIN1', true);",
+    ],
+)
+async def test_a_patch_that_changes_client_encoding_is_rolled_back(
+    database: str, tmp_path: Path, setting: str
+) -> None:
+    """2. The runner reads a patch as UTF-8 and sends it so; a patch's `SET client_encoding =
+    'LATIN1'` (the first line of a pg_dump of a LATIN1 database) makes the server read the rest
+    in that encoding. Before: applied, exit 0, and the seeded row held 'Ã©' where the file said
+    'é'; the next run skipped it (recorded)."""
+    patches = tmp_path / "patches"
+    write(patches, "0001_first.sql", _FIRST)
+    write(
+        patches,
+        "0002_seed.sql",
+        f"CREATE TABLE IF NOT EXISTS words (w text);\n{setting}\n"
+        "INSERT INTO words SELECT 'café' WHERE NOT EXISTS (SELECT 1 FROM words);\n",
+    )
+    with pytest.raises(PatchError, match=r"0002_seed\.sql:2:1: .*client_encoding") as raised:
+        await apply_patches(database, patches)
+    assert raised.value.applied == ["0001_first.sql"]
+    assert await fetchval(database, "SELECT to_regclass('words')") is None
+    assert await ledger_names(database) == ["0001_first.sql"]
+    # the retry, once the line is gone, stores the file's text
+    write(
+        patches,
+        "0002_seed.sql",
+        "CREATE TABLE IF NOT EXISTS words (w text);\nSET client_encoding = 'UTF8';\n"
+        "INSERT INTO words SELECT 'café' WHERE NOT EXISTS (SELECT 1 FROM words);\n",
+    )
+    assert (await apply_patches(database, patches)).applied == ["0002_seed.sql"]
+    assert await fetchval(database, "SELECT array_agg(w) FROM words") == ["café"]
+
+
+async def _holding(database: str, table: str) -> asyncpg.Connection:
+    """An application connection whose open transaction holds ACCESS SHARE on `table`."""
+    app = await asyncpg.connect(database)
+    await app.execute(f"BEGIN; SELECT * FROM {table}")
+    return app
+
+
+@pytest.mark.parametrize(
+    "reset", ["RESET ALL;", "RESET lock_timeout;", "SET lock_timeout TO DEFAULT;"]
+)
+async def test_a_patch_s_reset_all_keeps_the_runner_s_lock_timeout(
+    database: str, tmp_path: Path, reset: str
+) -> None:
+    """3. `RESET ALL` in a patch (to start from the defaults) put lock_timeout back to the
+    database's (0): the patch's ALTER TABLE behind an application transaction waited without
+    end, holding the patch lock, and the application's queries on the table queued behind it
+    — what the runner's own lock_timeout is for. Before: apply still waiting after 15 s, the
+    application's `SELECT count(*) FROM accounts` blocked with it."""
+    patches = tmp_path / "patches"
+    write(patches, "0001_accounts.sql", "CREATE TABLE IF NOT EXISTS accounts (id int);\n")
+    await apply_patches(database, patches)
+    write(
+        patches,
+        "0002_column.sql",
+        f"{reset}\nALTER TABLE accounts ADD COLUMN IF NOT EXISTS note text;\n",
+    )
+    app = await _holding(database, "accounts")
+    try:
+        started = time.monotonic()
+        with pytest.raises(PatchLockError, match=r"0002_column\.sql:2:1: .*could not lock"):
+            await asyncio.wait_for(
+                apply_patches(database, patches, ddl_lock_timeout=0.2, ddl_lock_retries=1), 15
+            )
+        assert time.monotonic() - started < 10
+        assert (
+            await fetchval(
+                database,
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
+                "AND attname = 'note'",
+            )
+            == 0
+        )
+    finally:
+        await app.close()
+    # the retry, once the application's transaction ended, applies it
+    assert (await apply_patches(database, patches)).applied == ["0002_column.sql"]
+    assert (
+        await fetchval(
+            database,
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
+            "AND attname = 'note'",
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["pg_temp, public", "nosuch, pg_temp, public", "pg_temp"],
+)
+async def test_a_patch_that_puts_pg_temp_first_in_its_search_path_is_rolled_back(
+    database: str, tmp_path: Path, path: str
+) -> None:
+    """4. With pg_temp first on the search path, PostgreSQL creates unqualified tables, views,
+    sequences, functions and types in the session's temporary schema: they vanished when the
+    runner cleaned the session. Before: applied, exit 0, recorded — and no `accounts`, `v`,
+    `s`, `f()` in the database; no later run made them (the patch is recorded)."""
+    patches = tmp_path / "patches"
+    write(patches, "0001_first.sql", _FIRST)
+    write(
+        patches,
+        "0002_tables.sql",
+        f"SET search_path = {path};\nCREATE TABLE IF NOT EXISTS accounts (id int);\n"
+        "CREATE OR REPLACE VIEW v AS SELECT 1 AS a;\nCREATE SEQUENCE IF NOT EXISTS s;\n"
+        "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n",
+    )
+    with pytest.raises(PatchError, match=r"0002_tables\.sql:2:1: .*pg_temp") as raised:
+        await apply_patches(database, patches)
+    assert raised.value.applied == ["0001_first.sql"]
+    assert await ledger_names(database) == ["0001_first.sql"]
+    assert (
+        await fetchval(
+            database, "SELECT count(*) FROM pg_class WHERE relname IN ('accounts', 'v', 's')"
+        )
+        == 0
+    )
+
+
+async def test_pg_temp_last_and_temporary_scratch_tables_are_applied(
+    database: str, tmp_path: Path
+) -> None:
+    """4, safe twin: pg_temp last (the idiom of security definer functions), and a patch's
+    own TEMP scratch table."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_tables.sql",
+        "SET search_path = public, pg_temp;\nCREATE TABLE IF NOT EXISTS accounts (id int);\n"
+        "CREATE TEMP TABLE scratch AS SELECT 1 AS id;\n"
+        "INSERT INTO accounts SELECT id FROM scratch WHERE NOT EXISTS (SELECT 1 FROM accounts);\n",
+    )
+    write(
+        patches,
+        "0002_more.sql",
+        "SET search_path = pg_temp, public;\nCREATE TEMP TABLE scratch2 AS SELECT 2 AS id;\n"
+        "INSERT INTO public.accounts SELECT id FROM scratch2 WHERE id NOT IN "
+        "(SELECT id FROM public.accounts);\n",
+    )
+    assert (await apply_patches(database, patches)).applied == ["0001_tables.sql", "0002_more.sql"]
+    assert await fetchval(database, "SELECT array_agg(id ORDER BY id) FROM public.accounts") == [
+        1,
+        2,
+    ]

@@ -104,6 +104,7 @@ async def test_a_patch_s_session_state_does_not_leak_into_the_callers_connection
         tmp_path,
         "0002_backfill.sql",
         """
+        UPDATE public.patients SET name = name WHERE id < 0;
         SET session_replication_role = replica;
         SET search_path = pg_temp;
         SET statement_timeout = '1ms';

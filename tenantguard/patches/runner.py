@@ -267,22 +267,29 @@ async def _drop_leftovers(conn: asyncpg.Connection) -> None:
 
 async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | None) -> None:
     """The session as a new connection has it, plus the runner's own settings."""
-    timeout = f"{max(1, int(ddl_lock_timeout * 1000))}ms" if ddl_lock_timeout else "0"
     await conn.execute("SET statement_timeout = 0")  # for _drop_leftovers' read (see below)
     await _drop_leftovers(conn)
     await conn.execute(
         f"{_RESET_SESSION}; "
+        # the runner's own queries (its ledger, its lock, its checks) run without the
+        # database's or role's statement_timeout, which a patch keeps (`_run_once` puts it
+        # back): `ALTER DATABASE … SET statement_timeout = '1ms'` ended every later apply and
+        # status in a bare QueryCanceledError on the ledger's read (round 32, helper h32e)
+        "SET statement_timeout = 0; " + _runner_settings(ddl_lock_timeout)
+    )
+
+
+def _runner_settings(ddl_lock_timeout: float | None) -> str:
+    """The settings the runner gives each patch's session (put back after a patch's `RESET
+    ALL` too: `statements.RUNNER_SETTINGS`)."""
+    timeout = f"{max(1, int(ddl_lock_timeout * 1000))}ms" if ddl_lock_timeout else "0"
+    return (
         # a runner that dies mid-patch must not hold the lock while its backend sleeps on
         "SET client_connection_check_interval = '1s'; "
         # the runner sleeps between attempts at a blocked patch (up to 8 s) and between polls
         # for the patch lock: a database's idle_session_timeout (there for the application's
         # leaked connections) ended its session there (round 28, helper h28d)
         "SET idle_session_timeout = 0; "
-        # the runner's own queries (its ledger, its lock, its checks) run without the
-        # database's or role's statement_timeout, which a patch keeps (`_run_once` puts it
-        # back): `ALTER DATABASE … SET statement_timeout = '1ms'` ended every later apply and
-        # status in a bare QueryCanceledError on the ledger's read (round 32, helper h32e)
-        "SET statement_timeout = 0; "
         f"SET lock_timeout = '{timeout}'; "
         # the runner's transaction is idle between two statements of a patch for a round trip:
         # a database's idle_in_transaction_session_timeout of '1ms' (there for the application's
@@ -1279,7 +1286,9 @@ async def _run_patch_attempts(
         await _clean_session(conn, lock_timeout)
         attempt_started = time.perf_counter()
         try:
-            await _run_once(conn, patch, ledger_table, record, options.ddl_lock_timeout)
+            await _run_once(
+                conn, patch, ledger_table, record, options.ddl_lock_timeout, lock_timeout
+            )
         except _LockTimeout as timeout:
             waited = time.perf_counter() - attempt_started
             blockers = await blockers_of(conn, timeout.relations, waited)
@@ -1591,14 +1600,69 @@ def _refuse_read_only(patch: PatchFile) -> None:
     )
 
 
+def _refuse_client_encoding(conn: asyncpg.Connection, patch: PatchFile, statement: Any) -> None:
+    """A patch that changed client_encoding (`SET client_encoding = 'LATIN1'`, `SET NAMES`,
+    set_config(), the first line of a pg_dump of a LATIN1 database): the runner reads the file
+    as UTF-8 and sends it so, and the server read what followed in the other encoding — a
+    seeded 'café' stored as 'cafÃ©', recorded, exit 0 (round 34, helper h34G). The server
+    reports the change to the client (asyncpg's settings): no query to ask."""
+    encoding = str(getattr(conn.get_settings(), "client_encoding", "UTF8"))
+    if encoding.upper().replace("-", "").replace("_", "") in ("UTF8", "UNICODE"):
+        return
+    raise PatchError(
+        f"{patch.path}:{statement.line}:{statement.column}: patch {patch.name} sets "
+        f"client_encoding to {encoding}: the runner reads the patch file as UTF-8 and sends it "
+        f"so, and the server would read the statements after this one as {encoding} (a 'é' "
+        "stored as 'Ã©'). The patch was rolled back; nothing of it is applied. Remove the "
+        "setting and keep the file in UTF-8 (`SET client_encoding = 'UTF8'` may stay)"
+    )
+
+
+_TEMPORARY_CREATION = r"""
+-- tenantguard: ignore[TG006] -- the runner's own session: where it creates what it creates
+SELECT coalesce(
+  (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = pg_catalog.current_schema())
+    = pg_catalog.pg_my_temp_schema(),
+  pg_catalog.current_setting('search_path') ~* '(^|[\s,"])pg_temp([\s,"]|$)'),
+  pg_catalog.current_setting('search_path')
+"""
+
+
+async def _refuse_temporary_creation(
+    conn: asyncpg.Connection, patch: PatchFile, statement: Any
+) -> None:
+    """Refuses a statement that would create a permanent object unqualified while the patch's
+    search path puts pg_temp first: PostgreSQL creates it in the session's temporary schema,
+    and it vanished when the runner cleaned the session — the patch recorded, exit 0, its
+    tables, views, sequences, functions and types nowhere (round 34, helper h34G)."""
+    row = await conn.fetchrow(_TEMPORARY_CREATION)
+    if row is None or not row[0]:
+        return
+    raise PatchError(
+        f"{patch.path}:{statement.line}:{statement.column}: patch {patch.name} creates an "
+        f"object under an unqualified name while its search_path ({row[1]}) puts pg_temp "
+        "first: PostgreSQL creates it in the session's temporary schema, which is gone when "
+        "the session ends, and the patch would be recorded with nothing of it left. The patch "
+        "was rolled back; nothing of it is applied. Put pg_temp last (`SET search_path = "
+        "public, pg_temp`) or qualify the name; a scratch table says CREATE TEMP TABLE"
+    )
+
+
 async def _run_once(
     conn: asyncpg.Connection,
     patch: PatchFile,
     ledger_table: str,
     record: bool,
     ddl_lock_timeout: float | None,
+    session_lock_timeout: float | None,
 ) -> None:
-    from tenantguard.patches.statements import relations, sets_transaction
+    from tenantguard.patches.statements import (
+        creates_unqualified,
+        relations,
+        resets_runner_settings,
+        sets_search_path,
+        sets_transaction,
+    )
 
     started = time.perf_counter()
     statement = None
@@ -1643,8 +1707,20 @@ async def _run_once(
                 ledger_rows = await conn.fetch(_LEDGER_ROWS.format(ledger=ledger_table))
         if finalize is None:
             await conn.execute("RESET statement_timeout")  # the database's or role's, if any
+        path_moved = False  # a statement of the patch set its search_path
         for statement in patch.statements[first:] if finalize is None else ():
+            if path_moved and creates_unqualified(statement):
+                await _refuse_temporary_creation(conn, patch, statement)
             await conn.execute(statement.text)
+            if not patch.transactional:
+                continue  # its one statement: nothing of the patch follows it
+            path_moved = path_moved or sets_search_path(statement)
+            _refuse_client_encoding(conn, patch, statement)
+            if resets_runner_settings(statement):
+                # `RESET ALL` put lock_timeout back to the database's (0): the patch's DDL
+                # waited behind the application without end, and the application's queries
+                # behind it (round 34, helper h34G)
+                await conn.execute(_runner_settings(session_lock_timeout))
         statement, step = None, "recording it in the ledger"
         if patch.transactional and await conn.fetchval("SHOW transaction_read_only") == "on":
             _refuse_read_only(patch)

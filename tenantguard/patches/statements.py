@@ -1381,3 +1381,55 @@ def sets_transaction(statement: SqlStatement) -> bool:
         type(node).__name__ == "VariableSetStmt"
         and str(node.name or "").lower() in _TRANSACTION_CHARACTERISTICS
     )
+
+
+def creates_unqualified(statement: SqlStatement) -> bool:
+    """Does the statement create a permanent object under an unqualified name (a table, view,
+    sequence, materialized view, function, type, domain)? The first schema of the search path
+    gets it — the session's temporary one when pg_temp comes first."""
+    node = statement.node
+    kind = type(node).__name__
+    field = {
+        "CreateStmt": "relation",
+        "ViewStmt": "view",
+        "CreateSeqStmt": "sequence",
+        "CompositeTypeStmt": "typevar",
+    }.get(kind)
+    rel = getattr(node, field) if field is not None else None
+    if kind == "CreateTableAsStmt":
+        rel = node.into.rel if node.into else None
+    if field is not None or kind == "CreateTableAsStmt":
+        return rel is not None and not rel.schemaname and rel.relpersistence == "p"
+    names = {
+        "CreateFunctionStmt": "funcname",
+        "CreateEnumStmt": "typeName",
+        "CreateRangeStmt": "typeName",
+        "CreateDomainStmt": "domainname",
+        "DefineStmt": "defnames",
+    }.get(kind)
+    return names is not None and len(getattr(node, names) or ()) == 1
+
+
+# the settings the runner gives the session a patch runs in (`runner._runner_settings`)
+RUNNER_SETTINGS = frozenset(
+    {
+        "lock_timeout",
+        "client_connection_check_interval",
+        "idle_session_timeout",
+        "idle_in_transaction_session_timeout",
+    }
+)
+
+
+def resets_runner_settings(statement: SqlStatement) -> bool:
+    """`RESET ALL`, `RESET lock_timeout`, `SET lock_timeout TO DEFAULT` (or another of the
+    runner's settings): the session's default again, the database's, not the runner's."""
+    node = statement.node
+    if type(node).__name__ != "VariableSetStmt":
+        return False
+    kind = getattr(node.kind, "name", "")
+    if kind == "VAR_RESET_ALL":
+        return True
+    return kind in ("VAR_RESET", "VAR_SET_DEFAULT") and str(node.name or "").lower() in (
+        RUNNER_SETTINGS
+    )
