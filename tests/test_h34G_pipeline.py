@@ -116,7 +116,13 @@ async def _holding(database: str, table: str) -> asyncpg.Connection:
 
 
 @pytest.mark.parametrize(
-    "reset", ["RESET ALL;", "RESET lock_timeout;", "SET lock_timeout TO DEFAULT;"]
+    "reset",
+    [
+        "RESET ALL;",
+        "RESET lock_timeout;",
+        "SET lock_timeout TO DEFAULT;",
+        "DO $$ BEGIN RESET ALL; END $$;",
+    ],
 )
 async def test_a_patch_s_reset_all_keeps_the_runner_s_lock_timeout(
     database: str, tmp_path: Path, reset: str
@@ -166,7 +172,12 @@ async def test_a_patch_s_reset_all_keeps_the_runner_s_lock_timeout(
 
 @pytest.mark.parametrize(
     "path",
-    ["pg_temp, public", "nosuch, pg_temp, public", "pg_temp"],
+    [
+        "SET search_path = pg_temp, public;",
+        "SET search_path = nosuch, pg_temp, public;",
+        "SET search_path = pg_temp;",
+        "DO $$ BEGIN PERFORM set_config('search_path', 'pg_temp, public', false); END $$;",
+    ],
 )
 async def test_a_patch_that_puts_pg_temp_first_in_its_search_path_is_rolled_back(
     database: str, tmp_path: Path, path: str
@@ -180,7 +191,7 @@ async def test_a_patch_that_puts_pg_temp_first_in_its_search_path_is_rolled_back
     write(
         patches,
         "0002_tables.sql",
-        f"SET search_path = {path};\nCREATE TABLE IF NOT EXISTS accounts (id int);\n"
+        f"{path}\nCREATE TABLE IF NOT EXISTS accounts (id int);\n"
         "CREATE OR REPLACE VIEW v AS SELECT 1 AS a;\nCREATE SEQUENCE IF NOT EXISTS s;\n"
         "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n",
     )

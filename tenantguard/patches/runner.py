@@ -1600,6 +1600,9 @@ def _refuse_read_only(patch: PatchFile) -> None:
     )
 
 
+_MAY_SET_PATH = lazy_pattern(r"search_path|set_config", re.IGNORECASE)  # (no walk of most trees)
+
+
 def _refuse_client_encoding(conn: asyncpg.Connection, patch: PatchFile, statement: Any) -> None:
     """A patch that changed client_encoding (`SET client_encoding = 'LATIN1'`, `SET NAMES`,
     set_config(), the first line of a pg_dump of a LATIN1 database): the runner reads the file
@@ -1714,7 +1717,8 @@ async def _run_once(
             await conn.execute(statement.text)
             if not patch.transactional:
                 continue  # its one statement: nothing of the patch follows it
-            path_moved = path_moved or sets_search_path(statement)
+            if not path_moved and _MAY_SET_PATH.search(statement.text):
+                path_moved = sets_search_path(statement)
             _refuse_client_encoding(conn, patch, statement)
             if resets_runner_settings(statement):
                 # `RESET ALL` put lock_timeout back to the database's (0): the patch's DDL

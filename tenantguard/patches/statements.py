@@ -1423,13 +1423,20 @@ RUNNER_SETTINGS = frozenset(
 
 def resets_runner_settings(statement: SqlStatement) -> bool:
     """`RESET ALL`, `RESET lock_timeout`, `SET lock_timeout TO DEFAULT` (or another of the
-    runner's settings): the session's default again, the database's, not the runner's."""
-    node = statement.node
-    if type(node).__name__ != "VariableSetStmt":
+    runner's settings): the session's default again, the database's, not the runner's. In a
+    DO block too."""
+    if not _SAYS_RESET.search(statement.text):  # (most statements: no walk of their tree)
         return False
-    kind = getattr(node.kind, "name", "")
-    if kind == "VAR_RESET_ALL":
-        return True
-    return kind in ("VAR_RESET", "VAR_SET_DEFAULT") and str(node.name or "").lower() in (
-        RUNNER_SETTINGS
-    )
+    for node in _nodes(statement):
+        if not isinstance(node, ast.VariableSetStmt):
+            continue
+        kind = getattr(node.kind, "name", "")
+        if kind == "VAR_RESET_ALL" or (
+            kind in ("VAR_RESET", "VAR_SET_DEFAULT")
+            and str(node.name or "").lower() in RUNNER_SETTINGS
+        ):
+            return True
+    return False
+
+
+_SAYS_RESET = lazy_pattern(r"\b(?:RESET|DEFAULT)\b", re.IGNORECASE)
