@@ -306,3 +306,30 @@ def test_a_cast_s_own_column_name_is_read_as_none(printed: str, read: str) -> No
         f"{printed}\nEND;\n"
     )
     assert read in schema_objects(dump)["FUNCTION public.f()"]
+
+
+async def test_a_runner_whose_own_search_path_puts_pg_temp_first_applies_nothing(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """4b. The same search path given to the runner (`ALTER DATABASE … SET search_path =
+    pg_temp, public`, or the role's, or the DSN's options): on a database with a ledger, a new
+    patch's `CREATE TABLE accounts` went to the temporary schema and was recorded. Before:
+    applied ['0002_accounts.sql'], exit 0, no `accounts` anywhere; on a new database the
+    ledger itself was made in pg_temp_N and the first patch failed on 'relation
+    "pg_temp_N.tenantguard_patches" does not exist'."""
+    patches = tmp_path / "patches"
+    write(patches, "0001_first.sql", _FIRST)
+    await apply_patches(database, patches)
+    name = await fetchval(database, "SELECT current_database()")
+    await fetchval(database, f"ALTER DATABASE {name} SET search_path = pg_temp, public")
+    write(patches, "0002_accounts.sql", "CREATE TABLE IF NOT EXISTS accounts (id int);\n")
+    capsys.readouterr()
+    assert await cli("patches", "apply", "--dsn", database, "--dir", str(patches)) == 2
+    said = capsys.readouterr().err
+    assert "pg_temp" in said and "search_path" in said and "Traceback" not in said, said
+    assert await ledger_names(database) == ["0001_first.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM pg_class WHERE relname = 'accounts'") == 0
+    # the retry with pg_temp last applies it, in public
+    await fetchval(database, f"ALTER DATABASE {name} SET search_path = public, pg_temp")
+    assert (await apply_patches(database, patches)).applied == ["0002_accounts.sql"]
+    assert await fetchval(database, "SELECT to_regclass('public.accounts') IS NOT NULL") is True

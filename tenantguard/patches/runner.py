@@ -894,6 +894,18 @@ async def _apply_locked(
         # a replica of a primary that has a ledger: without this, its first pending patch failed
         # as if the pipeline were wrong (exit 1) (round 28, helper h28d)
         raise PatchUsageError(_read_only_message("transaction_read_only is on"))
+    temporary = await conn.fetchrow(_TEMPORARY_CREATION)
+    if temporary is not None and temporary[0]:
+        # (round 34, helper h34G: `ALTER DATABASE … SET search_path = pg_temp, public`: a new
+        # patch's CREATE TABLE went to the session's temporary schema and was recorded, exit 0;
+        # on a new database the ledger itself was made there)
+        raise PatchUsageError(
+            f"the runner's search_path ({temporary[1]}) puts pg_temp first: PostgreSQL would "
+            "create the patches' unqualified tables, views, functions and types (and a new "
+            "ledger) in the session's temporary schema, gone when the session ends, and record "
+            "them as applied. Nothing was applied. Put pg_temp last for the runner's user or "
+            "database (`ALTER ROLE … SET search_path = public, pg_temp`) or in its DSN's options"
+        )
     try:
         # not when it exists: CREATE … IF NOT EXISTS asks for CREATE on the schema first, which
         # a runner that owns the tables but not the schema lacks (round 22, helper 100)
