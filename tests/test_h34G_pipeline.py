@@ -240,6 +240,10 @@ CREATE OR REPLACE FUNCTION greeting() RETURNS text LANGUAGE sql
 BEGIN ATOMIC
     SELECT $q$hello$q$;
 END;
+CREATE OR REPLACE FUNCTION nested() RETURNS text LANGUAGE sql
+BEGIN ATOMIC
+    SELECT (SELECT $q$inner$q$);
+END;
 CREATE OR REPLACE FUNCTION stamp() RETURNS timestamptz LANGUAGE sql
 BEGIN ATOMIC
     SELECT max(at) FROM (SELECT '2024-01-01'::timestamp with time zone AS at
@@ -292,6 +296,8 @@ def _failed(report: object) -> dict[str, str]:
             " SELECT now()::timestamp with time zone",
         ),
         (" SELECT x::public.mood AS mood, y::text[] AS text", " SELECT x::public.mood, y::text[]"),
+        (" SELECT ( SELECT 'a'::text) AS text;", " SELECT ( SELECT 'a'::text);"),
+        (" SELECT ( SELECT 'a'::text AS text) AS text;", " SELECT ( SELECT 'a'::text);"),
         (" SELECT 'a'::text AS body;", " SELECT 'a'::text AS body;"),  # the patch's own alias
         (" SELECT 1::integer AS int8;", " SELECT 1::integer AS int8;"),  # not the cast's name
     ],

@@ -396,26 +396,41 @@ def schema_objects(dump: str) -> dict[str, list[str]]:
         if key.startswith(("FUNCTION ", "PROCEDURE ")) and any(
             line.strip() == "BEGIN ATOMIC" for line in lines
         ):
-            objects[key] = [_CAST_ALIAS.sub(_without_cast_alias, line) for line in lines]
+            objects[key] = [_without_cast_aliases(line) for line in lines]
     return objects
+
+
+def _without_cast_aliases(line: str) -> str:
+    """The line with every `::type AS type` read as `::type`, nested ones too: `( SELECT
+    'a'::text AS text) AS text` is `( SELECT 'a'::text)` once the inner alias is gone."""
+    for _ in range(8):
+        read = _CAST_ALIAS.sub(_without_cast_alias, line)
+        if read == line:
+            break
+        line = read
+    return line
 
 
 # `expression::type AS type` in a BEGIN ATOMIC body: PostgreSQL stores the body parsed and pg_dump
 # prints it back — `SELECT $q$hello$q$` as `SELECT 'hello'::text`, which a new install names
-# after its cast and prints `SELECT 'hello'::text AS text`: the same function. Read as one
+# after its cast and prints `SELECT 'hello'::text AS text` (a scalar subquery's `( SELECT
+# 'a'::text) AS text`): the same function. Read as one
 # (round 34, helper h34G: sync refused to write any baseline of such a function, 'would not
 # build the pipeline's schema', and verify failed on a hand-written one)
 _CAST_ALIAS = lazy_pattern(
     r"::((?:\"[^\"]+\"|[A-Za-z_][\w$]*)(?:\.(?:\"[^\"]+\"|[A-Za-z_][\w$]*))?(?: [a-z]+)*?"
-    r"(?:\([0-9, ]+\))?(?:\[\])*) AS (\"(?:[^\"]|\"\")+\"|[A-Za-z_][\w$]*)"
+    r"(?:\([0-9, ]+\))?(?:\[\])*)(\)*) AS (\"(?:[^\"]|\"\")+\"|[A-Za-z_][\w$]*)"
 )
 
 
 def _without_cast_alias(found: re.Match[str]) -> str:
-    """`::type` when the alias is the column name PostgreSQL gives the cast; else as found."""
-    alias = found.group(2)
+    """`::type` when the alias is the column name PostgreSQL gives the cast — also the cast
+    ending a scalar subquery, `( SELECT 'a'::text) AS text` — else as found."""
+    alias = found.group(3)
     name = alias[1:-1].replace('""', '"') if alias.startswith('"') else alias.lower()
-    return f"::{found.group(1)}" if _cast_column_name(found.group(1)) == name else found.group()
+    if _cast_column_name(found.group(1)) != name:
+        return found.group()
+    return f"::{found.group(1)}{found.group(2)}"
 
 
 @lru_cache(maxsize=256)
