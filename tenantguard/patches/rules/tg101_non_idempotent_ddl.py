@@ -3,9 +3,11 @@
 ## What it does
 Finds top-level DDL in a patch that fails or changes something when the patch runs a second
 time: CREATE TABLE / INDEX / SEQUENCE / SCHEMA / EXTENSION without `IF NOT EXISTS`, CREATE
-FUNCTION / VIEW / TRIGGER without `OR REPLACE`, ADD / DROP COLUMN without `IF [NOT] EXISTS`,
+FUNCTION / VIEW / TRIGGER / RULE / AGGREGATE without `OR REPLACE`, ADD / DROP COLUMN without `IF
+[NOT] EXISTS`, `ALTER TYPE … ADD VALUE`, CREATE STATISTICS / COLLATION without `IF NOT EXISTS`,
 DROP … without `IF EXISTS`, and statements PostgreSQL cannot guard at all — CREATE TYPE, CREATE
-POLICY, ADD CONSTRAINT, RENAME — unless a `DROP … IF EXISTS` of the same object comes first in
+POLICY, CREATE OPERATOR / CAST / PUBLICATION / EVENT TRIGGER, ADD CONSTRAINT, ATTACH PARTITION,
+RENAME, RENAME VALUE — unless a `DROP … IF EXISTS` of the same object comes first in
 the patch. Those belong in a `DO $$` block with a catalog check (TG102 checks the block).
 
 ## Why is this bad?
@@ -80,8 +82,14 @@ def problems(node: Any, dropped: set[tuple[str, str]]) -> list[str]:
         return [f"CREATE TRIGGER {node.trigname} without OR REPLACE"]
     if isinstance(node, ast.CreatePolicyStmt) and ("policy", node.policy_name) not in dropped:
         return [f"CREATE POLICY {node.policy_name} (PostgreSQL has no IF NOT EXISTS for it)"]
-    if isinstance(node, ast.CreateEnumStmt | ast.CompositeTypeStmt | ast.CreateDomainStmt):
+    if isinstance(
+        node,
+        ast.CreateEnumStmt | ast.CompositeTypeStmt | ast.CreateDomainStmt | ast.CreateRangeStmt,
+    ):
         return ["CREATE TYPE/DOMAIN (PostgreSQL has no IF NOT EXISTS for it)"]
+    found = _more_problems(node)
+    if found:
+        return [found]
     if isinstance(node, ast.RenameStmt):
         return ["RENAME (it fails once the old name is gone)"]
     if isinstance(node, ast.DropStmt) and not node.missing_ok:
@@ -96,6 +104,8 @@ def problems(node: Any, dropped: set[tuple[str, str]]) -> list[str]:
                 out.append(f"DROP COLUMN {command.name} without IF EXISTS")
             elif kind == AlterTableType.AT_DropConstraint and not command.missing_ok:
                 out.append(f"DROP CONSTRAINT {command.name} without IF EXISTS")
+            elif kind == AlterTableType.AT_AttachPartition:
+                out.append("ATTACH PARTITION (it fails once the table is a partition)")
             elif kind == AlterTableType.AT_AddConstraint:
                 name = getattr(command.def_, "conname", None) or ""
                 if ("constraint", name) not in dropped or not name:
@@ -106,6 +116,58 @@ def problems(node: Any, dropped: set[tuple[str, str]]) -> list[str]:
                     )
         return out
     return []
+
+
+# what PostgreSQL cannot create twice, by its kind of DefineStmt: (the guard it has, or None)
+_DEFINED = {
+    "OBJECT_AGGREGATE": ("CREATE AGGREGATE", "OR REPLACE"),
+    "OBJECT_COLLATION": ("CREATE COLLATION", "IF NOT EXISTS"),
+    "OBJECT_OPERATOR": ("CREATE OPERATOR", None),
+    "OBJECT_TSCONFIGURATION": ("CREATE TEXT SEARCH CONFIGURATION", None),
+    "OBJECT_TSDICTIONARY": ("CREATE TEXT SEARCH DICTIONARY", None),
+    "OBJECT_TSPARSER": ("CREATE TEXT SEARCH PARSER", None),
+    "OBJECT_TSTEMPLATE": ("CREATE TEXT SEARCH TEMPLATE", None),
+}
+_UNGUARDED = {
+    ast.CreateCastStmt: "CREATE CAST",
+    ast.CreatePublicationStmt: "CREATE PUBLICATION",
+    ast.CreateEventTrigStmt: "CREATE EVENT TRIGGER",
+    ast.CreateConversionStmt: "CREATE CONVERSION",
+    ast.CreateOpClassStmt: "CREATE OPERATOR CLASS",
+    ast.CreateOpFamilyStmt: "CREATE OPERATOR FAMILY",
+    ast.CreateTransformStmt: "CREATE TRANSFORM",
+}
+
+
+def _more_problems(node: Any) -> str | None:
+    """The DDL of the rarer kinds that fails when the patch runs again (round 34, helper h34G:
+    `ALTER TYPE mood ADD VALUE 'calm'` passed lint, and every new install built from the
+    baseline, then patched, failed on 'enum label "calm" already exists'; so did a
+    no-transaction patch killed after its commit, before its ledger row)."""
+    if isinstance(node, ast.AlterEnumStmt):
+        if node.oldVal:
+            return "RENAME VALUE (it fails once the old label is gone)"
+        if not node.skipIfNewValExists:
+            return "ALTER TYPE … ADD VALUE without IF NOT EXISTS"
+        return None
+    if isinstance(node, ast.CreateStatsStmt) and not node.if_not_exists:
+        return "CREATE STATISTICS without IF NOT EXISTS"
+    if isinstance(node, ast.RuleStmt) and not node.replace:
+        return f"CREATE RULE {node.rulename} without OR REPLACE"
+    if isinstance(node, ast.DefineStmt):
+        what, guard = _DEFINED.get(getattr(node.kind, "name", ""), ("", None))
+        if not what or (guard == "OR REPLACE" and node.replace):
+            return None
+        if guard == "IF NOT EXISTS" and node.if_not_exists:
+            return None
+        return f"{what} without {guard}" if guard else f"{what} ({_NO_GUARD})"
+    for kind, what in _UNGUARDED.items():
+        if isinstance(node, kind):
+            return f"{what} ({_NO_GUARD})"
+    return None
+
+
+_NO_GUARD = "PostgreSQL has no IF NOT EXISTS for it"
 
 
 def drops(node: Any) -> set[tuple[str, str]]:
