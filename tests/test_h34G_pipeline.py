@@ -339,3 +339,28 @@ async def test_a_runner_whose_own_search_path_puts_pg_temp_first_applies_nothing
     await fetchval(database, f"ALTER DATABASE {name} SET search_path = public, pg_temp")
     assert (await apply_patches(database, patches)).applied == ["0002_accounts.sql"]
     assert await fetchval(database, "SELECT to_regclass('public.accounts') IS NOT NULL") is True
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda data: data + b"\n",  # an editor's blank line at the end
+        lambda data: data.rstrip(b"\n"),  # a hook that strips the final newline
+        lambda data: data + b"\n\n\n",
+    ],
+    ids=["blank-line-added", "final-newline-removed", "blank-lines-added"],
+)
+async def test_an_applied_patch_changed_only_at_its_end_says_so(
+    database: str, tmp_path: Path, change: object
+) -> None:
+    """6. An applied patch whose file gained or lost only blank lines or the line break at its
+    end (an editor, a pre-commit hook's end-of-file fixer) was refused as 'its file has changed
+    since (checksum differs)': true of the bytes, but it sent people looking for an edit nobody
+    made (as CRLF and BOM changes did before round 10's fix)."""
+    path = write(tmp_path, "0001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\nSELECT 1;\n")
+    await apply_patches(database, tmp_path)
+    path.write_bytes(change(path.read_bytes()))  # type: ignore[operator]
+    with pytest.raises(PatchError, match="has changed since") as refused:
+        await apply_patches(database, tmp_path)
+    assert "only blank lines or the line break at its end differ" in str(refused.value)
+    assert await ledger_names(database) == ["0001_a.sql"]

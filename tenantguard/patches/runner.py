@@ -1039,6 +1039,11 @@ def _byte_change(patch: PatchFile, checksum: str) -> str:
             data.removeprefix(bom),
             bom + data.removeprefix(bom),
         ),
+        # (round 34, helper h34G: an editor's blank line, a hook's end-of-file fixer)
+        "only blank lines or the line break at its end differ (an editor or a pre-commit "
+        "hook fixing the file's end?)": tuple(
+            data.rstrip(b"\r\n") + end for end in (b"", b"\n", b"\r\n", b"\n\n", b"\r\n\r\n")
+        ),
     }
     for said, variants in candidates.items():
         if any(v != data and hashlib.sha256(v).hexdigest() == checksum for v in variants):
