@@ -5,6 +5,7 @@ names what the server held, what apply said and whether a retry finishes, before
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.patches.files import PatchError, PatchLockError
 from tenantguard.patches.runner import apply_patches
 from tenantguard.patches.verify import sync_baseline, verify_pipeline
+from tests.test_h32e_pipeline import _apply_process
 from tests.test_pipeline_faults import cli, fetchval, ledger_names, write
 
 _FIRST = "CREATE TABLE IF NOT EXISTS first_patch (id int);\n"
@@ -364,3 +366,46 @@ async def test_an_applied_patch_changed_only_at_its_end_says_so(
         await apply_patches(database, tmp_path)
     assert "only blank lines or the line break at its end differ" in str(refused.value)
     assert await ledger_names(database) == ["0001_a.sql"]
+
+
+async def test_a_runner_killed_mid_patch_after_its_reset_all_frees_the_lock_for_five_starters(
+    database: str, tmp_path: Path
+) -> None:
+    """7. SIGKILL of the applying process while its patch runs a long statement, five other
+    replicas starting meanwhile. The runner's `client_connection_check_interval` (1 s) ends the
+    dead runner's backend — unless the patch's `RESET ALL` had put it back to 0: the backend
+    slept on with the patch lock, and every replica with it (60 s here, or a backfill's hour).
+    Before the fix of 3 the five were still waiting 20 s after the kill."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_backfill.sql",
+        "RESET ALL;\nCREATE TABLE IF NOT EXISTS done_by (who text);\n"
+        "INSERT INTO done_by SELECT current_setting('application_name');\n"
+        "SELECT pg_sleep(CASE WHEN current_setting('application_name') = 'doomed' THEN 60 "
+        "ELSE 0 END);\n",
+    )
+    doomed = _apply_process(f"{database}?application_name=doomed", patches)
+    try:
+        deadline = time.monotonic() + 30
+        while not await fetchval(
+            database,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'doomed' "
+            "AND query LIKE '%pg_sleep%' AND state = 'active'",
+        ):
+            assert time.monotonic() < deadline and doomed.poll() is None
+            await asyncio.sleep(0.1)
+        starters = [asyncio.create_task(apply_patches(database, patches)) for _ in range(5)]
+        await asyncio.sleep(0.5)  # all five waiting for the patch lock
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        killed = time.monotonic()
+        runs = await asyncio.wait_for(asyncio.gather(*starters), 20)
+        assert time.monotonic() - killed < 10
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+            doomed.wait()
+    assert sorted(len(run.applied) for run in runs) == [0, 0, 0, 0, 1]
+    assert await ledger_names(database) == ["0001_backfill.sql"]
+    assert await fetchval(database, "SELECT array_agg(who) FROM done_by") == [""]
