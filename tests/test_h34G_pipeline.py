@@ -409,3 +409,39 @@ async def test_a_runner_killed_mid_patch_after_its_reset_all_frees_the_lock_for_
     assert sorted(len(run.applied) for run in runs) == [0, 0, 0, 0, 1]
     assert await ledger_names(database) == ["0001_backfill.sql"]
     assert await fetchval(database, "SELECT array_agg(who) FROM done_by") == [""]
+
+
+async def test_a_new_enum_label_used_in_its_own_patch_says_how_to_split_it(
+    database: str, tmp_path: Path
+) -> None:
+    """8. `ALTER TYPE mood ADD VALUE IF NOT EXISTS 'calm';` and an INSERT of 'calm' in one
+    patch: PostgreSQL refuses the use ('unsafe use of new value', HINT: 'New enum values must
+    be committed before they can be used'), which a patch cannot do: every run failed the
+    same, with no word of the way out. Nothing of it is applied; split as told, it applies."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_mood.sql",
+        "DO $$ BEGIN CREATE TYPE mood AS ENUM ('sad');\n"
+        "EXCEPTION WHEN duplicate_object THEN NULL; END $$;\n"
+        "CREATE TABLE IF NOT EXISTS moods (m mood);\n",
+    )
+    write(
+        patches,
+        "0002_calm.sql",
+        "ALTER TYPE mood ADD VALUE IF NOT EXISTS 'calm';\n"
+        "INSERT INTO moods SELECT 'calm' WHERE NOT EXISTS (SELECT 1 FROM moods);\n",
+    )
+    with pytest.raises(PatchError, match=r"0002_calm\.sql:2:\d+: ") as refused:
+        await apply_patches(database, patches)
+    assert "a patch of its own, numbered before" in str(refused.value)
+    assert await ledger_names(database) == ["0001_mood.sql"]
+    assert await fetchval(database, "SELECT enum_range(NULL::mood)::text") == "{sad}"
+    (patches / "0002_calm.sql").write_text("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'calm';\n")
+    write(
+        patches,
+        "0003_seed.sql",
+        "INSERT INTO moods SELECT 'calm' WHERE NOT EXISTS (SELECT 1 FROM moods);\n",
+    )
+    assert (await apply_patches(database, patches)).applied == ["0002_calm.sql", "0003_seed.sql"]
+    assert await fetchval(database, "SELECT array_agg(m::text) FROM moods") == ["calm"]

@@ -1853,6 +1853,14 @@ async def _run_once(
             )
         said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
         said += await _limit_hint(conn, error, patch)
+        if isinstance(error, asyncpg.UnsafeNewEnumValueUsageError):
+            # (round 34, helper h34G: the server's hint says to commit first, which a patch
+            # cannot: every run failed the same)
+            said += (
+                "\n    the runner applies a patch in one transaction: put the `ALTER TYPE … ADD "
+                "VALUE` in a patch of its own, numbered before the patch that uses the value "
+                "(each patch commits before the next runs)"
+            )
         raise PatchError(
             f"{where}: patch {patch.name} {outcome}: {type(error).__name__}: {said}\n    in: {shown}"
         ) from error
