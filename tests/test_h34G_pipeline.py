@@ -445,3 +445,32 @@ async def test_a_new_enum_label_used_in_its_own_patch_says_how_to_split_it(
     )
     assert (await apply_patches(database, patches)).applied == ["0002_calm.sql", "0003_seed.sql"]
     assert await fetchval(database, "SELECT array_agg(m::text) FROM moods") == ["calm"]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;",
+        "SET LOCAL transaction_isolation = 'repeatable read';",
+        "SET TRANSACTION READ ONLY, DEFERRABLE;",
+    ],
+)
+async def test_a_transaction_setting_after_the_patch_s_first_query_is_refused_before_anything_runs(
+    database: str, tmp_path: Path, setting: str
+) -> None:
+    """9. (the other half of the known open item) `SET TRANSACTION ISOLATION LEVEL …` below the
+    patch's first statement: PostgreSQL takes it only before any query of the transaction, and
+    the runner applies the patch in one. Before: the patches before it were applied, then it
+    failed on 'SET TRANSACTION ISOLATION LEVEL must be called before any query' — every run."""
+    patches = tmp_path / "patches"
+    write(patches, "0001_first.sql", _FIRST)
+    write(
+        patches,
+        "0002_backfill.sql",
+        f"CREATE TABLE IF NOT EXISTS backfilled (id int);\n{setting}\n"
+        "INSERT INTO backfilled SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM backfilled);\n",
+    )
+    with pytest.raises(PatchError, match=r"0002_backfill\.sql:2:1: .*first statement"):
+        await apply_patches(database, patches)
+    assert await ledger_names(database) == []
+    assert await fetchval(database, "SELECT to_regclass('first_patch')") is None

@@ -755,6 +755,7 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
     if patch.transactional:
         _refuse_outside_transaction_only(patch, statements)
         _refuse_do_block_commits(patch, statements)
+        _refuse_late_transaction_settings(patch, statements)
     for statement in statements:
         refused = top_level_only_in_do_block(statement)
         if refused is not None:
@@ -822,6 +823,42 @@ def _refuse_session_only(patch: PatchFile, statements: list[SqlStatement]) -> No
         "transactional patch); a no-transaction statement that needs one gets it from the "
         "runner's role or DSN (`ALTER ROLE … SET …`, `options=-c …`); nothing was applied"
     )
+
+
+def _refuse_late_transaction_settings(patch: PatchFile, statements: list[SqlStatement]) -> None:
+    """`SET TRANSACTION ISOLATION LEVEL …` (or `[NOT] DEFERRABLE`, `SET LOCAL
+    transaction_isolation`) below the patch's first statement that is not one: PostgreSQL takes
+    it only before any query of the transaction, and the runner applies the patch in one (its
+    leading ones run right after BEGIN). The patches before it were applied, then it failed —
+    every run (round 34, helper h34G). READ ONLY is named where it stops the ledger row."""
+    leading = True
+    for statement in statements:
+        if leading and sets_transaction(statement):
+            continue
+        leading = False
+        late = _transaction_settings(statement.node) & {
+            "transaction_isolation",
+            "transaction_deferrable",
+        }
+        if late and sets_transaction(statement):
+            raise PatchError(
+                f"{patch.path}:{statement.line}:{statement.column}: "
+                f"{' '.join(statement.text.split())[:60]} below the patch's first statement: "
+                "PostgreSQL takes a transaction's isolation level and DEFERRABLE only before "
+                "any query of it ('must be called before any query'), and the runner applies "
+                "the patch in one transaction. Move it to the top of the patch; nothing was "
+                "applied"
+            )
+
+
+def _transaction_settings(node: Any) -> set[str]:
+    """The characteristics a `SET TRANSACTION …` / `SET [LOCAL] transaction_… = …` sets."""
+    if not isinstance(node, ast.VariableSetStmt):
+        return set()
+    name = str(node.name or "").lower()
+    if name == "transaction":
+        return {str(getattr(a, "defname", "")) for a in node.args or ()}
+    return {name} if name in _TRANSACTION_CHARACTERISTICS else set()
 
 
 # what a text built at run time around one of them holds (its literals read): PostgreSQL refuses
