@@ -1,0 +1,255 @@
+"""Ground truth for a leak corpus, by the server: a schema loaded into two databases that differ
+only in the rows of the other tenant; each statement runs as tenant 1 in both (in a transaction
+rolled back) and is a LEAK when what tenant 1 sees differs between them (rows, status, error, its
+own rows after the statement) or when another tenant's rows changed. Then tenantguard's verdict
+on the same text. Used by tests/test_h34A_proof.py (a corpus file of its own: a directory with
+schema.sql, data_common.sql, data_a.sql, data_b.sql and corpus.sql)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.engine.analyze import analyze_statement
+from tenantguard.engine.sqltext import split_sql
+
+from .conftest import fresh_database
+
+_ARGS = re.compile(r"^--\s*args:\s*(.+)$", re.MULTILINE)
+_INT_TYPES = {"int2", "int4", "int8", "numeric"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One statement of a corpus, its line and its arguments (None: chosen by type)."""
+
+    sql: str
+    line: int
+    args: tuple[object, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of a statement showed tenant 1, and what it did to the others."""
+
+    result: tuple[object, ...]
+    mine_after: tuple[object, ...]
+    others_changed: bool
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus directory: the schema, the data of both databases, the statements."""
+
+    directory: Path
+    tenant: str  # tenant 1's id, as text
+    other: str  # the other tenant's id: the one whose rows differ between the two databases
+    column: str = "org"
+    cases: list[Case] = field(default_factory=list)
+
+    def text(self, name: str) -> str:
+        return (self.directory / name).read_text(encoding="utf-8")
+
+    @property
+    def schema(self) -> str:
+        return self.text("schema.sql")
+
+    def database(self, which: str) -> str:
+        """The SQL of database `a` or `b`: the schema, the rows both hold, its own rows, then
+        the materialized views refreshed and statistics gathered."""
+        return "\n".join(
+            [
+                self.schema,
+                self.text("data_common.sql"),
+                self.text(f"data_{which}.sql"),
+                "DO $$ DECLARE m record; BEGIN FOR m IN SELECT oid::regclass AS v FROM pg_class"
+                " WHERE relkind = 'm' LOOP EXECUTE format('REFRESH MATERIALIZED VIEW %s', m.v);"
+                " END LOOP; END $$;",
+                "ANALYZE;",
+            ]
+        )
+
+
+def load(directory: Path, tenant: str, other: str, column: str = "org") -> Corpus:
+    """The corpus of `directory`; a `-- args: [...]` comment line before a statement gives its
+    arguments (a Python list; the strings `T` and `O` stand for tenant 1's and the other's id)."""
+    text = (directory / "corpus.sql").read_text(encoding="utf-8")
+    statements, _ = split_sql(text)
+    cases, end = [], 0
+    for statement in statements:
+        before = text[end : statement.start]
+        end = statement.start + len(statement.text)
+        found = _ARGS.findall(before)
+        args = None
+        if found:
+            names = {"T": tenant, "O": other}
+            args = tuple(
+                names.get(a, a) if isinstance(a, str) else a
+                for a in ast.literal_eval(found[-1].strip())
+            )
+        cases.append(Case(statement.text, statement.line, args))
+    return Corpus(directory, tenant, other, column, cases)
+
+
+@asynccontextmanager
+async def two_databases(postgres: ThrowawayPostgres, corpus: Corpus) -> AsyncIterator[list[str]]:
+    """The DSNs of databases `a` and `b`, for one test."""
+    async with AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(fresh_database(postgres, corpus.database(which)))
+            for which in "ab"
+        ]
+
+
+def _value(kind: str, at: int, corpus: Corpus) -> object:
+    """A parameter's argument chosen by its type: the tenant's id at $1, the other tenant's at
+    a later uuid parameter (a second pin is another tenant's, as an attacker would pass it)."""
+    ident = corpus.tenant if at == 0 else corpus.other
+    if kind == "uuid":
+        return uuid.UUID(ident)
+    if kind in _INT_TYPES:
+        return 1
+    if kind == "bool":
+        return True
+    return ident
+
+
+def _convert(value: object, kind: str) -> object:
+    if isinstance(value, list):
+        return [_convert(v, kind.lstrip("_")) for v in value]
+    if kind == "uuid" and isinstance(value, str):
+        return uuid.UUID(value)
+    if kind in _INT_TYPES and isinstance(value, str):
+        return int(value)
+    return value
+
+
+async def _rows(conn: asyncpg.Connection, corpus: Corpus) -> dict[str, list[tuple[str, ...]]]:
+    """Every table's rows (ONLY: partitions and children on their own); a sequence's value is
+    not rolled back: it is read as its value, which the caller compares before and after."""
+    tables = await conn.fetch(
+        "SELECT c.oid::regclass::text AS name, c.relkind = 'S' AS sequence"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'S') AND n.nspname IN ('public', 'archive') ORDER BY 1"
+    )
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for table in tables:
+        what = "last_value::text" if table["sequence"] else "row(t.*)::text"
+        rows = await conn.fetch(f"SELECT {what} AS r FROM ONLY {table['name']} t")
+        found[table["name"]] = sorted((r["r"],) for r in rows)
+    return found
+
+
+def _changed(before: list[tuple[str, ...]], after: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """A table's rows after a statement, marked: kept, gone or new (a sequence: how far it
+    moved)."""
+    if len(before) == len(after) == 1 and before[0][0].isdigit() and after[0][0].isdigit():
+        return [(str(int(after[0][0]) - int(before[0][0])),)]
+    gone, new = set(before) - set(after), set(after) - set(before)
+    return sorted(
+        [(r[0] + " kept",) for r in after if r not in new]
+        + [(r[0] + " gone",) for r in gone]
+        + [(r[0] + " new",) for r in new]
+    )
+
+
+def _mine(rows: dict[str, list[tuple[str, ...]]], corpus: Corpus) -> tuple[object, ...]:
+    """The rows tenant 1 may see: its own rows, and every row of the tables without a tenant
+    column (the rows of a tenant table are told by the tenant's id in their text)."""
+    kept = []
+    for name, table in rows.items():
+        tenanted = [r for r in table if corpus.tenant in r[0] or corpus.other in r[0]]
+        if tenanted:
+            kept.append((name, tuple(r for r in table if corpus.other not in r[0])))
+        else:
+            kept.append((name, tuple(table)))
+    return tuple(kept)
+
+
+def _theirs(rows: dict[str, list[tuple[str, ...]]], corpus: Corpus) -> tuple[object, ...]:
+    """The rows of every tenant but tenant 1 (by their text: a row not of tenant 1)."""
+    return tuple(
+        (name, tuple(r for r in table if corpus.tenant not in r[0] and "-" in r[0]))
+        for name, table in rows.items()
+    )
+
+
+async def run(conn: asyncpg.Connection, corpus: Corpus, case: Case) -> Outcome:
+    """`case` run as tenant 1 in a transaction rolled back."""
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        await conn.execute(
+            "SELECT set_config('app.tenant_id', $1, true), set_config('statement_timeout',"
+            " '3s', true)",
+            corpus.tenant,
+        )
+        await conn.execute(  # not rolled back: each statement starts from the same values
+            "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c WHERE c.relkind = 'S'"
+        )
+        before = await _rows(conn, corpus)
+        result: tuple[object, ...]
+        try:
+            async with conn.transaction():  # a savepoint: the error is kept, the rows read after
+                stmt = await conn.prepare(case.sql)
+                kinds = [t.name for t in stmt.get_parameters()]
+                if case.args is not None:
+                    args = [_convert(a, k) for a, k in zip(case.args, kinds, strict=True)]
+                else:
+                    args = [_value(k, at, corpus) for at, k in enumerate(kinds)]
+                rows = await stmt.fetch(*args)
+                result = (
+                    "ok",
+                    stmt.get_statusmsg(),
+                    tuple(sorted(repr(tuple(r.values())) for r in rows)),
+                )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
+            result = ("error", type(error).__name__, str(error))
+        after = await _rows(conn, corpus)
+        mine = {name: _changed(before[name], rows) for name, rows in after.items()}
+        return Outcome(
+            result, _mine(mine, corpus), _theirs(after, corpus) != _theirs(before, corpus)
+        )
+    finally:
+        await tx.rollback()
+
+
+def leaks(first: Outcome, second: Outcome) -> bool:
+    """Whether two runs of one statement, one on each database, tell the other tenant's rows
+    apart (or changed them)."""
+    return (
+        first.result != second.result
+        or first.mine_after != second.mine_after
+        or first.others_changed
+        or second.others_changed
+    )
+
+
+async def server_verdicts(dsns: Sequence[str], corpus: Corpus) -> list[tuple[bool, Outcome]]:
+    """Each case: whether it leaks, and its outcome on database `a`."""
+    conns = [await asyncpg.connect(dsn) for dsn in dsns]
+    try:
+        found = []
+        for case in corpus.cases:
+            first, second = [await run(conn, corpus, case) for conn in conns]
+            found.append((leaks(first, second), first))
+        return found
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+def codes(sql: str, policy: Any) -> list[str]:
+    """The codes of tenantguard's error findings on `sql`."""
+    return sorted(
+        {f.code for f in analyze_statement(sql, policy).findings if f.severity == "error"}
+    )
