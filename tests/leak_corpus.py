@@ -212,7 +212,11 @@ async def run(conn: asyncpg.Connection, corpus: Corpus, case: Case) -> Outcome:
                     stmt.get_statusmsg(),
                     tuple(sorted(repr(tuple(r.values())) for r in rows)),
                 )
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
+        except (
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ) as error:
             result = ("error", type(error).__name__, str(error))
         after = await _rows(conn, corpus)
         mine = {name: _changed(before[name], rows) for name, rows in after.items()}

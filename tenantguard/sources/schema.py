@@ -1653,7 +1653,9 @@ class SchemaInfo:
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             source = _relname(element.relation)
-            if source not in self.columns:
+            # LIKE takes a view's, a materialized view's or a composite type's columns too
+            columns |= self._row_type_columns(source, 0)
+            if source not in self.columns and source not in self.views and source not in self.types:
                 # PostgreSQL would refuse it here: the sources create it later (they are read
                 # in the order of their file names), or not at all (round 22, helper 108: a
                 # history table `LIKE customers` in functions.sql, read before schema.sql,
@@ -1666,7 +1668,6 @@ class SchemaInfo:
                     "(rename the files so that they sort in the order they run), or list the "
                     "columns",
                 )
-            columns |= self.columns.get(source, set())
             known = self.order.get(_relname(element.relation))
             if table in self.order and known is not None:
                 self.order[table].extend(c for c in known if c not in self.order[table])
@@ -2375,6 +2376,31 @@ class SchemaInfo:
                     call = getattr(item, "funcname", None)
                     function = self.functions.get(str(call[-1].sval)) if call else None
                     names |= set(function.columns or ()) if function else set()
+        return names | self._named_row_columns(node, depth)
+
+    def _named_row_columns(self, node: Any, depth: int) -> set[str]:
+        """The names a query may output that no relation of its FROM items shows (round 34,
+        helper A): those of a column alias list (`(SELECT …) s (org)`), of a column definition
+        list (`jsonb_to_record(…) AS r (org uuid)`), and the columns of every row type the query
+        names (`json_populate_record(NULL::cards, …)`, `unnest(ARRAY[]::cards[])`,
+        `(NULL::card_row).*`): a superset (fail closed)."""
+        names: set[str] = set()
+        for alias in _nodes_named(node, "Alias", inside=True):
+            names.update(_strings(alias.colnames))
+        for column in _nodes_named(node, "ColumnDef", inside=True):
+            names.add(str(column.colname))
+        for type_name in _nodes_named(node, "TypeName", inside=True):
+            if type_name.names:
+                names |= self._row_type_columns(str(type_name.names[-1].sval), depth)
+        return names
+
+    def _row_type_columns(self, name: str, depth: int) -> set[str]:
+        """The columns of the row type `name`: a table's, a view's (materialized too) or a
+        composite type's; none for any other type."""
+        names = set(self.columns.get(name, ())) | self.types.get(name, set())
+        view = self.views.get(name)
+        if view is not None and depth < _DEEPEST_VIEW:
+            names |= set(view.columns or ()) | self._view_query_columns(view, depth)
         return names
 
     def _view_query_columns(self, view: ViewInfo, depth: int) -> set[str]:
