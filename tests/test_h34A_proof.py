@@ -127,3 +127,41 @@ async def test_the_corpus_has_no_missed_leak(postgres: ThrowawayPostgres, tmp_pa
 def test_pinned_reads_of_the_corpus_schema_pass(sql: str, tmp_path: Path) -> None:
     policy = policy_for(tmp_path, (CORPUS / "schema.sql").read_text(), tenant_column="org")
     assert codes(sql, policy) == []
+
+
+# 2. (false alarm) a set operation with a branch of the pinning value: `SELECT … FROM (SELECT
+# org, id, title FROM cards UNION ALL SELECT $1::uuid, 0, 'new') s WHERE s.org = $1` (a
+# synthetic row of the tenant's own); PostgreSQL pushes the pin into the cards branch
+SYNTHETIC = (
+    "SELECT s.org::text, s.title FROM (SELECT org, id, title FROM cards UNION ALL"
+    " SELECT $1::uuid, 0, 'new') s WHERE s.org = $1"
+)
+LABELLED = (  # the twin: a value branch reading cards labels every organisation's rows
+    "SELECT s.org::text, s.title FROM (SELECT org, id, title FROM cards UNION ALL"
+    " SELECT $1::uuid, id, title FROM cards) s WHERE s.org = $1"
+)
+
+
+async def test_a_branch_of_the_pinning_value_beside_a_pinned_union(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, ROW_TYPES) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows = await conn.fetch(SYNTHETIC, MINE)
+            assert sorted(tuple(r) for r in rows) == [(MINE, "mine"), (MINE, "new")]
+            # the pin is pushed into the cards branch: its scan is filtered by it
+            plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {SYNTHETIC}", MINE))
+            rows = await conn.fetch(LABELLED, MINE)
+            assert sorted(r["title"] for r in rows) == ["mine", "mine", "theirs"]
+        finally:
+            await conn.close()
+        scan = next(line for line in plan.splitlines() if "on cards" in line)
+        below = plan.splitlines()[plan.splitlines().index(scan) + 1]
+        assert "Filter: (org = " in below, plan
+
+
+def test_a_branch_of_the_pinning_value_beside_a_pinned_union_is_proven(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, ROW_TYPES, tenant_column="org")
+    assert codes(SYNTHETIC, policy) == []
+    assert codes(LABELLED, policy) == ["TG001"]

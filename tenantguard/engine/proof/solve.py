@@ -29,7 +29,7 @@ from tenantguard.engine.proof.syntax import (
     is_within,
     set_branches,
 )
-from tenantguard.engine.proof.values import deterministic_collate
+from tenantguard.engine.proof.values import deterministic_collate, pin_value
 
 __all__ = ["Solver"]
 
@@ -306,8 +306,16 @@ class Solver:
         column = self._column(reader)
         seen: set[str] = set()
         for body in reader.body:
-            _, owner = self.projections.item_and_owner(body, column, index)
-            if owner is None or owner.kind is not SourceKind.TABLE or owner.table is None:
+            item, owner = self.projections.item_and_owner(body, column, index)
+            if owner is None:
+                # a branch of a pinning value cast to a builtin type (`SELECT $1::uuid, 0`, a
+                # synthetic row): its output type is that type, as a table's column's is
+                valued = self._value_type(item)
+                if valued is None or not self.projections.row_by_row(body):
+                    return False
+                seen.add(valued)
+                continue
+            if owner.kind is not SourceKind.TABLE or owner.table is None:
                 return False
             # PostgreSQL decides for the whole set operation: one branch that would not take the
             # filter (a LIMIT, a window or DISTINCT ON not over the column) keeps it from all
@@ -320,6 +328,17 @@ class Solver:
                 return False
             seen.add(kind)
         return len(seen) == 1
+
+    def _value_type(self, item: exp.Expression | None) -> str | None:
+        """The catalog name of the type a branch's item outputs when it is a pinning value
+        under a cast to a builtin type with no length (`$1::uuid`, `CAST($1 AS int8)`); None
+        for anything else (an uncast parameter's type is the server's guess)."""
+        if not isinstance(item, exp.Cast) or pin_value(item, self.model.policy) is None:
+            return None
+        to = item.args.get("to")
+        if not isinstance(to, exp.DataType) or to.expressions or to.args.get("nested"):
+            return None
+        return _CATALOG_TYPES.get(to.this)
 
     def _filter_commutes(self, branch: exp.Expression) -> bool:
         """Does a filter on a set operation's output commute with the set operations above
@@ -534,6 +553,16 @@ class Solver:
 
 # what a nested set operation may carry of its own: then it is no part of the outer one
 _ROW_CLAUSES = ("order", "limit", "offset", "fetch")
+# builtin types by their catalog names, as Policy.tenant_column_types names a column's type
+_CATALOG_TYPES = {
+    exp.DataType.Type.SMALLINT: "int2",
+    exp.DataType.Type.INT: "int4",
+    exp.DataType.Type.BIGINT: "int8",
+    exp.DataType.Type.DECIMAL: "numeric",
+    exp.DataType.Type.TEXT: "text",
+    exp.DataType.Type.VARCHAR: "varchar",
+    exp.DataType.Type.UUID: "uuid",
+}
 
 
 def _position(names: list[str] | None, column: str) -> int | None:

@@ -275,8 +275,10 @@ What pins a reference `R`:
   picks rows before the pin — and only as PostgreSQL pushes a filter into the branches: no
   EXCEPT anywhere in the set operation, and every branch's column of the output's very type
   (each branch outputs the tenant column of a table whose column type the schema sources
-  show, the same for all; `int` beside `bigint`, or types unknown without schema sources:
-  not pushed, each branch runs over every tenant's rows). A view of the schema sources is
+  show, the same for all, or a pinning value cast to that type with no length — `SELECT
+  $1::uuid, 0`, a synthetic row —, which holds no tenant row; `int` beside `bigint`, an uncast
+  `$1`, or types unknown without schema sources: not pushed, each branch runs over every
+  tenant's rows). A view of the schema sources is
   pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
   column from a joined table cannot be, and every read of it is reported. So is a function of
   the schema whose query reads tenant rows without pinning them: its output tenant column
