@@ -482,6 +482,10 @@ class SchemaInfo:
         default_factory=dict, compare=False, repr=False
     )
     _partitions: set[str] = field(default_factory=set, compare=False, repr=False)
+    # tables created as plain heaps (CREATE TABLE: no PARTITION BY, no FOREIGN TABLE, no other
+    # access method), under the name they were created with: `settle_keys` gives them `ctid`
+    # as a unique key when nothing inherits from them (round 34, h34B)
+    _heaps: set[str] = field(default_factory=set, compare=False, repr=False)
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
 
@@ -1540,9 +1544,14 @@ class SchemaInfo:
             self._table_element(table, columns, element)
         if node.partspec is not None:
             self._implicit(table, "the partition key", node.partspec)
+        if node.partspec is None and not node.accessMethod and node.ofTypename is None:
+            self._heaps.add(table)
+        else:
+            self._heaps.discard(table)
 
     def _foreign_table(self, node: Any, text: str, path: str) -> None:
         self._create_table(node.base, text, path)
+        self._heaps.discard(_relname(node.base.relation))  # its ctid is the server's, or none
 
     def _composite_type(self, node: Any, text: str, path: str) -> None:
         attributes = [c for c in node.coldeflist or () if type(c).__name__ == "ColumnDef"]
@@ -2705,6 +2714,18 @@ class SchemaInfo:
         doubtful |= self._mixed
         for table in doubtful:
             self.unique_keys.pop(table, None)
+        # a row's place (ctid) tells the row apart in the one heap of a table: not across a
+        # partitioned table's partitions or an inheritance tree (each numbers its own pages),
+        # so a table read with others' rows (any child, any partition) has no such key
+        for table in sorted(self._heaps):
+            if (
+                table in self.columns
+                and table not in doubtful
+                and table not in self.views
+                and not self.children.get(table)
+                and frozenset(("ctid",)) not in self.unique_keys.get(table, [])
+            ):
+                self.unique_keys.setdefault(table, []).append(frozenset(("ctid",)))
         for table, keys in self.foreign_keys.items():
             for key in keys:
                 if (
@@ -2749,6 +2770,7 @@ class SchemaInfo:
                 self._add_view(_Renamed(new, node.relation.schemaname), view)
         if kind == ObjectType.OBJECT_TABLE and node.relation is not None:
             old = _relname(node.relation)
+            self._heaps.discard(old)  # (and the new name is none: fail closed)
             self._rebind_views(old, new, node.relation.schemaname)
             # a name another schema has already: both tables are read under it (the search
             # path decides), so what the renamed one brings is added to the namesake's, as
@@ -3264,6 +3286,7 @@ class SchemaInfo:
             self._forget_references(name, None)  # CASCADE took them (or the DROP failed)
             self.filled.pop(name, None)
             self._partitions.discard(name)
+            self._heaps.discard(name)
             self.defaults.pop(name, None)
             self.traits.pop(name, None)
             self.copies.pop(name, None)

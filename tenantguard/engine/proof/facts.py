@@ -426,12 +426,24 @@ def _in_query(conjunct: exp.In) -> exp.Expression | None:
     return None
 
 
-def _subquery_operand(node: exp.Expression, *, scalar: bool = True) -> exp.Expression | None:
-    """The subquery of `= ANY (SELECT …)` (and, `scalar`, of `= (SELECT …)`), or None."""
+def _subquery_operand(
+    node: exp.Expression, *, scalar: bool = True, arrays: bool = False
+) -> exp.Expression | None:
+    """The subquery of `= ANY (SELECT …)` (and, `scalar`, of `= (SELECT …)`; and, `arrays`, of
+    `= ANY (ARRAY(SELECT …))`, which holds the same values: a batch's `id = ANY (ARRAY(SELECT
+    id … LIMIT n))`, round 34), or None."""
     if type(node) is exp.Any and isinstance(node.this, exp.Subquery):
         return node.this
     if scalar and type(node) is exp.Subquery:
         return node
+    if arrays and type(node) is exp.Any:
+        inner = _unwrapped(node.this)
+        if type(inner) is exp.Array and len(inner.expressions) == 1:
+            query = _unwrapped(inner.expressions[0])
+            if isinstance(query, exp.Subquery):
+                query = query.this
+            if type(query) is exp.Select:  # one SELECT (of one column: the server's rule)
+                return query
     return None
 
 
@@ -441,7 +453,7 @@ def _compared_query(conjunct: exp.Expression) -> tuple[exp.Expression, exp.Expre
     change nothing (`(c.id) IN (…)`, h33q)."""
     if type(conjunct) is exp.In:
         return _unwrapped(conjunct.this), conjunct.args.get("query")
-    return _unwrapped(conjunct.this), _subquery_operand(conjunct.expression)
+    return _unwrapped(conjunct.this), _subquery_operand(conjunct.expression, arrays=True)
 
 
 def _unwrapped(node: exp.Expression) -> exp.Expression:
@@ -591,7 +603,10 @@ class FactCollector:
         if type(conjunct) is exp.EQ and not (
             _may_be_key(conjunct.this, self.keys) or _may_be_key(conjunct.expression, self.keys)
         ):
-            if self.policy.unique_keys and _subquery_operand(conjunct.expression) is not None:
+            if (
+                self.policy.unique_keys
+                and _subquery_operand(conjunct.expression, arrays=True) is not None
+            ):
                 # `id = (SELECT s.id FROM R s …)`, `id = ANY (SELECT …)`: the same row, or the
                 # row a composite key of the subquery's rows points at
                 return self._same_row_fact(

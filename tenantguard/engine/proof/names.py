@@ -140,6 +140,10 @@ def known_columns(policy: Policy, source: Source) -> Collection[str] | None:
     return None
 
 
+# the system columns every table has (PostgreSQL refuses a user column of these names)
+SYSTEM_COLUMNS = frozenset(("ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"))
+
+
 def could_own(policy: Policy, source: Source, column: str) -> bool:
     """May `source` have a column of that name? Yes when unknown (conservative). Never a call
     outside FROM (`SELECT f(tenant_id) FROM t`): it is no FROM item, whose columns a name
@@ -153,7 +157,8 @@ def could_own(policy: Policy, source: Source, column: str) -> bool:
         return unlisted is None or column in unlisted
     if source.kind is SourceKind.TABLE and source.table is not None:
         known = policy.columns_of(source.table)
-        return column in known if known is not None else True
+        # a table's system columns are no column of its list: no user column takes their names
+        return column in known or column in SYSTEM_COLUMNS if known is not None else True
     if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
         names = source.body[0].outputs
         return names is None or column in names

@@ -722,9 +722,16 @@ def _probed(node: exp.Expression) -> bool:
 
 
 def _row_place_value(node: object) -> bool:
-    """A row's place (`b.ctid`, `min(ctid)`), or a subquery of one, casts aside."""
-    while isinstance(node, exp.Cast | exp.Paren | exp.Min | exp.Max | exp.Subquery):
-        node = node.this
+    """A row's place (`b.ctid`, `min(ctid)`), or a subquery of one, casts aside; `ANY (ARRAY(
+    SELECT ctid …))` holds the same places as `IN (SELECT ctid …)` (a batch's delete, round
+    34)."""
+    while True:
+        if isinstance(node, exp.Cast | exp.Paren | exp.Min | exp.Max | exp.Subquery | exp.Any):
+            node = node.this
+        elif type(node) is exp.Array and len(node.expressions) == 1:
+            node = node.expressions[0]
+        else:
+            break
     if isinstance(node, exp.Select):
         items = node.expressions
         return len(items) == 1 and _row_place_value(items[0])
