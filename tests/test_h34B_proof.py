@@ -33,18 +33,7 @@ STATE = " UNION ALL ".join(
 )
 
 # statements still flagged, with why no sound refinement proves them (name -> reason)
-RECURSIVE_BY_KEY = (
-    "a recursive CTE that follows a key without carrying the tenant column: not proven yet "
-    "(the message says to carry the tenant column and join on it)"
-)
 UNPROVEN: dict[str, str] = {
-    "category subtree by key": RECURSIVE_BY_KEY,
-    "category ancestors by key": RECURSIVE_BY_KEY,
-    "category path": RECURSIVE_BY_KEY,
-    "org chart down by key": RECURSIVE_BY_KEY,
-    "org chart reports of": RECURSIVE_BY_KEY,
-    "org chain up by key": RECURSIVE_BY_KEY,
-    "products in subtree": RECURSIVE_BY_KEY,
     "batched delete cte ctid": "TG006 reads a CTE's select list of ctids as output",
     "move tickets to archive": "TG002: INSERT without a column list",
 }
@@ -192,3 +181,79 @@ def test_a_batch_by_ctid_pins_in_a_plain_table_only(tmp_path: Path) -> None:
         f.code
         for f in analyze_statement(BATCHES[0].format(t="plain_log2"), renamed).findings  # type: ignore[arg-type]
     ]
+
+
+# ---------------------------------------------------------------- a recursive CTE by a key
+# A tree walked by its composite key `(account_id, parent_id) REFERENCES nodes (account_id, id)`
+# without carrying account_id: the anchor's rows are pinned; a step's row is one whose key points
+# at a row of the CTE, so of that row's tenant (induction on the depth). Twins: a single-column
+# key (a tenant 2 folder under a tenant 1 folder), a step passing another row's id (found by name).
+TREES = """
+CREATE TABLE nodes (account_id bigint NOT NULL, id bigint PRIMARY KEY, parent_id bigint,
+  name text, UNIQUE (account_id, id),
+  FOREIGN KEY (account_id, parent_id) REFERENCES nodes (account_id, id));
+CREATE TABLE folders (account_id bigint NOT NULL, id bigint PRIMARY KEY,
+  parent_id bigint REFERENCES folders (id), name text);
+"""
+TREES_DATA = """
+INSERT INTO nodes VALUES (1, 1, NULL, 'root 1'), (1, 2, 1, 'child'), (2, 3, NULL, 'root 2'),
+  (2, 4, 3, 'child');
+INSERT INTO folders VALUES (1, 1, NULL, 'mine'), (2, 2, 1, 'theirs under mine');
+"""
+DOWN = (
+    "WITH RECURSIVE tree AS (SELECT id, name FROM {t} WHERE account_id = $1 AND id = $2 "
+    "UNION ALL SELECT c.id, c.name FROM {t} c JOIN tree t ON c.parent_id = t.id) "
+    "SELECT name FROM tree"
+)
+UP = (
+    "WITH RECURSIVE up AS (SELECT id, parent_id, name FROM nodes WHERE account_id = $1 AND "
+    "id = $2 UNION ALL SELECT c.id, c.parent_id, c.name FROM nodes c JOIN up ON c.id = "
+    "up.parent_id) SELECT name FROM up"
+)
+BY_NAME = (
+    "WITH RECURSIVE tree AS (SELECT id, name FROM nodes WHERE account_id = $1 AND id = $2 "
+    "UNION ALL SELECT c2.id, c2.name FROM nodes c JOIN tree t ON c.parent_id = t.id "
+    "JOIN nodes c2 ON c2.name = c.name) SELECT name FROM tree"
+)
+
+
+async def test_a_recursive_cte_by_a_composite_key_reads_one_tenant(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, TREES + TREES_DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            fetch = conn.fetch
+            assert sorted(r[0] for r in await fetch(DOWN.format(t="nodes"), 1, 1)) == [
+                "child",
+                "root 1",
+            ]
+            assert sorted(r[0] for r in await fetch(UP, 1, 2)) == ["child", "root 1"]
+            # the twins reach tenant 2's rows
+            assert sorted(r[0] for r in await fetch(DOWN.format(t="folders"), 1, 1)) == [
+                "mine",
+                "theirs under mine",
+            ]
+            assert len(await fetch(BY_NAME, 1, 1)) == 3  # root 1, child of 1, child of 2
+        finally:
+            await conn.close()
+
+
+def test_a_recursive_cte_by_a_composite_key_pins(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TREES, tenant_column="account_id")
+
+    def codes(sql: str) -> list[str]:
+        return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+    assert codes(DOWN.format(t="nodes")) == []
+    assert codes(UP) == []
+    assert codes(DOWN.format(t="folders")) == ["TG001"]
+    assert codes(BY_NAME) == ["TG001", "TG001"]
+    # the anchor unpinned; a step joined by name; a second anchor of any tenant
+    assert "TG001" in codes(DOWN.format(t="nodes").replace("account_id = $1 AND ", ""))
+    assert "TG001" in codes(DOWN.format(t="nodes").replace("c.parent_id = t.id", "c.name = t.name"))
+    two_anchors = DOWN.format(t="nodes").replace(
+        " UNION ALL SELECT c.id",
+        " UNION ALL SELECT id, name FROM nodes WHERE id = $3 UNION ALL SELECT c.id",
+    )
+    assert "TG001" in codes(two_anchors)

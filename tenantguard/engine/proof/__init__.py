@@ -463,4 +463,12 @@ def build_proof(
     """The proof of `tree`; `lossy_columns=False` when a screen of the text showed that it
     names none of `policy.lossy_columns`."""
     analysis = Analysis(tree, policy, lossy_columns=lossy_columns)
-    return analysis.build(), analysis
+    proof = analysis.build()
+    if analysis.facts.obligations and not analysis.facts.kept():
+        # a key followed into a recursive CTE's anchor, whose recursive branches do not pass
+        # it from rows pinned alike: proven again without following any
+        analysis.release()
+        analysis = Analysis(tree, policy, lossy_columns=lossy_columns)
+        analysis.facts.follow_recursion = False
+        proof = analysis.build()
+    return proof, analysis

@@ -30,6 +30,7 @@ from tenantguard.engine.proof.syntax import (
     is_star,
     is_within,
     positional_item,
+    set_branches,
     walk,
 )
 from tenantguard.engine.proof.values import multi_values
@@ -530,15 +531,43 @@ _PIN_KINDS = (
 _MAY_PIN: dict[type[exp.Expression], bool] = {}  # by kind met: is it one of _PIN_KINDS?
 
 
+class Obligation:
+    """What a key followed into a recursive CTE's anchor stands on: every recursive branch
+    passes, at `index`, `column` of `row`'s table from a row pinned to `row`'s value."""
+
+    __slots__ = ("column", "index", "recursive", "row")
+
+    def __init__(self, row: Source, column: str, index: int, recursive: list[Block]) -> None:
+        self.row = row
+        self.column = column
+        self.index = index
+        self.recursive = recursive
+
+
 class FactCollector:
     """Turns the filters of every block into facts on its sources."""
 
-    __slots__ = ("_tenant_counts", "has_values", "keys", "misses", "model", "names", "policy")
+    __slots__ = (
+        "_tenant_counts",
+        "follow_recursion",
+        "has_values",
+        "keys",
+        "misses",
+        "model",
+        "names",
+        "obligations",
+        "policy",
+    )
 
     def __init__(self, model: Model, names: Names) -> None:
         self.model = model
         self.names = names
         self.policy = model.policy
+        # a key followed into a recursive CTE's anchor (round 34): holds only where every
+        # recursive branch passes the same key of a row pinned as the anchor's (`obligations`,
+        # checked once solved: `Analysis.build` proves the statement again without them if not)
+        self.follow_recursion = True
+        self.obligations: list[Obligation] = []
         # the column names an equality must have on one side to say anything of a tenant
         root_key = self.policy.tenant_root_key if names.root is not None else None
         self.keys = frozenset(k for k in (self.policy.tenant_column, root_key) if k) | frozenset(
@@ -1199,6 +1228,8 @@ class FactCollector:
                 return None
             if _plain_table(source):
                 return source, name
+            if source.kind is SourceKind.CTE and len(source.body) > 1 and self.follow_recursion:
+                return self._recursive_key_row(source, name)
             if source.kind not in (SourceKind.DERIVED, SourceKind.CTE) or len(source.body) != 1:
                 return None
             body = source.body[0]
@@ -1241,6 +1272,83 @@ class FactCollector:
                 continue
             block, column, visible = body, item, None
         return None
+
+    def _recursive_key_row(self, source: Source, name: str) -> tuple[Source, str] | None:
+        """A column of a recursive CTE that follows a key without carrying the tenant column
+        (round 34: `WITH RECURSIVE tree AS (SELECT id FROM categories WHERE tenant_id = $1 AND
+        id = $2 UNION ALL SELECT c.id FROM categories c JOIN tree t ON c.parent_id = t.id)`):
+        the anchor's row, where the one non-recursive branch's item at that place is a bare
+        column of a table read there. Each row of the CTE is then a row of that table that
+        passed the anchor's filters, or a recursive branch's; the fact drawn from it (`c` has
+        the anchor row's tenant, through the composite key) holds by induction on the depth
+        when every recursive branch, so proven, passes the same column of the same table at
+        that place from a row pinned to the anchor's value: an `Obligation`, checked once
+        solved."""
+        node = source.node
+        cte = self.model.cte_definition(node) if type(node) is exp.Table else None
+        if cte is None or not isinstance(cte.parent, exp.With):
+            return None
+        if not cte.parent.args.get("recursive") or source.column_names is not None:
+            return None
+        branches = [self.model.block_of.get(id(b)) for b in set_branches(cte.this)]
+        if len(branches) < 2 or any(b is None for b in branches):
+            return None
+        recursive: list[Block] = []
+        anchors: list[Block] = []
+        for branch in branches:
+            assert branch is not None
+            reads_itself = any(
+                self.model.cte_definition(t) is cte for t in branch.node.find_all(exp.Table)
+            )
+            (recursive if reads_itself else anchors).append(branch)
+        if len(anchors) != 1 or not recursive:
+            return None
+        anchor = anchors[0]
+        listed = [identifier_name(c) for c in cte.args["alias"].columns] if cte.alias else []
+        names = listed or anchor.outputs
+        if not names or names.count(name) != 1:
+            return None
+        index = names.index(name)
+        row = self._place_row(anchor, index)
+        if row is None:
+            return None
+        self.obligations.append(Obligation(row[0], row[1], index, recursive))
+        return row
+
+    def _place_row(self, block: Block, index: int) -> tuple[Source, str] | None:
+        """The table source and column of a SELECT's item at `index`, when it is a bare column
+        of a table read in that very block (a plain table: no CTE, function, column list)."""
+        if type(block.node) is not exp.Select:
+            return None
+        items = projection_items(block.node)
+        item = positional_item(items, index) if items and index < len(items) else None
+        if isinstance(item, exp.Alias):
+            item = item.this
+        if type(item) is not exp.Column or type(item.this) is not exp.Identifier:
+            return None
+        column = identifier_name(item.this)
+        found = self.names.resolve(block, item, None, column)
+        if found is None or found.block is not block or not _plain_table(found):
+            return None
+        return found, column
+
+    def kept(self) -> bool:
+        """Does every `Obligation` hold, the statement solved?"""
+        for duty in self.obligations:
+            anchor = duty.row
+            if not anchor.pinned or anchor.value is None or anchor.value in (SEVERAL, SHARED):
+                return False
+            for branch in duty.recursive:
+                row = self._place_row(branch, duty.index)
+                if (
+                    row is None
+                    or row[1] != duty.column
+                    or row[0].table != anchor.table
+                    or not row[0].pinned
+                    or row[0].value != anchor.value
+                ):
+                    return False
+        return True
 
     def _inserted_from(
         self, insert: exp.Expression, item: exp.Expression

@@ -228,7 +228,13 @@ What pins a reference `R`:
   The key is read under the statement's snapshot: under READ COMMITTED, a row that another
   transaction moves to another tenant keeping its key (`UPDATE … SET tenant_id`, or deleted and
   inserted again with that key) while the statement waits on it is checked again by `R.k = …`,
-  not by its tenant; a write that must hold then too keeps `R.tenant_id = $1` beside the key;
+  not by its tenant; a write that must hold then too keeps `R.tenant_id = $1` beside the key.
+  `R.k = ANY (ARRAY(SELECT s.k …))` reads as `R.k IN (SELECT s.k …)`. A row's place, `ctid`,
+  is such a key of a table the schema sources create plain (no PARTITION BY, FOREIGN TABLE,
+  other access method or typed table; no child or partition; not renamed since): a batch's
+  `DELETE FROM events WHERE ctid IN (SELECT ctid FROM events WHERE tenant_id = $1 LIMIT 1000)`
+  (not of a partitioned table or an inheritance tree: each partition numbers its own pages,
+  and `(0,1)` is a row of every one — write `(tenant_id, id) IN (SELECT tenant_id, id …)`);
 - a derived table, CTE or `VALUES` list counts as pinned on its tenant column when every branch
   (every row) projects, where its tenant column stands, the same value: a pinned tenant column
   or a pinning value — which may be NULL (not pinned for `IS NOT DISTINCT FROM`) when it is a
@@ -238,7 +244,15 @@ What pins a reference `R`:
   rows of a pinned INSERT, UPDATE or DELETE inside a CTE are pinned; so is `excluded` of an
   upsert, and the conflicting row when the conflict target has the tenant column. A recursive
   CTE is pinned when its anchor is and its recursive term, reading the CTE, projects the same
-  pinned value (by induction on the depth);
+  pinned value (by induction on the depth). One that follows a key without carrying the tenant
+  column passes that key on as above when its one anchor projects, at the key's place, a bare
+  column of a table read there, and every recursive term projects there the same column of the
+  same table from a row pinned to the anchor's value (by induction: a row a composite key
+  points from or to a row of the CTE has that row's tenant): `WITH RECURSIVE tree AS (SELECT
+  id FROM categories WHERE tenant_id = $1 AND id = $2 UNION ALL SELECT c.id FROM categories c
+  JOIN tree t ON c.parent_id = t.id)` with `FOREIGN KEY (tenant_id, parent_id) REFERENCES
+  categories (tenant_id, id)`; a single-column key does not (carry `tenant_id` in the CTE and
+  join on it: `… JOIN tree t ON c.tenant_id = t.tenant_id AND c.parent_id = t.id`);
 - a SELECT (or VALUES) CTE that PostgreSQL never runs needs no pin, its rows reach no one: it
   neither plans nor runs a CTE whose reference count is 0 (`WITH x AS [NOT] MATERIALIZED
   (SELECT * FROM R) SELECT 1`), and a CTE it plans runs when a scan of it first asks for a row.
