@@ -1754,4 +1754,25 @@ CORPUS: list[Case] = [
         "SELECT t.id FROM tickets t WHERE t.account_id = $1 AND t.id > coalesce((SELECT max(id) FROM ticket_comments WHERE account_id = $1 AND ticket_id = $2), 0) ORDER BY t.id LIMIT 3",
         (3,),
     ),
+    # round 34 (found by hand after the corpus): a key through a CTE in a semi-join, a recursive
+    # CTE's column list
+    (
+        "semi-join of a cte key",
+        "WITH c AS (SELECT customer_id FROM tickets WHERE account_id = $1 AND status = 'open') "
+        "SELECT cu.name FROM customers cu WHERE cu.id IN (SELECT customer_id FROM c)",
+        (),
+    ),
+    (
+        "semi-join of a renamed cte key",
+        "WITH c(y) AS (SELECT customer_id FROM invoices WHERE account_id = $1) "
+        "SELECT cu.name FROM customers cu WHERE cu.id = ANY (SELECT y FROM c)",
+        (),
+    ),
+    (
+        "recursive tree with a column list",
+        "WITH RECURSIVE tree(cid, nm) AS (SELECT id, name FROM categories WHERE account_id = $1 "
+        "AND id = $2 UNION ALL SELECT c.id, c.name FROM categories c JOIN tree t ON c.parent_id "
+        "= t.cid) SELECT nm FROM tree ORDER BY nm",
+        (61,),
+    ),
 ]

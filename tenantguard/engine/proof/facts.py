@@ -1115,7 +1115,16 @@ class FactCollector:
         inner, item = single
         selected = identifier_name(item.this)
         referencing = self.names.resolve(inner, item, None, selected)
-        if referencing is None or referencing.block is not inner or not _key_table(referencing):
+        if referencing is None or referencing.block is not inner:
+            return False
+        if referencing.kind in (SourceKind.DERIVED, SourceKind.CTE):
+            # `IN (SELECT customer_id FROM recent)`, `recent` passing a pinned invoice's key on
+            # row by row (a derived table or CTE, as a join with it reads: round 34)
+            keyed = self._key_row(inner, item)
+            if keyed is None:
+                return False
+            referencing, selected = keyed
+        if not _key_table(referencing):
             return False
         keys = self.policy.composite_keys_by_first.get(
             (referencing.table or "", selected, name), ()
@@ -1288,7 +1297,7 @@ class FactCollector:
         cte = self.model.cte_definition(node) if type(node) is exp.Table else None
         if cte is None or not isinstance(cte.parent, exp.With):
             return None
-        if not cte.parent.args.get("recursive") or source.column_names is not None:
+        if not cte.parent.args.get("recursive"):
             return None
         branches = [self.model.block_of.get(id(b)) for b in set_branches(cte.this)]
         if len(branches) < 2 or any(b is None for b in branches):
@@ -1304,8 +1313,10 @@ class FactCollector:
         if len(anchors) != 1 or not recursive:
             return None
         anchor = anchors[0]
+        # the reader's names (`tree AS x(a, b)`), the CTE's list (`tree(a, b)`) or the anchor's,
+        # by place (a partial list: a name past it is not followed)
         listed = [identifier_name(c) for c in cte.args["alias"].columns] if cte.alias else []
-        names = listed or anchor.outputs
+        names = source.column_names or listed or anchor.outputs
         if not names or names.count(name) != 1:
             return None
         index = names.index(name)
