@@ -1775,4 +1775,22 @@ CORPUS: list[Case] = [
         "= t.cid) SELECT nm FROM tree ORDER BY nm",
         (61,),
     ),
+    (
+        "referencing rows by a semi-join on the key",
+        "SELECT t.id FROM tickets t WHERE t.customer_id IN (SELECT id FROM customers "
+        "WHERE account_id = $1 AND tier = 'gold') ORDER BY t.id",
+        (),
+    ),
+    (
+        "delete referencing rows by a semi-join on the key",
+        "DELETE FROM contacts WHERE customer_id IN (SELECT id FROM customers WHERE account_id = "
+        "$1 AND deleted_at IS NOT NULL) RETURNING id",
+        (),
+    ),
+    (
+        "batched delete ctid = any subquery",
+        "DELETE FROM events WHERE ctid = ANY (SELECT ctid FROM events WHERE account_id = $1 "
+        "AND name = 'click' LIMIT 100) RETURNING id",
+        (),
+    ),
 ]

@@ -268,3 +268,48 @@ def test_a_recursive_cte_by_a_composite_key_pins(tmp_path: Path) -> None:
         " UNION ALL SELECT id, name FROM nodes WHERE id = $3 UNION ALL SELECT c.id",
     )
     assert "TG001" in codes(two_anchors)
+
+
+# ---------------------------------------------------------------- a referencing row by a semi-join
+# `WHERE customer_id IN (SELECT id FROM customers WHERE account_id = $1)`: the composite key
+# points at the subquery's customer, whose tenant the row has — where its tenant column is NOT
+# NULL: MATCH SIMPLE checks no row whose tenant column is NULL, which may point anywhere.
+REFERENCING = """
+CREATE TABLE customers (account_id bigint NOT NULL, id bigint PRIMARY KEY, UNIQUE (account_id, id));
+CREATE TABLE orders (account_id bigint NOT NULL, id bigint PRIMARY KEY, customer_id bigint,
+  FOREIGN KEY (account_id, customer_id) REFERENCES customers (account_id, id));
+CREATE TABLE drafts (account_id bigint, id bigint PRIMARY KEY, customer_id bigint,
+  FOREIGN KEY (account_id, customer_id) REFERENCES customers (account_id, id));
+"""
+REFERENCING_DATA = """
+INSERT INTO customers VALUES (1, 11), (2, 21);
+INSERT INTO orders VALUES (1, 101, 11), (2, 201, 21);
+INSERT INTO drafts VALUES (1, 101, 11), (NULL, 301, 11);  -- of no tenant, pointing at 1's
+"""
+BY_SEMI_JOIN = (
+    "SELECT id FROM {t} WHERE customer_id IN (SELECT id FROM customers WHERE account_id = $1)"
+)
+
+
+async def test_a_referencing_row_by_a_semi_join_is_the_tenants_where_not_null(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, REFERENCING + REFERENCING_DATA) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            assert [r[0] for r in await conn.fetch(BY_SEMI_JOIN.format(t="orders"), 1)] == [101]
+            rows = await conn.fetch(BY_SEMI_JOIN.format(t="drafts") + " ORDER BY id", 1)
+            assert [r[0] for r in rows] == [101, 301]  # 301: a row of no tenant
+        finally:
+            await conn.close()
+
+
+def test_a_referencing_row_by_a_semi_join_pins_where_not_null(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, REFERENCING, tenant_column="account_id")
+
+    def codes(sql: str) -> list[str]:
+        return sorted(f.code for f in analyze_statement(sql, policy).findings)  # type: ignore[arg-type]
+
+    assert codes(BY_SEMI_JOIN.format(t="orders")) == []
+    assert codes(BY_SEMI_JOIN.format(t="drafts")) == ["TG001"]
+    assert codes(BY_SEMI_JOIN.format(t="orders").replace(" IN ", " NOT IN ")) == ["TG001"]

@@ -638,9 +638,11 @@ class FactCollector:
             ):
                 # `id = (SELECT s.id FROM R s …)`, `id = ANY (SELECT …)`: the same row, or the
                 # row a composite key of the subquery's rows points at
-                return self._same_row_fact(
-                    block, conjunct, filtered, clause, visible
-                ) or self._key_in_query_fact(block, conjunct, filtered, clause, visible)
+                return (
+                    self._same_row_fact(block, conjunct, filtered, clause, visible)
+                    or self._key_in_query_fact(block, conjunct, filtered, clause, visible)
+                    or self._referencing_in_query_fact(block, conjunct, filtered, clause, visible)
+                )
             if (
                 self.has_values  # a derived table or CTE in the statement: a key may pass it
                 and type(conjunct.this) is exp.Column
@@ -692,9 +694,11 @@ class FactCollector:
             elif source is None and self.policy.unique_keys:
                 # `id IN (SELECT s.id FROM R s …)`: the same row; `id IN (SELECT a.x FROM a
                 # …)`: the row a composite key of `a` points at
-                found = self._same_row_fact(
-                    block, conjunct, filtered, clause, visible
-                ) or self._key_in_query_fact(block, conjunct, filtered, clause, visible)
+                found = (
+                    self._same_row_fact(block, conjunct, filtered, clause, visible)
+                    or self._key_in_query_fact(block, conjunct, filtered, clause, visible)
+                    or self._referencing_in_query_fact(block, conjunct, filtered, clause, visible)
+                )
         elif isinstance(conjunct, exp.Or):
             pinned, shared = self._pinned_in_every_branch(
                 block, conjunct, filtered, visible, clause
@@ -1137,6 +1141,65 @@ class FactCollector:
                 conjunct,
                 f"{clause} (composite foreign key)",
                 other=referencing,
+                via_key=True,
+            )
+        )
+        return True
+
+    def _referencing_in_query_fact(
+        self,
+        block: Block,
+        conjunct: exp.Expression,
+        filtered: Span,
+        clause: str,
+        visible: Span | None,
+    ) -> bool:
+        """`c.parent_id IN (SELECT p.id FROM categories p WHERE p.tenant_id = $1)` (`= ANY (…)`,
+        `= (…)`), the other way round from `_key_in_query_fact` (round 34): the outer row has
+        `FOREIGN KEY (tenant_id, parent_id) REFERENCES categories (tenant_id, id)` with `id`
+        unique by itself and a NOT NULL tenant column (MATCH SIMPLE checks no row whose tenant
+        column is NULL), so its key points at the one row of that id, the subquery's row, whose
+        tenant it has (as the join `c.parent_id = p.id` reads). One SELECT of one bare column of
+        a row read in the subquery itself, or passed through a derived table or CTE row by row
+        (`_key_row`); the key of two columns only."""
+        column, query = _compared_query(conjunct)
+        if type(column) is not exp.Column or query is None or not self.policy.composite_keys:
+            return False
+        name = identifier_name(column.this)
+        referencing = self.names.resolve(block, column, visible, name)
+        if (
+            referencing is None
+            or referencing not in filtered
+            or not _key_table(referencing)
+            or (referencing.table or "") not in self.policy.not_null_tenant_tables
+        ):
+            return False
+        single = self._single_column_query(query)
+        if single is None:
+            return False
+        inner, item = single
+        selected = identifier_name(item.this)
+        target = self.names.resolve(inner, item, None, selected)
+        if target is None or target.block is not inner:
+            return False
+        if target.kind in (SourceKind.DERIVED, SourceKind.CTE):
+            keyed = self._key_row(inner, item)
+            if keyed is None:
+                return False
+            target, selected = keyed
+        if not _key_table(target):
+            return False
+        keys = self.policy.composite_keys_by_first.get(
+            (referencing.table or "", name, selected), ()
+        )
+        if not any(ref == target.table and len(rest) == 1 for _, ref, rest in keys):
+            return False
+        referencing.facts.append(
+            Fact(
+                referencing,
+                conjunct,
+                f"{clause} (composite foreign key, referenced row)",
+                other=target,
                 via_key=True,
             )
         )

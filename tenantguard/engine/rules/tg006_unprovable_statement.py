@@ -724,6 +724,8 @@ def _probed(node: exp.Expression) -> bool:
     while True:
         while isinstance(parent, exp.Cast | exp.Paren | exp.Collate | exp.Min | exp.Max):
             current, parent = parent, parent.parent
+        if isinstance(parent, exp.Any) and isinstance(current, exp.Subquery):
+            current, parent = parent, parent.parent  # `= ANY (SELECT ctid …)`: as IN (round 34)
         if not isinstance(parent, exp.Select):
             break
         # `(SELECT min(ctid) …)`: judged where the subquery is used
