@@ -1793,4 +1793,11 @@ CORPUS: list[Case] = [
         "AND name = 'click' LIMIT 100) RETURNING id",
         (),
     ),
+    (
+        "move imports into users by a star",
+        "WITH moved AS (DELETE FROM import_rows WHERE account_id = $1 AND NOT processed AND "
+        "email LIKE 'new%' RETURNING account_id, id, email, name) INSERT INTO users (account_id, "
+        "id, email, name) SELECT * FROM moved RETURNING id",
+        (),
+    ),
 ]

@@ -350,7 +350,10 @@ class Projections:
     ) -> Source | None:
         """The one source whose `column` a `*` (or `t.*`) of `block` outputs, or None."""
         if index is not None:
-            return None  # a `*` renamed by position: which column lands there is unknown
+            # a `*` renamed by position: which column lands there is unknown, but where the
+            # `*` reads one derived table or CTE of known names (round 34: `INSERT INTO t (…)
+            # SELECT * FROM moved`, `moved` a DELETE … RETURNING account_id, …)
+            return self._star_place_owner(block, star, column, index)
         qualifier = identifier_name(star.args.get("table")) if isinstance(star, exp.Column) else ""
         if qualifier:
             if qualifier in block.join_lists:
@@ -369,6 +372,38 @@ class Projections:
         if owner.tenant_name is not None:
             return None  # its tenant column is under another name
         return owner
+
+    def _star_place_owner(
+        self, block: Block, star: exp.Expression, column: str, index: int
+    ) -> Source | None:
+        """The source whose tenant column a lone `*` of `block` puts at `index`: the block's one
+        source, a derived table or CTE whose names are known by place (its column list, or its
+        body's select list or RETURNING without a `*`) and name that column once, there."""
+        sources = block.every_source
+        if len(sources) != 1 or block.join_lists:
+            return None
+        owner = sources[0]
+        qualifier = identifier_name(star.args.get("table")) if isinstance(star, exp.Column) else ""
+        if qualifier and block.sources.get(qualifier) is not owner:
+            return None
+        if owner.kind not in (SourceKind.DERIVED, SourceKind.CTE) or not owner.body:
+            return None
+        if owner.tenant_name is not None:
+            return None  # its tenant column is under another name
+        names = owner.column_names
+        node = owner.node
+        cte = self.model.cte_definition(node) if type(node) is exp.Table else None
+        if cte is not None and cte.args["alias"].columns:
+            return None  # `WITH c(a, b) AS …`: its names by place are the list's
+        if names is None:
+            first = owner.body[0]
+            items = projection_items(first.node)
+            if items is None or any(is_star(i) for i in items):
+                return None
+            names = first.outputs
+        if names is None or index >= len(names) or names.count(column) != 1:
+            return None
+        return owner if names[index] == column else None
 
     def projected_value(
         self, block: Block, column: str, index: int | None = None
