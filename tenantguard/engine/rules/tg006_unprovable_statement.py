@@ -566,6 +566,7 @@ def _server_side(ctx: Context) -> Iterator[Finding]:
             and identifier_name(node.this) in _ROW_PLACES
             and (_in_output(node) or _probed(node))
             and not _compared_with_zero(node)
+            and not _compared_places_only(node)
         ):
             name = identifier_name(node.this)
             if name == "ctid":
@@ -693,6 +694,59 @@ _BATCH_HELP = (
     "ctid FROM t WHERE tenant_id = $1 LIMIT n)`, or pass the row's key through the CTE and join "
     "on it"
 )
+
+
+def _compared_places_only(node: exp.Expression) -> bool:
+    """`WITH batch AS (SELECT ctid FROM t WHERE tenant_id = $1 LIMIT n) DELETE FROM t USING batch
+    WHERE t.ctid = batch.ctid` (a derived table alike, round 34): a row's place in the select
+    list of a CTE or derived table (no column list) that no part of the statement reads out —
+    every reference to that column of it compares it with another row's place (not output,
+    not probed), and nothing reads its rows whole: no `*` (but `count(*)`) anywhere, no
+    whole-row reference (`batch`, `row_to_json(batch)`), no unqualified reference of that name
+    that is output or probed (it might be its)."""
+    item: exp.Expression = node
+    parent = node.parent
+    name = "ctid"
+    if isinstance(parent, exp.Alias):
+        name = identifier_name(parent.args.get("alias"))
+        item, parent = parent, parent.parent
+    if not isinstance(parent, exp.Select) or item.arg_key != "expressions":
+        return False
+    holder = parent.parent
+    if isinstance(holder, exp.CTE):
+        cte = True
+    elif isinstance(holder, exp.Subquery) and (
+        isinstance(holder.parent, exp.From | exp.Join) or holder.arg_key == "using"
+    ):
+        cte = False
+    else:
+        return False
+    alias = holder.args.get("alias")
+    if not isinstance(alias, exp.TableAlias) or alias.columns or not alias.name:
+        return False
+    aliases = {identifier_name(alias.this)}
+    root = node.root()
+    if cte:  # its readers, under their aliases
+        for table in root.find_all(exp.Table):
+            if identifier_name(table.this) in aliases and table.alias:
+                aliases.add(identifier_name(table.args["alias"].this))
+    for star in root.find_all(exp.Star):
+        if not isinstance(star.parent, exp.Func):
+            return False  # `*`, `t.*`, `RETURNING *`: rows read whole
+    for column in root.find_all(exp.Column):
+        if column is node or isinstance(column.this, exp.Star):
+            continue
+        qualifier = identifier_name(column.args["table"]) if column.args.get("table") else ""
+        named = identifier_name(column.this)
+        if not qualifier and named in aliases:
+            return False  # a whole-row reference
+        if (
+            named == name
+            and (not qualifier or qualifier in aliases)
+            and (_in_output(column) or _probed(column))
+        ):
+            return False
+    return True
 
 
 def _passed_on(node: exp.Expression) -> bool:
