@@ -775,7 +775,7 @@ class GuardedConnection(asyncpg.Connection):
         version). State of statements outside any block that touched tenant tables
         (`_OUTSIDE_OWNER`) or of several blocks (`_MIXED_OWNER`) is nobody's to take on."""
         owner = self._tg_owner
-        if owner is None or scope is None or not scope.checkable or scope.key == owner:
+        if owner is None or scope is None or not scope.keyed or scope.key == owner:
             return False
         if self._tg_configuring is not None:
             return False  # a pool's init= running
@@ -2205,7 +2205,7 @@ def _unscoped_here(scope: Scope | None) -> bool:
     """True inside `unscoped()` where the code running asked for it: not in the consumer of a
     generator that holds an unscoped() block across its yield (`Scope.outside_owner`), which
     the guard refuses statements to and must not trust with the connection either."""
-    if scope is None or scope.unscoped_reason is None:
+    if scope is None or scope.unscoped_reason is None or scope.ended_here():
         return False
     return scope.owner is None or not scope.outside_owner()
 
@@ -2532,7 +2532,7 @@ def _owner_of(scope: Scope | None, tenant_rows: bool) -> object:
     """The `GuardedConnection._tg_owner` of state a statement of `scope` leaves: a tenant's
     key, `_UNSCOPED_OWNER`, `_OUTSIDE_OWNER` (no block's, from tenant tables' rows) or None."""
     if scope is not None:
-        return scope.key if scope.checkable else _UNSCOPED_OWNER
+        return scope.key if scope.keyed else _UNSCOPED_OWNER
     return _OUTSIDE_OWNER if tenant_rows else None
 
 

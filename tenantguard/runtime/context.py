@@ -18,9 +18,11 @@ context.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dis
 import logging
+import os
 import sys
 import uuid
 from contextvars import ContextVar
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR
 from types import FrameType, TracebackType
 
+import asyncpg
 from asyncpg.pgproto.pgproto import UUID as _PgUUID
 
 __all__ = ["Scope", "current_scope", "tenant", "tenant_key", "unscoped"]
@@ -56,7 +59,15 @@ class Scope:
     # restores on exit in the context it was entered in (a stack per context, not per block)
     block: object = field(default=None, compare=False, repr=False)
     previous: Scope | None = field(default=None, compare=False, repr=False)
-    checkable: bool = field(init=False, compare=False)  # a tenant with a key, no owner
+    # a tenant with a key, no owner: its statements' state is the tenant's (`keyed`); and whose
+    # block has not ended: the hot path compares values with it (`checkable`)
+    keyed: bool = field(init=False, compare=False)
+    checkable: bool = field(init=False, compare=False)
+    # the block that set this scope has exited: the scope lives on only in contexts copied while
+    # it was open (a task started in the block, a `call_soon` callback, `copy_context()`), which
+    # are no request's any more — a worker task a request started lazily serves later requests
+    # under it (round 34). Set once, with `checkable` cleared (`_ScopeBlock.__exit__`)
+    ended: bool = field(default=False, init=False, compare=False)
     # the key as asyncpg's UUID when it is a UUID's canonical text (else None): the hot path
     # compares a frozen uuid argument with it, byte for byte (the same as text to the key)
     frozen_key: _PgUUID | None = field(init=False, compare=False)
@@ -65,12 +76,27 @@ class Scope:
     uuid_number: int | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        checkable = self.key is not None and self.unscoped_reason is None and self.owner is None
-        object.__setattr__(self, "checkable", checkable)
+        keyed = self.key is not None and self.unscoped_reason is None and self.owner is None
+        object.__setattr__(self, "keyed", keyed)
+        object.__setattr__(self, "checkable", keyed)
         frozen = _canonical_uuid(self.key)
         object.__setattr__(self, "frozen_key", frozen)
         number = None if frozen is None else int.from_bytes(frozen.bytes, "big")
         object.__setattr__(self, "uuid_number", number)
+
+    def ended_here(self) -> bool:
+        """True when the block that set this scope has ended and the code running now is not
+        a call made while it was open: a task started on the guard's or asyncpg's own call
+        (`create_task(statement.fetchval(1))` in the block, run after it) made that call in
+        the block — its context was copied there —, any other code runs after it."""
+        if not self.ended:
+            return False
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no running loop: a copied context run by plain code
+            return True
+        code = getattr(task.get_coro() if task is not None else None, "cr_code", None)
+        return code is None or not code.co_filename.startswith(_CALL_FILES)
 
     def outside_owner(self) -> bool:
         """True when the generator that entered this scope is suspended at a `yield`:
@@ -87,6 +113,11 @@ class Scope:
 
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("tenantguard_scope", default=None)
+# where the coroutines of a guarded call are (`Scope.ended_here`): the guard's runtime, asyncpg
+_CALL_FILES = (
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,
+    os.path.dirname(os.path.abspath(asyncpg.__file__)) + os.sep,
+)
 
 
 def _canonical_uuid(key: str | None) -> _PgUUID | None:
@@ -250,6 +281,13 @@ class _ScopeBlock:
             # on, or by a finalizer in another task: leave this context's scope alone
             return
         _SCOPE.set(entry.previous)
+        ended: Scope | None = current
+        while ended is not None:  # this entry, and any left open above it (out of order)
+            object.__setattr__(ended, "ended", True)
+            object.__setattr__(ended, "checkable", False)
+            if ended is entry:
+                break
+            ended = ended.previous
         if entry is not current and kind is None:
             raise RuntimeError(
                 "tenantguard: tenant()/unscoped() blocks exited out of order: a tenant() entered "

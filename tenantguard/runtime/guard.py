@@ -1251,6 +1251,17 @@ class Guard:
             return None
         self._checked += 1
         scope = _SCOPE.get()
+        if scope is not None and scope.ended_here():
+            block = "unscoped()" if scope.unscoped_reason is not None else "tenant()"
+            self.violation(
+                f"the {block} block this code's context was copied in has ended: the call is "
+                "made by a task, callback or copied context that outlived the request (a worker "
+                "started lazily by one request serves the next ones under its scope)",
+                "start long-lived tasks outside any block, and enter tenant() (or unscoped()) "
+                "in the task for each piece of work; await a request's tasks inside its block",
+                query,
+            )
+            return None
         if scope is not None and scope.owner is not None and scope.outside_owner():
             self.violation(
                 "a tenant() or unscoped() block entered in the generator "
