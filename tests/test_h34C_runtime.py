@@ -12,6 +12,14 @@
    either). Safe twins: a task started and awaited inside the block, and a task that enters
    `tenant()` itself, run as before.
 
+2. NOT FIXED (strict xfail): under a policy written by hand the runtime reads the database's
+   views from the catalog but not its functions: clinic 1's `SELECT array_agg(n) FROM
+   names_of(2) n` returned ['Carla'], `every_name()` every clinic's names (also through a named
+   argument, a parameter's default, dynamic SQL, another function, a view calling one, another
+   schema, a BEGIN ATOMIC body). A fix (the functions' `pg_get_functiondef` sorted as schema
+   sources sort them) is on branch h34C-functions: it also refuses functions that tests of
+   earlier rounds call as probes under forced RLS (`all_names()`), which needs a decision.
+
 Attacks that held (refused, or returned only the request's rows), kept as tests below:
 casts that change a pinning parameter's value (`$1::numeric(3,-1)`, `$1::numeric::float4::
 bigint`, `$1::varchar(1)::bigint`, `$1::bit(2)::bigint`), `U&` identifiers, writes moving rows
@@ -375,5 +383,112 @@ async def test_every_entry_point_refuses_an_ended_scope(two_clinics: str, method
             )
             == 0
         )
+    finally:
+        await conn.close()
+
+
+# ------------------------------------- 2. a function of the database, under a policy by hand
+
+FUNCTIONS = """
+CREATE FUNCTION names_of(bigint) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_name$$;
+CREATE FUNCTION every_name() RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$SELECT first_name FROM patients ORDER BY first_name$$;
+CREATE FUNCTION every_name_pl() RETURNS SETOF text LANGUAGE plpgsql STABLE
+    AS $$BEGIN RETURN QUERY SELECT first_name FROM patients ORDER BY first_name; END$$;
+CREATE FUNCTION my_names() RETURNS SETOF text LANGUAGE sql STABLE AS $$
+    SELECT first_name FROM patients
+    WHERE tenant_id = current_setting('app.tenant_id')::bigint ORDER BY first_name$$;
+CREATE FUNCTION shout(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT upper($1)$$;
+CREATE SCHEMA app;
+CREATE FUNCTION app.every_name() RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$SELECT first_name FROM public.patients$$;
+CREATE FUNCTION named_of(clinic bigint DEFAULT 2) RETURNS SETOF text LANGUAGE sql STABLE
+    AS $$SELECT first_name FROM patients WHERE tenant_id = clinic$$;
+CREATE FUNCTION dynamic_names() RETURNS SETOF text LANGUAGE plpgsql STABLE
+    AS $$BEGIN RETURN QUERY EXECUTE 'SELECT first_name FROM pat' || 'ients'; END$$;
+CREATE FUNCTION wrapper() RETURNS SETOF text LANGUAGE sql STABLE AS $$SELECT * FROM every_name()$$;
+CREATE FUNCTION count_all() RETURNS bigint LANGUAGE sql STABLE AS $$SELECT count(*) FROM patients$$;
+CREATE FUNCTION atomic_names() RETURNS SETOF text LANGUAGE sql STABLE
+    BEGIN ATOMIC SELECT first_name FROM patients; END;
+CREATE FUNCTION rows_of_all() RETURNS TABLE (tenant_id bigint, first_name text) LANGUAGE sql
+    STABLE AS $$SELECT tenant_id, first_name FROM patients$$;
+CREATE VIEW names_view AS SELECT every_name() AS n;
+"""
+FUNCTION_LEAKS: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "another clinic's id as the argument": ("SELECT array_agg(n) FROM names_of($1) n", (2,)),
+    "another clinic's id as a literal": ("SELECT array_agg(n) FROM names_of(2) n", ()),
+    "in the select list": ("SELECT array_agg(names_of) FROM (SELECT names_of($1)) s", (2,)),
+    "reading every clinic (SQL)": ("SELECT array_agg(n) FROM every_name() n", ()),
+    "reading every clinic (PL/pgSQL)": ("SELECT array_agg(n) FROM every_name_pl() n", ()),
+    "reading every clinic, select list": ("SELECT array_agg(e) FROM (SELECT every_name() e) s", ()),
+    "in another schema": ("SELECT array_agg(n) FROM app.every_name() n", ()),
+    "a named argument": ("SELECT array_agg(n) FROM named_of(clinic => 2) n", ()),
+    "the parameter's default": ("SELECT array_agg(n) FROM named_of() n", ()),
+    "dynamic SQL": ("SELECT array_agg(n) FROM dynamic_names() n", ()),
+    "through another function": ("SELECT array_agg(n) FROM wrapper() n", ()),
+    "an aggregate of every clinic": ("SELECT count_all()", ()),
+    "a BEGIN ATOMIC body": ("SELECT array_agg(n) FROM atomic_names() n", ()),
+    "every row, unfiltered": ("SELECT array_agg(first_name) FROM rows_of_all()", ()),
+    "a view calling one": ("SELECT array_agg(n) FROM names_view", ()),
+}
+
+
+async def _with_functions(dsn: str) -> None:
+    owner = await asyncpg.connect(dsn)
+    try:
+        await owner.execute(FUNCTIONS)
+    finally:
+        await owner.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h34C, not fixed on main: under a policy written by hand the runtime does not read "
+    "the database's functions (a fix sorting them is on branch h34C-functions of /work/h34C; it "
+    "refuses RLS-filtered functions that earlier tests use as probes)",
+)
+@pytest.mark.parametrize("kind", sorted(FUNCTION_LEAKS))
+async def test_a_function_of_the_database_reading_another_clinic(
+    two_clinics: str, kind: str
+) -> None:
+    """A policy written by hand names no function, and the runtime reads none of the
+    database's: each of these returned Carla (or every clinic's names) to clinic 1's request
+    (with schema sources the proof sorts them and refuses each)."""
+    await _with_functions(two_clinics)
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        sql, args = FUNCTION_LEAKS[kind]
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def test_functions_of_the_database_pinned_to_the_request(two_clinics: str) -> None:
+    """The safe twins: the request's own id, the tenant setting inside, a function reading no
+    tenant table; and `unscoped()` reads every clinic."""
+    await _with_functions(two_clinics)
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            assert await conn.fetchval("SELECT array_agg(n) FROM names_of($1) n", 1) == [
+                "Ana",
+                "Bruno",
+            ]
+            assert await conn.fetchval("SELECT array_agg(n) FROM my_names() n") == ["Ana", "Bruno"]
+            assert await conn.fetchval("SELECT shout($1)", "x") == "X"
+            assert await conn.fetchval(
+                "SELECT array_agg(first_name) FROM rows_of_all() WHERE tenant_id = $1", 1
+            ) == ["Ana", "Bruno"]
+            assert await conn.fetchval("SELECT array_agg(n) FROM named_of(clinic => $1) n", 1) == [
+                "Ana",
+                "Bruno",
+            ]
+        with tenant(2):
+            assert await conn.fetchval("SELECT array_agg(n) FROM names_of($1) n", 2) == ["Carla"]
+        with unscoped("a report over every clinic"):
+            every = await conn.fetchval("SELECT array_agg(n) FROM every_name() n")
+            assert every == ["Ana", "Bruno", "Carla"]
     finally:
         await conn.close()
