@@ -328,8 +328,11 @@ INSERT = "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1,
 
 
 async def test_a_call_made_in_the_block_and_run_by_a_task_after_it(two_clinics: str) -> None:
-    """Safe twin of 1: the call is made (and checked) inside the block; the task that runs it
-    starts after the block ended, in a context holding the ended scope: it runs as before."""
+    """Twin of 1: a connection's fetch/execute is checked when the call is made (inside the
+    block): a task that runs it after the block ended runs it as before. A prepared
+    statement's method is checked when its coroutine runs, in the ended scope: refused (an
+    exemption for a task started on the guard's own coroutine would have let a worker's
+    `asyncio.gather(statement.fetchval(1))`, or `wait_for`, run under the ended tenant)."""
     conn = await connect(two_clinics, policy=POLICY)
     try:
         with tenant(1):
@@ -341,7 +344,42 @@ async def test_a_call_made_in_the_block_and_run_by_a_task_after_it(two_clinics: 
         with tenant(1):
             statement = await conn.prepare(NAMES)
             prepared = asyncio.create_task(statement.fetchval(1))
-        assert await prepared == ["Ana", "Bruno", "Zoe"]
+        with pytest.raises(TenantIsolationError, match="ended"):
+            await prepared
+        with tenant(1):
+            assert await statement.fetchval(1) == ["Ana", "Bruno", "Zoe"]
+    finally:
+        await conn.close()
+
+
+async def test_a_worker_gathering_prepared_calls_under_an_ended_scope(two_clinics: str) -> None:
+    """A worker started in clinic 1's block runs clinic 2's job through `asyncio.gather` (each
+    coroutine becomes a task of its own, rooted in the guard's coroutine): refused."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            statement = await conn.prepare(BY_SETTING)
+            jobs: asyncio.Queue[asyncio.Future[Any]] = asyncio.Queue()
+
+            async def worker() -> None:
+                while True:
+                    done = await jobs.get()
+                    try:
+                        (got,) = await asyncio.gather(statement.fetchval())
+                        done.set_result(got)
+                    except Exception as error:
+                        done.set_exception(error)
+
+            task = asyncio.create_task(worker())
+        try:
+            with tenant(2):
+                done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                await jobs.put(done)
+                with pytest.raises(TenantIsolationError, match="ended"):
+                    await done  # was ['Ana', 'Bruno'] with the exemption
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
     finally:
         await conn.close()
 

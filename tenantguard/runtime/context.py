@@ -18,11 +18,9 @@ context.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dis
 import logging
-import os
 import sys
 import uuid
 from contextvars import ContextVar
@@ -30,7 +28,6 @@ from dataclasses import dataclass, field
 from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR
 from types import FrameType, TracebackType
 
-import asyncpg
 from asyncpg.pgproto.pgproto import UUID as _PgUUID
 
 __all__ = ["Scope", "current_scope", "tenant", "tenant_key", "unscoped"]
@@ -84,20 +81,6 @@ class Scope:
         number = None if frozen is None else int.from_bytes(frozen.bytes, "big")
         object.__setattr__(self, "uuid_number", number)
 
-    def ended_here(self) -> bool:
-        """True when the block that set this scope has ended and the code running now is not
-        a call made while it was open: a task started on the guard's or asyncpg's own call
-        (`create_task(statement.fetchval(1))` in the block, run after it) made that call in
-        the block — its context was copied there —, any other code runs after it."""
-        if not self.ended:
-            return False
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:  # no running loop: a copied context run by plain code
-            return True
-        code = getattr(task.get_coro() if task is not None else None, "cr_code", None)
-        return code is None or not code.co_filename.startswith(_CALL_FILES)
-
     def outside_owner(self) -> bool:
         """True when the generator that entered this scope is suspended at a `yield`:
         the code running now is its consumer, which did not ask for this tenant."""
@@ -113,11 +96,6 @@ class Scope:
 
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("tenantguard_scope", default=None)
-# where the coroutines of a guarded call are (`Scope.ended_here`): the guard's runtime, asyncpg
-_CALL_FILES = (
-    os.path.dirname(os.path.abspath(__file__)) + os.sep,
-    os.path.dirname(os.path.abspath(asyncpg.__file__)) + os.sep,
-)
 
 
 def _canonical_uuid(key: str | None) -> _PgUUID | None:

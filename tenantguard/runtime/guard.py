@@ -1251,7 +1251,7 @@ class Guard:
             return None
         self._checked += 1
         scope = _SCOPE.get()
-        if scope is not None and scope.ended_here():
+        if scope is not None and scope.ended:
             block = "unscoped()" if scope.unscoped_reason is not None else "tenant()"
             self.violation(
                 f"the {block} block this code's context was copied in has ended: the call is "
