@@ -5930,9 +5930,22 @@ def _read_outside_changes(text: str) -> set[str]:
             # a target closed by a bracket on its line: `q.X, (y) = …` (`f(x) = …` is no
             # Python; a keyword's `(…)` is followed by `,` or `)`, not by `=`)
             attributes(before)
+    owners = _enclosing_functions(code)
+    # `query += " LIMIT 50"` in a function (no `global`/`nonlocal` in the file) changes that
+    # function's own `query`: an alias made in another function, `query = QUERIES[k]`, is
+    # another variable (h34D: one such pair made every module's `QUERIES` unknown)
+    scoped = _GLOBAL_OR_NONLOCAL.search(code) is None
+    augmented: set[tuple[str, str]] = set()  # (name, function) changed only so
     for pattern in (_MUTATOR_AFTER, _AUGMENTING):
         for match in pattern.finditer(code):
             name = _word_before(code, match.start())
+            if pattern is _AUGMENTING and name is not None and scoped:
+                enclosing = owners(match.start())
+                start = match.start()
+                before = code[max(0, start - 200) : start].rstrip(" \t")[: -len(name)]
+                if enclosing is not None and not before.rstrip(" \t").endswith("."):
+                    augmented.add((name, enclosing[0]))
+                    continue
             if name is None and pattern is _MUTATOR_AFTER:
                 name = _changed_through(code, match.start(), found)
             if pattern is _MUTATOR_AFTER and (name in _UNBOUND_OWNERS or name in _TYPE_OF):
@@ -5972,14 +5985,18 @@ def _read_outside_changes(text: str) -> set[str]:
     returned = _returned(code)
     found.update(f"returns:{function}:{name}" for function, name in returned)
     changed = {f[8:] for f in found if f.startswith("mutated:")}
-    if changed:
+    if changed or augmented:
         # a list changed through another name for it (outside attack h32g: `from q import
         # PARTS as P; X = P; X.append(…)`, `x = q.PARTS`, `(x := PARTS).append(…)`, `p =
         # self.PARTS`, `REG = {"p": PARTS}`, `for p in [PARTS]:`, `def f(p=PARTS)`): the
         # names it holds are changed too, through aliases of aliases
         pairs = [(alias, original) for original, alias in _import_aliases(code)]
-        pairs.extend(_held_names(code))
         pairs.extend(returned)
+        # (a name held in a function: changed there by its `+=`, or anywhere by the rest)
+        local = [
+            (holder, held, _scope_at(code, position, owners))
+            for holder, held, position in _held_names_at(code)
+        ]
         for match in _WITH_AS.finditer(code):  # `with nullcontext(P) as x`: x may be P
             pairs.extend((match.group(2), n) for n in _HELD_WORD.findall(match.group(1)))
         for match in _GETATTR_NAMED.finditer(raw):  # `getattr(q, "P")` is `q.P`
@@ -5989,17 +6006,25 @@ def _read_outside_changes(text: str) -> set[str]:
             holder = _WORD_BEFORE_EQUALS.search(raw, max(0, match.start() - 80), match.start())
             if holder is not None:
                 pairs.append((holder.group(1), name))
+        anywhere = {name for name, _ in augmented}
         grown = True
         while grown:
             count = len(changed)
-            changed.update(held for holder, held in pairs if holder in changed)
+            changed.update(
+                held for holder, held in pairs if holder in changed or holder in anywhere
+            )
+            changed.update(
+                held
+                for holder, held, function in local
+                if holder in changed or (holder, function) in augmented
+            )
             grown = len(changed) > count
+        changed |= anywhere
         found.update("mutated:" + n for n in changed)
         for pattern in (_DEF_PARAMETERS, _LAMBDA_PARAMETERS):
             for function, parameters in pattern.findall(code):
                 if changed.intersection(_HELD_WORD.findall(parameters)):
                     found.add("changes-arg:" + function)
-    owners = _enclosing_functions(code)
     for match in _WRITTEN_BY_KEY.finditer(code):
         # `def put(obj, k, v): setattr(obj, k, v)`: put writes what it is handed by a key
         # not spelt (h32j; joined with `handed:put:X` in `handed_changes`)
@@ -6077,6 +6102,7 @@ _APPLIED = lazy_pattern(r"\s*(?:\w+\s*\.\s*)*(\w+)\s*,")
 _HOLDER = lazy_pattern(r"(?<!\w)(\w+)[ \t]*(?::[^=\n:]*)?(?::=|(?<![=!<>:])=(?!=))")
 _FOR_HOLDER = lazy_pattern(r"for(?<!\wfor)[ \t]+([\w \t,()\[\]]+?)[ \t]+in(?!\w)")
 _HELD_WORD = lazy_pattern(r"[A-Za-z_]\w*")
+_GLOBAL_OR_NONLOCAL = lazy_pattern(r"(?<!\w)(?:global|nonlocal)(?!\w)")
 _HELD_TOKEN = lazy_pattern(r"(?<![\w])[A-Za-z_]\w*|[()\[\]{}\n;,:]")
 _WITH_AS = lazy_pattern(r"with(?<!\wwith)[ \t]+([^\n]+?)[ \t]+as[ \t]+(\w+)")
 _GETATTR_NAMED = lazy_pattern(r"getattr\s*\(\s*[\w.]+\s*,\s*([\"'])(\w+)\1\s*\)")
@@ -6140,13 +6166,26 @@ def _returned(code: str) -> list[tuple[str, str]]:
     return found
 
 
-def _held_names(code: str) -> list[tuple[str, str]]:
-    """(holder, held) for each name a value given to a name may be the very object of: `X =
+def _scope_at(
+    code: str, position: int, owners: Callable[[int], tuple[str, frozenset[str]] | None]
+) -> str | None:
+    """The function whose local a name bound at `position` is: the innermost `def` around it,
+    or the one whose `def` line it is on (a parameter's default, `def f(p=PARTS):`)."""
+    line = code.rfind("\n", 0, position) + 1
+    defined = _DEF_LINE.match(code, line)
+    if defined is not None and defined.end() <= position:
+        return defined.group(2)
+    found = owners(position)
+    return None if found is None else found[0]
+
+
+def _held_names_at(code: str) -> list[tuple[str, str, int]]:
+    """(holder, held, where) for each name a value given to a name may be the very object of: `X =
     P` (also `q.P`, `P or []`, `P if c else Q`, `{"k": P}`, `[P]`, `P["k"]`), `x := P`, a
     default or a keyword `p=P`, `for p in [P]`. Not a name only read into a new object: a
     call's argument (`list(P)`, `f(P)`), an operand (`P + []`, `[*P]`), a slice (`P[:]`), a
     method's result (`P.copy()`), a comprehension's."""
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, str, int]] = []
     for pattern in (_HOLDER, _FOR_HOLDER):
         for match in pattern.finditer(code):
             holders = _HELD_WORD.findall(match.group(1))
@@ -6158,7 +6197,9 @@ def _held_names(code: str) -> list[tuple[str, str]]:
                     holders.extend(_HELD_WORD.findall(prefix))
                     stops = "\n;"
             found.extend(
-                (holder, held) for held in _held_in(code, match.end(), stops) for holder in holders
+                (holder, held, match.start())
+                for held in _held_in(code, match.end(), stops)
+                for holder in holders
             )
     return found
 
