@@ -4527,6 +4527,19 @@ class _Walker:
                     ]
                     joined.append(join_values(separator, values, node, origin))
                 return union(joined, node, origin)
+            cut = _constant_slice(items)
+            if cut is not None:  # `"\n".join(conds[:-1])`: those items of the list, in order
+                assert isinstance(items, ast.Subscript)
+                separator = self.evaluate(func.value)
+                whole = self.items_of(items.value)
+                if whole is not None and whole.keys is None and whole.ordered and not whole.subset:
+                    return join_values(separator, list(whole.values[cut]), node, origin)
+                held = self.lookup(items.value.id) if isinstance(items.value, ast.Name) else None
+                if isinstance(held, Grown):
+                    joined = [
+                        join_values(separator, list(a[cut]), node, origin) for a in held.lists
+                    ]
+                    return union(joined, node, origin)
             grown = self.lookup(items.id) if isinstance(items, ast.Name) else None
             if grown is None:  # `conds + ["FALSE"]` of a grown list
                 grown = self.grown_view(items)
@@ -6164,6 +6177,27 @@ def _returned(code: str) -> list[tuple[str, str]]:
                 found.extend((owner[0], n) for n in _held_in(code, start))
         at += len(line) + 1
     return found
+
+
+def _constant_slice(node: ast.expr) -> slice | None:
+    """The slice of `X[1:]`, `X[:-1]`, `X[::2]` written with constant integers (or none)."""
+    if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Slice):
+        return None
+    bounds: list[int | None] = []
+    for bound in (node.slice.lower, node.slice.upper, node.slice.step):
+        if bound is None:
+            bounds.append(None)
+            continue
+        value = bound
+        negative = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
+        if negative:
+            value = value.operand  # type: ignore[attr-defined]
+        if not isinstance(value, ast.Constant) or type(value.value) is not int:
+            return None
+        bounds.append(-value.value if negative else value.value)
+    if bounds[2] == 0:
+        return None  # Python raises ValueError
+    return slice(*bounds)
 
 
 def _scope_at(
@@ -8099,6 +8133,9 @@ def _growing_use(name: ast.Name, parent: ast.AST | None) -> bool:
         )
     if isinstance(parent, ast.If | ast.While | ast.IfExp):
         return parent.test is name
+    if isinstance(parent, ast.Subscript) and isinstance(parent.slice, ast.Slice):
+        # `name[:-1]` read: a new list (`name[:] = …` and `del name[1:]` change it)
+        return parent.value is name and isinstance(parent.ctx, ast.Load)
     if isinstance(parent, ast.For | ast.AsyncFor):  # `for key in allowed:` reads each item
         return parent.iter is name
     return isinstance(parent, ast.UnaryOp | ast.BoolOp)
