@@ -254,6 +254,9 @@ class InstanceRef:
     exact: bool = False
     # made by calling the class with no arguments: a dataclass's fields hold their defaults
     bare: bool = False
+    # made by calling a dataclass or a NamedTuple with arguments the reader maps to its
+    # fields (`Query("SELECT …", name="x")`): each field given, with its value
+    given: tuple[tuple[str, Value], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -663,6 +666,11 @@ class ClassInfo:
     top: bool = True  # defined by the module's body (not inside a function, whose body runs later)
     # a dataclass's fields' defaults (an attribute is a hole: a constructor may give another)
     defaults: dict[str, Binding] = field(default_factory=dict)
+    # the fields its constructor takes, in order, when the reader knows them (a dataclass or a
+    # NamedTuple of the project with no project base, no `__init__`/`__post_init__`…): None
+    # otherwise; `kw_only` when positional arguments do not map to them
+    fields: tuple[str, ...] | None = None
+    kw_only: bool = False
     _instance: dict[str, Value] | None = None
     _order: tuple[list[ClassInfo], bool] | None = None
 
@@ -2133,6 +2141,7 @@ class _Walker:
         info.attributes = self.env
         changed = _rebound(self.module)[1]
         computed = _is_enum(info) and bool({"__new__", "__init__"} & info.methods.keys())
+        info.fields, info.kw_only = _constructor_fields(info)
         if _makes_records(info):
             # `sql: str = "…"` of a dataclass, a NamedTuple, an attrs or pydantic model: a
             # default each instance may replace (`Query(sql=…)`), not the attribute's value
@@ -3714,7 +3723,32 @@ class _Walker:
             made = imported if isinstance(imported, ClassRef) else made
         if not isinstance(made, ClassRef):
             return None
-        return InstanceRef(made.info, exact=True, bare=not node.args and not node.keywords)
+        given = self._fields_given(made.info, node)
+        return InstanceRef(
+            made.info, exact=True, bare=not node.args and not node.keywords, given=given
+        )
+
+    def _fields_given(self, info: ClassInfo, node: ast.Call) -> tuple[tuple[str, Value], ...]:
+        """The fields a call of a dataclass or NamedTuple of the project gives, each with its
+        argument's value (`Query("SELECT …", name="x")`); none where an argument is unpacked
+        (`*args`, `**kw`) or does not map to a field (Python raises)."""
+        fields = info.fields
+        if not fields or not (node.args or node.keywords):
+            return ()
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(
+            k.arg is None for k in node.keywords
+        ):
+            return ()
+        if len(node.args) > len(fields) or (info.kw_only and node.args):
+            return ()
+        given: dict[str, Value] = {}
+        for name, argument in zip(fields, node.args, strict=False):
+            given[name] = self.evaluate(argument)
+        for keyword in node.keywords:
+            if keyword.arg not in fields or keyword.arg in given:
+                return ()
+            given[keyword.arg] = self.evaluate(keyword.value)
+        return tuple(given.items())
 
     def binding_of_receiver(self, node: ast.expr) -> Binding | None:
         """The reference an expression stands for (`self`, a class, a module), if any."""
@@ -4050,6 +4084,8 @@ class _Walker:
         base = self.binding_of_receiver(node.value)
         if isinstance(base, ImportedRef):
             imported = self.index.imported(base)  # `from m import Repo`: Repo.X
+            if isinstance(imported, InstanceRef) and imported.given:
+                base = imported  # `from m import EVENTS`: a record made there, EVENTS.text
             base = imported if isinstance(imported, ClassRef) else base
         if isinstance(base, InstanceRef):
             holder = expression_name(node.value)
@@ -4058,7 +4094,12 @@ class _Walker:
                 reason = f"`{_short(node.value)}` has attributes written by a key not spelt"
                 return hole(node, self.origin, reason)
             return self.index.instance_attribute(
-                base.info, node.attr, node, exact=base.exact, bare=base.bare
+                base.info,
+                node.attr,
+                node,
+                exact=base.exact,
+                bare=base.bare,
+                fields_given=base.given,
             )
         if isinstance(base, ClassRef) and base.any_subclass:
             # `cls.X`: the class's X or a subclass's (what instances are given included: more
@@ -7119,17 +7160,31 @@ class ProjectIndex:
         return None
 
     def instance_attribute(
-        self, info: ClassInfo, name: str, node: ast.AST, *, exact: bool = False, bare: bool = False
+        self,
+        info: ClassInfo,
+        name: str,
+        node: ast.AST,
+        *,
+        exact: bool = False,
+        bare: bool = False,
+        fields_given: tuple[tuple[str, Value], ...] = (),
     ) -> Binding | None:
         """`self.X`: the class attribute (through the project bases), what methods assign to
         `self.X`, and (unless the object is `exact`ly of that class) what the project's
         subclasses set X to — any of them. Of an object made with no arguments (`bare`), a
-        dataclass field's default."""
+        dataclass field's default; of one made with arguments mapped to its fields
+        (`fields_given`: `Query("SELECT …", name="x")`), the argument's value."""
         order, complete = self.bases(info)
         subclasses = [] if exact else self._subclasses(info)
         origin = info.module.origin
         values: list[Binding] = []
-        for cls in order:
+        passed_here = dict(fields_given).get(name) if exact else None
+        if passed_here is not None and self.changed_outside(name):
+            passed_here = None  # `q.sql = …` somewhere (a dataclass that is not frozen)
+            values.append(hole(node, origin, f"`{info.name}.{name}` is assigned elsewhere"))
+        elif passed_here is not None:
+            values.append(passed_here)  # `Query("SELECT …").sql`: what the call gave it
+        for cls in order if passed_here is None else ():
             if name in cls.attributes:
                 held = cls.defaults.get(name) if bare and exact else None
                 if held is not None and self.changed_outside("__defaults__", dunder=True):
@@ -8804,6 +8859,47 @@ def sent_unchanged(template: Value) -> bool:
         and type(template[0][0]) is Hole
         and template[0][0].transform is None
     )
+
+
+def _constructor_fields(info: ClassInfo) -> tuple[tuple[str, ...] | None, bool]:
+    """The fields a plain dataclass's or a `NamedTuple`'s generated constructor takes, in
+    order, and whether they are keyword-only; None where the reader cannot tell: a project
+    base (its fields come first), a base it cannot read, its own `__init__`/`__post_init__`,
+    a validator, `InitVar`, `field(init=False)`, a `KW_ONLY` marker."""
+    bases = [_dotted(b).rsplit(".", 1)[-1] for b in info.base_exprs]
+    named_tuple = bases == ["NamedTuple"]
+    kw_only = False
+    if not named_tuple:
+        if bases or not _plain_dataclass(info):
+            return None, False
+        for decorator in info.node.decorator_list:
+            if isinstance(decorator, ast.Call):
+                for keyword in decorator.keywords:
+                    if keyword.arg is None:
+                        return None, False
+                    if keyword.arg == "kw_only":
+                        if not isinstance(keyword.value, ast.Constant):
+                            return None, False
+                        kw_only = bool(keyword.value.value)
+                    if keyword.arg == "init" and not (
+                        isinstance(keyword.value, ast.Constant) and keyword.value.value is True
+                    ):
+                        return None, False
+    if info.node.keywords or _may_change_fields(info):
+        return None, False
+    fields: list[str] = []
+    for statement in info.node.body:
+        if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
+            continue
+        annotation = ast.unparse(statement.annotation)
+        if "ClassVar" in annotation:
+            continue
+        if "InitVar" in annotation or "KW_ONLY" in annotation:
+            return None, False
+        if isinstance(statement.value, ast.Call) and not named_tuple:
+            return None, False  # `field(…)`: init=False, kw_only, a factory…
+        fields.append(statement.target.id)
+    return tuple(fields), kw_only
 
 
 def _may_change_fields(info: ClassInfo) -> bool:
