@@ -21,6 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from tenantguard.engine.analyze import Analyzer
+from tenantguard.engine.policy import Policy
+from tenantguard.sources.python import check_python_text
+
 TREES = Path(__file__).parent / "fixtures" / "projects" / "h34D"
 _MARKER = re.compile(r"expect:\s*((?:TG\d{3}\s*,?\s*)+)")
 
@@ -57,3 +61,26 @@ def test_real_tree_reports_exactly_what_it_expects(tree: str) -> None:
     want = expected(root)
     # (reported and not expected, expected and not reported)
     assert (sorted(got - want), sorted(want - got)) == ([], [])
+
+
+SHELL = """\
+class Shell:
+    def execute(self, command):
+        return command
+
+
+def run_shell():
+    shell = Shell()
+    return shell.execute("update users and invoices in the CRM export")
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a project method named like a driver's that is no wrapper is read as a driver's "
+    "first argument where its text starts like SQL (python.py `call.driver`): text that then "
+    "fails to parse is TG006 though the method (of an object made here) sends nothing",
+)
+def test_text_given_to_a_project_method_that_sends_nothing_is_not_sql() -> None:
+    out, _, _ = check_python_text(SHELL, Analyzer(Policy("org_id", ["users", "invoices"])))
+    assert [f.code for f in out] == []

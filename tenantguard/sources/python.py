@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import io
 import itertools
 import re
 import sys
+import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -1402,18 +1404,26 @@ def check_python_text(
             info.code, info.name, Severity.ERROR, message, fix, line, column, line, column
         )
 
+    literals_only = False
     try:
         tree = ast.parse(text)
     except SyntaxError as error:
-        # a project on a newer Python (PEP 701 f-strings) must not read as its own mistake
+        # a project on a newer Python (PEP 701 f-strings, PEP 695 `type X = …`) must not read
+        # as its own mistake; its string literals are still checked, each standing alone (as
+        # any literal that reads as SQL is), from the file's tokens
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
-        message = (
-            f"cannot parse Python as Python {version} reads it ({error.msg}): the SQL in this "
-            "file cannot be checked"
-        )
         fix = "fix the syntax error; a newer Python's syntax needs tenantguard installed on that Python"
+        literals = _literals_of_tokens(text)
+        what = (
+            "only its string literals are checked, each standing alone"
+            if literals is not None and literals.body
+            else "the SQL in this file cannot be checked"
+        )
+        message = f"cannot parse Python as Python {version} reads it ({error.msg}): {what}"
         found = unprovable(message, fix, error.lineno or 1, error.offset or 1)
-        return [found], 0, [()]
+        if literals is None or not literals.body:
+            return [found], 0, [()]
+        tree, literals_only = literals, True
     except (RecursionError, MemoryError, ValueError) as error:
         message = f"cannot parse Python ({type(error).__name__}): its SQL cannot be checked"
         return [unprovable(message, "simplify the file")], 0, [()]
@@ -1431,9 +1441,57 @@ def check_python_text(
         return [unprovable(message, "simplify the file")], 0, [()]
     findings = [c.finding for c in check.out]
     anchors = [c.anchors for c in check.out]
+    if literals_only:
+        findings.insert(0, found)
+        anchors.insert(0, ())
     severity = None if schema_source else unresolved_severity
     for finding in _copy_findings(module.copies, analyzer, module.origin, severity):
         findings.append(finding)
         anchors.append((finding.line - 1, finding.line))
     module.tree = None  # the tree is not needed by the modules that import this one
     return findings, check.checked, anchors
+
+
+def _literals_of_tokens(text: str) -> ast.Module | None:
+    """The string literals of a file this Python cannot parse, read from its tokens: a module
+    of expression statements, each the constant Python would make of one literal (adjacent
+    literals joined, as `"a" "b"` is), placed where it is written. f-strings and bytes are
+    left out; None when the text does not even tokenize."""
+    body: list[ast.stmt] = []
+    lines = text.splitlines(keepends=True)
+    group: list[tokenize.TokenInfo] = []
+
+    def column(row: int, col: int) -> int:  # (the ast counts UTF-8 bytes)
+        line = lines[row - 1] if 0 < row <= len(lines) else ""
+        return len(line[:col].encode("utf-8"))
+
+    def flush() -> None:
+        if not group:
+            return
+        parts, first, last = [t.string for t in group], group[0], group[-1]
+        group.clear()
+        if any(re.match(r"[A-Za-z]*[fFbB]", p) for p in parts):
+            return
+        try:
+            value = ast.literal_eval(" ".join(parts))
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return
+        if not isinstance(value, str):
+            return
+        constant = ast.Constant(value=value)
+        constant.lineno, constant.col_offset = first.start[0], column(*first.start)
+        constant.end_lineno, constant.end_col_offset = last.end[0], column(*last.end)
+        statement = ast.Expr(value=constant)
+        ast.copy_location(statement, constant)
+        body.append(statement)
+
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.STRING:
+                group.append(token)
+            elif token.type not in (tokenize.NL, tokenize.COMMENT):
+                flush()
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+    flush()
+    return ast.Module(body=body, type_ignores=[])
