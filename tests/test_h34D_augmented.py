@@ -76,6 +76,9 @@ CHANGERS = {
         "from bot.q import PARTS\n\n\ndef admin():\n    p = PARTS\n\n    def grow():\n"
         "        nonlocal p\n        p += [' OR TRUE']\n\n    grow()\n"
     ),
+    "class_body_in_a_function": (
+        "from bot.q import PARTS\n\n\ndef admin():\n    class Grow:\n        PARTS += [' OR TRUE']\n"
+    ),
     "loop_in_function": (
         "from bot.q import PARTS\n\n\ndef admin():\n    for p in [PARTS]:\n"
         "        p += [' OR TRUE']\n"
@@ -102,3 +105,39 @@ def test_an_alias_extended_in_its_own_scope_is_still_a_change(
     write_guild_project(tmp_path, files)
     found = findings_of_check(tmp_path, capsys, monkeypatch)
     assert ("bot/tags.py", 9, "TG009") in found
+
+
+REGISTRY = (
+    "class Repo:\n"
+    '    BY_KIND = {"tags": "SELECT name FROM tags WHERE guild_id = $1"}\n'
+    "\n"
+    "    @classmethod\n"
+    "    def sql(cls):\n"
+    "        return cls.BY_KIND\n"
+    "\n"
+    "    async def tags(self, conn, guild_id):\n"
+    '        return await conn.fetch(self.BY_KIND["tags"], guild_id)\n'  # 9
+)
+# a variable named like the function, extended in a function of another module
+PAGED = (
+    "async def page(conn, guild_id, n):\n"
+    '    sql = "SELECT name FROM tags WHERE guild_id = $1"\n'
+    '    sql += f" LIMIT {int(n)}"\n'
+    "    return await conn.fetch(sql, guild_id)\n"
+)
+# what the function returns, changed in place: still a change
+GROWN = "from bot.repo import Repo\n\nRepo.sql().update(tags='SELECT name FROM tags')\n"
+
+
+def test_a_local_extended_is_not_what_a_function_of_that_name_returns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": REGISTRY, "bot/page.py": PAGED})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+
+
+def test_what_a_function_returns_changed_in_place_is_still_a_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": REGISTRY, "bot/admin.py": GROWN})
+    assert ("bot/repo.py", 9, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)

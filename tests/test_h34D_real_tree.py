@@ -4,7 +4,8 @@ Two small projects under `tests/fixtures/projects/h34D/` (not `python/`, whose
 fixtures are checked as one project that would read these modules too) — `saas` (FastAPI routes, repositories
 with class attributes, a dict-of-queries registry, an Enum and a dataclass holding SQL, psycopg
 `sql.SQL`, Celery and arq jobs, aiohttp handlers, SQLAlchemy `text()`, text that is not SQL,
-Python 3.12 syntax) and `guildbot` (a discord.py cog keyed by `guild_id`) — carry their expected
+Python 3.12 syntax, a generic CRUD base, psycopg `sql.SQL(...).join`, SQLAlchemy
+`bindparams`, log/click/GraphQL/Elasticsearch calls) and `guildbot` (a discord.py cog keyed by `guild_id`) — carry their expected
 findings inline (`# expect: TG001`, `-- expect: TG001` inside a SQL string). `tenantguard check`
 is run on each in a fresh process, as a user runs it, and must report exactly those
 (file, line, rule): every leak at the string it is in, constant SQL checked (no TG009), TG009

@@ -5988,7 +5988,8 @@ def _read_outside_changes(text: str) -> set[str]:
     # `query += " LIMIT 50"` in a function (no `global`/`nonlocal` in the file) changes that
     # function's own `query`: an alias made in another function, `query = QUERIES[k]`, is
     # another variable (h34D: one such pair made every module's `QUERIES` unknown)
-    scoped = _GLOBAL_OR_NONLOCAL.search(code) is None
+    # (a class body in a function reads a global by that name, `X += […]` extending it)
+    scoped = _GLOBAL_OR_NONLOCAL.search(code) is None and _NESTED_CLASS.search(code) is None
     augmented: set[tuple[str, str]] = set()  # (name, function) changed only so
     for pattern in (_MUTATOR_AFTER, _AUGMENTING):
         for match in pattern.finditer(code):
@@ -6044,8 +6045,12 @@ def _read_outside_changes(text: str) -> set[str]:
         # PARTS as P; X = P; X.append(…)`, `x = q.PARTS`, `(x := PARTS).append(…)`, `p =
         # self.PARTS`, `REG = {"p": PARTS}`, `for p in [PARTS]:`, `def f(p=PARTS)`): the
         # names it holds are changed too, through aliases of aliases
-        pairs = [(alias, original) for original, alias in _import_aliases(code)]
-        pairs.extend(returned)
+        # (names of the module and what functions return: a function's own `x += …`, `x`
+        # local there, changes neither — `sql += " AND …"` is no change of what a function
+        # `sql()` returns; the pairs below, kept in some function, may be that `x`)
+        fixed = [(alias, original) for original, alias in _import_aliases(code)]
+        fixed.extend(returned)
+        pairs: list[tuple[str, str]] = []
         # (a name held in a function: changed there by its `+=`, or anywhere by the rest)
         local = [
             (holder, held, _scope_at(code, position, owners))
@@ -6064,6 +6069,7 @@ def _read_outside_changes(text: str) -> set[str]:
         grown = True
         while grown:
             count = len(changed)
+            changed.update(held for holder, held in fixed if holder in changed)
             changed.update(
                 held for holder, held in pairs if holder in changed or holder in anywhere
             )
@@ -6073,8 +6079,10 @@ def _read_outside_changes(text: str) -> set[str]:
                 if holder in changed or (holder, function) in augmented
             )
             grown = len(changed) > count
-        changed |= anywhere
+        # (a function's own `x += …` changes no name of another scope: not said as a change
+        # of `x` to the project — a parameter so extended changes what it is handed)
         found.update("mutated:" + n for n in changed)
+        changed |= anywhere
         for pattern in (_DEF_PARAMETERS, _LAMBDA_PARAMETERS):
             for function, parameters in pattern.findall(code):
                 if changed.intersection(_HELD_WORD.findall(parameters)):
@@ -6157,6 +6165,7 @@ _HOLDER = lazy_pattern(r"(?<!\w)(\w+)[ \t]*(?::[^=\n:]*)?(?::=|(?<![=!<>:])=(?!=
 _FOR_HOLDER = lazy_pattern(r"for(?<!\wfor)[ \t]+([\w \t,()\[\]]+?)[ \t]+in(?!\w)")
 _HELD_WORD = lazy_pattern(r"[A-Za-z_]\w*")
 _GLOBAL_OR_NONLOCAL = lazy_pattern(r"(?<!\w)(?:global|nonlocal)(?!\w)")
+_NESTED_CLASS = lazy_pattern(r"^[ \t]+class[ \t]", re.M)
 _HELD_TOKEN = lazy_pattern(r"(?<![\w])[A-Za-z_]\w*|[()\[\]{}\n;,:]")
 _WITH_AS = lazy_pattern(r"with(?<!\wwith)[ \t]+([^\n]+?)[ \t]+as[ \t]+(\w+)")
 _GETATTR_NAMED = lazy_pattern(r"getattr\s*\(\s*[\w.]+\s*,\s*([\"'])(\w+)\1\s*\)")
