@@ -18,6 +18,7 @@ from tenantguard import __version__, _sqlglotc
 from tenantguard.config import (
     Settings,
     build_policy,
+    check_cache_environment,
     find_config,
     load_settings,
     overridden_pyproject,
@@ -875,6 +876,8 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     write_file: Path | None = getattr(args, "write_baseline", None)
     if jobs is not None and jobs < 1:
         return _stopped(args, ["--jobs must be at least 1"])
+    if not args.no_cache:
+        check_cache_environment()  # where every cache file would go: before anything is kept
     errors: list[str] = []
     groups = _groups(args, patch_rules_only, errors)
     if groups is None:

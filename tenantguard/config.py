@@ -239,7 +239,7 @@ def _store_toml(where: Path, state: list[object], data: dict[str, Any]) -> None:
     import contextlib
     import json
 
-    from tenantguard.cache import _write_atomically
+    from tenantguard.cache import _prepare, _write_atomically
 
     try:
         if json.loads(json.dumps(data)) != data:
@@ -247,6 +247,10 @@ def _store_toml(where: Path, state: list[object], data: dict[str, Any]) -> None:
     except (TypeError, ValueError, RecursionError):  # a date or time: not kept
         return
     with contextlib.suppress(OSError):
+        # tagged as any cache file's directory is: the first file written into an empty
+        # TENANTGUARD_CACHE_DIR was this one, and the other caches then found the directory
+        # not fresh and left it untagged, a directory of files that are not tenantguard's
+        _prepare(where.parent)
         _write_atomically(
             where,
             {"format": _TOML_FORMAT, "file": state, "data": data},
@@ -358,16 +362,39 @@ def _validate(raw: Mapping[str, object], source: str) -> dict[str, object]:
     return values
 
 
-def _check_cache_dir(root: Path, cache_dir: str, source: str) -> None:
+def check_cache_environment() -> None:
+    """TENANTGUARD_CACHE_DIR, when set, is held to what `cache_dir` is (`_check_cache_dir`): it
+    moves every cache file there, and named a file (no cache kept, and nothing said) or the
+    home directory (`~`: six cache files among the user's, and the pruning of stale key files
+    run there). A relative one is read from the working directory, as the cache reads it."""
+    elsewhere = os.environ.get("TENANTGUARD_CACHE_DIR")
+    if elsewhere:
+        _check_cache_dir(
+            Path.cwd(),
+            elsewhere,
+            "",
+            subject=f"TENANTGUARD_CACHE_DIR={elsewhere!r}",
+            remedy="unset it, or set it to a directory for the cache alone (made if missing)",
+        )
+
+
+def _check_cache_dir(
+    root: Path,
+    cache_dir: str,
+    source: str,
+    *,
+    subject: str = "",
+    remedy: str = "name a directory for the cache alone, such as the default '.tenantguard_cache'",
+) -> None:
     """A cache directory that exists is tenantguard's (its CACHEDIR.TAG or .gitignore) or empty:
     the cache writes its files there and drops its stale key files, and `cache_dir = "."`
     (the project, or any folder of it) would mix them with the project's files."""
+    subject = subject or f"{source}: cache_dir {cache_dir!r}"
     directory = root / os.path.expanduser(cache_dir)  # as the cache reads it (`~`: home)
     if directory.exists() and not directory.is_dir():
         raise ConfigError(
-            f"{source}: cache_dir {cache_dir!r} is {directory}, which is not a directory: no "
-            "cache could be kept there; name a directory for the cache alone, such as the "
-            "default '.tenantguard_cache'"
+            f"{subject} is {directory}, which is not a directory: no cache could be kept "
+            f"there; {remedy}"
         )
     try:
         names = set(os.listdir(directory)) if directory.is_dir() else set()
@@ -384,10 +411,9 @@ def _check_cache_dir(root: Path, cache_dir: str, source: str) -> None:
             except OSError:
                 continue
     raise ConfigError(
-        f"{source}: cache_dir {cache_dir!r} is {directory}, a directory that holds files and "
-        "is not a tenantguard cache (no CACHEDIR.TAG or .gitignore of tenantguard in it): the "
-        "cache would put its files among them; name a directory for the cache alone, such "
-        "as the default '.tenantguard_cache'"
+        f"{subject} is {directory}, a directory that holds files and is not a tenantguard "
+        "cache (no CACHEDIR.TAG or .gitignore of tenantguard in it): the cache would put its "
+        f"files among them; {remedy}"
     )
 
 
