@@ -73,12 +73,71 @@ class Proposal:
     # current_setting('app.workspace_id')::bigint` in a view, a policy, a function): None when
     # it is none, or the default's (app.tenant_id)
     tenant_setting: str | None = None
+    # a monorepo root: the configurations of projects below whose schema was left out (a
+    # configuration here governs none of their files), relative to the root
+    configured_below: list[str] = field(default_factory=list)
+    # the projects below (each its own pyproject.toml or tenantguard.toml, none configured)
+    # holding schema, with their schema folders, when the schema lies in more than one project
+    # (the root counting as "."): one configuration would give them one tenant column
+    projects: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _schema_files(root: Path) -> list[Path]:
+_PROJECT_FILES = ("tenantguard.toml", "pyproject.toml")
+
+
+def _owner(root: Path, path: Path) -> Path:
+    """The project a file belongs to: the nearest folder from the file up to `root` (excluded)
+    that holds a pyproject.toml or a tenantguard.toml, else `root`."""
+    for folder in path.parents:
+        if folder == root or root not in folder.parents:
+            break
+        if any((folder / name).is_file() for name in _PROJECT_FILES):
+            return folder
+    return root
+
+
+def _own_configuration(folder: Path) -> Path | None:
+    """The folder's own tenantguard configuration, which a check of its files reads before any
+    above it (`find_config`): its tenantguard.toml, or its pyproject.toml's [tool.tenantguard]."""
+    own = folder / "tenantguard.toml"
+    if own.is_file():
+        return own
+    pyproject = folder / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none, unreadable or not TOML: a check here says so
+        return None
+    return pyproject if "tenantguard" in data.get("tool", {}) else None
+
+
+def _projects_of(root: Path, files: list[Path], proposal: Proposal) -> list[Path]:
+    """The schema files a configuration at `root` would be read with: those of projects below
+    configured on their own are left out (named in `proposal.configured_below`); when the rest
+    lies in more than one project, `proposal.projects` names them and nothing is kept."""
+    groups: dict[Path, list[Path]] = defaultdict(list)
+    configured: set[Path] = set()
+    for file in files:
+        owner = _owner(root, file)
+        if owner != root and (config := _own_configuration(owner)) is not None:
+            configured.add(config)
+            continue
+        groups[owner].append(file)
+    proposal.configured_below = sorted(c.relative_to(root).as_posix() for c in configured)
+    if len(groups) <= 1:
+        return [file for group in groups.values() for file in group]
+    for owner, group in sorted(groups.items()):
+        name = owner.relative_to(root).as_posix() if owner != root else "."
+        relatives = [file.relative_to(owner).as_posix() for file in group]
+        prefix = "" if owner == root else name + "/"
+        proposal.projects[name] = [prefix + path for path in _schema_paths(relatives)]
+    return []
+
+
+def _schema_files(root: Path, proposal: Proposal | None = None) -> list[Path]:
     """The project's schema sources: `.sql` files with CREATE or ALTER TABLE, and Python
     migrations (alembic revisions, scripts in a migrations folder) creating or altering tables,
-    which the schema reader follows as it follows SQL."""
+    which the schema reader follows as it follows SQL. At a monorepo's root, with `proposal`,
+    the schema of the projects below is sorted out first (`_projects_of`)."""
     files, _ = discover(
         [root], root=root, include=["*.sql", "*.py"], exclude=[], pipeline=[], patch_dir=None
     )
@@ -94,11 +153,17 @@ def _schema_files(root: Path) -> list[Path]:
             continue
         if _DDL.search(text) or (source.path.suffix == ".py" and _ALEMBIC_DDL.search(text)):
             found.append((relative, source.path))
+    if proposal is not None:  # test fixtures make no project hold schema
+        grouped = [(r, p) for r, p in found if not _in_tests(r)]
+        kept = set(_projects_of(root, [path for _, path in grouped], proposal))
+        found = [(r, p) for r, p in grouped if p in kept]
     preferred = [(r, p) for r, p in found if r.split("/")[0].lower() in SCHEMA_DIRECTORIES]
-    chosen = preferred or [
-        (r, p) for r, p in found if not set(r.lower().split("/")[:-1]) & set(_TEST_DIRECTORIES)
-    ]
+    chosen = preferred or [(r, p) for r, p in found if not _in_tests(r)]
     return [path for _, path in sorted(chosen)]
+
+
+def _in_tests(relative: str) -> bool:
+    return bool(set(relative.lower().split("/")[:-1]) & set(_TEST_DIRECTORIES))
 
 
 def _python_migrations(root: Path) -> str | None:
@@ -142,7 +207,7 @@ def propose(root: Path) -> Proposal:
 
     proposal = Proposal()
     root = root.resolve()
-    files = _schema_files(root)
+    files = _schema_files(root, proposal)
     reader = read_schema(files)  # as check reads them: alembic revisions in their order
     proposal.files = [file.relative_to(root).as_posix() for file in files]
     # every foreign key: (table, its columns, the table referenced, the columns referenced)
@@ -365,6 +430,15 @@ def _covering_configuration(directory: Path) -> Path | None:
     return found if found is not None and found.parent != directory.resolve() else None
 
 
+def _configured_below(proposal: Proposal) -> str:
+    if not proposal.configured_below:
+        return ""
+    return (
+        " Not read: the schema of the projects configured on their own ("
+        f"{', '.join(proposal.configured_below)}): each checks its files with its own."
+    )
+
+
 def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if not directory.is_dir():
@@ -395,6 +469,34 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
             )
             return 2
     proposal = propose(directory)
+    if proposal.projects:  # a monorepo's root: one init in each project
+        below = [name for name in proposal.projects if name != "."]
+        listed = ", ".join(
+            f"{'here' if name == '.' else name} ({', '.join(paths)})"
+            for name, paths in proposal.projects.items()
+        )
+        commands = ", then ".join(
+            [f"`tenantguard init {shlex.quote(name)}`" for name in below]
+            + (["init here again"] if "." in proposal.projects else [])
+        )
+        print(
+            f"tenantguard: error: the schema found here lies in {len(proposal.projects)} "
+            f"projects: {listed}; {', '.join(below)} "
+            f"{'has its' if len(below) == 1 else 'each have their'} own pyproject.toml or "
+            "tenantguard.toml. One [tool.tenantguard] here would give them one tenant column "
+            "and read their tables as one schema (and it would be the configuration of each "
+            f"project below that has none): run {commands}.{_configured_below(proposal)}",
+            file=sys.stderr,
+        )
+        return 2
+    if not proposal.files and proposal.configured_below:
+        _say(
+            out,
+            "Nothing to write: the schema found here belongs to projects configured on their "
+            f"own ({', '.join(proposal.configured_below)}), and `tenantguard check` here checks "
+            "each project's files with its own configuration.",
+        )
+        return 0
     if not proposal.files:
         migrations = _python_migrations(directory)
         built_by = (
@@ -424,6 +526,8 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
         )
         return 2
     _say(out, f"Read {len(proposal.files)} schema file(s) in {', '.join(proposal.schema_paths)}.")
+    if proposal.configured_below:
+        _say(out, _configured_below(proposal).strip())
     if proposal.tenant_column is None:
         print(
             "tenantguard: error: no column references one table from several tables, and "

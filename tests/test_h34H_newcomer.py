@@ -101,3 +101,86 @@ def test_tenantguard_cache_dir_naming_a_folder_of_other_files_is_refused(
         assert "CACHEDIR.TAG" in listing(tmp_path / name)
         again = run("check", "app", cwd=root, env=env)
         assert again.returncode == 1 and again.stdout == first.stdout, again.stderr
+
+
+SVC_A = (
+    "CREATE TABLE orgs (id bigint PRIMARY KEY);\n"
+    "CREATE TABLE invoices (id bigint PRIMARY KEY, org_id bigint NOT NULL REFERENCES orgs (id),"
+    " total int);\n"
+)
+SVC_B = (
+    "CREATE TABLE guilds (id bigint PRIMARY KEY);\n"
+    "CREATE TABLE warnings (id bigint PRIMARY KEY, guild_id bigint NOT NULL REFERENCES guilds"
+    " (id), reason text);\n"
+)
+
+
+def services(root: Path, *, configured: bool) -> Path:
+    """A monorepo of two services, each its own pyproject.toml and schema in `db/`, different
+    tenant columns (org_id, guild_id); `configured`: each has its own [tool.tenantguard]."""
+    for name, schema, column in (("svc_a", SVC_A, "org_id"), ("svc_b", SVC_B, "guild_id")):
+        config = f'[project]\nname = "{name}"\n'
+        if configured:
+            config += f'\n[tool.tenantguard]\ntenant_column = "{column}"\nschema_paths = ["db"]\n'
+        write(root / name / "pyproject.toml", config)
+        write(root / name / "db/schema.sql", schema)
+    write(root / "svc_a/app/q.sql", "SELECT total FROM invoices WHERE id = $1;\n")
+    write(root / "svc_b/app/q.sql", "SELECT reason FROM warnings;\n")
+    return root
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_init_at_a_monorepo_root_of_unconfigured_services_asks_for_one_init_each(
+    tmp_path: Path, dry_run: bool
+) -> None:
+    """`tenantguard init` at the root of two services (each its own pyproject.toml, schema and
+    tenant column) read both schemas as one, chose guild_id "by name order only" and wrote it
+    at the root: svc_a's invoices became a global table, and every query of svc_a, checked with
+    that configuration (svc_a's pyproject.toml has no [tool.tenantguard]), was "proven". It
+    writes nothing there now and says to run init in each service; that works."""
+    root = services(tmp_path / "mono", configured=False)
+    flags = ["--dry-run"] if dry_run else []
+    result = run("init", *flags, cwd=root)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "tenantguard init svc_a" in result.stderr and "tenantguard init svc_b" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not (root / "pyproject.toml").exists()
+    for name in ("svc_a", "svc_b"):
+        assert "[tool.tenantguard]" not in (root / name / "pyproject.toml").read_text()
+    if dry_run:
+        return
+    for name in ("svc_a", "svc_b"):
+        assert run("init", name, cwd=root).returncode == 0
+    assert 'tenant_column = "org_id"' in (root / "svc_a/pyproject.toml").read_text()
+    assert 'tenant_column = "guild_id"' in (root / "svc_b/pyproject.toml").read_text()
+    checked = run("check", "--no-cache", "--format", "json", cwd=root)
+    assert checked.returncode == 1, checked.stderr
+    found = {(f["path"], f["rule"]) for f in json.loads(checked.stdout)["findings"]}
+    assert found == {("svc_a/app/q.sql", "TG001"), ("svc_b/app/q.sql", "TG001")}
+
+
+def test_init_at_a_monorepo_root_of_configured_services_writes_nothing(tmp_path: Path) -> None:
+    """Each service configured on its own: a root configuration would govern none of their
+    files (the nearest configuration wins), yet init proposed one from both schemas. Nothing to
+    write: it says so, names the services' configurations, and leaves the root as it was."""
+    root = services(tmp_path / "mono", configured=True)
+    before = listing(root)
+    for flags in ([], ["--dry-run"]):
+        result = run("init", *flags, cwd=root)
+        assert result.returncode == 0, result.stderr
+        assert "svc_a/pyproject.toml" in result.stdout and "svc_b/pyproject.toml" in result.stdout
+        assert "Would write" not in result.stdout and "Wrote" not in result.stdout
+        assert listing(root) == before
+
+
+def test_init_beside_a_configured_service_reads_only_the_rest(tmp_path: Path) -> None:
+    """svc_a configured on its own, svc_b not: init at the root proposes from svc_b's schema only
+    (svc_a's is never read with a root configuration) and names what it left out."""
+    root = services(tmp_path / "mono", configured=True)
+    write(root / "svc_b/pyproject.toml", '[project]\nname = "svc_b"\n')
+    result = run("init", "--dry-run", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert 'tenant_column = "guild_id"' in result.stdout
+    assert 'schema_paths = ["svc_b/db"]' in result.stdout
+    assert "svc_a/pyproject.toml" in result.stdout
+    assert "tie" not in result.stdout.lower()
