@@ -7,6 +7,7 @@ import contextlib
 import heapq
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache as cache_function
@@ -1163,12 +1164,62 @@ def _explain(args: argparse.Namespace) -> int:
         settings = _settings(args)
     warnings: list[str] = []
     policy: Policy = build_policy(settings, warnings)
-    require_tenant_tables(policy, settings)
+    try:
+        require_tenant_tables(policy, settings)
+    except ConfigError as error:
+        below = (
+            _configurations_below(Path.cwd())
+            if settings.config_file is None and not args.isolated
+            else []
+        )
+        if not below:
+            raise
+        shown = ", ".join(below[:5]) + (f" and {len(below) - 5} more" if len(below) > 5 else "")
+        raise ConfigError(
+            f"{error}. Projects below have their own configuration ({shown}): explain reads "
+            "the working directory's; run it in the project, or pass --config "
+            f"{shlex.quote(below[0])}"
+        ) from error
     for warning in warnings:
         print(f"tenantguard: warning: {warning}", file=sys.stderr)
     text, failed = explain(sql, policy)
     sys.stdout.write(text)
     return EXIT_FINDINGS if failed else EXIT_CLEAN
+
+
+_NOT_PROJECTS = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
+
+
+def _configurations_below(directory: Path, depth: int = 3) -> list[str]:
+    """The tenantguard configurations of the folders below `directory`, `depth` levels down at
+    most (hidden folders and dependency trees aside), relative to it: at a monorepo's root,
+    where a check reads each service's own, and `explain` (one statement, no path) none."""
+    found: list[str] = []
+    level = [directory]
+    for _ in range(depth):
+        following: list[Path] = []
+        for folder in level:
+            try:
+                entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name in _NOT_PROJECTS:
+                    continue
+                with contextlib.suppress(OSError):
+                    if not entry.is_dir(follow_symlinks=False):
+                        continue
+                    child = Path(entry.path)
+                    names = os.listdir(child)
+                    if _holds_configuration(os.fspath(child.resolve()), names, cache=False):
+                        found.append(
+                            (child / "tenantguard.toml").relative_to(directory).as_posix()
+                            if "tenantguard.toml" in names
+                            else (child / "pyproject.toml").relative_to(directory).as_posix()
+                        )
+                    following.append(child)
+        level = following
+    return found
 
 
 def _rule(args: argparse.Namespace) -> int:

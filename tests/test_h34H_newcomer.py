@@ -184,3 +184,20 @@ def test_init_beside_a_configured_service_reads_only_the_rest(tmp_path: Path) ->
     assert 'schema_paths = ["svc_b/db"]' in result.stdout
     assert "svc_a/pyproject.toml" in result.stdout
     assert "tie" not in result.stdout.lower()
+
+
+def test_explain_at_a_monorepo_root_names_the_services_configurations(tmp_path: Path) -> None:
+    """`tenantguard explain "SELECT …"` at the root of a monorepo whose services are configured
+    (a check there checks each with its own) said "no configuration file found from <root>
+    upward": true, and no help. It names the configurations below and how to use one; with
+    --config one of them it explains."""
+    root = services(tmp_path / "mono", configured=True)
+    sql = "SELECT reason FROM warnings"
+    result = run("explain", sql, cwd=root)
+    assert result.returncode == 2
+    assert "svc_a/pyproject.toml" in result.stderr and "svc_b/pyproject.toml" in result.stderr
+    assert "--config" in result.stderr
+    assert result.stderr.count("configuration error") == 1
+    chosen = run("explain", "--config", "svc_b/pyproject.toml", sql, cwd=root)
+    assert chosen.returncode == 1, chosen.stderr
+    assert "warnings.guild_id" in chosen.stdout
