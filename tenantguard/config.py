@@ -273,6 +273,11 @@ def find_config(start: Path, *, cache: bool = False) -> Path | None:
             try:
                 text = candidate.read_text(encoding="utf-8")
             except UnicodeDecodeError:
+                # not UTF-8, so not TOML: ours (a Latin-1 `description = "café"` above its
+                # [tool.tenantguard]) is loaded to say so; passed over, the run was configured
+                # by another file above it, or by none, in silence
+                if _names_tenantguard(candidate):
+                    return candidate
                 continue
             except OSError as error:  # it may be ours: passed over, a run is configured wrongly
                 raise ConfigError(f"cannot read {candidate}: {error.strerror}") from None
@@ -286,6 +291,31 @@ def find_config(start: Path, *, cache: bool = False) -> Path | None:
             if isinstance(data.get("tool"), dict) and "tenantguard" in data["tool"]:
                 return candidate
     return None
+
+
+def _names_tenantguard(path: Path) -> bool:
+    try:
+        return b"tenantguard" in path.read_bytes()
+    except OSError:
+        return False
+
+
+def not_toml(source: str, text: str, error: ValueError) -> str:
+    """What is wrong with a configuration file that `tomllib` (or its UTF-8 decoding) refused,
+    `text` being what was read of it (nothing when it is not UTF-8)."""
+    if isinstance(error, UnicodeDecodeError):
+        line = error.object[: error.start].count(b"\n") + 1
+        return (
+            f"{source} is not UTF-8 text (byte 0x{error.object[error.start]:02x} on line "
+            f"{line}), and a TOML file must be: save it as UTF-8"
+        )
+    mark = (
+        " (it starts with a byte-order mark, U+FEFF, which TOML does not allow: save it as "
+        "UTF-8 without a BOM)"
+        if text.startswith("\ufeff")
+        else ""
+    )
+    return f"{source} is not valid TOML: {error}{mark}"
 
 
 def overridden_pyproject(config_file: Path | None, *, cache: bool = False) -> Path | None:
@@ -451,13 +481,7 @@ def load_settings(
     except OSError as error:
         raise ConfigError(f"cannot read {source}: {error.strerror}") from error
     except ValueError as error:  # UnicodeDecodeError, TOMLDecodeError
-        mark = (
-            " (it starts with a byte-order mark, U+FEFF, which TOML does not allow: save it as "
-            "UTF-8 without a BOM)"
-            if text.startswith("\ufeff")
-            else ""
-        )
-        raise ConfigError(f"{source} is not valid TOML: {error}{mark}") from error
+        raise ConfigError(not_toml(source, text, error)) from error
     table = data.get("tool", {}).get("tenantguard", {}) if path.name == "pyproject.toml" else data
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.tenantguard] must be a table")

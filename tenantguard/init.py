@@ -455,11 +455,15 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
     pyproject = directory / "pyproject.toml"
     existing = ""
     if pyproject.is_file():
-        existing = pyproject.read_text(encoding="utf-8")
         try:
+            existing = pyproject.read_text(encoding="utf-8")
             data = tomllib.loads(existing)
-        except tomllib.TOMLDecodeError as error:
-            print(f"tenantguard: error: {pyproject} is not valid TOML: {error}", file=sys.stderr)
+        except ValueError as error:  # UnicodeDecodeError, TOMLDecodeError
+            from tenantguard.config import not_toml
+
+            print(
+                f"tenantguard: error: {not_toml(str(pyproject), existing, error)}", file=sys.stderr
+            )
             return 2
         if "tenantguard" in data.get("tool", {}) and not dry_run:
             print(

@@ -201,3 +201,62 @@ def test_explain_at_a_monorepo_root_names_the_services_configurations(tmp_path: 
     chosen = run("explain", "--config", "svc_b/pyproject.toml", sql, cwd=root)
     assert chosen.returncode == 1, chosen.stderr
     assert "warnings.guild_id" in chosen.stdout
+
+
+LATIN1_PYPROJECT = (
+    b'[project]\nname = "cafe"\ndescription = "caf\xe9 de la gare"\n\n[tool.tenantguard]\n'
+    b'schema_paths = ["db"]\n'
+)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_pyproject_that_is_not_utf8_is_not_passed_over(tmp_path: Path, fmt: str) -> None:
+    """A project's pyproject.toml saved in Latin-1 (`description = "café"`) holding its
+    [tool.tenantguard]: the configuration search passed over it in silence. Alone, the run said
+    "no configuration file found" (exit 2, wrongly); under a folder configured otherwise
+    (`tenant_tables = ["nothing"]`), `check app` used that one: "No findings", exit 0, on
+    `SELECT body FROM notes` — a silent pass. Now exit 2 naming the file and UTF-8."""
+    outer = tmp_path / "outer"
+    write(outer / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["nothing"]\n')
+    root = project(outer / "cafe")
+    (root / "pyproject.toml").write_bytes(LATIN1_PYPROJECT)
+    result = run("check", "--no-cache", "--format", fmt, "app", cwd=root)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert str(root / "pyproject.toml") in result.stderr and "UTF-8" in result.stderr
+    assert result.stderr.count("configuration error") == 1
+    (outer / "pyproject.toml").unlink()
+    alone = run("check", "--no-cache", "--format", fmt, "app", cwd=root)
+    assert alone.returncode == 2 and "UTF-8" in alone.stderr, alone.stderr
+    assert "no configuration file found" not in alone.stderr
+
+
+def test_a_pyproject_that_is_not_utf8_and_not_ours_is_still_passed_over(tmp_path: Path) -> None:
+    """A Latin-1 pyproject.toml without [tool.tenantguard] is another tool's business: the search
+    goes on upward (here to the project's configuration above it)."""
+    root = project(tmp_path / "p")
+    (root / "app/pyproject.toml").write_bytes(b'[project]\ndescription = "caf\xe9"\n')
+    result = run("check", "--no-cache", "app", cwd=root)
+    assert result.returncode == 1, result.stderr
+    assert "TG001" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'[project]\ndescription = "caf\xe9"\n', b'\xef\xbb\xbf[project]\nname = "x"\n'],
+    ids=["latin1", "bom"],
+)
+def test_init_reads_a_pyproject_that_is_not_utf8_without_an_internal_error(
+    tmp_path: Path, content: bytes
+) -> None:
+    """`tenantguard init` in a project whose pyproject.toml is Latin-1 was "internal error:
+    UnicodeDecodeError … Please report this"; one with a byte-order mark was "not valid TOML:
+    Invalid statement (at line 1, column 1)". Both say what to do now, and write nothing."""
+    root = tmp_path / "p"
+    write(root / "db/schema.sql", "CREATE TABLE notes (id int, tenant_id int);\n")
+    (root / "pyproject.toml").write_bytes(content)
+    for flags in ([], ["--dry-run"]):
+        result = run("init", *flags, cwd=root)
+        assert result.returncode == 2, result.stdout
+        assert "internal error" not in result.stderr
+        assert "UTF-8" in result.stderr, result.stderr
+        assert (root / "pyproject.toml").read_bytes() == content
