@@ -589,7 +589,16 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
         separator = ""
     else:
         separator = "\n" if existing.endswith("\n") else "\n\n"
-    pyproject.write_text(existing + separator + text, encoding="utf-8")
+    try:
+        pyproject.write_text(existing + separator + text, encoding="utf-8")
+    except OSError as error:  # a read-only checkout, a folder of that name, a full disk
+        print(
+            f"tenantguard: error: cannot write {pyproject}: {error.strerror or error}; run init "
+            "where the project can be written, or see what it would write with --dry-run and "
+            "put it in [tool.tenantguard] yourself",
+            file=sys.stderr,
+        )
+        return 2
     # from elsewhere, the bare commands would check (and baseline) the working directory
     there = (
         ""

@@ -260,3 +260,17 @@ def test_init_reads_a_pyproject_that_is_not_utf8_without_an_internal_error(
         assert "internal error" not in result.stderr
         assert "UTF-8" in result.stderr, result.stderr
         assert (root / "pyproject.toml").read_bytes() == content
+
+
+def test_init_that_cannot_write_says_so(tmp_path: Path) -> None:
+    """`tenantguard init` in a read-only checkout printed its proposal, then "internal error:
+    OSError: [Errno 30] Read-only file system: 'pyproject.toml' … Please report this". Any
+    failure to write (here pyproject.toml is a folder, which a test can make as root) is exit 2
+    saying what could not be written and what to do."""
+    root = tmp_path / "p"
+    write(root / "db/schema.sql", "CREATE TABLE notes (id int, tenant_id int);\n")
+    (root / "pyproject.toml").mkdir()
+    result = run("init", cwd=root)
+    assert result.returncode == 2, result.stdout
+    assert "internal error" not in result.stderr
+    assert "cannot write" in result.stderr and "--dry-run" in result.stderr, result.stderr
