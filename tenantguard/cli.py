@@ -1100,10 +1100,13 @@ def _schema_findings(
                 if parsed
                 else f"cannot read this schema statement: {message}; the tenant tables it "
                 "may create are guessed from its text",
-                help or "name its tenant tables in tenant_tables, or create them with their columns"
-                if parsed
-                else "fix the statement so that PostgreSQL's parser reads it (psql "
-                "meta-commands are skipped)",
+                help
+                or (
+                    "name its tenant tables in tenant_tables, or create them with their columns"
+                    if parsed
+                    else "fix the statement so that PostgreSQL's parser reads it (psql "
+                    "meta-commands are skipped)"
+                ),
                 line,
                 column,
                 line,

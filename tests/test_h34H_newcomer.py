@@ -274,3 +274,65 @@ def test_init_that_cannot_write_says_so(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout
     assert "internal error" not in result.stderr
     assert "cannot write" in result.stderr and "--dry-run" in result.stderr, result.stderr
+
+
+def latin1_migrations(root: Path) -> Path:
+    write(root / "db/001_accounts.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY);\n")
+    (root / "db/002_orders.sql").write_bytes(
+        b"-- commandes pass\xe9es\nCREATE TABLE orders (id bigint PRIMARY KEY, account_id bigint"
+        b" NOT NULL REFERENCES accounts (id), total int);\n"
+    )
+    write(
+        root / "pyproject.toml",
+        '[tool.tenantguard]\ntenant_column = "account_id"\nschema_paths = ["db"]\n'
+        'tenant_tables = ["accounts_log"]\n',
+    )
+    write(root / "db/000_log.sql", "CREATE TABLE accounts_log (id int, account_id int);\n")
+    write(
+        root / "app/orders.py",
+        'async def totals(conn):\n    return await conn.fetch("SELECT total FROM orders")\n',
+    )
+    return root
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_schema_file_that_is_not_utf8_is_read_and_reported(tmp_path: Path, fmt: str) -> None:
+    """A migration saved in Latin-1 (a comment `-- commandes passées`) creating the tenant table
+    `orders`: the schema reader skipped it in silence (read_text, UnicodeDecodeError: continue).
+    A check of the whole project said TG006 at the file, but a check of the application file
+    alone — pre-commit with one staged file, `check app` — gave `SELECT total FROM orders` "No
+    findings … none of them on a tenant table", exit 0. The file is read (its bytes that are not
+    UTF-8 replaced: `orders` is a tenant table) and a TG006 at it says to save it as UTF-8, at
+    every check."""
+    root = latin1_migrations(tmp_path / "p")
+    for cache in (["--no-cache"], []):  # the second run reads the kept schema
+        result = run("check", *cache, "--format", "json", "app/orders.py", cwd=root)
+        assert result.returncode == 1, result.stderr
+        found = {(f["path"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+        assert found == {("app/orders.py", "TG001"), ("db/002_orders.sql", "TG006")}, found
+    formatted = run("check", "--format", fmt, "app/orders.py", cwd=root)
+    assert formatted.returncode == 1
+    assert "UTF-8" in formatted.stdout
+    whole = run("check", "--no-cache", "--format", "json", cwd=root)
+    found = [(f["path"], f["rule"]) for f in json.loads(whole.stdout)["findings"]]
+    assert sorted(found) == [("app/orders.py", "TG001"), ("db/002_orders.sql", "TG006")], found
+
+
+def test_a_python_migration_with_a_coding_declaration_is_read(tmp_path: Path) -> None:
+    """An alembic revision declaring `# -*- coding: latin-1 -*-` (valid Python) was skipped by
+    the schema reader as not UTF-8: its table was no tenant table. It is read as Python reads
+    it, with no finding of its own."""
+    root = tmp_path / "p"
+    write(root / "pyproject.toml", '[tool.tenantguard]\nschema_paths = ["alembic/versions"]\n')
+    (root / "alembic/versions").mkdir(parents=True)
+    (root / "alembic/versions/0001_notes.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n# cr\xe9e les notes\nimport sqlalchemy as sa\n"
+        b"from alembic import op\n\nrevision = '0001'\ndown_revision = None\n\n\n"
+        b"def upgrade():\n    op.create_table('notes', sa.Column('id', sa.Integer),"
+        b" sa.Column('tenant_id', sa.Integer))\n"
+    )
+    write(root / "app/q.py", 'async def f(c):\n    return await c.fetch("SELECT * FROM notes")\n')
+    result = run("check", "--no-cache", "--format", "json", "app", cwd=root)
+    assert result.returncode == 1, result.stderr
+    found = {(f["path"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+    assert found == {("app/q.py", "TG001")}, found

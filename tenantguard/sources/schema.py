@@ -7005,10 +7005,9 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     schema = SchemaInfo()
     texts: list[tuple[Path, str]] = []
     for file in schema_files(paths):
-        try:
-            texts.append((file, file.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError):
-            continue
+        text = _schema_text(file, schema.problems)
+        if text is not None:
+            texts.append((file, text))
     for file, text in _in_revision_order(texts):
         if file.suffix.lower() in (".py", ".pyw"):
             if schema.add_python(text, str(file)):
@@ -7029,6 +7028,49 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     schema.settle_keys()
     schema.resolve_row_outputs()
     return schema
+
+
+def _schema_text(file: Path, problems: list[SchemaProblem]) -> str | None:
+    """A schema file's text, read as a checked file is (`decode_source`: a Python migration's
+    coding declaration, a byte-order mark). One that cannot be read so is a problem at the file,
+    reported at every check (the file's own check says the same, and then it alone): skipped in
+    silence, the tables it creates were no tenant tables, and a check of the application's
+    files alone (pre-commit) proved their queries. Text that is not UTF-8 is still read, its
+    stray bytes replaced (a Latin-1 comment): the tables it creates are known."""
+    from tenantguard.sources.files import MAX_FILE_BYTES, decode_source
+
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            data = b""
+            error: str | None = f"file is over the {MAX_FILE_BYTES >> 20} MB limit"
+            offset = 0
+        else:
+            data = file.read_bytes()
+            text, error, offset = decode_source(data, file)
+            if error is None:
+                return text
+    except OSError as failure:
+        data, error, offset = b"", f"cannot read file: {failure.strerror}", 0
+    line = data.count(b"\n", 0, offset) + 1
+    column = len(data[data.rfind(b"\n", 0, offset) + 1 : offset].decode("utf-8", "replace")) + 1
+    readable = bool(data) and b"\0" not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    problems.append(
+        SchemaProblem(
+            str(file),
+            line,
+            column,
+            # a message with its help after a line break: reported as written
+            f"schema file: {(error or 'cannot be read').split('; ')[0]}, "
+            + (
+                "read with those bytes replaced"
+                if readable
+                else "not read: the tables it creates are not known"
+            )
+            + "\nsave it as UTF-8 text (or name the tables it creates in tenant_tables)",
+            "",
+        )
+    )
+    return data.decode("utf-8", "replace") if readable else None
 
 
 _REVISION = lazy_pattern(r"^(?:down_)?revision\b", re.MULTILINE)
