@@ -37,7 +37,14 @@ from tenantguard.report import (
     write_report,
 )
 from tenantguard.selection import EnabledRules, RuleSelection, parse_selectors
-from tenantguard.sources.walk import FileReport, SourceFile, discover, is_python, stdin_source
+from tenantguard.sources.walk import (
+    FileReport,
+    SourceFile,
+    discover,
+    is_python,
+    special_kind,
+    stdin_source,
+)
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -569,6 +576,7 @@ def _groups(
         skipped: list[str] = []
         unreadable: list[str] = []
         projects: list[str] = []
+        special: list[str] = []
         files, missing = discover(
             on_disk,
             root=settings.root,
@@ -582,6 +590,7 @@ def _groups(
             unreadable=unreadable,
             nested=nested,
             projects=projects,
+            special=special,
         )
         if projects:  # checked with their own configuration, as ruff does (and once)
             for found_settings, found_members in settings_for_paths(
@@ -606,7 +615,17 @@ def _groups(
                 "check it, or add it to `exclude` (or .gitignore) to say it is not your code",
                 file=sys.stderr,
             )
-        errors.extend(f"{name}: no such file or directory" for name in missing)
+        for name in special:
+            print(
+                f"tenantguard: note: {name}, not a file: not read (it has no text to check)",
+                file=sys.stderr,
+            )
+        errors.extend(
+            f"{name}: {kind}, not a file: nothing to check (standard input is `-`)"
+            if (kind := special_kind(name)) is not None
+            else f"{name}: no such file or directory"
+            for name in missing
+        )
         errors.extend(unreadable)  # its files unchecked: an error, not a pass
         missing_any = missing_any or bool(missing) or bool(unreadable)
         walked = [p for p in on_disk if os.path.isdir(p)]

@@ -26,7 +26,7 @@ def run(
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=60,
         env=env if env is not None else os.environ.copy(),
     )
     assert "Traceback" not in result.stdout + result.stderr
@@ -336,3 +336,22 @@ def test_a_python_migration_with_a_coding_declaration_is_read(tmp_path: Path) ->
     assert result.returncode == 1, result.stderr
     found = {(f["path"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
     assert found == {("app/q.py", "TG001")}, found
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_in_the_tree_does_not_hang_the_check(tmp_path: Path) -> None:
+    """A named pipe called `app/out.sql` (`mkfifo app/out.sql`, for psql's output) in the walked
+    tree: the check opened it to read and waited for a writer, for ever (pre-commit and CI
+    hung). It is no file to check: passed over with a note, the rest checked; named on the
+    command line it is exit 2 saying what it is (it was "no such file or directory")."""
+    root = project(tmp_path / "p")
+    os.mkfifo(root / "app/out.sql")
+    os.symlink(root / "app/out.sql", root / "app/linked.sql")
+    result = run("check", "--format", "json", cwd=root)
+    assert result.returncode == 1, result.stderr
+    found = {(f["path"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+    assert found == {("app/q.sql", "TG001")}, found
+    assert "app/out.sql" in result.stderr and "named pipe" in result.stderr, result.stderr
+    named = run("check", "app/out.sql", cwd=root)
+    assert named.returncode == 2
+    assert "named pipe" in named.stderr and "no such file" not in named.stderr, named.stderr

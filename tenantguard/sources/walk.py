@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -441,10 +442,12 @@ def discover(
     unreadable: list[str] | None = None,
     nested: Callable[[str, list[str]], bool] | None = None,
     projects: list[str] | None = None,
+    special: list[str] | None = None,
 ) -> tuple[list[SourceFile], list[str]]:
     """Files to check, and the paths that do not exist (directories that cannot be listed are
     added to `unreadable`, each with why; directories `nested` says hold a configuration of
-    their own are left out of a walk and added to `projects`, unless `exclude` names them).
+    their own are left out of a walk and added to `projects`, unless `exclude` names them;
+    named pipes, sockets and devices a walk finds are left out and added to `special`).
 
     A file named explicitly is checked whatever its name (pre-commit passes exact files), unless
     `force_exclude` is set and `exclude` (or a skipped directory) covers it; files found by
@@ -500,7 +503,7 @@ def discover(
             continue
         if os.path.isfile(text):
             resolved = os.path.realpath(text)
-            add(text, resolved, _size(resolved))
+            add(text, resolved, _size(resolved) or 0)
         elif os.path.isdir(text):
             real_top = os.path.realpath(text)
             ignore = _gitignore_for(real_top) if respect_gitignore else None
@@ -540,7 +543,12 @@ def discover(
                         resolved = target if os.path.exists(target) else resolved
                     relative = _relative(resolved, root_text)
                     if not _matches(file if relative is None else relative, exclude):
-                        add(file, resolved, _size(resolved))
+                        size = _size(resolved)
+                        if size is None:  # no file to read: said, not waited on
+                            if special is not None:
+                                special.append(f"{file}: {special_kind(resolved)}")
+                            continue
+                        add(file, resolved, size)
             if projects is not None:
                 for folder in own_projects:
                     relative = _relative(os.path.realpath(folder), root_text)
@@ -613,8 +621,27 @@ def _relative(path: str, base: str) -> str | None:
     return path[len(prefix) :] if path.startswith(prefix) else None
 
 
-def _size(path: str) -> int:
+def _size(path: str) -> int | None:
+    """A file's size; None for what is no regular file (a named pipe, a socket, a device),
+    which reading would wait on for ever (a FIFO waits for a writer); 0 when it cannot be told
+    (reading it says why)."""
     try:
-        return os.stat(path).st_size
+        found = os.stat(path)
     except OSError:
         return 0
+    return found.st_size if stat.S_ISREG(found.st_mode) else None
+
+
+def special_kind(path: str) -> str | None:
+    """What a path that exists and is no regular file nor directory is, or None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
