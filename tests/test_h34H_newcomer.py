@@ -355,3 +355,24 @@ def test_a_named_pipe_in_the_tree_does_not_hang_the_check(tmp_path: Path) -> Non
     named = run("check", "app/out.sql", cwd=root)
     assert named.returncode == 2
     assert "named pipe" in named.stderr and "no such file" not in named.stderr, named.stderr
+
+
+def test_a_schema_folder_linked_into_the_schema_path_is_read(tmp_path: Path) -> None:
+    """`db/common -> ../../shared/schema` (a schema shared by services, linked in): the schema
+    reader (Path.rglob, which follows no link to a folder) did not read it, so its `orders` was
+    no tenant table and `check app` proved `SELECT * FROM orders`, exit 0; the whole-project
+    check, which follows links, read `db/common/orders.sql` as application code (TG007). It is
+    read as schema, both ways; a link up the tree is no loop."""
+    shared = tmp_path / "shared/schema"
+    write(shared / "orders.sql", "CREATE TABLE orders (id int, tenant_id int);\n")
+    root = tmp_path / "svc"
+    write(root / "db/notes.sql", "CREATE TABLE notes (id int, tenant_id int);\n")
+    os.symlink(shared, root / "db/common")
+    os.symlink("..", root / "db/up")
+    write(root / "pyproject.toml", '[tool.tenantguard]\nschema_paths = ["db"]\n')
+    write(root / "app/q.py", 'async def f(c):\n    return await c.fetch("SELECT * FROM orders")\n')
+    for paths in (["app"], []):
+        result = run("check", "--no-cache", "--format", "json", *paths, cwd=root)
+        assert result.returncode == 1, result.stderr
+        found = {(f["path"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+        assert found == {("app/q.py", "TG001")}, (paths, found)

@@ -473,11 +473,17 @@ def discover(
             return
         display = _relative(resolved, cwd)
         relative = _relative(resolved, root_text)
+        # under a schema path as named, or as linked into one (`db/common -> ../shared`)
+        named = os.path.abspath(file)
         found[resolved] = SourceFile(
             Path(resolved),
             file if display is None else display,
-            any(_relative(resolved, p) is not None for p in pipeline_paths),
-            patches is not None and _relative(resolved, patches) is not None,
+            any(
+                _relative(resolved, p) is not None or _relative(named, p) is not None
+                for p in pipeline_paths
+            ),
+            patches is not None
+            and (_relative(resolved, patches) is not None or _relative(named, patches) is not None),
             size,
             None if relative is None else relative.replace(os.sep, "/"),
         )
@@ -601,16 +607,30 @@ def schema_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.name.lower().endswith((".sql", *PYTHON_SUFFIXES)) and p.is_file()
-                )
-            )
+            files.extend(sorted(_schema_folder_files(path)))
         elif path.is_file():
             files.append(path)
     return files
+
+
+def _schema_folder_files(top: Path) -> Iterator[Path]:
+    """The schema files under a folder, links to folders followed as a check's walk follows
+    them (`db/common -> ../../shared/schema`: Path.rglob followed none, and the tables made
+    there were no tenant tables), each real folder once, a link to a folder holding `top` (`up
+    -> ..`) not followed."""
+    seen: set[str] = set()
+    real_top = os.path.realpath(top)
+    for directory, subdirs, names in os.walk(top, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen or (directory != os.fspath(top) and _holds(real, real_top)):
+            subdirs[:] = []
+            continue
+        seen.add(real)
+        for name in names:
+            if name.lower().endswith((".sql", *PYTHON_SUFFIXES)):
+                file = Path(directory, name)
+                if file.is_file():
+                    yield file
 
 
 def _relative(path: str, base: str) -> str | None:
