@@ -680,6 +680,8 @@ def _build_policy(
             schema = _read_schema(settings, cache)
             if problems is not None:
                 problems.extend(schema.problems)
+            if warnings is not None and "schema_paths" in settings.configured:
+                warnings.extend(_empty_schema_paths(settings))
             if warnings is not None and schema.files:
                 created = set(schema.columns) | set(schema.views) | set(schema.functions)
                 for name in sorted(table_name(t) for t in settings.tenant_tables):
@@ -1362,6 +1364,23 @@ def _given(settings: Settings, key: str) -> str:
         return _describe(settings)
     flag = "--" + key.replace("_", "-")
     return flag if settings.config_file is None else f"{flag}, for {settings.config_file}"
+
+
+def _empty_schema_paths(settings: Settings) -> list[str]:
+    """A configured schema folder that holds no schema file (only Prisma's schema.prisma, a
+    dump in another format): nothing is read from it, which the run said nowhere."""
+    from tenantguard.sources.walk import schema_files
+
+    said = []
+    for path in settings.schema_paths:
+        folder = settings.root / path
+        if folder.is_dir() and not schema_files([folder]):
+            said.append(
+                f"schema path {path!r} ({_given(settings, 'schema_paths')}) holds no .sql file "
+                "nor Python migration: no schema is read from it (a schema made by Prisma or "
+                "Django models cannot be read: dump it with `pg_dump --schema-only` into it)"
+            )
+    return said
 
 
 def _not_created(kind: str, name: str, settings: Settings, key: str, created: Iterable[str]) -> str:

@@ -376,3 +376,22 @@ def test_a_schema_folder_linked_into_the_schema_path_is_read(tmp_path: Path) -> 
         assert result.returncode == 1, result.stderr
         found = {(f["path"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
         assert found == {("app/q.py", "TG001")}, (paths, found)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_schema_path_holding_no_schema_file_is_said(tmp_path: Path, fmt: str) -> None:
+    """`schema_paths = ["db"]` where db holds only Prisma's `schema.prisma`, and tenant_tables
+    naming one table: the run read no schema at all and said nothing of it — `SELECT * FROM
+    orders` "No findings", exit 0, the user believing the schema was read. A configured schema
+    path that exists and holds no .sql file nor Python migration is a warning saying so."""
+    root = tmp_path / "p"
+    write(root / "db/schema.prisma", "model Note {\n  id Int @id\n  tenantId Int\n}\n")
+    write(
+        root / "pyproject.toml",
+        '[tool.tenantguard]\nschema_paths = ["db"]\ntenant_tables = ["notes"]\n',
+    )
+    write(root / "app/q.sql", "SELECT * FROM orders;\n")
+    for cache in (["--no-cache"], [], []):
+        result = run("check", *cache, "--format", fmt, cwd=root)
+        assert result.returncode == 0, result.stderr
+        assert "schema path 'db'" in result.stderr and "pg_dump" in result.stderr, result.stderr
