@@ -518,6 +518,20 @@ def _holds_configuration(directory: str, names: list[str], *, cache: bool) -> bo
     return found is not None and os.fspath(found.parent) == directory
 
 
+def _no_patch_directory(settings: Settings, name: str) -> str:
+    """`patches lint` with no path, in a project without its patch directory."""
+    where = (
+        f"patch_dir = {settings.patch_dir!r} in {settings.config_file}"
+        if "patch_dir" in settings.configured
+        else f"the default patch_dir, {settings.patch_dir!r}"
+    )
+    schema = next(iter(settings.schema_paths), "db/migrations")
+    return (
+        f"{name}: no such directory ({where}): name what to lint (`tenantguard patches lint "
+        f"{schema}`), or set patch_dir in [tool.tenantguard]"
+    )
+
+
 def _within(path: Path, other: Path) -> bool:
     """Whether `path` is `other` or below it (both resolved)."""
     inner, outer = os.path.realpath(path), os.path.realpath(other)
@@ -623,6 +637,8 @@ def _groups(
         errors.extend(
             f"{name}: {kind}, not a file: nothing to check (standard input is `-`)"
             if (kind := special_kind(name)) is not None
+            else _no_patch_directory(settings, name)
+            if patch_rules_only and not args.paths
             else f"{name}: no such file or directory"
             for name in missing
         )

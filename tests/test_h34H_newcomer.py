@@ -395,3 +395,14 @@ def test_a_schema_path_holding_no_schema_file_is_said(tmp_path: Path, fmt: str) 
         result = run("check", *cache, "--format", fmt, cwd=root)
         assert result.returncode == 0, result.stderr
         assert "schema path 'db'" in result.stderr and "pg_dump" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_patches_lint_without_a_patch_directory_says_what_to_do(tmp_path: Path, fmt: str) -> None:
+    """`tenantguard patches lint` in a project whose migrations are in `migrations/` (no
+    `patches/`): "<root>/patches: no such file or directory", exit 2 — true, and no way on.
+    It names patch_dir and how to lint the project's own folder."""
+    root = project(tmp_path / "p")
+    result = run("patches", "lint", "--format", fmt, cwd=root)
+    assert result.returncode == 2
+    assert "patch_dir" in result.stderr and "patches lint db" in result.stderr, result.stderr
