@@ -184,6 +184,7 @@ class Analysis:
             block.using_aliases.clear()
             block.outer_joins.clear()
             block.outer = None
+        self.names.forget()
         self.model.blocks.clear()
         self.model.block_of.clear()
         self.model.readers.clear()

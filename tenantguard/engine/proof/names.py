@@ -180,7 +180,7 @@ def _seen(sources: list[Source], scope: Span, block: Block) -> list[Source]:
 class Names:
     """Resolves column references of one statement's blocks."""
 
-    __slots__ = ("policy", "renamed", "root", "root_key", "tenant_col")
+    __slots__ = ("_resolved", "policy", "renamed", "root", "root_key", "tenant_col")
 
     def __init__(
         self, policy: Policy, renamed: frozenset[str] = frozenset(), *, reads_root: bool = True
@@ -193,6 +193,18 @@ class Names:
         self.renamed = renamed
         self.root = policy.tenant_root if reads_root else None
         self.root_key = policy.tenant_root_key
+        # `resolve`'s answers: the facts, the projections and the solver ask for the same
+        # column in the same place again and again (a third of the calls). Keyed by the ids of
+        # the block, the column and the span, which the entry holds alive (so their ids name
+        # no other object meanwhile); the blocks' sources do not change once the model is built
+        self._resolved: dict[
+            tuple[int, int, int],
+            tuple[Block | None, exp.Expression, Span | None, Source | None],
+        ] = {}
+
+    def forget(self) -> None:
+        """Drops the answers kept (the statement's records are being freed)."""
+        self._resolved.clear()
 
     def resolve(
         self,
@@ -204,15 +216,22 @@ class Names:
         """The source `column` belongs to, or None when it cannot be told for sure.
 
         `visible`: the sources of `block` the clause holding the column can see (None: all);
-        `name`: the column's folded name, when the caller has it already.
+        `name`: the column's folded name (`identifier_name(column.this)`), when the caller has
+        it already.
         """
+        key = (id(block), id(column), id(visible))
+        known = self._resolved.get(key)
+        if known is not None:
+            return known[3]
         args = column.args
         table, db = args.get("table"), args.get("db")
         qualifier = identifier_name(table) if table is not None else ""
         schema = identifier_name(db) if db is not None else ""
         if name is None:
             name = identifier_name(args.get("this"))
-        return self._resolve(block, visible, qualifier, name, schema)
+        found = self._resolve(block, visible, qualifier, name, schema)
+        self._resolved[key] = (block, column, visible, found)
+        return found
 
     def _resolve(
         self, block: Block | None, visible: Span | None, qualifier: str, name: str, schema: str
