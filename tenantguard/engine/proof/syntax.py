@@ -626,22 +626,32 @@ def is_table_name(node: exp.Table) -> bool:
     return isinstance(node.this, exp.Identifier)
 
 
+_STARS = subclasses(exp.Star)
+_COLUMNS = subclasses(exp.Column)
+_DOTS = subclasses(exp.Dot)
+
+
 def is_star(item: exp.Expression) -> bool:
     """`*`, `t.*` or `(row).*`: one item that PostgreSQL expands into several columns (in a
-    select list, a row constructor, a VALUES row)."""
-    return (
-        isinstance(item, exp.Star)
-        or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star))
-        or (isinstance(item, exp.Dot) and isinstance(item.expression, exp.Star))
-    )
+    select list, a row constructor, a VALUES row). (By the item's exact type: most items are
+    neither, and say so without a call.)"""
+    kind = type(item)
+    if kind in _STARS:
+        return True
+    if kind in _COLUMNS:
+        return isinstance(item.this, exp.Star)
+    return kind in _DOTS and isinstance(item.expression, exp.Star)
 
 
 def positional_item(items: list[exp.Expression], index: int) -> exp.Expression | None:
     """The item at `index` of a list read by position (a row, a VALUES row, a select list):
     None when there is none, or when an item at or before it is expanded into several columns
     (`(x.*, t)`, `VALUES ((ROW('a', 2)).*, $1)`: the position is another column)."""
-    if index >= len(items) or any(is_star(i) for i in items[: index + 1]):
+    if index >= len(items):
         return None
+    for item in items[: index + 1]:  # (a loop: a generator is a frame per call)
+        if is_star(item):
+            return None
     return items[index]
 
 
