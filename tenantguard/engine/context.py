@@ -47,12 +47,12 @@ class Context:
         "_built",
         "_cascading",
         "_lines",
-        "_lowered",
         "_may_name",
         "_named",
         "_registry",
         "in_patch",
         "inserted",
+        "lowered",
         "parse_error",
         "parse_error_offset",
         "policy",
@@ -72,6 +72,9 @@ class Context:
         _lines: LineIndex | None = None,
     ) -> None:
         self.sql = sql
+        # the text folded to lower case, for substring screens: read a dozen times per
+        # statement, computed here (a property is a call per read on Python 3.11)
+        self.lowered = sql.lower()
         self.policy = policy
         self.tree = tree
         self.inserted = inserted
@@ -84,7 +87,6 @@ class Context:
         # `__dict__` to keep its value in)
         self._built: tuple[Proof, Analysis] | _Unset | None = _UNSET
         self._may_name: bool | None = None
-        self._lowered: str | None = None
         self._cascading: list[CascadingWrite] | None = None
         self._registry: list[CascadingWrite] | None = None
         self._named: list[str] | None = None
@@ -95,13 +97,6 @@ class Context:
             f"inserted={self.inserted!r}, parse_error={self.parse_error!r}, "
             f"parse_error_offset={self.parse_error_offset!r}, in_patch={self.in_patch!r})"
         )
-
-    @property
-    def lowered(self) -> str:
-        """The text folded to lower case (for substring screens; computed once)."""
-        if self._lowered is None:
-            self._lowered = self.sql.lower()
-        return self._lowered
 
     @property
     def _proof(self) -> tuple[Proof, Analysis] | None:
@@ -179,12 +174,16 @@ class Context:
 
     @property
     def proof(self) -> Proof | None:
-        built = self._proof
+        built = self._built  # (built already, the rules' many reads: no second property call)
+        if isinstance(built, _Unset):
+            built = self._proof
         return built[0] if built else None
 
     @property
     def builder(self) -> Analysis | None:
-        built = self._proof
+        built = self._built
+        if isinstance(built, _Unset):
+            built = self._proof
         return built[1] if built else None
 
     def find(self, *kinds: type[exp.Expression]) -> list[exp.Expression]:
