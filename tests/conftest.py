@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,6 +63,17 @@ def _cache_outside_the_tree(
         patch.undo()
 
 
+def read_cases(name: str) -> list[dict[str, Any]]:
+    """tests/cases/`name`, read with libyaml's loader when PyYAML has it: the same data as
+    yaml.safe_load, which takes ~2 s of pure Python for rules.yaml in each module that reads it."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    text = (Path(__file__).resolve().parent / "cases" / name).read_text(encoding="utf-8")
+    cases: list[dict[str, Any]] = yaml.load(text, Loader=loader)
+    return cases
+
+
 def case_policy(**changes: object) -> Policy:
     """The cases' policy; YAML spells foreign keys as {table: [[columns], ref_table, [ref_columns]]}
     and function pins as {name: [positions]}."""
@@ -95,7 +108,6 @@ import os  # noqa: E402
 import subprocess  # noqa: E402
 from collections.abc import AsyncIterator, Awaitable, Callable  # noqa: E402
 from contextlib import asynccontextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import asyncpg  # noqa: E402
 import pytest  # noqa: E402

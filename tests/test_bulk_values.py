@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import random
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tenantguard.engine import bulk_values
 from tenantguard.engine.analyze import analyze_statement
@@ -20,11 +18,9 @@ from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import PinValue
 from tenantguard.engine.verdicts import Verdict
 
-from .conftest import case_policy
+from .conftest import case_policy, read_cases
 
-CASES: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).parent / "cases" / "rules.yaml").read_text(encoding="utf-8")
-)
+CASES = read_cases("rules.yaml")
 _ROW = re.compile(r"\((?:[^()']|'[^']*')*\)")
 
 

@@ -41,18 +41,15 @@ from typing import Any
 import asyncpg
 import pytest
 import sqlglot
-import yaml
 from sqlglot import exp
 
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.engine.analyze import analyze_statement
 
-from .conftest import case_policy
+from .conftest import case_policy, read_cases
 
 HERE = Path(__file__).parent
-CASES: list[dict[str, Any]] = yaml.safe_load(
-    (HERE / "cases" / "rules.yaml").read_text(encoding="utf-8")
-)
+CASES = read_cases("rules.yaml")
 SCHEMA = HERE / "fixtures" / "case_schema.sql"
 
 OWN, VICTIM = 101, 202

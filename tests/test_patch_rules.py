@@ -6,17 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tenantguard import Policy
 from tenantguard.patches.lint import lint_patch_text
 from tenantguard.patches.rules import PATCH_RULES
 
-from .conftest import assert_documented
+from .conftest import assert_documented, read_cases
 
-CASES: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).parent / "cases" / "patch_rules.yaml").read_text(encoding="utf-8")
-)
+CASES = read_cases("patch_rules.yaml")
 POLICY = Policy("tenant_id", global_tables={"tenants"})
 
 

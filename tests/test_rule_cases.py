@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.rules import ALL_RULES, STATEMENT_RULES
 
-from .conftest import assert_documented, case_policy
+from .conftest import assert_documented, case_policy, read_cases
 
-CASES: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).parent / "cases" / "rules.yaml").read_text(encoding="utf-8")
-)
+CASES = read_cases("rules.yaml")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['rule']}-{c['name']}" for c in CASES])

@@ -10,10 +10,8 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from tenantguard import cache as cache_module
 from tenantguard.cache import StoredVerdicts
@@ -21,7 +19,7 @@ from tenantguard.cli import main
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.verdicts import Analyzer, Verdict
 
-from .conftest import CASE_TABLES
+from .conftest import CASE_TABLES, read_cases
 from .test_cache import CONFIG, SCHEMA  # the result cache's tests' project, with other files
 
 TESTS = Path(__file__).resolve().parent
@@ -58,9 +56,7 @@ def corpus(root: Path) -> list[Path]:
     """The rule cases (tests/cases/rules.yaml) ten to a file, those of patches and the patch
     rules' (patch_rules.yaml, one a file) in patches/, and the SQL and Python fixtures
     (suppressions, psql meta-commands, placeholders, wrappers...)."""
-    cases: list[dict[str, Any]] = yaml.safe_load(
-        (TESTS / "cases" / "rules.yaml").read_text(encoding="utf-8")
-    )
+    cases = read_cases("rules.yaml")
     tables = ", ".join(json.dumps(t) for t in sorted(CASE_TABLES))
     (root / "pyproject.toml").write_text(
         f'{CONFIG}tenant_tables = [{tables}]\npatch_dir = "patches"\n', encoding="utf-8"
@@ -80,9 +76,7 @@ def corpus(root: Path) -> list[Path]:
             file = folder / f"{name}_{start:04d}.sql"
             file.write_text(";\n\n".join(texts[start : start + 10]) + ";\n", encoding="utf-8")
             files.append(file)
-    patch_cases: list[dict[str, Any]] = yaml.safe_load(
-        (TESTS / "cases" / "patch_rules.yaml").read_text(encoding="utf-8")
-    )
+    patch_cases = read_cases("patch_rules.yaml")
     for number, case in enumerate(patch_cases, start=100):
         if not case["sql"].strip():
             continue  # an empty patch (TG109) is no longer empty once edit() adds a comment

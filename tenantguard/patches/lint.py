@@ -269,9 +269,15 @@ def _patch_set(directory: Path) -> list[tuple[str, PatchSource]]:
     except OSError:
         return []
     found: list[tuple[str, PatchSource]] = []
+    # a file that is no symbolic link is at its name in the directory's real path: one realpath
+    # for the directory, not one per file (n per patch checked, n² per check)
+    real_directory = os.path.realpath(directory)
     for entry in entries:
         try:
-            real = os.path.realpath(entry.path)
+            if entry.is_symlink():
+                real = os.path.realpath(entry.path)
+            else:
+                real = os.path.join(real_directory, entry.name)
             stat = os.stat(real)
         except OSError:
             continue

@@ -24,6 +24,7 @@ minute (left by a verify that was killed).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -233,8 +234,13 @@ async def _server_pg_dump(dsn: Dsn) -> str:
 
 
 async def _schema(dsn: Dsn, pg_dump: str) -> dict[str, list[str]]:
-    """The schema's objects, and what is set on the database itself (pg_dump --create)."""
-    return schema_objects(await dump_schema(dsn, pg_dump)) | await database_properties(dsn, pg_dump)
+    """The schema's objects, and what is set on the database itself (pg_dump --create): the two
+    pg_dump runs side by side (each reads the catalogs in a snapshot of its own; nothing else
+    changes the database meanwhile)."""
+    dump, properties = await asyncio.gather(
+        dump_schema(dsn, pg_dump), database_properties(dsn, pg_dump)
+    )
+    return schema_objects(dump) | properties
 
 
 async def _state(dsn: Dsn, pg_dump: str) -> tuple[dict[str, list[str]], dict[str, TableContents]]:
