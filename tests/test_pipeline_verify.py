@@ -150,12 +150,14 @@ CREATE OR REPLACE TRIGGER clinics_touch BEFORE UPDATE ON clinics
 
 
 @pytest.fixture(scope="module")
-def drift_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A small pipeline and the baseline sync writes for it (synced once for the module)."""
+def drift_case(
+    postgres: ThrowawayPostgres, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
+    """A small pipeline and the baseline sync writes for it (synced once for the module, on the
+    session's server: sync builds in scratch databases it drops, as the tests' verify does)."""
     directory = tmp_path_factory.mktemp("drift")
     write(directory / "patches", "0001_clinics.sql", DRIFT_PIPELINE)
-    with ThrowawayPostgres() as server:
-        asyncio.run(sync_baseline(server.dsn, directory / "patches", directory / "baseline.sql"))
+    asyncio.run(sync_baseline(postgres.dsn, directory / "patches", directory / "baseline.sql"))
     return directory / "patches", (directory / "baseline.sql").read_text()
 
 
