@@ -713,6 +713,15 @@ class ModuleInfo:
         return self.origin.path
 
 
+def _imports_django(module: ModuleInfo) -> bool:
+    """Whether the module's body imports Django (`from django.db import models`)."""
+    return module.tree is not None and any(
+        (isinstance(s, ast.ImportFrom) and (s.module or "").split(".")[0] == "django")
+        or (isinstance(s, ast.Import) and any(a.name.split(".")[0] == "django" for a in s.names))
+        for s in module.tree.body
+    )
+
+
 def _made_class(node: ast.Assign) -> ast.ClassDef | None:
     """`Inv = type("Inv", (Repo,), {"table": "invoices"})` (or `dict(table=…)`) as the class
     statement it makes: its bases, and its attributes assigned in its body (helper 116: the
@@ -4081,6 +4090,10 @@ class _Walker:
         return hole(node, self.origin, reason, returns=returns)
 
     def attribute_binding(self, node: ast.Attribute) -> Binding | None:
+        if node.attr == "db_table" and type(node.value) is ast.Attribute:
+            table = self.django_table(node.value)
+            if table is not None:
+                return table
         base = self.binding_of_receiver(node.value)
         if isinstance(base, ImportedRef):
             imported = self.index.imported(base)  # `from m import Repo`: Repo.X
@@ -4121,6 +4134,31 @@ class _Walker:
         if isinstance(base, ModuleRef | ImportedRef):
             return self.index.attribute_of(base, node.attr)
         return None
+
+    def django_table(self, meta: ast.Attribute) -> Binding | None:
+        """`Tag._meta.db_table` (`meta` its `Tag._meta`): the `db_table` a Django model of the
+        project sets in its own `class Meta` (Django takes it as written), for the class itself
+        or an object made of it (`Tag()`); None otherwise — a model leaving its table to
+        Django's default or to an abstract base, `self` in a base model's method (a subclass's
+        Meta), a class with an attribute `_meta` of its own."""
+        if meta.attr != "_meta":
+            return None
+        base = self.binding_of_receiver(meta.value)
+        if isinstance(base, ImportedRef):
+            imported = self.index.imported(base)
+            base = imported if isinstance(imported, ClassRef) else base
+        if not (
+            (isinstance(base, ClassRef) and not base.any_subclass)
+            or (isinstance(base, InstanceRef) and base.exact)
+        ):
+            return None
+        info = base.info
+        if not _imports_django(info.module) or self.index.class_attribute(info, "_meta"):
+            return None
+        options = info.attributes.get("Meta")
+        if not isinstance(options, ClassRef) or options.info.node not in info.node.body:
+            return None
+        return options.info.attributes.get("db_table")
 
     def fstring(self, node: ast.JoinedStr) -> Value:
         """Constant parts as text; each field its value when it is a constant (a conditional of
