@@ -433,7 +433,7 @@ class CheckCache:
         """The project's files a name's answer came from: those that define it, or (`word:X`,
         where a class may be made) those whose text holds the word X."""
         kind, _, word = name.partition(":")
-        if kind in ("stored", "mutated", "replaced"):
+        if kind in ("stored", "mutated", "replaced", "class-set"):
             return self._changed(project).get(name, [])
         if kind != "word":
             return self._defined(project).get(name, [])

@@ -2181,6 +2181,7 @@ class _Walker:
                 # in another module, `repo.X = …`, a decorator's `cls_.X = …`), or changed
                 # there in place (round 25, outside attack)
                 or self.index.changed_outside(name)
+                or self.index.hooked_attribute(name, info)
                 or self.index.overridden_elsewhere(name, info.name, self.origin)
                 or self.index.class_written_by_key(info.name)
                 or (isinstance(binding, Items) and self.index.changed_outside(name, stored=False))
@@ -5769,6 +5770,64 @@ def _enclosing_function(code: str, at: int) -> str | None:
     return found
 
 
+_HOOK_DEF = lazy_pattern(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(\s*(\w+)", re.M)
+_HOOK_CLASS = lazy_pattern(r"^([ \t]*)class[ \t]+(\w+)[ \t]*(?:\(([^()]*)\))?[ \t]*:", re.M)
+_BLOCK_LINE = lazy_pattern(r"^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]", re.M)
+# `cls` bound again in a method's body (`cls = Other`, `for cls in …`, `as cls`, a walrus)
+_CLS_REBOUND = lazy_pattern(
+    r"(?<![\w.])cls[ \t]*(?::=|=(?!=)|,)|(?:for|as|global|nonlocal)[ \t]+[^\n:]*?(?<![\w.])cls\b"
+)
+
+
+def _class_hook_owner(code: str, at: int) -> str | None:
+    """The class C when `at` (a `cls.X = …`) is in the body of a method defined directly in
+    `class C(…)` whose first parameter is `cls` — a `@classmethod` or `__init_subclass__` —,
+    C a class statement with plain bases (no metaclass: a class deriving from `type`, or named
+    `…Meta`), `cls` not bound again in that method; else None."""
+    line_start = code.rfind("\n", 0, at) + 1
+    indent = len(code[line_start:at]) - len(code[line_start:at].lstrip(" \t"))
+    owner: re.Match[str] | None = None
+    for block in _BLOCK_LINE.finditer(code, 0, line_start):
+        if len(block.group(1)) < indent:
+            owner = block  # the innermost block above at a smaller indentation
+            indent_owner = len(block.group(1))
+            # (blocks at the same or a larger indentation are siblings or nested ones)
+    if owner is None:
+        return None
+    method = _HOOK_DEF.match(code, owner.start())
+    if method is None or method.group(3) != "cls":
+        return None
+    parent: re.Match[str] | None = None
+    for block in _BLOCK_LINE.finditer(code, 0, owner.start()):
+        if len(block.group(1)) < indent_owner:
+            parent = block
+    if parent is None:
+        return None
+    cls = _HOOK_CLASS.match(code, parent.start())
+    if cls is None:
+        return None
+    bases = cls.group(3) or ""
+    if any(c in bases for c in "*=") or re.search(r"\btype\b|Meta\b", bases):
+        return None
+    decorators: list[str] = []  # the lines right above the `def` that start with `@`
+    for line in reversed(code[: owner.start()].split("\n")[:-1]):
+        if not line.strip().startswith("@"):
+            break
+        decorators.append(line.strip().replace(" ", ""))
+    hook = method.group(2) == "__init_subclass__" and decorators in ([], ["@classmethod"])
+    if not hook and decorators != ["@classmethod"]:
+        return None
+    end = len(code)
+    for block in _BLOCK_LINE.finditer(code, owner.end()):
+        if len(block.group(1)) <= indent_owner:
+            end = block.start()
+            break
+    body = code[code.find("\n", owner.start()) + 1 : end]
+    if _CLS_REBOUND.search(body) is not None:
+        return None
+    return cls.group(2)
+
+
 def _word_before(code: str, end: int) -> str | None:
     """The name just before `end` (spaces between allowed), on its line."""
     match = _WORD_BEFORE.search(code, max(code.rfind("\n", 0, end) + 1, end - 200), end)
@@ -5971,7 +6030,15 @@ def _read_outside_changes(text: str) -> set[str]:
         name = match.group(1)
         if name == "_value_" and _enclosing_function(code, match.start()) in _MAKERS:
             continue  # an enum's `__new__` making its member: that class's, read as computed
-        if _word_before(code, match.start()) != "self" or (
+        before = _word_before(code, match.start())
+        if before == "cls" and not name.startswith("__"):
+            hooked = _class_hook_owner(code, match.start())
+            if hooked is not None:
+                # `cls.X = …` in a classmethod or `__init_subclass__` of class C: C's X or a
+                # subclass's, not every class's (see `ProjectIndex.hooked_attribute`)
+                found.update((f"class-set:{name}", f"class-set:{name}:{hooked}"))
+                continue
+        if before != "self" or (
             name.startswith("__") and name.endswith("__")  # (`self.__class__ = …`)
         ):
             found.add("stored:" + name)
@@ -6456,6 +6523,12 @@ def _bound_otherwise(code: str) -> set[str]:
     return found
 
 
+# a class the project makes that its class statements do not show: `type(name, bases, ns)`,
+# `types.new_class(…)`, a class statement whose bases are unpacked or called
+_UNREAD_CLASS = lazy_pattern(
+    r"(?<!\w)(?:type[ \t]*\([^()\n]*,|new_class[ \t]*\()|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*[*(]",
+    re.M,
+)
 _CLASS_STATEMENT = lazy_pattern(r"^([ \t]*)class[ \t]+(\w+)[ \t]*\(([^)]*)\)[^\n]*$", re.M)
 _SUBSCRIPTS = lazy_pattern(r"\[[^\[\]]*\]")
 # a name bound to something other than a (dotted) name: `Base = getattr(r, "Repo")`
@@ -6880,6 +6953,56 @@ class ProjectIndex:
         if name.startswith("__") and not dunder:
             return False
         return self._changed_somewhere(key)
+
+    def hooked_attribute(self, name: str, info: ClassInfo) -> bool:
+        """Whether a classmethod or `__init_subclass__` of a class C of the project sets
+        `cls.<name>` (`class-set:` of `_outside_changes`) where `cls` may be a class whose
+        attribute `info`'s reads see: C and `info` share a class (by name: `info` or one of
+        its subclasses is C or one of C's). Any class statement whose bases are not read
+        (`class A(*BASES)`, a call), or a class made by `type(…)` / `new_class(…)` in a file
+        that names C, counts as sharing."""
+        if not self._changed_somewhere("class-set:" + name):
+            return False
+        assert self._changes is not None
+        prefix = f"class-set:{name}:"
+        setters = sorted(k[len(prefix) :] for k in self._changes if k.startswith(prefix))
+        mine = self._class_family(info.name)
+        return mine is None or any(
+            (theirs := self._class_family(c)) is None or mine & theirs for c in setters
+        )
+
+    def _class_family(self, name: str) -> set[str] | None:
+        """The class named `name` and the names of the project's classes that derive from it
+        (read from the class statements of the files that name it among their bases, through
+        the aliases the project gives it); None when one of those files makes a class it
+        cannot read so (bases unpacked or called, `type(…)`)."""
+        if not self.files:
+            return None  # (the project's other files unknown)
+        self.prepare()
+        assert self._defined is not None
+        family = {name}
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            known = [current]
+            for alias in known:
+                self._consulted_names.add("alias:" + alias)
+                known.extend(a for a in sorted(self._renamed.get(alias, ())) if a not in known)
+            for alias in known:
+                self._consulted_names.add("class:" + alias)
+                for path in self._defined.get("class:" + alias, ()):
+                    try:
+                        with open(path, encoding="utf-8", errors="replace") as handle:
+                            text = _blanked(handle.read())
+                    except OSError:
+                        return None
+                    if _UNREAD_CLASS.search(text) is not None:
+                        return None
+                    for match in _CLASS_STATEMENT.finditer(text):
+                        if alias in _WORD.findall(match.group(3)) and match.group(2) not in family:
+                            family.add(match.group(2))
+                            todo.append(match.group(2))
+        return family
 
     def overridden_elsewhere(self, name: str, owner: str, origin: Origin) -> bool:
         """Whether a class whose bases are not read (`class Admin(*BASES)`, see
@@ -8315,6 +8438,64 @@ def _function_nonlocals(info: FunctionInfo) -> frozenset[str]:
     return found if found is not None else _nonlocals(info.node)
 
 
+def _class_hook_stores(tree: ast.Module) -> set[int]:
+    """The `cls.X = …` of the module that set an attribute of their own class or a subclass
+    of it, the ids of their targets: in the body of a `@classmethod` (or `__init_subclass__`)
+    taking `cls` first, defined directly in a class statement with plain bases (no metaclass,
+    no `type` among them, none unpacked or called), `cls` not bound again there (nor in a
+    function nested in it, which is not read). The index asks which classes share them
+    (`ProjectIndex.hooked_attribute`)."""
+    found: set[int] = set()
+    for cls in ast.walk(tree):
+        if not isinstance(cls, ast.ClassDef) or cls.keywords:
+            continue
+        if not all(isinstance(b, ast.Name | ast.Attribute | ast.Subscript) for b in cls.bases):
+            continue
+        if any(
+            ast.unparse(b).split(".")[-1] == "type" or "Meta" in ast.unparse(b) for b in cls.bases
+        ):
+            continue
+        for method in cls.body:
+            if not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            decorators = [ast.unparse(d) for d in method.decorator_list]
+            hook = method.name == "__init_subclass__" and decorators in ([], ["classmethod"])
+            if not hook and decorators != ["classmethod"]:
+                continue
+            first = [*method.args.posonlyargs, *method.args.args][:1]
+            if not first or first[0].arg != "cls":
+                continue
+            if any(isinstance(n, ast.Nonlocal) and "cls" in n.names for n in ast.walk(method)):
+                continue  # (a nested function binding `cls` again)
+            stores: list[ast.Attribute] = []
+            rebound = False
+            todo: list[ast.AST] = list(method.body)
+            while todo and not rebound:
+                node = todo.pop()
+                if isinstance(
+                    node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+                ):
+                    continue
+                if (
+                    isinstance(node, ast.Name)
+                    and node.id == "cls"
+                    and not isinstance(node.ctx, ast.Load)
+                ) or (isinstance(node, ast.Global | ast.Nonlocal) and "cls" in node.names):
+                    rebound = True
+                elif (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.ctx, ast.Store | ast.Del)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "cls"
+                    and not node.attr.startswith("__")
+                ):
+                    stores.append(node)
+                todo.extend(ast.iter_child_nodes(node))
+            if not rebound:
+                found.update(id(s) for s in stores)
+    return found
+
+
 def _scan_scopes(info: ModuleInfo) -> None:
     """`_mutated`, `_rebound` and every function's nested `nonlocal` names, in one walk of the
     module (a walk per function cost as many walks of a body as it is deep)."""
@@ -8335,6 +8516,7 @@ def _scan_scopes(info: ModuleInfo) -> None:
     aliases: list[tuple[str, str]] = []
     passed: list[tuple[str, int | str, str]] = []  # (function, position or keyword, name)
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    hooked = _class_hook_stores(info.tree) if info.tree is not None else set()
     while stack:
         node, chain = stack.pop()
         if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Name):
@@ -8445,7 +8627,11 @@ def _scan_scopes(info: ModuleInfo) -> None:
                 key = node.slice.value if isinstance(node.slice, ast.Constant) else None
                 names.add(key if isinstance(key, str) else _ANY_NAME)
         elif isinstance(node, ast.Attribute):
-            if isinstance(node.ctx, ast.Store | ast.Del) and isinstance(node.value, ast.Name):
+            if (
+                isinstance(node.ctx, ast.Store | ast.Del)
+                and isinstance(node.value, ast.Name)
+                and id(node) not in hooked
+            ):
                 through.append((node.value.id, node.attr))
         elif isinstance(node, ast.AugAssign):
             _changed(node.target, mutated)
