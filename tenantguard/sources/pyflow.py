@@ -4560,6 +4560,10 @@ class _Walker:
             read = self.file_read(node, func)
             if read is not None:
                 return read
+        if name == "decode" and isinstance(func, ast.Attribute):
+            read = self.package_data(node, func)
+            if read is not None:
+                return read
         collapse = self.whitespace_normaliser(node)
         if collapse is not None:
             collapse_of, collapsed = collapse
@@ -4809,6 +4813,46 @@ class _Walker:
         if path is None:
             return self._named_file(where, node)
         text = self.index.read_file(path)
+        return None if text is None else ((Lit(text, self.origin, None, 0, node),),)
+
+    def package_data(self, node: ast.Call, func: ast.Attribute) -> Value | None:
+        """`pkgutil.get_data(__name__, "sql/tags.sql").decode()` (or `.decode("utf-8")`): the
+        text of that file of the package (the module's own directory for `__name__` /
+        `__package__`, a constant dotted name of the project found as an import is), as
+        `file_read` reads one. None for anything else: another encoding, a resource known at
+        run time, an absolute one."""
+        data = func.value
+        if not (
+            isinstance(data, ast.Call)
+            and len(data.args) == 2
+            and not data.keywords
+            and not any(isinstance(a, ast.Starred) for a in data.args)
+            and (
+                (
+                    isinstance(data.func, ast.Attribute)
+                    and data.func.attr == "get_data"
+                    and self._is_module(data.func.value, "pkgutil")
+                )
+                or (
+                    isinstance(data.func, ast.Name)
+                    and data.func.id == "get_data"
+                    and self._imported_from("get_data", "pkgutil")
+                )
+            )
+        ):
+            return None
+        given = [*node.args, *(k.value for k in node.keywords if k.arg == "encoding")]
+        if len(given) > 1 or any(k.arg not in ("encoding", "errors") for k in node.keywords):
+            return None
+        if given and str(_constant_text_of(self.evaluate(given[0]))).lower().replace(
+            "-", ""
+        ).replace("_", "") not in ("utf8", "ascii"):
+            return None
+        directory = self._package_directory(data.args[0])
+        resource = _constant_text_of(self.evaluate(data.args[1]))
+        if directory is None or not resource or resource.startswith("/"):
+            return None
+        text = self.index.read_file(os.path.join(directory, *resource.split("/")))
         return None if text is None else ((Lit(text, self.origin, None, 0, node),),)
 
     def _named_file(self, where: ast.expr, node: ast.Call) -> Value | None:
