@@ -15,6 +15,11 @@ Classes fixed here:
   attribute named `table` in the project TG009 (`Typed.table` of an unrelated class); now
   only the classes that share a class with it (its own, bases, subclasses, a class deriving
   from both: trees class_hooks_subclass / _diamond / _static keep those TG009).
+- `class TagRepo(Base, table="tags")` with `Base.__init_subclass__(cls, table, **kw)`
+  storing `cls.table = table`: `self.table` in Base's methods was TG009; now each class
+  statement's keyword (or the parameter's default) — not when a class is made by `type(…)`
+  in the project, another hook stands between, or `**opts` is passed (trees class_hooks,
+  class_hooks_keywords, class_hooks_made).
 - `pkgutil.get_data(__name__, "sql/stale.sql").decode()` was TG009: now the file's text, as
   `Path(__file__).parent / …` and importlib.resources reads are.
 """

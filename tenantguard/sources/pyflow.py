@@ -6182,6 +6182,8 @@ def _read_outside_changes(text: str) -> set[str]:
         held = target.rsplit(".", 1)[-1].strip()
         if held not in ("self", "cls"):
             found.add("overrides-all:" + held)
+    if _UNREAD_CLASS.search(code) is not None:
+        found.add("class-set:*")  # a class made otherwise than by a class statement
     for made_in, attribute in _unread_subclass_attributes(code):
         # (the class itself: its own body's value is what it reads; `overrides:X` names the
         # files for the check cache, `overrides:X:C` which class, see `overridden_elsewhere`)
@@ -6570,7 +6572,7 @@ def _bound_otherwise(code: str) -> set[str]:
 # a class the project makes that its class statements do not show: `type(name, bases, ns)`,
 # `types.new_class(…)`, a class statement whose bases are unpacked or called
 _UNREAD_CLASS = lazy_pattern(
-    r"(?<!\w)(?:type[ \t]*\([^()\n]*,|new_class[ \t]*\()|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*[*(]",
+    r"(?<!\w)(?:type[ \t]*\([^()\n]*,|new_class[ \t]*\()|^[ \t]*class[ \t]+\w+[ \t]*\([^)=]*[*(]",
     re.M,
 )
 _CLASS_STATEMENT = lazy_pattern(r"^([ \t]*)class[ \t]+(\w+)[ \t]*\(([^)]*)\)[^\n]*$", re.M)
@@ -7407,6 +7409,7 @@ class ProjectIndex:
                 break
         passed = self._passed_to_base(order, name)
         given = None if passed is not None else self._given_by_subclasses(info, subclasses, name)
+        keyed = self._given_by_class_keywords(order, subclasses, name)
         # the classes whose methods may set `self.X` on such an object: its bases, its
         # subclasses, and theirs (a mixin beside it: `class C(A, Mixin)` with `self.X = …` in
         # Mixin's methods, round 25, outside attack)
@@ -7434,6 +7437,9 @@ class ProjectIndex:
                 assigned = passed[1]
             if given is not None and _same_class(cls, given[0]):
                 values.extend(given[1])  # each subclass's, in place of the parameter
+                continue
+            if keyed is not None and _same_class(cls, keyed[0]):
+                values.extend(keyed[1])  # each class statement's keyword, or the default
                 continue
             if assigned is not None:
                 values.append(assigned)
@@ -7511,6 +7517,80 @@ class ProjectIndex:
         values = [walker.evaluate(argument) for argument in arguments]
         value = values[0] if len(values) == 1 else union(values, arguments[0], own.module.origin)
         return inits[1], value
+
+    def _given_by_class_keywords(
+        self, order: list[ClassInfo], subclasses: list[ClassInfo], name: str
+    ) -> tuple[ClassInfo, list[Value]] | None:
+        """`cls.X = x` in a project class H's `__init_subclass__(cls, x=…, **kwargs)` (x a
+        parameter a keyword can pass, stored unchanged, not rebound there): each class made
+        from H gets what its class statement passes, `class TagRepo(Base, x="tags")`, or x's
+        default. The values of X on an object of a class in `order` (its bases) or of one of
+        its `subclasses`: H, and each such class's keyword or default. None when that is not
+        the shape: another `__init_subclass__` between H and a class, a class of H's not made
+        by a class statement at a module's top (`type(…)` passes keywords of its own), an
+        argument unpacked there (`**opts`), a class with a metaclass keyword."""
+        related = [*order, *subclasses, *(b for c in subclasses for b in self.bases(c)[0])]
+        hooks = list(
+            {
+                (c.module.path, c.node.lineno, c.name): c
+                for c in related
+                if "__init_subclass__" in c.methods
+            }.values()
+        )
+        if len(hooks) != 1:
+            return None
+        storing = hooks[0]
+        if self._changed_somewhere("class-set:*") or self._class_family(storing.name) is None:
+            return None  # (a class made by `type(…, **keywords)` somewhere: its keywords unread)
+        hook = storing.methods["__init_subclass__"]
+        if hook.node.decorator_list not in ([],) and [
+            ast.unparse(d) for d in hook.node.decorator_list
+        ] != ["classmethod"]:
+            return None
+        parameter = _init_parameter(hook, name)
+        arguments = hook.node.args
+        if parameter is None or parameter not in [
+            a.arg for a in (*arguments.args[1:], *arguments.kwonlyargs)
+        ]:
+            return None
+        default: ast.expr | None = None
+        if parameter in [a.arg for a in arguments.kwonlyargs]:
+            index = [a.arg for a in arguments.kwonlyargs].index(parameter)
+            default = arguments.kw_defaults[index]
+        else:
+            positional = [*arguments.posonlyargs, *arguments.args]
+            index = [a.arg for a in positional].index(parameter)
+            shift = len(positional) - len(arguments.defaults)
+            default = arguments.defaults[index - shift] if index >= shift else None
+        made = [
+            c
+            for c in {id(c): c for c in (*order, *subclasses)}.values()
+            if not _same_class(c, storing)
+            and any(_same_class(b, storing) for b in self.bases(c)[0])
+        ]
+        values: list[Value] = []
+        for cls in made:
+            between = self.bases(cls)[0]
+            if any(
+                "__init_subclass__" in b.methods and not _same_class(b, storing) for b in between
+            ):
+                return None
+            tree = cls.module.tree
+            if not cls.top or tree is None or cls.node not in tree.body:
+                return None
+            if any(k.arg is None or k.arg == "metaclass" for k in cls.node.keywords):
+                return None
+            chosen = next((k.value for k in cls.node.keywords if k.arg == parameter), None)
+            module = cls.module if chosen is not None else storing.module
+            if chosen is None:
+                if default is None:
+                    continue  # a TypeError when the class is made: no such class runs
+                chosen = default
+            walker = _Walker(module, self)
+            walker.env = {}
+            walker.outer = [(module.env, module.ever)]
+            values.append(walker.evaluate(chosen))
+        return storing, values
 
     def _given_by_subclasses(
         self, info: ClassInfo, subclasses: list[ClassInfo], name: str
