@@ -20,6 +20,9 @@ Classes fixed here:
   statement's keyword (or the parameter's default) — not when a class is made by `type(…)`
   in the project, another hook stands between, or `**opts` is passed (trees class_hooks,
   class_hooks_keywords, class_hooks_made).
+- A suppression with its reason in a `.sql` file the program reads (`-- tenantguard:
+  ignore[TG001] -- why`) covered the statement in the file's own check only: the Python read
+  that sends it was still TG001 (tree loaders_suppressed).
 - `pkgutil.get_data(__name__, "sql/stale.sql").decode()` was TG009: now the file's text, as
   `Path(__file__).parent / …` and importlib.resources reads are.
 """

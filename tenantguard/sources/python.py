@@ -55,6 +55,7 @@ from tenantguard.sources.pyflow import (
     sent_unchanged,
 )
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, Value, starts_like_sql
+from tenantguard.sources.suppressions import Suppression, covers, sql_suppressions
 
 # a table's name, as pandas' read_sql reads it (not SQL)
 _TABLE_NAME = lazy_pattern(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?")
@@ -925,6 +926,8 @@ class _ModuleCheck:
                     if filled and finding.code == unprovable and _syntax(finding):
                         parsed = False  # this fill does not fit: others decide
                         continue
+                    if _suppressed_in_read_file(finding, statement.start, statement.text, variant):
+                        continue  # (the file's own check says whether the suppression is used)
                     located = self.locate(finding, statement.start, statement.text, variant, sink)
                     if numbers:
                         said = located.finding
@@ -1226,6 +1229,36 @@ def _at_the_calls(found: list[_Checked]) -> list[_Checked]:
         )
         out.append(_Checked(moved, tuple(sorted({*checked.anchors, line - 1, line}))))
     return out
+
+
+_READ_FILE_SUPPRESSIONS: dict[str, list[Suppression]] = {}
+
+
+def _suppressed_in_read_file(finding: Finding, start: int, text: str, variant: _Variant) -> bool:
+    """Whether a finding in text a file of the project gave (`(SQL_DIR / "x.sql").read_text()`:
+    a literal of no node) is covered by a suppression written in that text, `-- tenantguard:
+    ignore[TG001] -- reason`, as the file's own check reads it: the same statement is
+    suppressed where the program reads it too."""
+    begin = start + _offset_in(text, finding.line, finding.column)
+    part, inside = variant.locate(begin)
+    if type(part) is not Lit or part.node is not None or "tenantguard" not in part.text:
+        return False
+    held = part.text
+    found = _READ_FILE_SUPPRESSIONS.get(held)
+    if found is None:
+        if len(_READ_FILE_SUPPRESSIONS) >= 256:
+            _READ_FILE_SUPPRESSIONS.clear()
+        _, comments = split_sql(held)
+        found = sql_suppressions(((c.text, c.line, c.column) for c in comments), held)
+        _READ_FILE_SUPPRESSIONS[held] = found
+    if not found:
+        return False
+    line = held.count("\n", 0, inside) + 1
+    statement_part, statement_inside = variant.locate(start + len(text) - len(text.lstrip()))
+    first = held.count("\n", 0, statement_inside) + 1 if statement_part is part else line
+    located = dataclasses.replace(finding, line=line, end_line=line)
+    anchors = (first - 1, first, line - 1, line)
+    return any(s.reason and finding.code in s.codes and covers(s, located, anchors) for s in found)
 
 
 def _place(node: ast.AST) -> tuple[int, int, int | None, int | None]:

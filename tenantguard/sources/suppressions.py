@@ -116,7 +116,7 @@ def apply_suppressions(
     kept: list[Finding] = []
     for finding, lines in zip(findings, anchors, strict=True):
         covering = [
-            s for s in suppressions if finding.code in s.codes and _covers(s, finding, lines)
+            s for s in suppressions if finding.code in s.codes and covers(s, finding, lines)
         ]
         if covering:
             for s in covering:
@@ -165,7 +165,7 @@ def apply_suppressions(
     return kept
 
 
-def _covers(s: Suppression, finding: Finding, lines: tuple[int, ...]) -> bool:
+def covers(s: Suppression, finding: Finding, lines: tuple[int, ...]) -> bool:
     """`lines`: for each place the finding is anchored at (its statement's or call's first
     line, its own line), that line and the one before it."""
     if s.whole_file:
