@@ -6572,8 +6572,8 @@ def _bound_otherwise(code: str) -> set[str]:
 # a class the project makes that its class statements do not show: `type(name, bases, ns)`,
 # `types.new_class(…)`, a class statement whose bases are unpacked or called
 _UNREAD_CLASS = lazy_pattern(
-    r"(?<!\w)(?:type[ \t]*\([^()\n]*,|new_class[ \t]*\()|^[ \t]*class[ \t]+\w+[ \t]*\([^)=]*[*(]",
-    re.M,
+    r"type(?<!\wtype)[ \t]*\([^()\n]*,|new_class[ \t]*\("
+    r"|class(?<![\w.]class)[ \t]+\w+[ \t]*\([^)=]*[*(]"
 )
 _CLASS_STATEMENT = lazy_pattern(r"^([ \t]*)class[ \t]+(\w+)[ \t]*\(([^)]*)\)[^\n]*$", re.M)
 _SUBSCRIPTS = lazy_pattern(r"\[[^\[\]]*\]")
