@@ -583,11 +583,19 @@ async def _apply(
         held_before = await _pipeline_lock_modes(conn)  # the caller's own, if it took it
         try:
             await take_patch_lock(conn, options.lock_wait, options.report_every)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        except (
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+            OSError,
+        ) as error:
             # (round 33, helper h33f: the waiter's backend ended — a server restart, or the
             # `pg_terminate_backend(pid)` given the wrong pid — said only 'InterfaceError:
-            # connection is closed')
-            if not (conn.is_closed() or isinstance(error, _CONNECTION_LOST)):
+            # connection is closed'.) A poll sent while asyncpg still reads the server's
+            # FATAL message, before the socket's close reaches it, fails as 'InternalClientError:
+            # cannot switch to state 12; another operation (2) is in progress' (round 34, a
+            # faster machine: an internal error): the close is waited for, briefly
+            if not (await _closes_soon(conn) or isinstance(error, _CONNECTION_LOST)):
                 raise
             raise PatchConnectionError(
                 "the connection to the server was lost while the runner waited for the patch "
@@ -665,6 +673,17 @@ async def _quietly(
 
 
 _CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError, OSError)
+
+
+async def _closes_soon(conn: asyncpg.Connection, within: float = 1.0) -> bool:
+    """Whether the connection is closed, or closes within `within` seconds (its socket's end
+    may still be on its way when a call on it fails)."""
+    deadline = time.monotonic() + within
+    while not conn.is_closed():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 class _LockReleased(PatchError):
