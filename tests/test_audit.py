@@ -22,6 +22,8 @@ from tenantguard.cli import main
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.runtime import rls_policy_sql
 
+from .conftest import cluster_directory
+
 APP = "tg_app"  # the application's role: no superuser, no BYPASSRLS, owns nothing
 ISOLATED = ["--isolated"]  # no configuration file: the catalog alone says what is a tenant table
 
@@ -138,6 +140,7 @@ async def rows_as(
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     postgres = ThrowawayPostgres(
+        directory=cluster_directory(),
         settings={
             "shared_preload_libraries": "pg_stat_statements",
             "pg_stat_statements.max": "10000",
@@ -146,7 +149,7 @@ def server() -> Iterator[Server]:
             "log_destination": "csvlog,jsonlog",
             "log_directory": "log",
             "lc_messages": "C",
-        }
+        },
     )
     postgres.start()
     try:

@@ -25,6 +25,8 @@ from tenantguard.patches.files import PatchError, PatchLockError, read_patches
 from tenantguard.patches.locking import LOCK_KEY
 from tenantguard.patches.runner import LEDGER, apply_patches
 
+from .conftest import cluster_directory
+
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
@@ -656,7 +658,7 @@ async def test_a_server_error_points_at_postgresql_s_position(
 @pytest.fixture
 def own_server() -> Iterator[ThrowawayPostgres]:
     """A cluster of its own, for a test that crashes it (commits reach the WAL before a crash)."""
-    server = ThrowawayPostgres(settings={"synchronous_commit": "on"})
+    server = ThrowawayPostgres(directory=cluster_directory(), settings={"synchronous_commit": "on"})
     server.start()
     try:
         yield server

@@ -17,20 +17,21 @@ import pytest
 from tenantguard import Policy, TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.runtime import connect, create_pool, tenant
-from tests.conftest import BASELINE, CLINICS
+from tests.conftest import BASELINE, CLINICS, cluster_directory
 from tests.test_runtime import POLICY
 
 
 @pytest.fixture(scope="module")
 def logical() -> Iterator[ThrowawayPostgres]:
     server = ThrowawayPostgres(
+        directory=cluster_directory(),
         # synchronous_commit on: a slot decodes only what is flushed
         settings={
             "wal_level": "logical",
             "max_wal_senders": "2",
             "max_replication_slots": "4",
             "synchronous_commit": "on",
-        }
+        },
     )
     server.start()
     try:
