@@ -486,6 +486,10 @@ class SchemaInfo:
     # access method), under the name they were created with: `settle_keys` gives them `ctid`
     # as a unique key when nothing inherits from them (round 34, h34B)
     _heaps: set[str] = field(default_factory=set, compare=False, repr=False)
+    # the types, not built in, that a relation's columns (a composite type's attributes) are
+    # declared of, arrays aside, ever (a superset): a query that expands a row held there
+    # (`(old).*`, `unnest(olds)`) outputs that row type's columns (round 34, h34K)
+    _row_slots: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
     # where the statement being read starts: (path, line, column)
     _at: tuple[str, int, int] = field(default=("", 1, 1), compare=False, repr=False)
 
@@ -1516,6 +1520,7 @@ class SchemaInfo:
                 )
             else:
                 columns |= attributes
+                self._row_slots.setdefault(table, set()).update(self._row_slots.get(type_name, ()))
                 if self.loose_attributes.get(type_name):
                     self.loose.setdefault(table, set()).update(self.loose_attributes[type_name])
             self.typed.setdefault(type_name, set()).add(table)
@@ -1556,6 +1561,8 @@ class SchemaInfo:
     def _composite_type(self, node: Any, text: str, path: str) -> None:
         attributes = [c for c in node.coldeflist or () if type(c).__name__ == "ColumnDef"]
         self.types[_relname(node.typevar)] = {str(c.colname) for c in attributes}
+        for attribute in attributes:
+            self._slot(_relname(node.typevar), attribute.typeName)
         self.loose_attributes[_relname(node.typevar)] = {
             str(c.colname) for c in attributes if self._loose_type(c.typeName, c.collClause)
         }
@@ -1615,6 +1622,7 @@ class SchemaInfo:
                 self.lossy_columns.add(column)
             self._set_default(table, column, None)  # ADD COLUMN: a column of its own
             self._of_domain(table, column, element.typeName)
+            self._slot(table, element.typeName)
             self.copies.get(table, {}).pop(column, None)  # unless its own expression copies
             constraints = list(element.constraints or ())
             traits = self.traits.setdefault(table, {}).setdefault(column, set())
@@ -1721,6 +1729,18 @@ class SchemaInfo:
     def _copy_traits(self, source: str, table: str) -> None:
         for column, traits in self.traits.get(source, {}).items():
             self.traits.setdefault(table, {}).setdefault(column, set()).update(traits)
+        if source in self._row_slots:  # (LIKE, INHERITS: the columns' types come along)
+            self._row_slots.setdefault(table, set()).update(self._row_slots[source])
+
+    def _slot(self, owner: str, type_name: Any) -> None:
+        """A column of `owner` (or an attribute) declared of `type_name`: remembered when it
+        may be a row type (no built-in type), arrays aside."""
+        names = list(_strings(getattr(type_name, "names", None) or ()))
+        if not names or (len(names) == 1 and names[0] in BUILTIN_TYPES):
+            return
+        if len(names) > 1 and names[0] == "pg_catalog":
+            return
+        self._row_slots.setdefault(owner, set()).add(names[-1])
 
     def _drop_traits(self, table: str, column: str | None, trait: str | None = None) -> None:
         """Forgets a trait (all: None) of a column (all: None) of a table and its descendants."""
@@ -2385,7 +2405,17 @@ class SchemaInfo:
                     call = getattr(item, "funcname", None)
                     function = self.functions.get(str(call[-1].sval)) if call else None
                     names |= set(function.columns or ()) if function else set()
-        return names | self._named_row_columns(node, depth)
+        names |= self._named_row_columns(node, depth)
+        if _expands_rows(node):
+            # `(old).*`, `unnest(h.olds)`, `((NULL::wrap).card).*`: a row a column (or an
+            # attribute) holds is expanded, whose type's columns it outputs (round 34, h34K)
+            held = _relations_read(node) | {
+                str(t.names[-1].sval)
+                for t in _nodes_named(node, "TypeName", inside=True)
+                if t.names
+            }
+            names |= self._held_row_columns(held, depth)
+        return names
 
     def _named_row_columns(self, node: Any, depth: int) -> set[str]:
         """The names a query may output that no relation of its FROM items shows (round 34,
@@ -2405,11 +2435,36 @@ class SchemaInfo:
 
     def _row_type_columns(self, name: str, depth: int) -> set[str]:
         """The columns of the row type `name`: a table's, a view's (materialized too) or a
-        composite type's; none for any other type."""
+        composite type's, or those of the type a domain is over (`CREATE DOMAIN d AS
+        card_row`: round 34, h34K); none for any other type."""
+        seen = {name}
+        while name in self._domain_bases and self._domain_bases[name] not in seen:
+            name = self._domain_bases[name]
+            seen.add(name)
         names = set(self.columns.get(name, ())) | self.types.get(name, set())
         view = self.views.get(name)
         if view is not None and depth < _DEEPEST_VIEW:
             names |= set(view.columns or ()) | self._view_query_columns(view, depth)
+        return names
+
+    def _held_row_columns(self, owners: set[str], depth: int) -> set[str]:
+        """The columns of every row type a column (or attribute) of `owners` is declared of,
+        and of the row types their columns hold in turn: what expanding a held row may output
+        (a superset)."""
+        names: set[str] = set()
+        seen: set[str] = set()
+        stack = list(owners)
+        while stack:
+            owner = stack.pop()
+            while owner in self._domain_bases and owner not in seen:
+                seen.add(owner)
+                owner = self._domain_bases[owner]
+            if owner in seen:
+                continue
+            seen.add(owner)
+            for held in self._row_slots.get(owner, ()):
+                names |= self._row_type_columns(held, depth)
+                stack.append(held)
         return names
 
     def _view_query_columns(self, view: ViewInfo, depth: int) -> set[str]:
@@ -2438,6 +2493,7 @@ class SchemaInfo:
                 self._table_element(table, columns, command.def_)
                 if type(command.def_).__name__ == "ColumnDef":  # inherited by every child
                     for child in self._descendants(table):
+                        self._slot(child, command.def_.typeName)
                         if child in self.columns:
                             self.columns[child].add(str(command.def_.colname))
                             if str(command.def_.colname) not in self.order.get(child, [""]):
@@ -2481,6 +2537,8 @@ class SchemaInfo:
                 self._forget_copies(table, str(command.name))
                 def_ = command.def_
                 self._of_domain(table, str(command.name), def_.typeName)
+                for changed in (table, *self._descendants(table)):
+                    self._slot(changed, def_.typeName)
                 self._drop_traits(table, str(command.name), "integer")
                 for changed in (table, *self._descendants(table)):
                     kept = self.traits.get(changed, {}).get(str(command.name))
@@ -2550,6 +2608,8 @@ class SchemaInfo:
                 # the attribute's (new) type and collation are its typed tables' columns' too
                 attribute = str(command.def_.colname or command.name)
                 def_ = command.def_
+                for holder in (name, *typed):
+                    self._slot(holder, def_.typeName)
                 if self._lossy_type(def_.typeName, def_.collClause):
                     self.lossy_columns.add(attribute)
                 is_loose = self._loose_type(def_.typeName, def_.collClause)
@@ -2781,6 +2841,7 @@ class SchemaInfo:
                 self._no_defaults.add(new)
                 self.defaults.pop(new, None)
             self._copy_loose(old, new)  # the old name stays marked: fail closed
+            self._row_slots.setdefault(new, set()).update(self._row_slots.get(old, ()))
             if old in self.row_changers:
                 self.row_changers.add(new)  # (the old name too)
             self._copy_generated(old, new, expressions=False)  # read under its new name
@@ -2854,6 +2915,7 @@ class SchemaInfo:
             old = str(node.object[-1].sval)
             if old in self.types:
                 self.types[new] = self.types.pop(old)
+            self._row_slots.setdefault(new, set()).update(self._row_slots.get(old, ()))
             if old in self.typed:
                 self.typed[new] = self.typed.pop(old)
         elif kind == ObjectType.OBJECT_ATTRIBUTE and node.relation is not None and node.subname:
@@ -4446,6 +4508,16 @@ def _domain_base(type_name: Any, collate: Any) -> tuple[str, str]:
 def _schema_of(names: Any) -> str:
     """The schema of a function's qualified name; unqualified is the default `public`."""
     return str(names[-2].sval) if len(names) > 1 else "public"
+
+
+def _expands_rows(node: Any) -> bool:
+    """Does a query expand a row value (`(x).*`) or read a function's rows in FROM?"""
+    if _nodes_named(node, "RangeFunction", inside=False):
+        return True
+    return any(
+        any(type(i).__name__ == "A_Star" for i in indirection.indirection or ())
+        for indirection in _nodes_named(node, "A_Indirection", inside=True)
+    )
 
 
 def _relations_read(node: Any) -> set[str]:
