@@ -28,6 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 
@@ -158,3 +159,39 @@ def test_a_batch_by_another_tables_ctid_is_flagged(tmp_path: Path) -> None:
     for sql in OTHER_PLACES:
         assert "TG001" in codes(sql, policy), sql
     assert codes(OWN_HEAP, policy) == []
+
+
+# ---------------------------------------------------------------- not fixed: a row held whole
+# A table whose column holds a tenant table's row (`history.old cards`) has no tenant column of
+# its own, so it is no tenant table: reading the row out (`SELECT (old).* FROM history`, or a
+# view doing so) returns every organisation's cards and passes. Telling it apart needs the proof
+# to read a column of a tenant row type as tenant rows (pinned by `(old).org = $1`): not done.
+HELD = NESTED + "CREATE VIEW history_cards AS SELECT (old).* FROM history;\n"
+HELD_READS = ["SELECT (old).* FROM history", "SELECT * FROM history_cards"]
+
+
+async def test_a_row_held_whole_is_read_out_with_every_organisations_rows(
+    postgres: ThrowawayPostgres,
+) -> None:
+    filled = HELD + (
+        f"INSERT INTO history (old) VALUES (ROW('{MINE}', 1, 'mine')::cards), "
+        f"(ROW('{THEIRS}', 1, 'theirs')::cards);\n"
+    )
+    async with fresh_database(postgres, filled) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in HELD_READS:
+                rows = await conn.fetch(sql)
+                assert sorted(str(r["org"]) for r in rows) == [MINE, THEIRS], sql
+        finally:
+            await conn.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a column of a tenant table's row type is not read as tenant rows (no pin asked)",
+)
+def test_a_row_held_whole_is_flagged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, HELD, tenant_column="org")
+    for sql in HELD_READS:
+        assert codes(sql, policy) == ["TG001"], sql
