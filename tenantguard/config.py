@@ -744,6 +744,7 @@ def _build_policy(
             root, root_key = root.rsplit(".", 1)
         if schema is not None:  # a parent the tenant tables inherit from returns their rows
             tables |= {sql_name(t) for t in _inherited(schema, column, tables)}
+            tables |= {sql_name(t) for t in _held(schema, column, tables)}
         if warnings is not None and schema is not None and root is not None:
             warnings.extend(_registry_references(schema, column, root, tables, settings))
         if root is not None and normalize_name(root_key) == column:
@@ -788,6 +789,7 @@ def _build_policy(
                     **_lossy_tenant_types(schema, column),
                     **_loose_tables(schema, column, tables),
                     **_inherited(schema, column, tables),
+                    **_held(schema, column, tables),
                 }
                 if schema
                 else None
@@ -1309,6 +1311,20 @@ def _inherited(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, s
         table: f"{INHERITED_ROWS} ({', '.join(sorted(heirs))}): a read without ONLY returns "
         f"their rows of every tenant, and it has no {column} to pin"
         for table, heirs in schema.inherited_by(tenant, column).items()
+    }
+
+
+def _held(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:
+    """Tables with no tenant column whose columns hold rows of a row type that has it
+    (`CREATE TABLE history (at timestamptz, old cards)`): `SELECT (old).* FROM history` returns
+    every tenant's rows, and there is no column of it to pin (round 34, h34K)."""
+    from tenantguard.engine.policy import HELD_ROWS
+
+    del tables  # (a table named in tenant_tables without the column is held alike)
+    return {
+        table: f"{HELD_ROWS} (of a row type with {column}): a read hands out those rows of "
+        f"every tenant, and it has no {column} to pin"
+        for table in schema.holding(column)
     }
 
 

@@ -15,6 +15,7 @@ from tenantguard.engine.sqltext import NAME_CHAR, NAME_START
 
 __all__ = [
     "DEFAULT_TENANT_EXPRESSIONS",
+    "HELD_ROWS",
     "INHERITED_ROWS",
     "LOOSE_COLUMN",
     "ForeignKey",
@@ -38,6 +39,9 @@ LOOSE_COLUMN = "its tenant column compares loosely"
 # why a table with no tenant column is in `unpinnable`: tenant tables inherit from it (INHERITS),
 # and a read without ONLY returns their rows
 INHERITED_ROWS = "it has no tenant column and tenant tables inherit from it"
+# why a table with no tenant column is in `unpinnable`: a column of it holds rows of a row type
+# that has the tenant column (`history.old cards`): reading it hands out every tenant's rows
+HELD_ROWS = "it has no tenant column and a column of it holds tenant rows"
 
 
 # a composite key's (column, referenced column) pairs besides the tenant column's

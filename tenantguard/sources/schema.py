@@ -384,6 +384,9 @@ class SchemaInfo:
     # statement's RETURNING reads it: a BEFORE (or INSTEAD OF) row trigger on INSERT or UPDATE,
     # a rule on INSERT or UPDATE (a drop of one is not followed: fail closed)
     row_changers: set[str] = field(default_factory=set)
+    # table -> the columns of the row types its columns hold (`history.old cards`: cards's
+    # columns), at any depth: a table holding a tenant table's rows whole (round 34, h34K)
+    held_columns: dict[str, set[str]] = field(default_factory=dict)
     # while reading only: each table's columns in order, where the sources show it (dropped at
     # any doubt); the tables whose rows each function returns without naming its outputs
     # (RETURNS SETOF t: PostgreSQL fills t's columns by position), and the functions that name
@@ -596,6 +599,7 @@ class SchemaInfo:
             },
             "primary_keys": dict(self.primary_keys),
             "row_changers": sorted(self.row_changers),
+            "held_columns": {t: sorted(c) for t, c in self.held_columns.items()},
             "relation_schemas": {n: sorted(s) for n, s in self.relation_schemas.items()},
         }
 
@@ -767,6 +771,7 @@ class SchemaInfo:
             },
             primary_keys={str(t): str(n) for t, n in data.get("primary_keys", {}).items()},
             row_changers=set(texts(data.get("row_changers", []))),
+            held_columns={str(t): set(texts(c)) for t, c in data.get("held_columns", {}).items()},
             relation_schemas={
                 str(n): set(texts(s)) for n, s in data.get("relation_schemas", {}).items()
             },
@@ -2368,6 +2373,8 @@ class SchemaInfo:
             names = sorted(self._query_columns(source, query))
         self.columns.setdefault(name, set()).update(names)
         self.order.pop(name, None)  # its columns' order: not kept
+        for read in _relations_read(source):  # a row held there may be copied whole (superset)
+            self._row_slots.setdefault(name, set()).update(self._row_slots.get(read, ()))
         if any(self.loose.get(t) for t in _relations_read(source)):
             # a column keeps its collation and domain, under any name: fail closed
             self.loose.setdefault(name, set()).update(names)
@@ -2446,6 +2453,22 @@ class SchemaInfo:
         if view is not None and depth < _DEEPEST_VIEW:
             names |= set(view.columns or ()) | self._view_query_columns(view, depth)
         return names
+
+    def settle_held_rows(self) -> None:
+        """Once every source is read: each table's `held_columns` (the tables still there)."""
+        self.held_columns = {
+            table: held
+            for table in self.columns
+            if table in self._row_slots and (held := self._held_row_columns({table}, 0))
+        }
+
+    def holding(self, column: str) -> set[str]:
+        """Tables without `column` whose columns hold rows of a row type that has it."""
+        return {
+            table
+            for table, held in self.held_columns.items()
+            if column in held and column not in self.columns.get(table, ())
+        }
 
     def _held_row_columns(self, owners: set[str], depth: int) -> set[str]:
         """The columns of every row type a column (or attribute) of `owners` is declared of,
@@ -7099,6 +7122,7 @@ def read_schema(paths: Iterable[Path]) -> SchemaInfo:
     schema.inherit_view_defaults()
     schema.settle_keys()
     schema.resolve_row_outputs()
+    schema.settle_held_rows()
     return schema
 
 

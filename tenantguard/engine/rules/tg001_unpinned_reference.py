@@ -406,7 +406,7 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import INHERITED_ROWS, LOOSE_COLUMN, sql_name
+from tenantguard.engine.policy import HELD_ROWS, INHERITED_ROWS, LOOSE_COLUMN, sql_name
 from tenantguard.engine.proof import Role, Source
 
 RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
@@ -424,6 +424,11 @@ def where_to_pin(source: Source, column: str) -> str:
         return (
             f"make {source.table}.{sql_name(column)} compare exactly: ALTER TABLE "
             f'{source.table} ALTER COLUMN {sql_name(column)} TYPE text COLLATE "C" (in a patch)'
+        )
+    if source.unpinnable is not None and source.unpinnable.startswith(HELD_ROWS):
+        return (
+            f"add a {sql_name(column)} column to {source.table} (the tenant of the rows it "
+            "holds) and pin it, or keep those rows in the tenant table itself"
         )
     if source.unpinnable is not None and source.unpinnable.startswith(INHERITED_ROWS):
         return (
