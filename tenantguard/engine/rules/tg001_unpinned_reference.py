@@ -427,7 +427,7 @@ def where_to_pin(source: Source, column: str) -> str:
         )
     if source.unpinnable is not None and source.unpinnable.startswith(HELD_ROWS):
         return (
-            f"add a {sql_name(column)} column to {source.table} (the tenant of the rows it "
+            f"add the column {sql_name(column)} to {source.table} (the tenant of the rows it "
             "holds) and pin it, or keep those rows in the tenant table itself"
         )
     if source.unpinnable is not None and source.unpinnable.startswith(INHERITED_ROWS):
