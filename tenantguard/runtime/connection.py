@@ -2205,7 +2205,7 @@ def _unscoped_here(scope: Scope | None) -> bool:
     """True inside `unscoped()` where the code running asked for it: not in the consumer of a
     generator that holds an unscoped() block across its yield (`Scope.outside_owner`), which
     the guard refuses statements to and must not trust with the connection either."""
-    if scope is None or scope.unscoped_reason is None or scope.ended:
+    if scope is None or scope.unscoped_reason is None or scope.over():
         return False
     return scope.owner is None or not scope.outside_owner()
 

@@ -81,6 +81,27 @@ class Scope:
         number = None if frozen is None else int.from_bytes(frozen.bytes, "big")
         object.__setattr__(self, "uuid_number", number)
 
+    def over(self) -> bool:
+        """True when this scope's block has ended and no block it was nested in is still open
+        with the same scope (the same tenant, or unscoped() in unscoped()).
+
+        A context copied in an inner block (`with tenant(1): with tenant(1): create_task(…)`,
+        a helper re-entering the request's tenant) is still the enclosing block's work while
+        that block is open: the request that started the task has not ended. Another tenant's
+        or kind's enclosing block is not taken on (the task was written for the inner one)."""
+        if not self.ended:
+            return False
+        unscoped = self.unscoped_reason is not None
+        entry = self.previous
+        while entry is not None and entry.ended:
+            entry = entry.previous
+        return (
+            entry is None
+            or entry.key != self.key
+            or (entry.unscoped_reason is not None) != unscoped
+            or entry.owner is not self.owner
+        )
+
     def outside_owner(self) -> bool:
         """True when the generator that entered this scope is suspended at a `yield`:
         the code running now is its consumer, which did not ask for this tenant."""

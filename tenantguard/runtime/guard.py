@@ -1251,14 +1251,17 @@ class Guard:
             return None
         self._checked += 1
         scope = _SCOPE.get()
-        if scope is not None and scope.ended:
+        if scope is not None and scope.ended and scope.over():
             block = "unscoped()" if scope.unscoped_reason is not None else "tenant()"
             self.violation(
                 f"the {block} block this code's context was copied in has ended: the call is "
                 "made by a task, callback or copied context that outlived the request (a worker "
                 "started lazily by one request serves the next ones under its scope)",
                 "start long-lived tasks outside any block, and enter tenant() (or unscoped()) "
-                "in the task for each piece of work; await a request's tasks inside its block",
+                "in the task for each piece of work; await a request's tasks inside its block "
+                "(Starlette's BaseHTTPMiddleware runs the app, its streamed body and its "
+                "BackgroundTasks in a task that outlives `dispatch`: enter tenant() in a pure "
+                "ASGI middleware around the whole app call, or in the task itself)",
                 query,
             )
             return None
