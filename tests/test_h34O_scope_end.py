@@ -8,7 +8,10 @@
 2. Refused by design, message says what to do: a child task outliving the block it was
    started in while nothing of the request is open (Starlette's BaseHTTPMiddleware runs the app
    and its BackgroundTasks in such a task; a shielded save of a cancelled request).
-3. HOLE (see the cursor test): an asyncpg Cursor's round trips were not checked at all.
+3. HOLE, fixed: an asyncpg Cursor's reads were not checked: one opened in clinic 1's block
+   and read (`fetch`, `fetchrow`, `forward`, a resumed `async for`) in clinic 2's block, in a
+   task after the block, or outside any block returned clinic 1's rows. A cursor is now read
+   only in a scope of the tenant it was made in (or unscoped()).
 Held: TaskGroup/gather/shield/wait_for/timeout/to_thread inside the block, a pool connection
 opened lazily in a block (setup=/init=), async generators, retries via call_later, a
 re-entered block object, a transaction carried into another tenant's block.
@@ -199,25 +202,91 @@ async def test_a_pool_connection_opened_in_a_block_serves_later_ones(two_clinics
     assert seen[:2] == [2, 1]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="HOLE: an asyncpg Cursor opened in a block is read in another scope"
+CURSOR = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY 1"
+CURSOR_BY_SETTING = (
+    "SELECT first_name FROM patients"
+    " WHERE tenant_id = current_setting('app.tenant_id')::bigint ORDER BY 1"
 )
+
+
+@pytest.mark.parametrize("how", ["value", "setting", "prepared"])
 async def test_a_cursor_opened_in_clinic_1s_block_is_not_read_in_clinic_2s(
-    two_clinics: str,
+    two_clinics: str, how: str
 ) -> None:
-    """HOLE: `cur = await conn.cursor(… WHERE tenant_id = $1, 1)` in clinic 1's block, then
-    `await cur.fetch(10)` in clinic 2's block (or in a task after the block ended) returned
-    clinic 1's ['Ana', 'Bruno']: a cursor's round trips were not checked at all."""
+    """HOLE, fixed: `cur = await conn.cursor(… WHERE tenant_id = $1, 1)` in clinic 1's block,
+    then `await cur.fetch(10)` in clinic 2's block returned clinic 1's [Bruno] (a cursor's
+    round trips were not checked); so did a `fetchrow`, an `async for` begun in clinic 1's
+    block and resumed in clinic 2's, and a read outside any block."""
     conn = await connect(two_clinics, policy=POLICY)
+
+    def make() -> Any:
+        if how == "value":
+            return conn.cursor(CURSOR, 1)
+        if how == "setting":
+            return conn.cursor(CURSOR_BY_SETTING)
+        return prepared.cursor(1)
+
     try:
         async with conn.transaction():
             with tenant(1):
-                cur = await conn.cursor(
-                    "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY 1", 1
-                )
+                prepared = await conn.prepare(CURSOR)
+                cur = await make()
                 assert [r[0] for r in await cur.fetch(1)] == ["Ana"]
-            with tenant(2), pytest.raises(TenantIsolationError):
+            with tenant(2), pytest.raises(TenantIsolationError, match="another tenant"):
                 await cur.fetch(10)  # was [<Record first_name='Bruno'>]
+            with tenant(2), pytest.raises(TenantIsolationError, match="another tenant"):
+                await cur.fetchrow()
+            with pytest.raises(TenantIsolationError, match="outside any"):
+                await cur.forward(1)
+            with tenant(1):  # the same clinic's later block: its own rows
+                assert (await cur.fetchrow())[0] == "Bruno"
+            with tenant(1):
+                rows = make().__aiter__()
+                assert (await rows.__anext__())[0] == "Ana"
+            with tenant(2), pytest.raises(TenantIsolationError, match="another tenant"):
+                await rows.__anext__()  # was Bruno, from asyncpg's prefetched buffer
+            with tenant(1):
+                cur = await make()
+
+                async def later() -> Any:
+                    await asyncio.sleep(0.01)
+                    return await cur.fetch(10)
+
+                task = asyncio.create_task(later())
+            with tenant(2), pytest.raises(TenantIsolationError, match="ended"):
+                await task  # a task of clinic 1's block, reading after it
+    finally:
+        await conn.close()
+
+
+async def test_cursors_read_where_they_were_made_run(two_clinics: str) -> None:
+    """Safe twins: iteration inside the block, a cursor of unscoped() read in unscoped(), a
+    tenant cursor read in unscoped(), a cursor over a global table read in any block, a
+    cursor made outside any block, a task awaited in the block."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        async with conn.transaction():
+            with tenant(2):
+                assert [r[0] async for r in conn.cursor(CURSOR, 2)] == ["Carla"]
+                assert [r[0] async for r in conn.cursor(CURSOR_BY_SETTING)] == ["Carla"]
+                cur = await conn.cursor(CURSOR, 2)
+                assert await asyncio.create_task(cur.fetch(5)) == [("Carla",)]
+            with unscoped("report"):
+                every = await conn.cursor("SELECT first_name FROM patients ORDER BY 1")
+            with tenant(1):
+                mine = await conn.cursor(CURSOR, 1)
+                with pytest.raises(TenantIsolationError, match="in a tenant"):
+                    await every.fetch(5)
+            with unscoped("report, again"):
+                assert [r[0] for r in await every.fetch(5)] == ["Ana", "Bruno", "Carla"]
+                assert [r[0] for r in await mine.fetch(5)] == ["Ana", "Bruno"]
+            with tenant(1):
+                plain = await conn.cursor("SELECT n FROM generate_series(1, 3) n")
+            with tenant(2):
+                assert [r[0] for r in await plain.fetch(5)] == [1, 2, 3]
+            outside = await conn.cursor("SELECT n FROM generate_series(1, 2) n")
+            with tenant(2):
+                assert [r[0] for r in await outside.fetch(5)] == [1, 2]
     finally:
         await conn.close()
 

@@ -372,6 +372,20 @@ def _then_cursor(
     return factory if plan is None else _SettingCursorFactory(factory, connection, plan)
 
 
+def _scoped_cursor(guarded: M) -> M:
+    """The guarded `cursor`, whose factory keeps the scope it was made in (asyncpg's name,
+    doc and signature, as `_guarded` keeps them)."""
+
+    def cursor(self: GuardedConnection, query: str, *args: Any, **options: Any) -> Any:
+        factory = guarded(self, query, *args, **options)
+        return _ScopedCursorFactory.made(factory, self, query)
+
+    cursor = functools.wraps(guarded)(cursor)
+    cursor.__qualname__ = guarded.__qualname__
+    cursor.__module__ = __name__
+    return cursor  # type: ignore[return-value]  # the same signature
+
+
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
@@ -1833,7 +1847,9 @@ class GuardedConnection(asyncpg.Connection):
 
     # the factory is lazy: the check happens now, where the call is; the setting before the
     # cursor's first round trip
-    cursor = _guarded(_cursor, _then_cursor)
+    # each of its cursor's reads (a row of the iteration, `fetch`, `fetchrow`, `forward`)
+    # runs only in the scope it was made in (`_ScopedCursorFactory`)
+    cursor = _scoped_cursor(_guarded(_cursor, _then_cursor))
 
     @_in_lease
     async def copy_from_query(self, /, query: str, *args: Any, output: Any, **kwargs: Any) -> str:
@@ -2641,6 +2657,111 @@ class _SettingCursor:
         return await self._cursor.forward(n, timeout=timeout)  # type: ignore[no-any-return]
 
 
+class _ScopedCursorFactory:
+    """A cursor factory whose rows are read only in the scope the factory was made in.
+
+    A cursor holds the rows of the scope its statement was checked in: `fetch` of a cursor
+    opened in clinic 1's block, made in clinic 2's block (or in a task after clinic 1's block
+    ended, or outside any block) returned clinic 1's rows (round 34) — the rule SQL FETCH
+    follows (`_tg_cursor_uses`). A statement that reads no tenant table is not held."""
+
+    __slots__ = ("_connection", "_factory", "_query", "_scope")
+
+    def __init__(self, factory: Any, connection: GuardedConnection, query: str, scope: Scope):
+        self._factory = factory
+        self._connection = connection
+        self._query = query
+        self._scope = scope
+
+    @staticmethod
+    def made(factory: Any, connection: GuardedConnection, query: str) -> Any:
+        scope = _get_scope()
+        if scope is None:
+            return factory  # checked outside any block: no block's rows to keep
+        verdict = connection.tenantguard._cache.get(query)
+        if verdict is not None and not verdict.touches_tenant_tables:
+            return factory
+        return _ScopedCursorFactory(factory, connection, query, scope)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._factory, name)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        rows = self._factory.__aiter__()
+        while True:
+            _cursor_read(self._scope, self._connection, self._query)
+            try:
+                row = await rows.__anext__()
+            except StopAsyncIteration:
+                return
+            yield row
+
+    def __await__(self) -> Any:
+        return self._open().__await__()
+
+    async def _open(self) -> Any:
+        _cursor_read(self._scope, self._connection, self._query)
+        return _ScopedCursor(await self._factory, self._connection, self._query, self._scope)
+
+
+class _ScopedCursor:
+    """asyncpg's `Cursor` (or `_SettingCursor`), read only in the scope it was made in."""
+
+    __slots__ = ("_connection", "_cursor", "_query", "_scope")
+
+    def __init__(self, cursor: Any, connection: GuardedConnection, query: str, scope: Scope):
+        self._cursor = cursor
+        self._connection = connection
+        self._query = query
+        self._scope = scope
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Any]:
+        _cursor_read(self._scope, self._connection, self._query)
+        return await self._cursor.fetch(n, timeout=timeout)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, *, timeout: float | None = None) -> Any:
+        _cursor_read(self._scope, self._connection, self._query)
+        return await self._cursor.fetchrow(timeout=timeout)
+
+    async def forward(self, n: int, *, timeout: float | None = None) -> int:
+        _cursor_read(self._scope, self._connection, self._query)
+        return await self._cursor.forward(n, timeout=timeout)  # type: ignore[no-any-return]
+
+
+def _cursor_read(made: Scope, connection: GuardedConnection, query: str) -> None:
+    """Refuses a read of a cursor made under `made` in another scope: another tenant's block,
+    none, a block that has ended (a copied context), an unscoped() cursor read in tenant()."""
+    scope = _get_scope()
+    if scope is made and not scope.ended:
+        return  # the block it was made in (one comparison per row)
+    if scope is None:
+        why = "outside any tenant() block"
+    elif scope.over():
+        why = "after the block it was made in ended (a task or copied context)"
+    elif scope.owner is not None and scope.outside_owner():
+        why = "in the consumer of a generator holding a block across a yield"
+    elif scope.unscoped_reason is not None:
+        return  # unscoped() may read any tenant's rows
+    elif made.unscoped_reason is not None:
+        why = "in a tenant() block"
+    elif made.key != scope.key:
+        why = "in another tenant's block"
+    else:
+        return  # the same tenant's block, open
+    made_in = "unscoped()" if made.unscoped_reason is not None else f"tenant({made.key!r})"
+    connection.tenantguard.violation(
+        f"a cursor made in {made_in} is read {why}: its rows are that block's",
+        "open, read and close a cursor inside one block (the one whose rows it reads)",
+        query,
+    )
+
+
 class GuardedStatement:
     """A prepared statement whose every execution checks its bound values."""
 
@@ -2711,7 +2832,9 @@ class GuardedStatement:
         connection = self._connection
         wanted = self._check((args,), "cursor")
         factory = self._statement.cursor(*args, prefetch=prefetch, timeout=timeout)
-        return factory if wanted is None else _SettingCursorFactory(factory, connection, wanted)
+        if wanted is not None:
+            factory = _SettingCursorFactory(factory, connection, wanted)
+        return _ScopedCursorFactory.made(factory, connection, self._query)
 
     async def explain(self, *args: Any, analyze: bool = False) -> Any:
         """asyncpg's `explain`, with the statement itself checked (EXPLAIN ANALYZE runs it)
