@@ -488,3 +488,38 @@ async def test_a_lease_outliving_its_block(two_clinics: str) -> None:
                 assert await again.fetchval(BY_SETTING) == ["Carla"]
     finally:
         await pool.close()
+
+
+async def test_listeners_of_a_connection_opened_in_a_block_run_in_no_scope(
+    two_clinics: str,
+) -> None:
+    """Held: a listener on a connection opened inside clinic 1's block (asyncpg dispatches
+    from the socket's callbacks, which run in the context that opened it) runs outside any
+    block: it reads no clinic's rows by the setting after the block, and one entering tenant()
+    itself reads that clinic's rows. (add_listener inside a block is refused by design.)"""
+    with tenant(1):
+        conn = await connect(two_clinics, policy=POLICY)
+    sender = await connect(two_clinics, policy=POLICY)
+    out: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def on_note(_c: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            if payload == "2":
+                with tenant(2):
+                    await out.put(await conn.fetchval(BY_SETTING))
+            else:
+                await out.put(await conn.fetchval(BY_SETTING))
+        except Exception as error:
+            await out.put(type(error).__name__)
+
+    try:
+        await conn.add_listener("jobs", on_note)
+        with tenant(1):
+            assert await conn.fetchval(BY_SETTING) == ["Ana", "Bruno"]
+        await sender.execute("NOTIFY jobs, '1'")
+        assert await asyncio.wait_for(out.get(), 5) != ["Ana", "Bruno"]
+        await sender.execute("NOTIFY jobs, '2'")
+        assert await asyncio.wait_for(out.get(), 5) == ["Carla"]
+    finally:
+        await sender.close()
+        await conn.close()
