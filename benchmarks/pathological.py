@@ -10,14 +10,28 @@ seconds here is a denial of service there.
 
 Targets (issue 10): every shape <= 0.5 s to analyse, and <= 3x the time to parse it.
 `--scale` multiplies every size (0.5 to look at the trend, 2 to look further).
+
+    python benchmarks/pathological.py --python [--megabytes 1,9] [--only DATA]
+
+Big generated Python modules instead (a data module `DATA = [{...}, ...]`, many constants, many
+small functions, one huge string; none sends SQL): each is checked by `tenantguard check
+--no-cache` in a child process of its own (one project holding that one file), next to
+`ast.parse` of the same text in another child; printed: size, seconds and peak RSS of both and
+their ratio. A pre-commit hook on a repository with one generated data file must not take 20 s
+(session 34): the check's cost should stay about linear in the size.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import gc
+import os
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -143,8 +157,140 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
 ]
 
 
+def _until(megabytes: float, line: Callable[[int], str]) -> list[str]:
+    lines: list[str] = []
+    size, i = 0, 0
+    while size < megabytes * 1_000_000:
+        lines.append(line(i))
+        size += len(lines[-1]) + 1
+        i += 1
+    return lines
+
+
+def py_data_module(megabytes: float) -> str:
+    """`DATA = [{...}, ...]`: a generated fixture, records of strings and numbers."""
+    rows = _until(
+        megabytes,
+        lambda i: (
+            f'    {{"id": {i}, "name": "item number {i}", "city": "Town {i % 97}", '
+            f'"score": {i * 7 % 1000}.5, "tags": ["a{i % 13}", "b{i % 7}"], "ok": {i % 2 == 0}}},'
+        ),
+    )
+    return '"""Generated data."""\n\nDATA = [\n' + "\n".join(rows) + "\n]\n"
+
+
+def py_constants(megabytes: float) -> str:
+    """A module of many constants: strings, numbers, tuples, some referring to earlier ones."""
+    lines = _until(
+        megabytes,
+        lambda i: (
+            f'LABEL_{i} = "label text {i}"'
+            if i % 3 == 0
+            else f"VALUE_{i} = ({i}, {i * 2}, LABEL_{i - i % 3})"
+            if i % 3 == 1
+            else f'PATH_{i} = LABEL_{i - 2} + "/{i}"'
+        ),
+    )
+    return "\n".join(lines) + "\n"
+
+
+def py_functions(megabytes: float) -> str:
+    """Many small functions, each with a local, a branch and a call of the one before."""
+    lines = _until(
+        megabytes,
+        lambda i: (
+            f"def f{i}(x, y=1):\n    z = x + {i}\n    if z > y:\n        return "
+            f'f{max(i - 1, 0)}(z - 1) if {i} else z\n    return "v{i}" + str(y)\n'
+        ),
+    )
+    return "\n".join(lines) + "\n"
+
+
+def py_huge_string(megabytes: float) -> str:
+    """One huge string constant (an embedded document)."""
+    words = _until(megabytes, lambda i: f"word{i % 1000} and some more text, line {i}")
+    return "TEXT = " + repr("\n".join(words)) + "\n"
+
+
+PYTHON_SHAPES: list[tuple[str, Callable[[float], str]]] = [
+    ("data module", py_data_module),
+    ("constants", py_constants),
+    ("small functions", py_functions),
+    ("huge string", py_huge_string),
+]
+
+CONFIG = '[tool.tenantguard]\ntenant_tables = ["patients", "appointments"]\n'
+
+
+def _python_child(what: str, directory: str) -> int:
+    """In a child of its own: `parse` or `check` the project in `directory`; prints seconds and
+    peak RSS (MB) on one line."""
+    path = os.path.join(directory, "app", "data.py")
+    if what == "parse":
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        gc.collect()
+        start = time.perf_counter()
+        ast.parse(text)
+    else:
+        from tenantguard.cli import main as cli_main
+
+        os.chdir(directory)
+        gc.collect()
+        start = time.perf_counter()
+        cli_main(["check", "--no-cache", "--jobs", "1", "--format", "text", "app"])
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"RESULT {seconds:.3f} {peak:.0f}")
+    return 0
+
+
+def _measure(what: str, directory: str) -> tuple[float, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--python-child", what, directory],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    if not line:
+        raise SystemExit(f"child failed: {done.stderr[-2000:]}")
+    seconds, peak = line[-1].split()[1:]
+    return float(seconds), float(peak)
+
+
+def python_main(args: argparse.Namespace) -> int:
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{'shape':<18} {'size':>7} {'ast.parse':>10} {'check':>9} {'ratio':>6} "
+        f"{'RSS parse':>10} {'RSS check':>10}"
+    )
+    for name, build in PYTHON_SHAPES:
+        if args.only.lower() not in name.lower():
+            continue
+        for megabytes in (float(m) for m in args.megabytes.split(",")):
+            with tempfile.TemporaryDirectory() as directory:
+                os.mkdir(os.path.join(directory, "app"))
+                text = build(megabytes)
+                with open(os.path.join(directory, "app", "data.py"), "w") as handle:
+                    handle.write(text)
+                with open(os.path.join(directory, "pyproject.toml"), "w") as handle:
+                    handle.write(CONFIG)
+                parse, parse_rss = _measure("parse", directory)
+                check, check_rss = _measure("check", directory)
+            print(
+                f"{name:<18} {len(text) / 1e6:>5.1f}MB {parse:>9.2f}s {check:>8.2f}s "
+                f"{check / parse:>5.1f}x {parse_rss:>8.0f}MB {check_rss:>8.0f}MB"
+            )
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--python", action="store_true", help="big Python modules instead")
+    parser.add_argument("--megabytes", default="1,9", help="with --python: the sizes")
+    parser.add_argument("--python-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--only", default="", help="the shapes whose name holds this text")
@@ -155,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         "then follows every column compared, computed or projected with them",
     )
     args = parser.parse_args(argv)
+    if args.python_child:
+        return _python_child(*args.python_child)
+    if args.python:
+        return python_main(args)
     policy = POLICY.replace(lossy_columns={"name", "status"}) if args.lossy else POLICY
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     print(engine_build.describe())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 import itertools
 import os
 import re
@@ -5571,7 +5572,9 @@ _DEF_LEAD = lazy_pattern(r"[ \t]*(?:async[ \t]+)?\Z")
 _CLASS_LEAD = lazy_pattern(r"[ \t]*\Z")
 _WORD = lazy_pattern(r"\w+")
 _UNBOUND = object()
-# a Python string literal (prefixes, triple quotes) or a comment
+# a Python string literal (prefixes, triple quotes) or a comment; a one-line literal is read
+# as runs of plain characters between escapes, not one alternation per character (that cost a
+# 1 MB string literal a second and ~100 MB of the regex engine's backtracking stack, session 34)
 _TRIPLE_SINGLE = "'" * 3
 _TRIPLE_DOUBLE = '"' * 3
 _STRING_OR_COMMENT = lazy_pattern(
@@ -5584,9 +5587,9 @@ _STRING_OR_COMMENT = lazy_pattern(
     + r"[\s\S]*?"
     + _TRIPLE_DOUBLE
     + "|"
-    + r"'(?:\\.|[^'\\\n])*'"
+    + r"'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
     + "|"
-    + r'"(?:\\.|[^"\\\n])*"'
+    + r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
     + r")|#[^\n]*"
 )
 # a call: `name(` (its qualifier kept: `jobs.run_sql(` is a method's, not the function's)
@@ -5703,11 +5706,15 @@ _NOT_ELLIPSIS = r"(?<!\.\.)"
 _DOT_STORE = lazy_pattern(_NOT_ELLIPSIS + r"\.\s*([^\W\d]\w*)[\s)]*" + _OP_EQUALS)
 # `a.X, b.Y = …` (no call before the `=`: not `f(a.X, key=1)`; a statement after a `;` too)
 _TARGET_PART = r"[^=\n(#;]*"  # (a bracketed part, `q.X, (y) = …`: from its `)`, _CLOSED_STORE)
+# (each led by a look for the `=` that must end the line's first run of target characters: a
+# line with none, as a data module's are, is passed over in one scan, not backtracked over at
+# each of its commas, session 34)
 _TUPLE_TARGETS = lazy_pattern(
-    r"^[ \t]*(" + _TARGET_PART + "," + _TARGET_PART + r"?)[ \t]*(?<![=!<>])=(?!=)", re.M
+    r"^(?=[^=\n(#;]*=)[ \t]*(" + _TARGET_PART + "," + _TARGET_PART + r"?)[ \t]*(?<![=!<>])=(?!=)",
+    re.M,
 )
 _TUPLE_TARGETS_AFTER = lazy_pattern(  # (led by the `;`: a pattern led by `(?:^|;)` is slow)
-    r";[ \t]*(" + _TARGET_PART + "," + _TARGET_PART + r"?)[ \t]*(?<![=!<>])=(?!=)"
+    r";(?=[^=\n(#;]*=)[ \t]*(" + _TARGET_PART + "," + _TARGET_PART + r"?)[ \t]*(?<![=!<>])=(?!=)"
 )
 # (`for(?<!\wfor)` is `\bfor`: a pattern led by a word's letters, not by `\b`, is found by
 # searching for them, ~40x faster)
@@ -5719,8 +5726,8 @@ _ATTRIBUTE_IN = lazy_pattern(r"(?:(?<![\w.])(self|cls)\s*)?\.\s*([^\W\d]\w*)")
 _SUBSCRIPTED_IN = lazy_pattern(r"(\w+)\s*\[")
 # a string literal as an argument, in any spelling: `"X"`, `'''X'''`, `f"X"`, `"X" ""`, `"\x58"`
 _STRING_ARGUMENT = (
-    r"((?:[rRuUfF]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'"
-    r"|\"(?:\\.|[^\"\\\n])*\")\s*)+)"
+    r"((?:[rRuUfF]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
+    r"|\"[^\"\\\n]*(?:\\.[^\"\\\n]*)*\")\s*)+)"
 )
 # the raw text (the name is a string): `setattr(obj, "X", …)`, `obj.__dict__["X"] = …`
 # (found from `attr`: what comes before it, `setattr`, `__delattr__`, is read by _SETTER; the
@@ -6738,6 +6745,14 @@ class Consulted:
         return bool(self.modules or self.lookups or self.names)
 
 
+@functools.lru_cache(maxsize=1024)
+def _module_stem(path: str) -> str:
+    """The name `import` gives the module at `path` (its package's, for an `__init__.py`):
+    asked once per module-level assignment, worked out once per file (session 34)."""
+    found = Path(path)
+    return found.parent.name if found.stem == "__init__" else found.stem
+
+
 class ProjectIndex:
     """What the project defines, shared by every file of one run.
 
@@ -7078,8 +7093,7 @@ class ProjectIndex:
         then is not its body's names (round 26b, outside attack)."""
         if info.path is None:
             return False
-        path = Path(info.path)
-        stem = path.parent.name if path.stem == "__init__" else path.stem
+        stem = _module_stem(info.path)
         return self._changed_somewhere("replaced:*") or self._changed_somewhere("replaced:" + stem)
 
     def _changed_somewhere(self, key: str) -> bool:
@@ -8641,8 +8655,19 @@ def _scan_scopes(info: ModuleInfo) -> None:
     passed: list[tuple[str, int | str, str]] = []  # (function, position or keyword, name)
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     hooked = _class_hook_stores(info.tree) if info.tree is not None else set()
+    # each function -> the names it (or a function nested in it) changes in place: gathered in
+    # the one walk (a walk of each function's body cost as many walks as it is deep)
+    changing: dict[int, set[str]] = {}
     while stack:
         node, chain = stack.pop()
+        kind = type(node)
+        if kind is ast.Name:  # (a name's only child is its context)
+            if chain and isinstance(node.ctx, ast.Store | ast.Del):  # type: ignore[attr-defined]
+                stored.setdefault(id(chain[0]), set()).add(node.id)  # type: ignore[attr-defined]
+            continue
+        if kind not in _SCOPE_READ:  # none of the cases below: its children (session 34)
+            stack.extend((child, chain) for child in _scope_children(node))
+            continue
         if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Name):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             aliases.extend((t.id, node.value.id) for t in targets if isinstance(t, ast.Name))
@@ -8693,7 +8718,23 @@ def _scan_scopes(info: ModuleInfo) -> None:
             )
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             functions.append(node)
+            changing[id(node)] = set()
         if chain:
+            # what the functions it is in change of their own names (their parameters)
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+                for outer in chain:
+                    _changed(node.value, changing[id(outer)])
+            elif isinstance(node, ast.AugAssign):
+                for outer in chain:
+                    _changed(node.target, changing[id(outer)])
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATORS
+            ):
+                for outer in chain:
+                    _changed(node.func.value, changing[id(outer)])
+        if chain and type(node) in _BINDING_KINDS:
             # what else binds a name a `global` may make the module's: an import, an
             # exception's name, a match's capture, a nested def (round 26b, outside attack)
             bound = _bound_names(node)
@@ -8798,7 +8839,7 @@ def _scan_scopes(info: ModuleInfo) -> None:
                 # `setattr(Repo, name, …)`: which attribute is not written (a class of the
                 # module's, or `cls`: checked below)
                 through.append((node.args[0].id, _ANY_NAME))
-        stack.extend((child, chain) for child in ast.iter_child_nodes(node))
+        stack.extend((child, chain) for child in _scope_children(node))
     # a name assigned in a function whose outermost enclosing function declares it `global`
     # somewhere (`global X` without assigning X leaves the constant alone)
     for top, assigned in stored.items():
@@ -8806,33 +8847,29 @@ def _scan_scopes(info: ModuleInfo) -> None:
     attributes.update(a for n, a in through if n == "cls" or n in classes)
     changes_parameter: dict[str, set[int | str]] = {}
     for function in functions:
-        inside: set[str] = set()
-        for inner in ast.walk(function):
-            if isinstance(inner, ast.Subscript) and isinstance(inner.ctx, ast.Store | ast.Del):
-                _changed(inner.value, inside)
-            elif isinstance(inner, ast.AugAssign):
-                _changed(inner.target, inside)
-            elif (
-                isinstance(inner, ast.Call)
-                and isinstance(inner.func, ast.Attribute)
-                and inner.func.attr in _MUTATORS
-            ):
-                _changed(inner.func.value, inside)
+        inside = changing[id(function)]
         positional = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
         every = [*positional, *(a.arg for a in function.args.kwonlyargs)]
         changed = changes_parameter.setdefault(function.name, set())
         changed.update(i for i, name in enumerate(positional) if name in inside)
         changed.update(name for name in every if name in inside)
-    grown = True
-    while grown:
-        before = len(mutated)
-        for alias, name in aliases:
-            if alias in mutated or name in mutated:
-                mutated.update((alias, name))
-        for function_name, where, name in passed:
-            if where in changes_parameter.get(function_name, ()):
-                mutated.add(name)
-        grown = len(mutated) > before
+    mutated.update(
+        name
+        for function_name, where, name in passed
+        if where in changes_parameter.get(function_name, ())
+    )
+    # a name and its aliases are one collection: changed through any, all are (one walk of
+    # the pairs as a graph, not a pass over every pair per name added)
+    linked: dict[str, list[str]] = {}
+    for alias, name in aliases:
+        linked.setdefault(alias, []).append(name)
+        linked.setdefault(name, []).append(alias)
+    pending = [n for n in mutated if n in linked]
+    while pending:
+        for other in linked[pending.pop()]:
+            if other not in mutated:
+                mutated.add(other)
+                pending.append(other)
     info._mutated = frozenset(mutated)
     info._rebound = (frozenset(names), frozenset(attributes))
     info._nonlocals = {key: frozenset(found) for key, found in nonlocals.items()}
@@ -8843,6 +8880,47 @@ _ANY_NAME = "*"  # `globals().update(table)`: which names it sets is not written
 _NAMESPACE_METHODS = frozenset(
     {"get", "keys", "values", "items", "copy", "__getitem__", "__contains__"}
     | {"update", "__setitem__", "setdefault"}
+)
+
+
+# what `_scan_scopes` reads nothing of: constants, contexts, operators (a data module's most
+# nodes, session 34)
+_SCOPE_LEAVES = _all_subclasses(
+    ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop
+) | {ast.Constant, type(None), str, int}
+
+
+_BINDING_KINDS = frozenset(
+    {ast.Import, ast.ImportFrom, ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping}
+    | {ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef}
+)  # (the nodes `_bound_names` reads a name of)
+
+
+def _scope_children(node: ast.AST) -> list[ast.AST]:
+    """A node's children for `_scan_scopes`, in `ast.iter_child_nodes`'s order, without the
+    leaves it reads nothing of."""
+    found: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if type(value) is list:
+            found.extend(
+                child
+                for child in value
+                if type(child) not in _SCOPE_LEAVES and isinstance(child, ast.AST)
+            )
+        elif type(value) not in _SCOPE_LEAVES and isinstance(value, ast.AST):
+            found.append(value)
+    return found
+
+
+# the nodes `_scan_scopes` reads something of (any other: only its children)
+_SCOPE_READ = frozenset(
+    {ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.comprehension}
+    | {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Global, ast.Nonlocal}
+    | {ast.Call, ast.Subscript, ast.Attribute, ast.Compare, ast.Name}
+    | {ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp}
+    | {ast.Import, ast.ImportFrom, ast.ExceptHandler, ast.MatchAs, ast.MatchStar}
+    | {ast.MatchMapping}
 )
 
 
