@@ -6245,7 +6245,8 @@ def _read_outside_changes(text: str) -> set[str]:
             for function, parameters in pattern.findall(code):
                 if changed.intersection(_HELD_WORD.findall(parameters)):
                     found.add("changes-arg:" + function)
-    for match in _WRITTEN_BY_KEY.finditer(code):
+    written_by_key = "setattr" in code or "vars" in code or "__dict__" in code
+    for match in _WRITTEN_BY_KEY.finditer(code) if written_by_key else ():
         # `def put(obj, k, v): setattr(obj, k, v)`: put writes what it is handed by a key
         # not spelt (h32j; joined with `handed:put:X` in `handed_changes`)
         target = match.group(1) or match.group(2)

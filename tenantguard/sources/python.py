@@ -589,6 +589,8 @@ class _ModuleCheck:
         for fold, value in self.info.folds:
             self.free_fold(fold, value)
         for node in self.info.strings:
+            if type(node) is ast.Constant and not starts_like_sql(str(node.value), query_only=True):
+                continue  # (what `free_alternative` asks first: a data module's strings)
             if (
                 _place(node) in self.consumed
                 or id(node) in self.info.messages
