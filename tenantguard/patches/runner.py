@@ -1687,6 +1687,60 @@ async def _refuse_temporary_creation(
     )
 
 
+_MAY_RESET = lazy_pattern(r"\bRESET\b|set_config|\bDEFAULT\b\s*'", re.IGNORECASE)
+
+# a runner setting the session no longer has from the runner's SET (a SET LOCAL of the patch's
+# own is 'session' too, and stays); idle_in_transaction_session_timeout is set only when the
+# database's is short, and put back with the others
+_RESTORED = ["client_connection_check_interval", "idle_session_timeout", "lock_timeout"]
+_RUNNER_SETTINGS_LOST = """
+SELECT EXISTS (SELECT FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])
+  AND source <> 'session')
+"""
+
+_TEMPORARY_OBJECTS = r"""
+-- tenantguard: ignore[TG006] -- the runner's own session: what the patch left in pg_temp
+SELECT relname AS name, CASE relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+    WHEN 'S' THEN 'sequence' WHEN 'c' THEN 'type' ELSE 'table' END AS kind
+  FROM pg_catalog.pg_class c
+  WHERE relnamespace = pg_catalog.pg_my_temp_schema() AND relkind IN ('r', 'v', 'm', 'S', 'p', 'c')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_class'::regclass
+      AND d.objid = c.oid AND d.deptype IN ('a', 'i'))  -- a serial's sequence: its table's
+UNION ALL
+SELECT proname, 'function' FROM pg_catalog.pg_proc
+  WHERE pronamespace = pg_catalog.pg_my_temp_schema()
+UNION ALL
+SELECT typname, 'type' FROM pg_catalog.pg_type
+  WHERE typnamespace = pg_catalog.pg_my_temp_schema() AND typrelid = 0 AND typelem = 0
+"""
+
+
+async def _refuse_temporary_objects(conn: asyncpg.Connection, patch: PatchFile) -> None:
+    """Refuses a patch that ends with pg_temp first on its search path and objects in the
+    session's temporary schema it did not ask for there (CREATE TEMP …, `pg_temp.` names):
+    whatever way it moved the path (`EXECUTE 'SET search_path = pg_temp'` in a DO block, a
+    function of the patch calling set_config) and created them (in a DO block, `SELECT … INTO
+    t`), they are gone when the session ends and the patch would be recorded (round 34, helper
+    h34I: applied, exit 0, no table)."""
+    from tenantguard.patches.statements import temporary_names
+
+    row = await conn.fetchrow(_TEMPORARY_CREATION)
+    if row is None or not row[0]:
+        return
+    asked = set().union(*(temporary_names(s) for s in patch.statements))
+    made = [f"{name} ({kind})" for name, kind in await conn.fetch(_TEMPORARY_OBJECTS)]
+    made = sorted(m for m in made if m.split(" (")[0] not in asked)
+    if not made:
+        return
+    raise PatchError(
+        f"{patch.path}: patch {patch.name} ends with pg_temp first on its search_path "
+        f"({row[1]}), and what it created under unqualified names is in the session's "
+        f"temporary schema, gone when the session ends: {', '.join(made)}. The patch was rolled "
+        "back; nothing of it is applied. Put pg_temp last (`SET LOCAL search_path = public, "
+        "pg_temp`) or qualify the names; a scratch table says CREATE TEMP TABLE"
+    )
+
+
 async def _run_once(
     conn: asyncpg.Connection,
     patch: PatchFile,
@@ -1699,6 +1753,7 @@ async def _run_once(
         creates_unqualified,
         relations,
         resets_runner_settings,
+        sets_a_setting,
         sets_search_path,
         sets_transaction,
     )
@@ -1710,18 +1765,22 @@ async def _run_once(
     finalize = None
     ledger_before = ("", "")  # read before the patch (a transactional one's: in its transaction)
     ledger_rows: list[asyncpg.Record] = []  # a no-transaction patch's: to put back
-    first = 0  # the patch's leading `SET TRANSACTION …`: they run before the runner's queries
+    early: set[int] = set()  # the patch's leading `SET TRANSACTION …`: run before the runner's
     try:
         if patch.transactional:
             await conn.execute("BEGIN")
             # (round 33, helper h33f: a backfill beginning `SET TRANSACTION ISOLATION LEVEL
             # SERIALIZABLE;` failed — 'must be called before any query' at its line 1 — as the
             # lock check and the ledger read came first in its transaction)
-            for statement in patch.statements:
-                if not sets_transaction(statement):
+            # and among the patch's leading SETs (`SET LOCAL lock_timeout = '5s'; SET
+            # TRANSACTION ISOLATION LEVEL SERIALIZABLE;`, which psql takes): a SET takes no
+            # snapshot, the others run in their place (round 34, helper h34I)
+            for index, statement in enumerate(patch.statements):
+                if not sets_a_setting(statement):
                     break
-                await conn.execute(statement.text)
-                first += 1
+                if sets_transaction(statement):
+                    await conn.execute(statement.text)
+                    early.add(index)
             statement = None
             # the backend that runs the patch holds the lock: through a pooler in transaction
             # mode (PgBouncer) the lock was taken on another server connection, and every
@@ -1747,7 +1806,12 @@ async def _run_once(
         if finalize is None:
             await conn.execute("RESET statement_timeout")  # the database's or role's, if any
         path_moved = False  # a statement of the patch set its search_path
-        for statement in patch.statements[first:] if finalize is None else ():
+        # a patch that says RESET or set_config anywhere (a DO block's EXECUTE, a function it
+        # calls): the runner's settings are read back after each of its statements
+        watch_settings = bool(_MAY_RESET.search(patch.text))
+        for index, statement in enumerate(patch.statements if finalize is None else ()):
+            if index in early:
+                continue
             if path_moved and creates_unqualified(statement):
                 await _refuse_temporary_creation(conn, patch, statement)
             await conn.execute(statement.text)
@@ -1756,11 +1820,17 @@ async def _run_once(
             if not path_moved and _MAY_SET_PATH.search(statement.text):
                 path_moved = sets_search_path(statement)
             _refuse_client_encoding(conn, patch, statement)
-            if resets_runner_settings(statement):
+            if (watch_settings or resets_runner_settings(statement)) and await conn.fetchval(
+                _RUNNER_SETTINGS_LOST, _RESTORED
+            ):
                 # `RESET ALL` put lock_timeout back to the database's (0): the patch's DDL
                 # waited behind the application without end, and the application's queries
-                # behind it (round 34, helper h34G)
+                # behind it (round 34, helper h34G). Read from the session, not the text:
+                # `EXECUTE 'RESET ALL'` in a DO block, `set_config('lock_timeout', NULL,
+                # false)`, a function of the patch that resets did the same (h34I)
                 await conn.execute(_runner_settings(session_lock_timeout))
+        if patch.transactional and finalize is None:
+            await _refuse_temporary_objects(conn, patch)
         statement, step = None, "recording it in the ledger"
         if patch.transactional and await conn.fetchval("SHOW transaction_read_only") == "on":
             _refuse_read_only(patch)

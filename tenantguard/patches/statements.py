@@ -811,7 +811,7 @@ def _refuse_session_only(patch: PatchFile, statements: list[SqlStatement]) -> No
     `SET LOCAL` and `SET TRANSACTION` are a WARNING. It was recorded as applied, exit 0, and
     its author believed the next patch ran with the setting (round 34, helper h34G: a
     no-transaction patch `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;`)."""
-    if not statements or not all(isinstance(s.node, _SESSION_ONLY) for s in statements):
+    if not statements or not all(_only_sets_session(s.node) for s in statements):
         return
     first = statements[0]
     shown = " ".join(first.text.split())[:80]
@@ -825,6 +825,75 @@ def _refuse_session_only(patch: PatchFile, statements: list[SqlStatement]) -> No
     )
 
 
+def _only_sets_session(node: Any) -> bool:
+    """Does the statement change its own session and nothing else? A SET / RESET / LISTEN …, a
+    `SELECT set_config(…)` with no FROM, or a DO block of nothing but those (round 34, helper
+    h34I: a patch `SELECT set_config('statement_timeout', '5min', false);`, or `DO $$ BEGIN
+    SET search_path = app, public; END $$;`, was recorded as applied, exit 0, and changed
+    nothing the next patch saw — the spellings the SET-only refusal did not read)."""
+    if isinstance(node, _SESSION_ONLY):
+        return True
+    if isinstance(node, ast.SelectStmt):
+        return _selects_only_settings(node)
+    if isinstance(node, ast.DoStmt):
+        return _do_only_sets_session(node)
+    return False
+
+
+def _selects_only_settings(node: ast.SelectStmt) -> bool:
+    """`SELECT set_config(…), current_setting(…)` with no FROM, INTO or set operation."""
+    if node.fromClause or node.intoClause or node.larg or node.valuesLists:
+        return False
+    targets: tuple[Any, ...] = node.targetList or ()
+    calls = [target.val for target in targets]
+    return bool(calls) and all(
+        isinstance(call, ast.FuncCall)
+        and str((call.funcname or ())[-1].sval).lower() in ("set_config", "current_setting")
+        for call in calls
+    )
+
+
+def _do_only_sets_session(node: ast.DoStmt) -> bool:
+    """A DO block whose every statement sets its session: `SET …`, `PERFORM set_config(…)`,
+    `EXECUTE 'RESET ALL'` (a constant text); anything else (an assignment, an IF, a RAISE) is
+    work, and the block is not."""
+    body_arg = next((d for d in node.args or () if d.defname == "as"), None)
+    items = _plpgsql_items(body_arg.arg.sval if body_arg is not None else "")
+    found = False
+    for key, value in items or ():
+        if not key.startswith("PLpgSQL_stmt_") or key in _PLPGSQL_FRAMES:
+            continue
+        expr = next((v for k, v in value.items() if k in ("sqlstmt", "expr", "query")), None)
+        query = str((expr or {}).get("PLpgSQL_expr", {}).get("query", ""))
+        if key == "PLpgSQL_stmt_dynexecute":
+            query = _constant_text(query) or ""
+        elif key not in ("PLpgSQL_stmt_execsql", "PLpgSQL_stmt_perform"):
+            return False
+        try:
+            parsed = [raw.stmt for raw in pglast.parse_sql(query)]
+        except pglast.parser.ParseError:
+            return False
+        if not parsed or not all(_only_sets_session(statement) for statement in parsed):
+            return False
+        found = True
+    return found
+
+
+_PLPGSQL_FRAMES = frozenset({"PLpgSQL_stmt_block", "PLpgSQL_stmt_return"})
+
+
+def _constant_text(expression: str) -> str | None:
+    """The text of an EXECUTE whose expression is one string constant (`'RESET ALL'`)."""
+    try:
+        parsed = pglast.parse_sql(f"SELECT {expression}")
+    except pglast.parser.ParseError:
+        return None
+    select = parsed[0].stmt if len(parsed) == 1 else None
+    targets: list[Any] = list(getattr(select, "targetList", None) or ())
+    value = getattr(targets[0].val, "val", None) if len(targets) == 1 else None
+    return str(value.sval) if isinstance(value, ast.String) else None
+
+
 def _refuse_late_transaction_settings(patch: PatchFile, statements: list[SqlStatement]) -> None:
     """`SET TRANSACTION ISOLATION LEVEL …` (or `[NOT] DEFERRABLE`, `SET LOCAL
     transaction_isolation`) below the patch's first statement that is not one: PostgreSQL takes
@@ -833,8 +902,8 @@ def _refuse_late_transaction_settings(patch: PatchFile, statements: list[SqlStat
     every run (round 34, helper h34G). READ ONLY is named where it stops the ledger row."""
     leading = True
     for statement in statements:
-        if leading and sets_transaction(statement):
-            continue
+        if leading and sets_a_setting(statement):
+            continue  # the runner runs the leading ones' SET TRANSACTION first
         leading = False
         late = _transaction_settings(statement.node) & {
             "transaction_isolation",
@@ -843,7 +912,7 @@ def _refuse_late_transaction_settings(patch: PatchFile, statements: list[SqlStat
         if late and sets_transaction(statement):
             raise PatchError(
                 f"{patch.path}:{statement.line}:{statement.column}: "
-                f"{' '.join(statement.text.split())[:60]} below the patch's first statement: "
+                f"{' '.join(statement.text.split())[:60]} below the patch's first statement that is not a SET: "
                 "PostgreSQL takes a transaction's isolation level and DEFERRABLE only before "
                 "any query of it ('must be called before any query'), and the runner applies "
                 "the patch in one transaction. Move it to the top of the patch; nothing was "
@@ -1420,6 +1489,11 @@ def sets_transaction(statement: SqlStatement) -> bool:
     )
 
 
+def sets_a_setting(statement: SqlStatement) -> bool:
+    """A SET / RESET (no snapshot taken: a `SET TRANSACTION` after it is still the first)."""
+    return type(statement.node).__name__ == "VariableSetStmt"
+
+
 def creates_unqualified(statement: SqlStatement) -> bool:
     """Does the statement create a permanent object under an unqualified name (a table, view,
     sequence, materialized view, function, type, domain)? The first schema of the search path
@@ -1445,6 +1519,25 @@ def creates_unqualified(statement: SqlStatement) -> bool:
         "DefineStmt": "defnames",
     }.get(kind)
     return names is not None and len(getattr(node, names) or ()) == 1
+
+
+def temporary_names(statement: SqlStatement) -> set[str]:
+    """The names the statement creates in the session's temporary schema on purpose: `CREATE
+    TEMP TABLE / VIEW / SEQUENCE`, `SELECT … INTO TEMP`, `pg_temp.`-qualified ones (in a DO
+    block too)."""
+    out: set[str] = set()
+    for node in _nodes(statement):
+        if isinstance(node, ast.RangeVar) and (
+            node.relpersistence == "t" or str(node.schemaname or "").startswith("pg_temp")
+        ):
+            out.add(str(node.relname))
+        names = getattr(node, "funcname", None) or getattr(node, "typeName", None)
+        names = getattr(node, "defnames", None) or getattr(node, "domainname", None) or names
+        if isinstance(names, tuple) and len(names) == 2:
+            first = getattr(names[0], "sval", "")
+            if str(first).startswith("pg_temp"):
+                out.add(str(getattr(names[1], "sval", "")))
+    return out
 
 
 # the settings the runner gives the session a patch runs in (`runner._runner_settings`)
