@@ -120,6 +120,14 @@ async def test_a_patch_s_own_lock_timeout_after_reset_all_stays(
         "CREATE OR REPLACE FUNCTION public.use_scratch() RETURNS void LANGUAGE plpgsql AS $f$ "
         "BEGIN PERFORM set_config('search_path', 'pg_temp, public', true); END $f$;\n"
         "SELECT public.use_scratch();\nCREATE TABLE IF NOT EXISTS accounts (id int);\n",
+        # the path put back before the patch's end: in the DO block, or by the implicit
+        # transaction of a no-transaction patch's one statement
+        "DO $$ BEGIN SET LOCAL search_path = pg_temp, public; "
+        "CREATE TABLE IF NOT EXISTS accounts (id int); SET LOCAL search_path = public; END $$;\n",
+        "-- tenantguard: no-transaction\nDO $$ BEGIN PERFORM set_config('search_path', "
+        "'pg_temp, public', true); CREATE TABLE IF NOT EXISTS accounts (id int); END $$;\n",
+        "-- tenantguard: no-transaction\nDO $$ BEGIN PERFORM set_config('search_path', "
+        "'pg_temp, public', false); CREATE TABLE IF NOT EXISTS accounts (id int); END $$;\n",
     ],
 )
 async def test_pg_temp_first_spelled_another_way_is_rolled_back(

@@ -1715,29 +1715,45 @@ SELECT typname, 'type' FROM pg_catalog.pg_type
 """
 
 
-async def _refuse_temporary_objects(conn: asyncpg.Connection, patch: PatchFile) -> None:
+async def _refuse_temporary_objects(
+    conn: asyncpg.Connection, patch: PatchFile, path_moved: bool
+) -> None:
     """Refuses a patch that ends with pg_temp first on its search path and objects in the
     session's temporary schema it did not ask for there (CREATE TEMP …, `pg_temp.` names):
     whatever way it moved the path (`EXECUTE 'SET search_path = pg_temp'` in a DO block, a
     function of the patch calling set_config) and created them (in a DO block, `SELECT … INTO
     t`), they are gone when the session ends and the patch would be recorded (round 34, helper
-    h34I: applied, exit 0, no table)."""
+    h34I: applied, exit 0, no table). `path_moved`: a statement of the patch set its path —
+    then whatever it ends with (a DO block's `set_config('search_path', 'pg_temp, public',
+    true)` in a no-transaction patch is gone with its statement's implicit transaction, and
+    its table with the session: recorded, no table)."""
     from tenantguard.patches.statements import temporary_names
 
     row = await conn.fetchrow(_TEMPORARY_CREATION)
-    if row is None or not row[0]:
+    first = row is not None and bool(row[0])
+    if not first and not path_moved:
         return
     asked = set().union(*(temporary_names(s) for s in patch.statements))
     made = [f"{name} ({kind})" for name, kind in await conn.fetch(_TEMPORARY_OBJECTS)]
     made = sorted(m for m in made if m.split(" (")[0] not in asked)
     if not made:
         return
+    path = (
+        f"ends with pg_temp first on its search_path ({row[1]})"
+        if first and row
+        else ("put pg_temp first on its search_path")
+    )
+    outcome = (
+        "The patch was rolled back; nothing of it is applied"
+        if patch.transactional
+        else "The patch is not recorded (its statement ran outside a transaction: what else it "
+        "changed stays, and the next run runs it again)"
+    )
     raise PatchError(
-        f"{patch.path}: patch {patch.name} ends with pg_temp first on its search_path "
-        f"({row[1]}), and what it created under unqualified names is in the session's "
-        f"temporary schema, gone when the session ends: {', '.join(made)}. The patch was rolled "
-        "back; nothing of it is applied. Put pg_temp last (`SET LOCAL search_path = public, "
-        "pg_temp`) or qualify the names; a scratch table says CREATE TEMP TABLE"
+        f"{patch.path}: patch {patch.name} {path}, and what it created under unqualified names "
+        f"is in the session's temporary schema, gone when the session ends: {', '.join(made)}. "
+        f"{outcome}. Put pg_temp last (`SET LOCAL search_path = public, pg_temp`) or qualify "
+        "the names; a scratch table says CREATE TEMP TABLE"
     )
 
 
@@ -1815,10 +1831,10 @@ async def _run_once(
             if path_moved and creates_unqualified(statement):
                 await _refuse_temporary_creation(conn, patch, statement)
             await conn.execute(statement.text)
-            if not patch.transactional:
-                continue  # its one statement: nothing of the patch follows it
             if not path_moved and _MAY_SET_PATH.search(statement.text):
                 path_moved = sets_search_path(statement)
+            if not patch.transactional:
+                continue  # its one statement: nothing of the patch follows it
             _refuse_client_encoding(conn, patch, statement)
             if (watch_settings or resets_runner_settings(statement)) and await conn.fetchval(
                 _RUNNER_SETTINGS_LOST, _RESTORED
@@ -1829,8 +1845,8 @@ async def _run_once(
                 # `EXECUTE 'RESET ALL'` in a DO block, `set_config('lock_timeout', NULL,
                 # false)`, a function of the patch that resets did the same (h34I)
                 await conn.execute(_runner_settings(session_lock_timeout))
-        if patch.transactional and finalize is None:
-            await _refuse_temporary_objects(conn, patch)
+        if finalize is None:
+            await _refuse_temporary_objects(conn, patch, path_moved)
         statement, step = None, "recording it in the ledger"
         if patch.transactional and await conn.fetchval("SHOW transaction_read_only") == "on":
             _refuse_read_only(patch)
