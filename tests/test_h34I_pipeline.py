@@ -215,3 +215,47 @@ async def test_set_transaction_after_work_is_still_refused(database: str, tmp_pa
         await apply_patches(database, patches)
     assert await ledger_names(database) == []
     assert await fetchval(database, "SELECT to_regclass('seen')") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT set_config('transaction_isolation', 'serializable', true);\n"
+        "CREATE TABLE IF NOT EXISTS seen (id int);\n",
+        "DO $$ BEGIN SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; END $$;\n"
+        "CREATE TABLE IF NOT EXISTS seen (id int);\n",
+        "CREATE TABLE IF NOT EXISTS seen (id int);\n"
+        "DO $$ BEGIN PERFORM set_config('transaction_deferrable', 'on', true); END $$;\n",
+    ],
+)
+async def test_set_transaction_from_a_query_or_do_block_is_refused_before_anything_runs(
+    database: str, tmp_path: Path, text: str
+) -> None:
+    """5. Bypass of h34G's late SET TRANSACTION refusal: set_config('transaction_isolation',
+    …) in a query, or SET TRANSACTION / PERFORM set_config in a DO block, runs after the
+    transaction's first snapshot — first statement or not. Before: 0001 applied, then 0002
+    failed 'must be called before any query' at every run (ledger ['0001_first.sql'])."""
+    patches = tmp_path / "patches"
+    write(patches, "0001_first.sql", _FIRST)
+    write(patches, "0002_backfill.sql", text)
+    with pytest.raises(PatchError, match=r"0002_backfill\.sql:\d:1: .*from a query or a DO block"):
+        await apply_patches(database, patches)
+    assert await ledger_names(database) == []
+    assert await fetchval(database, "SELECT to_regclass('first_patch')") is None
+
+
+async def test_set_transaction_at_the_top_and_a_do_block_reading_it_is_applied(
+    database: str, tmp_path: Path
+) -> None:
+    """5, safe twin: the level set at the top, a DO block that reads it (not sets it)."""
+    patches = tmp_path / "patches"
+    write(
+        patches,
+        "0001_backfill.sql",
+        "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\n"
+        "DO $$ BEGIN IF current_setting('transaction_isolation') <> 'serializable' THEN "
+        "RAISE EXCEPTION 'isolation'; END IF; END $$;\n"
+        "CREATE TABLE IF NOT EXISTS seen AS SELECT current_setting('transaction_isolation') AS v;\n",
+    )
+    assert (await apply_patches(database, patches)).applied == ["0001_backfill.sql"]
+    assert await fetchval(database, "SELECT v FROM seen") == "serializable"

@@ -905,19 +905,42 @@ def _refuse_late_transaction_settings(patch: PatchFile, statements: list[SqlStat
         if leading and sets_a_setting(statement):
             continue  # the runner runs the leading ones' SET TRANSACTION first
         leading = False
-        late = _transaction_settings(statement.node) & {
-            "transaction_isolation",
-            "transaction_deferrable",
-        }
-        if late and sets_transaction(statement):
-            raise PatchError(
-                f"{patch.path}:{statement.line}:{statement.column}: "
-                f"{' '.join(statement.text.split())[:60]} below the patch's first statement that is not a SET: "
-                "PostgreSQL takes a transaction's isolation level and DEFERRABLE only before "
-                "any query of it ('must be called before any query'), and the runner applies "
-                "the patch in one transaction. Move it to the top of the patch; nothing was "
-                "applied"
+        if not _SAYS_TRANSACTION.search(statement.text):
+            continue  # (most statements: no walk of their tree)
+        if not any(_sets_snapshot_bound(node) for node in _nodes(statement)):
+            continue
+        top = sets_transaction(statement)
+        raise PatchError(
+            f"{patch.path}:{statement.line}:{statement.column}: "
+            f"{' '.join(statement.text.split())[:60]} "
+            + (
+                "below the patch's first statement that is not a SET: "
+                if top
+                # (round 34, helper h34I: `SELECT set_config('transaction_isolation', …)`, a DO
+                # block's SET TRANSACTION or PERFORM set_config: the same failure, every run)
+                else "sets the transaction's isolation level or DEFERRABLE from a query or a DO "
+                "block, which runs after the transaction's first snapshot: "
             )
+            + "PostgreSQL takes a transaction's isolation level and DEFERRABLE only before "
+            "any query of it ('must be called before any query'), and the runner applies "
+            "the patch in one transaction. Write `SET TRANSACTION ISOLATION LEVEL …` at the top "
+            "of the patch; nothing was applied"
+        )
+
+
+_SAYS_TRANSACTION = lazy_pattern(r"transaction|isolation|deferrable", re.IGNORECASE)
+_SNAPSHOT_BOUND = frozenset({"transaction_isolation", "transaction_deferrable"})
+
+
+def _sets_snapshot_bound(node: Any) -> bool:
+    """A SET TRANSACTION of the isolation level or DEFERRABLE, or a set_config() of them."""
+    if isinstance(node, ast.VariableSetStmt):
+        return bool(_transaction_settings(node) & _SNAPSHOT_BOUND)
+    if isinstance(node, ast.FuncCall) and str((node.funcname or ())[-1].sval).lower() == "set_config":
+        first = node.args[0] if node.args else None
+        value = getattr(getattr(first, "val", None), "sval", None)
+        return str(value).lower() in _SNAPSHOT_BOUND
+    return False
 
 
 def _transaction_settings(node: Any) -> set[str]:
