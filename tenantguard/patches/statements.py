@@ -936,7 +936,10 @@ def _sets_snapshot_bound(node: Any) -> bool:
     """A SET TRANSACTION of the isolation level or DEFERRABLE, or a set_config() of them."""
     if isinstance(node, ast.VariableSetStmt):
         return bool(_transaction_settings(node) & _SNAPSHOT_BOUND)
-    if isinstance(node, ast.FuncCall) and str((node.funcname or ())[-1].sval).lower() == "set_config":
+    if (
+        isinstance(node, ast.FuncCall)
+        and str((node.funcname or ())[-1].sval).lower() == "set_config"
+    ):
         first = node.args[0] if node.args else None
         value = getattr(getattr(first, "val", None), "sval", None)
         return str(value).lower() in _SNAPSHOT_BOUND
