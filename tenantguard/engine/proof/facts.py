@@ -1113,27 +1113,11 @@ class FactCollector:
         target = self.names.resolve(block, column, visible, name)
         if target is None or target not in filtered or not _key_table(target):
             return False
-        single = self._single_column_query(query)
-        if single is None:
+        selecting = self._query_key_column(query)
+        if selecting is None:
             return False
-        inner, item = single
-        selected = identifier_name(item.this)
-        referencing = self.names.resolve(inner, item, None, selected)
-        if referencing is None or referencing.block is not inner:
-            return False
-        if referencing.kind in (SourceKind.DERIVED, SourceKind.CTE):
-            # `IN (SELECT customer_id FROM recent)`, `recent` passing a pinned invoice's key on
-            # row by row (a derived table or CTE, as a join with it reads: round 34)
-            keyed = self._key_row(inner, item)
-            if keyed is None:
-                return False
-            referencing, selected = keyed
-        if not _key_table(referencing):
-            return False
-        keys = self.policy.composite_keys_by_first.get(
-            (referencing.table or "", selected, name), ()
-        )
-        if not any(ref == target.table and len(rest) == 1 for _, ref, rest in keys):
+        referencing, selected = selecting
+        if not self._single_key(referencing, selected, name, target):
             return False
         target.facts.append(
             Fact(
@@ -1145,6 +1129,32 @@ class FactCollector:
             )
         )
         return True
+
+    def _query_key_column(self, query: exp.Expression) -> tuple[Source, str] | None:
+        """The row and column a one-column subquery of a key semi-join selects: a bare column of
+        a table read in the subquery itself, or passed on by a derived table or CTE row by row
+        (`IN (SELECT customer_id FROM recent)`, `recent` passing a pinned invoice's key on, as
+        a join with it reads: round 34); None otherwise."""
+        single = self._single_column_query(query)
+        if single is None:
+            return None
+        inner, item = single
+        selected = identifier_name(item.this)
+        source = self.names.resolve(inner, item, None, selected)
+        if source is None or source.block is not inner:
+            return None
+        if source.kind in (SourceKind.DERIVED, SourceKind.CTE):
+            keyed = self._key_row(inner, item)
+            if keyed is None:
+                return None
+            source, selected = keyed
+        return (source, selected) if _key_table(source) else None
+
+    def _single_key(self, referencing: Source, column: str, key: str, target: Source) -> bool:
+        """Whether `referencing`'s table has a composite foreign key (tenant column, `column`)
+        to `target`'s table (tenant column, `key`): of two columns only."""
+        keys = self.policy.composite_keys_by_first.get((referencing.table or "", column, key), ())
+        return any(ref == target.table and len(rest) == 1 for _, ref, rest in keys)
 
     def _referencing_in_query_fact(
         self,
@@ -1174,25 +1184,11 @@ class FactCollector:
             or (referencing.table or "") not in self.policy.not_null_tenant_tables
         ):
             return False
-        single = self._single_column_query(query)
-        if single is None:
+        selecting = self._query_key_column(query)
+        if selecting is None:
             return False
-        inner, item = single
-        selected = identifier_name(item.this)
-        target = self.names.resolve(inner, item, None, selected)
-        if target is None or target.block is not inner:
-            return False
-        if target.kind in (SourceKind.DERIVED, SourceKind.CTE):
-            keyed = self._key_row(inner, item)
-            if keyed is None:
-                return False
-            target, selected = keyed
-        if not _key_table(target):
-            return False
-        keys = self.policy.composite_keys_by_first.get(
-            (referencing.table or "", name, selected), ()
-        )
-        if not any(ref == target.table and len(rest) == 1 for _, ref, rest in keys):
+        target, selected = selecting
+        if not self._single_key(referencing, name, selected, target):
             return False
         referencing.facts.append(
             Fact(
