@@ -6195,6 +6195,12 @@ def _read_outside_changes(text: str) -> set[str]:
         # (the class itself: its own body's value is what it reads; `overrides:X` names the
         # files for the check cache, `overrides:X:C` which class, see `overridden_elsewhere`)
         found.update(("overrides:" + attribute, f"overrides:{attribute}:{made_in}"))
+    for name, function in _imported_in_functions(code, owners):
+        # `from q import PARTS` (or `… as p`) in the function's own body: its `+=` there
+        # extends the module's object, not a local one (h34N)
+        if (name, function) in augmented:
+            augmented.discard((name, function))
+            found.add("mutated:" + name)
     returned = _returned(code)
     found.update(f"returns:{function}:{name}" for function, name in returned)
     changed = {f[8:] for f in found if f.startswith("mutated:")}
@@ -6212,7 +6218,7 @@ def _read_outside_changes(text: str) -> set[str]:
         # (a name held in a function: changed there by its `+=`, or anywhere by the rest)
         local = [
             (holder, held, _scope_at(code, position, owners))
-            for holder, held, position in _held_names_at(code)
+            for holder, held, position in (*_held_names_at(code), *_captured_names(code))
         ]
         for match in _WITH_AS.finditer(code):  # `with nullcontext(P) as x`: x may be P
             pairs.extend((match.group(2), n) for n in _HELD_WORD.findall(match.group(1)))
@@ -6407,6 +6413,50 @@ def _constant_slice(node: ast.expr) -> slice | None:
     if bounds[2] == 0:
         return None  # Python raises ValueError
     return slice(*bounds)
+
+
+_IMPORT_STATEMENT = lazy_pattern(
+    r"^[ \t]+(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+(\([^)]*\)|[^\n]*)", re.M
+)
+_MATCH_OR_CASE = lazy_pattern(r"^([ \t]*)(match|case)[ \t]+([^\n]*?)[ \t]*:[ \t]*$", re.M)
+
+
+def _imported_in_functions(
+    code: str, owners: Callable[[int], tuple[str, frozenset[str]] | None]
+) -> list[tuple[str, str]]:
+    """(name, function) for each name an import statement in a function's body binds there
+    (`from q import PARTS`, `from q import PARTS as p`, `import q`)."""
+    found: list[tuple[str, str]] = []
+    for match in _IMPORT_STATEMENT.finditer(code):
+        function = owners(match.start())
+        if function is None:
+            continue
+        for item in match.group(1).strip("()").split(","):
+            words = item.split()
+            if len(words) >= 3 and words[-2] == "as":
+                found.append((words[-1], function[0]))
+            elif words:
+                found.append((words[0].split(".")[0], function[0]))
+    return found
+
+
+def _captured_names(code: str) -> list[tuple[str, str, int]]:
+    """(holder, held, where) for each name a `case` pattern binds and each name of its
+    `match` subject: `match PARTS: case p:` makes `p` the very object (or an item of it)."""
+    found: list[tuple[str, str, int]] = []
+    subjects: list[tuple[int, list[str]]] = []
+    for match in _MATCH_OR_CASE.finditer(code):
+        indent, keyword, rest = len(match.group(1)), match.group(2), match.group(3)
+        while subjects and subjects[-1][0] >= indent and keyword == "match":
+            subjects.pop()
+        if keyword == "match":
+            subjects.append((indent, _HELD_WORD.findall(rest)))
+            continue
+        held = next((names for at, names in reversed(subjects) if at < indent), [])
+        found.extend(
+            (holder, name, match.start()) for holder in _HELD_WORD.findall(rest) for name in held
+        )
+    return found
 
 
 def _scope_at(
