@@ -87,3 +87,108 @@ def test_a_local_list_extended_is_no_change_of_the_module_list(
     }
     write_guild_project(tmp_path, files)
     assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+
+
+# a field of a record made with arguments holds what the call gave it (9cf2956), unless
+# another value reaches it: the module's name set again from another module, a constructor
+# wrapped by another decorator, a project's own `dataclass`, `Query.__init__ = …`
+RECORDS = (
+    "from dataclasses import dataclass\n"
+    "\n"
+    "\n"
+    "@dataclass(frozen=True)\n"
+    "class Query:\n"
+    "    text: str\n"
+    '    name: str = "q"\n'
+    "\n"
+    "\n"
+    'TAGS = Query("SELECT name FROM tags WHERE guild_id = $1")\n'
+)
+READS = (
+    "from bot import queries\n"
+    "from bot.queries import TAGS\n"
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    "    await conn.fetch(queries.TAGS.text, guild_id)\n"  # 6
+    "    return await conn.fetch(TAGS.text, guild_id)\n"  # 7
+)
+WRAPPED = (
+    "def relaxed(cls):\n"
+    "    init = cls.__init__\n"
+    "\n"
+    "    def __init__(self, text, *rest):\n"
+    "        init(self, text + ' OR TRUE', *rest)\n"
+    "\n"
+    "    cls.__init__ = __init__\n"
+    "    return cls\n"
+)
+RECORD_CHANGES = {
+    # the module's name set again elsewhere, from its own text: no SQL literal to see
+    "replaced_from_another_module": {
+        "bot/admin.py": "import dataclasses\nfrom bot import queries\n\nqueries.TAGS = "
+        "dataclasses.replace(queries.TAGS, text=queries.TAGS.text + ' OR TRUE')\n"
+    },
+    "made_again_in_another_module": {
+        "bot/admin.py": "from bot import queries\nfrom bot.queries import Query\n\n"
+        "queries.TAGS = Query(queries.TAGS.text + ' OR TRUE')\n"
+    },
+    # another decorator wraps the generated __init__
+    "another_decorator": {
+        "bot/queries.py": "from dataclasses import dataclass\n\n\n"
+        + WRAPPED
+        + "\n\n@relaxed\n"
+        + RECORDS.split("\n\n\n", 1)[1]
+    },
+    # a project's own `dataclass`
+    "a_projects_own_dataclass": {
+        "bot/deco.py": WRAPPED.replace("relaxed", "dataclass"),
+        "bot/queries.py": RECORDS.replace("from dataclasses", "from bot.deco"),
+    },
+    # the constructor replaced after the class is made
+    "init_assigned": {
+        "bot/queries.py": RECORDS + "_made = Query.__init__\n\n\ndef _init(self, text, name='q'):\n"
+        "    _made(self, text + ' OR TRUE', name)\n\n\nQuery.__init__ = _init\n"
+    },
+}
+
+
+@pytest.mark.parametrize("change", sorted(RECORD_CHANGES))
+def test_a_record_field_another_value_can_reach_is_not_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    files = {"bot/queries.py": RECORDS, "bot/tags.py": READS, **RECORD_CHANGES[change]}
+    write_guild_project(tmp_path, files)
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert ("bot/tags.py", 6, "TG009") in found
+    assert ("bot/tags.py", 7, "TG009") in found
+
+
+@pytest.mark.parametrize(
+    "queries",
+    [
+        RECORDS,
+        RECORDS.replace("from dataclasses import dataclass", "import dataclasses as dc").replace(
+            "@dataclass(", "@dc.dataclass("
+        ),
+        # a default of a module constant, a ClassVar under another name
+        "from dataclasses import dataclass\nfrom typing import ClassVar as CV\n\n"
+        "LIMIT = ' LIMIT 10'\n\n\n@dataclass(frozen=True)\nclass Query:\n    text: str\n"
+        "    kind: CV[str] = 'sql'\n    name: str = 'q'\n    tail: str = LIMIT\n\n\n"
+        "TAGS = Query('SELECT name FROM tags WHERE guild_id = $1', 'tags')\n",
+        # a NamedTuple
+        "from typing import NamedTuple\n\n\nclass Query(NamedTuple):\n    text: str\n"
+        "    name: str = 'q'\n\n\nTAGS = Query('SELECT name FROM tags WHERE guild_id = $1')\n",
+    ],
+)
+def test_a_record_made_once_and_never_changed_stays_proven(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    queries: str,
+) -> None:
+    write_guild_project(tmp_path, {"bot/queries.py": queries, "bot/tags.py": READS})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []

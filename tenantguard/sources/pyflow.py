@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 import functools
 import itertools
 import os
@@ -1456,6 +1457,18 @@ class _Walker:
             elif self._rebound_here(target.id):
                 reason = f"`{target.id}` is assigned again where it is not written here"
                 binding = hole(target, self.origin, reason)
+            elif (
+                self.function is None
+                and not self._in_class_body
+                and isinstance(binding, InstanceRef)
+                and binding.given
+                and (
+                    self.index.changed_outside(target.id) or self.index.module_replaced(self.module)
+                )
+            ):
+                # `queries.EVENTS = Query(…)` / `= dataclasses.replace(…)` in another module: the
+                # record read is whichever was set last, its fields not the ones made here (h34N)
+                binding = dataclasses.replace(binding, given=())
             elif (
                 self.function is None
                 and not self._in_class_body
@@ -7460,7 +7473,12 @@ class ProjectIndex:
         origin = info.module.origin
         values: list[Binding] = []
         passed_here = dict(fields_given).get(name) if exact else None
-        if passed_here is not None and self.changed_outside(name):
+        if passed_here is not None and (
+            self.changed_outside(name)
+            or self.class_written_by_key(info.name)
+            # `Query.__init__ = …` anywhere: the constructor is not the one its fields make
+            or any(self.changed_outside(m, dunder=True) for m in _RECORD_MAKERS)
+        ):
             passed_here = None  # `q.sql = …` somewhere (a dataclass that is not frozen)
             values.append(hole(node, origin, f"`{info.name}.{name}` is assigned elsewhere"))
         elif passed_here is not None:
@@ -9287,9 +9305,31 @@ def _plain_dataclass(info: ClassInfo) -> bool:
     """A class made a dataclass by the standard library's decorator (no other way to make it a
     record, as a pydantic settings class's fields read the environment)."""
     decorators = [d.func if isinstance(d, ast.Call) else d for d in info.node.decorator_list]
-    return any(
-        _dotted(d) in ("dataclass", "dataclasses.dataclass") for d in decorators
-    ) and not any(_dotted(base).rsplit(".", 1)[-1] in _RECORD_BASES for base in info.base_exprs)
+    # (the standard library's, as the module imports it, and no other decorator: a project's
+    # own `dataclass`, or one more that wraps `__init__`, may make the fields what it likes)
+    return (
+        bool(decorators)
+        and all(_standard(info, d, ("dataclasses",), "dataclass") for d in decorators)
+        and not any(_dotted(b).rsplit(".", 1)[-1] in _RECORD_BASES for b in info.base_exprs)
+    )
+
+
+def _standard(info: ClassInfo, node: ast.expr, modules: tuple[str, ...], name: str) -> bool:
+    """Whether `node` (a decorator, a base) is `name` of one of the standard library's
+    `modules` as the class's module imports it (`from dataclasses import dataclass`,
+    `import dataclasses as dc; dc.dataclass`), not a project's own of that name."""
+    if isinstance(node, ast.Name):
+        bound = info.base_env.get(node.id) or info.module.env.get(node.id)
+        return (
+            isinstance(bound, ImportedRef)
+            and bound.name == name
+            and bound.module.level == 0
+            and bound.module.name in modules
+        )
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr == name:
+        bound = info.base_env.get(node.value.id) or info.module.env.get(node.value.id)
+        return isinstance(bound, ModuleRef) and bound.level == 0 and bound.name in modules
+    return False
 
 
 def _is_enum(info: ClassInfo) -> bool:
@@ -9347,13 +9387,22 @@ def sent_unchanged(template: Value) -> bool:
     )
 
 
+# what a record's constructor or attribute reads run: assigned on the class from outside, a
+# field is not what the call gave it
+_RECORD_MAKERS = ("__init__", "__new__", "__post_init__", "__setattr__", "__getattribute__")
+
+
 def _constructor_fields(info: ClassInfo) -> tuple[tuple[str, ...] | None, bool]:
     """The fields a plain dataclass's or a `NamedTuple`'s generated constructor takes, in
     order, and whether they are keyword-only; None where the reader cannot tell: a project
     base (its fields come first), a base it cannot read, its own `__init__`/`__post_init__`,
     a validator, `InitVar`, `field(init=False)`, a `KW_ONLY` marker."""
-    bases = [_dotted(b).rsplit(".", 1)[-1] for b in info.base_exprs]
-    named_tuple = bases == ["NamedTuple"]
+    bases = info.base_exprs
+    named_tuple = len(bases) == 1 and _standard(
+        info, bases[0], ("typing", "typing_extensions"), "NamedTuple"
+    )
+    if named_tuple and info.node.decorator_list:
+        return None, False  # (a decorator may wrap what the class makes)
     kw_only = False
     if not named_tuple:
         if bases or not _plain_dataclass(info):
@@ -9378,14 +9427,35 @@ def _constructor_fields(info: ClassInfo) -> tuple[tuple[str, ...] | None, bool]:
         if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
             continue
         annotation = ast.unparse(statement.annotation)
+        # (the markers also under another name: `from typing import ClassVar as CV`)
+        for word in _HELD_WORD.findall(annotation):
+            bound = info.base_env.get(word) or info.module.env.get(word)
+            if isinstance(bound, ImportedRef) and bound.name in _FIELD_MARKERS:
+                annotation += " " + bound.name
         if "ClassVar" in annotation:
             continue
         if "InitVar" in annotation or "KW_ONLY" in annotation:
             return None, False
-        if isinstance(statement.value, ast.Call) and not named_tuple:
-            return None, False  # `field(…)`: init=False, kw_only, a factory…
+        if statement.value is not None and not named_tuple and not _plain_default(statement.value):
+            # `field(…)` (init=False, kw_only, a factory…), also held by a name (`F = field(…)`,
+            # `text: str = F`): only a default written as a literal or a string's name is read
+            return None, False
         fields.append(statement.target.id)
     return tuple(fields), kw_only
+
+
+_FIELD_MARKERS = frozenset({"ClassVar", "InitVar", "KW_ONLY"})
+
+
+def _plain_default(node: ast.expr) -> bool:
+    """A field's default that is no `field(…)`: a constant, or an expression of constants and
+    upper-case names (`BASE`, `BASE + " LIMIT 10"`, `q.BASE`), as module constants are named."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call | ast.Lambda | ast.NamedExpr | ast.Await | ast.Yield):
+            return False
+        if isinstance(sub, ast.Name) and not sub.id.isupper():
+            return False
+    return True
 
 
 def _may_change_fields(info: ClassInfo) -> bool:
