@@ -150,6 +150,16 @@ RECORD_CHANGES = {
         "bot/queries.py": RECORDS + "_made = Query.__init__\n\n\ndef _init(self, text, name='q'):\n"
         "    _made(self, text + ' OR TRUE', name)\n\n\nQuery.__init__ = _init\n"
     },
+    # a field whose default is a `field(init=False)` held by a name: not in the constructor
+    "field_held_by_a_name": {
+        "bot/queries.py": RECORDS.replace(
+            "import dataclass\n",
+            "import dataclass, field\n\nHIDDEN = field(init=False, default=' OR TRUE')\n",
+            1,
+        ).replace(
+            '    text: str\n    name: str = "q"\n', '    text: str = HIDDEN\n    name: str = "q"\n'
+        )
+    },
 }
 
 
@@ -179,6 +189,11 @@ def test_a_record_field_another_value_can_reach_is_not_proven(
         "LIMIT = ' LIMIT 10'\n\n\n@dataclass(frozen=True)\nclass Query:\n    text: str\n"
         "    kind: CV[str] = 'sql'\n    name: str = 'q'\n    tail: str = LIMIT\n\n\n"
         "TAGS = Query('SELECT name FROM tags WHERE guild_id = $1', 'tags')\n",
+        # an enum's member and a number as defaults, typing.final beside the decorator
+        "import enum\nfrom dataclasses import dataclass\nfrom typing import final\n\n\n"
+        "class Kind(enum.Enum):\n    ALL = 'all'\n\n\n@final\n@dataclass(frozen=True)\n"
+        "class Query:\n    text: str\n    kind: Kind = Kind.ALL\n    limit: int = 10\n\n\n"
+        "TAGS = Query('SELECT name FROM tags WHERE guild_id = $1')\n",
         # a NamedTuple
         "from typing import NamedTuple\n\n\nclass Query(NamedTuple):\n    text: str\n"
         "    name: str = 'q'\n\n\nTAGS = Query('SELECT name FROM tags WHERE guild_id = $1')\n",

@@ -9309,7 +9309,13 @@ def _plain_dataclass(info: ClassInfo) -> bool:
     # own `dataclass`, or one more that wraps `__init__`, may make the fields what it likes)
     return (
         bool(decorators)
-        and all(_standard(info, d, ("dataclasses",), "dataclass") for d in decorators)
+        and any(_standard(info, d, ("dataclasses",), "dataclass") for d in decorators)
+        and all(
+            _standard(info, d, ("dataclasses",), "dataclass")
+            or _standard(info, d, ("typing", "typing_extensions"), "final")
+            or _standard(info, d, ("functools",), "total_ordering")
+            for d in decorators
+        )
         and not any(_dotted(b).rsplit(".", 1)[-1] in _RECORD_BASES for b in info.base_exprs)
     )
 
@@ -9436,7 +9442,11 @@ def _constructor_fields(info: ClassInfo) -> tuple[tuple[str, ...] | None, bool]:
             continue
         if "InitVar" in annotation or "KW_ONLY" in annotation:
             return None, False
-        if statement.value is not None and not named_tuple and not _plain_default(statement.value):
+        if (
+            statement.value is not None
+            and not named_tuple
+            and not _plain_default(info, statement.value)
+        ):
             # `field(…)` (init=False, kw_only, a factory…), also held by a name (`F = field(…)`,
             # `text: str = F`): only a default written as a literal or a string's name is read
             return None, False
@@ -9447,15 +9457,34 @@ def _constructor_fields(info: ClassInfo) -> tuple[tuple[str, ...] | None, bool]:
 _FIELD_MARKERS = frozenset({"ClassVar", "InitVar", "KW_ONLY"})
 
 
-def _plain_default(node: ast.expr) -> bool:
-    """A field's default that is no `field(…)`: a constant, or an expression of constants and
-    upper-case names (`BASE`, `BASE + " LIMIT 10"`, `q.BASE`), as module constants are named."""
+def _plain_default(info: ClassInfo, node: ast.expr) -> bool:
+    """A field's default that is no `field(…)`: no call in it, and no name the module binds to
+    a call's result (`hidden = field(init=False)`, `text: str = hidden`) or imports."""
+    calls = _names_bound_to_calls(info.module.tree)
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call | ast.Lambda | ast.NamedExpr | ast.Await | ast.Yield):
             return False
-        if isinstance(sub, ast.Name) and not sub.id.isupper():
+        if isinstance(sub, ast.Name) and (
+            sub.id in calls or isinstance(info.module.env.get(sub.id), ImportedRef)
+        ):
             return False
     return True
+
+
+def _names_bound_to_calls(tree: ast.Module | None) -> frozenset[str]:
+    """The names a module's body binds to the result of a call (`F = field(…)`)."""
+    if tree is None:
+        return frozenset()
+    return frozenset(
+        target.id
+        for statement in tree.body
+        if isinstance(statement, ast.Assign | ast.AnnAssign)
+        and isinstance(statement.value, ast.Call)
+        for target in (
+            statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        )
+        if isinstance(target, ast.Name)
+    )
 
 
 def _may_change_fields(info: ClassInfo) -> bool:
