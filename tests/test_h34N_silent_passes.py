@@ -59,6 +59,37 @@ def test_a_list_bound_to_the_module_object_in_a_function_and_extended_is_changed
     assert ("bot/tags.py", 5, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
 
 
+# the module's list read from a namespace by its name, then changed (before this round too)
+BY_KEY = {
+    "globals_item_appended": {
+        "bot/q.py": PARTS + "\n\ndef admin():\n    p = globals()['PARTS']\n"
+        "    p.append(' OR TRUE')\n"
+    },
+    "globals_get_extended": {
+        "bot/q.py": PARTS + "\n\ndef admin():\n    p = globals().get('PARTS')\n"
+        "    p += [' OR TRUE']\n"
+    },
+    "globals_item_appended_at_once": {
+        "bot/q.py": PARTS + "\n\ndef admin():\n    globals()['PARTS'].append(' OR TRUE')\n"
+    },
+    "vars_get_with_default_extended": {
+        "bot/admin.py": "from bot import q\n\nvars(q).get('PARTS', []).extend([' OR TRUE'])\n"
+    },
+}
+
+
+@pytest.mark.parametrize("change", sorted(BY_KEY))
+def test_a_list_read_from_a_namespace_by_its_name_and_changed_is_changed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    files = {"bot/q.py": PARTS, "bot/tags.py": JOINED, **BY_KEY[change]}
+    write_guild_project(tmp_path, files)
+    assert ("bot/tags.py", 5, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
+
+
 # the safe twins: a local of the same name, a match on another value
 UNCHANGED = {
     "local_of_the_same_name": (
@@ -71,6 +102,14 @@ UNCHANGED = {
         "def admin(row):\n    match row:\n        case p:\n            p += [' x']\n"
     ),
 }
+
+
+def test_a_list_read_from_a_namespace_and_left_alone_is_proven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = PARTS + "\n\ndef size():\n    p = globals()['PARTS']\n    return len(p)\n"
+    write_guild_project(tmp_path, {"bot/q.py": reader, "bot/tags.py": JOINED})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
 
 
 @pytest.mark.parametrize("change", sorted(UNCHANGED))

@@ -6214,6 +6214,10 @@ def _read_outside_changes(text: str) -> set[str]:
         if (name, function) in augmented:
             augmented.discard((name, function))
             found.add("mutated:" + name)
+    for match in _NAMESPACE_READ.finditer(raw):
+        # `globals()["PARTS"].append(…)`, `vars(q).get("PARTS") += …`: PARTS itself (h34N)
+        if _MUTATOR_AFTER.match(raw, _namespace_read_end(raw, match.end())) is not None:
+            found.add("mutated:" + match.group(2))
     returned = _returned(code)
     found.update(f"returns:{function}:{name}" for function, name in returned)
     changed = {f[8:] for f in found if f.startswith("mutated:")}
@@ -6235,6 +6239,10 @@ def _read_outside_changes(text: str) -> set[str]:
         ]
         for match in _WITH_AS.finditer(code):  # `with nullcontext(P) as x`: x may be P
             pairs.extend((match.group(2), n) for n in _HELD_WORD.findall(match.group(1)))
+        for match in _NAMESPACE_READ.finditer(raw):  # `p = globals()["P"]`: p is P
+            holder = _WORD_BEFORE_EQUALS.search(raw, max(0, match.start() - 80), match.start())
+            if holder is not None:
+                pairs.append((holder.group(1), match.group(2)))
         for match in _GETATTR_NAMED.finditer(raw):  # `getattr(q, "P")` is `q.P`
             name, after = match.group(2), raw[match.end() : match.end() + 40]
             if _MUTATOR_AFTER.match(after.lstrip()) is not None:
@@ -6346,6 +6354,32 @@ _GLOBAL_OR_NONLOCAL = lazy_pattern(r"(?<!\w)(?:global|nonlocal)(?!\w)")
 _NESTED_CLASS = lazy_pattern(r"^[ \t]+class[ \t]", re.M)
 _HELD_TOKEN = lazy_pattern(r"(?<![\w])[A-Za-z_]\w*|[()\[\]{}\n;,:]")
 _WITH_AS = lazy_pattern(r"with(?<!\wwith)[ \t]+([^\n]+?)[ \t]+as[ \t]+(\w+)")
+# a module's name read from its namespace by a key spelt: `globals()["P"]`, `vars(q)["P"]`,
+# `q.__dict__.get("P")`, `locals()["P"]`
+_NAMESPACE_READ = lazy_pattern(
+    r"(?:(?<!\w)(?:globals|locals|vars)\s*\([^()]*\)|\.\s*__dict__)\s*"
+    r"(?:\[|\.\s*get\s*\()\s*([\"'])(\w+)\1"
+)
+
+
+def _namespace_read_end(text: str, at: int) -> int:
+    """Where what follows a namespace read starts: past the `]` or `)` that closes it (a
+    default given to `.get(…)` included) and blanks."""
+    depth = 0
+    for index in range(at, min(len(text), at + 200)):
+        char = text[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                end = index + 1
+                while end < len(text) and text[end] in " \t":
+                    end += 1
+                return end
+            depth -= 1
+    return at
+
+
 _GETATTR_NAMED = lazy_pattern(r"getattr\s*\(\s*[\w.]+\s*,\s*([\"'])(\w+)\1\s*\)")
 _WORD_BEFORE_EQUALS = lazy_pattern(r"(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*\Z")
 _TUPLE_PREFIX = lazy_pattern(r"[ \t]*[\w \t.,*()\[\]]*,[ \t]*")
