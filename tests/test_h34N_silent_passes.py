@@ -246,3 +246,31 @@ def test_a_record_made_once_and_never_changed_stays_proven(
 ) -> None:
     write_guild_project(tmp_path, {"bot/queries.py": queries, "bot/tags.py": READS})
     assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+
+
+# found, not fixed (both before this round): the alias scan is one file's; a container that
+# holds a module's list in one file and is changed through its item in another is not
+# connected, nor is a list-display target (`[p] = [PARTS]`)
+UNFIXED = {
+    "container_item_changed_in_another_file": {
+        "bot/q.py": PARTS + 'REG = {"p": PARTS}\n',
+        "bot/admin.py": "from bot.q import REG\n\nREG['p'].append(' OR TRUE')\n",
+    },
+    "list_display_target": {
+        "bot/admin.py": "from bot.q import PARTS\n\n\ndef admin():\n    [p] = [PARTS]\n"
+        "    p += [' OR TRUE']\n"
+    },
+}
+
+
+@pytest.mark.xfail(strict=True, reason="h34N: a silent pass left (the alias scan's limits)")
+@pytest.mark.parametrize("change", sorted(UNFIXED))
+def test_unfixed_changes_of_a_module_list(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    files = {"bot/q.py": PARTS, "bot/tags.py": JOINED, **UNFIXED[change]}
+    write_guild_project(tmp_path, files)
+    assert ("bot/tags.py", 5, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
