@@ -11,11 +11,23 @@ finding at the sink where another value can reach it.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from .project_files import findings_of_check, write_guild_project
+from tenantguard.embedded import ThrowawayPostgres
+
+from .conftest import fresh_database
+from .project_files import (
+    GUILD_ROWS,
+    GUILD_SCHEMA,
+    findings_of_check,
+    import_fresh_bot,
+    write_guild_project,
+)
 
 PARTS = 'PARTS = ["SELECT name FROM tags WHERE guild_id = $1"]\n'
 JOINED = (
@@ -274,3 +286,56 @@ def test_unfixed_changes_of_a_module_list(
     files = {"bot/q.py": PARTS, "bot/tags.py": JOINED, **UNFIXED[change]}
     write_guild_project(tmp_path, files)
     assert ("bot/tags.py", 5, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
+
+
+# what the server returns for two of the shapes fixed above: another guild's tags
+
+
+@pytest.fixture
+async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
+        yield dsn
+
+
+@pytest.mark.parametrize(
+    ("files", "changer", "send"),
+    [
+        (
+            {
+                "bot/q.py": PARTS,
+                "bot/admin.py": CHANGERS["import_in_the_function"],
+                "bot/tags.py": JOINED,
+            },
+            "admin",
+            "joined",
+        ),
+        (
+            {
+                "bot/queries.py": RECORDS,
+                "bot/tags.py": READS,
+                **RECORD_CHANGES["another_decorator"],
+            },
+            None,
+            "tags",
+        ),
+    ],
+)
+async def test_the_shapes_send_another_guilds_tags(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    guilds: str,
+    files: dict[str, str],
+    changer: str | None,
+    send: str,
+) -> None:
+    write_guild_project(tmp_path, files)
+    import_fresh_bot(tmp_path, monkeypatch)
+    if changer is not None:
+        importlib.import_module("bot.admin").admin()
+    tags = importlib.import_module("bot.tags")
+    conn = await asyncpg.connect(guilds)
+    try:
+        rows = await getattr(tags, send)(conn, 1)
+    finally:
+        await conn.close()
+    assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
