@@ -260,6 +260,48 @@ def test_a_record_made_once_and_never_changed_stays_proven(
     assert findings_of_check(tmp_path, capsys, monkeypatch) == []
 
 
+# a parameter extended (`def relax(self, parts): parts += …`) handed an alias of the class's
+# list made in another method (`p = self.PARTS; self.relax(p)`) or what a method returns
+# (`self.relax(self.view())`): the second was caught by name coincidence before 325ba11
+REPO = (
+    "class Repo:\n"
+    '    PARTS = ["SELECT name FROM tags WHERE guild_id = $1"]\n'
+    "\n"
+    "    def view(self):\n"
+    "        parts = self.PARTS\n"
+    "        return parts\n"
+    "\n"
+    "    def relax(self, parts):\n"
+    '        parts += [" OR TRUE"]\n'
+    "\n"
+    "    def go(self):\n"
+    "        {hand}\n"
+    "\n"
+    "    async def tags(self, conn, guild_id):\n"
+    '        return await conn.fetch(" ".join(Repo.PARTS), guild_id)\n'  # 15 (16: two lines)
+)
+
+
+@pytest.mark.parametrize(
+    ("hand", "expected"),
+    [
+        ("p = self.PARTS\n        self.relax(p)", [("bot/repo.py", 16, "TG009")]),
+        ("self.relax(self.view())", [("bot/repo.py", 15, "TG009")]),
+        ("self.relax(list(self.view()))", []),
+        ("p = list(self.PARTS)\n        self.relax(p)", []),
+    ],
+)
+def test_a_parameter_extended_changes_the_alias_it_is_handed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    hand: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": REPO.replace("{hand}", hand)})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == expected
+
+
 # found, not fixed (both before this round): the alias scan is one file's; a container that
 # holds a module's list in one file and is changed through its item in another is not
 # connected, nor is a list-display target (`[p] = [PARTS]`)

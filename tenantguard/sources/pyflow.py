@@ -6251,27 +6251,47 @@ def _read_outside_changes(text: str) -> set[str]:
             if holder is not None:
                 pairs.append((holder.group(1), name))
         anywhere = {name for name, _ in augmented}
-        grown = True
-        while grown:
-            count = len(changed)
-            changed.update(held for holder, held in fixed if holder in changed)
-            changed.update(
-                held for holder, held in pairs if holder in changed or holder in anywhere
-            )
-            changed.update(
-                held
-                for holder, held, function in local
-                if holder in changed or (holder, function) in augmented
-            )
-            grown = len(changed) > count
+
+        def spread(changed: set[str]) -> None:
+            grown = True
+            while grown:
+                count = len(changed)
+                changed.update(held for holder, held in fixed if holder in changed)
+                changed.update(
+                    held for holder, held in pairs if holder in changed or holder in anywhere
+                )
+                changed.update(
+                    held
+                    for holder, held, function in local
+                    if holder in changed or (holder, function) in augmented
+                )
+                grown = len(changed) > count
+
+        spread(changed)
         # (a function's own `x += …` changes no name of another scope: not said as a change
         # of `x` to the project — a parameter so extended changes what it is handed)
         found.update("mutated:" + n for n in changed)
+        proper = set(changed)
         changed |= anywhere
         for pattern in (_DEF_PARAMETERS, _LAMBDA_PARAMETERS):
             for function, parameters in pattern.findall(code):
                 if changed.intersection(_HELD_WORD.findall(parameters)):
                     found.add("changes-arg:" + function)
+        changing = {k[12:] for k in found if k.startswith("changes-arg:")}
+        if changing:
+            # `self.relax(p)` (or `self.relax(self.view())`) with `def relax(self, parts):
+            # parts += …` in this file: what p holds (what view returns) is changed too, through
+            # this file's aliases (h34N; another file's are `handed_changes`' names only)
+            handed_here = {
+                name
+                for call in _HANDED_TO.finditer(code)
+                if call.group(1) in changing
+                for name in _held_in(code, call.end(), ";")
+            }
+            if handed_here - proper:
+                proper |= handed_here
+                spread(proper)
+                found.update("mutated:" + n for n in proper)
     written_by_key = "setattr" in code or "vars" in code or "__dict__" in code
     for match in _WRITTEN_BY_KEY.finditer(code) if written_by_key else ():
         # `def put(obj, k, v): setattr(obj, k, v)`: put writes what it is handed by a key
