@@ -260,6 +260,37 @@ def test_a_record_made_once_and_never_changed_stays_proven(
     assert findings_of_check(tmp_path, capsys, monkeypatch) == []
 
 
+# a field annotated under `if` in the class body comes first in the constructor
+UNDER_IF = (
+    "import sys\n"
+    "from dataclasses import dataclass\n"
+    "\n"
+    "\n"
+    "@dataclass(frozen=True)\n"
+    "class Query:\n"
+    "    if sys.version_info >= (3, 0):\n"
+    '        prefix: str = ""\n'
+    '    text: str = " OR TRUE"\n'
+    "\n"
+    "\n"
+    'TAGS = Query("SELECT name FROM tags WHERE guild_id = $1")\n'
+)
+PREFIXED = (
+    "from bot import queries\n"
+    "\n"
+    "\n"
+    "async def tags(conn, guild_id):\n"
+    "    return await conn.fetch(queries.TAGS.prefix + queries.TAGS.text, guild_id)\n"  # 5
+)
+
+
+def test_a_field_annotated_under_if_is_not_mapped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/queries.py": UNDER_IF, "bot/tags.py": PREFIXED})
+    assert ("bot/tags.py", 5, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
+
+
 # a parameter extended (`def relax(self, parts): parts += …`) handed an alias of the class's
 # list made in another method (`p = self.PARTS; self.relax(p)`) or what a method returns
 # (`self.relax(self.view())`): the second was caught by name coincidence before 325ba11

@@ -9484,6 +9484,12 @@ def _constructor_fields(info: ClassInfo) -> tuple[tuple[str, ...] | None, bool]:
         return None, False
     fields: list[str] = []
     for statement in info.node.body:
+        if isinstance(
+            statement, ast.If | ast.Try | ast.TryStar | ast.With | ast.For | ast.While | ast.Match
+        ) and any(isinstance(sub, ast.AnnAssign) for sub in ast.walk(statement)):
+            # a field annotated under `if`/`try` of the class body is a field too, in the
+            # order Python meets it (h34N): not read
+            return None, False
         if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
             continue
         annotation = ast.unparse(statement.annotation)
