@@ -1425,6 +1425,20 @@ class _Walker:
     def assign(self, target: ast.expr, binding: Binding, value: ast.expr | None) -> None:
         if (
             isinstance(target, ast.Name)
+            and self.function is None
+            and not self._in_class_body
+            and isinstance(value, ast.Dict | ast.List | ast.Tuple | ast.Set)
+            and self.index.changed_outside(target.id, stored=False)
+        ):
+            # `REG = {"p": PARTS}` and `REG["p"].append(…)` in another module: PARTS itself is
+            # changed (h34N; each file's alias scan is its own)
+            held = value.values if isinstance(value, ast.Dict) else value.elts
+            for element in held:
+                if isinstance(element, ast.Name) and isinstance(self.lookup(element.id), Items):
+                    reason = f"`{element.id}` is held by `{target.id}`, changed elsewhere"
+                    self.bind(element.id, hole(element, self.origin, reason))
+        if (
+            isinstance(target, ast.Name)
             and isinstance(value, ast.List)
             and self.function is not None
             and target.id in _grown_names(self.function.node)
