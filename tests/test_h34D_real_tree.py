@@ -1,7 +1,8 @@
 """Session 34 (helper D), issue 12: real shapes of asyncpg / psycopg / SQLAlchemy Core code.
 
-Two small projects under `tests/fixtures/projects/h34D/` (not `python/`, whose
-fixtures are checked as one project that would read these modules too) — `saas` (FastAPI routes, repositories
+Two small projects, `tests/fixtures/projects/h34D_saas/` and `h34D_guildbot/` (not under
+`python/`, whose fixtures are checked as one project that would read these modules too; as every
+project there, test_projects.py checks them in-process too) — `saas` (FastAPI routes, repositories
 with class attributes, a dict-of-queries registry, an Enum and a dataclass holding SQL, psycopg
 `sql.SQL`, Celery and arq jobs, aiohttp handlers, SQLAlchemy `text()`, text that is not SQL,
 Python 3.12 syntax, a generic CRUD base, psycopg `sql.SQL(...).join`, SQLAlchemy
@@ -26,7 +27,7 @@ from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.policy import Policy
 from tenantguard.sources.python import check_python_text
 
-TREES = Path(__file__).parent / "fixtures" / "projects" / "h34D"
+PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 _MARKER = re.compile(r"expect:\s*((?:TG\d{3}\s*,?\s*)+)")
 
 
@@ -57,7 +58,7 @@ def reported(root: Path) -> set[tuple[str, int, str]]:
 
 @pytest.mark.parametrize("tree", ["saas", "guildbot"])
 def test_real_tree_reports_exactly_what_it_expects(tree: str) -> None:
-    root = TREES / tree
+    root = PROJECTS / f"h34D_{tree}"
     got = reported(root)
     want = expected(root)
     # (reported and not expected, expected and not reported)
