@@ -369,6 +369,10 @@ async def test_concurrent_claims_on_a_hanging_redis_are_each_bounded_from_their_
         return loop.time() - started
 
     try:
+        # one claim first, alone: what the first one does once (imports, the client's
+        # connection pool, the shared timer) took 1.1 s of a loaded CI host's time, which is not
+        # what this measures
+        await claim(0)
         took = await asyncio.gather(*(claim(n) for n in range(10)))
         assert all(0.29 <= t < 1.0 for t in took), took
         task = asyncio.current_task()
