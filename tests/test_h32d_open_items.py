@@ -347,7 +347,7 @@ ROLE_CHANGES = [
 @pytest.mark.parametrize("statement", ROLE_CHANGES)
 async def test_a_request_cannot_leave_the_inits_role(two_clinics: str, statement: str) -> None:
     from tenantguard.runtime import create_pool, unscoped
-    from tests.test_h31b_runtime_state import _ROLE, _drop_privileges, _rls
+    from tests.test_h31b_runtime_state import _ROLE, _all_names, _drop_privileges, _rls
     from tests.test_runtime import POLICY as CLINICS
 
     await _rls(two_clinics)
@@ -359,19 +359,19 @@ async def test_a_request_cannot_leave_the_inits_role(two_clinics: str, statement
         init=_drop_privileges,
         set_tenant_setting=True,
     )
-    names = "SELECT * FROM all_names()"
     try:
         async with pool.acquire() as connection:
             with tenant(1):
-                assert [r[0] for r in await connection.fetch(names)] == ["Ana", "Bruno"]
+                # (the probe: what all_names() gives the session, past the guard, which
+                # refuses the call since h34C as the CLI does: `_all_names`)
+                assert await _all_names(connection) == ["Ana", "Bruno"]
                 async with connection.transaction():
                     with pytest.raises(TenantIsolationError, match="role"):
                         await connection.execute(statement)
                     assert await connection.fetchval("SELECT current_user") == _ROLE
                     # the premise: run, the request's own next read has every clinic's rows
                     await asyncpg.Connection.execute(connection._con, "RESET ROLE")
-                    rows = await connection.fetch(names)
-                    assert [r[0] for r in rows] == ["Ana", "Bruno", "Carla"]
+                    assert await _all_names(connection) == ["Ana", "Bruno", "Carla"]
                     await asyncpg.Connection.execute(connection._con, f"SET ROLE {_ROLE}")
             with unscoped("maintenance may change roles"):
                 await connection.execute("RESET ROLE")

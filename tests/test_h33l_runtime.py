@@ -63,13 +63,15 @@ server.
    UPDATE OF the column; any UPDATE for a generated one): INSERT, UPDATE SET DEFAULT, MERGE
    INSERT and COPY are refused. Not fixed (strict xfail): an UPDATE of another column is
    refused too (TriggerInfo keeps no `UPDATE OF` columns). Under a hand-written policy a
-   direct `SELECT all_names()` in tenant(1) still passes (the runtime does not read schema
-   functions' bodies).
+   direct `SELECT all_names()` in tenant(1) passed (the runtime did not read schema functions'
+   bodies): refused since h34C/h34L (tests/test_h34C_runtime.py, section 2).
 
 8. FIXED (h33r, found by h33k): a schema function whose body runs DDL (`EXECUTE 'CREATE
    TRIGGER …'`), called by `SELECT setup_ws()` in a block, made a trigger the guard never read
    without the catalog watch; such a call now marks the catalog out of date, and a stale
-   catalog is read again before the connection's next statement.
+   catalog is read again before the connection's next statement. (Since h34C a request's call
+   of it is refused for its dynamic SQL, as the CLI refuses it, with the CLI's help: the tests
+   make the call in `unscoped()`, as that help says maintenance should.)
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
-from tenantguard.runtime import connect, create_pool, tenant
+from tenantguard.runtime import connect, create_pool, tenant, unscoped
 from tests.test_runtime import POLICY
 
 NAMES = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_name"
@@ -189,9 +191,13 @@ async def test_a_built_in_stash_beside_a_shadowed_name_stays_for_the_clinics(
 
 # --- 3. a function configured with a role (h33d), run where the text does not name it --------
 
+# (its body read every clinic's patients, filtered by RLS alone: since h34C the runtime refuses
+# such a body for itself, as the CLI does; pinned by the tenant setting, it passes that sort, and
+# what is checked here stays the role the call runs as)
 PEEK2 = (
     "CREATE FUNCTION peek2(integer, integer) RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN"
-    " (SELECT string_agg(first_name, ',' ORDER BY first_name) FROM patients); END$$"
+    " (SELECT string_agg(first_name, ',' ORDER BY first_name) FROM patients"
+    " WHERE tenant_id = current_setting('app.tenant_id')::bigint); END$$"
 )
 ROLE_HIDDEN: dict[str, tuple[str, str]] = {
     "by name": (PEEK2 + "; ALTER FUNCTION peek2(integer, integer) SET role = {su}",
@@ -224,10 +230,11 @@ async def test_a_role_configured_function_run_unnamed_is_refused(
             with tenant(1):
                 try:
                     got = await connection.fetchval(call)
-                except TenantIsolationError:
+                except TenantIsolationError as error:
+                    assert "role" in str(error), error
                     got = "refused"
-                assert got == "refused"  # leaked: 'Ana,Bruno,Carla'
-                with pytest.raises(TenantIsolationError):
+                assert got == "refused"  # leaked: 'Ana,Bruno,Carla' (body unpinned)
+                with pytest.raises(TenantIsolationError, match="role"):
                     await connection.fetchval(call)  # the verdict cached
     finally:
         await pool.close()  # type: ignore[attr-defined]
@@ -669,6 +676,19 @@ DDL_FUNCTION = (
     + " CREATE FUNCTION setup_ws() RETURNS void LANGUAGE plpgsql AS $$BEGIN EXECUTE"
     " 'CREATE TRIGGER s AFTER INSERT ON patients FOR EACH ROW EXECUTE FUNCTION stash()'; END$$"
 )
+# Since h34C a request's call of it is refused for itself, as the CLI refuses it (TG006: its body
+# builds its SQL at run time, so no proof can show which tenant's rows it reads or writes); the
+# refusal says why and what to do (the CLI's help: `unscoped()` for maintenance). Made there, the
+# call runs, and what is checked stays the catalog read again before the request's next INSERT.
+SETUP_REFUSED = r"TG006: function setup_ws .*builds its SQL at run time.*`unscoped\(\)` at run time"
+
+
+async def _setup_ws(conn: Any) -> None:
+    """Clinic 1's request calls setup_ws(): refused; its maintenance code (`unscoped()`) runs it."""
+    with pytest.raises(TenantIsolationError, match=SETUP_REFUSED):
+        await conn.fetchval("SELECT setup_ws()")
+    with unscoped("a workspace's setup"):
+        await conn.fetchval("SELECT setup_ws()")
 
 
 async def test_a_trigger_made_by_a_function_call_in_a_block_is_read(two_clinics: str) -> None:
@@ -687,7 +707,7 @@ async def test_a_trigger_made_by_a_function_call_in_a_block_is_read(two_clinics:
     try:
         with tenant(1):
             async with pool.acquire() as conn:
-                await conn.fetchval("SELECT setup_ws()")
+                await _setup_ws(conn)
             async with pool.acquire() as conn:
                 with pytest.raises(TenantIsolationError, match="TG005"):
                     await conn.execute(INSERT, 1, "Zed", "555")
@@ -708,7 +728,7 @@ async def test_a_trigger_made_by_a_function_call_is_read_in_the_same_lease(
     conn = await connect(two_clinics, policy=POLICY)
     try:
         with tenant(1):
-            await conn.fetchval("SELECT setup_ws()")
+            await _setup_ws(conn)
             with pytest.raises(TenantIsolationError, match="TG005"):
                 await conn.execute(INSERT, 1, "Zed", "555")
             stash = await asyncpg.Connection.fetchval(conn, READ_STASH)

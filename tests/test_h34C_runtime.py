@@ -12,13 +12,16 @@
    either). Safe twins: a task started and awaited inside the block, and a task that enters
    `tenant()` itself, run as before.
 
-2. NOT FIXED (strict xfail): under a policy written by hand the runtime reads the database's
-   views from the catalog but not its functions: clinic 1's `SELECT array_agg(n) FROM
-   names_of(2) n` returned ['Carla'], `every_name()` every clinic's names (also through a named
-   argument, a parameter's default, dynamic SQL, another function, a view calling one, another
-   schema, a BEGIN ATOMIC body). A fix (the functions' `pg_get_functiondef` sorted as schema
-   sources sort them) is on branch h34C-functions: it also refuses functions that tests of
-   earlier rounds call as probes under forced RLS (`all_names()`), which needs a decision.
+2. FIXED (h34C's branch h34C-functions, finished by h34L): under a policy written by hand the
+   runtime read the database's views from the catalog but not its functions: clinic 1's
+   `SELECT array_agg(n) FROM names_of(2) n` returned ['Carla'], `every_name()` every clinic's
+   names (also through a named argument, a parameter's default, dynamic SQL, another function,
+   a view calling one, another schema, a BEGIN ATOMIC body). The functions' `pg_get_functiondef`
+   is now read with the catalog and sorted as schema sources sort them: each of these is refused
+   (TenantIsolationError, nothing sent), as the CLI refuses it. Decision (lead, round 34): a
+   function that relies on Row-Level Security to filter its rows is refused too, as the CLI
+   does, also where the table forces RLS (tests of earlier rounds that called `all_names()` as a
+   probe of the session observe it past the guard: `test_h31b_runtime_state._all_names`).
 
 Attacks that held (refused, or returned only the request's rows), kept as tests below:
 casts that change a pinning parameter's value (`$1::numeric(3,-1)`, `$1::numeric::float4::
@@ -480,12 +483,6 @@ async def _with_functions(dsn: str) -> None:
         await owner.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h34C, not fixed on main: under a policy written by hand the runtime does not read "
-    "the database's functions (a fix sorting them is on branch h34C-functions of /work/h34C; it "
-    "refuses RLS-filtered functions that earlier tests use as probes)",
-)
 @pytest.mark.parametrize("kind", sorted(FUNCTION_LEAKS))
 async def test_a_function_of_the_database_reading_another_clinic(
     two_clinics: str, kind: str

@@ -337,10 +337,15 @@ async def test_setting_code_the_catalog_read_missed(two_clinics: str) -> None:
         with tenant(1):
             rows = await conn.fetch("SELECT first_name FROM my_outer ORDER BY id")
             assert [r[0] for r in rows] == ["Ana", "Bruno"]
-            for refused in ("SELECT * FROM report($1)", "SELECT * FROM configured()"):
-                args = (2,) if "$1" in refused else ()
-                with pytest.raises(TenantIsolationError, match="sets the tenant setting"):
-                    await conn.fetch(refused, *args)
+            with pytest.raises(TenantIsolationError, match="sets the tenant setting"):
+                await conn.fetch("SELECT * FROM report($1)", 2)
+            # since h34C the runtime reads the functions' definitions as the CLI reads schema
+            # sources: a body run under its own `SET app.tenant_id` is out of the proof's sight
+            # (TG001, as the CLI says), found before the setting code is
+            with pytest.raises(
+                TenantIsolationError, match=r"sets the tenant setting|out of the proof's sight"
+            ):
+                await conn.fetch("SELECT * FROM configured()")
             with pytest.raises(TenantIsolationError, match="several statements"):
                 await conn.execute(
                     "INSERT INTO clinic_log VALUES (2); INSERT INTO seen SELECT first_name "

@@ -66,6 +66,9 @@ from tenantguard.runtime.schema_code import CHECK_PREPARE as _CHECK_PREPARE
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
 from tenantguard.runtime.schema_code import CONFIG_QUERY as _CONFIG_QUERY
 from tenantguard.runtime.schema_code import EXTENSION_FUNCTIONS_QUERY as _EXTENSION_QUERY
+from tenantguard.runtime.schema_code import (
+    FUNCTION_DEFINITIONS_QUERY as _FUNCTION_DEFINITIONS_QUERY,
+)
 from tenantguard.runtime.schema_code import INHERITS_QUERY as _INHERITS_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
@@ -968,6 +971,7 @@ class GuardedConnection(asyncpg.Connection):
                 ("triggers", _TRIGGER_QUERY, ()),
                 ("inherits", _INHERITS_QUERY, ()),
                 ("types", _TENANT_TYPES_QUERY, (column,)),
+                ("definitions", _FUNCTION_DEFINITIONS_QUERY, ()),
             ):
                 found[name] = await _fetch(self, query, *args)
             return found
@@ -1092,6 +1096,8 @@ class GuardedConnection(asyncpg.Connection):
             defined_views,
             frozenset(str(row[0]) for row in views if row[2] == "m"),
         )
+        # and the functions, knowing the views
+        guard.learn_function_definitions([str(row[0]) for row in catalog["definitions"]])
         # then what the triggers and rules of a write run beside it, read knowing the views
         guard.learn_hidden_writes(
             trigger_writes(

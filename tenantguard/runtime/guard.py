@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -39,6 +39,9 @@ from tenantguard.runtime.session import (
     statement_effects,
 )
 from tenantguard.runtime.tokens import code_lexemes, redact_literals
+
+if TYPE_CHECKING:
+    from tenantguard.sources.schema import FunctionInfo
 
 __all__ = [
     "DEFAULT_MAX_STATEMENT_BYTES",
@@ -268,6 +271,8 @@ class Guard:
         "_connections",
         "_extension_functions",
         "_full",
+        "_function_definitions",
+        "_function_infos",
         "_generation",
         "_hidden",
         "_hits",
@@ -343,6 +348,9 @@ class Guard:
         self._spanning: dict[str, tuple[frozenset[str], ...]] = {}
         self._extension_functions: dict[str, float] = {}
         self._inlined: dict[str, str] = {}
+        # the database's functions' definitions (`learn_function_definitions`)
+        self._function_definitions: tuple[str, ...] = ()
+        self._function_infos: dict[str, FunctionInfo] = {}  # read from them
         self._registry: tuple[str, str] | None = None
         self._cascades: dict[str, dict[str, frozenset[str]]] = {}
         self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
@@ -610,6 +618,68 @@ class Guard:
         merged = {**self._inlined, **bodies}
         self._relearn("_inlined", merged)
 
+    def learn_function_definitions(self, definitions: Sequence[str]) -> None:
+        """The definitions (`pg_get_functiondef`) of the functions a connection found in the
+        catalog (`schema_code.FUNCTION_DEFINITIONS_QUERY`), for a policy that does not name
+        them: sorted as schema sources sort them (`_with_functions`). Verdicts made before are
+        made again (h34C)."""
+        known = self._function_definitions
+        merged = known + tuple(d for d in definitions if d not in known)
+        if merged == known:
+            return
+        from tenantguard.sources.schema import SchemaInfo
+
+        schema = SchemaInfo()  # read once here, sorted again with each policy
+        for definition in merged:
+            schema.add_sql(definition.rstrip().rstrip(";") + ";")
+        self._function_infos = schema.functions
+        self._relearn("_function_definitions", merged)
+
+    def _with_functions(self, policy: Policy) -> Policy:
+        """`policy` with the catalog's functions it does not name sorted as schema sources sort
+        them (`sources.schema.tenant_relations`, over the views and tenant tables known by
+        now): one whose body reads tenant rows unpinned cannot be pinned from outside (a call
+        of it is refused inside tenant()), one pinned by a parameter is pinned by the argument
+        a call passes (checked against tenant(), as a `$n` pin is). A policy written by hand
+        named none, and clinic 1's `SELECT every_name()` returned every clinic's names, its
+        `names_of(2)` clinic 2's (h34C). The policy's own functions (schema sources) win."""
+        functions = self._unknown_functions(policy)
+        if not functions:
+            return policy
+        from tenantguard.sources.schema import tenant_relations
+
+        found = tenant_relations({}, functions, policy, set())
+        if not found.tenant and not found.pinned_by_arguments:
+            return policy
+        return policy.replace(
+            tenant_tables={sql_name(t) for t in policy.tenant_tables}
+            | {sql_name(f) for f in found.tenant},
+            table_columns={
+                **{
+                    sql_name(t): {sql_name(c) for c in cs} for t, cs in policy.table_columns.items()
+                },
+                **{sql_name(f): {sql_name(c) for c in cs} for f, cs in found.tenant.items() if cs},
+            },
+            unpinnable={**policy.unpinnable, **found.unpinnable},
+            pinning_functions={**found.pinned_by_arguments, **policy.pinning_functions},
+        )
+
+    def _unknown_functions(self, policy: Policy) -> dict[str, FunctionInfo]:
+        """The catalog's functions (`learn_function_definitions`) `policy` does not name."""
+        if not self._function_infos:
+            return {}
+        known = (
+            set(policy.functions)
+            | {normalize_name(n) for n in policy.pinning_functions}
+            | set(policy.unpinnable)
+            | set(policy.tenant_tables)
+        )
+        return {
+            name: function
+            for name, function in self._function_infos.items()
+            if normalize_name(sql_name(name)) not in known
+        }
+
     def learn_extension_functions(self, costs: Mapping[str, float]) -> None:
         """The C functions a connection found outside pg_catalog, with their costs
         (`Policy.extension_functions`): TG013 reads a call of one as one that may fail, where
@@ -661,6 +731,8 @@ class Guard:
             for view, texts in queries.items()
             if normalize_name(sql_name(view)) not in policy.unpinnable
         }
+        # (the catalog's functions, sorted with them: a view may read tenant rows through one)
+        functions = self._unknown_functions(policy)
         for layer in range(max(len(texts) for texts in sorting.values())):
             found = tenant_relations(
                 # (pg_get_viewdef ends the query with a semicolon)
@@ -668,7 +740,7 @@ class Guard:
                     view: ViewInfo(texts[min(layer, len(texts) - 1)].strip().rstrip(";"), None)
                     for view, texts in sorting.items()
                 },
-                {},
+                functions,
                 judged,
                 {view for view in sorting if view in materialized},
             )
@@ -777,7 +849,7 @@ class Guard:
             and not typed
             and not self._view_queries[0]
         ):
-            return policy
+            return self._with_functions(policy)
         if checked:
             policy = policy.replace(
                 checked_foreign_keys={
@@ -830,7 +902,7 @@ class Guard:
                 **writes,
             },
         )
-        return self._with_views(policy)
+        return self._with_functions(self._with_views(policy))
 
     def schema_code_found(self, functions: tuple[str, ...]) -> None:
         """A connection found schema code that may change a setting where no statement names

@@ -814,6 +814,27 @@ SQL_FUNCTIONS_QUERY_BEFORE_14 = SQL_FUNCTIONS_QUERY.replace(
 )
 
 
+# The definitions of the database's functions outside pg_catalog written in SQL or a procedural
+# language (not an extension's, not a trigger's), for a policy without schema sources: sorted as
+# schema sources sort them (`sources.schema.tenant_relations`, `Guard.learn_function_definitions`)
+# — one whose body reads tenant rows unpinned cannot be called inside tenant() (h34C: clinic 1's
+# `SELECT every_name()` returned every clinic's names), one pinned by a parameter is pinned by
+# the argument the call passes it (`names_of(2)` returned clinic 2's)
+FUNCTION_DEFINITIONS_QUERY = """
+SELECT pg_catalog.pg_get_functiondef(p.oid)
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE l.lanname NOT IN ('c', 'internal') AND p.prokind = 'f'
+  AND p.prorettype NOT IN ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype)
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+  AND n.nspname <> 'tenantguard'
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+ORDER BY 1
+"""
+
+
 def inlined_functions(rows: Iterable[tuple[Any, ...]]) -> dict[str, str]:
     """From the rows of `SQL_FUNCTIONS_QUERY`: name -> the body TG013 reads for a call of it —
     `CHEAP_FUNCTION` for one declared cheaper than PostgreSQL's default of 100 (its body not
