@@ -691,11 +691,6 @@ async def _setup_ws(conn: Any) -> None:
         await conn.fetchval("SELECT setup_ws()")
 
 
-@pytest.mark.xfail(
-    run=False,
-    reason="h34L: with the request's call refused and the call then made in unscoped(), this "
-    "test hung (no statement returned within minutes); not analysed by the round's deadline",
-)
 async def test_a_trigger_made_by_a_function_call_in_a_block_is_read(two_clinics: str) -> None:
     """h33k's: a schema function whose body runs DDL (`EXECUTE 'CREATE TRIGGER …'`), called by
     a plain-looking `SELECT setup_ws()` in clinic 1's request, made a trigger the guard never
@@ -722,11 +717,6 @@ async def test_a_trigger_made_by_a_function_call_in_a_block_is_read(two_clinics:
         await pool.close()
 
 
-@pytest.mark.xfail(
-    run=False,
-    reason="h34L: with the request's call refused and the call then made in unscoped(), this "
-    "test hung (no statement returned within minutes); not analysed by the round's deadline",
-)
 async def test_a_trigger_made_by_a_function_call_is_read_in_the_same_lease(
     two_clinics: str,
 ) -> None:

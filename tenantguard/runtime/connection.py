@@ -1278,7 +1278,14 @@ class GuardedConnection(asyncpg.Connection):
                 return None  # this task runs the driver now: its statement, run at once
             if type(later) is not _Later:
                 return later
-            if later.catch_up:  # a reset() ran meanwhile (another tenant's state)
+            if later.reset:
+                # another block's state found once the catalog was caught up with (h34L: a
+                # request's refused `SELECT setup_ws()`, a DDL-running function, then the same
+                # call in `unscoped()`: the catalog read again, then this — not handled here,
+                # the loop spun without end)
+                if not self._tg_clean and not self.is_in_transaction():
+                    await self.reset()
+            elif later.catch_up:  # a reset() ran meanwhile (another tenant's state)
                 await self._tg_catch_up()
 
     async def _tg_ensure(self, plan: _Plan) -> str | None:
