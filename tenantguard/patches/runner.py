@@ -265,9 +265,25 @@ async def _drop_leftovers(conn: asyncpg.Connection) -> None:
                 break
 
 
+async def no_statement_timeout(conn: asyncpg.Connection) -> None:
+    """`SET statement_timeout = 0` for the runner's own queries, outside a transaction: under
+    a database's or role's `statement_timeout = '1ms'` that statement is itself cancelled when
+    it takes longer — a new backend's first statement, which fills its catalog caches, on a
+    busy host (round 34: a clean-clone CI run's `patches apply` ended in QueryCanceledError
+    before any patch ran). Tried again a few times: a cancelled SET changes nothing."""
+    for attempt in range(10):
+        try:
+            await conn.execute("SET statement_timeout = 0")
+            return
+        except asyncpg.QueryCanceledError:
+            if attempt == 9 or conn.is_in_transaction():
+                raise
+            await asyncio.sleep(0.01 * (attempt + 1))
+
+
 async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | None) -> None:
     """The session as a new connection has it, plus the runner's own settings."""
-    await conn.execute("SET statement_timeout = 0")  # for _drop_leftovers' read (see below)
+    await no_statement_timeout(conn)  # for _drop_leftovers' read (see below)
     await _drop_leftovers(conn)
     await conn.execute(
         f"{_RESET_SESSION}; "
@@ -1375,7 +1391,7 @@ async def _run_patch_attempts(
         # runner's check below (planned, run: more than a millisecond on a busy host) was
         # cancelled by it, failing a patch that had been applied and recorded (a flake of
         # round 10's test under load, round 30). The next patch starts from a clean session
-        await conn.execute("SET statement_timeout = 0")
+        await no_statement_timeout(conn)
         if not await conn.fetchval(_HOLDS_THE_LOCK, LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF):
             # `pg_advisory_unlock_all()` in a patch: a replica started now would apply the
             # next patches at the same time as this one (round 22, helper 105)
@@ -2086,7 +2102,7 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
     patches = read_patches(Path(directory))
     conn = await connect(target)
     try:
-        await conn.execute("SET statement_timeout = 0")  # a database's '1ms' (see _clean_session)
+        await no_statement_timeout(conn)  # a database's '1ms' (see _clean_session)
         ledger = await _read_ledger(conn, await _ledger_table(conn))
         invalid = await invalid_indexes(conn, patches, exact=True)
         detaches = await conn.fetch(
