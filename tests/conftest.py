@@ -397,3 +397,13 @@ def error_document_only(fmt: str, out: str) -> bool:
     (run,) = document["runs"]
     (invocation,) = run["invocations"]
     return "results" not in run and invocation["executionSuccessful"] is False
+
+
+@pytest.fixture
+async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    """A database of tests/project_files.py's guild bot (its schema and two guilds' rows), for
+    the tests that run a checked project's SQL on the server."""
+    from .project_files import GUILD_ROWS, GUILD_SCHEMA
+
+    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
+        yield dsn

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from tenantguard.cli import main
-from tenantguard.embedded import ThrowawayPostgres
 
-from .conftest import fresh_database
 from .project_files import (
-    GUILD_ROWS,
-    GUILD_SCHEMA,
     findings_of_check,
     import_fresh_bot,
     write_guild_project,
@@ -132,12 +127,6 @@ def test_a_list_changed_through_another_name_in_its_module_is_not_proven(
 
 
 # the leak itself: the program run against the server
-
-
-@pytest.fixture
-async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
-    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
-        yield dsn
 
 
 async def test_the_changed_list_returns_another_guilds_tags(

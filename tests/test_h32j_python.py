@@ -10,18 +10,12 @@ leaks they missed.
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tenantguard.embedded import ThrowawayPostgres
-
-from .conftest import fresh_database
 from .project_files import (
-    GUILD_ROWS,
-    GUILD_SCHEMA,
     findings_of_check,
     import_fresh_bot,
     write_guild_project,
@@ -31,12 +25,6 @@ _found = findings_of_check
 _project = write_guild_project
 
 UNRESOLVED = '"SELECT name FROM tags WHERE guild_id = $1"[:21]'  # `SELECT name FROM tags`
-
-
-@pytest.fixture
-async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
-    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
-        yield dsn
 
 
 # a class whose bases are not read: its own attributes, and classes that cannot be subclasses

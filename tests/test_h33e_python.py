@@ -17,29 +17,16 @@ known only at run time.
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tenantguard.embedded import ThrowawayPostgres
-
-from .conftest import fresh_database
 from .project_files import (
-    GUILD_ROWS,
-    GUILD_SCHEMA,
     findings_at,
     import_fresh_bot,
     write_guild_project,
 )
-
-
-@pytest.fixture
-async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
-    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
-        yield dsn
-
 
 LOOPS = (
     "async def add_tags(conn, guild_id, names):\n"

@@ -12,18 +12,12 @@ finding at the sink where another value can reach it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tenantguard.embedded import ThrowawayPostgres
-
-from .conftest import fresh_database
 from .project_files import (
-    GUILD_ROWS,
-    GUILD_SCHEMA,
     findings_of_check,
     import_fresh_bot,
     write_guild_project,
@@ -361,12 +355,6 @@ def test_unfixed_changes_of_a_module_list(
 
 
 # what the server returns for two of the shapes fixed above: another guild's tags
-
-
-@pytest.fixture
-async def guilds(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
-    async with fresh_database(postgres, GUILD_SCHEMA + GUILD_ROWS) as dsn:
-        yield dsn
 
 
 @pytest.mark.parametrize(
