@@ -1178,13 +1178,25 @@ def _spanning_keys(
         for holder in (table, *sorted(schema.descendants(table))):
             computed = schema.generated.get(holder, {})
             loosely = schema.loosely_keyed.get(holder, {})
-            for name, key in schema.spanning.get(holder, {}).items():
+            keys = dict(schema.spanning.get(holder, {}))
+            # a tenant column that compares loosely (citext, a nondeterministic collation) tells
+            # no tenants apart ('acme' = 'ACME'): a key holding it, the primary key too, is
+            # checked across the tenants it merges (h35A)
+            loose = column in schema.loose.get(holder, ())
+            if loose:
+                primary = schema.primary_keys.get(holder, f"{holder}_pkey")
+                keys[primary] = frozenset(schema.constraints.get(primary, ()))
+            for name, key in keys.items():
                 full = set(key)
-                if column in loosely.get(name.removesuffix(_KEY_ONLY), ()):
+                merged = loose or column in loosely.get(name.removesuffix(_KEY_ONLY), ())
+                if merged:
                     full.discard(column)  # `lower(org_id)`: not a key per tenant (h32i)
+                    if not full and column in key:
+                        full = {column}  # the tenant column alone: a write of it is checked
                 for generated in key:
                     full |= computed.get(generated, set())
-                if full and column not in full and frozenset(full) not in found.get(table, []):
+                spans = full and (merged or column not in full)
+                if spans and frozenset(full) not in found.get(table, []):
                     found.setdefault(table, []).append(frozenset(full))
     # a write through a view (one table in its FROM) is one of its base table
     views = {name: (view.query, view.columns) for name, view in schema.views.items()}

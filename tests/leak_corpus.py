@@ -56,6 +56,15 @@ class Corpus:
     other: str  # the other tenant's id: the one whose rows differ between the two databases
     column: str = "org"
     cases: list[Case] = field(default_factory=list)
+    # more tenants than `other` whose rows are not tenant 1's (ids of any form: rows holding one
+    # are theirs, whatever else they hold); empty: the rows of uuid ids, told by their '-'
+    others: tuple[str, ...] = ()
+
+    def foreign(self, row: str) -> bool:
+        """Whether a row's text is of another tenant than tenant 1."""
+        if self.others:
+            return any(o in row for o in (self.other, *self.others))
+        return self.other in row
 
     def text(self, name: str) -> str:
         return (self.directory / name).read_text(encoding="utf-8")
@@ -80,7 +89,9 @@ class Corpus:
         )
 
 
-def load(directory: Path, tenant: str, other: str, column: str = "org") -> Corpus:
+def load(
+    directory: Path, tenant: str, other: str, column: str = "org", others: tuple[str, ...] = ()
+) -> Corpus:
     """The corpus of `directory`; a `-- args: [...]` comment line before a statement gives its
     arguments (a Python list; the strings `T` and `O` stand for tenant 1's and the other's id)."""
     text = (directory / "corpus.sql").read_text(encoding="utf-8")
@@ -98,7 +109,7 @@ def load(directory: Path, tenant: str, other: str, column: str = "org") -> Corpu
                 for a in ast.literal_eval(found[-1].strip())
             )
         cases.append(Case(statement.text, statement.line, args))
-    return Corpus(directory, tenant, other, column, cases)
+    return Corpus(directory, tenant, other, column, cases, others)
 
 
 @asynccontextmanager
@@ -172,9 +183,9 @@ def _mine(rows: dict[str, list[tuple[str, ...]]], corpus: Corpus) -> tuple[objec
     column (the rows of a tenant table are told by the tenant's id in their text)."""
     kept = []
     for name, table in rows.items():
-        tenanted = [r for r in table if corpus.tenant in r[0] or corpus.other in r[0]]
+        tenanted = [r for r in table if corpus.tenant in r[0] or corpus.foreign(r[0])]
         if tenanted:
-            kept.append((name, tuple(r for r in table if corpus.other not in r[0])))
+            kept.append((name, tuple(r for r in table if not corpus.foreign(r[0]))))
         else:
             kept.append((name, tuple(table)))
     return tuple(kept)
@@ -182,6 +193,11 @@ def _mine(rows: dict[str, list[tuple[str, ...]]], corpus: Corpus) -> tuple[objec
 
 def _theirs(rows: dict[str, list[tuple[str, ...]]], corpus: Corpus) -> tuple[object, ...]:
     """The rows of every tenant but tenant 1 (by their text: a row not of tenant 1)."""
+    if corpus.others:
+        return tuple(
+            (name, tuple(r for r in table if corpus.foreign(r[0]) and corpus.tenant not in r[0]))
+            for name, table in rows.items()
+        )
     return tuple(
         (name, tuple(r for r in table if corpus.tenant not in r[0] and "-" in r[0]))
         for name, table in rows.items()

@@ -153,7 +153,9 @@ constraint, those copied by `LIKE … INCLUDING INDEXES`, and the columns a gene
 among them is computed from; a DROP of the key's name, column or table drops it, a DROP of
 a name the reader does not know drops none); the
 primary key is not one (the rows' identity: applications give ids explicitly), nor is a key
-that holds the tenant column. A key that spans tenants on purpose (a Facebook page routed to
+that holds the tenant column — unless the tenant column compares loosely (citext, a
+nondeterministic collation: 'acme' = 'ACME'), where a key holding it, the primary key too, is
+checked across the tenants it merges (h35A). A key that spans tenants on purpose (a Facebook page routed to
 one clinic) is still reported at each write: suppress it there, with the reason.
 A foreign key's check is one too (helper h31a): a key referencing a tenant table by columns
 without the tenant column (`email text REFERENCES members (email)`) is checked against the
