@@ -1216,6 +1216,8 @@ def _typed_columns(schema: SchemaInfo) -> dict[str, dict[str, str]]:
             kind = types[0]
             if kind == "?" or kind.startswith("domain:") or kind.endswith("]"):
                 continue
+            if column in schema.loose.get(table, ()):
+                continue  # citext, a nondeterministic collation: `=` is loose (h35A)
             found.setdefault(sql_name(table), {})[sql_name(column)] = kind
     return found
 

@@ -146,3 +146,52 @@ def test_a_key_over_a_loose_tenant_column_is_reported(tmp_path: Path) -> None:
     for sql in LOOSE_WRITES:
         assert codes(sql, policy) == ["TG013"], sql
     assert codes(EXACT_TWIN, policy) == []
+
+
+# 2. (False alarm) a column is lossy by its table, not by its name alone: `c.code = $1`, c the
+# registry `companies (code text)`, did not pin it because `currencies` has a `code char(3)`
+# (Policy.lossy_columns holds names). The server returns the one company's rows. Twins: the
+# char(3) column itself, a derived table of that alias, a CTE named like the registry.
+NAMESAKES = """
+CREATE TABLE companies (code text PRIMARY KEY);
+CREATE TABLE currencies (code char(3) PRIMARY KEY);
+CREATE TABLE tasks (company text NOT NULL REFERENCES companies (code), title text NOT NULL);
+INSERT INTO companies VALUES ('Acme_1'), ('ACME_1'), ('Acme-1');
+INSERT INTO currencies VALUES ('EUR');
+INSERT INTO tasks VALUES ('Acme_1', 'mine'), ('ACME_1', 'theirs'), ('Acme-1', 'dash');
+"""
+ROOT_JOIN = (
+    "SELECT c.code, t.title FROM companies c JOIN tasks t ON t.company = c.code WHERE c.code = $1"
+)
+ROOT_LATERAL = (
+    "SELECT c.code, t.title FROM companies c, LATERAL (SELECT * FROM tasks t"
+    " WHERE t.company = c.code) t WHERE c.code = $1"
+)
+NAMESAKE_LEAKS = [
+    "SELECT t.title FROM currencies c JOIN tasks t ON t.company = c.code WHERE c.code = $1",
+    "SELECT t.title FROM (SELECT code::varchar(4) AS code FROM companies) c JOIN tasks t"
+    " ON t.company LIKE c.code || '%' WHERE c.code = $1",
+    "WITH companies AS (SELECT code::char(3) AS code FROM currencies) SELECT t.title"
+    " FROM companies c JOIN tasks t ON t.company = c.code WHERE c.code = $1",
+]
+
+
+async def test_the_registry_joined_by_its_key_returns_one_companys_rows(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, NAMESAKES) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in (ROOT_JOIN, ROOT_LATERAL):
+                rows = [tuple(r.values()) for r in await conn.fetch(sql, MINE)]
+                assert rows == [("Acme_1", "mine")], sql
+        finally:
+            await conn.close()
+
+
+def test_the_registry_joined_by_its_key_is_pinned(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, NAMESAKES, tenant_column="company")
+    assert codes(ROOT_JOIN, policy) == []
+    assert codes(ROOT_LATERAL, policy) == []
+    for sql in NAMESAKE_LEAKS:
+        assert codes(sql, policy) == ["TG001"], sql

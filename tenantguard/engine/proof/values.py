@@ -808,7 +808,7 @@ def lossy_root(
     exact one (a domain over real; one of `policy.exact_domains` is exact), a function the
     proof does not know (its type unknown)."""
     if type(operand) is exp.Column:
-        return identifier_name(operand.this) in names
+        return identifier_name(operand.this) in names and not _typed_exactly(operand, policy)
     if isinstance(operand, exp.Dot):  # `(p).px`
         field = operand.expression
         return not isinstance(field, exp.Identifier) or identifier_name(field) in names
@@ -826,6 +826,47 @@ def lossy_root(
             return policy is not None and policy.tenant_column in names
         return not exact_call(operand, policy)
     return isinstance(operand, _NAME_VALUED)
+
+
+# the built-in types whose `=` is exact and whose value a parameter compared with it keeps
+_EXACT_KINDS = frozenset({"text", "varchar", "int2", "int4", "int8", "numeric", "uuid"})
+
+
+def _typed_exactly(column: exp.Column, policy: Policy | None) -> bool:
+    """Is `t.c` a column of a table of the schema of an exact type, `t` naming that table
+    and nothing else in the statement (no CTE, derived table or function of that name)? A
+    column of a lossy type elsewhere (`currencies.code char(3)`) shares only its name
+    (`companies.code text`): a parameter compared with `c.code` is text (h35A)."""
+    if policy is None or not policy.typed_columns:
+        return False
+    qualifier = column.args.get("table")
+    if not isinstance(qualifier, exp.Identifier) or column.args.get("db"):
+        return False
+    name = identifier_name(qualifier)
+    found: set[str] = set()
+    ctes: set[str] = set()
+    root = column.root()
+    for node in root.find_all(exp.TableAlias, exp.Table, exp.CTE):
+        if isinstance(node, exp.CTE):
+            ctes.add(identifier_name(node.args["alias"].this))  # its name hides a table's
+            continue
+        if isinstance(node, exp.TableAlias):
+            if not isinstance(node.this, exp.Identifier) or identifier_name(node.this) != name:
+                continue
+            holder = node.parent
+            if not (isinstance(holder, exp.Table) and isinstance(holder.this, exp.Identifier)):
+                return False  # a derived table, a function, VALUES… of that name
+            found.add(identifier_name(holder.this))
+        elif (
+            isinstance(node.this, exp.Identifier)
+            and not node.args.get("alias")
+            and identifier_name(node.this) == name
+        ):
+            found.add(name)
+    if not found or found & ctes or name in ctes:
+        return False
+    kinds = {policy.typed_columns.get(t, {}).get(identifier_name(column.this)) for t in found}
+    return kinds <= _EXACT_KINDS
 
 
 def exact_call(node: exp.Expr, policy: Policy | None) -> bool:
