@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 
@@ -195,3 +196,53 @@ def test_the_registry_joined_by_its_key_is_pinned(tmp_path: Path) -> None:
     assert codes(ROOT_LATERAL, policy) == []
     for sql in NAMESAKE_LEAKS:
         assert codes(sql, policy) == ["TG001"], sql
+
+
+# 3. Beside grouping sets PostgreSQL keeps the HAVING after the aggregation of every company's
+# rows and runs its conjuncts in the order written: a condition that may fail, written before
+# the pin, raises the error of another company's group (LEAK: h33m's shape checked only the
+# aggregates). And (false alarm) a set without the company column (ROLLUP's `()`) has it NULL,
+# which `company = $1` drops: the rows are the one company's.
+GROUPED = """
+CREATE TABLE companies (code text PRIMARY KEY);
+CREATE TABLE tasks (company text NOT NULL REFERENCES companies (code), project_id int NOT NULL,
+  title text NOT NULL);
+INSERT INTO companies VALUES ('Acme_1'), ('ACME_1');
+INSERT INTO tasks VALUES ('Acme_1', 1, 'design'), ('Acme_1', 2, 'plan'), ('ACME_1', 1, 'leakB3');
+"""
+FAILING_HAVING = (
+    "SELECT company, count(*) FROM tasks GROUP BY company, ROLLUP (project_id)"
+    " HAVING 1 / (CASE WHEN max(title) = 'leakB3' THEN 0 ELSE 1 END) > 0 AND company = $1"
+)
+GRAND_TOTAL = (
+    "SELECT company, project_id, count(*) FROM tasks GROUP BY ROLLUP (company, project_id)"
+    " HAVING company = $1"
+)
+
+
+async def test_a_having_beside_grouping_sets_on_the_server(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, GROUPED) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            with pytest.raises(asyncpg.DivisionByZeroError):  # the other company's 'leakB3'
+                await conn.fetch(FAILING_HAVING, MINE)
+            safe = FAILING_HAVING.replace("'leakB3'", "'none'")
+            assert sorted(tuple(r) for r in await conn.fetch(safe, MINE)) == [
+                ("Acme_1", 1),
+                ("Acme_1", 1),
+                ("Acme_1", 2),
+            ]
+            rows = sorted(repr(tuple(r)) for r in await conn.fetch(GRAND_TOTAL, MINE))
+            assert rows == ["('Acme_1', 1, 1)", "('Acme_1', 2, 1)", "('Acme_1', None, 2)"]
+        finally:
+            await conn.close()
+
+
+def test_a_having_beside_grouping_sets_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, GROUPED, tenant_column="company")
+    assert codes(FAILING_HAVING, policy) == ["TG001"]
+    assert codes(FAILING_HAVING.replace(" AND company", " AND true AND company"), policy) == [
+        "TG001"
+    ]
+    assert codes(GRAND_TOTAL, policy) == []
+    assert codes(GRAND_TOTAL.replace("= $1", "IS NOT DISTINCT FROM $1"), policy) == ["TG001"]

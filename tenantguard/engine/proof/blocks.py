@@ -15,7 +15,7 @@ INSERT sees nothing of the INSERT. Each block records which of its parent's sour
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlglot
 from sqlglot import exp
@@ -1243,7 +1243,7 @@ class Model:
         ):
             # a column outside an aggregate is one value in a group: `HAVING tenant_id = V`
             # keeps the groups of V's rows only (no grouping sets: no super-aggregate rows;
-            # or every set holding the tenant column)
+            # or every set holding the tenant column, or `=` dropping the sets without it)
             block.filters.append(
                 (conjuncts(having.this), Span.of(block, everything), "HAVING", None)
             )
@@ -1263,6 +1263,26 @@ class Model:
                     (conjuncts(condition), Span.of(block, everything), "FILTER", None)
                 )
 
+    @staticmethod
+    def _having_rejects_null_tenant(
+        node: exp.Expression, tenant: Callable[[exp.Expression], bool]
+    ) -> bool:
+        """A top-level HAVING conjunct `tenant_id = X` (plain `=`): a row of a grouping set
+        without the tenant column (ROLLUP's `()`, CUBE's sets, a GROUPING SETS set without it)
+        has it NULL, which `=` never keeps — not `IS NOT DISTINCT FROM`, which keeps it for a
+        NULL value (h35A)."""
+        having = node.args.get("having")
+        if not isinstance(having, exp.Having):
+            return False
+        for conjunct in conjuncts(having.this):
+            while isinstance(conjunct, exp.Paren):
+                conjunct = conjunct.this
+            if isinstance(conjunct, exp.EQ) and (
+                tenant(conjunct.this) or tenant(conjunct.expression)
+            ):
+                return True
+        return False
+
     def _sets_hold_the_tenant(self, node: exp.Expression, group: exp.Group) -> bool:
         """GROUP BY with grouping sets each holding the tenant column (a plain key, or in each
         set of a GROUPING SETS; ROLLUP and CUBE hold `()`): each group is one tenant's rows, and
@@ -1270,7 +1290,9 @@ class Model:
         the aggregation (with grouping sets it is not moved into the WHERE), so the keys and
         the aggregates run on every tenant's rows first: only keys of bare columns, and
         count(…), min(…), max(…) of a bare column or `*` with no FILTER (nothing that may fail:
-        `sum(100 / (points - 8))` raises the error of another tenant's row)."""
+        `sum(100 / (points - 8))` raises the error of another tenant's row). A set without
+        the tenant column (ROLLUP's `()`) is one too when a HAVING conjunct is `tenant_id = X`:
+        its rows have the column NULL, which `=` drops (h35A)."""
 
         def tenant(key: exp.Expression) -> bool:
             while isinstance(key, exp.Paren):
@@ -1293,7 +1315,13 @@ class Model:
             )
             for k in group.expressions
         )
-        if not held:
+        if not held and not (
+            any(tenant(part) for key in group.expressions for part in key.walk())
+            and self._having_rejects_null_tenant(node, tenant)
+        ):
+            return False
+        having = node.args.get("having")
+        if isinstance(having, exp.Having) and not _never_fails(having.this):
             return False
         for call in node.find_all(exp.AggFunc, exp.Filter):
             if call.find_ancestor(exp.Select) is not node:
@@ -1494,6 +1522,37 @@ def _values_body(query: exp.Expression) -> exp.Values | None:
         values: exp.Values = query.args["from_"].this
         return values
     return None
+
+
+# the nodes of a HAVING condition that cannot fail whatever the group's values: comparisons of
+# columns, values and count/min/max (their arguments are checked by the caller), and a
+# parameter cast to text
+_NEVER_FAILING = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Parameter, exp.Placeholder, exp.Null,
+    exp.Boolean, exp.Paren, exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT,
+    exp.LTE, exp.Is, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Count, exp.Min, exp.Max, exp.Star,
+)  # fmt: skip
+
+
+def _never_fails(condition: exp.Expression) -> bool:
+    """Can `condition` raise no error on any group? A HAVING beside grouping sets runs after
+    every tenant's aggregation, its conjuncts in the order written: one that may fail (`1 /
+    (CASE WHEN max(title) = 'x' THEN 0 ELSE 1 END) > 0`) before the pin raises the error of
+    another tenant's group, and a comparison that cannot fail may gate one that fails on a
+    constant; so no other node than these, anywhere in it (h35A)."""
+    for part in condition.walk():
+        if isinstance(part, _NEVER_FAILING):
+            continue
+        if (
+            isinstance(part, exp.Cast)
+            and isinstance(part.this, exp.Parameter | exp.Placeholder)
+            and part.to.this in (exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR)
+        ):
+            continue
+        if isinstance(part, exp.DataType) and isinstance(part.parent, exp.Cast):
+            continue
+        return False
+    return True
 
 
 # types whose common type holds each value of either exactly (PostgreSQL's USING merges the two
