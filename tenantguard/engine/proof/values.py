@@ -842,31 +842,48 @@ def _typed_exactly(column: exp.Column, policy: Policy | None) -> bool:
     qualifier = column.args.get("table")
     if not isinstance(qualifier, exp.Identifier) or column.args.get("db"):
         return False
-    name = identifier_name(qualifier)
-    found: set[str] = set()
-    ctes: set[str] = set()
-    root = column.root()
-    for node in root.find_all(exp.TableAlias, exp.Table, exp.CTE):
-        if isinstance(node, exp.CTE):
-            ctes.add(identifier_name(node.args["alias"].this))  # its name hides a table's
-            continue
-        if isinstance(node, exp.TableAlias):
-            if not isinstance(node.this, exp.Identifier) or identifier_name(node.this) != name:
-                continue
-            holder = node.parent
-            if not (isinstance(holder, exp.Table) and isinstance(holder.this, exp.Identifier)):
-                return False  # a derived table, a function, VALUES… of that name
-            found.add(identifier_name(holder.this))
-        elif (
-            isinstance(node.this, exp.Identifier)
-            and not node.args.get("alias")
-            and identifier_name(node.this) == name
-        ):
-            found.add(name)
-    if not found or found & ctes or name in ctes:
-        return False
+    found = _relation_names(column.root()).get(identifier_name(qualifier))
+    if not found:
+        return False  # unknown, or not only tables of the schema
     kinds = {policy.typed_columns.get(t, {}).get(identifier_name(column.this)) for t in found}
     return kinds <= _EXACT_KINDS
+
+
+# the last statement's names of FROM items (one walk per statement, not per column)
+_RELATION_NAMES: tuple[exp.Expr | None, dict[str, frozenset[str]]] = (None, {})
+
+
+def _relation_names(root: exp.Expr) -> dict[str, frozenset[str]]:
+    """The names `root` gives FROM items -> the tables of the schema each names (empty: one
+    of them is a CTE, a derived table, a function, VALUES… or a CTE's name hides the table)."""
+    global _RELATION_NAMES
+    last, names = _RELATION_NAMES
+    if last is root:
+        return names
+    tables: dict[str, set[str]] = {}
+    other: set[str] = set()
+    ctes: set[str] = set()
+    for node in root.find_all(exp.TableAlias, exp.Table, exp.CTE):
+        if isinstance(node, exp.CTE):
+            ctes.add(identifier_name(node.args["alias"].this))
+        elif isinstance(node, exp.TableAlias):
+            if not isinstance(node.this, exp.Identifier):
+                continue
+            name = identifier_name(node.this)
+            holder = node.parent
+            if isinstance(holder, exp.Table) and isinstance(holder.this, exp.Identifier):
+                tables.setdefault(name, set()).add(identifier_name(holder.this))
+            else:
+                other.add(name)  # a derived table, a function, VALUES… of that name
+        elif isinstance(node.this, exp.Identifier) and not node.args.get("alias"):
+            name = identifier_name(node.this)
+            tables.setdefault(name, set()).add(name)
+    names = {
+        name: frozenset() if name in other or name in ctes or held & ctes else frozenset(held)
+        for name, held in tables.items()
+    }
+    _RELATION_NAMES = (root, names)
+    return names
 
 
 def exact_call(node: exp.Expr, policy: Policy | None) -> bool:
