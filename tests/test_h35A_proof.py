@@ -7,6 +7,19 @@ Tenant 1 is 'Acme_1'; the other companies, whose rows differ between the two dat
 LIKE's `_` matches, and the same first four characters). Each statement runs as tenant 1 on both
 databases (tests/leak_corpus.py); a LEAK is told by the server, then tenantguard's verdict is
 compared.
+
+1. A key holding a tenant column that compares loosely (COLLATE ci) is checked across the
+   companies it merges: ON CONFLICT DO NOTHING, a plain INSERT, an UPDATE or MERGE of the key
+   tell whether 'ACME_1' holds the value (LEAK, now TG013).
+2. (False alarm) a column is lossy by its table, not its name: the registry's `c.code text`
+   did not pin because `currencies.code` is char(3).
+3. A HAVING beside grouping sets runs after every company's aggregation, in the order written:
+   a condition that may fail there tells another company's values (LEAK, now TG001); and (false
+   alarm) a set without the company column is dropped by `HAVING company = X`.
+
+The corpus (672 statements, 227 LEAK on the server): at 2d31602 6 LEAKs passed and 184 safe
+statements were flagged; now 1 passes (a foreign key to the primary key, exempt by design) and
+190 are flagged (most leak on other data; the classes are in the corpus's notes).
 """
 
 from __future__ import annotations
