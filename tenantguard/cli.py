@@ -532,6 +532,40 @@ def _no_patch_directory(settings: Settings, name: str) -> str:
     )
 
 
+# the first line of what `patches sync` writes, and pg_dump's own header
+_BASELINE_HEADERS = ("-- Baseline schema for new installations.", "--\n-- PostgreSQL database dump")
+
+
+def _is_baseline(path: Path, settings: Settings) -> bool:
+    """Whether a file outside the patch directory is a baseline (the configured one, or a dump
+    by `patches sync` or pg_dump), which `patches lint` does not take for a patch (round 35,
+    helper h35E: `patches lint patches db` linted the shipped baseline as a patch, 133 errors
+    — its BEGIN/COMMIT, its unguarded CREATE TABLEs)."""
+    if os.path.realpath(path) == os.path.realpath(settings.root / settings.baseline):
+        return True
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            head = handle.read(256).replace("\r\n", "\n")
+    except OSError:
+        return False
+    return head.startswith(_BASELINE_HEADERS)
+
+
+def _baseline_note(baselines: list[SourceFile], settings: Settings) -> str:
+    names = ", ".join(f.display for f in baselines)
+    where = (
+        f"baseline = {settings.baseline!r} in {settings.config_file}"
+        if "baseline" in settings.configured
+        else "a schema dump"
+    )
+    return (
+        f"{names} is the baseline ({where}), not a patch: the patch rules are for the patches "
+        f"in {settings.patch_dir}, which the runner applies one by one; a baseline is a whole "
+        "schema loaded at once, and `tenantguard patches verify` proves it equal to what the "
+        "patches build. Not linted as a patch"
+    )
+
+
 def _within(path: Path, other: Path) -> bool:
     """Whether `path` is `other` or below it (both resolved)."""
     inner, outer = os.path.realpath(path), os.path.realpath(other)
@@ -644,6 +678,16 @@ def _groups(
         )
         errors.extend(unreadable)  # its files unchecked: an error, not a pass
         missing_any = missing_any or bool(missing) or bool(unreadable)
+        if patch_rules_only and files:
+            baselines = [f for f in files if not f.is_patch and _is_baseline(f.path, settings)]
+            if baselines:
+                files = [f for f in files if f not in baselines]
+                said = _baseline_note(baselines, settings)
+                if not files and stdin is None:
+                    errors.append(said)
+                    missing_any = True
+                    continue
+                print(f"tenantguard: note: {said}", file=sys.stderr)
         walked = [p for p in on_disk if os.path.isdir(p)]
         if walked and not files and not (missing or unreadable or projects) and stdin is None:
             # a gate that checks nothing passes everything: said, not a silent pass
