@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 import re
@@ -281,17 +282,54 @@ async def no_statement_timeout(conn: asyncpg.Connection) -> None:
             await asyncio.sleep(0.01 * (attempt + 1))
 
 
+# the search_path the caller's connection had from a `SET` of its own (a pool's `init=`), kept
+# by the runner for every patch of the run (see `_callers_path`)
+_CALLERS_PATH: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "tenantguard_patches_callers_path", default=None
+)
+
+_SESSION_PATH = """
+-- tenantguard: ignore[TG006] -- the runner's caller's session: its own search_path
+SELECT setting FROM pg_catalog.pg_settings
+WHERE name = 'search_path' AND source = 'session' AND setting IS DISTINCT FROM reset_val
+"""
+
+
+async def _callers_path(conn: asyncpg.Connection) -> str | None:
+    """The search_path the caller set on its connection with a `SET` of its own (a pool's
+    `init=`), when it is not what `RESET ALL` gives: the patches run with it (round 35, helper
+    h35E: a pool whose init said `SET search_path = app` had its patches build in `public` —
+    the runner resets the session before each patch — on a new database, ledger included,
+    while the application read `app`). A path given at connection (the DSN's options, the
+    role's or database's setting) is what `RESET ALL` gives already."""
+    path = await conn.fetchval(_SESSION_PATH)
+    return None if path is None else str(path)
+
+
+def _set_path(path: str) -> str:
+    """`set_config('search_path', …)` of a path read from the server, as a dollar-quoted
+    literal (whatever the session's standard_conforming_strings)."""
+    tag = "$tg$"
+    while tag in path:
+        tag = tag[:-1] + "x$"
+    return f"SELECT pg_catalog.set_config('search_path', {tag}{path}{tag}, false)"
+
+
 async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | None) -> None:
-    """The session as a new connection has it, plus the runner's own settings."""
+    """The session as a new connection has it, plus the runner's own settings (and the
+    caller's search_path: `_callers_path`)."""
     await no_statement_timeout(conn)  # for _drop_leftovers' read (see below)
     await _drop_leftovers(conn)
+    path = _CALLERS_PATH.get()
     await conn.execute(
         f"{_RESET_SESSION}; "
         # the runner's own queries (its ledger, its lock, its checks) run without the
         # database's or role's statement_timeout, which a patch keeps (`_run_once` puts it
         # back): `ALTER DATABASE … SET statement_timeout = '1ms'` ended every later apply and
         # status in a bare QueryCanceledError on the ledger's read (round 32, helper h32e)
-        "SET statement_timeout = 0; " + _runner_settings(ddl_lock_timeout)
+        "SET statement_timeout = 0; "
+        + _runner_settings(ddl_lock_timeout)
+        + (f"; {_set_path(path)}" if path is not None else "")
     )
 
 
@@ -584,6 +622,15 @@ async def _apply(
     current: list[str] = []
     listener = _forward_notices(current)
     conn.add_log_listener(listener)
+    await no_statement_timeout(conn)  # (a database's '1ms' cancelled the read below)
+    callers_path = await _callers_path(conn)
+    if callers_path is not None:
+        log.info(
+            "the patches run with the search_path the connection was given (%s), set again "
+            "after each patch's session reset",
+            callers_path,
+        )
+    path_token = _CALLERS_PATH.set(callers_path)
     try:
         await _clean_session(conn, options.ddl_lock_timeout)
         ledger_table = await _ledger_table(conn)
@@ -637,6 +684,9 @@ async def _apply(
             with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 await _drop_leftovers(conn)
         await _quietly(conn, _RESET_SESSION)
+        if callers_path is not None:  # handed back with the path it came with
+            await _quietly(conn, _set_path(callers_path))
+        _CALLERS_PATH.reset(path_token)
         if not conn.is_closed():
             conn.remove_log_listener(listener)
 
