@@ -1831,6 +1831,61 @@ async def _refuse_temporary_objects(
     )
 
 
+# built-ins a patch calls often that set no setting: no read of the session after them
+_PLAIN_CALLS = frozenset(
+    {
+        "now",
+        "current_setting",
+        "nextval",
+        "setval",
+        "currval",
+        "lower",
+        "upper",
+        "trim",
+        "btrim",
+        "length",
+        "replace",
+        "concat",
+        "format",
+        "md5",
+        "to_regclass",
+        "coalesce",
+        "gen_random_uuid",
+        "jsonb_build_object",
+        "json_build_object",
+        "to_jsonb",
+        "array_agg",
+        "count",
+        "min",
+        "max",
+        "sum",
+        "regexp_replace",
+        "left",
+        "right",
+        "substring",
+        "clock_timestamp",
+        "current_date",
+        "date_trunc",
+        "to_char",
+        "split_part",
+        "row_number",
+    }
+)
+
+
+def _calls_functions(statement: Any) -> bool:
+    """Whether a statement calls a function that may set the session's settings: one of the
+    database's (made by an earlier patch) that says `set_config('lock_timeout', '0', false)`
+    left the rest of the patch without the runner's lock_timeout — the runner read the
+    session back only when the patch's own text said RESET or set_config (round 35, helper
+    h35E). Built-ins the patches call most are passed over."""
+    from tenantguard.patches.statements import runs_of
+
+    if "(" not in statement.text:
+        return False
+    return any(name.lower() not in _PLAIN_CALLS for name in runs_of([statement]).calls)
+
+
 async def _run_once(
     conn: asyncpg.Connection,
     patch: PatchFile,
@@ -1910,7 +1965,9 @@ async def _run_once(
             if not patch.transactional:
                 continue  # its one statement: nothing of the patch follows it
             _refuse_client_encoding(conn, patch, statement)
-            if (watch_settings or resets_runner_settings(statement)) and await conn.fetchval(
+            if (
+                watch_settings or resets_runner_settings(statement) or _calls_functions(statement)
+            ) and await conn.fetchval(
                 _RUNNER_SETTINGS_LOST, _RESTORED, _lock_timeout_text(session_lock_timeout)
             ):
                 # `RESET ALL` put lock_timeout back to the database's (0): the patch's DDL
