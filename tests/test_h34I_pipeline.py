@@ -141,7 +141,9 @@ async def test_pg_temp_first_spelled_another_way_is_rolled_back(
     patches = tmp_path / "patches"
     write(patches, "0001_first.sql", _FIRST)
     write(patches, "0002_tables.sql", text)
-    with pytest.raises(PatchError, match=r"0002_tables\.sql: .*pg_temp first.*accounts \(table\)"):
+    with pytest.raises(
+        PatchError, match=r"0002_tables\.sql(:\d+:\d+)?: .*pg_temp first.*accounts \(table\)"
+    ):
         await apply_patches(database, patches)
     assert await ledger_names(database) == ["0001_first.sql"]
     assert await fetchval(database, "SELECT to_regclass('public.accounts')") is None

@@ -1790,7 +1790,7 @@ SELECT typname, 'type' FROM pg_catalog.pg_type
 
 
 async def _refuse_temporary_objects(
-    conn: asyncpg.Connection, patch: PatchFile, path_moved: bool
+    conn: asyncpg.Connection, patch: PatchFile, path_moved: bool, statement: Any = None
 ) -> None:
     """Refuses a patch that ends with pg_temp first on its search path and objects in the
     session's temporary schema it did not ask for there (CREATE TEMP …, `pg_temp.` names):
@@ -1823,8 +1823,9 @@ async def _refuse_temporary_objects(
         else "The patch is not recorded (its statement ran outside a transaction: what else it "
         "changed stays, and the next run runs it again)"
     )
+    where = f"{patch.path}:{statement.line}:{statement.column}" if statement else str(patch.path)
     raise PatchError(
-        f"{patch.path}: patch {patch.name} {path}, and what it created under unqualified names "
+        f"{where}: patch {patch.name} {path}, and what it created under unqualified names "
         f"is in the session's temporary schema, gone when the session ends: {', '.join(made)}. "
         f"{outcome}. Put pg_temp last (`SET LOCAL search_path = public, pg_temp`) or qualify "
         "the names; a scratch table says CREATE TEMP TABLE"
@@ -1960,8 +1961,13 @@ async def _run_once(
             if path_moved and creates_unqualified(statement):
                 await _refuse_temporary_creation(conn, patch, statement)
             await conn.execute(statement.text)
-            if not path_moved and _MAY_SET_PATH.search(statement.text):
-                path_moved = sets_search_path(statement)
+            moved_now = bool(_MAY_SET_PATH.search(statement.text)) and sets_search_path(statement)
+            path_moved = path_moved or moved_now
+            if moved_now or (_calls_functions(statement) and path_moved):
+                # named at the statement that made them, not at the patch's end, after the
+                # statements below it ran (round 35, helper h35E: a DO block that put pg_temp
+                # first and created its table in the same block)
+                await _refuse_temporary_objects(conn, patch, True, statement)
             if not patch.transactional:
                 continue  # its one statement: nothing of the patch follows it
             _refuse_client_encoding(conn, patch, statement)

@@ -752,6 +752,7 @@ def check_patch_statements(patch: PatchFile, statements: list[SqlStatement]) -> 
             f"(found {len(statements)})"
         )
     _refuse_session_only(patch, statements)
+    _refuse_reset_before_work(patch, statements)
     if patch.transactional:
         _refuse_outside_transaction_only(patch, statements)
         _refuse_do_block_commits(patch, statements)
@@ -880,6 +881,68 @@ def _do_only_sets_session(node: ast.DoStmt) -> bool:
 
 
 _PLPGSQL_FRAMES = frozenset({"PLpgSQL_stmt_block", "PLpgSQL_stmt_return"})
+
+
+def _refuse_reset_before_work(patch: PatchFile, statements: list[SqlStatement]) -> None:
+    """A DO block whose `RESET ALL` (`RESET lock_timeout`, `SET lock_timeout TO DEFAULT`, also
+    run by `EXECUTE` of a constant text) comes before other work of the same block, with no
+    `SET lock_timeout` between: the runner puts its settings back after each statement, not
+    inside one, and the block's DDL ran with the database's lock_timeout (0) — behind an open
+    transaction of the application it waited without end, the patch lock held and the
+    application's queries on the table queued behind it (round 35, helper h35E; a
+    no-transaction patch's DO block the same)."""
+    for statement in statements:
+        if not isinstance(statement.node, ast.DoStmt) or not _SAYS_RESET.search(statement.text):
+            continue
+        said = _reset_before_work(statement.node)
+        if said is None:
+            continue
+        raise PatchError(
+            f"{patch.path}:{statement.line}:{statement.column}: the DO block says `{said}` and "
+            "then runs more statements: after it the block's own statements run with the "
+            "database's lock_timeout (often 0), not the runner's, and its DDL would wait behind "
+            "the application's transactions without end, holding the patch lock while the "
+            "application's queries on the table queue behind it. Put the reset in a statement "
+            "of its own (the runner puts its lock_timeout back after each statement), or say "
+            "`SET LOCAL lock_timeout = '…'` right after it; nothing was applied"
+        )
+
+
+def _reset_before_work(node: ast.DoStmt) -> str | None:
+    """The reset (as written) a DO block runs before more of its statements, or None."""
+    body_arg = next((d for d in node.args or () if d.defname == "as"), None)
+    pending: str | None = None
+    for key, value in _plpgsql_items(body_arg.arg.sval if body_arg is not None else "") or ():
+        if not key.startswith("PLpgSQL_stmt_") or key in _PLPGSQL_FRAMES:
+            continue
+        expr = next((v for k, v in value.items() if k in ("sqlstmt", "expr", "query")), None)
+        query = str((expr or {}).get("PLpgSQL_expr", {}).get("query", ""))
+        if key == "PLpgSQL_stmt_dynexecute":
+            query = _constant_text(query) or query
+        try:
+            parsed = [raw.stmt for raw in pglast.parse_sql(query)] if query else []
+        except pglast.parser.ParseError:
+            parsed = []  # an expression, or a dynamic text built at run time
+        for statement in parsed:
+            if isinstance(statement, ast.VariableSetStmt):
+                kind = getattr(statement.kind, "name", "")
+                name = str(statement.name or "").lower()
+                if kind == "VAR_RESET_ALL" or (
+                    kind in ("VAR_RESET", "VAR_SET_DEFAULT") and name == "lock_timeout"
+                ):
+                    pending = " ".join(query.split())
+                elif name == "lock_timeout":
+                    pending = None  # the block's own lock_timeout: its choice
+                continue
+            if pending is not None and not _only_sets_session(statement):
+                return pending
+        if (
+            pending is not None
+            and not parsed
+            and key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_execsql")
+        ):
+            return pending  # a statement built at run time, after the reset
+    return None
 
 
 def _constant_text(expression: str) -> str | None:
