@@ -272,9 +272,16 @@ async def no_statement_timeout(conn: asyncpg.Connection) -> None:
     it takes longer — a new backend's first statement, which fills its catalog caches, on a
     busy host (round 34: a clean-clone CI run's `patches apply` ended in QueryCanceledError
     before any patch ran). Tried again a few times: a cancelled SET changes nothing."""
+    await _runner_statement(conn, "SET statement_timeout = 0")
+
+
+async def _runner_statement(conn: asyncpg.Connection, sql: str) -> None:
+    """Runs the runner's own settings outside a transaction, again when a database's or role's
+    `statement_timeout` cancelled them (a cancelled statement outside a transaction changes
+    nothing: its implicit transaction is rolled back whole)."""
     for attempt in range(10):
         try:
-            await conn.execute("SET statement_timeout = 0")
+            await conn.execute(sql)
             return
         except asyncpg.QueryCanceledError:
             if attempt == 9 or conn.is_in_transaction():
@@ -321,7 +328,9 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
     await no_statement_timeout(conn)  # for _drop_leftovers' read (see below)
     await _drop_leftovers(conn)
     path = _CALLERS_PATH.get()
-    await conn.execute(
+    # (retried: after its RESET ALL, the SET below runs under a database's '1ms', round 35)
+    await _runner_statement(
+        conn,
         f"{_RESET_SESSION}; "
         # the runner's own queries (its ledger, its lock, its checks) run without the
         # database's or role's statement_timeout, which a patch keeps (`_run_once` puts it
@@ -329,7 +338,7 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
         # status in a bare QueryCanceledError on the ledger's read (round 32, helper h32e)
         "SET statement_timeout = 0; "
         + _runner_settings(ddl_lock_timeout)
-        + (f"; {_set_path(path)}" if path is not None else "")
+        + (f"; {_set_path(path)}" if path is not None else ""),
     )
 
 
@@ -1395,6 +1404,25 @@ async def _run_patch_attempts(
             await _run_once(
                 conn, patch, ledger_table, record, options.ddl_lock_timeout, lock_timeout
             )
+        except _RunnerCancelled as cancelled:
+            if attempt == attempts:
+                raise PatchError(
+                    f"{patch.path}: patch {patch.name} was rolled back {attempts} times: the "
+                    f"session's statement_timeout cancelled the runner's own query after the "
+                    f"patch's statements ({cancelled}). The database's or role's "
+                    "statement_timeout is too short for this host: give the runner's role a "
+                    "longer one (`ALTER ROLE … IN DATABASE … SET statement_timeout = …`), or "
+                    "begin the patch with `SET LOCAL statement_timeout = 0;`",
+                    applied=run.applied,
+                ) from cancelled
+            log.warning(
+                "%s: the session's statement_timeout cancelled the runner's own query after "
+                "the patch's statements (attempt %d of %d): rolled back, running it again",
+                patch.name,
+                attempt,
+                attempts,
+            )
+            continue
         except _LockTimeout as timeout:
             waited = time.perf_counter() - attempt_started
             blockers = await blockers_of(conn, timeout.relations, waited)
@@ -1682,6 +1710,11 @@ async def _committed_ledger_change(
     )
 
 
+class _RunnerCancelled(Exception):
+    """The database's statement_timeout cancelled a query of the runner's own inside a patch's
+    transaction (rolled back): the patch is run again."""
+
+
 class _LockTimeout(Exception):
     """A statement that could not take its locks now (lock_timeout, or a deadlock's victim)."""
 
@@ -1912,6 +1945,8 @@ async def _run_once(
     ledger_before = ("", "")  # read before the patch (a transactional one's: in its transaction)
     ledger_rows: list[asyncpg.Record] = []  # a no-transaction patch's: to put back
     early: set[int] = set()  # the patch's leading `SET TRANSACTION …`: run before the runner's
+    patch_running = False  # a statement of the patch is running (not one of the runner's)
+    under_patch_timeout = False
     try:
         if patch.transactional:
             await conn.execute("BEGIN")
@@ -1952,6 +1987,7 @@ async def _run_once(
         if finalize is None:
             await conn.execute("RESET statement_timeout")  # the database's or role's, if any
         path_moved = False  # a statement of the patch set its search_path
+        under_patch_timeout = finalize is None  # the runner's queries too, until it sets 0
         # a patch that says RESET or set_config anywhere (a DO block's EXECUTE, a function it
         # calls): the runner's settings are read back after each of its statements
         watch_settings = bool(_MAY_RESET.search(patch.text))
@@ -1960,7 +1996,9 @@ async def _run_once(
                 continue
             if path_moved and creates_unqualified(statement):
                 await _refuse_temporary_creation(conn, patch, statement)
+            patch_running = True
             await conn.execute(statement.text)
+            patch_running = False
             moved_now = bool(_MAY_SET_PATH.search(statement.text)) and sets_search_path(statement)
             path_moved = path_moved or moved_now
             if moved_now or (_calls_functions(statement) and path_moved):
@@ -1988,9 +2026,14 @@ async def _run_once(
         # (`SET statement_timeout = '1ms'` cancelled the ledger check that follows on a busy
         # host, and the temporary-schema check below, ~1.3 ms, on any host: round 34; the next
         # patch starts from a clean session, the caller's settings are put back)
-        await conn.execute(
-            "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; SET statement_timeout = 0"
-        )
+        # (statement_timeout first: the one statement that runs under the patch's timeout;
+        # outside a transaction retried, inside one the patch is: `_RunnerCancelled`)
+        after = "SET statement_timeout = 0; SET SESSION AUTHORIZATION DEFAULT; RESET ROLE"
+        if conn.is_in_transaction():
+            await conn.execute(after)
+        else:
+            await _runner_statement(conn, after)
+        under_patch_timeout = False
         if finalize is None:
             await _refuse_temporary_objects(conn, patch, path_moved)
         if patch.transactional and await conn.fetchval("SHOW transaction_read_only") == "on":
@@ -2064,6 +2107,17 @@ async def _run_once(
             asyncpg.DeadlockDetectedError,
             asyncpg.SerializationError,
         )
+        if (
+            isinstance(error, asyncpg.QueryCanceledError)
+            and "statement timeout" in str(error)
+            and under_patch_timeout
+            and not patch_running
+            and patch.transactional
+        ):
+            # one of the runner's own queries between or after the patch's statements, under
+            # the database's or role's statement_timeout the patch keeps ('1ms', on a busy
+            # host): rolled back, and the patch is run again (round 35, helper h35E)
+            raise _RunnerCancelled(str(error)) from error
         if isinstance(error, retry) and statement is not None:
             raise _LockTimeout(error, relations(statement), line, column) from error
         if isinstance(error, retry) and step.startswith("recording"):
