@@ -8,9 +8,11 @@ connection is handed back with it."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard.patches.runner import apply_patches
 from tests.test_pipeline_faults import cli, fetchval, write
@@ -104,3 +106,38 @@ async def test_a_caller_path_with_pg_temp_first_applies_nothing(
         await conn.close()
     assert await fetchval(database, "SELECT to_regclass('public.notes')") is None
     assert await fetchval(database, "SELECT to_regclass('public.tenantguard_patches')") is None
+
+
+async def test_a_database_whose_patches_were_built_under_the_reset_path_keeps_it(
+    database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The upgrade: patches applied so far by a pool whose setup said `SET search_path = app`
+    were built in `public` (the runner reset it away). The ledger, in `public`, is not on the
+    pool's path: that run must not stop at startup ('not on the runner's search_path'), nor
+    build anything in `app` — it goes on where the ledger is, and says so."""
+    await _schema_app(database)
+    write(tmp_path, "0001_notes.sql", _NOTES)
+    await apply_patches(database, tmp_path)  # as before: public
+    write(tmp_path, "0002_seed.sql", _SEED)
+
+    async def setup(conn: asyncpg.Connection) -> None:
+        await conn.execute("SET search_path = app")
+
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=1, setup=setup)
+    try:
+        with caplog.at_level(logging.WARNING, logger="tenantguard.patches.runner"):
+            run = await apply_patches(pool, tmp_path)
+        assert run.applied == ["0002_seed.sql"]
+    finally:
+        await pool.close()
+    conn = await asyncpg.connect(database)
+    try:  # a connection handed in is handed back with its own path all the same
+        await conn.execute("SET search_path = app")
+        await apply_patches(conn, tmp_path)
+        assert await conn.fetchval("SHOW search_path") == "app"
+    finally:
+        await conn.close()
+    assert "public" in caplog.text and "search_path" in caplog.text
+    assert await fetchval(database, "SELECT count(*) FROM public.notes") == 1
+    assert await fetchval(database, "SELECT to_regclass('app.notes')") is None
+    assert await fetchval(database, "SELECT to_regclass('app.tenantguard_patches')") is None

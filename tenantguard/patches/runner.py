@@ -639,10 +639,31 @@ async def _apply(
             "after each patch's session reset",
             callers_path,
         )
+    given_path = callers_path  # handed back with it, whichever path the patches run with
     path_token = _CALLERS_PATH.set(callers_path)
     try:
         await _clean_session(conn, options.ddl_lock_timeout)
-        ledger_table = await _ledger_table(conn)
+        try:
+            ledger_table = await _ledger_table(conn)
+        except PatchUsageError:
+            if callers_path is None:
+                raise
+            # the ledger is where the session's own path finds it, not the caller's: the
+            # patches applied so far were built there (the runner reset the caller's path before
+            # round 35), and go on being built there — not stopped at startup, nor begun anew
+            _CALLERS_PATH.set(None)
+            await _clean_session(conn, options.ddl_lock_timeout)
+            ledger_table = await _ledger_table(conn)
+            log.warning(
+                "the connection's search_path (%s) does not reach the patch ledger %s, which "
+                "the session's own search_path (%s) does: the patches run with the latter, "
+                "where the applied ones were built. Give the connection that path, or move "
+                "the schema",
+                callers_path,
+                ledger_table,
+                await conn.fetchval("SHOW search_path"),
+            )
+            callers_path = None
         ledger = await _read_ledger(conn, ledger_table)
         plan = _plan(patches, ledger, options.rebaseline)
         # parsed only when the server has invalid indexes: a guessed name misses quoted ones
@@ -693,8 +714,8 @@ async def _apply(
             with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 await _drop_leftovers(conn)
         await _quietly(conn, _RESET_SESSION)
-        if callers_path is not None:  # handed back with the path it came with
-            await _quietly(conn, _set_path(callers_path))
+        if given_path is not None:  # handed back with the path it came with
+            await _quietly(conn, _set_path(given_path))
         _CALLERS_PATH.reset(path_token)
         if not conn.is_closed():
             conn.remove_log_listener(listener)
