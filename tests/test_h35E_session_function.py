@@ -80,18 +80,40 @@ async def test_a_function_of_an_earlier_patch_that_drops_the_runner_s_lock_timeo
     assert await fetchval(database, "SELECT v FROM public.seen") == "300ms"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not refused: a patch whose only statement calls a function that only sets the "
-    "session is applied and recorded (it changes nothing lasting; the next patch and the "
-    "caller's connection do not see its settings). Telling it apart needs the function's body "
-    "from an earlier patch of the same run, not yet in the catalog when apply checks",
-)
 async def test_a_patch_that_only_calls_its_session_setting_function_is_refused(
     database: str, tmp_path: Path
 ) -> None:
     write(tmp_path, "0001_configure.sql", _CONFIGURE)
     write(tmp_path, "0002_set.sql", "SELECT app.configure();\n")
-    with pytest.raises(PatchError):
+    """Before: applied and recorded, exit 0 — and nothing of it lasted. Now refused before
+    anything runs, as a patch of SETs is; the patch that made the function is not applied
+    either (the run stops before it)."""
+    with pytest.raises(PatchError, match=r"0002_set\.sql:1:1: .*only sets the session.*configure"):
         await apply_patches(database, tmp_path)
     assert await ledger_names(database) == []
+    assert await fetchval(database, "SELECT to_regnamespace('app')") is None
+    # made by an earlier run: read from the catalog
+    write(tmp_path, "0002_set.sql", "SELECT 1;\n")
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0003_set.sql", "SELECT app.configure(), set_config('a.b', 'c', false);\n")
+    with pytest.raises(PatchError, match=r"0003_set\.sql:1:1: .*only sets the session"):
+        await apply_patches(database, tmp_path)
+    assert await ledger_names(database) == ["0001_configure.sql", "0002_set.sql"]
+
+
+async def test_a_patch_calling_a_function_that_does_work_is_applied(
+    database: str, tmp_path: Path
+) -> None:
+    """The safe twin: the function also writes (or is another language's): work."""
+    write(
+        tmp_path,
+        "0001_f.sql",
+        "CREATE TABLE IF NOT EXISTS marks (at text);\n"
+        "CREATE OR REPLACE FUNCTION mark() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN "
+        "PERFORM set_config('app.region', 'eu', false); INSERT INTO marks VALUES ('x'); "
+        "END $f$;\n",
+    )
+    write(tmp_path, "0002_call.sql", "SELECT mark();\n")
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0001_f.sql", "0002_call.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM marks") == 1

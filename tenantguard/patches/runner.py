@@ -991,6 +991,49 @@ async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[Patch
                     events[table] = events.get(table, 0) | runs.events.get(table, ANY_WRITE)
 
 
+_CALLED_BODIES = """
+-- tenantguard: ignore[TG006] -- the catalog: bodies of the functions a patch calls
+SELECT p.proname, l.lanname, p.prosrc
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE p.proname = ANY($1::text[])
+"""
+
+
+async def _refuse_session_only_calls(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
+    """Refuses a pending patch whose every statement is `SELECT f()` of functions that only set
+    the session (their bodies: made by a pending patch before it, or the database's), as a
+    patch of `SET`s is (round 35, helper h35E: `SELECT app.configure();`, its function doing
+    `set_config('search_path', …, false)`, was recorded as applied and changed nothing the next
+    patch or the application saw). A function of another language, or one whose every
+    definition does not only set the session, makes the patch work."""
+    from tenantguard.patches.statements import (
+        body_only_sets_session,
+        made_bodies,
+        session_only_error,
+        session_setting_calls,
+    )
+
+    made: dict[str, list[tuple[str, str]]] = {}
+    for patch in pending:
+        names = session_setting_calls(patch.statements)
+        if names:
+            rows = await conn.fetch(_CALLED_BODIES, sorted(set(names) - set(made)))
+            bodies = {name: list(made.get(name, [])) for name in names}
+            for row in rows:
+                bodies[str(row["proname"])].append((str(row["lanname"]), str(row["prosrc"])))
+            if all(
+                bodies[name] and all(body_only_sets_session(*b) for b in bodies[name])
+                for name in names
+            ):
+                raise session_only_error(
+                    patch,
+                    patch.statements[0],
+                    f", through {', '.join(sorted(set(names)))}(), which only set it",
+                )
+        for name, definitions in made_bodies(patch.statements).items():
+            made.setdefault(name, []).extend(definitions)
+
+
 def _read_only_message(why: str) -> str:
     return (
         f"the database is read-only for this session ({why}): a replica, or "
@@ -1066,6 +1109,7 @@ async def _apply_locked(
         )
     for patch in plan.pending:
         patch.statements  # noqa: B018  (parse and check every pending patch before any runs)
+    await _refuse_session_only_calls(conn, plan.pending)
     if ledger:  # the application's database: a swallowed lock_timeout skips the patch's change
         from tenantguard.patches.statements import refuse_swallowed_retries
 

@@ -814,16 +814,82 @@ def _refuse_session_only(patch: PatchFile, statements: list[SqlStatement]) -> No
     no-transaction patch `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;`)."""
     if not statements or not all(_only_sets_session(s.node) for s in statements):
         return
-    first = statements[0]
+    raise session_only_error(patch, statements[0])
+
+
+def session_only_error(patch: PatchFile, first: SqlStatement, through: str = "") -> PatchError:
+    """The refusal of a patch that only sets its session (`through`: the functions it calls
+    that do)."""
     shown = " ".join(first.text.split())[:80]
-    raise PatchError(
+    return PatchError(
         f"{patch.path}:{first.line}:{first.column}: the patch only sets the session it runs "
-        f"in (`{shown}`), which the runner cleans before each patch: it would be recorded as "
+        f"in (`{shown}`{through}), which the runner cleans before each patch: it would be recorded as "
         "applied and change nothing, and no setting carries over to the next patch. Put the "
         "setting in the patch whose statements need it (`SET LOCAL …` first in a "
         "transactional patch); a no-transaction statement that needs one gets it from the "
         "runner's role or DSN (`ALTER ROLE … SET …`, `options=-c …`); nothing was applied"
     )
+
+
+def session_setting_calls(statements: list[SqlStatement]) -> list[str] | None:
+    """The functions a patch calls when its every statement is `SELECT f(…), …` with no FROM,
+    INTO or set operation (set_config and current_setting aside): whether it only sets its
+    session then depends on their bodies (`body_only_sets_session`). None otherwise."""
+    names: list[str] = []
+    for statement in statements:
+        node = statement.node
+        if not isinstance(node, ast.SelectStmt) or (
+            node.fromClause or node.intoClause or node.larg or node.valuesLists
+        ):
+            return None
+        targets: tuple[Any, ...] = node.targetList or ()
+        if not targets:
+            return None
+        for target in targets:
+            call = target.val
+            if not isinstance(call, ast.FuncCall) or not call.funcname:
+                return None
+            name = str(call.funcname[-1].sval)
+            if name.lower() not in ("set_config", "current_setting"):
+                names.append(name)
+    return names or None
+
+
+def made_bodies(statements: list[SqlStatement]) -> dict[str, list[tuple[str, str]]]:
+    """(language, body) of each function the statements create, by name."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for statement in statements:
+        node = statement.node
+        if not isinstance(node, ast.CreateFunctionStmt) or not node.funcname:
+            continue
+        language = next(
+            (
+                str(getattr(o.arg, "sval", "")).lower()
+                for o in node.options or ()
+                if o.defname == "language"
+            ),
+            "",
+        )
+        name = str(node.funcname[-1].sval)
+        out.setdefault(name, []).append((language, _body_of(node.options)))
+    return out
+
+
+def body_only_sets_session(language: str, body: str) -> bool:
+    """Does a function's body set its session and nothing else (`PERFORM set_config(…)`, `SET
+    …`, `EXECUTE 'RESET ALL'`)? Round 35, helper h35E: a patch `SELECT app.configure();` whose
+    function only did set_config(…, false) was recorded as applied, changing nothing lasting."""
+    if language == "plpgsql":
+        return _do_only_sets_session(
+            ast.DoStmt(args=(ast.DefElem(defname="as", arg=ast.String(sval=body)),))
+        )
+    if language == "sql":
+        try:
+            parsed = [raw.stmt for raw in pglast.parse_sql(body)]
+        except pglast.parser.ParseError:
+            return False
+        return bool(parsed) and all(_only_sets_session(node) for node in parsed)
+    return False
 
 
 def _only_sets_session(node: Any) -> bool:
