@@ -12,7 +12,7 @@ import pytest
 
 from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
-from tests.test_pipeline_faults import fetchval, ledger_names, write
+from tests.test_pipeline_faults import cli, fetchval, ledger_names, write
 
 _CONFIGURE = """
 CREATE SCHEMA IF NOT EXISTS app;
@@ -81,7 +81,7 @@ async def test_a_function_of_an_earlier_patch_that_drops_the_runner_s_lock_timeo
 
 
 async def test_a_patch_that_only_calls_its_session_setting_function_is_refused(
-    database: str, tmp_path: Path
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(tmp_path, "0001_configure.sql", _CONFIGURE)
     write(tmp_path, "0002_set.sql", "SELECT app.configure();\n")
@@ -99,6 +99,10 @@ async def test_a_patch_that_only_calls_its_session_setting_function_is_refused(
     with pytest.raises(PatchError, match=r"0003_set\.sql:1:1: .*only sets the session"):
         await apply_patches(database, tmp_path)
     assert await ledger_names(database) == ["0001_configure.sql", "0002_set.sql"]
+    # status says what apply refuses (exit 1)
+    capsys.readouterr()
+    assert await cli("patches", "status", "--dsn", database, "--dir", str(tmp_path)) == 1
+    assert "pending   0003_set.sql REFUSED" in capsys.readouterr().out
 
 
 async def test_a_patch_calling_a_function_that_does_work_is_applied(

@@ -1000,6 +1000,14 @@ WHERE p.proname = ANY($1::text[])
 
 
 async def _refuse_session_only_calls(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
+    """`_session_only_calls`' first refusal, raised."""
+    for _patch, error in await _session_only_calls(conn, pending):
+        raise error
+
+
+async def _session_only_calls(
+    conn: asyncpg.Connection, pending: list[PatchFile]
+) -> list[tuple[PatchFile, PatchError]]:
     """Refuses a pending patch whose every statement is `SELECT f()` of functions that only set
     the session (their bodies: made by a pending patch before it, or the database's), as a
     patch of `SET`s is (round 35, helper h35E: `SELECT app.configure();`, its function doing
@@ -1014,8 +1022,13 @@ async def _refuse_session_only_calls(conn: asyncpg.Connection, pending: list[Pat
     )
 
     made: dict[str, list[tuple[str, str]]] = {}
+    refused: list[tuple[PatchFile, PatchError]] = []
     for patch in pending:
-        names = session_setting_calls(patch.statements)
+        try:
+            statements = patch.statements
+        except PatchError:
+            continue  # said where every pending patch is parsed
+        names = session_setting_calls(statements)
         if names:
             rows = await conn.fetch(_CALLED_BODIES, sorted(set(names) - set(made)))
             bodies = {name: list(made.get(name, [])) for name in names}
@@ -1025,13 +1038,11 @@ async def _refuse_session_only_calls(conn: asyncpg.Connection, pending: list[Pat
                 bodies[name] and all(body_only_sets_session(*b) for b in bodies[name])
                 for name in names
             ):
-                raise session_only_error(
-                    patch,
-                    patch.statements[0],
-                    f", through {', '.join(sorted(set(names)))}(), which only set it",
-                )
-        for name, definitions in made_bodies(patch.statements).items():
+                through = f", through {', '.join(sorted(set(names)))}(), which only set it"
+                refused.append((patch, session_only_error(patch, statements[0], through)))
+        for name, definitions in made_bodies(statements).items():
             made.setdefault(name, []).extend(definitions)
+    return refused
 
 
 def _read_only_message(why: str) -> str:
@@ -2343,6 +2354,7 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
         )
         plan = _plan(patches, ledger)
         refused = [(patch, plan.reused_message(patch, row)) for patch, row in plan.reused]
+        refused += [(p, str(e)) for p, e in await _session_only_calls(conn, plan.pending)]
         for patch in plan.pending:
             try:
                 patch.statements  # noqa: B018  (parsing is the check)
