@@ -1485,10 +1485,11 @@ async def _run_patch_attempts(
                 raise PatchError(
                     f"{patch.path}: patch {patch.name} was rolled back {attempts} times: the "
                     f"session's statement_timeout cancelled the runner's own query after the "
-                    f"patch's statements ({cancelled}). The database's or role's "
-                    "statement_timeout is too short for this host: give the runner's role a "
-                    "longer one (`ALTER ROLE … IN DATABASE … SET statement_timeout = …`), or "
-                    "begin the patch with `SET LOCAL statement_timeout = 0;`",
+                    f"patch's statements ({cancelled}). That statement_timeout (the "
+                    "database's, the role's, or one the patch sets itself) is too short for "
+                    "this host: give the runner's role a longer one (`ALTER ROLE … IN DATABASE "
+                    "… SET statement_timeout = …`), or begin the patch with `SET LOCAL "
+                    "statement_timeout = 0;`",
                     applied=run.applied,
                 ) from cancelled
             log.warning(
