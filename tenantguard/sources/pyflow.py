@@ -49,6 +49,7 @@ from tenantguard.sources.pyvalues import (
     integer_value,
     is_constant,
     join_values,
+    render_jinja,
     skeleton,
     starts_like_sql,
     substitute_template,
@@ -178,6 +179,13 @@ _LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
 )
 _MESSAGE_FUNCTIONS = frozenset({"print", "warn", "echo", "secho"})
+# a tracer's span attributes and events, an error tracker's messages and breadcrumbs
+_TELEMETRY_METHODS = frozenset(
+    {"set_attribute", "set_attributes", "add_event", "set_tag", "capture_message", "add_breadcrumb"}
+)
+# string methods whose argument is text looked for in the receiver
+_TEXT_PROBES = frozenset({"startswith", "endswith", "removeprefix", "removesuffix"})
+_TELEMETRY_RECEIVER = lazy_pattern(r"span|trace|sentry|telemetry|otel|scope")
 # DB-API drivers whose `cursor(name)` takes a cursor's name, not SQL
 _DBAPI_DRIVERS = frozenset(
     {"psycopg", "psycopg2", "psycopg2cffi", "pg8000", "aiopg", "psycopg_pool"}
@@ -2279,6 +2287,12 @@ class _Walker:
                 self.module.folds.append((current, self.evaluate(current)))  # type: ignore[arg-type]
             if kind is ast.Call:
                 self.on_call(current)  # type: ignore[arg-type]
+            elif kind is ast.Compare:
+                # `sql == "DELETE FROM t WHERE id = $1"`, `"FROM t" in sql`: text written to be
+                # compared with, not sent (h35G: a test's assertion on the SQL a fake
+                # connection recorded was TG001); a value it narrows a name to is checked
+                # where that name is sent
+                self._compared(current)  # type: ignore[arg-type]
             elif kind is ast.NamedExpr:
                 self.scan(current.value)  # type: ignore[attr-defined]
                 self.assign(current.target, self.binding(current.value), current.value)  # type: ignore[attr-defined]
@@ -2369,6 +2383,24 @@ class _Walker:
                     name, self.origin, f"`{name.id}` is a comprehension variable"
                 )
 
+    def _compared(self, node: ast.Compare | ast.Call) -> None:
+        """The strings written as operands of a comparison or as the text a string method
+        looks for (`.startswith("UPDATE t SET")`): written there, never sent. Only literals
+        standing as the operands themselves (or items of a tuple, list or set display there):
+        a call inside one (`await conn.fetchval("SELECT …") == 1`) sends its SQL."""
+        operands = (
+            [node.left, *node.comparators] if isinstance(node, ast.Compare) else list(node.args)
+        )
+        for operand in operands:
+            items = (
+                operand.elts if isinstance(operand, ast.Tuple | ast.List | ast.Set) else [operand]
+            )
+            for item in items:
+                if isinstance(item, ast.JoinedStr) or (
+                    isinstance(item, ast.Constant) and isinstance(item.value, str)
+                ):
+                    self.module.messages.add(id(item))
+
     def _messages(self, node: ast.AST) -> None:
         """Strings inside a log or error message are prose, whatever words they use."""
         for inner in ast.walk(node):
@@ -2397,6 +2429,15 @@ class _Walker:
             if name in _LOG_METHODS and "log" in _receiver_name(func.value).lower():
                 self._messages(node)
                 return
+            if name in _TELEMETRY_METHODS and _TELEMETRY_RECEIVER.search(
+                _receiver_name(func.value).lower()
+            ):
+                # a span's or an error tracker's record of the statement: prose for whoever
+                # reads the trace, not sent (h35G: `span.set_attribute("db.statement", …)`);
+                # read on as any call (a project method of that name may send SQL)
+                self._messages(node)
+            if name in _TEXT_PROBES and node.args:
+                self._compared(node)
             if name == "warn" or (
                 isinstance(func.value, ast.Name) and func.value.id in ("click", "typer")
             ):
@@ -4584,6 +4625,10 @@ class _Walker:
             substituted = self._template_substitution(node, func)
             if substituted is not None:
                 return substituted
+        if name in ("render", "render_async") and isinstance(func, ast.Attribute):
+            rendered = self._jinja_render(node, func)
+            if rendered is not None:
+                return rendered
         if name in ("read_text", "read") and isinstance(func, ast.Attribute):
             read = self.file_read(node, func)
             if read is not None:
@@ -4784,6 +4829,67 @@ class _Walker:
         template = self.evaluate(made.args[0])
         safe = func.attr == "safe_substitute"
         return substitute_template(template, keywords, node, self.origin, safe=safe)
+
+    def _jinja_render(self, node: ast.Call, func: ast.Attribute) -> Value | None:
+        """`Template("SELECT … {% if t %}AND tenant_id = {{ t }}{% endif %}").render(t=…)`
+        (jinja2's `Template`, or `from_string` of an environment in a module that imports
+        jinja2; made there or bound to a name once): each text a path through its tags makes.
+        None when the receiver is no such template or `render` is given anything but keywords
+        (and a dict display)."""
+        made: ast.expr | None = func.value
+        if isinstance(made, ast.Name):
+            bound = self.lookup(made.id)
+            part = (
+                bound[0][0]
+                if isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1
+                else None
+            )
+            made = part.node if type(part) is Hole and isinstance(part.node, ast.Call) else None
+        if not (
+            isinstance(made, ast.Call)
+            and len(made.args) == 1
+            and not isinstance(made.args[0], ast.Starred)
+        ):
+            return None
+        called = _dotted(made.func)
+        jinja = (
+            (called == "Template" and self._imported_from("Template", "jinja2"))
+            or (called == "jinja2.Template" and self._is_module(made.func.value, "jinja2"))  # type: ignore[attr-defined]
+            or (
+                isinstance(made.func, ast.Attribute)
+                and made.func.attr == "from_string"
+                and self._imports_jinja()
+            )
+        )
+        if not jinja:
+            return None
+        keywords: dict[str, Value] = {}
+        arguments = list(node.args)
+        if len(arguments) > 1 or any(isinstance(a, ast.Starred) for a in arguments):
+            return None
+        if arguments:
+            mapping = arguments[0]
+            if not isinstance(mapping, ast.Dict) or any(k is None for k in mapping.keys):
+                return None
+            for key, item in zip(mapping.keys, mapping.values, strict=True):
+                text = _constant_text_of(self.evaluate(key)) if key is not None else None
+                if text is None:
+                    return None
+                keywords[text] = self.evaluate(item)
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                return None
+            keywords[keyword.arg] = self.evaluate(keyword.value)
+        return render_jinja(self.evaluate(made.args[0]), keywords, node, self.origin)
+
+    def _imports_jinja(self) -> bool:
+        """The module imports jinja2 (or a name from it)."""
+        for bound in (*self.env.values(), *(b for _, ever in self.outer for b in ever.values())):
+            if isinstance(bound, ModuleRef) and bound.name.split(".")[0] == "jinja2":
+                return True
+            if isinstance(bound, ImportedRef) and bound.module.name.split(".")[0] == "jinja2":
+                return True
+        return False
 
     def file_read(self, node: ast.Call, func: ast.Attribute) -> Value | None:
         """A file's text read by a path built from `__file__` (`(Path(__file__).parent / "sql"

@@ -1170,11 +1170,12 @@ class _ModuleCheck:
 
 
 # what sqlglot accepts and PostgreSQL does not, as prose often reads: an UPDATE with no SET
-# (`UPDATE levels SET  FROM the AS dashboard`), a DELETE with no FROM (MySQL's `DELETE t FROM
+# (`UPDATE levels SET  FROM the AS dashboard`) or with no `=` after it (h35G: a test's
+# `"UPDATE sessions SET is_starred"`, the start of what it expects), a DELETE with no FROM (MySQL's `DELETE t FROM
 # …`); a loose string so written is a sentence, not SQL (at a call, SQL is read as it is sent)
 _SENTENCE = lazy_pattern(r"\s*[A-Z][a-z]+\s[^*=(),;$%?:'\"\n\\{}\[\]<>|]*")
 _PROSE = lazy_pattern(
-    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(?:update\b(?![\s\S]*\bset\b)|delete\s+(?!from\b))",
+    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(*\s*(?:update\b(?![\s\S]*\bset\b[\s\S]*=)|delete\s+(?!from\b))",
     re.IGNORECASE | re.DOTALL,
 )
 

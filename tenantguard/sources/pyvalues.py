@@ -581,6 +581,131 @@ def substitute_template(
     return union(out, node, origin)
 
 
+# a Jinja template's tags: `{{ expression }}`, `{% statement %}`, `{# comment #}` (the `-`
+# of whitespace control read past: blanks change nothing PostgreSQL reads here)
+_JINJA_TAG = lazy_pattern(r"\{\{-?(.*?)-?\}\}|\{%-?(.*?)-?%\}|\{#.*?#\}", re.DOTALL)
+_JINJA_NAME = lazy_pattern(r"[_A-Za-z][_A-Za-z0-9]*")
+
+
+class _JinjaTag(NamedTuple):
+    kind: str  # "expression" or "statement"
+    text: str  # what is inside the braces, stripped
+    lit: Lit
+
+
+class _JinjaUnread(Exception):
+    """A tag the reader does not follow (`{% set %}`, `{% macro %}`, `{% include %}`…)."""
+
+
+def render_jinja(
+    template: Value, keywords: dict[str, Value], node: ast.AST, origin: Origin
+) -> Value:
+    """`jinja2.Template(text).render(**keywords)` (h35G: a SQL template whose tenant filter
+    sits under `{% if tenant_id %}` was TG009, a warning, whatever it left out): the text each
+    path through its `{% if %}` / `{% elif %}` / `{% else %}` makes, each branch one
+    alternative (no `{% else %}`: also nothing); `{{ name }}` is the value a keyword gives
+    `render`, anything else a value known at run time (its neutral fill for its place); a
+    `{% for %}` block is text known at run time; any other statement makes the whole text
+    unknown."""
+    out: list[Value] = []
+    for alternative in template:
+        items: list[Part | _JinjaTag] = []
+        for part in alternative:
+            if type(part) is not Lit:
+                items.append(part)
+                continue
+            last = 0
+            for match in _JINJA_TAG.finditer(part.text):
+                if match.start() > last:
+                    items.append(part.sliced(last, match.start()))
+                last = match.end()
+                if match.group(1) is not None:
+                    items.append(_JinjaTag("expression", match.group(1).strip(), part))
+                elif match.group(2) is not None:
+                    items.append(_JinjaTag("statement", match.group(2).strip(), part))
+            if last < len(part.text):
+                items.append(part.sliced(last))
+        try:
+            value, end, stop = _jinja_block(items, 0, frozenset(), keywords, node, origin)
+            if stop is not None or end != len(items):
+                raise _JinjaUnread(f"`{{% {stop} %}}` closes no block")
+        except _JinjaUnread as unread:
+            out.append(
+                hole(node, origin, f"the Jinja template has {unread}, which the tool does not read")
+            )
+            continue
+        out.append(value)
+    return union(out, node, origin)
+
+
+def _jinja_block(
+    items: list[Part | _JinjaTag],
+    start: int,
+    stops: frozenset[str],
+    keywords: dict[str, Value],
+    node: ast.AST,
+    origin: Origin,
+) -> tuple[Value, int, str | None]:
+    """The value of the items from `start` to a statement whose first word is in `stops`:
+    (value, index of that statement, its word) — (value, len(items), None) at the end."""
+    values: list[Value] = []
+    index = start
+    while index < len(items):
+        item = items[index]
+        if not isinstance(item, _JinjaTag):
+            values.append(((item,),))
+            index += 1
+            continue
+        if item.kind == "expression":
+            given = keywords.get(item.text) if _JINJA_NAME.fullmatch(item.text) else None
+            values.append(
+                given
+                if given is not None
+                else hole(
+                    node,
+                    origin,
+                    f"`{{{{ {item.text} }}}}` of a Jinja template is computed at run time",
+                )
+            )
+            index += 1
+            continue
+        word = item.text.split(None, 1)[0] if item.text else ""
+        if word in stops:
+            return concat(values, node, origin), index, word
+        if word == "if":
+            branches: list[Value] = []
+            index += 1
+            final = False
+            while True:
+                body, index, stop = _jinja_block(
+                    items, index, frozenset({"elif", "else", "endif"}), keywords, node, origin
+                )
+                branches.append(body)
+                if stop is None:
+                    raise _JinjaUnread("an `{% if %}` without `{% endif %}`")
+                index += 1
+                if stop == "endif":
+                    break
+                final = final or stop == "else"
+            if not final:
+                branches.append(((),))
+            values.append(union(branches, node, origin))
+            continue
+        if word == "for":
+            _, index, stop = _jinja_block(
+                items, index + 1, frozenset({"endfor"}), keywords, node, origin
+            )
+            if stop is None:
+                raise _JinjaUnread("a `{% for %}` without `{% endfor %}`")
+            index += 1
+            values.append(
+                hole(node, origin, "a `{% for %}` loop of a Jinja template", kind="clause")
+            )
+            continue
+        raise _JinjaUnread(f"`{{% {word} %}}`")
+    return concat(values, node, origin), index, None
+
+
 class Collapse:
     """What a whitespace normaliser makes of a text: `" ".join(sql.split())` (`strip`: no
     whitespace at either end), `re.sub(r"\\s+", " ", sql)` — each run of at least `minimum`
