@@ -261,3 +261,31 @@ def test_a_local_augmented_in_one_file_leaves_other_files_constants_alone(
         check=False,
     )
     assert ":57:" not in done.stdout and ":58:" not in done.stdout, done.stdout
+
+
+def test_sql_of_a_file_another_module_reads_is_named_by_that_file() -> None:
+    """`QUERIES = {p.stem: p.read_text() for p in SQL_DIR.glob("*.sql")}` in sql/__init__.py,
+    sent from repositories/sessions.py: the finding at the call names the .sql file and its
+    line (it named sql/__init__.py, where no SQL is written)."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tenantguard", "check", "--no-cache", "--format", "json", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    at = {
+        (f["path"], f["line"]): f
+        for f in json.loads(done.stdout)["findings"]
+        if f["path"] == "replay/repositories/sessions.py"
+    }
+    lateral, overview = (
+        at["replay/repositories/sessions.py", 56],
+        at["replay/repositories/sessions.py", 59],
+    )
+    assert lateral["message"].endswith("(in SQL from replay/sql/error_sessions.sql)")
+    assert lateral["help"].endswith("(the SQL is written at replay/sql/error_sessions.sql:7)")
+    assert overview["help"].endswith("(the SQL is written at replay/sql/project_overview.sql:4)")

@@ -4907,8 +4907,9 @@ class _Walker:
             tail = self._path_texts(node.args[1:])
             if directory is None or tail is None:
                 return None
-            text = self.index.read_file(os.path.join(directory, *tail))
-            return None if text is None else ((Lit(text, self.origin, None, 0, node),),)
+            resource = os.path.join(directory, *tail)
+            text = self.index.read_file(resource)
+            return None if text is None else ((Lit(text, self.origin, None, 0, node, resource),),)
         if func.attr == "read_text":
             if node.args[1:] or any(k.arg != "encoding" for k in node.keywords):
                 return None
@@ -4947,7 +4948,7 @@ class _Walker:
         if path is None:
             return self._named_file(where, node)
         text = self.index.read_file(path)
-        return None if text is None else ((Lit(text, self.origin, None, 0, node),),)
+        return None if text is None else ((Lit(text, self.origin, None, 0, node, path),),)
 
     def package_data(self, node: ast.Call, func: ast.Attribute) -> Value | None:
         """`pkgutil.get_data(__name__, "sql/tags.sql").decode()` (or `.decode("utf-8")`): the
@@ -4986,8 +4987,9 @@ class _Walker:
         resource = _constant_text_of(self.evaluate(data.args[1]))
         if directory is None or not resource or resource.startswith("/"):
             return None
-        text = self.index.read_file(os.path.join(directory, *resource.split("/")))
-        return None if text is None else ((Lit(text, self.origin, None, 0, node),),)
+        path = os.path.join(directory, *resource.split("/"))
+        text = self.index.read_file(path)
+        return None if text is None else ((Lit(text, self.origin, None, 0, node, path),),)
 
     def _named_file(self, where: ast.expr, node: ast.Call) -> Value | None:
         """`(SQL_DIR / f"{name}.sql").read_text()` in a function whose parameter `name` names
@@ -9704,18 +9706,17 @@ class FileNamed:
         out: list[Alternative] = []
         for alternative in value:
             name = _constant_text(alternative)
-            text = (
+            path = (
                 None
                 if name is None
-                else self.index.read_file(
-                    os.path.join(self.directory, self.before + name + self.after)
-                )
+                else os.path.join(self.directory, self.before + name + self.after)
             )
+            text = None if path is None else self.index.read_file(path)
             if text is None:
                 reason = "the file it reads is only known at run time, or is not there"
                 out.extend(hole(self.node, self.origin, reason))
             else:
-                out.append((Lit(text, self.origin, None, 0, self.node),))
+                out.append((Lit(text, self.origin, None, 0, self.node, path),))
         return tuple(dict.fromkeys(out))
 
 

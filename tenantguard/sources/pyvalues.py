@@ -104,6 +104,7 @@ class Lit(NamedTuple):
     node: ast.expr | None  # the Constant or JoinedStr it is part of; None: no literal holds it
     offset: int = 0
     anchor: ast.AST | None = None  # where text with no literal of its own points
+    read_from: str | None = None  # the file whose text this is (`(SQL_DIR / "x.sql").read_text()`)
 
     def position(self, inside: int) -> tuple[int, int]:
         if self.node is None:
@@ -113,7 +114,14 @@ class Lit(NamedTuple):
 
     def sliced(self, start: int, end: int | None = None) -> Lit:
         end = len(self.text) if end is None else end
-        return Lit(self.text[start:end], self.origin, self.node, self.offset + start, self.anchor)
+        return Lit(
+            self.text[start:end],
+            self.origin,
+            self.node,
+            self.offset + start,
+            self.anchor,
+            self.read_from,
+        )
 
 
 class Hole(NamedTuple):
