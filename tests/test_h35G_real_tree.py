@@ -289,3 +289,35 @@ def test_sql_of_a_file_another_module_reads_is_named_by_that_file() -> None:
     assert lateral["message"].endswith("(in SQL from replay/sql/error_sessions.sql)")
     assert lateral["help"].endswith("(the SQL is written at replay/sql/error_sessions.sql:7)")
     assert overview["help"].endswith("(the SQL is written at replay/sql/project_overview.sql:4)")
+
+
+# asyncpg's copies: columns named by a constant, a table named at run time.
+
+COPIES = """\
+EVENT_COLUMNS = ("tenant_id", "session_id", "payload")
+NO_TENANT = ["session_id", "payload"]
+
+
+class Repo:
+    COLUMNS = ["tenant_id", "session_id", "payload"]
+
+    async def a(self, conn, rows):
+        await conn.copy_records_to_table("events", records=rows, columns=EVENT_COLUMNS)
+
+    async def b(self, conn, rows):
+        await conn.copy_records_to_table("events", records=rows, columns=list(self.COLUMNS))
+
+    async def c(self, conn, rows):
+        await conn.copy_records_to_table("events", records=rows, columns=NO_TENANT)
+
+    async def d(self, conn, table, rows):
+        await conn.copy_records_to_table(table, records=rows, columns=self.COLUMNS)
+"""
+
+
+def test_copy_columns_named_by_a_constant_are_read() -> None:
+    policy = Policy("tenant_id", ["events"])
+    out, _, _ = check_python_text(COPIES, Analyzer(policy))
+    found = sorted((f.line, f.code, f.message) for f in out)
+    assert [(line, code) for line, code, _ in found] == [(15, "TG002"), (18, "TG009")]
+    assert found[0][2].endswith("does not list tenant_id")

@@ -2650,6 +2650,7 @@ class _Walker:
         """A call naming its table through the module's names (`read_sql_table(T, con)`,
         `Cfg.table`, `names.T`, `f"{T}"`): the same call with each name it may hold written
         in (helper 115: only a literal was read); unchanged when it is not known."""
+        node = self._named_columns(node)
         func = node.func
         method = expression_name(func)
         at = 1 if method in ("copy_from", "copy_to") else 0
@@ -2667,6 +2668,46 @@ class _Walker:
                     calls.append(call)
                 return calls
         return [node]
+
+    def _named_columns(self, node: ast.Call) -> ast.Call:
+        """`copy_records_to_table("events", records=rows, columns=EVENT_COLUMNS)` (also
+        `self.COLUMNS`, `list(COLUMNS)`, `tuple(…)`) of a tuple or list of constant names: the
+        same call with that list written in (h35G: the tenant column listed in a module
+        constant was "columns computed at run time", TG002); unchanged when it is not known."""
+        keyword = next((k for k in node.keywords if k.arg == "columns"), None)
+        if keyword is None or isinstance(keyword.value, ast.List | ast.Tuple):
+            return node
+        named = keyword.value
+        if (
+            isinstance(named, ast.Call)
+            and isinstance(named.func, ast.Name)
+            and named.func.id in ("list", "tuple")
+            and self.lookup(named.func.id) is None
+            and len(named.args) == 1
+            and not named.keywords
+        ):
+            named = named.args[0]
+        if not isinstance(named, ast.Name | ast.Attribute):
+            return node
+        items = self.items_of(named)
+        if items is None or items.keys is not None or not items.ordered or items.subset:
+            return node
+        names: list[str] = []
+        for value in items.values:
+            text = _constant_text_of(value)
+            if text is None:
+                return node
+            names.append(text)
+        written = ast.copy_location(
+            ast.List(
+                [ast.copy_location(ast.Constant(n), keyword.value) for n in names], ast.Load()
+            ),
+            keyword.value,
+        )
+        keywords = [ast.keyword("columns", written) if k is keyword else k for k in node.keywords]
+        call = ast.copy_location(ast.Call(node.func, node.args, keywords), node)
+        call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+        return call
 
     def _named_attribute(self, node: ast.expr) -> ast.Attribute | None:
         """`getattr(obj, "name")` (the built-in, the name a constant): `obj.name`, placed

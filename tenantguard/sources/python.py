@@ -1309,6 +1309,8 @@ def _finding_at(node: ast.AST, origin: Origin, rule: RuleInfo, message: str, hel
 # the pandas/polars calls whose table named at run time is TG009 (asyncpg's and psycopg2's
 # copies of a table a helper is given stay unsaid, as before)
 _FRAME_SINKS = frozenset({"read_sql_table", "to_sql", "write_database"})
+# asyncpg's copies of a table (their names are asyncpg's own)
+_ASYNCPG_COPIES = frozenset({"copy_to_table", "copy_records_to_table", "copy_from_table"})
 
 
 def _source_of(node: ast.AST) -> str:
@@ -1350,13 +1352,19 @@ def _copy_findings(
             if (
                 table is not None
                 and unresolved is not None
-                and method in _FRAME_SINKS
                 and (
-                    len(call.args) >= 2
-                    or any(k.arg in ("con", "connection", "uri") for k in call.keywords)
+                    method in _ASYNCPG_COPIES
+                    or (
+                        method in _FRAME_SINKS
+                        and (
+                            len(call.args) >= 2
+                            or any(k.arg in ("con", "connection", "uri") for k in call.keywords)
+                        )
+                    )
                 )
             ):  # given a connection, as pandas' and polars' are (not `ibis.to_sql(expr)`)
-                # round 25: a pandas/polars table named at run time passed in silence
+                # round 25: a pandas/polars table named at run time passed in silence; h35G:
+                # so did asyncpg's `copy_records_to_table(table, …)`
                 info9 = tg009_unresolved_dynamic_sql.RULE
                 yield dataclasses.replace(
                     _finding_at(
