@@ -921,19 +921,23 @@ def _enabled_rules(selection: RuleSelection) -> EnabledRules | None:
 _NOT_PROOF_RULES = frozenset({"TG010", "TG011"})
 
 
-def _rules_left_out(group: _Group) -> set[str]:
+def _rules_left_out(group: _Group) -> tuple[set[str], dict[str, set[str]]]:
     """The query rules (whose findings decide whether a statement is proven) that the
-    selection keeps from running, everywhere or in some checked file."""
+    selection keeps from running, everywhere or in some checked file; and of those left out
+    only in some files, which (by the path a report names them)."""
     rules = _enabled_rules(group.selection)
     if rules is None:
-        return set()
+        return set(), {}
     proof = [c for c, _ in rules.rules if c.startswith("TG0") and c not in _NOT_PROOF_RULES]
     left = {code for code in proof if code not in rules.codes}
+    where: dict[str, set[str]] = {}
     if group.selection.per_file_ignores:
         for source in group.files:
             enabled = rules.in_file(source.relative)
-            left.update(code for code in proof if code not in enabled)
-    return left
+            for code in proof:
+                if code not in enabled and code not in left:
+                    where.setdefault(code, set()).add(source.display)
+    return left | set(where), where
 
 
 def _stopped(args: argparse.Namespace, messages: list[str]) -> int:
@@ -1019,7 +1023,11 @@ def _check_groups(
         for warning in (*facts.warnings, *_unmatched_settings(group)):
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
         tally.files += len(group.files)
-        tally.left_out.update(_rules_left_out(group))
+        left, where = _rules_left_out(group)
+        tally.left_out.update(left)
+        tally.left_everywhere.update(left - set(where))
+        for code, paths in where.items():
+            tally.left_out_in.setdefault(code, set()).update(paths)
         streams.append(_group_findings(group, reports, facts, tally))
     from tenantguard._collect import frozen_heap
 
@@ -1074,7 +1082,9 @@ class _Tally:
         "files",
         "found",
         "kept",
+        "left_everywhere",
         "left_out",
+        "left_out_in",
         "schema_statements",
         "statements",
         "tenant_statements",
@@ -1089,13 +1099,23 @@ class _Tally:
         self.kept = 0
         self.errors = 0
         self.left_out: set[str] = set()  # proof rules the selection did not run
+        self.left_out_in: dict[str, set[str]] = {}  # of those, left out in these files only
+        self.left_everywhere: set[str] = set()  # of those, left out of every file of a group
 
     def summary(self) -> Summary:
         hidden = self.found - self.kept
         return Summary(
             self.files, self.statements, self.schema_statements, hidden,
             tenant_statements=self.tenant_statements, left_out=tuple(sorted(self.left_out)),
+            left_out_in={
+                code: tuple(sorted(paths))
+                for code, paths in sorted(self.left_out_in.items())
+                if code in self.left_out and not self._everywhere(code)
+            },
         )  # fmt: skip
+
+    def _everywhere(self, code: str) -> bool:
+        return code in self.left_everywhere
 
     def seen(self, findings: Iterable[Finding]) -> Iterator[Finding]:
         for finding in findings:

@@ -321,3 +321,46 @@ def test_copy_columns_named_by_a_constant_are_read() -> None:
     found = sorted((f.line, f.code, f.message) for f in out)
     assert [(line, code) for line, code, _ in found] == [(15, "TG002"), (18, "TG009")]
     assert found[0][2].endswith("does not list tenant_id")
+
+
+def test_rules_left_out_of_some_files_are_named_with_those_files(tmp_path: Path) -> None:
+    """README's advice for staff code, `per_file_ignores = {"admin/**" = ["TG001"]}`: the
+    summary said the run left TG001 out, as if no file had been proven; it names the files."""
+    import json
+
+    (tmp_path / "admin").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\nschema_paths = ["schema.sql"]\n'
+        'per_file_ignores = {"admin/**" = ["TG001"]}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE sessions (tenant_id bigint, id int);\n", encoding="utf-8"
+    )
+    (tmp_path / "app.py").write_text(
+        'async def f(conn, t):\n    return await conn.fetch("SELECT id FROM sessions WHERE'
+        ' tenant_id = $1", t)\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "admin" / "ops.py").write_text(
+        'async def g(conn):\n    return await conn.fetch("SELECT id FROM sessions")\n',
+        encoding="utf-8",
+    )
+
+    def run(*flags: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "tenantguard", "check", "--no-cache", *flags, "."],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "not proven: the rule selection leaves out TG001 in admin/ops.py;" in run()
+    assert "leaves out TG002; TG001 in admin/ops.py;" in run("--ignore", "TG002")
+    summary = json.loads(run("--format", "json"))["summary"]
+    assert summary["rules_left_out"] == ["TG001"]
+    assert summary["rules_left_out_in"] == {"TG001": ["admin/ops.py"]}
