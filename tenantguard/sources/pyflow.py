@@ -6485,15 +6485,23 @@ def _enclosing_functions(code: str) -> Callable[[int], tuple[str, frozenset[str]
     owners: list[tuple[str, frozenset[str]] | None] = []
     stack: list[tuple[int, tuple[str, frozenset[str]]]] = []
     at = 0
+    depth = 0  # brackets open at the line's start (strings and comments are blanked)
     for line in code.split("\n"):
         body = line.lstrip(" \t")
         indent = len(line) - len(body)
-        if body:
+        inside = depth > 0
+        depth = max(
+            0, depth + sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}")
+        )
+        if body and not inside:
+            # (a line inside brackets continues the one before: a signature's `) -> str:`
+            # at the def's own indentation does not end it — h35G: the body after it was
+            # read as the module's, its `sql += …` as a change of every `sql`)
             while stack and stack[-1][0] >= indent:
                 stack.pop()
         starts.append(at)
         owners.append(stack[-1][1] if stack else None)
-        if body and (def_line := _DEF_LINE.match(line)) is not None:
+        if body and not inside and (def_line := _DEF_LINE.match(line)) is not None:
             defined = _DEF_PARAMETERS.search(code, at, at + len(line) + 2000)
             if defined is not None:
                 names = frozenset(_HELD_WORD.findall(defined.group(2)))
