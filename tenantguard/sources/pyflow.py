@@ -2288,10 +2288,9 @@ class _Walker:
             if kind is ast.Call:
                 self.on_call(current)  # type: ignore[arg-type]
             elif kind is ast.Compare:
-                # `sql == "DELETE FROM t WHERE id = $1"`, `"FROM t" in sql`: text written to be
-                # compared with, not sent (h35G: a test's assertion on the SQL a fake
-                # connection recorded was TG001); a value it narrows a name to is checked
-                # where that name is sent
+                # `"FROM t" in sql`, `sql in ("…", "…")`: text written to be looked for, not
+                # sent (h35G: a test's assertion on the SQL a fake connection recorded was
+                # TG001); a value it narrows a name to is checked where that name is sent
                 self._compared(current)  # type: ignore[arg-type]
             elif kind is ast.NamedExpr:
                 self.scan(current.value)  # type: ignore[attr-defined]
@@ -2388,9 +2387,15 @@ class _Walker:
         looks for (`.startswith("UPDATE t SET")`): written there, never sent. Only literals
         standing as the operands themselves (or items of a tuple, list or set display there):
         a call inside one (`await conn.fetchval("SELECT …") == 1`) sends its SQL."""
-        operands = (
-            [node.left, *node.comparators] if isinstance(node, ast.Compare) else list(node.args)
-        )
+        if isinstance(node, ast.Compare):
+            # `"FROM t" in sql` (a fragment looked for) and `sql in ("…", "…")` (a name
+            # narrowed to those, checked where it is sent); not `sql == "DELETE FROM t"`,
+            # which may be the very text sent (`if sql == "…": conn.execute(sql)`)
+            if not all(isinstance(op, ast.In | ast.NotIn) for op in node.ops):
+                return
+            operands = [node.left, *node.comparators]
+        else:
+            operands = list(node.args)
         for operand in operands:
             items = (
                 operand.elts if isinstance(operand, ast.Tuple | ast.List | ast.Set) else [operand]
