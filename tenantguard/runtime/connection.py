@@ -152,6 +152,11 @@ _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
 # again at each run of the statement, in the scope that runs it)
 _PREPARING: ContextVar[GuardedConnection | None] = ContextVar("tenantguard_preparing", default=None)
 _TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per connection
+# rounds a call's checks may take to bring the session to a known state (the catalog read again,
+# a reset, the watch's count checked again): a migration committing DDL without pause made a
+# pool lease's first statement read the catalog again and again for as long as it ran (h35C),
+# and a state the loop did not handle spun without end (h34L). Past it: refused (enforce)
+_SETTLE_ROUNDS = 8
 # asyncpg's `reset()` is its `_reset()`, then its `get_reset_query()` sent with `execute`, in a
 # timer: `GuardedConnection.reset` makes those steps itself, only while asyncpg's are these
 _RESET_INLINE = asyncpg.Connection.reset.__code__.co_names == (
@@ -1253,6 +1258,16 @@ class GuardedConnection(asyncpg.Connection):
     async def _tg_settled(self) -> None:
         """Waits until the driver's statements in flight are done (unless this task runs them)."""
         while (driver := self._tg_driver) is not None and not self._tg_is_driver():
+            if driver.is_set():
+                # a run marked done yet still the connection's: `wait()` returns at once, and
+                # the loop would hold the event loop for good (no state reaches this: a bound)
+                self._tg_driver = self._tg_driver_task = None
+                self._tg_fast = False
+                self._tg_unsettled(
+                    "(a call waiting for the driver's statements)",
+                    "the driver's statements were marked done while still in flight",
+                )
+                continue
             await driver.wait()
 
     async def _tg_resolve(self, plan: _Later | _Driver) -> _Plan:
@@ -1271,7 +1286,7 @@ class GuardedConnection(asyncpg.Connection):
             await self._tg_settled()
             if not self._tg_clean and not self.is_in_transaction():
                 await self.reset()
-        while True:
+        for _ in range(_SETTLE_ROUNDS):
             await self._tg_settled()
             later = self._tg_admit_slow(plan.query, plan.rows)
             if type(later) is _Driver:
@@ -1285,8 +1300,24 @@ class GuardedConnection(asyncpg.Connection):
                 # the loop spun without end)
                 if not self._tg_clean and not self.is_in_transaction():
                     await self.reset()
-            elif later.catch_up:  # a reset() ran meanwhile (another tenant's state)
-                await self._tg_catch_up()
+            elif later.catch_up and not await self._tg_catch_up(plan.query):
+                # a reset() ran meanwhile (another tenant's state), and the catch-up did not
+                # end: report mode, said; the statement runs on the session as is
+                return None
+        self._tg_unsettled(plan.query, "the session's state changed at each of them")
+        return None  # report mode: said; the statement runs on the session as is
+
+    def _tg_unsettled(self, query: object, why: str) -> None:
+        """Refuses (enforce) or reports a call whose checks did not bring the session to a
+        known state in `_SETTLE_ROUNDS` rounds: the loop is bounded, the call fails closed."""
+        self.tenantguard.violation(
+            f"the guard could not bring the session to a known state before this statement in "
+            f"{_SETTLE_ROUNDS} rounds ({why}), so it cannot be proven",
+            "the schema's catalog is changing without pause (a migration committing DDL from "
+            "another session), or the connection is used by several tasks at once: try the "
+            "call again once the migration is done, and give each task its own connection",
+            query,
+        )
 
     async def _tg_ensure(self, plan: _Plan) -> str | None:
         """Sets the setting as `plan` asks, right before the statement it was made for;
@@ -1481,7 +1512,7 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_changed_schema = False
             guard.catalog_changed()
 
-    async def _tg_catch_up(self) -> None:
+    async def _tg_catch_up(self, query: object = "(the first statement of a lease)") -> bool:
         """The round trip that starts a pool lease (or follows a reset()), before its first
         statement: the catalog watch's count checked (`schema_code.catalog_check`), the pool's
         reset if `reset` deferred it, and the tenant setting set to the block's tenant when the
@@ -1490,10 +1521,16 @@ class GuardedConnection(asyncpg.Connection):
         disabled or dropped, stops the script: the connection reads the catalog again (and
         every connection of the guard as the pool hands it out) before the statement is
         checked. Without a watch, only a deferred reset is sent. A catalog out of date
-        (`Guard.catalog_changed`) is read again first."""
+        (`Guard.catalog_changed`) is read again first. A catalog that changes at each of
+        `_SETTLE_ROUNDS` checks refuses `query` (enforce) or reports it (False: not caught up)."""
         if self._tg_catalog_stale:
             await self._tg_check_names_again()
+        rounds = 0
         while (self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction():
+            rounds += 1
+            if rounds > _SETTLE_ROUNDS:
+                self._tg_unsettled(query, "the catalog changed at each check of the watch")
+                return False
             guard = self.tenantguard
             mark = self._tg_catalog_mark
             checked = self._tg_check_due and mark is not None and guard.mode is not Mode.OFF
@@ -1506,7 +1543,7 @@ class GuardedConnection(asyncpg.Connection):
             if not parts:
                 self._tg_check_due = False
                 self._tg_refresh()
-                return
+                return True
             value = None
             if guard._set_tenant_setting or self._tg_setting_everywhere:
                 scope = _get_scope()
@@ -1549,7 +1586,8 @@ class GuardedConnection(asyncpg.Connection):
                 self._tg_setting = value
                 self._tg_in_txn_set = False
                 guard.setting_syncs += 1
-            return
+            return True
+        return True
 
     async def _tg_read_catalog_again(self) -> None:
         """The catalog changed since this connection read it (`_tg_catch_up`): the deferred

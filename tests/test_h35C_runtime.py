@@ -1,0 +1,153 @@
+"""Round 35: the runtime guard attacked from outside (helper h35C), on a real server.
+
+1. FIXED: the guard's loops that bring the session to a known state before a call were unbounded.
+   A migration committing DDL without pause from another session (`CREATE OR REPLACE FUNCTION`
+   in a loop, ~1 ms each), with the catalog watch installed: a pool lease's first statement
+   (`_tg_catch_up`) found another count at each check, read the catalog again, checked again…
+   for as long as the migration ran (5 s measured, the call still waiting: CPU and catalog
+   reads without end). Now `_SETTLE_ROUNDS` (8) rounds, then refused (enforce, nothing read)
+   or reported (report mode: the statement runs). `_tg_after_driver`'s loop (h34L's spin) and
+   `_tg_settled` (a driver marked done but still the connection's: `Event.wait()` returns at
+   once and the loop held the event loop for good) are bounded the same way; those two states
+   are not reachable from outside (as far as this round found): their tests force the state
+   (a `reset()` that does nothing, a finished driver left set) and test the bound itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import connect, create_pool, tenant
+from tests.test_h32b_runtime import READ_STASH, STASH
+from tests.test_h33d_catalog_watch import CATALOG_WATCH, _owner_runs
+from tests.test_runtime import POLICY
+
+NAMES = "SELECT array_agg(first_name ORDER BY first_name) FROM patients WHERE tenant_id = $1"
+
+
+@contextlib.contextmanager
+def _no_freeze(seconds: int = 20) -> Iterator[None]:
+    """Fails a test whose code spins without yielding to the event loop (asyncio's timeouts
+    never fire then): SIGALRM raises in the main thread, in the spinning frame."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"spun for {seconds} s without end")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# ------------------------------------------------------------------ 1. the loops are bounded
+
+
+async def _migration(dsn: str, stop: asyncio.Event, cap: float) -> int:
+    """DDL committed without pause from another (unguarded) session, until `stop` or `cap`."""
+    owner = await asyncpg.connect(dsn)
+    n, end = 0, time.monotonic() + cap
+    try:
+        while not stop.is_set() and time.monotonic() < end:
+            n += 1
+            await owner.execute(
+                f"CREATE OR REPLACE FUNCTION churn() RETURNS int LANGUAGE sql AS $$SELECT {n}$$"
+            )
+    finally:
+        await owner.close()
+    return n
+
+
+@pytest.mark.parametrize("mode", ["enforce", "report"])
+async def test_a_migration_committing_ddl_without_pause_does_not_hold_a_lease(
+    two_clinics: str, mode: str
+) -> None:
+    """Was: the lease's first statement waited for as long as the migration ran (the catalog
+    read again at each of its checks). Now refused after `_SETTLE_ROUNDS` rounds (enforce:
+    nothing read), or run and reported (report); the next lease after the migration reads."""
+    await _owner_runs(two_clinics, CATALOG_WATCH)
+    pool = await create_pool(two_clinics, policy=POLICY, mode=mode, min_size=1, max_size=1)
+    stop = asyncio.Event()
+    migration: asyncio.Task[int] | None = None
+    try:
+        with tenant(1):
+            async with pool.acquire() as conn:
+                assert await conn.fetchval(NAMES, 1) == ["Ana", "Bruno"]
+        migration = asyncio.create_task(_migration(two_clinics, stop, cap=8.0))
+        await asyncio.sleep(0.3)
+        assert not migration.done()
+        started = time.monotonic()
+        with tenant(1):
+            async with pool.acquire() as conn:
+                if mode == "enforce":
+                    with pytest.raises(TenantIsolationError, match="known state"):
+                        await conn.fetchval(NAMES, 1)
+                else:
+                    assert await conn.fetchval(NAMES, 1) == ["Ana", "Bruno"]
+                    assert pool.tenantguard.reported >= 1
+        assert not migration.done()  # decided while the migration still ran
+        assert time.monotonic() - started < 6.0
+        stop.set()
+        assert await migration > 1
+        with tenant(1):
+            async with pool.acquire() as conn:
+                assert await conn.fetchval(NAMES, 1) == ["Ana", "Bruno"]
+    finally:
+        stop.set()
+        if migration is not None:
+            await migration
+        await pool.close()
+
+
+async def test_a_tenant_switch_whose_reset_leaves_the_state_is_bounded(
+    two_clinics: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bound of `_tg_after_driver` itself (the state forced: a `reset()` that does
+    nothing): clinic 2's first statement after clinic 1's stash asks for a reset at each
+    round. Was: a spin without a single await that yields (the event loop held); now refused,
+    clinic 1's names never read by clinic 2."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+
+        async def no_reset(self: Any, *, timeout: float | None = None) -> None:
+            return None
+
+        monkeypatch.setattr(type(conn), "reset", no_reset)
+        with tenant(1):
+            assert await conn.fetchval(STASH, 1) == "Ana,Bruno"
+        with _no_freeze(), tenant(2), pytest.raises(TenantIsolationError, match="known state"):
+            await conn.fetchval(READ_STASH)
+    finally:
+        monkeypatch.undo()
+        await conn.close()
+
+
+async def test_a_driver_marked_done_while_still_set_does_not_freeze_the_loop(
+    two_clinics: str,
+) -> None:
+    """The bound of `_tg_settled` itself (the state forced): a finished driver left as the
+    connection's. Was: `await done.wait()` returned at once, again and again; now refused once
+    (enforce), and the connection works again after."""
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        done = asyncio.Event()
+        done.set()
+        conn._tg_driver = done
+        conn._tg_fast = False
+        with _no_freeze(), tenant(1):
+            with pytest.raises(TenantIsolationError, match="marked done"):
+                await conn.fetchval(NAMES, 1)
+            assert await conn.fetchval(NAMES, 1) == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
