@@ -11,6 +11,14 @@
    once and the loop held the event loop for good) are bounded the same way; those two states
    are not reachable from outside (as far as this round found): their tests force the state
    (a `reset()` that does nothing, a finished driver left set) and test the bound itself.
+
+2. FIXED: a statement pinned by the tenant setting (`WHERE tenant_id =
+   current_setting('app.tenant_id')::bigint`) made where no tenant() block is — code run by
+   `loop.run_in_executor()` or handed to the loop from a thread (`run_coroutine_threadsafe`,
+   `call_soon_threadsafe`), which carries a context of its own — had the setting set to '' by
+   the guard: the server failed (`invalid input syntax for type bigint: ""`), or, compared as
+   text, the statement returned NULL (no row). Now refused by the guard, saying how to hand the
+   block on (`contextvars.copy_context()` + `ctx.run`; `asyncio.to_thread` copies it).
 """
 
 from __future__ import annotations
@@ -149,5 +157,95 @@ async def test_a_driver_marked_done_while_still_set_does_not_freeze_the_loop(
             with pytest.raises(TenantIsolationError, match="marked done"):
                 await conn.fetchval(NAMES, 1)
             assert await conn.fetchval(NAMES, 1) == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
+
+
+# ----------------------------------------- 2. a statement pinned by the setting, out of a block
+
+BY_SETTING = (
+    "SELECT array_agg(first_name ORDER BY first_name) FROM patients"
+    " WHERE tenant_id = current_setting('app.tenant_id')::bigint"
+)
+BY_SETTING_TEXT = (
+    "SELECT array_agg(first_name ORDER BY first_name) FROM patients"
+    " WHERE tenant_id::text = current_setting('app.tenant_id')"
+)
+
+
+async def _outcome(conn: Any, sql: str) -> object:
+    try:
+        return await conn.fetchval(sql)
+    except TenantIsolationError as error:
+        return error
+    except asyncpg.PostgresError as error:
+        return f"server: {type(error).__name__}: {error}"
+
+
+@pytest.mark.parametrize("setting", [False, True], ids=["", "set_tenant_setting"])
+@pytest.mark.parametrize("sql", [BY_SETTING, BY_SETTING_TEXT], ids=["bigint", "text"])
+@pytest.mark.parametrize("route", ["no block", "run_in_executor", "a thread's callback"])
+async def test_a_setting_pin_made_where_no_block_is_refused_with_what_to_do(
+    two_clinics: str, route: str, sql: str, setting: bool
+) -> None:
+    """Was: the guard set the setting to '' for it, and the server failed
+    (`invalid input syntax for type bigint: ""`) or, compared as text, returned no row at all
+    (NULL): code run by `loop.run_in_executor()` (a thread's `run_coroutine_threadsafe`)
+    carries no context, so no block. Now refused, saying how to pass the block on."""
+    conn = await connect(two_clinics, policy=POLICY, set_tenant_setting=setting)
+    loop = asyncio.get_running_loop()
+    try:
+        with tenant(1):
+            if route == "no block":
+                with tenant(2):
+                    pass
+                got = await asyncio.create_task(_outcome(conn, sql), context=_empty())
+            elif route == "run_in_executor":
+                got = await loop.run_in_executor(
+                    None,
+                    lambda: asyncio.run_coroutine_threadsafe(_outcome(conn, sql), loop).result(),
+                )
+            else:
+                done: asyncio.Future[object] = loop.create_future()
+
+                def callback() -> None:
+                    task = loop.create_task(_outcome(conn, sql))
+                    task.add_done_callback(lambda t: done.set_result(t.result()))
+
+                await loop.run_in_executor(None, lambda: loop.call_soon_threadsafe(callback))
+                got = await done
+            assert isinstance(got, TenantIsolationError), got
+            assert "tenant()" in str(got) and "copy_context" in str(got)
+            assert await conn.fetchval(sql) == ["Ana", "Bruno"]  # the block's own call
+    finally:
+        await conn.close()
+
+
+def _empty() -> Any:
+    import contextvars
+
+    return contextvars.Context()
+
+
+async def test_a_setting_pin_in_a_thread_that_carries_the_block_reads_its_rows(
+    two_clinics: str,
+) -> None:
+    """The safe twins: `asyncio.to_thread` copies the block's context, and so does
+    `run_in_executor(None, ctx.run, …)` with a context copied in the block."""
+    import contextvars
+
+    conn = await connect(two_clinics, policy=POLICY)
+    loop = asyncio.get_running_loop()
+
+    def in_thread() -> object:
+        return asyncio.run_coroutine_threadsafe(_outcome(conn, BY_SETTING), loop).result()
+
+    try:
+        with tenant(1):
+            assert await asyncio.to_thread(in_thread) == ["Ana", "Bruno"]
+            ctx = contextvars.copy_context()
+            assert await loop.run_in_executor(None, ctx.run, in_thread) == ["Ana", "Bruno"]
+        with tenant(2):
+            assert await asyncio.to_thread(in_thread) == ["Carla"]
     finally:
         await conn.close()

@@ -253,7 +253,7 @@ def _guarded(method: M, then: _Then) -> M:
         # a uuid.UUID argument is frozen: unpacked once, with no copy of `args`
         call: tuple[Any, ...] | None = None
         if scope is None:  # outside tenant(): no value to compare, the setting is cleared
-            if guard._require_tenant and verdict.touches_tenant_tables:
+            if (guard._require_tenant and verdict.touches_tenant_tables) or verdict.expression_pin:
                 return then(self, self._tg_admit_args(query, args), method, query, args, options)
             wanted = ""
         elif scope.checkable:
@@ -578,6 +578,8 @@ class GuardedConnection(asyncpg.Connection):
                     "send the statements one by one (a transaction keeps them together)",
                     query,
                 )
+        if verdict.expression_pin and scope is None and guard.mode is not Mode.OFF:
+            _no_block_for_setting(guard, query)
         wanted = None
         if guard._set_tenant_setting or verdict.expression_pin or self._tg_setting_everywhere:
             target = scope.key if scope is not None and scope.key is not None else ""
@@ -2251,6 +2253,24 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_driver = self._tg_driver_task = None
         done.set()
         self._tg_refresh()  # what the driver changed (RESET ALL) is forgotten
+
+
+def _no_block_for_setting(guard: Guard, query: object) -> None:
+    """Refuses (enforce) or reports a statement pinned by the tenant setting made where no
+    tenant() block is: the guard would set the setting to '' for it, and the server fails
+    (`invalid input syntax for type bigint: ""`) or, compared as text, matches no row. Code a
+    thread runs (`loop.run_in_executor()`, `run_coroutine_threadsafe()`, `call_soon_threadsafe`
+    from a thread) carries a context of its own, with no block in it."""
+    setting = guard._tenant_setting
+    guard.violation(
+        f"the statement is pinned by the tenant setting ({setting}), but it is made outside any "
+        "tenant() block, so the setting has no tenant to hold (code run by "
+        "loop.run_in_executor() or handed to the loop from a thread carries no block)",
+        "make the call inside `with tenant(id):`, in the code that makes it; to hand a "
+        "block to a thread, copy it: `ctx = contextvars.copy_context()` in the block, then "
+        "`loop.run_in_executor(None, ctx.run, fn)` (asyncio.to_thread copies it itself)",
+        query,
+    )
 
 
 def _busy(protocol: object) -> bool:
