@@ -19,6 +19,13 @@
    the guard: the server failed (`invalid input syntax for type bigint: ""`), or, compared as
    text, the statement returned NULL (no row). Now refused by the guard, saying how to hand the
    block on (`contextvars.copy_context()` + `ctx.run`; `asyncio.to_thread` copies it).
+
+3. FIXED (h33l's strict xfail, a false alarm): a trigger of `BEFORE UPDATE OF note` (and a
+   column default, read as one) was judged for every UPDATE of its table: `UPDATE patients
+   SET phone_number = …` was refused (TG005). The schema reader now keeps `UPDATE OF note` as
+   the trigger's event, matched against the columns each write sets (`cascades._fired`),
+   which now gives an `ON CONFLICT DO UPDATE SET note = …` its columns too (without that, the
+   trigger ran unseen there: it stashed every clinic's names). Runtime and static proof.
 """
 
 from __future__ import annotations
@@ -249,3 +256,117 @@ async def test_a_setting_pin_in_a_thread_that_carries_the_block_reads_its_rows(
             assert await asyncio.to_thread(in_thread) == ["Carla"]
     finally:
         await conn.close()
+
+
+# --------------------------------- 3. a trigger of `UPDATE OF column` (h33l's strict xfail)
+
+STASHING_TRIGGER = (
+    "CREATE FUNCTION stash_all() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " PERFORM set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name)"
+    " FROM patients), false); RETURN NEW; END$$;"
+    " ALTER TABLE patients ADD COLUMN note text;"
+    " CREATE TRIGGER stash_on_note BEFORE UPDATE OF note, first_name ON patients"
+    " FOR EACH ROW EXECUTE FUNCTION stash_all()"
+)
+# each statement runs the trigger (PostgreSQL fires `UPDATE OF c` when c is in the SET list)
+RUNS_IT = {
+    "SET note": "UPDATE patients SET note = $2 WHERE tenant_id = $1",
+    "SET the second column": "UPDATE patients SET first_name = first_name || $2"
+    " WHERE tenant_id = $1",
+    "SET (a, note)": "UPDATE patients SET (phone_number, note) = (phone_number || $2, $2)"
+    " WHERE tenant_id = $1",
+    "quoted": 'UPDATE patients SET "note" = $2 WHERE tenant_id = $1',
+    "ON CONFLICT DO UPDATE SET note": "INSERT INTO patients (id, tenant_id, first_name,"
+    " phone_number) SELECT id, tenant_id, first_name, phone_number FROM patients"
+    " WHERE tenant_id = $1 ON CONFLICT (tenant_id, phone_number) DO UPDATE SET note = $2",
+    "MERGE UPDATE SET note": "MERGE INTO patients p USING (SELECT $1::bigint AS t) s"
+    " ON p.tenant_id = s.t WHEN MATCHED THEN UPDATE SET note = $2",
+}
+READ_STASH_SQL = "SELECT current_setting('my.stash', true)"
+
+
+@pytest.mark.parametrize("shape", sorted(RUNS_IT))
+async def test_an_update_of_a_column_a_stashing_trigger_watches_is_refused(
+    two_clinics: str, shape: str
+) -> None:
+    """The leak twin: an UPDATE setting a column of the trigger's `UPDATE OF` list runs it,
+    which stashes every clinic's names: refused, nothing stashed."""
+    await _owner_runs(two_clinics, STASHING_TRIGGER)
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="stash_on_note"):
+                await conn.execute(RUNS_IT[shape], 1, "x")
+            assert await asyncpg.Connection.fetchval(conn, READ_STASH_SQL) in ("", None)
+    finally:
+        await conn.close()
+
+
+async def test_an_update_of_a_column_the_trigger_does_not_watch_runs(two_clinics: str) -> None:
+    """The safe twin: an UPDATE of a column out of the list runs no trigger: clinic 1's two
+    rows change, nothing is stashed (was: TG005, the trigger judged for any UPDATE)."""
+    await _owner_runs(two_clinics, STASHING_TRIGGER)
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            done = await conn.execute(
+                "UPDATE patients SET phone_number = phone_number || $2 WHERE tenant_id = $1",
+                1,
+                "9",
+            )
+            assert done == "UPDATE 2"
+            assert await asyncpg.Connection.fetchval(conn, READ_STASH_SQL) in ("", None)
+            rows = await conn.fetch(
+                "SELECT phone_number FROM patients WHERE tenant_id = $1 ORDER BY id", 1
+            )
+            assert all(r["phone_number"].endswith("9") for r in rows)
+    finally:
+        await conn.close()
+
+
+# the same class in the static proof (the CLI reads the schema's triggers as the runtime does)
+STATIC_SCHEMA = (
+    "CREATE TABLE tenants (id bigserial PRIMARY KEY);\n"
+    "CREATE TABLE patients (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL REFERENCES"
+    " tenants(id), first_name text, phone text, note text, UNIQUE (tenant_id, phone));\n"
+    "CREATE FUNCTION stash_all() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " PERFORM set_config('my.stash', (SELECT string_agg(first_name, ',') FROM patients),"
+    " false); RETURN NEW; END$$;\n"
+    "CREATE TRIGGER stash_on_note BEFORE UPDATE OF note ON patients"
+    " FOR EACH ROW EXECUTE FUNCTION stash_all();\n"
+)
+STATIC = {
+    # (statement, the codes expected): leaks name the trigger's column, safe twins do not
+    "SET note": ("UPDATE patients SET note = $2 WHERE tenant_id = $1", ["TG005"]),
+    "SET a, note": ("UPDATE patients SET phone = $2, note = $2 WHERE tenant_id = $1", ["TG005"]),
+    "ON CONFLICT SET note": (
+        "INSERT INTO patients (tenant_id, phone) VALUES ($1, $2)"
+        " ON CONFLICT (tenant_id, phone) DO UPDATE SET note = $2",
+        ["TG005"],
+    ),
+    "MERGE SET note": (
+        "MERGE INTO patients p USING (SELECT $1::bigint AS t) s ON p.tenant_id = s.t"
+        " WHEN MATCHED THEN UPDATE SET note = $2",
+        ["TG005"],
+    ),
+    "SET phone": ("UPDATE patients SET phone = $2 WHERE tenant_id = $1", []),
+    "ON CONFLICT SET phone": (
+        "INSERT INTO patients (tenant_id, phone) VALUES ($1, $2)"
+        " ON CONFLICT (tenant_id, phone) DO UPDATE SET first_name = $2",
+        [],
+    ),
+    "INSERT": ("INSERT INTO patients (tenant_id, phone) VALUES ($1, $2)", []),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(STATIC))
+def test_the_static_proof_judges_an_update_of_trigger_by_the_columns_set(
+    tmp_path: Any, shape: str
+) -> None:
+    from tenantguard.engine.analyze import analyze_statement
+    from tests.test_schema import policy_for
+
+    policy = policy_for(tmp_path, STATIC_SCHEMA)
+    sql, expected = STATIC[shape]
+    codes = sorted({f.code for f in analyze_statement(sql, policy).findings})  # type: ignore[arg-type]
+    assert codes == expected

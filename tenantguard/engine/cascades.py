@@ -357,7 +357,7 @@ def _fired(node: exp.Expression) -> list[str]:
         kinds = ["INSERT"]
         conflict = node.args.get("conflict")
         if conflict is not None and "UPDATE" in str(conflict.args.get("action")).upper():
-            kinds.append("UPDATE")
+            kinds += ["UPDATE", *_set_columns(conflict)]
         return kinds
     if isinstance(node, exp.Merge):
         whens = node.args.get("whens")

@@ -3403,11 +3403,24 @@ class SchemaInfo:
                 t for t in self.triggers if not (t.relation == relation and t.name == name)
             ]
         events = tuple(e for e, bit in _TRIGGER_EVENTS if int(node.events or 0) & bit)
+        if "UPDATE" in events and node.columns:
+            # `UPDATE OF a, b`: run by an UPDATE setting a or b only (h33l's false alarm: a
+            # column's default, read as such a trigger, judged for every UPDATE of the table);
+            # the kinds `engine.cascades._fired` gives each write
+            events = tuple(
+                kind
+                for event in events
+                for kind in (
+                    [f"UPDATE OF {str(c.sval).lower()}" for c in node.columns]
+                    if event == "UPDATE"
+                    else [event]
+                )
+            )
         function = str(node.funcname[-1].sval)
         if (
             node.row
             and int(node.timing or 0) != _TRIGGER_AFTER
-            and {"INSERT", "UPDATE"} & set(events)
+            and any(e in ("INSERT", "UPDATE") or e.startswith("UPDATE OF ") for e in events)
         ):  # BEFORE or INSTEAD OF: the function may change NEW (round 33, h33i)
             self.row_changers.add(relation)
         if node.whenClause is not None:  # run on each row, whatever the function does
