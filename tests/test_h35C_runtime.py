@@ -26,6 +26,10 @@
    the trigger's event, matched against the columns each write sets (`cascades._fired`),
    which now gives an `ON CONFLICT DO UPDATE SET note = …` its columns too (without that, the
    trigger ran unseen there: it stashed every clinic's names). Runtime and static proof.
+   Found while fixing it: PostgreSQL 15 fires a trigger whose `UPDATE OF` list names a stored
+   generated column on ANY UPDATE of the table (measured: `SET first_name`, which the column
+   does not read, ran it): such a trigger is read as one of any UPDATE (runtime: a second
+   trigger read from the catalog, `tenantguard_generated_<oid>`; static: `trigger_events`).
 """
 
 from __future__ import annotations
@@ -368,5 +372,81 @@ def test_the_static_proof_judges_an_update_of_trigger_by_the_columns_set(
 
     policy = policy_for(tmp_path, STATIC_SCHEMA)
     sql, expected = STATIC[shape]
+    codes = sorted({f.code for f in analyze_statement(sql, policy).findings})  # type: ignore[arg-type]
+    assert codes == expected
+
+
+# `UPDATE OF g`, g a stored generated column: PostgreSQL 15 fires it on ANY UPDATE of the table
+# (measured: SET phone_number, which g reads, and SET first_name, which it does not; the docs
+# speak of the columns g depends on) — a leak the first version of the fix above opened: the
+# trigger stashed 'Ana,Bruno,Carla' on clinic 1's SET phone_number. Every UPDATE is refused
+GENERATED_TRIGGER = (
+    "CREATE FUNCTION stash_all() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " PERFORM set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name)"
+    " FROM patients), false); RETURN NEW; END$$;"
+    " ALTER TABLE patients ADD COLUMN g text GENERATED ALWAYS AS (phone_number || 'x') STORED;"
+    " CREATE TRIGGER stash_on_g {timing} UPDATE OF g ON patients"
+    " FOR EACH ROW EXECUTE FUNCTION stash_all()"
+)
+
+
+@pytest.mark.parametrize("timing", ["BEFORE", "AFTER"])
+async def test_an_update_of_a_column_a_watched_generated_column_reads_is_refused(
+    two_clinics: str, timing: str
+) -> None:
+    await _owner_runs(two_clinics, GENERATED_TRIGGER.format(timing=timing))
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="TG005"):
+                await conn.execute(
+                    "UPDATE patients SET phone_number = phone_number || $2 WHERE tenant_id = $1",
+                    1,
+                    "9",
+                )
+            assert await asyncpg.Connection.fetchval(conn, READ_STASH_SQL) in ("", None)
+            # a column g is not computed from: fired too (PostgreSQL 15)
+            with pytest.raises(TenantIsolationError, match="TG005"):
+                await conn.execute(
+                    "UPDATE patients SET first_name = first_name || $2 WHERE tenant_id = $1",
+                    1,
+                    "z",
+                )
+            assert await asyncpg.Connection.fetchval(conn, READ_STASH_SQL) in ("", None)
+            # the safe twin: an INSERT does not run it
+            await conn.execute(
+                "INSERT INTO patients (tenant_id, first_name, phone_number) VALUES ($1, $2, $3)",
+                1,
+                "Zed",
+                "555",
+            )
+            assert await asyncpg.Connection.fetchval(conn, READ_STASH_SQL) in ("", None)
+            assert await conn.fetchval(NAMES, 1) == ["Ana", "Bruno", "Zed"]
+    finally:
+        await conn.close()
+
+
+GENERATED_STATIC = (
+    STATIC_SCHEMA.replace("UPDATE OF note ON", "UPDATE OF g ON")
+    + "ALTER TABLE patients ADD COLUMN g text GENERATED ALWAYS AS (phone || 'x') STORED;\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE patients SET phone = $2 WHERE tenant_id = $1", ["TG005"]),
+        ("UPDATE patients SET first_name = $2 WHERE tenant_id = $1", ["TG005"]),
+        ("INSERT INTO patients (tenant_id, phone) VALUES ($1, $2)", []),
+    ],
+    ids=["SET phone (g reads it)", "SET first_name", "INSERT"],
+)
+def test_the_static_proof_fires_update_of_a_generated_column_by_its_inputs(
+    tmp_path: Any, sql: str, expected: list[str]
+) -> None:
+    from tenantguard.engine.analyze import analyze_statement
+    from tests.test_schema import policy_for
+
+    policy = policy_for(tmp_path, GENERATED_STATIC)
     codes = sorted({f.code for f in analyze_statement(sql, policy).findings})  # type: ignore[arg-type]
     assert codes == expected
