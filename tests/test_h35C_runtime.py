@@ -30,6 +30,8 @@
    generated column on ANY UPDATE of the table (measured: `SET first_name`, which the column
    does not read, ran it): such a trigger is read as one of any UPDATE (runtime: a second
    trigger read from the catalog, `tenantguard_generated_<oid>`; static: `trigger_events`).
+   And a view may show the watched column by another name (`note AS n`): an `UPDATE OF`
+   trigger under a view is one of any UPDATE of the view (`through_views`).
 """
 
 from __future__ import annotations
@@ -450,3 +452,46 @@ def test_the_static_proof_fires_update_of_a_generated_column_by_its_inputs(
     policy = policy_for(tmp_path, GENERATED_STATIC)
     codes = sorted({f.code for f in analyze_statement(sql, policy).findings})  # type: ignore[arg-type]
     assert codes == expected
+
+
+# through a view showing the watched column by another name (a leak a8af503 opened: `UPDATE pv
+# SET n = …` set note and ran the trigger, 'Ana,Bruno,Carla' stashed): any UPDATE of a view over
+# a table with an `UPDATE OF` trigger is judged as one running it
+VIEWS = {
+    "renamed": "CREATE VIEW pv AS SELECT id, tenant_id, first_name AS fn, note AS n FROM patients",
+    "column list": "CREATE VIEW pv (id, tenant_id, fn, n) AS"
+    " SELECT id, tenant_id, first_name, note FROM patients",
+    "view of a view": "CREATE VIEW pv0 AS SELECT id, tenant_id, note AS m FROM patients;"
+    " CREATE VIEW pv AS SELECT id, tenant_id, m AS n FROM pv0",
+}
+
+
+@pytest.mark.parametrize("view", sorted(VIEWS))
+async def test_an_update_of_the_watched_column_through_a_view_renaming_it_is_refused(
+    two_clinics: str, view: str
+) -> None:
+    await _owner_runs(two_clinics, STASHING_TRIGGER + ";" + VIEWS[view])
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="stash_on_note"):
+                await conn.execute("UPDATE pv SET n = $2 WHERE tenant_id = $1", 1, "x")
+            assert await asyncpg.Connection.fetchval(conn, READ_STASH_SQL) in ("", None)
+            assert (
+                await conn.fetchval(
+                    "SELECT count(*) FROM patients WHERE tenant_id = $1 AND note IS NOT NULL", 1
+                )
+                == 0
+            )
+    finally:
+        await conn.close()
+
+
+def test_the_static_proof_judges_an_update_through_a_renaming_view(tmp_path: Any) -> None:
+    from tenantguard.engine.analyze import analyze_statement
+    from tests.test_schema import policy_for
+
+    schema = STATIC_SCHEMA + "CREATE VIEW pv AS SELECT id, tenant_id, note AS n FROM patients;\n"
+    policy = policy_for(tmp_path, schema)
+    sql = "UPDATE pv SET n = $2 WHERE tenant_id = $1"
+    assert "TG005" in {f.code for f in analyze_statement(sql, policy).findings}  # type: ignore[arg-type]

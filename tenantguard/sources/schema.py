@@ -6680,7 +6680,11 @@ def through_views(
         changed = False
         for view, under in bases.items():
             for base in sorted(under):
-                for kind, why in out.get(base, {}).items():
+                for kind_under, why in out.get(base, {}).items():
+                    # a trigger of `UPDATE OF note` under it: the view may show note by
+                    # another name (`note AS n`: h35C, `UPDATE pv SET n = …` ran it unseen),
+                    # so any UPDATE of the view
+                    kind = "UPDATE" if kind_under.startswith("UPDATE OF ") else kind_under
                     mine = out.setdefault(view, {})
                     if kind not in mine:
                         mine[kind] = f"{why} (a write of view {view} writes {base})"
