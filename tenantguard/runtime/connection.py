@@ -1114,6 +1114,19 @@ class GuardedConnection(asyncpg.Connection):
                 [tuple(row) for row in catalog["inherits"]],
             )
         )
+        hidden = {**guard.policy.hidden_writes, **guard._hidden}
+        if hidden:  # a foreign key's action fires the triggers of the rows it writes (h35C)
+            guard.learn_cascades(
+                cascades(
+                    (tuple(row) for row in actions),
+                    policy.is_tenant_table,
+                    policy.tenant_column,
+                    lambda child, verb: any(
+                        kind == verb or kind.startswith(f"{verb} OF ")
+                        for kind in hidden.get(child, {})
+                    ),
+                )
+            )
         if mentions or self._tg_setting_changers or configured:
             # the database's code reads or sets the setting (names the catalog read may miss:
             # a view of such a view, a name built at run time): the setting is set to tenant()

@@ -908,13 +908,19 @@ WHERE k.contype = 'f'
 
 
 def cascades(
-    rows: Iterable[tuple[Any, ...]], is_tenant_table: Callable[[str], bool], tenant_column: str
+    rows: Iterable[tuple[Any, ...]],
+    is_tenant_table: Callable[[str], bool],
+    tenant_column: str,
+    runs: Callable[[str, str], bool] | None = None,
 ) -> dict[str, dict[str, frozenset[str]]]:
     """From the rows of `CASCADES_QUERY`: table -> {"DELETE": …, "UPDATE": the referenced
     columns whose change reaches tenant rows} (`Policy.cascades`). A key that carries the
     tenant column to the tenant column of a tenant table reaches the written row's tenant's
     rows only: left out. A key whose child holds no tenant rows counts when the child's own
-    keys pass the write on (to a fixed point)."""
+    keys pass the write on (to a fixed point). A child whose triggers or rules run an unpinned
+    write (`runs`: the hidden writes read from the catalog) counts whatever its key carries:
+    the action fires them (h35C: clinic 1's pinned DELETE of a patient cascaded to `kids`,
+    whose AFTER DELETE trigger stashed clinic 2's names)."""
     keys = []
     for parent, child, on_delete, on_update, columns, ref_columns, *_ in rows:
         pairs = list(zip(columns or (), ref_columns or (), strict=False))
@@ -923,9 +929,27 @@ def cascades(
             and is_tenant_table(str(child))
             and (tenant_column, tenant_column) in pairs
         )
-        if not carries:
+        # the parent's writes whose action here fires an unpinned trigger of the child: a
+        # DELETE deleting its rows (CASCADE) or updating them (SET NULL, SET DEFAULT), an UPDATE
+        # updating them
+        fires = frozenset(
+            verb
+            for verb, action in (("DELETE", on_delete), ("UPDATE", on_update))
+            if runs is not None
+            and action in ("c", "n", "d")
+            and runs(str(child), "DELETE" if verb == "DELETE" and action == "c" else "UPDATE")
+        )
+        if not carries or fires:
             keys.append(
-                (str(parent), str(child), on_delete, on_update, frozenset(ref_columns or ()))
+                (
+                    str(parent),
+                    str(child),
+                    on_delete,
+                    on_update,
+                    frozenset(ref_columns or ()),
+                    carries,
+                    fires,
+                )
             )
     found: dict[str, dict[str, frozenset[str]]] = {}
     for verb, position in (("DELETE", 2), ("UPDATE", 3)):
@@ -935,7 +959,10 @@ def cascades(
                 key[0]
                 for key in keys
                 if key[position] in ("c", "n", "d")
-                and (is_tenant_table(key[1]) or key[1] in reaching)
+                and (
+                    verb in key[6]
+                    or (not key[5] and (is_tenant_table(key[1]) or key[1] in reaching))
+                )
                 and key[0] not in reaching
             }
             if not more:

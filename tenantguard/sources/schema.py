@@ -884,7 +884,11 @@ class SchemaInfo:
         def writes(table: str, verb: str) -> bool:
             """A trigger, rule or CHECK of the table, or of a partition or child of it (a write
             of the table is one of theirs), writes unpinned."""
-            return any(verb in hidden.get(t, {}) for t in (table, *self.descendants(table)))
+            return any(
+                kind == verb or kind.startswith(f"{verb} OF ")  # `UPDATE OF c` (h35C)
+                for t in (table, *self.descendants(table))
+                for kind in hidden.get(t, {})
+            )
 
         children = {child for _, child, _, _ in keys}
         contained: dict[str, set[int]] = {}  # verb -> ids of the keys left out
