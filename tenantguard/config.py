@@ -815,6 +815,7 @@ def _build_policy(
             ),
             volatile_operators=schema.volatile_operators if schema else (),
             tenant_column_types=_column_types(schema, column) if schema else None,
+            tenant_places=_tenant_places(schema, column) if schema else None,
             nontext_columns=_nontext_columns(schema) if schema else None,
             typed_columns=_typed_columns(schema) if schema else None,
             inlined_functions=(
@@ -1142,6 +1143,22 @@ def _column_types(schema: SchemaInfo, column: str) -> dict[str, str]:
             continue
         found[sql_name(table)] = types[0]
     return found
+
+
+def _tenant_places(schema: SchemaInfo, column: str) -> dict[str, int]:
+    """Each table's tenant column's place among its columns, where the reader is sure of their
+    order (it forgets it at any doubt: a dropped column, a typed table, CREATE TABLE AS) and the
+    name is one table's (in one schema)."""
+    from tenantguard.engine.policy import sql_name
+
+    return {
+        sql_name(table): names.index(column)
+        for table, names in schema.order.items()
+        if column in names
+        and names.count(column) == 1
+        and len(schema.relation_schemas.get(table, ())) <= 1
+        and table not in schema.views
+    }
 
 
 # built-in types whose text form a cast from reads (`text::int` quotes the text it fails on)

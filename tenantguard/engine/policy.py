@@ -347,6 +347,7 @@ class Policy:
         "tenant_copies",
         "tenant_defaults",
         "tenant_expressions",
+        "tenant_places",
         "tenant_root",
         "tenant_root_key",
         "tenant_sources",
@@ -470,6 +471,10 @@ class Policy:
     # a domain's name): a filter on a set operation's output is pushed into its branches only
     # when each branch's column is of the very same type
     tenant_column_types: Mapping[str, str]
+    # each table's tenant column's place among its columns (0-based), where the schema sources
+    # show every column in order and the name is one table's (round 35, h35B): an INSERT with no
+    # column list, or a `*` of the table, gives or reads its tenant column at that place
+    tenant_places: Mapping[str, int]
     # each table's columns the schema shows of a built-in type that is not text-like (a
     # timestamp, a number…): a cast of one never fails quoting a row's text (TG013)
     nontext_columns: Mapping[str, frozenset[str]]
@@ -579,6 +584,7 @@ class Policy:
         loose_arbiters: Iterable[str] = (),
         volatile_operators: Iterable[str] = (),
         tenant_column_types: Mapping[str, str] | None = None,
+        tenant_places: Mapping[str, int] | None = None,
         nontext_columns: Mapping[str, Iterable[str]] | None = None,
         typed_columns: Mapping[str, Mapping[str, str]] | None = None,
         inlined_functions: Mapping[str, str] | None = None,
@@ -759,6 +765,11 @@ class Policy:
             MappingProxyType(
                 {table_name(t): str(k) for t, k in (tenant_column_types or {}).items()}
             ),
+        )
+        init(
+            self,
+            "tenant_places",
+            MappingProxyType({table_name(t): int(k) for t, k in (tenant_places or {}).items()}),
         )
         init(
             self,
@@ -1047,6 +1058,7 @@ class Policy:
             "loose_arbiters": {sql_name(t) for t in self.loose_arbiters},
             "volatile_operators": set(self.volatile_operators),
             "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},
+            "tenant_places": {sql_name(t): k for t, k in self.tenant_places.items()},
             "nontext_columns": {
                 sql_name(t): {sql_name(c) for c in cs} for t, cs in self.nontext_columns.items()
             },

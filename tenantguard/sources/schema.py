@@ -601,6 +601,7 @@ class SchemaInfo:
             "row_changers": sorted(self.row_changers),
             "held_columns": {t: sorted(c) for t, c in self.held_columns.items()},
             "relation_schemas": {n: sorted(s) for n, s in self.relation_schemas.items()},
+            "order": {t: list(c) for t, c in self.order.items()},
         }
 
     @classmethod
@@ -775,6 +776,7 @@ class SchemaInfo:
             relation_schemas={
                 str(n): set(texts(s)) for n, s in data.get("relation_schemas", {}).items()
             },
+            order={str(t): texts(c) for t, c in data.get("order", {}).items()},
         )
 
     # what the schema says

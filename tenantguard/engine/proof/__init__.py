@@ -106,6 +106,7 @@ class Analysis:
     def build(self) -> Proof:
         model = self.model
         self.facts.collect()
+        self.projections.set_operation_facts()  # INTERSECT, EXCEPT (a look per block)
         inserts = model.index.get(exp.Insert, [])
         solver = Solver(model, self.projections)
         solver.solve()
@@ -216,6 +217,18 @@ class Analysis:
             return None
         return identifier_name(target.this)
 
+    def insert_place(self, node: exp.Expression, columns: list[str] | None) -> int | None:
+        """Where an INSERT gives the tenant column its value: by its column list
+        (`tenant_position`), or — with none — the tenant column's place among its target
+        table's columns where the schema sources show their order (round 35, h35B; never a
+        view's: its columns are the view's business); None when that cannot be told."""
+        if columns is not None:
+            return self.tenant_position(node, columns)
+        target = self.insert_target(node)
+        if target is None or target in self.policy.write_views:
+            return None
+        return self.policy.tenant_places.get(target)
+
     def tenant_position(self, node: exp.Expression, columns: list[str]) -> int | None:
         """Where an INSERT's column list gives the tenant column its value: the tenant column's
         place, or — when the list leaves it out and the target's tenant column is generated as
@@ -274,7 +287,7 @@ class Analysis:
         values: list[tuple[PinValue, exp.Expression]] = []
         for node in inserts:
             columns = self._insert_columns(node)
-            index = self.tenant_position(node, columns) if columns is not None else None
+            index = self.insert_place(node, columns)
             if node.args.get("default") or (columns is not None and index is None):
                 default = self.default_pin(node)
                 if default is not None:
@@ -309,7 +322,7 @@ class Analysis:
         """The one tenant value every row of an INSERT writes, or None."""
         column = self.policy.tenant_column
         columns = self._insert_columns(node)
-        index = self.tenant_position(node, columns) if columns is not None else None
+        index = self.insert_place(node, columns)
         if node.args.get("default") or (columns is not None and index is None):
             return self.default_pin(node)  # `DEFAULT VALUES`, or the column left out
         if index is None:

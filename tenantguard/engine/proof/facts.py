@@ -793,6 +793,16 @@ class FactCollector:
                 # subquery returns none)
                 value, selected = self._subquery_pin(other_side.this)
             elif (
+                value is None
+                and type(other_side) is exp.All
+                and type(conjunct) is exp.EQ
+                and other_side.parent is conjunct
+            ):
+                # `= ALL (SELECT V)` (round 35, h35B): a SELECT of one item and no clause returns
+                # one row, so it is `= V`; ALL of no row is TRUE for every row: anything else
+                # (a FROM, WHERE, LIMIT …, which may return none) pins nothing
+                value = self._one_row_value(other_side.this)
+            elif (
                 value is None and isinstance(other_side, exp.Subquery) and not _null_safe(conjunct)
             ):
                 # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
@@ -995,6 +1005,20 @@ class FactCollector:
             if None in values or len(values) > 1:
                 return None
         return values.pop() if values else None
+
+    def _one_row_value(self, query: object) -> PinValue | None:
+        """V of `(SELECT V)`: one SELECT of one item and no other clause, which returns exactly
+        one row; None for anything else."""
+        while isinstance(query, exp.Subquery | exp.Paren) and not query.args.get("alias"):
+            query = query.this
+        if type(query) is not exp.Select or len(query.expressions) != 1:
+            return None
+        if any(value for key, value in query.args.items() if key != "expressions"):
+            return None
+        item = query.expressions[0]
+        if isinstance(item, exp.Alias):
+            item = item.this
+        return self.model.pin_value(item)
 
     def _subquery_pin(self, query: exp.Expression) -> tuple[PinValue | None, Source | None]:
         """What every row of a subquery compared with (`IN`, `= ANY`, `=`) is: a pinning value

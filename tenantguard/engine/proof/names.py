@@ -17,7 +17,12 @@ from sqlglot import exp
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.syntax import defined_columns, identifier_name, is_star
-from tenantguard.engine.proof.values import _ROW_CALLS, column_side, integer_column_side
+from tenantguard.engine.proof.values import (
+    _ROW_CALLS,
+    column_side,
+    integer_column_side,
+    own_type_column_side,
+)
 
 __all__ = ["Names", "could_own", "known_columns", "output_names"]
 
@@ -376,7 +381,7 @@ class Names:
                 if type(bare) is exp.Anonymous:
                     return self._call_owner(block, bare, visible, integer_cast)
                 if type(bare) is not exp.Column:
-                    return None
+                    return self._own_type_owner(block, node, visible)
             node = bare
         if type(node.this) is not exp.Identifier:
             return None
@@ -400,6 +405,33 @@ class Names:
             ):
                 return owner
         return None
+
+    def _own_type_owner(
+        self, block: Block, node: exp.Expression, visible: Span | None
+    ) -> Source | None:
+        """`org::uuid` of a uuid column, `code::text` of a text one, `org::uuid` of a column of an
+        exact domain over uuid (round 35, h35B): a cast of a table's tenant column to its very
+        type (or a domain's to its base type) is the column's value. Not a cast to a domain (its
+        CHECK runs on every row) nor to another type (`text::uuid` folds case, fails on others'
+        rows); a column whose type the schema is not sure of proves nothing."""
+        bare, kind = own_type_column_side(node)
+        if kind is None or type(bare) is not exp.Column or type(bare.this) is not exp.Identifier:
+            return None
+        name = identifier_name(bare.this)
+        if name != self.tenant_col:
+            return None
+        owner = self.resolve(block, bare, visible, name)
+        if owner is None or owner.kind is not SourceKind.TABLE or owner.table is None:
+            return None
+        if owner.tenant_name is not None:
+            return None
+        declared = self.policy.tenant_column_types.get(owner.table)
+        if declared is not None and declared.startswith("domain:"):
+            domain = self.policy.exact_domains.get(declared[len("domain:") :])
+            declared = domain[1] if domain is not None else None
+        if declared != kind:
+            return None
+        return self._tenant_owner(owner, False)
 
     def _field_owner(
         self, block: Block, node: exp.Dot, visible: Span | None, integer_cast: bool

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from tenantguard.engine.proof.blocks import Model
+from tenantguard.engine.proof.blocks import Model, exact_comparison
 from tenantguard.engine.proof.facts import values_column_pin
-from tenantguard.engine.proof.model import Block, PinValue, Source, SourceKind
+from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import Names, could_own, projection_items
 from tenantguard.engine.proof.syntax import identifier_name, is_star
 from tenantguard.engine.proof.values import functional_column
@@ -195,6 +195,100 @@ class Projections:
             ):
                 return True
         return False
+
+    def set_operation_facts(self) -> None:
+        """Round 35 (h35B): a branch of INTERSECT or EXCEPT compared with a pinned operand.
+
+        INTERSECT and EXCEPT compare whole rows, position by position: where one operand of
+        `X INTERSECT Y` (the left one of `X EXCEPT Y`) outputs at place k the tenant column of a
+        source pinned to V, a row of the other operand that outputs its own tenant column at k
+        meets only rows of tenant V — another tenant's row meets none, and so changes nothing
+        (a filter on one column commutes with every set operation over it). So the tenant
+        column of that source equals the pinned one's, as a join's `b.tenant_id = a.tenant_id`
+        says. Only where the branch computes its rows one by one or grouped by that tenant column
+        (a window, LIMIT or aggregate over every tenant's rows is not), where no LIMIT, OFFSET
+        or FETCH of a set operation between the branch and the comparison picks rows first, and
+        the place's types compare exactly. The right operand of EXCEPT pins nothing of the left:
+        `A EXCEPT B` of an unpinned A is A's every row (B removing V's only).
+        """
+        for block in self.model.blocks:
+            node = block.node
+            if not isinstance(node, exp.Select) or not isinstance(
+                node.parent, exp.SetOperation | exp.Subquery | exp.Paren
+            ):
+                continue
+            counterpart = self._compared_operand(node)
+            if counterpart is None:
+                continue
+            other = self.model.block_of.get(id(counterpart))
+            mine, theirs = projection_items(node), projection_items(counterpart)
+            if other is None or not mine or not theirs or len(mine) != len(theirs):
+                continue
+            if any(is_star(i) for i in (*mine, *theirs)):
+                continue
+            for item, compared in zip(mine, theirs, strict=True):
+                source = self._bare_owner(block, item)
+                pinned = self._bare_owner(other, compared)
+                if source is None or pinned is None or source.nullable:
+                    continue
+                if source.kind is not SourceKind.TABLE or not (
+                    self.row_by_row(block) or self.grouped_by_owner(block, source)
+                ):
+                    continue
+                column = self.tenant_col
+                if not exact_comparison(
+                    self.policy, source, pinned, column, self.model.column_types
+                ):
+                    continue
+                source.facts.append(
+                    Fact(source, item, "a set operation", other=pinned, null_safe=True)
+                )
+
+    def _bare_owner(self, block: Block, item: exp.Expression) -> Source | None:
+        """The source whose tenant column a select-list item is, under an alias and parentheses
+        (no cast: the two places must be of one type)."""
+        if isinstance(item, exp.Alias):
+            item = item.this
+        while isinstance(item, exp.Paren):
+            item = item.this
+        if type(item) is not exp.Column:
+            return None
+        owner = self.names.tenant_column_owner(block, item)
+        return owner if owner is not None and owner in block.every_source else None
+
+    @staticmethod
+    def _compared_operand(branch: exp.Select) -> exp.Select | None:
+        """The SELECT whose rows the rows of `branch` are compared with by the nearest INTERSECT
+        (either operand) or EXCEPT (`branch` in its right operand) above it: that operand, under
+        parentheses and the left operands of INTERSECT or EXCEPT (their rows are a subset of
+        it); None where there is none, or a LIMIT, OFFSET or FETCH comes between."""
+        node: exp.Expression = branch
+        while True:
+            parent = node.parent
+            if isinstance(parent, exp.Subquery | exp.Paren):
+                if any(parent.args.get(k) for k in ("limit", "offset", "fetch")):
+                    return None
+                node = parent
+                continue
+            if not isinstance(parent, exp.SetOperation):
+                return None
+            inside_right = parent.args.get("expression") is node
+            if isinstance(parent, exp.Intersect) or (
+                isinstance(parent, exp.Except) and inside_right
+            ):
+                operand = parent.this if inside_right else parent.expression
+                break
+            if any(parent.args.get(k) for k in ("limit", "offset", "fetch")):
+                return None
+            node = parent
+        while True:
+            if isinstance(operand, exp.Subquery | exp.Paren | exp.Intersect | exp.Except):
+                if any(operand.args.get(k) for k in ("limit", "offset", "fetch")):
+                    return None
+                operand = operand.this
+            else:
+                break
+        return operand if isinstance(operand, exp.Select) else None
 
     def grouping_null(self, block: Block, item: exp.Expression) -> bool:
         """May `block` output `item` (a select-list item) as NULL in a row that is no row of
@@ -386,10 +480,17 @@ class Projections:
         qualifier = identifier_name(star.args.get("table")) if isinstance(star, exp.Column) else ""
         if qualifier and block.sources.get(qualifier) is not owner:
             return None
-        if owner.kind not in (SourceKind.DERIVED, SourceKind.CTE) or not owner.body:
-            return None
         if owner.tenant_name is not None:
             return None  # its tenant column is under another name
+        if owner.kind is SourceKind.TABLE and owner.table is not None:
+            # a table whose columns' order the schema sources show (round 35, h35B): `*` puts
+            # its tenant column at its place among them; not renamed by place (`t AS x(a, b)`)
+            place = self.policy.tenant_places.get(owner.table)
+            if place is None or owner.column_names is not None or column != self.tenant_col:
+                return None
+            return owner if place == index else None
+        if owner.kind not in (SourceKind.DERIVED, SourceKind.CTE) or not owner.body:
+            return None
         names = owner.column_names
         node = owner.node
         cte = self.model.cte_definition(node) if type(node) is exp.Table else None

@@ -29,6 +29,7 @@ from tenantguard.engine.proof.syntax import (
     is_within,
     set_branches,
 )
+from tenantguard.engine.proof.values import CATALOG_TYPES as _CATALOG_TYPES
 from tenantguard.engine.proof.values import deterministic_collate, pin_value
 
 __all__ = ["Solver"]
@@ -554,15 +555,6 @@ class Solver:
 # what a nested set operation may carry of its own: then it is no part of the outer one
 _ROW_CLAUSES = ("order", "limit", "offset", "fetch")
 # builtin types by their catalog names, as Policy.tenant_column_types names a column's type
-_CATALOG_TYPES = {
-    exp.DataType.Type.SMALLINT: "int2",
-    exp.DataType.Type.INT: "int4",
-    exp.DataType.Type.BIGINT: "int8",
-    exp.DataType.Type.DECIMAL: "numeric",
-    exp.DataType.Type.TEXT: "text",
-    exp.DataType.Type.VARCHAR: "varchar",
-    exp.DataType.Type.UUID: "uuid",
-}
 
 
 def _position(names: list[str] | None, column: str) -> int | None:

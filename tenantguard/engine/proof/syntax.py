@@ -93,7 +93,8 @@ def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     """The top-level AND-conjuncts of a condition, parentheses ignored, in source order.
 
     A literal TRUE conjunct says nothing and is left out (`… AND TRUE`). `c IS TRUE`, `c = TRUE`,
-    `c <> FALSE` and `CASE WHEN c THEN TRUE [ELSE FALSE | ELSE NULL] END` are read as `c`: TRUE
+    `c <> FALSE`, `coalesce(c, FALSE)` and `CASE WHEN c THEN TRUE [ELSE FALSE | ELSE NULL] END`
+    are read as `c`: TRUE
     exactly where `c` is (NULL IS TRUE is FALSE) — not `c IS NOT FALSE`, TRUE where `c` is NULL
     too. `NOT NOT c` is read as `c` (round 15).
     """
@@ -118,6 +119,14 @@ def _truth_of(node: exp.Expression) -> exp.Expression | None:
     kind = type(node)
     if kind is exp.Is:
         return node.this if _is_boolean(node.expression, True) else None
+    if kind is exp.Coalesce:
+        # `coalesce(c, FALSE)` (round 35, h35B): FALSE where `c` is NULL, so TRUE exactly where
+        # `c` is; every later argument a literal FALSE or NULL (`coalesce(c, NULL, TRUE)` is TRUE
+        # where `c` is NULL)
+        rest = node.expressions
+        if rest and all(_is_boolean(r, False) or _is_null(r) for r in rest):
+            return node.this if isinstance(node.this, exp.Expression) else None
+        return None
     # `c = TRUE`, `c <> FALSE`, `c IS NOT DISTINCT FROM TRUE` (either side): NULL where `c` is
     # NULL, so TRUE exactly where `c` is (fp14). Not `c IS DISTINCT FROM FALSE` nor `c IS NOT
     # FALSE`: TRUE where `c` is NULL (`tenant_id = NULL` with a NULL bound: every row)
@@ -168,7 +177,7 @@ def _not_not(node: exp.Expression) -> exp.Expression | None:
 # the nodes `_truth_of` or `_not_not` may read as another (`c IS TRUE`, `c = TRUE`, `NOT NOT
 # c`…; exact types, as they test them): any other node is an operand as it stands
 _REREAD: frozenset[type[exp.Expression]] = frozenset(
-    {exp.Is, exp.EQ, exp.NullSafeEQ, exp.NEQ, exp.Case, exp.Not}
+    {exp.Is, exp.EQ, exp.NullSafeEQ, exp.NEQ, exp.Case, exp.Not, exp.Coalesce}
 )
 # of those, the comparisons: `_truth_of` rereads one only with a literal boolean on a side
 _COMPARISONS: frozenset[type[exp.Expression]] = frozenset({exp.EQ, exp.NullSafeEQ, exp.NEQ})

@@ -20,6 +20,7 @@ from tenantguard.engine.proof.model import PinValue
 from tenantguard.engine.proof.syntax import identifier_name, set_branches, subclasses
 
 __all__ = [
+    "CATALOG_TYPES",
     "FLOAT_TYPING_NAMES",
     "FLOAT_TYPING_SET",
     "LOSSY_COLUMN_PARENTS",
@@ -41,6 +42,7 @@ __all__ = [
     "lossy_parameters",
     "lossy_root",
     "multi_values",
+    "own_type_column_side",
     "pin_value",
     "scalar_only",
     "single_value_array",
@@ -276,6 +278,37 @@ def integer_column_side(node: exp.Expression) -> exp.Expression:
         elif kind not in _PARENS and not (kind in _COLLATE and deterministic_collate(node)):
             return node
         node = node.this
+
+
+# the built-in types of a tenant column, by their names in the catalog (pg_type.typname)
+CATALOG_TYPES = {
+    _T.SMALLINT: "int2",
+    _T.INT: "int4",
+    _T.BIGINT: "int8",
+    _T.DECIMAL: "numeric",
+    _T.TEXT: "text",
+    _T.VARCHAR: "varchar",
+    _T.UUID: "uuid",
+}
+
+
+def own_type_column_side(node: exp.Expression) -> tuple[exp.Expression, str | None]:
+    """The column under parentheses and one cast to a built-in type of `CATALOG_TYPES` with no
+    length or precision (`org::uuid`, `CAST(code AS text)`), and that type's catalog name;
+    (node, None) for anything else. The cast keeps equality exact *if the column is of that
+    very type* (or an exact domain over it): the caller checks the column's type."""
+    while type(node) in _PARENS:
+        node = node.this
+    if type(node) not in _CASTS:
+        return node, None
+    to = node.args.get("to")
+    if not isinstance(to, exp.DataType) or to.expressions or to.args.get("nested"):
+        return node, None
+    kind = CATALOG_TYPES.get(to.this)
+    inner = node.this
+    while type(inner) in _PARENS:
+        inner = inner.this
+    return (inner, kind) if kind is not None else (node, None)
 
 
 def _any_operand(

@@ -108,12 +108,22 @@ What pins a reference `R`:
   rename or for a name in two schemas): such a cast maps two ids to two values or fails
   ("smallint out of range", never a wrap). Of a column of unknown or another type (text:
   ' 1', '01' and '1' meet) or to `real` or `double precision`, no pin;
+- `R.tenant_id::uuid = V` (`CAST(… AS T)`) of a column the schema sources declare of that very
+  built-in type T (uuid, text, varchar, numeric, an integer type), or of an exact domain over T
+  (a domain to its base type): the column's own value. Not to a domain (`org::org_ok`: its CHECK
+  runs on every row the scan meets and fails on another tenant's), not to another type
+  (`text_col::uuid` folds letter case: two tenants' ids meet; it fails on others' rows), not to
+  `varchar(n)` (cuts: 'acme-1' and 'acme-2' meet as 'acme'; the reader keeps no lengths);
 - `R.tenant_id IN (V, NULL)` (a NULL item, also cast, never matches: the IN is then NULL or
   TRUE exactly where `= V` is), and so `= ANY(ARRAY[V, NULL])` and `= ALL(ARRAY[V, NULL])`; `(R.tenant_id = V) IS TRUE`, and `CASE WHEN c THEN TRUE [ELSE
   FALSE | ELSE NULL] END` read as `c` (TRUE exactly where `c` is; NULL IS TRUE is FALSE), and
-  so are `c = TRUE`, `c <> FALSE` and `c IS NOT DISTINCT FROM TRUE` (NULL where `c` is) — never
+  so are `c = TRUE`, `c <> FALSE`, `c IS NOT DISTINCT FROM TRUE` (NULL where `c` is) and
+  `coalesce(c, FALSE)` (every later argument FALSE or NULL: `coalesce(c, TRUE)` is TRUE where
+  `c` is NULL — rows of no tenant, or every row with a NULL parameter) — never
   `IS NOT FALSE`, `IS NOT TRUE` or `IS FALSE` (`(tenant_id = $1) IS NOT FALSE` is TRUE for every
-  row when `$1` is NULL); `CASE R.tenant_id WHEN V THEN TRUE [ELSE FALSE | ELSE NULL] END` (the
+  row when `$1` is NULL, NOT NULL column or not: shown on the server, round 35);
+  `R.tenant_id = ALL (SELECT V)`, a SELECT of one item and no other clause (one row: `= V`; ALL
+  of a subquery that may return no row — a FROM, WHERE, LIMIT — is TRUE for every row); `CASE R.tenant_id WHEN V THEN TRUE [ELSE FALSE | ELSE NULL] END` (the
   simple CASE compares with `=`), not with a second WHEN or another default; a CASE whose
   every result that may be TRUE (not FALSE, NULL or a missing ELSE) pins the same value, as an
   OR of those results would (`CASE WHEN c THEN R.tenant_id = V ELSE R.tenant_id = V END`);
@@ -292,7 +302,19 @@ What pins a reference `R`:
   show, the same for all, or a pinning value cast to that type with no length — `SELECT
   $1::uuid, 0`, a synthetic row —, which holds no tenant row; `int` beside `bigint`, an uncast
   `$1`, or types unknown without schema sources: not pushed, each branch runs over every
-  tenant's rows). A view of the schema sources is
+  tenant's rows).
+  A branch of INTERSECT (either operand) or of the right operand of EXCEPT whose rows are
+  compared with an operand's rows that output, at some place, the tenant column of a source
+  pinned to V is pinned when it outputs its own tenant column at that very place (bare, of a
+  type that compares exactly with the pinned one's): set operations compare whole rows, so
+  another tenant's row meets none of V's (`SELECT tenant_id, name FROM patients WHERE
+  tenant_id = $1 EXCEPT SELECT tenant_id, name FROM archived`). Only where the branch computes
+  its rows one by one or grouped by that tenant column (not a window or aggregate over every
+  tenant's rows), with no LIMIT/OFFSET between it and the comparison. Without the tenant column
+  at that place the comparison is an oracle, and is reported: `SELECT name … WHERE tenant_id =
+  $1 EXCEPT SELECT name FROM patients WHERE tenant_id <> $1` drops the caller's rows whose name
+  another tenant has (shown on the server, round 35). The left operand of EXCEPT is never
+  pinned by its right (`A EXCEPT B` returns every row of A that B lacks). A view of the schema sources is
   pinned from outside under the same conditions; one that aggregates, ranks or takes its tenant
   column from a joined table cannot be, and every read of it is reported. So is a function of
   the schema whose query reads tenant rows without pinning them: its output tenant column
@@ -364,7 +386,7 @@ name — of a table, alias, column, CTE or function, quoted or not — is its fi
 PostgreSQL cuts it in DDL and queries alike: two aliases alike that far are one (the inner
 shadows the outer), and a table declared with a longer name is read by it.
 
-NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)`, a value read by a subquery, and a join on a key
+NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)` (but the forms above), a value read by a subquery, and a join on a key
 other than the tenant column never pin. Nor does anything pin a table whose tenant column the
 schema sources declare to compare loosely — `citext`, a collation created `deterministic =
 false` (or `FROM` one), a domain over either, also through `LIKE`, `INHERITS`, `PARTITION OF`

@@ -6,7 +6,13 @@ tenant column a pinning value in every row: the column list lacks the tenant col
 puts something else there (a subquery, an expression, `DEFAULT` where the column's default is
 not a tenant expression), the `INSERT … SELECT` projects
 something other than a pinning value or the tenant column of a pinned source (the key of the
-tenant registry pinned by `r.id = $1` is one), or there is no column list at all. A column list
+tenant registry pinned by `r.id = $1` is one), or there is no column list at all — unless the
+schema sources show the target table's columns in order (its own, parents' first; forgotten at a
+dropped column, a typed table, `CREATE TABLE AS`, a name in two schemas; never a view): then the
+row's item at the tenant column's place is held to the same rules, and `SELECT *` of one table
+whose tenant column stands at that same place passes it on (`INSERT INTO archive SELECT * FROM
+moved WHERE tenant_id = $1`; not when `moved` has it elsewhere: another column's value lands in
+the tenant column). A column list
 may leave the tenant column out when the schema sources give it a tenant expression as its
 default (`tenant_id bigint NOT NULL DEFAULT current_setting('app.tenant_id')::bigint`, an exact
 cast; kept through SET/DROP DEFAULT, renames and drops; not for a name in two schemas): the row
@@ -129,7 +135,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                     fix,
                 )
             continue
-        if columns is None:
+        place = builder.insert_place(node, columns) if columns is None and shown is None else None
+        if columns is None and place is None:
             yield ctx.finding(
                 RULE,
                 table,
@@ -137,12 +144,13 @@ def check(ctx: Context) -> Iterator[Finding]:
                 fix,
             )
             continue
-        index = builder.tenant_position(node, columns)
+        # no column list: the tenant column's place among the table's (round 35, h35B)
+        index = place if columns is None else builder.tenant_position(node, columns)
         if index is None:
             if builder.default_pin(node) is None:  # not written by a tenant-expression default
                 yield ctx.finding(RULE, table, f"INSERT into {name} does not set {column}", fix)
             continue
-        written = _written(column, columns[index])
+        written = column if columns is None else _written(column, columns[index])
         source = node.expression
         while isinstance(source, exp.Paren | exp.Subquery) and not isinstance(source, exp.Values):
             source = source.this
