@@ -53,6 +53,8 @@ class Settings:
     allow_multi_tenant: bool = False
     tenant_root: str | None = None  # the tenant registry (`accounts`, or `accounts.id`)
     shared_rows: bool = False  # `tenant_id IS NULL` rows are public reference rows
+    # the application sessions' search path: which schema an unqualified name reads (round 35)
+    search_path: tuple[str, ...] = ("public",)
     include: tuple[str, ...] = ("*.sql", "*.py")
     exclude: tuple[str, ...] = ()
     force_exclude: bool = False
@@ -106,6 +108,7 @@ _LIST_KEYS = {
     "include",
     "exclude",
     "sql_functions",
+    "search_path",
 }
 _BOOL_KEYS = {
     "infer_tenant_tables",
@@ -816,6 +819,11 @@ def _build_policy(
             volatile_operators=schema.volatile_operators if schema else (),
             tenant_column_types=_column_types(schema, column) if schema else None,
             tenant_places=_tenant_places(schema, column) if schema else None,
+            global_homes=_global_homes(schema, column) if schema else None,
+            relation_homes=(
+                {sql_name(n): h for n, h in schema.relation_schemas.items()} if schema else None
+            ),
+            search_path=settings.search_path,
             nontext_columns=_nontext_columns(schema) if schema else None,
             typed_columns=_typed_columns(schema) if schema else None,
             inlined_functions=(
@@ -1142,6 +1150,23 @@ def _column_types(schema: SchemaInfo, column: str) -> dict[str, str]:
         ):
             continue
         found[sql_name(table)] = types[0]
+    return found
+
+
+def _global_homes(schema: SchemaInfo, column: str) -> dict[str, set[str]]:
+    """Each name's schemas whose table of that name the reader is sure has no `column` (a
+    plain table named by no DDL since: `SchemaInfo.plain_tables`), where another schema's
+    relation of the name may have it; nothing once a statement may run SQL text unseen."""
+    from tenantguard.engine.policy import sql_name
+
+    if schema.names_unsure:
+        return {}
+    found: dict[str, set[str]] = {}
+    for name, homes in schema.plain_tables.items():
+        held = schema.relation_schemas.get(name, set())
+        sure = {h for h, columns in homes.items() if column not in columns and h in held}
+        if sure and len(held) > 1:
+            found[sql_name(name)] = sure
     return found
 
 

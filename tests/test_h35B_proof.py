@@ -481,3 +481,123 @@ def test_the_proof_accepts_the_new_corpus(tmp_path: Path) -> None:
         if found:
             flagged[name] = found
     assert sorted(flagged) == sorted(UNPROVEN_35), flagged
+
+
+# ---------------------------------------------------------------- 1, 4: names by the search path
+# `countries` in public is a global table; `archive.countries` holds tenant rows. An unqualified
+# name reads the first schema of the search path that holds it: public's under the default path,
+# archive's under `archive, public` (a leak twin on the server). `public.cards.org` names the FROM
+# item `cards` where the path reads `cards` in public.
+PATHS = f"""
+CREATE TABLE countries (code text PRIMARY KEY, name text NOT NULL);
+CREATE SCHEMA archive;
+CREATE TABLE archive.countries (org uuid NOT NULL, code text NOT NULL, name text NOT NULL);
+CREATE TABLE cards (org uuid NOT NULL, id bigint PRIMARY KEY, country text NOT NULL);
+INSERT INTO countries VALUES ('ar', 'Argentina'), ('uy', 'Uruguay');
+INSERT INTO archive.countries VALUES ('{A}', 'ar', 'old A'), ('{B}', 'uy', 'old B');
+INSERT INTO cards VALUES ('{A}', 1, 'ar'), ('{B}', 2, 'uy');
+DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
+CREATE ROLE {ROLE}; END IF; END $$;
+GRANT USAGE ON SCHEMA archive TO {ROLE};
+GRANT SELECT ON ALL TABLES IN SCHEMA public, archive TO {ROLE};
+ALTER TABLE archive.countries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE archive.countries FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON archive.countries USING (org::text = current_setting('app.org'));
+ALTER TABLE cards ENABLE ROW LEVEL SECURITY;
+ALTER TABLE cards FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON cards USING (org::text = current_setting('app.org'));
+"""
+# the schema sources: the same DDL (data and grants left out)
+PATHS_DDL = "\n".join(PATHS.strip().splitlines()[:4])
+# (name, sql, search path, safe)
+PATH_CASES = [
+    ("the global table by the default path", "SELECT code, name FROM countries", "public", True),
+    (
+        "a join with the global table",
+        "SELECT c.id, k.name FROM cards c JOIN countries k ON k.code = c.country "
+        "WHERE c.org = $1::uuid",
+        "public",
+        True,
+    ),
+    (
+        "a schema-qualified column of an unqualified table",
+        "SELECT id FROM cards WHERE public.cards.org = $1::uuid",
+        "public",
+        True,
+    ),
+    (
+        "the tenant table by archive's path",
+        "SELECT code, name FROM countries",
+        "archive, public",
+        False,
+    ),
+]
+
+
+async def test_names_read_by_the_search_path_on_the_server(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, PATHS) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            wrong = []
+            for name, sql, path, safe in PATH_CASES:
+                results = []
+                for rls in (False, True):
+                    async with conn.transaction():
+                        await conn.execute(f"SET LOCAL search_path = {path}")
+                        await conn.execute("SELECT set_config('app.org', $1, true)", A)
+                        if rls:
+                            await conn.execute(f"SET LOCAL ROLE {ROLE}")
+                        args = (A,) if "$1" in sql else ()
+                        results.append(sorted(tuple(r) for r in await conn.fetch(sql, *args)))
+                if (results[0] == results[1]) != safe:
+                    wrong.append((name, results))
+            assert wrong == []
+            async with conn.transaction():
+                await conn.execute("SET LOCAL search_path = archive, public")
+                rows = await conn.fetch("SELECT name FROM countries ORDER BY name")
+                assert [r[0] for r in rows] == ["old A", "old B"]  # every tenant's
+        finally:
+            await conn.close()
+
+
+def test_the_proof_reads_names_by_the_search_path(tmp_path: Path) -> None:
+    wrong = []
+    for name, sql, path, safe in PATH_CASES:
+        policy = policy_for(
+            tmp_path, PATHS_DDL, tenant_column="org", search_path=tuple(path.split(", "))
+        )
+        codes = [f.code for f in analyze_statement(sql, policy).findings]  # type: ignore[arg-type]
+        if bool(codes) == safe:
+            wrong.append((name, codes))
+    assert wrong == []
+
+    def codes(sql: str, ddl: str = PATHS_DDL, path: tuple[str, ...] = ("public",)) -> list[str]:
+        policy = policy_for(tmp_path, ddl, tenant_column="org", search_path=path)
+        return [f.code for f in analyze_statement(sql, policy).findings]  # type: ignore[arg-type]
+
+    read = "SELECT code, name FROM countries"
+    assert codes("SELECT * FROM public.countries") == []
+    assert codes("SELECT * FROM archive.countries") == ["TG001"]
+    assert codes("TRUNCATE countries") == []
+    assert codes("TRUNCATE archive.countries") == ["TG005"]
+    # "$user" first: a schema named like the login role may hold the name
+    assert codes(read, path=("$user", "public")) == ["TG001"]
+    # the global table changed later, by name or by code that may run: unsure, a tenant name
+    for later in (
+        "ALTER TABLE countries ADD COLUMN note text;",
+        "CREATE TABLE more_countries (extra text) INHERITS (countries);",
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE ' || 'coun' || 'tries ADD COLUMN org uuid'; END $$;",
+        "ALTER SCHEMA public RENAME TO old; ALTER SCHEMA archive RENAME TO public;",
+    ):
+        assert codes(read, PATHS_DDL + "\n" + later) == ["TG001"], later
+    # code defined before the table that names it: a call may change it
+    early = (
+        "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS "
+        "'ALTER TABLE countries ADD COLUMN org uuid';\n"
+    )
+    assert codes(read, early + PATHS_DDL + "\nSELECT f();") == ["TG001"]
+    # `public.cards.org` where the path reads `cards` in another schema first: not that item
+    other = PATHS_DDL + "\nCREATE TABLE archive.cards (org uuid, id bigint);"
+    assert codes(
+        "SELECT id FROM cards WHERE public.cards.org = $1::uuid", other, ("archive", "public")
+    ) == ["TG001"]

@@ -314,6 +314,7 @@ class Policy:
         "failing_views",
         "foreign_keys",
         "functions",
+        "global_homes",
         "global_tables",
         "hidden_writes",
         "inlined_functions",
@@ -330,8 +331,10 @@ class Policy:
         "pinned_relations",
         "pinning_function_needles",
         "pinning_functions",
+        "relation_homes",
         "renaming_views",
         "row_changers",
+        "search_path",
         "setting_functions",
         "setting_indices",
         "setting_pinned",
@@ -475,6 +478,15 @@ class Policy:
     # show every column in order and the name is one table's (round 35, h35B): an INSERT with no
     # column list, or a `*` of the table, gives or reads its tenant column at that place
     tenant_places: Mapping[str, int]
+    # round 35 (h35B): a tenant table's name that a schema also holds without the tenant column
+    # (schema sources: a plain table named by no DDL since), name -> those schemas; every schema
+    # holding a name with one of them (name -> schemas); and the search path the application's
+    # sessions run under (config `search_path`). An unqualified name is the table of the first
+    # schema of the path that holds it (`countries` is public's, global, though
+    # `archive.countries` has the tenant column); "$user" first: unknown
+    global_homes: Mapping[str, frozenset[str]]
+    relation_homes: Mapping[str, frozenset[str]]
+    search_path: tuple[str, ...]
     # each table's columns the schema shows of a built-in type that is not text-like (a
     # timestamp, a number…): a cast of one never fails quoting a row's text (TG013)
     nontext_columns: Mapping[str, frozenset[str]]
@@ -585,6 +597,9 @@ class Policy:
         volatile_operators: Iterable[str] = (),
         tenant_column_types: Mapping[str, str] | None = None,
         tenant_places: Mapping[str, int] | None = None,
+        global_homes: Mapping[str, Iterable[str]] | None = None,
+        relation_homes: Mapping[str, Iterable[str]] | None = None,
+        search_path: Iterable[str] = ("public",),
         nontext_columns: Mapping[str, Iterable[str]] | None = None,
         typed_columns: Mapping[str, Mapping[str, str]] | None = None,
         inlined_functions: Mapping[str, str] | None = None,
@@ -766,6 +781,21 @@ class Policy:
                 {table_name(t): str(k) for t, k in (tenant_column_types or {}).items()}
             ),
         )
+        init(
+            self,
+            "global_homes",
+            MappingProxyType(
+                {table_name(t): frozenset(h) for t, h in (global_homes or {}).items() if h}
+            ),
+        )
+        init(
+            self,
+            "relation_homes",
+            MappingProxyType(
+                {table_name(t): frozenset(h) for t, h in (relation_homes or {}).items()}
+            ),
+        )
+        init(self, "search_path", tuple(normalize_name(e) for e in search_path))
         init(
             self,
             "tenant_places",
@@ -956,6 +986,46 @@ class Policy:
                 return index
         return None
 
+    def surely_global(self, name: str, schema: str | None) -> bool:
+        """Is the relation `name` (of `schema` as written, None: unqualified) one the schema
+        sources show without the tenant column, though a table of that name elsewhere has it
+        (round 35, h35B)? Unqualified, it is the first schema of the search path that holds the
+        name; unknown (False) past a "$user" entry or when no schema of the path holds it."""
+        homes = self.global_homes.get(name)
+        if not homes:
+            return False
+        if schema is None:
+            schema = self.resolved_schema(name)
+        return schema is not None and schema in homes
+
+    def is_tenant_relation(self, table: exp.Expression) -> bool:
+        """Is this table reference (an `exp.Table`) a tenant table's: its name a tenant table's,
+        and not the global table of that name the search path reads (`surely_global`)?"""
+        from tenantguard.engine.proof.syntax import identifier_name
+
+        name = identifier_name(table.this)
+        if not self.is_tenant_table(name):
+            return False
+        if not self.global_homes or table.args.get("catalog"):
+            return True
+        db = table.args.get("db")
+        return not self.surely_global(name, identifier_name(db) if db is not None else None)
+
+    def resolved_schema(self, name: str) -> str | None:
+        """The schema an unqualified relation name reads under the search path: the first of
+        the path whose relations (schema sources) include it; None past a "$user" entry (a
+        schema named like the session's role, unknown), when none holds it, or without schema
+        sources."""
+        held = self.relation_homes.get(name)
+        if not held:
+            return None
+        for entry in self.search_path:
+            if entry == "$user":
+                return None
+            if entry in held:
+                return entry
+        return None
+
     def is_root_table(self, name: str) -> bool:
         return name == self.tenant_root
 
@@ -1059,6 +1129,9 @@ class Policy:
             "volatile_operators": set(self.volatile_operators),
             "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},
             "tenant_places": {sql_name(t): k for t, k in self.tenant_places.items()},
+            "global_homes": {sql_name(t): set(h) for t, h in self.global_homes.items()},
+            "relation_homes": {sql_name(t): set(h) for t, h in self.relation_homes.items()},
+            "search_path": self.search_path,
             "nontext_columns": {
                 sql_name(t): {sql_name(c) for c in cs} for t, cs in self.nontext_columns.items()
             },

@@ -429,6 +429,17 @@ class SchemaInfo:
     )
     # names whose defaults are not kept (a table of that name in two schemas)
     _no_defaults: set[str] = field(default_factory=set, compare=False, repr=False)
+    # round 35 (h35B): the tables whose columns each schema surely holds, name -> schema ->
+    # columns: made by a plain CREATE TABLE (its own column definitions only: no INHERITS, LIKE,
+    # PARTITION OF, OF type) in a schema the reader is sure of, and named by no statement since
+    # but DML (an ALTER, rename, rule, trigger, a function's or DO block's text naming it, a
+    # table inheriting from it…; a rename, drop or move of its schema) — `names_unsure` once a
+    # statement may run SQL text the reader cannot see (EXECUTE): then none is sure
+    plain_tables: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    names_unsure: bool = False
+    # the texts of the code the sources define (functions, procedures, triggers, rules, event
+    # triggers): one may change a table made after it, by name, when called
+    _code_texts: list[str] = field(default_factory=list, compare=False, repr=False)
     # while reading only: what a composite foreign key's pin stands on (`settle_keys`) — each
     # unique key's constraint or index name (name -> [(table, columns)]), the names PostgreSQL
     # chose (computed here: a guess), every constraint and index name seen, the tables whose
@@ -602,6 +613,8 @@ class SchemaInfo:
             "held_columns": {t: sorted(c) for t, c in self.held_columns.items()},
             "relation_schemas": {n: sorted(s) for n, s in self.relation_schemas.items()},
             "order": {t: list(c) for t, c in self.order.items()},
+            "plain_tables": {n: dict(h) for n, h in self.plain_tables.items()},
+            "names_unsure": self.names_unsure,
         }
 
     @classmethod
@@ -777,6 +790,11 @@ class SchemaInfo:
                 str(n): set(texts(s)) for n, s in data.get("relation_schemas", {}).items()
             },
             order={str(t): texts(c) for t, c in data.get("order", {}).items()},
+            plain_tables={
+                str(n): {str(h): texts(c) for h, c in homes.items()}
+                for n, homes in data.get("plain_tables", {}).items()
+            },
+            names_unsure=bool(data.get("names_unsure", True)),
         )
 
     # what the schema says
@@ -1462,9 +1480,71 @@ class SchemaInfo:
             # replica (or local): the server skips every foreign key's trigger, so rows written
             # then (here, in a function or a session of a role this sets) may break any key
             self._replica = True
+        if not self.names_unsure:
+            self._forget_plain(node, kind, text)
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, node, text, path)
+        if kind == "CreateStmt" and not self.names_unsure:
+            self._remember_plain(node)
+
+    def _forget_plain(self, node: Any, kind: str, text: str) -> None:
+        """Forgets the plain tables (`plain_tables`) a statement may change: any it names but
+        by DML (INSERT, UPDATE, DELETE, COPY); a CREATE TABLE's parents and LIKE sources; any
+        table of a schema a statement renames, drops or moves things of. A statement that may run
+        text the reader does not see (EXECUTE, in a function, a DO block, a PREPARE) makes every
+        name unsure."""
+        lowered = text.lower()
+        if "execute" in lowered:
+            self.names_unsure = True
+            self.plain_tables.clear()
+            return
+        if kind in _CODE:
+            self._code_texts.append(text)
+        if not self.plain_tables or kind in _PLAIN_SAFE:
+            return
+        if kind == "CreateStmt":
+            named = {_relname(r) for r in node.inhRelations or ()}
+            for element in node.tableElts or ():
+                if type(element).__name__ == "TableLikeClause":
+                    named.add(_relname(element.relation))
+            if node.ofTypename is not None:
+                named.add(str(node.ofTypename.names[-1].sval))
+        else:
+            named = names_in_text(text, set(self.plain_tables))
+        for name in named:
+            self.plain_tables.pop(name, None)
+        if kind in _SCHEMA_CHANGES:
+            for name, homes in list(self.plain_tables.items()):
+                for schema in [h for h in homes if names_in_text(text, {h})]:
+                    del homes[schema]
+                if not homes:
+                    del self.plain_tables[name]
+
+    def _remember_plain(self, node: Any) -> None:
+        """Notes a plain CREATE TABLE's columns in its schema (see `plain_tables`)."""
+        relation = node.relation
+        if (
+            node.inhRelations
+            or node.ofTypename is not None
+            or node.partbound is not None
+            or str(getattr(relation, "relpersistence", "p") or "p") != "p"
+        ):
+            return
+        schema = self._schema_of(relation)
+        if not schema or schema == _UNKNOWN_SCHEMA:
+            return
+        name = _relname(relation)
+        if any(names_in_text(code, {name}) for code in self._code_texts):
+            return  # code defined before it names it: a call may change it
+        columns = []
+        for element in node.tableElts or ():
+            kind = type(element).__name__
+            if kind == "ColumnDef":
+                columns.append(str(element.colname))
+            elif kind != "Constraint":
+                return  # LIKE, or anything the reader does not know
+        self.plain_tables.setdefault(name, {})[schema] = columns
 
     def _unknown(self, text: str, message: str) -> None:
         """A statement PostgreSQL reads that creates a table whose columns the sources do not
@@ -4142,6 +4222,19 @@ def _origin_role(node: Any) -> bool:
     values = [getattr(getattr(a, "val", None), "sval", None) for a in node.args or ()]
     return values == ["origin"]
 
+
+# statements that change no table's columns (round 35: `plain_tables`)
+_PLAIN_SAFE = frozenset(
+    {"InsertStmt", "UpdateStmt", "DeleteStmt", "CopyStmt", "TransactionStmt", "CommentStmt"}
+)
+# statements that define code a later statement may run (round 35: `plain_tables`)
+_CODE = frozenset(
+    {"CreateFunctionStmt", "CreateTrigStmt", "RuleStmt", "CreateEventTrigStmt", "PrepareStmt"}
+)
+# statements that may rename, drop or move what a schema holds (its name in their text)
+_SCHEMA_CHANGES = frozenset(
+    {"RenameStmt", "DropStmt", "AlterObjectSchemaStmt", "CreateSchemaStmt", "DoStmt"}
+)
 
 _HANDLERS = {
     "CreateStmt": SchemaInfo._create_table,

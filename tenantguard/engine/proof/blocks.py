@@ -960,7 +960,15 @@ class Model:
                 block,
                 role,
                 table_name,
-                self.policy.is_tenant_table(table_name) and not only,
+                self.policy.is_tenant_table(table_name)
+                and not only
+                and not (
+                    self.policy.global_homes
+                    and self.policy.surely_global(
+                        table_name,
+                        identifier_name(table.args["db"]) if table.args.get("db") else None,
+                    )
+                ),
                 column_names=columns,
                 unpinnable=None if only else unpinnable,
                 # a view showing its tenant column under another name (none under a column list)

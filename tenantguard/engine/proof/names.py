@@ -345,17 +345,22 @@ class Names:
             return None
         return seen[0][0].get(name)
 
-    @staticmethod
-    def _schema_match(source: Source, schema: str) -> object:
+    def _schema_match(self, source: Source, schema: str) -> object:
         """`schema.table.col` names the table of that schema, read without an alias; a FROM
-        item of another schema (or an alias) is not it, and one without a schema may or may
-        not be (the search path decides): unresolved."""
+        item of another schema (or an alias) is not it, and one without a schema is it when
+        the search path reads its name in that schema (round 35, h35B: `FROM cards WHERE
+        public.cards.org = $1`, the sources holding `cards` in public alone), not when it
+        reads another's; unresolved when that cannot be told."""
         node = source.node
         if not isinstance(node, exp.Table) or node.args.get("alias") is not None:
             return _MISSING
         written = identifier_name(node.args.get("db"))
         if not written:
-            return None
+            if node.args.get("catalog"):
+                return None
+            written = self.policy.resolved_schema(identifier_name(node.this)) or ""
+            if not written:
+                return None
         return source if written == schema else _MISSING
 
     def tenant_column_owner(

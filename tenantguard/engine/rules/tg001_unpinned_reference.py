@@ -394,7 +394,16 @@ or `ALTER COLUMN … TYPE`: `workspace = 'acme'` matches 'ACME' there, even as `
 (the cast keeps the collation) or chained from an exact column (the comparison takes the
 column's collation); an upsert on it is TG003.
 
-The schema sources decide what a name reads. A table with no tenant column that tenant tables
+The schema sources decide what a name reads. A name the sources create in several schemas is
+read by the search path (config `search_path`, default `["public"]`): unqualified, it is the
+relation of the first schema of the path that holds it, so `countries` is public's global table
+though `archive.countries` has the tenant column — when the sources show public's table surely
+without it (made by a plain `CREATE TABLE` and named since by no DDL, rule, trigger, function or
+DO block, its schema never renamed or dropped; none once a source may run `EXECUTE`d text).
+Under `search_path = ["archive", "public"]` it is archive's, a tenant table; `"$user"` first
+leaves it unknown (a schema named like the login role may hold it): a tenant name. So is a
+column `public.cards.org` of the FROM item `cards`: that item when the path reads `cards` in
+public, another's (an outer `public.cards`) when it reads it elsewhere. A table with no tenant column that tenant tables
 inherit from (`CREATE TABLE docs (org uuid) INHERITS (base_docs)`) returns their rows of every
 tenant to a read, update or delete without `ONLY`: nothing pins it (`FROM ONLY base_docs`
 reads its own rows and passes). A table that a `CREATE RULE "_RETURN" AS ON SELECT … DO

@@ -109,7 +109,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         name = identifier_name(table.this)
         shown = ctx.policy.write_views.get(name)
         if shown is None:
-            if not ctx.policy.is_tenant_table(name):
+            if not ctx.policy.is_tenant_relation(table):
                 continue
         elif _through_renaming(ctx, node, name, columns):
             continue  # `_renaming_targets`
@@ -203,7 +203,7 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
                 ):
                     yield _renamed_target(ctx, action, name, shown, "MERGE INSERT")
             continue
-        if shown is None and not ctx.policy.is_tenant_table(name):
+        if shown is None and not ctx.policy.is_tenant_relation(target):
             continue
         block = builder.block_of.get(id(merge))
         whens = merge.args.get("whens")

@@ -73,7 +73,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         # row DO UPDATE updates, whatever the view's WHERE says; the view may name the column
         # otherwise
         shown = ctx.policy.write_views.get(name)
-        if shown is None and not ctx.policy.is_tenant_table(name):
+        if shown is None and not ctx.policy.is_tenant_relation(target):
             continue
         # the names the target calls the table's tenant column by (none shown: its own name,
         # which the target cannot use; unknown: none will do)

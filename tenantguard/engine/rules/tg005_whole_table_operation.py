@@ -207,7 +207,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     for table in _tables(node):
         name = identifier_name(table.this)
-        if not ctx.policy.is_tenant_table(name):
+        if not ctx.policy.is_tenant_relation(table):
             continue
         if isinstance(node, exp.TruncateTable):
             yield ctx.finding(
