@@ -52,7 +52,8 @@ INSERT INTO dcards VALUES ('{A}', 1, 'mine'), ('{B}', 2, 'theirs');
 INSERT INTO codes VALUES ('{A}', 1, 'mine'), ('{A.upper()}', 2, 'theirs, same uuid');
 INSERT INTO labels VALUES ('acme-1', 3, 'acme one'), ('acme-2', 4, 'acme two');
 INSERT INTO moved VALUES ('{A}', '{B}', 'mine, owned by B''s id'), ('{B}', '{A}', 'theirs');
-INSERT INTO swapped VALUES ('{B}', '{A}', 'A''s, owned by B''s id');
+INSERT INTO swapped VALUES ('{B}', '{A}', 'A''s, owned by B''s id'),
+  ('{A}', '{B}', 'mine, owned by B''s id');  -- B's row, equal to A's moved row place by place
 INSERT INTO seats VALUES (1, 1, 'mine'), (2, 2, 'theirs');
 """
 TABLES = [
@@ -257,6 +258,21 @@ CASES: list[Case] = [
         "insert",
         "a star of a table with the tenant column elsewhere",
         "INSERT INTO archived SELECT * FROM swapped WHERE org = $1 RETURNING title",
+        (A,),
+        False,
+    ),
+    # stars of tables whose tenant column's place the schema sources show
+    (
+        "setop",
+        "INTERSECT of stars with the tenant column at one place",
+        "SELECT * FROM moved WHERE org = $1 INTERSECT SELECT * FROM moved",
+        (A,),
+        True,
+    ),
+    (
+        "setop",
+        "INTERSECT of stars with the tenant column at two places",
+        "SELECT * FROM moved WHERE org = $1 INTERSECT SELECT * FROM swapped",
         (A,),
         False,
     ),

@@ -225,6 +225,7 @@ class Projections:
             if other is None or not mine or not theirs or len(mine) != len(theirs):
                 continue
             if any(is_star(i) for i in (*mine, *theirs)):
+                self._star_set_fact(block, other, mine, theirs)
                 continue
             for item, compared in zip(mine, theirs, strict=True):
                 source = self._bare_owner(block, item)
@@ -243,6 +244,40 @@ class Projections:
                 source.facts.append(
                     Fact(source, item, "a set operation", other=pinned, null_safe=True)
                 )
+
+    def _star_set_fact(
+        self, block: Block, other: Block, mine: list[exp.Expression], theirs: list[exp.Expression]
+    ) -> None:
+        """`SELECT * FROM a … INTERSECT SELECT * FROM b …`: each a lone `*` of one table whose
+        tenant column stands at the same place among its columns (`tenant_places`, schema
+        sources): as above, at that place."""
+        if len(mine) != 1 or len(theirs) != 1 or not self.policy.tenant_places:
+            return
+        place = self.policy.tenant_places
+        source = self._star_place_owner_of(block, mine[0])
+        pinned = self._star_place_owner_of(other, theirs[0])
+        if source is None or pinned is None or source.nullable:
+            return
+        if place.get(source.table or "") != place.get(pinned.table or ""):
+            return
+        if not (self.row_by_row(block) or self.grouped_by_owner(block, source)):
+            return
+        if exact_comparison(self.policy, source, pinned, self.tenant_col, self.model.column_types):
+            source.facts.append(
+                Fact(source, mine[0], "a set operation", other=pinned, null_safe=True)
+            )
+
+    def _star_place_owner_of(self, block: Block, star: exp.Expression) -> Source | None:
+        """The one table a lone `*` of `block` reads whose tenant column's place is known."""
+        sources = block.every_source
+        if len(sources) != 1 or block.join_lists:
+            return None
+        owner = sources[0]
+        place = self.policy.tenant_places.get(owner.table or "")
+        if owner.kind is not SourceKind.TABLE or place is None:
+            return None
+        found = self._star_place_owner(block, star, self.tenant_col, place)
+        return found if found is owner else None
 
     def _bare_owner(self, block: Block, item: exp.Expression) -> Source | None:
         """The source whose tenant column a select-list item is, under an alias and parentheses

@@ -310,7 +310,9 @@ What pins a reference `R`:
   another tenant's row meets none of V's (`SELECT tenant_id, name FROM patients WHERE
   tenant_id = $1 EXCEPT SELECT tenant_id, name FROM archived`). Only where the branch computes
   its rows one by one or grouped by that tenant column (not a window or aggregate over every
-  tenant's rows), with no LIMIT/OFFSET between it and the comparison. Without the tenant column
+  tenant's rows), with no LIMIT/OFFSET between it and the comparison. Lone stars of one table
+  each (`SELECT * FROM a WHERE tenant_id = $1 EXCEPT SELECT * FROM b`) count when the schema
+  sources show both tables' columns in order with the tenant column at the same place. Without the tenant column
   at that place the comparison is an oracle, and is reported: `SELECT name … WHERE tenant_id =
   $1 EXCEPT SELECT name FROM patients WHERE tenant_id <> $1` drops the caller's rows whose name
   another tenant has (shown on the server, round 35). The left operand of EXCEPT is never
