@@ -617,3 +617,30 @@ def test_the_proof_reads_names_by_the_search_path(tmp_path: Path) -> None:
     assert codes(
         "SELECT id FROM cards WHERE public.cards.org = $1::uuid", other, ("archive", "public")
     ) == ["TG001"]
+
+
+def test_the_reader_forgets_a_plain_table_named_in_any_spelling(tmp_path: Path) -> None:
+    """`plain_tables` (round 35): a later statement naming the table, however it is spelled,
+    makes its columns unsure; a quoted mixed-case name is its own."""
+    from tenantguard.sources.schema import read_schema
+
+    def plain(sql: str) -> dict[str, dict[str, list[str]]]:
+        path = tmp_path / "s.sql"
+        path.write_text(sql, encoding="utf-8")
+        return read_schema([path]).plain_tables
+
+    made = "CREATE TABLE countries (code text); CREATE TABLE archive.countries (org uuid);"
+    assert plain(made) == {"countries": {"public": ["code"], "archive": ["org"]}}
+    for later in (
+        "ALTER TABLE COUNTRIES ADD COLUMN org uuid;",
+        'ALTER TABLE "countries" ADD COLUMN org uuid;',
+        'ALTER TABLE U&"countrie\\0073" ADD COLUMN org uuid;',
+        "CREATE RULE r AS ON INSERT TO countries DO INSTEAD NOTHING;",
+        "CREATE FUNCTION g() RETURNS void LANGUAGE sql AS $$ ALTER TABLE countries ADD org uuid $$;",
+    ):
+        assert "countries" not in plain(made + later), later
+    quoted = 'CREATE TABLE "Countries" (code text); CREATE TABLE archive."Countries" (org uuid);'
+    assert plain(quoted + "ALTER TABLE countries ADD COLUMN org uuid;") == {
+        "Countries": {"public": ["code"], "archive": ["org"]}
+    }
+    assert plain(quoted + 'ALTER TABLE "Countries" ADD COLUMN org uuid;') == {}

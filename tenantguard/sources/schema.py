@@ -440,6 +440,9 @@ class SchemaInfo:
     # the texts of the code the sources define (functions, procedures, triggers, rules, event
     # triggers): one may change a table made after it, by name, when called
     _code_texts: list[str] = field(default_factory=list, compare=False, repr=False)
+    # their words, as `names_in_text` reads them (one set, not a walk of each text per table)
+    _code_words: set[str] = field(default_factory=set, compare=False, repr=False)
+    _odd_plain: set[str] = field(default_factory=set, compare=False, repr=False)
     # while reading only: what a composite foreign key's pin stands on (`settle_keys`) — each
     # unique key's constraint or index name (name -> [(table, columns)]), the names PostgreSQL
     # chose (computed here: a guess), every constraint and index name seen, the tables whose
@@ -1501,6 +1504,7 @@ class SchemaInfo:
             return
         if kind in _CODE:
             self._code_texts.append(text)
+            self._code_words.update(_written_words(text))
         if not self.plain_tables or kind in _PLAIN_SAFE:
             return
         if kind == "CreateStmt":
@@ -1511,7 +1515,14 @@ class SchemaInfo:
             if node.ofTypename is not None:
                 named.add(str(node.ofTypename.names[-1].sval))
         else:
-            named = names_in_text(text, set(self.plain_tables))
+            words = _written_words(text)
+            if "*" in words:
+                named = set(self.plain_tables)
+            else:
+                named = {w for w in words if w in self.plain_tables}
+                odd = [n for n in self._odd_plain if n in self.plain_tables]
+                if odd:
+                    named |= names_in_text(text, set(odd))
         for name in named:
             self.plain_tables.pop(name, None)
         if kind in _SCHEMA_CHANGES:
@@ -1535,7 +1546,15 @@ class SchemaInfo:
         if not schema or schema == _UNKNOWN_SCHEMA:
             return
         name = _relname(relation)
-        if any(names_in_text(code, {name}) for code in self._code_texts):
+        if (
+            name in self._code_words
+            or "*" in self._code_words
+            or (
+                self._code_texts
+                and not _PLAIN_WORD.fullmatch(name)
+                and any(names_in_text(code, {name}) for code in self._code_texts)
+            )
+        ):
             return  # code defined before it names it: a call may change it
         columns = []
         for element in node.tableElts or ():
@@ -1545,6 +1564,8 @@ class SchemaInfo:
             elif kind != "Constraint":
                 return  # LIKE, or anything the reader does not know
         self.plain_tables.setdefault(name, {})[schema] = columns
+        if not _PLAIN_WORD.fullmatch(name):
+            self._odd_plain.add(name)  # not a plain word: found by `names_in_text` alone
 
     def _unknown(self, text: str, message: str) -> None:
         """A statement PostgreSQL reads that creates a table whose columns the sources do not
@@ -4227,6 +4248,19 @@ def _origin_role(node: Any) -> bool:
 _PLAIN_SAFE = frozenset(
     {"InsertStmt", "UpdateStmt", "DeleteStmt", "CopyStmt", "TransactionStmt", "CommentStmt"}
 )
+_PLAIN_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def _written_words(text: str) -> set[str]:
+    """The names a text may write, as `names_in_text` finds them (words as written and folded;
+    every name — "*" — when a Unicode escape may spell any)."""
+    if 'u&"' in text or 'U&"' in text:
+        return {"*"}
+    words = set(re.findall(r"[^\W\d][\w$]*", text))
+    quoted = {q.replace('""', '"') for q in re.findall(r'"((?:[^"]|"")+)"', text)}
+    return {*words, *map(fold_name, words), *quoted}
+
+
 # statements that define code a later statement may run (round 35: `plain_tables`)
 _CODE = frozenset(
     {"CreateFunctionStmt", "CreateTrigStmt", "RuleStmt", "CreateEventTrigStmt", "PrepareStmt"}
