@@ -425,6 +425,17 @@ async def test_rows_of_the_main_cases(db: asyncpg.Connection) -> None:
     assert await ids("SELECT id FROM nullcards WHERE coalesce(org = $1, false)", A) == [(1,)]
     with pytest.raises(asyncpg.CheckViolationError):
         await db.fetch("SELECT id FROM cards WHERE org::org_ok = $1", A)
+    # a branch computes its select list on every row it reads, before the comparison: a call
+    # with a side effect there sees every tenant's rows (B's 'AAA first of all')
+    async with db.transaction():
+        await db.execute("SELECT set_config('h35.seen', '', true)")
+        await db.fetch(
+            "SELECT org, title FROM cards WHERE org = $1 EXCEPT SELECT org, set_config("
+            "'h35.seen', current_setting('h35.seen') || title || ';', true) FROM cards",
+            A,
+        )
+        seen = await db.fetchval("SELECT current_setting('h35.seen')")
+        assert "AAA first of all" in seen
 
 
 def test_the_proof_accepts_the_safe_cases_and_flags_the_leaks(tmp_path: Path) -> None:

@@ -121,6 +121,27 @@ def _partition_of(window: exp.Window) -> list[exp.Expression]:
     return list(window.args.get("partition_by") or [])
 
 
+# aggregates a branch compared by a set operation may compute over every tenant's rows (of
+# a column: no call that may fail, notify, count a sequence… on another tenant's value)
+_PLAIN_AGGREGATES = (exp.Count, exp.Max, exp.Min)
+_PLAIN_VALUES = (exp.Column, exp.Star, exp.Literal, exp.Parameter, exp.Placeholder, exp.Null)
+
+
+def _plain_output(item: exp.Expression) -> bool:
+    """A select-list item that computes nothing on its row but reading it (round 35, h35B): a
+    column, a star, a constant or parameter, count/max/min of a column (`count(*)`). A set
+    operation's branch computes its select list on every row it reads, before the rows are
+    compared: `pg_notify('c', title)` or `title::int` there would run on other tenants' rows."""
+    if isinstance(item, exp.Alias):
+        item = item.this
+    while isinstance(item, exp.Paren):
+        item = item.this
+    if isinstance(item, _PLAIN_AGGREGATES):
+        inner = item.this
+        return isinstance(inner, exp.Column | exp.Star) and not item.args.get("expressions")
+    return isinstance(item, _PLAIN_VALUES)
+
+
 class Projections:
     """What the blocks of one statement project; memoised (the solver asks many times)."""
 
@@ -224,6 +245,8 @@ class Projections:
             mine, theirs = projection_items(node), projection_items(counterpart)
             if other is None or not mine or not theirs or len(mine) != len(theirs):
                 continue
+            if node.args.get("order") or not all(_plain_output(i) for i in mine):
+                continue  # computed on every tenant's rows before the comparison
             if any(is_star(i) for i in (*mine, *theirs)):
                 self._star_set_fact(block, other, mine, theirs)
                 continue

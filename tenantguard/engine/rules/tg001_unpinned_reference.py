@@ -310,7 +310,11 @@ What pins a reference `R`:
   another tenant's row meets none of V's (`SELECT tenant_id, name FROM patients WHERE
   tenant_id = $1 EXCEPT SELECT tenant_id, name FROM archived`). Only where the branch computes
   its rows one by one or grouped by that tenant column (not a window or aggregate over every
-  tenant's rows), with no LIMIT/OFFSET between it and the comparison. Lone stars of one table
+  tenant's rows), with no LIMIT/OFFSET between it and the comparison, and computes nothing on
+  its rows but reading them — columns, constants, count/max/min of a column, no ORDER BY: it
+  runs its select list on every tenant's rows before they are compared, so `pg_notify('c',
+  name)` or `name::int` there is no pin (a `set_config` there saw another tenant's title on the
+  server, round 35). Lone stars of one table
   each (`SELECT * FROM a WHERE tenant_id = $1 EXCEPT SELECT * FROM b`) count when the schema
   sources show both tables' columns in order with the tenant column at the same place. Without the tenant column
   at that place the comparison is an oracle, and is reported: `SELECT name … WHERE tenant_id =
