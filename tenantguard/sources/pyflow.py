@@ -6546,6 +6546,11 @@ _APPLIED = lazy_pattern(r"\s*(?:\w+\s*\.\s*)*(\w+)\s*,")
 _HOLDER = lazy_pattern(r"(?<!\w)(\w+)[ \t]*(?::[^=\n:]*)?(?::=|(?<![=!<>:])=(?!=))")
 _FOR_HOLDER = lazy_pattern(r"for(?<!\wfor)[ \t]+([\w \t,()\[\]]+?)[ \t]+in(?!\w)")
 _HELD_WORD = lazy_pattern(r"[A-Za-z_]\w*")
+# a statement's target that starts with a bracket or ends with a comma: `[p] =`, `(p,) =`,
+# `p, =` (the one `_HOLDER` does not see: no name right before its `=`)
+_BRACKET_HOLDER = lazy_pattern(
+    r"^[ \t]*((?:[\[(][\w \t.,*()\[\]]*[\])]|[\w \t.,*()\[\]]*,))[ \t]*=(?!=)", re.M
+)
 _GLOBAL_OR_NONLOCAL = lazy_pattern(r"(?<!\w)(?:global|nonlocal)(?!\w)")
 _NESTED_CLASS = lazy_pattern(r"^[ \t]+class[ \t]", re.M)
 _HELD_TOKEN = lazy_pattern(r"(?<![\w])[A-Za-z_]\w*|[()\[\]{}\n;,:]")
@@ -6737,6 +6742,15 @@ def _held_names_at(code: str) -> list[tuple[str, str, int]]:
                 for held in _held_in(code, match.end(), stops)
                 for holder in holders
             )
+    for match in _BRACKET_HOLDER.finditer(code):
+        # `[p] = [P]`, `(p,) = (P,)`, `p, = [P]`, `[[p]] = [[P]]` (h35D): each name of the
+        # target, any name of the value (a nested display's too)
+        holders = [w for w in _HELD_WORD.findall(match.group(1)) if w not in _NOT_HELD]
+        found.extend(
+            (holder, held, match.start())
+            for held in _held_in(code, match.end(), "\n;")
+            for holder in holders
+        )
     return found
 
 
