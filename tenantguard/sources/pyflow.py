@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import builtins
 import dataclasses
 import functools
 import itertools
@@ -626,6 +627,8 @@ class Call:
     # a driver's method on a receiver of unknown class, read as the driver's too (its own
     # sink): a callee that sends the SQL unchanged adds nothing to that reading
     beside_driver: bool = False
+    # the items each argument holds, by position or keyword, where known (`["UPDATE …"]`)
+    elements: dict[int | str, Value] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -659,6 +662,20 @@ class FunctionInfo:
         current: FunctionInfo | None = self
         while current is not None:
             if current is owner:
+                return True
+            current = current.enclosing
+        return False
+
+    def reads_from(self, owner: object) -> bool:
+        """Whether this function reads `owner`'s parameters: it is `owner` or defined in its
+        body, or `owner` is its class's `__init__` (what it keeps on `self`, h35D)."""
+        if self.within(owner):
+            return True
+        if not (isinstance(owner, FunctionInfo) and owner.name == "__init__" and owner.cls):
+            return False
+        current: FunctionInfo | None = self
+        while current is not None:
+            if current.cls is owner.cls:
                 return True
             current = current.enclosing
         return False
@@ -953,6 +970,15 @@ def _added(node: ast.BinOp) -> list[ast.expr]:
     return operands
 
 
+def _annotation_of(info: FunctionInfo, name: str) -> ast.expr | None:
+    """The annotation of a function's parameter of that name, if any."""
+    args = info.node.args
+    for parameter in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+        if parameter.arg == name:
+            return parameter.annotation
+    return None
+
+
 def _string_annotation(annotation: ast.expr | None) -> bool:
     """Whether a parameter annotated so may hold SQL text: unless every name the annotation
     spells is a type no text can be (`int`, `UUID`, `list[int] | None`). No annotation, or a
@@ -1031,6 +1057,8 @@ class _Walker:
         # names a test showed to hold items, not bound since (`if not rows: return`, then
         # `for row in rows:` runs at least once)
         self.filled: frozenset[str] = frozenset()
+        # the function's parameters as bound on entry (`for q in queries` of one unchanged)
+        self.initial: dict[str, Binding] = {}
 
     # names
 
@@ -1095,7 +1123,7 @@ class _Walker:
         self, info: FunctionInfo, outer: list[tuple[dict[str, Binding], dict[str, Binding]]]
     ) -> None:
         saved = (self.env, self.ever, self.outer, self.function, self.loops, self.tries)
-        saved_nonlocals, saved_filled = self.nonlocals, self.filled
+        saved_nonlocals, saved_filled, saved_initial = self.nonlocals, self.filled, self.initial
         self.env, self.ever, self.outer, self.filled = {}, {}, outer, frozenset()
         self.function, self.loops, self.tries = info, [], []
         self.nonlocals = _function_nonlocals(info)
@@ -1184,10 +1212,11 @@ class _Walker:
                     string=False,
                 )
         self.ever.update(self.env)  # the parameters, as closures defined in the body see them
+        self.initial = dict(self.env)
         self._docstring(node.body)
         self.block(node.body)
         self.env, self.ever, self.outer, self.function, self.loops, self.tries = saved
-        self.nonlocals, self.filled = saved_nonlocals, saved_filled
+        self.nonlocals, self.filled, self.initial = saved_nonlocals, saved_filled, saved_initial
 
     def literal_values(
         self, annotation: ast.expr | None, module: ModuleInfo, depth: int = 0
@@ -2038,7 +2067,48 @@ class _Walker:
                     position=_YIELDED,
                     given=given,
                 )
+        if self.unchanged_parameter(iterable):
+            # `for q in queries: conn.execute(q)`: each item of what the callers pass, checked
+            # at each call (a wrapper, h35D)
+            assert isinstance(iterable, ast.Name) and self.function is not None
+            reason = f"an item of `{iterable.id}`, a parameter of {self.function.name}()"
+            return hole(
+                iterable, self.origin, reason, param=_ITEMS + iterable.id, owner=self.function
+            )
         return hole(iterable, self.origin, "a loop variable")
+
+    def unchanged_parameter(self, node: ast.expr) -> bool:
+        """A name that still holds what the function's parameter of that name was given."""
+        return (
+            isinstance(node, ast.Name)
+            and self.function is not None
+            and node.id in self.function.parameters
+            and node.id in self.initial
+            and node.id not in self.nonlocals
+            and self.env.get(node.id) is self.initial[node.id]
+        )
+
+    def elements(self, argument: ast.expr, value: Value) -> Value | None:
+        """The items a call's argument holds, any of them (`["UPDATE …", "DELETE …"]`, a
+        module's tuple of constants), for a callee that loops over its parameter; an unchanged
+        parameter's items; None when they are unknown."""
+        if (
+            isinstance(argument, ast.List | ast.Tuple | ast.Set)
+            and argument.elts
+            and not any(isinstance(e, ast.Starred) for e in argument.elts)
+        ):
+            return union([self.evaluate(e) for e in argument.elts], argument, self.origin)
+        if isinstance(argument, ast.Name | ast.Attribute):
+            items = self.items_of(argument)
+            if items is not None and items.keys is None and items.values:
+                return union(list(items.values), argument, self.origin)
+        if self.unchanged_parameter(argument):
+            assert isinstance(argument, ast.Name) and self.function is not None
+            reason = f"an item of `{argument.id}`, a parameter of {self.function.name}()"
+            return hole(
+                argument, self.origin, reason, param=_ITEMS + argument.id, owner=self.function
+            )
+        return None
 
     def suppressing(self, context: ast.expr) -> bool:
         """A context manager that may end its body early and let the code after it run:
@@ -3534,6 +3604,11 @@ class _Walker:
             if isinstance(binding, FuncRef | ImportedRef):
                 targets = self.index.callees(binding)
                 bound = isinstance(binding, FuncRef) and binding.bound
+            elif isinstance(binding, ClassRef) and not binding.any_subclass:
+                # `Pages(pool, "SELECT …")`: its `__init__`, a wrapper when a method sends
+                # what it keeps of a parameter (h35D)
+                targets = self.index.overrides(binding.info, "__init__", exact=True)
+                bound = True
         else:
             receiver = self.binding_of_receiver(func.value)
             if isinstance(receiver, InstanceRef | ClassRef):
@@ -3569,15 +3644,82 @@ class _Walker:
         keywords = {
             k.arg: (k.value, self.evaluate(k.value)) for k in node.keywords if k.arg is not None
         }
-        self.recorded[id(node)] = Call(
+        recorded = self.recorded[id(node)] = Call(
             node, targets, positional, keywords, self.function, bound, guessed
         )
+        keyed: list[tuple[int | str, tuple[ast.expr, Value] | None]] = [
+            *enumerate(positional),
+            *keywords.items(),
+        ]
+        for key, given in keyed:
+            if given is not None:
+                held = self.elements(*given)
+                if held is not None:
+                    recorded.elements[key] = held
 
     # bindings and values
+
+    def plain_read(self, node: ast.expr) -> ast.expr:
+        """`getattr(q, "PARTS")`, `vars(q)["PARTS"]`, `vars(q).get("PARTS")`,
+        `q.__dict__["PARTS"]` (a module's name spelt as a constant, the built-ins not
+        rebound): the attribute `q.PARTS` they read, placed where they are (h35D: TG009
+        before); what changes it so is read by the alias scan. Else the node itself."""
+        if not isinstance(node, ast.Call | ast.Subscript):
+            return node
+        owner: ast.expr | None = None
+        key: ast.expr | None = None
+        if isinstance(node, ast.Call):
+            func = node.func
+            if (
+                _is_name(func, "getattr")
+                and len(node.args) == 2
+                and not node.keywords
+                and self.lookup("getattr") is None
+            ):
+                owner, key = node.args
+            elif (
+                isinstance(func, ast.Attribute)
+                and func.attr == "get"
+                and len(node.args) == 1
+                and not node.keywords
+            ):
+                owner, key = self._namespace_of(func.value), node.args[0]
+        else:
+            owner, key = self._namespace_of(node.value), node.slice
+        if (
+            owner is None
+            or isinstance(owner, ast.Starred)
+            or not (isinstance(key, ast.Constant) and isinstance(key.value, str))
+            or not key.value.isidentifier()
+        ):
+            return node
+        if isinstance(node, ast.Subscript) or not _is_name(node.func, "getattr"):
+            # `vars(x)` / `x.__dict__` of a module only (an object's holds its own names)
+            held = self.lookup(owner.id) if isinstance(owner, ast.Name) else None
+            if isinstance(held, ImportedRef):
+                held = self.index.imported(held)
+            if not isinstance(held, ModuleRef):
+                return node
+        return ast.copy_location(ast.Attribute(owner, key.value, ast.Load()), node)
+
+    def _namespace_of(self, node: ast.expr) -> ast.expr | None:
+        """`x` of `vars(x)` (the built-in) or of `x.__dict__`; else None."""
+        if (
+            isinstance(node, ast.Call)
+            and _is_name(node.func, "vars")
+            and len(node.args) == 1
+            and not node.keywords
+            and self.lookup("vars") is None
+        ):
+            return node.args[0]
+        if isinstance(node, ast.Attribute) and node.attr == "__dict__":
+            return node.value
+        return None
 
     def binding(self, node: ast.expr) -> Binding:
         """What an assigned expression gives a name: a handle, a reference, or a string value."""
         inner = node.value if isinstance(node, ast.Await) else node
+        inner = self.plain_read(inner)
         if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
             attr = inner.func.attr
             if attr == "prepare":
@@ -3815,6 +3957,7 @@ class _Walker:
         """The tuple, list or dict of constants an expression names (or displays: `{"a": "x"}
         .get(o)`, `dict(a="x").get(o)`), if it names one."""
         binding: Binding | None = None
+        node = self.plain_read(node)
         if isinstance(node, ast.Dict) or self.dict_call(node) is not None:
             binding = self.binding(node)
         elif isinstance(node, ast.Name):
@@ -3929,6 +4072,8 @@ class _Walker:
 
     def _evaluate(self, node: ast.expr) -> Value:
         origin = self.origin
+        if isinstance(node, ast.Call | ast.Subscript):
+            node = self.plain_read(node)
         kind = type(node)
         if kind is ast.Constant:
             value = node.value  # type: ignore[attr-defined]
@@ -5405,18 +5550,22 @@ class _Walker:
     def identifiers(self, items: ast.expr) -> list[Value] | None:
         """psycopg's `map(sql.Identifier, COLUMNS)` or `(sql.Identifier(c) for c in COLUMNS)`
         of a tuple or list of constants (written there or named): each item quoted as psycopg
-        quotes a name. None for another shape."""
+        quotes a name; `map(sql.Placeholder, FIELDS)` or `(sql.Placeholder(f) for f in
+        FIELDS)`: each a named bind placeholder, `%(field)s` (h35D: TG009 before). None for
+        another shape."""
         source: ast.expr | None = None
+        made = "Identifier"
         if (
             isinstance(items, ast.Call)
             and _is_name(items.func, "map")
             and len(items.args) == 2
             and not items.keywords
             and isinstance(items.args[0], ast.Attribute)
-            and items.args[0].attr == "Identifier"
+            and items.args[0].attr in ("Identifier", "Placeholder")
             and _receiver_name(items.args[0].value) in _SQL_MODULES
         ):
             source = items.args[1]
+            made = items.args[0].attr
         elif (
             isinstance(items, ast.GeneratorExp | ast.ListComp)
             and len(items.generators) == 1
@@ -5426,12 +5575,13 @@ class _Walker:
             and isinstance(items.elt, ast.Call)
             and _is_sql_module_call(items.elt)
             and isinstance(items.elt.func, ast.Attribute)
-            and items.elt.func.attr == "Identifier"
+            and items.elt.func.attr in ("Identifier", "Placeholder")
             and len(items.elt.args) == 1
             and not items.elt.keywords
             and _is_name(items.elt.args[0], items.generators[0].target.id)
         ):
             source = items.generators[0].iter
+            made = items.elt.func.attr
         if source is None:
             return None
         values: Sequence[Value]
@@ -5446,6 +5596,17 @@ class _Walker:
             values = named.values
         origin = self.origin
         quoted: list[Value] = []
+        if made == "Placeholder":
+            # a bind placeholder whatever its name: `%(name)s` of a constant, `%s` otherwise
+            return [
+                tuple(
+                    (Lit(f"%({a[0].text})s", origin, None, 0, source),)
+                    if len(a) == 1 and type(a[0]) is Lit and a[0].text.isidentifier()
+                    else (Lit("%s", origin, None, 0, source),)
+                    for a in value
+                )
+                for value in values
+            ]
         for value in values:
             quote = ((Lit('"', origin, None, 0, source),),)
             inner = tuple(
@@ -5517,6 +5678,15 @@ class _Walker:
                 if isinstance(label, ast.Constant) and isinstance(label.value, str):
                     text = f"%({label.value})s"
                     return ((Lit(text, origin, None, 0, node),),)
+                # a name known at run time (`sql.Placeholder(field)`, a loop's): a bind
+                # placeholder whatever it is (h35D: read as the call again, without end)
+                named = self.evaluate(label)
+                return tuple(
+                    (Lit(f"%({a[0].text})s", origin, None, 0, node),)
+                    if len(a) == 1 and type(a[0]) is Lit and a[0].text.isidentifier()
+                    else (Lit("%s", origin, None, 0, node),)
+                    for a in named
+                )
             if name == "SQL" and node.args:
                 result = self.evaluate(node.args[0])
                 return result
@@ -6192,9 +6362,16 @@ def _read_outside_changes(text: str) -> set[str]:
         start = match.start()
         if _SETTER.search(raw, max(0, start - 8), start) is not None:
             found.update("stored:" + n for n in _literal_names(match.group(1)))
+    read_only: set[str] | None = None
     for pattern in (_DICT_ITEM, _VARS_ITEM, _LOCALS_ITEM, _SETITEM_NAMESPACE):
         for literal in pattern.findall(raw):
-            found.update("stored:" + n for n in _literal_names(literal))
+            names = _literal_names(literal)
+            if pattern is _DICT_ITEM or pattern is _VARS_ITEM:
+                # `p = vars(q)["PARTS"]` only reads it (h35D: every such item was a write)
+                if read_only is None:
+                    read_only = _namespace_items_read(text)
+                names = [n for n in names if n not in read_only]
+            found.update("stored:" + n for n in names)
     for made in _TYPE_NAMESPACE.finditer(raw):
         if _NAMED_CLASS.fullmatch(raw, raw.rfind("\n", 0, made.start()) + 1, made.start()):
             continue  # `Inv = type("Inv", (Repo,), {…})`: a subclass the index reads (round 24)
@@ -6902,6 +7079,33 @@ _FRESH_BASE = lazy_pattern(
 _MEMBER = lazy_pattern(
     r"(?:async[ \t]+)?def[ \t]+(\w+)|(?:self[ \t]*\.[ \t]*)?(\w+)[ \t]*(?::[^=\n]*)?=(?!=)"
 )
+
+
+def _namespace_items_read(text: str) -> set[str]:
+    """The keys a file's code only reads from a namespace by subscript (`vars(q)["PARTS"]`,
+    `q.__dict__["PARTS"]`, `f.__globals__["PARTS"]`): none of its subscripts by that key is
+    assigned or deleted (nor the text unparsed: then none)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    read: set[str] = set()
+    written: set[str] = set()
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            continue
+        held = node.value
+        if not (
+            (isinstance(held, ast.Call) and _is_name(held.func, "vars"))
+            or (isinstance(held, ast.Attribute) and held.attr in ("__dict__", "__globals__"))
+        ):
+            continue
+        (read if isinstance(node.ctx, ast.Load) else written).add(node.slice.value)
+    return read - written
 
 
 def _namespace_written_by_name(code: str) -> bool:
@@ -8075,6 +8279,28 @@ class ProjectIndex:
                                 info.module.origin,
                                 f"`self.{target.attr}` is extended at run time",
                             )
+                        elif (
+                            method.name == "__init__"
+                            and isinstance(value, ast.Name)
+                            and _init_parameter(method, target.attr) == value.id
+                            and not _db_named(value.id)  # `self.conn = conn`: no SQL
+                            and _string_annotation(_annotation_of(method, value.id))
+                            and self.made_by_the_project(info)
+                        ):
+                            # `self.query = query`: the constructor's parameter, for the
+                            # callers that make the object (a wrapper when a method sends it)
+                            found = (
+                                (
+                                    Hole(
+                                        value,
+                                        info.module.origin,
+                                        f"`self.{target.attr}` is the parameter `{value.id}` "
+                                        f"of {info.name}()",
+                                        param=value.id,
+                                        owner=method,
+                                    ),
+                                ),
+                            )
                         else:
                             found = walker.evaluate(value)
                             found = tuple(
@@ -8114,6 +8340,8 @@ class ProjectIndex:
             binding: Binding | None = ref
             if isinstance(binding, ImportedRef):
                 binding = self.imported(binding)
+            if isinstance(binding, ClassRef):  # `from .pages import Pages`, then `Pages(…)`
+                return self.overrides(binding.info, "__init__", exact=True)()
             return [binding.info] if isinstance(binding, FuncRef) else []
 
         return resolve
@@ -8277,6 +8505,8 @@ class ProjectIndex:
             binding = self.attribute_of(ref, name)
             if isinstance(binding, ImportedRef):
                 binding = self.imported(binding)
+            if isinstance(binding, ClassRef):  # `pages.Pages(…)`: its constructor
+                return self.overrides(binding.info, "__init__", exact=True)()
             return [binding.info] if isinstance(binding, FuncRef) else []
 
         return resolve
@@ -8383,6 +8613,9 @@ class ProjectIndex:
             # the functions its body defines send what they read of its parameters too (a
             # callback handed to a retry helper or a circuit breaker)
             inner = [info]
+            if info.name == "__init__" and info.cls is not None:
+                # its class's methods send what it keeps of its parameters (`self.query`)
+                inner.extend(m for m in info.cls.methods.values() if m is not info)
             for function in inner:
                 inner.extend(function.nested)
             for sink in (s for function in inner for s in function.sinks):
@@ -8454,6 +8687,118 @@ class ProjectIndex:
                 value = _substituted(template, callee, filled, argument[0])
                 yield callee, parameter, (argument[0], value), reach
 
+    def made_by_the_project(self, info: ClassInfo) -> bool:
+        """Whether only the project's code makes objects of a class, by calling it: the class
+        is not handed on as a value (`Depends(Pages)`, `{"pages": Pages}`, `cls=Pages`, an
+        annotation's `p: Pages)` read so too), nor looked up by a name, anywhere in the
+        project; what its constructor is given is then what its callers pass (h35D)."""
+        path = info.module.path
+        if path is None or not self.in_project(path):
+            return False
+        words = self._word_counts()
+        name = info.name
+        return not any(
+            words.get(key, 0) > 0
+            for key in (
+                "value " + name,
+                "imported value " + name,
+                "getattr " + name,
+                f"value {os.path.splitext(os.path.basename(path))[0]}.{name}",
+            )
+        )
+
+    def sends_nothing(self, call: Call) -> bool:
+        """Whether a call of a project method named like a driver's (`Shell().execute(text)`,
+        the receiver's class known) surely sends nothing of its first argument as SQL: each
+        callee is no wrapper, sends no SQL of its own, and hands what it is given (and any
+        name made from it) only to what is outside the project (`subprocess.run`, `print`,
+        a log call) or back by `return` — never to an object's attribute, a container, a
+        callable it holds or one looked up by a name (h35D: such text was TG006 as a
+        driver's SQL, `"update users and invoices …"`)."""
+        if call.guessed or not call.positional or call.positional[0] is None:
+            return False
+        callees = call.targets()
+        if not callees:
+            return False
+        for callee in callees:
+            positional = _positional(call, callee)
+            if not positional or self.wrapper(callee) or callee.sinks or callee.nested:
+                return False
+            if not self._keeps_to_itself(callee, positional[0]):
+                return False
+        return True
+
+    def _keeps_to_itself(self, info: FunctionInfo, parameter: str) -> bool:
+        """Whether a function hands its parameter (and what it makes of it) to nothing but
+        callables from outside the project or a log call, or back by `return`."""
+        body = list(ast.walk(info.node))
+        tainted = {parameter}
+
+        def uses(node: ast.AST | None) -> bool:
+            return node is not None and any(
+                isinstance(n, ast.Name) and n.id in tainted for n in ast.walk(node)
+            )
+
+        grown = True
+        while grown:
+            grown = False
+            for node in body:
+                value: ast.AST | None = None
+                targets: list[ast.AST] = []
+                if isinstance(node, ast.Assign):
+                    value, targets = node.value, list(node.targets)
+                elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+                    value, targets = node.value, [node.target]
+                elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+                    value, targets = node.iter, [node.target]
+                elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                    value, targets = node.context_expr, [node.optional_vars]
+                if not uses(value):
+                    continue
+                for target in targets:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name) and name.id not in tainted:
+                            tainted.add(name.id)
+                            grown = True
+        local = {
+            n.id for n in body if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        } | set(info.parameters)
+        for node in body:
+            if isinstance(node, ast.Global | ast.Nonlocal) and tainted & set(node.names):
+                return False
+            if isinstance(node, ast.Yield | ast.YieldFrom | ast.Lambda) and uses(node):
+                return False
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and uses(node.value):
+                stored = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if not all(isinstance(t, ast.Name) for t in stored):
+                    return False  # kept on an object or in a container: sent later, maybe
+            if (
+                isinstance(node, ast.Call)
+                and (any(uses(a) for a in node.args) or any(uses(k.value) for k in node.keywords))
+                and not self._outside_callable(node.func, info, local)
+            ):
+                return False
+        return True
+
+    def _outside_callable(self, func: ast.expr, info: FunctionInfo, local: set[str]) -> bool:
+        """A built-in, a log call, or a callable reached through a module from outside the
+        project (`subprocess.run`, `shlex.split`): not one that may send SQL."""
+        if isinstance(func, ast.Attribute) and func.attr in _LOG_METHODS:
+            return True
+        root = func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in local:
+            return False
+        binding = info.module.env.get(root.id)
+        if binding is None:
+            return isinstance(func, ast.Name) and hasattr(builtins, root.id)
+        if isinstance(binding, ImportedRef):
+            binding = binding.module
+        if isinstance(binding, ModuleRef):
+            return binding.level == 0 and self.resolve(binding) is None
+        return False
+
     def built_statements(self, call: Call) -> Iterator[tuple[FunctionInfo, Sink, Value]]:
         """(callee, its sink, the SQL it sends) for each statement a callee of this call builds
         from parameters the call gives constants for: `exists(curs, "workspace", id)` where
@@ -8503,9 +8848,16 @@ def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
     return (info.module.path or "", node.lineno, node.col_offset, info.name)
 
 
+# a log call's method: what it is given is a message (`log.info(command)`, `logger.debug(…)`)
+_LOG_METHODS = frozenset(
+    "debug info warning warn error exception critical log".split()  # noqa: SIM905
+)
 # the name under which a function's `*args` is a wrapper's parameter: the first argument it
 # collects (no parameter's name starts with it)
 _VARARGS = "*"
+# the name under which the items of a parameter a loop goes over are a wrapper's parameter
+# (`for q in queries: conn.execute(q)`: `[]queries`)
+_ITEMS = "[]"
 _MARK = lazy_pattern(r"%s|\?")
 _DOLLAR_END = lazy_pattern(r"(?<![\w$])\$\Z")  # text ending in a `$` that starts a placeholder
 
@@ -9915,11 +10267,12 @@ def _carries_parameters(call: Call, owner: FunctionInfo) -> bool:
     """Whether an argument of the call holds text of a parameter of `owner` (what
     `passed_parameters` looks for): only then can the call make `owner` a wrapper, and the
     callees' own answers are not needed (working them out reads their modules, and theirs)."""
-    arguments = [a for a in call.positional if a is not None]
-    arguments.extend(call.keywords.values())
+    values = [a[1] for a in call.positional if a is not None]
+    values.extend(a[1] for a in call.keywords.values())
+    values.extend(call.elements.values())
     return any(
         type(part) is Hole and part.owner is owner
-        for _, value in arguments
+        for value in values
         for alternative in value
         for part in alternative
     )
@@ -9999,6 +10352,11 @@ def _positional(call: Call, callee: FunctionInfo) -> list[str]:
         return [a.arg for a in (*callee.node.args.posonlyargs, *callee.node.args.args)]
     if call.bound or callee.method_kind in ("function", "classmethod"):
         return callee.positional
+    func = call.call.func
+    if callee.name == "__init__" and not (
+        isinstance(func, ast.Attribute) and func.attr == "__init__"
+    ):
+        return callee.positional  # `Pages(…)` (a class imported by name): no `self` passed
     return callee.parameters
 
 
@@ -10012,7 +10370,27 @@ def _argument_for(
     call: Call, callee: FunctionInfo, positional: list[str], parameter: str
 ) -> tuple[ast.expr, Value] | None:
     """The argument a call gives for one of the callee's parameters, if it surely gives one
-    (for `*args`, named `_VARARGS + "args"`: the first it collects)."""
+    (for `*args`, named `_VARARGS + "args"`: the first it collects; for the items of a
+    parameter a loop goes over, named `_ITEMS + "queries"`: the items the argument holds,
+    or an unknown item when they are not known)."""
+    if parameter.startswith(_ITEMS):
+        name = parameter[len(_ITEMS) :]
+        key: int | str = name
+        if name not in call.keywords and name in positional:
+            key = positional.index(name)
+            if key >= len(call.positional) or any(a is None for a in call.positional[: key + 1]):
+                return None
+        given = _argument_for(call, callee, positional, name)
+        if given is None:
+            return None
+        held = call.elements.get(key)
+        if held is None:
+            reason = f"the items of `{_short(given[0])}` are only known at run time"
+            origin = given[1][0][0].origin if given[1] and given[1][0] else None
+            if origin is None:
+                return None
+            held = hole(given[0], origin, reason)
+        return given[0], held
     if parameter.startswith(_VARARGS):
         vararg = callee.node.args.vararg
         if vararg is None or parameter != _VARARGS + vararg.arg:

@@ -625,7 +625,10 @@ class _ModuleCheck:
                     if call.beside_driver and sent_unchanged(template):
                         continue  # the driver's reading of the call, its own sink, says it
                     wrapped = True
-                    method = f"{callee.name}() (it passes it to {through})"
+                    called = callee.name
+                    if called == "__init__" and callee.cls is not None:
+                        called = callee.cls.name  # `Pages(pool, "SELECT …")`
+                    method = f"{called}() (it passes it to {through})"
                     certain = certain and not call.guessed
                     params = _passed_params(call, callee, parameter, self.index)
                     yield Sink(call.call, argument, method, value, certain, function, params)
@@ -634,7 +637,13 @@ class _ModuleCheck:
                     yield Sink(
                         call.call, call.call, method, value, built.certain, function, built=True
                     )
-                if not wrapped and call.driver and call.positional and call.positional[0]:
+                if (
+                    not wrapped
+                    and call.driver
+                    and call.positional
+                    and call.positional[0]
+                    and not self.index.sends_nothing(call)
+                ):
                     # a project method named like a driver's that is no wrapper the reader
                     # follows: its first argument, where it reads as SQL (as before round 28)
                     first, value = call.positional[0]
@@ -653,7 +662,13 @@ class _ModuleCheck:
                 if type(part) is Lit and part.node is not None and self.local(part.origin):
                     self.consumed.add(_place(part.node))
         unknown: list[Hole] = []  # values wholly computed at run time: said once per call
-        completed = self.completed(sink)
+        owners: dict[int, frozenset[str]] = {}
+
+        def completed(owner: object) -> frozenset[str]:
+            if id(owner) not in owners:
+                owners[id(owner)] = self.completed(sink, owner)
+            return owners[id(owner)]
+
         for alternative in sink.value:
             if sink.built:
                 # a callee's statement with this call's constants: its text is checked, what
@@ -663,11 +678,11 @@ class _ModuleCheck:
                     self.checked += 1
                     self.statement_findings(alternative, sink, at_sink=True)
                 continue
-            if completed and any(
+            if any(
                 type(p) is Hole
-                and p.param in completed
-                and p.owner is sink.owner
-                and completes_only(alternative, p.param, sink.owner)
+                and p.param is not None
+                and p.param in completed(p.owner)
+                and completes_only(alternative, p.param, p.owner)
                 for p in alternative
             ):
                 continue  # a wrapper's SQL completed (`f"{query} LIMIT 50"`): checked at its calls
@@ -821,11 +836,15 @@ class _ModuleCheck:
         )  # fmt: skip
         self.add(found, (line - 1, line, sink.call.lineno - 1, sink.call.lineno))
 
-    def completed(self, sink: Sink) -> frozenset[str]:
-        """The parameters of the function that sends it whose SQL it completes: the callers'
-        SQL is checked with what it adds."""
-        owner = sink.owner
-        if not isinstance(owner, FunctionInfo) or self.index.entry_point(owner):
+    def completed(self, sink: Sink, owner: object) -> frozenset[str]:
+        """The parameters of the function that sends it (or of its class's `__init__`, which
+        keeps them on `self`) whose SQL it completes: the callers' SQL is checked with what
+        it adds."""
+        if not (
+            isinstance(owner, FunctionInfo)
+            and isinstance(sink.owner, FunctionInfo)
+            and (owner is sink.owner or (owner.name == "__init__" and sink.owner.reads_from(owner)))
+        ) or self.index.entry_point(owner):
             return frozenset()  # (a framework's handler: no caller of the project completes it)
         return frozenset(
             name
@@ -837,7 +856,9 @@ class _ModuleCheck:
         """A parameter of the function that sends it: passed unchanged (a wrapper), or inside
         a function named in `sql_functions` (`query + " LIMIT %s"`); its callers are checked."""
         owner = sink.owner
-        if part.param is None or not (isinstance(owner, FunctionInfo) and owner.within(part.owner)):
+        if part.param is None or not (
+            isinstance(owner, FunctionInfo) and owner.reads_from(part.owner)
+        ):
             return False
         if isinstance(part.owner, FunctionInfo) and self.index.entry_point(part.owner):
             return False  # a framework's handler: the SQL comes from outside (TG009)
