@@ -438,3 +438,53 @@ def test_a_local_changed_in_one_function_is_no_change_of_another_s_parameter(
 ) -> None:
     write_guild_project(tmp_path, {"bot/archive.py": NOISE})
     assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+
+
+# the constructor's SQL reaching the method by another way than the constructor's callers give
+PAGES_ATTACKS = {
+    "assigned_from_outside": (
+        "from bot.pages import Pages\n\n\nasync def go(pool, g, q):\n"
+        '    p = Pages(pool, "SELECT name FROM tags WHERE guild_id = $1")\n'
+        "    p.query = q\n    return await p.page(g, 0)\n"
+    ),
+    "a_subclass_passes_its_own": (
+        "from bot.pages import Pages\n\n\nclass Mine(Pages):\n"
+        "    def __init__(self, pool, q):\n        super().__init__(pool, q)\n\n\n"
+        "async def go(pool, g, q):\n    return await Mine(pool, q).page(g, 0)\n"
+    ),
+    "made_by_cls": (
+        "from bot.pages import Pages\n\n\nasync def go(pool, g, q):\n"
+        "    return await Pages.made(pool, q).page(g, 0)\n"
+    ),
+}
+MADE = "\n    @classmethod\n    def made(cls, pool, q):\n        return cls(pool, q)\n"
+
+
+@pytest.mark.parametrize("attack", sorted(PAGES_ATTACKS))
+def test_a_constructor_s_sql_set_another_way_keeps_the_method_s_sql_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    attack: str,
+) -> None:
+    pages = PAGES.replace("{sent}", PAGES_TAIL) + MADE
+    files = {"bot/pages.py": pages, "bot/go.py": PAGES_ATTACKS[attack]}
+    write_guild_project(tmp_path, files)
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert any(path == "bot/pages.py" and rule == "TG009" for path, _, rule in found), found
+
+
+def test_a_looping_wrapper_that_adds_to_its_list_keeps_its_loop_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loops = (
+        "async def run_all(conn, statements, extra):\n"
+        "    statements.append(extra)\n"
+        "    for statement in statements:\n"
+        "        await conn.execute(statement)\n"
+        "\n\n"
+        "async def go(conn, extra):\n"
+        '    await run_all(conn, ["UPDATE tags SET uses = 0 WHERE guild_id = 1"], extra)\n'
+    )
+    write_guild_project(tmp_path, {"bot/loops.py": loops})
+    assert ("bot/loops.py", 4, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)

@@ -970,6 +970,58 @@ def _added(node: ast.BinOp) -> list[ast.expr]:
     return operands
 
 
+# built-ins that read a list without changing it (and `print`)
+_READERS_OF_A_LIST = frozenset(
+    "len list tuple enumerate sorted iter reversed print repr str any all".split()  # noqa: SIM905
+)
+
+
+def _changes_name(function: ast.AST | None, name: ast.expr) -> bool:
+    """Whether a function's body changes in place (or may: hands to a call's method, stores
+    an item, extends) the object a name holds: `x.append(…)`, `x[k] = …`, `x += […]`,
+    `del x[k]`, `x.extend` kept, `f(x)` of a function that may change it — any call given
+    it but a built-in that only reads it (`len`, `list`, `sorted`…) or a log call."""
+    if function is None or not isinstance(name, ast.Name):
+        return True
+    held = name.id
+    for inner in ast.walk(function):
+        if isinstance(inner, ast.Attribute) and _is_name(inner.value, held):
+            if inner.attr in _MUTATORS or not isinstance(inner.ctx, ast.Load):
+                return True
+        elif isinstance(inner, ast.Subscript) and _is_name(inner.value, held):
+            if not isinstance(inner.ctx, ast.Load):
+                return True
+        elif isinstance(inner, ast.AugAssign) and _is_name(inner.target, held):
+            return True
+        elif isinstance(inner, ast.Call) and not (
+            (isinstance(inner.func, ast.Name) and inner.func.id in _READERS_OF_A_LIST)
+            or (isinstance(inner.func, ast.Attribute) and inner.func.attr in _LOG_METHODS)
+        ):
+            given = [*inner.args, *(k.value for k in inner.keywords)]
+            if any(
+                _is_name(a, held) or (isinstance(a, ast.Starred) and _is_name(a.value, held))
+                for a in given
+            ):
+                return True
+    return False
+
+
+def _makes_its_own(node: ast.ClassDef) -> bool:
+    """Whether a class's body makes objects of its class by another name than its own:
+    `cls(…)`, `type(self)(…)`, `self.__class__(…)`."""
+    for inner in ast.walk(node):
+        if not isinstance(inner, ast.Call):
+            continue
+        func = inner.func
+        if (
+            _is_name(func, "cls")
+            or (isinstance(func, ast.Call) and _is_name(func.func, "type"))
+            or (isinstance(func, ast.Attribute) and func.attr == "__class__")
+        ):
+            return True
+    return False
+
+
 def _annotation_of(info: FunctionInfo, name: str) -> ast.expr | None:
     """The annotation of a function's parameter of that name, if any."""
     args = info.node.args
@@ -2067,9 +2119,11 @@ class _Walker:
                     position=_YIELDED,
                     given=given,
                 )
-        if self.unchanged_parameter(iterable):
+        if self.unchanged_parameter(iterable) and not _changes_name(
+            self.function.node if self.function is not None else None, iterable
+        ):
             # `for q in queries: conn.execute(q)`: each item of what the callers pass, checked
-            # at each call (a wrapper, h35D)
+            # at each call (a wrapper, h35D); not a list it adds to (`queries.append(x)`)
             assert isinstance(iterable, ast.Name) and self.function is not None
             reason = f"an item of `{iterable.id}`, a parameter of {self.function.name}()"
             return hole(
@@ -8285,6 +8339,8 @@ class ProjectIndex:
                             and _init_parameter(method, target.attr) == value.id
                             and not _db_named(value.id)  # `self.conn = conn`: no SQL
                             and _string_annotation(_annotation_of(method, value.id))
+                            # (`p.query = q` anywhere: not only what the constructor got)
+                            and not self.changed_outside(target.attr)
                             and self.made_by_the_project(info)
                         ):
                             # `self.query = query`: the constructor's parameter, for the
@@ -8695,6 +8751,8 @@ class ProjectIndex:
         path = info.module.path
         if path is None or not self.in_project(path):
             return False
+        if self._subclasses(info) or _makes_its_own(info.node):
+            return False  # `super().__init__(pool, q)`, `cls(pool, q)`: made otherwise too
         words = self._word_counts()
         name = info.name
         return not any(
