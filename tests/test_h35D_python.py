@@ -10,6 +10,7 @@ Each class: a small project, `tenantguard check` on it, the findings a user expe
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import asyncpg
@@ -488,3 +489,24 @@ def test_a_looping_wrapper_that_adds_to_its_list_keeps_its_loop_unknown(
     )
     write_guild_project(tmp_path, {"bot/loops.py": loops})
     assert ("bot/loops.py", 4, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
+
+
+def test_a_class_handed_on_in_a_file_added_later_is_seen_through_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenantguard.cli import main
+
+    files = {"bot/pages.py": PAGES.replace("{sent}", PAGES_TAIL), "bot/tags.py": CALLERS}
+    write_guild_project(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+
+    def tg009_in_pages() -> bool:
+        main(["check", "--format", "json", "."])  # (the cache kept between the runs)
+        found = json.loads(capsys.readouterr().out)["findings"]
+        return any(f["path"] == "bot/pages.py" and f["rule"] == "TG009" for f in found)
+
+    assert not tg009_in_pages()
+    (tmp_path / "bot" / "routes.py").write_text(
+        "from bot.pages import Pages\n\nROUTES = {'p': Pages}\n"
+    )
+    assert tg009_in_pages()

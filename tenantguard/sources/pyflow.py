@@ -8753,6 +8753,8 @@ class ProjectIndex:
             return False
         if self._subclasses(info) or _makes_its_own(info.node):
             return False  # `super().__init__(pool, q)`, `cls(pool, q)`: made otherwise too
+        # (the check cache: a file that starts or stops handing the class on changes this)
+        self._consulted_names.add("word:" + info.name)
         words = self._word_counts()
         name = info.name
         return not any(
