@@ -510,3 +510,31 @@ def test_a_class_handed_on_in_a_file_added_later_is_seen_through_the_cache(
         "from bot.pages import Pages\n\nROUTES = {'p': Pages}\n"
     )
     assert tg009_in_pages()
+
+
+def test_a_wrapper_turned_into_a_handler_in_another_file_is_seen_through_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run_sql(conn, sql)` called by the project is a wrapper (no TG009); its only call
+    removed and the function put in a route table in a new file, its SQL comes from outside:
+    TG009 — also when the first answer is in the check cache (before, 'no findings')."""
+    from tenantguard.cli import main
+
+    wrapper = "async def run_sql(conn, sql):\n    return await conn.fetch(sql)\n"
+    use = (
+        "from bot.w import run_sql\n\n\nasync def go(conn):\n"
+        '    return await run_sql(conn, "SELECT name FROM tags WHERE guild_id = 1")\n'
+    )
+    write_guild_project(tmp_path, {"bot/w.py": wrapper, "bot/use.py": use})
+    monkeypatch.chdir(tmp_path)
+
+    def rules() -> list[tuple[str, str]]:
+        main(["check", "--format", "json", "."])  # (the cache kept between the runs)
+        found = json.loads(capsys.readouterr().out)["findings"]
+        return [(f["path"], f["rule"]) for f in found]
+
+    assert rules() == []
+    (tmp_path / "bot" / "use.py").unlink()
+    routes = 'from bot.w import run_sql\n\nROUTES = {"run": run_sql}\n'
+    (tmp_path / "bot" / "routes.py").write_text(routes)
+    assert rules() == [("bot/w.py", "TG009")]

@@ -7455,6 +7455,10 @@ class ProjectIndex:
         path = info.module.path
         if path is None or not self.in_project(path):
             return False  # a text checked on its own (stdin): its callers may be anywhere
+        # (the check cache: a file that starts or stops calling it, or handing it on, changes
+        # the answer — h35D: a wrapper put in another file's route table kept its cached
+        # "no finding")
+        self._consulted_names.add("word:" + info.name)
         words = self._word_counts()
         defined = words.get("def " + info.name, 0)
         stem = os.path.splitext(os.path.basename(path))[0]
