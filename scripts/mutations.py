@@ -13,7 +13,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS = ["tests/test_rule_cases.py", "tests/test_schema.py", "tests/test_bad_input.py"]
+TESTS = [
+    "tests/proof/test_rule_cases.py",
+    "tests/proof/test_schema.py",
+    "tests/cli/test_bad_input.py",
+]
 
 # (what the mutation undoes, file, text of the fix, text without it)
 MUTATIONS = [

@@ -1,6 +1,6 @@
 """Round 34, helper B: a corpus of SAFE statements in the style of real multi-tenant SaaS backends
 (billing, ticketing, CRM, analytics, job queues, audit logs), each checked on PostgreSQL 15 by
-tests/test_h34B_proof.py: run as superuser with $1 = account 1, and as a non-owner role under FORCE
+tests/proof/test_h34B_proof.py: run as superuser with $1 = account 1, and as a non-owner role under FORCE
 ROW LEVEL SECURITY with `account_id = current_setting('app.account')::bigint`; the same rows and
 the same changes both ways make it safe. Tenant column `account_id bigint`, registry `accounts`;
 composite foreign keys (account_id, x_id) where real teams use them, single-column keys where they

@@ -2,7 +2,7 @@
 corpus (tests/h34B_corpus.py, whose schema and data they run on) did not cover: GROUPING SETS /
 ROLLUP / CUBE reports, aggregate FILTER clauses, LATERAL top-N, keyset pagination with row
 comparisons, jsonb operators, MERGE, writable CTEs, INTERSECT/EXCEPT, casts and spellings of the
-pin. Checked on PostgreSQL 15 by tests/test_h35B_proof.py as round 34's were: the same rows and
+pin. Checked on PostgreSQL 15 by tests/proof/test_h35B_proof.py as round 34's were: the same rows and
 the same changes as superuser and under FORCE ROW LEVEL SECURITY as a non-owner."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 only in the rows of the other tenant; each statement runs as tenant 1 in both (in a transaction
 rolled back) and is a LEAK when what tenant 1 sees differs between them (rows, status, error, its
 own rows after the statement) or when another tenant's rows changed. Then tenantguard's verdict
-on the same text. Used by tests/test_h34A_proof.py (a corpus file of its own: a directory with
+on the same text. Used by tests/proof/test_h34A_proof.py (a corpus file of its own: a directory with
 schema.sql, data_common.sql, data_a.sql, data_b.sql and corpus.sql)."""
 
 from __future__ import annotations

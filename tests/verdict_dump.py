@@ -1,6 +1,6 @@
 """Prints the proof's verdict of many statements as JSON lines, for comparing two builds of the
 proof (pure Python and compiled with mypyc) statement by statement: run by
-tests/test_compiled_differential.py under each interpreter, outside the checkout.
+tests/package/test_compiled_differential.py under each interpreter, outside the checkout.
 
 The statements: every rule case and patch-rule case (tests/cases/*.yaml), the benchmark
 corpus, and seeded mutations of the rule cases (a statement's words swapped, cased, repeated,
