@@ -176,6 +176,7 @@ _BUILT = "is a query builder's statement, not SQL text"
 _BUILDERS = frozenset(
     {"select", "insert", "update", "delete", "union", "union_all", "exists", "lateral", "values"}
 )
+# a log call's method: what it is given is a message (`log.info(command)`, `logger.debug(…)`)
 _LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
 )
@@ -8912,10 +8913,6 @@ def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
     return (info.module.path or "", node.lineno, node.col_offset, info.name)
 
 
-# a log call's method: what it is given is a message (`log.info(command)`, `logger.debug(…)`)
-_LOG_METHODS = frozenset(
-    "debug info warning warn error exception critical log".split()  # noqa: SIM905
-)
 # the name under which a function's `*args` is a wrapper's parameter: the first argument it
 # collects (no parameter's name starts with it)
 _VARARGS = "*"
