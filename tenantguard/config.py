@@ -685,6 +685,8 @@ def _build_policy(
                 problems.extend(schema.problems)
             if warnings is not None and "schema_paths" in settings.configured:
                 warnings.extend(_empty_schema_paths(settings))
+            if warnings is not None:
+                warnings.extend(_django_model_migrations(settings))
             if warnings is not None and schema.files:
                 created = set(schema.columns) | set(schema.views) | set(schema.functions)
                 for name in sorted(table_name(t) for t in settings.tenant_tables):
@@ -1453,6 +1455,53 @@ def _empty_schema_paths(settings: Settings) -> list[str]:
                 "Django models cannot be read: dump it with `pg_dump --schema-only` into it)"
             )
     return said
+
+
+# a Django migration's model operations: what they make is known to Django's models only
+_DJANGO_MODEL_OPERATION = lazy_pattern(
+    r"\b(CreateModel|AddField|AlterField|RenameField|RenameModel|AlterModelTable|RemoveField"
+    r"|DeleteModel)\s*\("
+)
+
+
+def _django_model_migrations(settings: Settings) -> list[str]:
+    """Django migrations among the schema sources (h35H: `schema_paths =
+    ["shop/migrations"]`): the SQL of their RunSQL is read, their models' operations are not —
+    a CreateModel's table with the tenant column was no tenant table, and nothing said so. One
+    warning per schema path, naming the operations and what to point at instead."""
+    given = _given(settings, "schema_paths")
+    said = (django_migrations_unread(settings.root, p, given) for p in settings.schema_paths)
+    return [s for s in said if s is not None]
+
+
+def django_migrations_unread(root: Path, path: str, given: str) -> str | None:
+    """The warning for a schema path holding Django migrations with model operations (which
+    the schema reader does not read), or None."""
+    from tenantguard.sources.walk import is_python, schema_files
+
+    found: dict[str, list[str]] = {}
+    for file in schema_files([root / path]):
+        if not is_python(file):
+            continue
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "django" in text:
+            for name in _DJANGO_MODEL_OPERATION.findall(text):
+                found.setdefault(name, []).append(os.path.relpath(file, root))
+    if not found:
+        return None
+    files = sorted({f for names in found.values() for f in names})
+    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    return (
+        f"schema path {path!r} ({given}) holds Django migrations whose model operations "
+        f"({', '.join(sorted(found))}: {shown}) are not read, only their RunSQL's SQL: the "
+        "tables their models make are no tenant tables here. Point schema_paths at SQL "
+        "instead: a dump of the migrated schema (`pg_dump --schema-only --no-owner DATABASE > "
+        "db/schema.sql`) or each migration's SQL (`python manage.py sqlmigrate APP NUMBER > "
+        "db/NUMBER.sql`)"
+    )
 
 
 def _not_created(kind: str, name: str, settings: Settings, key: str, created: Iterable[str]) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tenantguard._patterns import lazy_pattern
-from tenantguard.config import Settings
+from tenantguard.config import Settings, django_migrations_unread
 from tenantguard.engine.policy import normalize_name, sql_name
 from tenantguard.sources.walk import discover
 
@@ -530,6 +530,10 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
         )
         return 2
     _say(out, f"Read {len(proposal.files)} schema file(s) in {', '.join(proposal.schema_paths)}.")
+    for path in proposal.schema_paths:
+        unread = django_migrations_unread(directory, path, "proposed")
+        if unread is not None:  # h35H: a CreateModel's tenant table was proposed as global
+            print(f"tenantguard: warning: {unread}", file=sys.stderr)
     if proposal.configured_below:
         _say(out, _configured_below(proposal).strip())
     if proposal.tenant_column is None:
