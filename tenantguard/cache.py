@@ -241,6 +241,7 @@ class CheckCache:
         self._tokens: dict[str, list[str]] | None = None  # word -> the files holding it
         self._changes: dict[str, list[str]] | None = None  # see `_changed`
         self._stored_python: list[str] = []
+        self.unsaved: OSError | None = None  # why `save` could not write the cache
 
     @classmethod
     def open(cls, settings: Settings, options: str, directory: Path | None = None) -> CheckCache:
@@ -350,8 +351,8 @@ class CheckCache:
             }
             _write_atomically(self.file, data)
             self._drop_stale_keys(directory, oldest * 86_400)
-        except OSError:
-            return
+        except OSError as error:
+            self.unsaved = error  # said once by the run (h35H: it was said nowhere)
 
     # Python files' dependencies
 

@@ -49,7 +49,7 @@ from tenantguard.sources.walk import (
 if TYPE_CHECKING:
     from collections import Counter
 
-    from tenantguard.cache import PolicyFacts, StoredVerdicts
+    from tenantguard.cache import CheckCache, PolicyFacts, StoredVerdicts
     from tenantguard.engine.policy import Policy
     from tenantguard.sources.pyflow import Consulted
     from tenantguard.sources.schema import SchemaProblem
@@ -798,10 +798,33 @@ def _check_group(
             yield report
         if cache is not None:
             cache.save(facts, consulted, project)
+            _say_unsaved(cache)
         if store is not None:
             store.save()
 
     return reports(), facts
+
+
+_UNSAVED: set[str] = set()  # the cache directories this run said it could not write
+
+
+def _say_unsaved(cache: CheckCache) -> None:
+    """A cache that could not be written (a read-only checkout, TENANTGUARD_CACHE_DIR under a
+    file): every run then checks every file again, which the run said nowhere (h35H). One
+    warning line per directory, on standard error."""
+    if cache.unsaved is None:
+        return
+    directory = str(cache.file.parent)
+    if directory in _UNSAVED:
+        return
+    _UNSAVED.add(directory)
+    reason = cache.unsaved.strerror or type(cache.unsaved).__name__
+    print(
+        f"tenantguard: warning: the cache could not be written in {directory} ({reason}): "
+        "every run checks every file again; set TENANTGUARD_CACHE_DIR (or cache_dir) to a "
+        "directory you can write, or pass --no-cache",
+        file=sys.stderr,
+    )
 
 
 def _project_python(settings: Settings) -> Callable[[], list[str]]:
@@ -1475,6 +1498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         atexit.register(_no_final_collection)
     argv = list(sys.argv[1:] if argv is None else argv)
     _REPORT_BEGUN[0] = False
+    _UNSAVED.clear()
     argparse._ = _argparse_message  # type: ignore[attr-defined]
     argparse.ngettext = _argparse_plural  # type: ignore[attr-defined]
     command = next((a for a in argv if not a.startswith("-")), None)
