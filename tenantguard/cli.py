@@ -316,10 +316,21 @@ def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "Print, for every tenant-table reference of a statement, the block it sits in "
             "and what pins it — or why nothing does."
         ),
+        epilog="Exit codes: 0 proven (or nothing to prove), 1 an error-level finding, 2 usage "
+        "or configuration error (in json, a document naming it).",
     )
     explain.add_argument("sql", nargs="?", help="the SQL statement (or use -f)")
     explain.add_argument(
         "-f", "--file", type=Path, help="read the SQL from this file ('-' for standard input)"
+    )
+    explain.add_argument(
+        "--format",
+        "--output-format",
+        dest="format",
+        choices=("text", "json"),
+        default="text",
+        help="output format (default text; json: one document, each statement's references, "
+        "what pins them, findings and verdict)",
     )
     _policy_flags(explain)
 
@@ -1245,43 +1256,44 @@ def _explain(args: argparse.Namespace) -> int:
 
     if args.file is not None and args.file.suffix in (".py", ".pyi"):
         # read as SQL, Python source is a syntax error: "NOT PROVEN" about nothing it holds
-        print(
-            f"tenantguard: error: {args.file} is Python source; explain takes SQL (a .sql "
-            f"file, standard input or an argument): `tenantguard check {args.file}` finds and "
-            f'checks the SQL it sends, and `tenantguard explain "<statement>"` explains one',
-            file=sys.stderr,
+        return _stopped(
+            args,
+            [
+                f"{args.file} is Python source; explain takes SQL (a .sql file, standard input "
+                f"or an argument): `tenantguard check {args.file}` finds and checks the SQL it "
+                f'sends, and `tenantguard explain "<statement>"` explains one'
+            ],
         )
-        return EXIT_ERROR
     if args.file is not None and args.sql is not None:  # one would be dropped in silence
-        print(
-            f"tenantguard: error: give the SQL as an argument or with -f FILE, not both "
-            f"(-f {args.file} and {args.sql!r})",
-            file=sys.stderr,
+        return _stopped(
+            args,
+            [
+                f"give the SQL as an argument or with -f FILE, not both (-f {args.file} and "
+                f"{args.sql!r})"
+            ],
         )
-        return EXIT_ERROR
     if args.file is not None:
         try:
             sql = (
                 sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
             )
         except (OSError, UnicodeDecodeError) as error:
-            print(f"tenantguard: error: cannot read {args.file}: {error}", file=sys.stderr)
-            return EXIT_ERROR
+            return _stopped(args, [f"cannot read {args.file}: {error}"])
     elif args.sql is not None:
         sql = args.sql
     else:
-        print("tenantguard: error: give the SQL as an argument or with -f FILE", file=sys.stderr)
-        return EXIT_ERROR
+        return _stopped(args, ["give the SQL as an argument or with -f FILE"])
     from tenantguard.engine.sqltext import split_sql
 
     if not split_sql(sql)[0]:  # nothing explained is no verdict: not exit 0
         where = "the argument" if args.file is None else str(args.file)
-        print(
-            f"tenantguard: error: no statement in {where} (empty, or only comments and "
-            "semicolons): give the SQL statement to explain",
-            file=sys.stderr,
+        return _stopped(
+            args,
+            [
+                f"no statement in {where} (empty, or only comments and semicolons): give the "
+                "SQL statement to explain"
+            ],
         )
-        return EXIT_ERROR
     if args.file is not None and str(args.file) != "-":  # the file's configuration first
         found = settings_for_paths([args.file], isolated=args.isolated, config=args.config)
         settings = _with_flags(found[0][0], args)
@@ -1307,8 +1319,16 @@ def _explain(args: argparse.Namespace) -> int:
         ) from error
     for warning in warnings:
         print(f"tenantguard: warning: {warning}", file=sys.stderr)
-    text, failed = explain(sql, policy)
-    sys.stdout.write(text)
+    records: list[dict[str, Any]] = []
+    text, failed = explain(sql, policy, records)
+    _REPORT_BEGUN[0] = True
+    if args.format == "json":
+        import json
+
+        document = {"version": __version__, "statements": records, "failed": failed}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        sys.stdout.write(text)
     return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 

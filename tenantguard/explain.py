@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlglot import exp
 
 from tenantguard.engine.analyze import NOT_A_STATEMENT, analyze_statement, parse_statement
@@ -79,8 +81,12 @@ def _written(ctx: Context, policy: Policy) -> list[str]:
     return lines
 
 
-def explain(sql: str, policy: Policy) -> tuple[str, bool]:
-    """The proof as text, and whether any error-level finding stands."""
+def explain(
+    sql: str, policy: Policy, records: list[dict[str, Any]] | None = None
+) -> tuple[str, bool]:
+    """The proof as text, and whether any error-level finding stands; `records`, when given,
+    gets each statement's proof as data (`explain --format json`): its line, references (what
+    pins each, or why nothing does), the rows it writes, findings and verdict."""
     out: list[str] = []
     failed = False
     statements, _ = split_sql(sql)
@@ -89,6 +95,15 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
     for number, statement in enumerate(statements, 1):
         if len(statements) > 1:
             out.append(f"Statement {number} (line {statement.line}):")
+        record: dict[str, Any] = {
+            "line": statement.line,
+            "sql": statement.text,
+            "references": [],
+            "writes": [],
+            "findings": [],
+        }
+        if records is not None:
+            records.append(record)
         tree, inserted, error, offset = parse_statement(statement.text)
         if tree is None or isinstance(tree, NOT_A_STATEMENT):
             # what does not parse is not proven, whether or not it names a tenant table
@@ -98,6 +113,7 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
             )
             out.append(f"  Verdict: NOT PROVEN — the text does not parse as SQL: {reason}.")
             out.append("")
+            record.update(verdict="not proven", reason=f"the text does not parse as SQL: {reason}")
             failed = True
             continue
         ctx = Context(statement.text, policy, tree, inserted, error, offset)
@@ -108,11 +124,23 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
                 out.append("  No tenant-table reference to pin.")
             for source in proof.references:
                 status = "NOT PINNED"
+                value = source.value if source.pinned else None
                 if source.pinned:
-                    value = source.value
                     status = f"PINNED to {value.describe()}" if value is not None else "PINNED"
                 out.append(
                     f"  {source.describe()} in {source.block.label} ({source.role.value}): {status}"
+                )
+                known = len(out)
+                record["references"].append(
+                    {
+                        "reference": source.describe(),
+                        "table": source.name,
+                        "block": source.block.label,
+                        "role": source.role.value,
+                        "pinned": bool(source.pinned),
+                        "value": value.describe() if value is not None else None,
+                        "reasons": [],
+                    }
                 )
                 if source.pinned:
                     out.append(f"      by {_pin_chain(source)}")
@@ -132,6 +160,7 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
                             f"      no condition on {sql_name(source.name)}."
                             f"{sql_name(policy.tenant_column)} filters it"
                         )
+                record["references"][-1]["reasons"] = [line.strip() for line in out[known:]]
             derived = [
                 s
                 for b in proof.blocks
@@ -144,16 +173,28 @@ def explain(sql: str, policy: Policy) -> tuple[str, bool]:
                 )
             writes = _written(ctx, policy)
             out.extend(writes)
+            record["writes"] = [line.strip() for line in writes]
         verdict = analyze_statement(statement.text, policy)
         for finding in verdict.findings:
             failed = failed or finding.severity is Severity.ERROR
             line = statement.line + finding.line - 1
             out.append(f"  {finding.code} ({finding.severity}) at line {line}: {finding.message}")
             out.append(f"      fix: {finding.help}")
+            record["findings"].append(
+                {
+                    "rule": finding.code,
+                    "severity": str(finding.severity),
+                    "line": line,
+                    "message": finding.message,
+                    "help": finding.help,
+                }
+            )
+        record["verdict"] = "not proven" if verdict.findings else "proven"
         if not verdict.findings and (proof is None or not proof.references) and not writes:
             out.append(
                 "  Verdict: nothing to prove — the statement reads and writes no tenant table."
             )
+            record["verdict"] = "nothing to prove"
         elif not verdict.findings and writes and (proof is None or not proof.references):
             out.append("  Verdict: proven — every row it writes carries one tenant.")
         elif not verdict.findings and writes:
