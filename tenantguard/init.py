@@ -20,6 +20,7 @@ belong to a tenant, but no query on them can be pinned.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -32,7 +33,7 @@ from typing import TextIO
 from tenantguard._patterns import lazy_pattern
 from tenantguard.config import Settings, django_migrations_unread
 from tenantguard.engine.policy import normalize_name, sql_name
-from tenantguard.sources.walk import discover
+from tenantguard.sources.walk import ALWAYS_SKIPPED, discover
 
 __all__ = ["Proposal", "propose", "run_init"]
 
@@ -80,6 +81,9 @@ class Proposal:
     # holding schema, with their schema folders, when the schema lies in more than one project
     # (the root counting as "."): one configuration would give them one tenant column
     projects: dict[str, list[str]] = field(default_factory=dict)
+    # the test fixtures that empty tables on purpose (`TRUNCATE notes` in a conftest.py or a
+    # tests/fixtures/ file): per_file_ignores patterns leaving TG005 out there
+    test_fixtures: list[str] = field(default_factory=list)
 
 
 _PROJECT_FILES = ("tenantguard.toml", "pyproject.toml")
@@ -327,7 +331,52 @@ def propose(root: Path) -> Proposal:
     for table, _, referenced in sorted({(t, c, r) for t, c, r, _ in references}):
         if table not in tenant and referenced in tenant and table != proposal.tenant_root:
             proposal.orphans.append((table, referenced))
+    proposal.test_fixtures = _test_fixtures(root)
     return proposal
+
+
+_TESTS = frozenset({"tests", "test"})
+_WHOLE_TABLE = lazy_pattern(r"\b(?:TRUNCATE|COPY)\b", re.IGNORECASE)
+
+
+def _test_fixtures(root: Path) -> list[str]:
+    """Where a project's tests empty or fill tables whole on purpose (h35H, issue 12): a
+    `conftest.py` below a tests folder, or a `fixtures` folder there, whose text holds TRUNCATE
+    or COPY — TG005 wherever it runs, and expected in a fixture. The rest of the tests is
+    checked (ruff checks tests too). Patterns in per_file_ignores' syntax, from the root."""
+    found: set[str] = set()
+    for directory, subdirs, names in os.walk(root):
+        here = Path(directory)
+        subdirs[:] = sorted(
+            d
+            for d in subdirs
+            if not d.startswith(".")
+            and d not in ALWAYS_SKIPPED
+            and not (here / d / "pyvenv.cfg").exists()
+        )
+        parts = here.relative_to(root).parts
+        if not any(p in _TESTS for p in parts):
+            continue
+        tests = parts[: max(i for i, p in enumerate(parts) if p in _TESTS) + 1]
+        base = "/".join(tests)
+        for name in names:
+            if not name.lower().endswith((".py", ".sql")):
+                continue
+            if name == "conftest.py":
+                pattern = f"{base}/**/conftest.py"
+            elif "fixtures" in parts[len(tests) :]:
+                pattern = f"{base}/**/fixtures/**"
+            else:
+                continue
+            if pattern in found:
+                continue
+            try:
+                text = (here / name).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if _WHOLE_TABLE.search(text):
+                found.add(pattern)
+    return sorted(found)
 
 
 _SETTING = r"current_setting\s*\(\s*'([A-Za-z_][\w$]*\.[A-Za-z_][\w$]*)'"
@@ -405,6 +454,13 @@ def configuration(proposal: Proposal) -> str:
     if proposal.tenant_setting is not None:
         expression = f"current_setting('{proposal.tenant_setting}')"
         lines.append(f"tenant_expressions = {_toml_list([expression])}")
+    if proposal.test_fixtures:
+        lines.append(
+            "# test fixtures empty tenant tables on purpose (TRUNCATE, COPY: TG005); the tests "
+            "are checked otherwise"
+        )
+        entries = ", ".join(f'{_toml_string(p)} = ["TG005"]' for p in proposal.test_fixtures)
+        lines.append(f"per_file_ignores = {{{entries}}}")
     return "\n".join(lines) + "\n"
 
 
