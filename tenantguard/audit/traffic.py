@@ -123,7 +123,8 @@ def analyse_texts(
     """The findings of each text, in order, on `jobs` processes (this one included) when there
     are enough texts; the texts of a worker that dies are analysed here."""
     global _WORK
-    processes = jobs if jobs is not None else (os.cpu_count() or 1)
+    # no more processes than texts (`--jobs 999`: as many idle forks, h35H)
+    processes = min(jobs if jobs is not None else (os.cpu_count() or 1), len(texts))
     results: dict[int, tuple[Finding, ...]] = {}
     with collecting_less():
         claimed = None
