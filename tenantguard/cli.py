@@ -270,6 +270,18 @@ class _Inert:
         return None
 
 
+_CHECK_EPILOG = (
+    "Exit codes: 0 no error-level finding (or --exit-zero); 1 error-level findings; 2 a usage "
+    "error (an unknown flag, a path that does not exist, no file found, --jobs below 1), a "
+    "configuration error (no tenant table, an unknown key or a value that cannot mean "
+    "anything, a baseline that is not one), an internal error, or a report cut off by its "
+    "reader (| head) — in json, sarif and github a document naming the error; 130 "
+    "interrupted (Ctrl-C). Tests are checked as the application is; a fixture that empties a "
+    'tenant table (TRUNCATE in a conftest.py) is TG005: per_file_ignores = {"tests/**/'
+    'conftest.py" = ["TG005"]} leaves it out there (init writes it when it finds one).'
+)
+
+
 def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser; with `only`, that command's arguments alone."""
     parser = _Parser(
@@ -290,6 +302,7 @@ def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="check .sql and .py files",
         description="Check .sql and .py files and directories (default: the current directory; "
         "'-' reads standard input).",
+        epilog=_CHECK_EPILOG,
         allow_abbrev=False,
     )
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH")
@@ -1539,7 +1552,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tenantguard: configuration error: {error}", file=sys.stderr)
         _error_document(args, "configuration", str(error))
         return EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C: said, so that a cut-off report is not read as whole
+        with contextlib.suppress(OSError, ValueError):
+            print("tenantguard: interrupted: the report is incomplete", file=sys.stderr)
+        _error_document(args, "interrupted", "interrupted (SIGINT) before the report was written")
         return 130
     except BrokenPipeError:
         # the reader went away (`| head`, `| grep -q`); stdout is closed so that exit's flush

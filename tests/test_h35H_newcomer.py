@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.test_h34H_newcomer import FORMATS, run, write
+from tests.test_h34H_newcomer import FORMATS, TENANTGUARD, run, write
 
 DJANGO_INITIAL = """from django.db import migrations, models
 
@@ -197,3 +200,168 @@ def test_explain_json_errors_are_documents(tmp_path: Path) -> None:
     assert json.loads(unconfigured.stdout)["error"]["kind"] == "configuration"
     assert run("explain", "--format", "sarif", "SELECT 1", cwd=root).returncode == 2
     assert "--format" in run("explain", "--help", cwd=root).stdout
+
+
+def tested_project(root: Path, *, fixtures: bool = True) -> Path:
+    """An application with tests: a conftest.py fixture and tests/fixtures/reset.sql emptying
+    `notes` (TRUNCATE) when `fixtures`, a test reading pinned rows."""
+    write(
+        root / "db/schema.sql", "CREATE TABLE notes (id int, tenant_id int NOT NULL, body text);\n"
+    )
+    write(
+        root / "app/q.py",
+        "async def body(c, t):\n"
+        '    return await c.fetchval("SELECT body FROM notes WHERE tenant_id = $1", t)\n',
+    )
+    write(
+        root / "tests/api/test_notes.py",
+        "async def test_none(conn):\n"
+        '    assert await conn.fetchval("SELECT count(*) FROM notes WHERE tenant_id = 1") == 0\n',
+    )
+    if fixtures:
+        write(
+            root / "tests/conftest.py",
+            "import pytest\n\n\n@pytest.fixture\nasync def clean(conn):\n    yield\n"
+            '    await conn.execute("TRUNCATE notes")\n',
+        )
+        write(root / "tests/fixtures/reset.sql", "TRUNCATE notes;\n")
+    return root
+
+
+def test_init_leaves_the_test_fixtures_truncate_out_and_checks_the_rest(tmp_path: Path) -> None:
+    """Test fixtures that empty a tenant table (`TRUNCATE notes` in tests/conftest.py and
+    tests/fixtures/reset.sql) were TG005 after `init`, exit 1 on a clean application: the
+    newcomer's first check failed on what every test suite does. init writes per_file_ignores
+    for those files alone (TG005 there; the tests are still checked), and says why in a
+    comment; a TRUNCATE anywhere else — a test body, the application — is still TG005."""
+    root = tested_project(tmp_path / "p")
+    assert run("init", cwd=root).returncode == 0
+    config = (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"tests/**/conftest.py" = ["TG005"]' in config, config
+    assert '"tests/**/fixtures/**" = ["TG005"]' in config, config
+    clean = run("check", "--format", "json", cwd=root)
+    assert clean.returncode == 0, (clean.stdout, clean.stderr)
+    assert json.loads(clean.stdout)["findings"] == []
+    assert "warning" not in clean.stderr, clean.stderr
+    write(
+        root / "tests/api/test_wipe.py",
+        'async def test_w(c):\n    await c.execute("TRUNCATE notes")\n',
+    )
+    write(root / "app/admin.py", 'async def wipe(c):\n    await c.execute("TRUNCATE notes")\n')
+    leaky = run("check", "--format", "json", cwd=root)
+    assert leaky.returncode == 1
+    found = sorted((f["path"], f["rule"]) for f in json.loads(leaky.stdout)["findings"])
+    assert found == [("app/admin.py", "TG005"), ("tests/api/test_wipe.py", "TG005")], found
+
+
+def test_init_writes_no_test_rule_for_tests_that_truncate_nothing(tmp_path: Path) -> None:
+    root = tested_project(tmp_path / "p", fixtures=False)
+    assert run("init", cwd=root).returncode == 0
+    assert "per_file_ignores" not in (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert run("check", cwd=root).returncode == 0
+
+
+def test_check_help_says_the_exit_codes_and_the_tests_rule(tmp_path: Path) -> None:
+    text = run("check", "--help", cwd=tmp_path).stdout
+    flat = " ".join(text.split())
+    assert "Exit codes: 0" in flat and "130" in flat, text
+    assert 'per_file_ignores = {"tests/**/conftest.py" = ["TG005"]}' in flat, text
+
+
+def _children_seen(pid: int, until: subprocess.Popen[str]) -> int:
+    """The most child processes of `pid` seen while `until` runs (Linux's /proc)."""
+    most = 0
+    while until.poll() is None:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as file:
+                most = max(most, len(file.read().split()))
+        except OSError:
+            break
+        time.sleep(0.005)
+    return most
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="Linux's /proc")
+def test_jobs_far_above_the_files_forks_no_more_workers_than_files(tmp_path: Path) -> None:
+    """`--jobs 999` on two large SQL files (above the size that starts workers): 998 workers
+    were forked, each claiming nothing — 65 s where `--jobs 2` took 13 s on 2 cores. At most
+    one child per file (the pool may start one of its own); the findings are those of `--jobs 1`."""
+    root = tmp_path / "p"
+    write(root / "db/schema.sql", EXPLAIN_SCHEMA)
+    write(root / "pyproject.toml", '[tool.tenantguard]\nschema_paths = ["db"]\n')
+    for name in ("a", "b"):
+        write(
+            root / f"app/{name}.sql",
+            "".join(
+                f"SELECT body FROM notes WHERE id = {i} AND body <> 'a longer statement';\n"
+                for i in range(3_000)
+            ),
+        )
+    assert TENANTGUARD is not None
+    one = run("check", "--no-cache", "--jobs", "1", "--format", "json", cwd=root)
+    with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w") as err:
+        process = subprocess.Popen(
+            [TENANTGUARD, "check", "--no-cache", "--jobs", "999", "--format", "json"],
+            cwd=root,
+            stdout=out,  # a pipe nobody reads while the children are counted would fill
+            stderr=err,
+            text=True,
+        )
+        most = _children_seen(process.pid, process)
+        process.wait(timeout=120)
+    assert process.returncode == one.returncode == 1, (tmp_path / "err").read_text()
+    assert (tmp_path / "out").read_text() == one.stdout
+    assert most <= 2, most  # one per file at most (998 before)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/cwd"), reason="Linux's /proc")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_mid_run_exits_130_says_so_and_leaves_no_temporary_file(
+    tmp_path: Path, jobs: str
+) -> None:
+    """SIGINT while a check of 200 files runs: exit 130 (it was, in silence: a json report cut
+    after `"findings": [` read as whole by nothing but the exit code). Standard error says it
+    was interrupted; the cache holds no temporary file and no worker is left running."""
+    root = tmp_path / "p"
+    write(root / "db/schema.sql", EXPLAIN_SCHEMA)
+    write(root / "pyproject.toml", '[tool.tenantguard]\nschema_paths = ["db"]\n')
+    for n in range(200):
+        write(
+            root / f"app/q{n}.sql",
+            "".join(
+                f"SELECT n.body FROM notes n JOIN notes m ON m.id = n.id WHERE n.id = {i} "
+                f"AND m.body = 'file {n}';\n"
+                for i in range(30)
+            ),
+        )
+    assert TENANTGUARD is not None
+    process = subprocess.Popen(
+        [TENANTGUARD, "check", "--jobs", jobs, "--format", "json"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "tenantguard: interrupted" in err and "Traceback" not in err, err
+    cache = root / ".tenantguard_cache"
+    left = [p.name for p in cache.iterdir() if p.name.endswith(".tmp")] if cache.exists() else []
+    assert left == []
+    time.sleep(0.5)
+    assert [pid for pid in _working_in(root)] == []  # no worker left running in the project
+
+
+def _working_in(directory: Path) -> list[str]:
+    """The processes whose working directory is `directory` (Linux's /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == str(directory):
+                    found.append(entry)
+            except OSError:
+                continue
+    return found
