@@ -605,6 +605,17 @@ def _groups(
     extend_select = _selectors(args.extend_select, "--extend-select") or ()
     ignore = _selectors(args.ignore, "--ignore") or ()
     paths: list[Path] = list(args.paths) or ([Path("-")] if args.stdin_filename else [])
+    if args.stdin_filename and all(str(p) != "-" for p in paths):
+        # an editor's `--stdin-filename app/q.sql app/q.sql`: its buffer is on standard input;
+        # the file on disk was checked and the buffer dropped in silence (h35H). As ruff does:
+        # standard input is read, and the paths left aside are named
+        for path in paths:
+            print(
+                f"tenantguard: warning: ignoring {path} in favour of standard input "
+                f"(--stdin-filename {args.stdin_filename})",
+                file=sys.stderr,
+            )
+        paths = [Path("-")]
     stdin: Path | None = None  # found again by identity among a group's paths
     named: list[Path] = []
     for path in paths:

@@ -365,3 +365,31 @@ def _working_in(directory: Path) -> list[str]:
             except OSError:
                 continue
     return found
+
+
+def test_stdin_filename_with_a_path_reads_standard_input_and_says_what_it_ignores(
+    tmp_path: Path,
+) -> None:
+    """An editor's `tenantguard check --stdin-filename app/q.sql app/q.sql` (the buffer piped
+    in, the path given as well, not `-`): standard input — the unsaved buffer, `SELECT body
+    FROM notes` — was dropped in silence and the file on disk checked, exit 0 with the leak in
+    the buffer. As ruff does, standard input is read, reported as PATH, and a warning names the
+    path ignored in its favour."""
+    root = tmp_path / "p"
+    write(root / "db/schema.sql", EXPLAIN_SCHEMA)
+    write(root / "pyproject.toml", '[tool.tenantguard]\nschema_paths = ["db"]\n')
+    write(root / "app/q.sql", "SELECT body FROM notes WHERE tenant_id = $1;\n")
+    assert TENANTGUARD is not None
+    for paths in (["app/q.sql"], ["-"], []):
+        result = subprocess.run(
+            [TENANTGUARD, "check", "--format", "json", "--stdin-filename", "app/q.sql", *paths],
+            cwd=root,
+            input="SELECT body FROM notes;\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1, (paths, result.stdout, result.stderr)
+        found = [(f["path"], f["rule"]) for f in json.loads(result.stdout)["findings"]]
+        assert found == [("app/q.sql", "TG001")], found
+        assert ("ignoring app/q.sql" in result.stderr) is (paths == ["app/q.sql"]), result.stderr
