@@ -393,3 +393,41 @@ def test_stdin_filename_with_a_path_reads_standard_input_and_says_what_it_ignore
         found = [(f["path"], f["rule"]) for f in json.loads(result.stdout)["findings"]]
         assert found == [("app/q.sql", "TG001")], found
         assert ("ignoring app/q.sql" in result.stderr) is (paths == ["app/q.sql"]), result.stderr
+
+
+def read_sql_project(root: Path, suppressed: bool = False) -> Path:
+    """`app/sql/q.sql` holding `SELECT body FROM notes`, read by app/q.py
+    (`(Path(__file__).parent / "sql" / "q.sql").read_text()`) and sent by `.fetch()`."""
+    write(root / "db/schema.sql", EXPLAIN_SCHEMA)
+    write(root / "pyproject.toml", '[tool.tenantguard]\nschema_paths = ["db"]\n')
+    note = "  -- tenantguard: ignore[TG001] -- the export for support" if suppressed else ""
+    write(root / "app/sql/q.sql", f"SELECT body FROM notes;{note}\n")
+    write(
+        root / "app/q.py",
+        "from pathlib import Path\n\n"
+        'Q = (Path(__file__).parent / "sql" / "q.sql").read_text()\n\n\n'
+        "async def f(conn):\n    return await conn.fetch(Q)\n",
+    )
+    return root
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12 item 1.5, not done in h35H: a statement of a .sql file the program reads "
+    "and sends is reported at the .sql line and again at the read (the read text carries no "
+    "origin through pyflow's Lit; Finding has no field for it)",
+)
+def test_a_sql_file_read_and_sent_is_reported_once(tmp_path: Path) -> None:
+    root = read_sql_project(tmp_path / "p")
+    result = run("check", "--no-cache", "--format", "json", cwd=root)
+    assert result.returncode == 1
+    found = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "TG001"]
+    assert [(f["path"], f["line"]) for f in found] == [("app/sql/q.sql", 1)], found
+    assert "app/q.py" in found[0]["message"] + found[0]["help"]
+
+
+def test_one_suppression_in_the_sql_file_covers_it_where_python_sends_it(tmp_path: Path) -> None:
+    root = read_sql_project(tmp_path / "p", suppressed=True)
+    result = run("check", "--no-cache", "--format", "json", cwd=root)
+    assert result.returncode == 0, result.stdout
+    assert json.loads(result.stdout)["findings"] == []
