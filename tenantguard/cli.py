@@ -1437,12 +1437,10 @@ def _audit(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as error:
         if error.name != "asyncpg":
             raise
-        print(
-            "tenantguard: error: audit reads the database through asyncpg: "
-            "pip install 'tenantguard[runtime]'",
-            file=sys.stderr,
+        # in json, sarif and github a document naming it, as every run stopped early prints
+        return _stopped(
+            args, ["audit reads the database through asyncpg: pip install 'tenantguard[runtime]'"]
         )
-        return EXIT_ERROR
 
     return run_audit(args, _settings(args))
 

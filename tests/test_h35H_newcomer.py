@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -431,3 +432,25 @@ def test_one_suppression_in_the_sql_file_covers_it_where_python_sends_it(tmp_pat
     result = run("check", "--no-cache", "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout
     assert json.loads(result.stdout)["findings"] == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github"])
+def test_audit_without_asyncpg_prints_an_error_document(tmp_path: Path, fmt: str) -> None:
+    """`tenantguard audit --format json` on the core install (no asyncpg, as a newcomer's
+    `pip install ./tenantguard` is): the message on standard error and nothing on standard
+    output — a SARIF upload step got an empty file, where every other run that stops before
+    its report prints a document naming why. (A fresh process in which asyncpg cannot be
+    imported, as on that install.)"""
+    code = (
+        "import sys; sys.modules['asyncpg'] = None\n"
+        "from tenantguard.cli import main\n"
+        f"sys.exit(main(['audit', '--dsn', 'postgresql://x@127.0.0.1:1/db', '--format', '{fmt}']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    assert "tenantguard[runtime]" in result.stderr
+    assert "tenantguard[runtime]" in result.stdout, result.stdout
+    if fmt == "json":
+        assert json.loads(result.stdout)["error"]["kind"] == "usage"
