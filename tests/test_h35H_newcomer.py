@@ -203,7 +203,7 @@ def test_explain_json_errors_are_documents(tmp_path: Path) -> None:
     assert "--format" in run("explain", "--help", cwd=root).stdout
 
 
-def tested_project(root: Path, *, fixtures: bool = True) -> Path:
+def project_with_tests(root: Path, *, fixtures: bool = True) -> Path:
     """An application with tests: a conftest.py fixture and tests/fixtures/reset.sql emptying
     `notes` (TRUNCATE) when `fixtures`, a test reading pinned rows."""
     write(
@@ -235,7 +235,7 @@ def test_init_leaves_the_test_fixtures_truncate_out_and_checks_the_rest(tmp_path
     newcomer's first check failed on what every test suite does. init writes per_file_ignores
     for those files alone (TG005 there; the tests are still checked), and says why in a
     comment; a TRUNCATE anywhere else — a test body, the application — is still TG005."""
-    root = tested_project(tmp_path / "p")
+    root = project_with_tests(tmp_path / "p")
     assert run("init", cwd=root).returncode == 0
     config = (root / "pyproject.toml").read_text(encoding="utf-8")
     assert '"tests/**/conftest.py" = ["TG005"]' in config, config
@@ -256,7 +256,7 @@ def test_init_leaves_the_test_fixtures_truncate_out_and_checks_the_rest(tmp_path
 
 
 def test_init_writes_no_test_rule_for_tests_that_truncate_nothing(tmp_path: Path) -> None:
-    root = tested_project(tmp_path / "p", fixtures=False)
+    root = project_with_tests(tmp_path / "p", fixtures=False)
     assert run("init", cwd=root).returncode == 0
     assert "per_file_ignores" not in (root / "pyproject.toml").read_text(encoding="utf-8")
     assert run("check", cwd=root).returncode == 0
@@ -336,21 +336,25 @@ def test_ctrl_c_mid_run_exits_130_says_so_and_leaves_no_temporary_file(
             ),
         )
     assert TENANTGUARD is not None
+    cache = tmp_path / "cache"
     process = subprocess.Popen(
         [TENANTGUARD, "check", "--jobs", jobs, "--format", "json"],
         cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "TENANTGUARD_CACHE_DIR": str(cache)},
     )
-    time.sleep(3)
+    deadline = time.monotonic() + 60
+    while not (cache / "CACHEDIR.TAG").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the policy is kept: started up, checking the files
+    time.sleep(1)
+    assert process.poll() is None, "the check ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "tenantguard: interrupted" in err and "Traceback" not in err, err
-    cache = root / ".tenantguard_cache"
-    left = [p.name for p in cache.iterdir() if p.name.endswith(".tmp")] if cache.exists() else []
-    assert left == []
+    assert [p.name for p in cache.iterdir() if p.name.endswith(".tmp")] == []
     time.sleep(0.5)
     assert [pid for pid in _working_in(root)] == []  # no worker left running in the project
 
