@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_h34H_newcomer import FORMATS, TENANTGUARD, run, write
+from tests.cli.test_h34H_newcomer import FORMATS, TENANTGUARD, run, write
 
 DJANGO_INITIAL = """from django.db import migrations, models
 
