@@ -1258,7 +1258,7 @@ def _body_cost(body: str) -> float:
     for tree in _body_trees(body):
         if not isinstance(tree, exp.Select) or tree.args.get("from_") is not None:
             return 0.0
-        costs.append(sum(_cost(e, upper=False) for e in tree.expressions))
+        costs.append(sum((_cost(e, upper=False) for e in tree.expressions), 0.0))
     return min(costs, default=0.0)
 
 
@@ -1377,7 +1377,8 @@ def _root_cost(conjunct: exp.Expression) -> float:
         return _cost(conjunct, upper=True)
     return max(
         (
-            operator + sum(_cost(o, upper=True) for o in part if isinstance(o, exp.Expression))
+            operator
+            + sum((_cost(o, upper=True) for o in part if isinstance(o, exp.Expression)), 0.0)
             for operator, part in parts
             if any(isinstance(o, exp.Expr) and o.find(exp.Column) is not None for o in part)
         ),
