@@ -170,6 +170,11 @@ _SCALARS = frozenset({type(None), bool, str, int})
 # what the walk never descends into: scalars and leaves, told apart by one set lookup
 _SKIPPED = _SCALARS | PRUNED
 
+# a union (`exp.A | exp.B`) written in an isinstance() is built anew at each call: tuples
+_WITH_OR_CTE = (exp.With, exp.CTE)
+_SET_WRAPPERS = (exp.SetOperation, exp.Paren, exp.Subquery)
+
+
 # pushed below a block's children on the walk's stack: popping it leaves the block
 _END_OF_BLOCK = exp.Expression()
 
@@ -1461,7 +1466,7 @@ class Model:
         node = child.parent
         lateral = False
         while node is not None and node is not parent.node:
-            if isinstance(node, exp.SetOperation | exp.Paren | exp.Subquery):
+            if isinstance(node, _SET_WRAPPERS):
                 # nothing in a chain of these changes what is seen: past it in one step
                 child = block.chains.top(node, subqueries=True)
                 node = child.parent
@@ -1470,7 +1475,7 @@ class Model:
                 lateral = True
             elif isinstance(node, exp.Table) and not is_table_name(node):
                 lateral = True  # the arguments of a function in FROM see what is before it
-            elif isinstance(node, exp.With | exp.CTE):
+            elif isinstance(node, _WITH_OR_CTE):
                 return nothing
             elif isinstance(node, exp.Join):
                 if child is node.args.get("on"):

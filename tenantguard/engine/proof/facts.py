@@ -23,6 +23,7 @@ from tenantguard.engine.proof.blocks import Model, exact_comparison
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.names import Names, known_columns, projection_items
 from tenantguard.engine.proof.syntax import (
+    PARENS_AND_CASTS,
     conjuncts,
     disjuncts,
     identifier_name,
@@ -41,10 +42,15 @@ SEVERAL = PinValue("several", None)  # `= ANY($1)` where the policy allows sever
 SHARED = PinValue("shared", None)  # rows of no tenant (`tenant_id IS NULL` with `shared_rows`)
 
 
+# a union (`exp.A | exp.B`) written in an isinstance() is built anew at each call: tuples
+_EQUALS = (exp.EQ, exp.NullSafeEQ)
+_ARRAY_CONTAINS = (exp.ArrayContainedBy, exp.ArrayContainsAll)
+
+
 def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expression]] | None:
     """The (one side, other side) pairs an equality states, both ways round; None when the
     conjunct is no equality. A row equality `(a, b) = (x, y)` states `a = x` and `b = y`."""
-    if isinstance(conjunct, exp.EQ | exp.NullSafeEQ) or _is_equals_operator(conjunct):
+    if isinstance(conjunct, _EQUALS) or _is_equals_operator(conjunct):
         left, right = conjunct.this, conjunct.expression
     elif isinstance(conjunct, exp.Not):
         # `NOT (a <> b)` is TRUE exactly where `a = b` is (NOT of NULL is NULL) (round 15)
@@ -60,7 +66,7 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         if compared is None:
             return None
         left, right = compared
-    elif isinstance(conjunct, exp.ArrayContainedBy | exp.ArrayContainsAll):
+    elif isinstance(conjunct, _ARRAY_CONTAINS):
         left, right = _single_item(conjunct.this), _single_item(conjunct.expression)
         if left is None or right is None:
             return None
@@ -252,7 +258,7 @@ def _matching_items(items: list[exp.Expression]) -> list[exp.Expression]:
     kept = []
     for item in items:
         bare = item
-        while isinstance(bare, exp.Paren | exp.Cast | exp.TryCast):
+        while isinstance(bare, PARENS_AND_CASTS):
             bare = bare.this
         if type(bare) is not exp.Null:
             kept.append(item)

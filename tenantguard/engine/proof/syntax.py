@@ -151,13 +151,18 @@ def _truth_of(node: exp.Expression) -> exp.Expression | None:
     return None
 
 
+# a union (`exp.A | exp.B`) written in an isinstance() is built anew at each call: tuples
+PARENS_AND_CASTS = (exp.Paren, exp.Cast, exp.TryCast)
+_SUBQUERY_OR_PAREN = (exp.Subquery, exp.Paren)
+
+
 def _is_boolean(node: exp.Expression | None, value: bool) -> bool:
     return type(node) is exp.Boolean and node.this is value
 
 
 def _is_null(node: exp.Expression | None) -> bool:
     """A literal NULL, under parentheses and casts."""
-    while isinstance(node, exp.Paren | exp.Cast | exp.TryCast):
+    while isinstance(node, PARENS_AND_CASTS):
         node = node.this
     return type(node) is exp.Null
 
@@ -524,9 +529,7 @@ def set_branches(node: exp.Expression) -> list[exp.Expression]:
     stack = [node]
     while stack:
         current = stack.pop()
-        while isinstance(current, exp.Subquery | exp.Paren) and not isinstance(
-            current.this, exp.Table
-        ):
+        while isinstance(current, _SUBQUERY_OR_PAREN) and not isinstance(current.this, exp.Table):
             current = current.this
         if isinstance(current, exp.SetOperation):
             stack.append(current.expression)

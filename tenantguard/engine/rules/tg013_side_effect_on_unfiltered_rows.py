@@ -1089,11 +1089,19 @@ def _json_path_outside_filters(text: str) -> str | None:
     return None if depth or filtering else "".join(kept)
 
 
+# kinds read in hot paths, as tuples: a union (`exp.A | exp.B`) written in an isinstance() is
+# built anew at each call, in the compiled build too
+_CONSTANTS = (exp.Literal, exp.Null, exp.Var, exp.DataType, exp.Boolean)
+_NOT_A_VALUE_UNDER = (
+    *(exp.Exists, exp.Any, exp.All, exp.Array, exp.From),
+    *(exp.Join, exp.Lateral, exp.Union, exp.Intersect, exp.Except),
+)
+_NULL_OR_BOUND = (exp.Null, exp.Parameter, exp.Placeholder)
+
+
 def _varies(node: object) -> TypeGuard[exp.Expression]:
     """Not a literal: a value PostgreSQL computes from the row (or a parameter)."""
-    return isinstance(node, exp.Expression) and not isinstance(
-        node, exp.Literal | exp.Null | exp.Var | exp.DataType | exp.Boolean
-    )
+    return isinstance(node, exp.Expression) and not isinstance(node, _CONSTANTS)
 
 
 def _reads_a_column(parts: list[exp.Expression]) -> bool:
@@ -1868,9 +1876,7 @@ def _used_as_a_value(node: exp.Subquery) -> bool:
         # an element of `ARRAY[…]` is a value; `ARRAY((SELECT …))` is an array subquery (sqlglot
         # marks a constructor of several elements so only at times)
         return bool(parent.args.get("value_constructor")) or len(parent.expressions) > 1
-    if isinstance(parent, exp.Exists | exp.Any | exp.All | exp.Array | exp.From):
-        return False
-    if isinstance(parent, exp.Join | exp.Lateral | exp.Union | exp.Intersect | exp.Except):
+    if isinstance(parent, _NOT_A_VALUE_UNDER):
         return False
     return node.args.get("alias") is None  # else a derived table
 
@@ -2186,7 +2192,7 @@ def _fails_on_a_constant(node: exp.Expression, parts: list[exp.Expression] | Non
     # NULL where a value is required, or a value the caller binds (`regexp_like(x, $2)` of a
     # pattern that does not compile): no row's
     return bool(parts) and all(
-        isinstance(part, exp.Null | exp.Parameter | exp.Placeholder)
+        isinstance(part, _NULL_OR_BOUND)
         for part in parts  # type: ignore[union-attr]
     )
 
