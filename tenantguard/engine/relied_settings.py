@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from tenantguard._patterns import lazy_pattern
-from tenantguard.engine.search_path import code_text, without_comments
+from tenantguard.engine.search_path import SEARCH_PATH_WORDS, code_text, without_comments
 from tenantguard.engine.sqltext import STRING_LITERAL
 
 __all__ = [
@@ -132,11 +132,18 @@ def _keys_on(quote: str, value: str, *, bare_word: bool) -> bool:
     return value in _KEYS_ON and (value != "default" or (bare_word and not quote))
 
 
+_KEYS_WORDS = ("replication", "set_config", "pg_settings", "/*")
+# every word statement_sets_bad_search_path, changed_relied_on or statement_turns_off_keys
+# looks for first in a statement's lowered text: a text holding none of them is refused by
+# none of the three (TG006 tests this, not each of them, on every statement)
+SETTING_WORDS = tuple(dict.fromkeys((*SEARCH_PATH_WORDS, *_WORDS, *_KEYS_WORDS)))
+
+
 def statement_turns_off_keys(text: str) -> bool:
     """Does one statement (its text, comments and all) set session_replication_role to
     anything but origin or local, or to a value the analyzer cannot read?"""
     lowered = text.lower()
-    if not any(word in lowered for word in ("replication", "set_config", "pg_settings", "/*")):
+    if not any(word in lowered for word in _KEYS_WORDS):
         return False
     code = _BLANKS.sub(" ", without_comments(text).lower().replace('"', ""))
     # where the words stand outside string literals (a catalog query's `'set_config'` is no

@@ -81,11 +81,15 @@ def search_path_refused(code: str, word: str) -> bool:
     return False
 
 
+# what a statement's lowered text holds when it may set a search_path: the code text drops
+# blanks, double quotes and comments, so only a comment can split the word `search`
+SEARCH_PATH_WORDS = ("search", "/*")
+
+
 def statement_sets_bad_search_path(text: str) -> bool:
     """`search_path_refused` of one statement's text (comments dropped)."""
-    # the code text drops blanks, double quotes and comments: only a comment can split the
-    # word `search` in the text
-    if "search" not in text.lower() and "/*" not in text:
+    lowered = text.lower()
+    if not any(word in lowered for word in SEARCH_PATH_WORDS):
         return False
     bare = without_comments(text)
     lead = _FIRST_WORD.match(bare)
