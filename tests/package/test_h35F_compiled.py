@@ -7,7 +7,7 @@ row comparison's parts (TG013's `_root_cost`) summed floats from an int start, a
 build raised "int object expected; got float" on `(v.workspace_id, v.id) = ($1, 1)` against a
 security-barrier view (TG006 "internal error" where the pure build proves the statement).
 Runs when TENANTGUARD_COMPILED_PYTHON names an interpreter with the compiled build installed
-(tests/test_compiled_differential.py says how).
+(tests/package/test_compiled_differential.py says how; .ci/run runs both).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parent / "fixtures" / "h33a_corpus.sql"
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "h33a_corpus.sql"
 COMPILED = os.environ.get("TENANTGUARD_COMPILED_PYTHON")
 CONFIG = """[tool.tenantguard]
 tenant_column = "workspace_id"
