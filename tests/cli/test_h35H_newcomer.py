@@ -315,6 +315,10 @@ def test_jobs_far_above_the_files_forks_no_more_workers_than_files(tmp_path: Pat
     assert most <= 2, most  # one per file at most (998 before)
 
 
+def _sigint_by_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/self/cwd"), reason="Linux's /proc")
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_mid_run_exits_130_says_so_and_leaves_no_temporary_file(
@@ -344,6 +348,10 @@ def test_ctrl_c_mid_run_exits_130_says_so_and_leaves_no_temporary_file(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TENANTGUARD_CACHE_DIR": str(cache)},
+        # a terminal's Ctrl-C: SIGINT handled as by default, whatever this process inherited
+        # (scripts/test runs its pytest processes in the background of a shell, where SIGINT
+        # is ignored, and an ignored SIGINT stays ignored across exec — as it should)
+        preexec_fn=_sigint_by_default,
     )
     deadline = time.monotonic() + 60
     while not (cache / "CACHEDIR.TAG").exists() and time.monotonic() < deadline:
