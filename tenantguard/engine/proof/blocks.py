@@ -1334,7 +1334,7 @@ class Model:
         ):
             return False
         having = node.args.get("having")
-        if isinstance(having, exp.Having) and not _never_fails(having.this):
+        if isinstance(having, exp.Having) and not never_fails(having.this):
             return False
         for call in node.find_all(exp.AggFunc, exp.Filter):
             if call.find_ancestor(exp.Select) is not node:
@@ -1547,7 +1547,7 @@ _NEVER_FAILING = (
 )  # fmt: skip
 
 
-def _never_fails(condition: exp.Expression) -> bool:
+def never_fails(condition: exp.Expression) -> bool:
     """Can `condition` raise no error on any group? A HAVING beside grouping sets runs after
     every tenant's aggregation, its conjuncts in the order written: one that may fail (`1 /
     (CASE WHEN max(title) = 'x' THEN 0 ELSE 1 END) > 0`) before the pin raises the error of

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from tenantguard.engine.proof.blocks import Model, exact_comparison
+from tenantguard.engine.proof.blocks import Model, exact_comparison, never_fails
 from tenantguard.engine.proof.facts import values_column_pin
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import Names, could_own, projection_items
@@ -142,6 +142,27 @@ def _plain_output(item: exp.Expression) -> bool:
     return isinstance(item, _PLAIN_VALUES)
 
 
+# what a GROUP BY of a compared branch may hold: bare columns (or select-list places), in plain
+# lists, ROLLUP, CUBE or GROUPING SETS
+_PLAIN_GROUPING = (
+    exp.Group, exp.Column, exp.Identifier, exp.Literal, exp.Paren, exp.Tuple, exp.Rollup,
+    exp.Cube, exp.GroupingSets,
+)  # fmt: skip
+
+
+def _plain_grouping(node: exp.Expression) -> bool:
+    """Does a branch compute nothing on its groups but reading them (round 35, h35P)? Its GROUP
+    BY keys bare columns, its HAVING one that cannot fail (`blocks.never_fails`): a set
+    operation's branch runs both on every tenant's rows and groups before the rows are
+    compared, so `GROUP BY org, title::int` or `HAVING 1 / (count(*) - 2) > 0` raises the error
+    of another tenant's row or group (shown on the server)."""
+    group = node.args.get("group")
+    if group is not None and not all(isinstance(n, _PLAIN_GROUPING) for n in group.walk()):
+        return False
+    having = node.args.get("having")
+    return not isinstance(having, exp.Having) or never_fails(having.this)
+
+
 class Projections:
     """What the blocks of one statement project; memoised (the solver asks many times)."""
 
@@ -247,6 +268,8 @@ class Projections:
                 continue
             if node.args.get("order") or not all(_plain_output(i) for i in mine):
                 continue  # computed on every tenant's rows before the comparison
+            if not _plain_grouping(node):
+                continue  # keys or a HAVING computed on every tenant's groups (h35P)
             if any(is_star(i) for i in (*mine, *theirs)):
                 self._star_set_fact(block, other, mine, theirs)
                 continue
