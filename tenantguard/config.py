@@ -54,7 +54,7 @@ class Settings:
     tenant_root: str | None = None  # the tenant registry (`accounts`, or `accounts.id`)
     shared_rows: bool = False  # `tenant_id IS NULL` rows are public reference rows
     # the application sessions' search path: which schema an unqualified name reads (round 35)
-    search_path: tuple[str, ...] = ("public",)
+    search_path: tuple[str, ...] = ("$user", "public")  # PostgreSQL's default
     include: tuple[str, ...] = ("*.sql", "*.py")
     exclude: tuple[str, ...] = ()
     force_exclude: bool = False
@@ -823,7 +823,9 @@ def _build_policy(
             tenant_places=_tenant_places(schema, column) if schema else None,
             global_homes=_global_homes(schema, column) if schema else None,
             relation_homes=(
-                {sql_name(n): h for n, h in schema.relation_schemas.items()} if schema else None
+                {sql_name(n): h for n, h in schema.relation_schemas.items()}
+                if schema and not schema.names_unsure  # SQL text unseen, a path set unseen
+                else None
             ),
             search_path=settings.search_path,
             nontext_columns=_nontext_columns(schema) if schema else None,

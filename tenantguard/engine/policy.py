@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 
@@ -599,7 +599,7 @@ class Policy:
         tenant_places: Mapping[str, int] | None = None,
         global_homes: Mapping[str, Iterable[str]] | None = None,
         relation_homes: Mapping[str, Iterable[str]] | None = None,
-        search_path: Iterable[str] = ("public",),
+        search_path: Iterable[str] = ("$user", "public"),
         nontext_columns: Mapping[str, Iterable[str]] | None = None,
         typed_columns: Mapping[str, Mapping[str, str]] | None = None,
         inlined_functions: Mapping[str, str] | None = None,
@@ -998,6 +998,19 @@ class Policy:
             schema = self.resolved_schema(name)
         return schema is not None and schema in homes
 
+    def read_otherwise(self, path: Sequence[str] | None) -> list[str]:
+        """The names the proof reads as a global table (`surely_global`, unqualified) that the
+        search path `path` (None: one that cannot be read) may read elsewhere — a statement
+        setting it changes what later statements of the session read (h35P: `SET search_path =
+        archive, public`, then `SELECT … FROM countries` read archive's tenant rows)."""
+        changed = []
+        for name, homes in sorted(self.global_homes.items()):
+            if not self.surely_global(name, None):
+                continue
+            if path is None or self.resolved_schema(name, path) not in homes:
+                changed.append(name)
+        return changed
+
     def is_tenant_relation(self, table: exp.Expression) -> bool:
         """Is this table reference (an `exp.Table`) a tenant table's: its name a tenant table's,
         and not the global table of that name the search path reads (`surely_global`)?"""
@@ -1011,17 +1024,21 @@ class Policy:
         db = table.args.get("db")
         return not self.surely_global(name, identifier_name(db) if db is not None else None)
 
-    def resolved_schema(self, name: str) -> str | None:
-        """The schema an unqualified relation name reads under the search path: the first of
-        the path whose relations (schema sources) include it; None past a "$user" entry (a
-        schema named like the session's role, unknown), when none holds it, or without schema
-        sources."""
+    def resolved_schema(self, name: str, path: Sequence[str] | None = None) -> str | None:
+        """The schema an unqualified relation name reads under the search path (`path`, else
+        config `search_path`): the first of the path whose relations (schema sources) include
+        it; None when none holds it, or without schema sources. A "$user" entry is the schema
+        named like the session's role — any schema but public and pg_* may be one (h35P: the
+        login role `postgres` read `postgres.regions`, another schema's tenant rows, where the
+        path said public): None when one of them holds the name, skipped when none does."""
         held = self.relation_homes.get(name)
         if not held:
             return None
-        for entry in self.search_path:
+        for entry in self.search_path if path is None else path:
             if entry == "$user":
-                return None
+                if any(h != "public" and not h.startswith("pg_") for h in held):
+                    return None
+                continue
             if entry in held:
                 return entry
         return None

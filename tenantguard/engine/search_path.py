@@ -21,6 +21,7 @@ __all__ = [
     "code_text",
     "search_path_problem",
     "search_path_refused",
+    "set_search_paths",
     "statement_sets_bad_search_path",
     "without_comments",
 ]
@@ -40,6 +41,9 @@ _PATH_NOT_LITERAL = lazy_pattern(r"set_config\('search_path'(?!,'(?:[^'\\]|'')*'
 _FIRST_WORD = lazy_pattern(r"[\s(]*([A-Za-z_]+)")
 _SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
 _QUALIFIER = lazy_pattern(r"pg_catalog\.(?=[a-z_])")
+# `SET [LOCAL | SESSION] search_path = | TO value` (code text), and set_config's literal value
+_SET_PATH = lazy_pattern(r"set(?:local|session)?search_path(?:=|to)([^;]*)")
+_CONFIG_PATH = lazy_pattern(r"set_config\('search_path',(?:'((?:[^'\\]|'')*)',)?")
 
 
 def search_path_problem(value: str) -> bool:
@@ -95,3 +99,30 @@ def statement_sets_bad_search_path(text: str) -> bool:
     lead = _FIRST_WORD.match(bare)
     word = lead.group(1).lower() if lead else ""
     return search_path_refused(code_text(bare), word)
+
+
+def set_search_paths(text: str) -> list[tuple[str, ...] | None]:
+    """The search paths a statement sets (`SET search_path`, `set_config('search_path', …)`),
+    each a tuple of its schema names lower-cased (None: a value that cannot be read — not a
+    plain literal, a quoted name whose case the code text loses); `DEFAULT` sets none (the
+    session's own path). Empty for a statement that sets none."""
+    if "search" not in text.lower() and "/*" not in text:
+        return []
+    bare = without_comments(text)
+    code = code_text(bare)
+    lead = _FIRST_WORD.match(bare)
+    found: list[tuple[str, ...] | None] = []
+    values: list[str | None] = []
+    if lead and lead.group(1).lower() == "set":
+        match = _SET_PATH.match(code)
+        if match:
+            values.append(match.group(1))
+    values += [m.group(1) for m in _CONFIG_PATH.finditer(code)]
+    for value in values:
+        if value is None or '"' in bare.replace('"$user"', "") or "\\" in value:
+            found.append(None)
+            continue
+        names = tuple(n.strip("'") for n in value.replace("''", "'").split(","))
+        if names != ("default",):
+            found.append(names)
+    return found

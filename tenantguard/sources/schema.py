@@ -3825,6 +3825,11 @@ class SchemaInfo:
         self._creation_schema = _UNKNOWN_SCHEMA
         if type(node).__name__ in ("AlterRoleSetStmt", "AlterDatabaseSetStmt"):
             self._session_schema = _UNKNOWN_SCHEMA
+            # the application's sessions may run under that path, not config `search_path`:
+            # no name is read by the path (h35P: `ALTER ROLE app SET search_path = archive,
+            # public` made `countries` archive's tenant table for every session of app)
+            self.names_unsure = True
+            self.plain_tables.clear()
 
     def _schema_gone(self, schema: str, cascade: bool) -> None:
         """DROP SCHEMA … CASCADE: the relations in it are gone with it."""

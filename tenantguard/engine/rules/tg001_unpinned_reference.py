@@ -401,13 +401,20 @@ or `ALTER COLUMN … TYPE`: `workspace = 'acme'` matches 'ACME' there, even as `
 column's collation); an upsert on it is TG003.
 
 The schema sources decide what a name reads. A name the sources create in several schemas is
-read by the search path (config `search_path`, default `["public"]`): unqualified, it is the
+read by the search path (config `search_path`, default PostgreSQL's `["$user", "public"]`):
+unqualified, it is the
 relation of the first schema of the path that holds it, so `countries` is public's global table
 though `archive.countries` has the tenant column — when the sources show public's table surely
 without it (made by a plain `CREATE TABLE` and named since by no DDL, rule, trigger, function or
-DO block, its schema never renamed or dropped; none once a source may run `EXECUTE`d text).
-Under `search_path = ["archive", "public"]` it is archive's, a tenant table; `"$user"` first
-leaves it unknown (a schema named like the login role may hold it): a tenant name. So is a
+DO block, its schema never renamed or dropped; none once a source may run `EXECUTE`d text or
+sets a role's or database's search path: `ALTER ROLE app SET search_path = archive, public`).
+Under `search_path = ["archive", "public"]` it is archive's, a tenant table; a `"$user"` entry
+(the default's first) leaves it unknown when a schema other than public and pg_* holds the name
+(one named like the login role may: round 35, h35P, the role postgres read postgres.regions,
+every tenant's rows, where public's regions was global): set `search_path = ["public"]` when the
+sessions' role has no schema of its own. A statement that sets the search_path (`SET
+search_path`, `set_config('search_path', …)`) under which such a name reads another schema's
+table is TG006: the session's later statements read it. So is a
 column `public.cards.org` of the FROM item `cards`: that item when the path reads `cards` in
 public, another's (an outer `public.cards`) when it reads it elsewhere. A table with no tenant column that tenant tables
 inherit from (`CREATE TABLE docs (org uuid) INHERITS (base_docs)`) returns their rows of every

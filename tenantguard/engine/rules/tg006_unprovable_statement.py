@@ -94,6 +94,11 @@ an escape string): the proof reads `lower()`, `now()` and `=` as PostgreSQL's ow
 true only while pg_catalog is searched first. `SET search_path = public` (pg_catalog is then
 searched first) and `SET search_path = pg_catalog, public` are fine. The runtime guard refuses
 the same statements (one implementation: `tenantguard.engine.search_path`).
+So is one that sets a search_path under which a name the proof reads as a global table (a
+name the schema sources hold in several schemas, public's without the tenant column: see
+TG001) is another schema's — `SET search_path = archive, public`, after which `SELECT … FROM
+countries` read archive's tenant rows of every tenant on the server (round 35, h35P); a path
+that keeps the name's schema first, or `DEFAULT`, is fine.
 
 So is a statement that turns foreign keys off: `SET [LOCAL | SESSION] session_replication_role
 = replica`, `set_config('session_replication_role', 'replica', …)` (or of a name that is not a
@@ -156,6 +161,7 @@ from tenantguard.engine.relied_settings import (
 )
 from tenantguard.engine.search_path import (
     SEARCH_PATH,
+    set_search_paths,
     statement_sets_bad_search_path,
     without_comments,
 )
@@ -1233,7 +1239,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     # most statements hold none of the words the three settings checks look for first: one
     # pass of substring tests here, not three calls each lowering the text again
     settings = not ctx.in_patch and any(word in ctx.lowered for word in SETTING_WORDS)
-    if settings and statement_sets_bad_search_path(ctx.sql):
+    bad_path = settings and statement_sets_bad_search_path(ctx.sql)
+    if bad_path:
         name, why, hint = SEARCH_PATH
         yield ctx.finding(
             RULE,
@@ -1243,6 +1250,21 @@ def check(ctx: Context) -> Iterator[Finding]:
             "statements (the runtime guard refuses it too)",
             hint,
         )
+    if not ctx.in_patch and not bad_path and ctx.policy.global_homes:
+        elsewhere = sorted(
+            {n for path in set_search_paths(ctx.sql) for n in ctx.policy.read_otherwise(path)}
+        )
+        if elsewhere:
+            yield ctx.finding(
+                RULE,
+                None,
+                f"the statement sets a search_path under which {', '.join(elsewhere)} may be "
+                "another schema's table than the global one the proof reads for the configured "
+                "search_path (config `search_path`), and it stays for the session's later "
+                "statements: their reads of it are not proven",
+                "set the search_path in config `search_path` (or leave it as configured), or "
+                "name the schema of each table in the statements",
+            )
     if settings and statement_turns_off_keys(ctx.sql):
         name, why, hint = REPLICATION_ROLE
         yield ctx.finding(
