@@ -1485,11 +1485,23 @@ class SchemaInfo:
             self._replica = True
         if not self.names_unsure:
             self._forget_plain(node, kind, text)
+        # `CREATE TABLE IF NOT EXISTS` of a name a schema holds already may do nothing: the
+        # table of that name stays as it was (h35P: public.countries made with the tenant
+        # column, then `IF NOT EXISTS countries (code text)` read as a plain global table)
+        kept = (
+            kind == "CreateStmt"
+            and bool(getattr(node, "if_not_exists", False))
+            and self._schema_of(node.relation)
+            in self.relation_schemas.get(_relname(node.relation), {_UNKNOWN_SCHEMA})
+        )
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, node, text, path)
         if kind == "CreateStmt" and not self.names_unsure:
-            self._remember_plain(node)
+            if kept:
+                self.plain_tables.pop(_relname(node.relation), None)
+            else:
+                self._remember_plain(node)
 
     def _forget_plain(self, node: Any, kind: str, text: str) -> None:
         """Forgets the plain tables (`plain_tables`) a statement may change: any it names but

@@ -133,3 +133,36 @@ async def test_a_search_path_set_for_the_role_by_the_sources_reads_another_schem
     # the reader is then sure of no name (`names_unsure`): public's, named, too (a false alarm
     # kept: a role's path set in the sources is rare, and the names it reads unknown)
     assert codes("SELECT * FROM public.countries", policy) == ["TG001"]
+
+
+# 3. `CREATE TABLE IF NOT EXISTS` of a name a schema holds already does nothing: the table made
+# before (with the tenant column) stays. The reader took the second definition for public's
+# table, a plain global one, and read `countries` as global.
+IF_NOT_EXISTS = """
+CREATE TABLE countries (org uuid NOT NULL, code text NOT NULL, name text NOT NULL);
+CREATE SCHEMA archive;
+CREATE TABLE archive.countries (org uuid NOT NULL, code text NOT NULL, name text NOT NULL);
+CREATE TABLE IF NOT EXISTS countries (code text PRIMARY KEY, name text NOT NULL);
+"""
+
+
+async def test_a_table_made_again_if_not_exists_keeps_its_tenant_column(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    data = f"INSERT INTO public.countries VALUES ('{A}', 'es', 'mine'), ('{B}', 'fr', 'theirs');"
+    async with fresh_database(postgres, IF_NOT_EXISTS + data) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SET search_path = public")
+            rows = sorted(tuple(r) for r in await conn.fetch(READ))
+        finally:
+            await conn.close()
+    assert rows == [("es", "mine"), ("fr", "theirs")]  # every tenant's rows
+    policy = policy_for(tmp_path, IF_NOT_EXISTS, tenant_column="org", search_path=("public",))
+    assert codes(READ, policy) == ["TG001"]
+    # twin: made once, IF NOT EXISTS, without the tenant column: public's global table
+    once = IF_NOT_EXISTS.replace(
+        "CREATE TABLE countries (org uuid NOT NULL, code text NOT NULL, name text NOT NULL);", ""
+    )
+    policy = policy_for(tmp_path, once, tenant_column="org", search_path=("public",))
+    assert codes(READ, policy) == []
