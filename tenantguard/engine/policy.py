@@ -998,6 +998,18 @@ class Policy:
             schema = self.resolved_schema(name)
         return schema is not None and schema in homes
 
+    def computes_on_rows(self, relation: str | None) -> bool:
+        """Is `relation` a view of the schema sources that computes something on each row it
+        reads that may fail or act (`failing_views`, `failing_columns`, `volatile_views`)? A
+        scan of it with no pin of its own — a branch of a set operation, a grouping-sets HAVING
+        — runs that on every tenant's rows (h35P)."""
+        name = relation or ""
+        return (
+            name in self.failing_views
+            or name in self.failing_columns
+            or name in self.volatile_views
+        )
+
     def read_otherwise(self, path: Sequence[str] | None) -> list[str]:
         """The names the proof reads as a global table (`surely_global`, unqualified) that the
         search path `path` (None: one that cannot be read) may read elsewhere — a statement

@@ -1315,8 +1315,7 @@ class Model:
             source.kind is SourceKind.TABLE
             and isinstance(source.node, exp.Table)
             and isinstance(source.node.this, exp.Identifier)
-            and (source.table or "") not in self.policy.failing_views
-            and (source.table or "") not in self.policy.volatile_views
+            and not self.policy.computes_on_rows(source.table)
             for source in everything
         ):
             return False

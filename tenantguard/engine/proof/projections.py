@@ -282,6 +282,8 @@ class Projections:
                     self.row_by_row(block) or self.grouped_by_owner(block, source)
                 ):
                     continue
+                if self.policy.computes_on_rows(source.table):
+                    continue  # a view computing on every tenant's rows it scans (h35P)
                 column = self.tenant_col
                 if not exact_comparison(
                     self.policy, source, pinned, column, self.model.column_types
@@ -307,6 +309,8 @@ class Projections:
         if place.get(source.table or "") != place.get(pinned.table or ""):
             return
         if not (self.row_by_row(block) or self.grouped_by_owner(block, source)):
+            return
+        if self.policy.computes_on_rows(source.table):
             return
         if exact_comparison(self.policy, source, pinned, self.tenant_col, self.model.column_types):
             source.facts.append(
