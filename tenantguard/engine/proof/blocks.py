@@ -1311,13 +1311,7 @@ class Model:
         derived table, CTE or view the pin would be pushed into computes its columns on every
         tenant's rows before the late HAVING (h35P: `FROM (SELECT org, title::int AS n FROM
         cards) s GROUP BY ROLLUP (org) HAVING org = $1` failed on another tenant's title)."""
-        if not all(
-            source.kind is SourceKind.TABLE
-            and isinstance(source.node, exp.Table)
-            and isinstance(source.node.this, exp.Identifier)
-            and not self.policy.computes_on_rows(source.table)
-            for source in everything
-        ):
+        if not reads_tables_only(everything, self.policy):
             return False
 
         def tenant(key: exp.Expression) -> bool:
@@ -1548,6 +1542,21 @@ def _values_body(query: exp.Expression) -> exp.Values | None:
         values: exp.Values = query.args["from_"].this
         return values
     return None
+
+
+def reads_tables_only(sources: Sequence[Source], policy: Policy) -> bool:
+    """Are `sources` all base relations read by name — no derived table, CTE, function or
+    LATERAL item, no view computing on its rows (`Policy.computes_on_rows`)? A block whose
+    rows are filtered late (a grouping-sets HAVING) or only compared (a branch of INTERSECT /
+    EXCEPT) computes whatever those hold on every tenant's rows (h35P: `LATERAL
+    generate_series(1, 100 / (c.n - 8))` divided by zero on another tenant's card)."""
+    return all(
+        source.kind is SourceKind.TABLE
+        and isinstance(source.node, exp.Table)
+        and isinstance(source.node.this, exp.Identifier)
+        and not policy.computes_on_rows(source.table)
+        for source in sources
+    )
 
 
 # the nodes of a HAVING condition that cannot fail whatever the group's values: comparisons of

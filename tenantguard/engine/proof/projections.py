@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from tenantguard.engine.proof.blocks import Model, exact_comparison, never_fails
+from tenantguard.engine.proof.blocks import (
+    Model,
+    exact_comparison,
+    never_fails,
+    reads_tables_only,
+)
 from tenantguard.engine.proof.facts import values_column_pin
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import Names, could_own, projection_items
@@ -268,8 +273,8 @@ class Projections:
                 continue
             if node.args.get("order") or not all(_plain_output(i) for i in mine):
                 continue  # computed on every tenant's rows before the comparison
-            if not _plain_grouping(node):
-                continue  # keys or a HAVING computed on every tenant's groups (h35P)
+            if not _plain_grouping(node) or not reads_tables_only(block.every_source, self.policy):
+                continue  # computed on every tenant's rows or groups: keys, HAVING, LATERAL…
             if any(is_star(i) for i in (*mine, *theirs)):
                 self._star_set_fact(block, other, mine, theirs)
                 continue
