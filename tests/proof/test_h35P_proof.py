@@ -10,7 +10,13 @@ tenantguard's verdict is compared.
    role first), a path set by the application's own statements (`SET search_path`,
    `set_config('search_path', …)`), a path set for the role or database by the schema sources
    (`ALTER ROLE … SET search_path`): under each, a name the proof read as public's global
-   table is another schema's tenant table.
+   table is another schema's tenant table. And `CREATE TABLE IF NOT EXISTS` of a name public
+   holds already (with the tenant column) was read as a new plain global table.
+3. `HAVING tenant = V` beside grouping sets (h35A) is a late filter: a derived table, CTE or
+   computing view it was pushed into computes its columns on every tenant's rows first.
+4. A view computing on each row it scans (`100 / (n - 8) AS r`), read with no pin of its own as
+   a branch of INTERSECT / EXCEPT or under a grouping-sets HAVING; 5. a LATERAL function of
+   such a branch (`generate_series(1, 100 / (c.n - 8))`), run once per row of every tenant.
 """
 
 from __future__ import annotations
