@@ -52,6 +52,7 @@ from asyncpg.pool import Pool
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.policy import ForeignKey, Policy
 from tenantguard.engine.referencing_keys import keys_through_views
+from tenantguard.engine.search_path import set_search_paths
 from tenantguard.engine.spanning_keys import through_views
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError, TenantIsolationError
@@ -2372,6 +2373,18 @@ def _startup_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
             named = [key] if search_path_problem(f"search_path={text}") else []
         else:
             named = [key] if key in RELIED_ON_SETTINGS else []
+        if (
+            not named
+            and "search_path" in key + text
+            and _reads_names_elsewhere(connection, key, text)
+        ):
+            return (
+                "the connection was opened with a search_path in its startup settings under "
+                "which a name the proof reads as a global table (config `search_path`) may be "
+                "another schema's, a tenant table's (h35P)",
+                "set config `search_path` to the sessions' path, or do not pass search_path in "
+                "server_settings=, the DSN or pool.set_connect_args()",
+            )
         if named:
             why, hint = relied_on[named[0]]
             return (
@@ -2380,6 +2393,20 @@ def _startup_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
                 f"{hint}: do not pass it in server_settings=, the DSN or pool.set_connect_args()",
             )
     return None
+
+
+def _reads_names_elsewhere(connection: asyncpg.Connection, key: str, text: str) -> bool:
+    """Does a search_path given at startup (`text`: the setting's value lower-cased without
+    blanks) read a name the guard's policy holds global (`Policy.global_homes`) in another
+    schema? One in `options` (switches the guard does not split) or that cannot be read does."""
+    guard = getattr(type(connection), "_tg_guard", None)
+    policy = getattr(guard, "policy", None)
+    if policy is None or not policy.global_homes:
+        return False
+    if key != "search_path":
+        return True
+    paths = set_search_paths(f"SET search_path = {text}")
+    return any(policy.read_otherwise(path) for path in paths) or not paths
 
 
 def _session_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
