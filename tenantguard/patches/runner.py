@@ -411,6 +411,20 @@ async def _ledger_table(conn: asyncpg.Connection) -> str:
     return f"{quote_ident(row['current'])}.{LEDGER}"
 
 
+async def _ledger_off_first_schema(conn: asyncpg.Connection) -> bool:
+    """Whether the search path finds an existing ledger in a schema other than its first (the
+    one the patches' unqualified names are built in): the applied patches were built under
+    another path (round 35, helper h35U: a pool whose setup said `SET search_path = app,
+    public` had its next patch build app.audit beside public.notes and public's ledger)."""
+    return bool(
+        await conn.fetchval(
+            """SELECT n.nspname IS DISTINCT FROM current_schema() FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)""",
+            LEDGER,
+        )
+    )
+
+
 async def ledger_of(conn: asyncpg.Connection) -> tuple[dict[str, AppliedPatch], str] | None:
     """The database's ledger rows and the ledger's owner (the user that applied the patches);
     None when the database has no ledger."""
@@ -645,25 +659,39 @@ async def _apply(
         await _clean_session(conn, options.ddl_lock_timeout)
         try:
             ledger_table = await _ledger_table(conn)
+            elsewhere = callers_path is not None and await _ledger_off_first_schema(conn)
         except PatchUsageError:
             if callers_path is None:
                 raise
-            # the ledger is where the session's own path finds it, not the caller's: the
-            # patches applied so far were built there (the runner reset the caller's path before
-            # round 35), and go on being built there — not stopped at startup, nor begun anew
+            elsewhere = True
+        if elsewhere:
+            # the ledger is where the session's own path finds it and builds, not where the
+            # caller's builds: the patches applied so far were built there (the runner reset
+            # the caller's path before round 35), and go on being built there — not stopped at
+            # startup, nor begun anew, nor split between two schemas
             _CALLERS_PATH.set(None)
             await _clean_session(conn, options.ddl_lock_timeout)
-            ledger_table = await _ledger_table(conn)
-            log.warning(
-                "the connection's search_path (%s) does not reach the patch ledger %s, which "
-                "the session's own search_path (%s) does: the patches run with the latter, "
-                "where the applied ones were built. Give the connection that path, or move "
-                "the schema",
-                callers_path,
-                ledger_table,
-                await conn.fetchval("SHOW search_path"),
-            )
-            callers_path = None
+            try:
+                ledger_table = await _ledger_table(conn)
+                fits = not await _ledger_off_first_schema(conn)
+            except PatchUsageError:
+                fits = False
+            if not fits:
+                # the session's own path does no better: the caller's path, as before
+                _CALLERS_PATH.set(callers_path)
+                await _clean_session(conn, options.ddl_lock_timeout)
+                ledger_table = await _ledger_table(conn)
+            else:
+                log.warning(
+                    "the connection's search_path (%s) does not build where the patch ledger "
+                    "%s is, which the session's own search_path (%s) does: the patches run "
+                    "with the latter, where the applied ones were built. Give the connection "
+                    "that path, or move the schema",
+                    callers_path,
+                    ledger_table,
+                    await conn.fetchval("SHOW search_path"),
+                )
+                callers_path = None
         ledger = await _read_ledger(conn, ledger_table)
         plan = _plan(patches, ledger, options.rebaseline)
         # parsed only when the server has invalid indexes: a guessed name misses quoted ones

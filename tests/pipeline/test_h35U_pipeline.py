@@ -1,0 +1,101 @@
+"""Round 35 (helper h35U): attacks, as an outsider, on round 35's changes to the patch pipeline
+(tenantguard/patches/: the caller's kept search_path, the refusal of patches that only call
+session-setting functions, the runner's retried queries, DO block checks, the lint of a
+baseline), on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.patches.runner import apply_patches
+from tests.pipeline.test_pipeline_faults import fetchval, ledger_names, write
+
+_TABLES = """
+SELECT coalesce(array_agg(n.nspname || '.' || c.relname ORDER BY n.nspname, c.relname), '{}')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname IN ('public', 'app')
+"""
+
+
+async def _schema_app(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE SCHEMA app")
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        # a new table: built in app, beside a ledger and tables in public
+        "CREATE TABLE IF NOT EXISTS audit (id int);\n",
+        # an idempotent re-creation: 'public.notes exist already', the startup stopped
+        "CREATE TABLE IF NOT EXISTS notes (id int PRIMARY KEY);\n"
+        "CREATE TABLE IF NOT EXISTS audit (id int);\n",
+    ],
+    ids=["new_table", "idempotent_recreation"],
+)
+async def test_a_caller_path_that_reaches_a_ledger_built_in_another_schema_builds_there(
+    database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, second: str
+) -> None:
+    """The upgrade of round 35, with the ledger on the caller's path: patches applied so far
+    (the runner reset the caller's path) were built in public; the pool's setup says `SET
+    search_path = app, public`, which reaches public's ledger. Before: the next patch's
+    `CREATE TABLE audit` was built in app.audit beside public.notes and the ledger in public
+    (or the run stopped at startup: 'the pending patches create notes in schema app … but
+    public.notes exist already'). The patches go on where the ledger is, as when the ledger is
+    off the caller's path."""
+    await _schema_app(database)
+    write(tmp_path, "0001_notes.sql", "CREATE TABLE IF NOT EXISTS notes (id int PRIMARY KEY);\n")
+    await apply_patches(database, tmp_path)  # as before round 35: the session's own path
+    write(tmp_path, "0002_more.sql", second)
+
+    async def setup(conn: asyncpg.Connection) -> None:
+        await conn.execute("SET search_path = app, public")
+
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=1, setup=setup)
+    try:
+        with caplog.at_level(logging.WARNING, logger="tenantguard.patches.runner"):
+            run = await apply_patches(pool, tmp_path)
+        assert run.applied == ["0002_more.sql"]
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SHOW search_path") == "app, public"
+    finally:
+        await pool.close()
+    assert await fetchval(database, _TABLES) == [
+        "public.audit",
+        "public.notes",
+        "public.tenantguard_patches",
+    ]
+    assert await ledger_names(database) == ["0001_notes.sql", "0002_more.sql"]
+    assert "app, public" in caplog.text and '"public".tenantguard_patches' in caplog.text
+
+
+async def test_a_caller_path_whose_first_schema_holds_the_ledger_is_kept(
+    database: str, tmp_path: Path
+) -> None:
+    """The safe twin: the ledger in app (built under the caller's path): app goes on."""
+    await _schema_app(database)
+    write(tmp_path, "0001_notes.sql", "CREATE TABLE IF NOT EXISTS notes (id int PRIMARY KEY);\n")
+
+    async def setup(conn: asyncpg.Connection) -> None:
+        await conn.execute("SET search_path = app, public")
+
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=1, setup=setup)
+    try:
+        await apply_patches(pool, tmp_path)
+        write(tmp_path, "0002_more.sql", "CREATE TABLE IF NOT EXISTS audit (id int);\n")
+        run = await apply_patches(pool, tmp_path)
+        assert run.applied == ["0002_more.sql"]
+    finally:
+        await pool.close()
+    assert await fetchval(database, _TABLES) == [
+        "app.audit",
+        "app.notes",
+        "app.tenantguard_patches",
+    ]
