@@ -1058,7 +1058,10 @@ async def _session_only_calls(
             continue  # said where every pending patch is parsed
         names = session_setting_calls(statements)
         if names:
-            rows = await conn.fetch(_CALLED_BODIES, sorted(set(names) - set(made)))
+            # every definition of the name: the catalog's too, when a pending patch made one
+            # (round 35, helper h35U: audit.backfill() made in the run, only setting the
+            # session, had the catalog's app.backfill(text), which writes, left unread)
+            rows = await conn.fetch(_CALLED_BODIES, sorted(set(names)))
             bodies = {name: list(made.get(name, [])) for name in names}
             for row in rows:
                 bodies[str(row["proname"])].append((str(row["lanname"]), str(row["prosrc"])))
@@ -1970,46 +1973,9 @@ async def _refuse_temporary_objects(
     )
 
 
-# built-ins a patch calls often that set no setting: no read of the session after them
-_PLAIN_CALLS = frozenset(
-    {
-        "now",
-        "current_setting",
-        "nextval",
-        "setval",
-        "currval",
-        "lower",
-        "upper",
-        "trim",
-        "btrim",
-        "length",
-        "replace",
-        "concat",
-        "format",
-        "md5",
-        "to_regclass",
-        "coalesce",
-        "gen_random_uuid",
-        "jsonb_build_object",
-        "json_build_object",
-        "to_jsonb",
-        "array_agg",
-        "count",
-        "min",
-        "max",
-        "sum",
-        "regexp_replace",
-        "left",
-        "right",
-        "substring",
-        "clock_timestamp",
-        "current_date",
-        "date_trunc",
-        "to_char",
-        "split_part",
-        "row_number",
-    }
-)
+# built-ins a patch calls often that set no setting, besides the pure ones (`PURE_CALLS`): no
+# read of the session after them
+_SEQUENCE_CALLS = frozenset({"nextval", "setval", "currval"})
 
 
 def _calls_functions(statement: Any) -> bool:
@@ -2018,11 +1984,12 @@ def _calls_functions(statement: Any) -> bool:
     left the rest of the patch without the runner's lock_timeout — the runner read the
     session back only when the patch's own text said RESET or set_config (round 35, helper
     h35E). Built-ins the patches call most are passed over."""
-    from tenantguard.patches.statements import runs_of
+    from tenantguard.patches.statements import PURE_CALLS, runs_of
 
     if "(" not in statement.text:
         return False
-    return any(name.lower() not in _PLAIN_CALLS for name in runs_of([statement]).calls)
+    plain = PURE_CALLS | _SEQUENCE_CALLS
+    return any(name.lower() not in plain for name in runs_of([statement]).calls)
 
 
 async def _run_once(

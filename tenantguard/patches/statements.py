@@ -832,27 +832,154 @@ def session_only_error(patch: PatchFile, first: SqlStatement, through: str = "")
 
 
 def session_setting_calls(statements: list[SqlStatement]) -> list[str] | None:
-    """The functions a patch calls when its every statement is `SELECT f(…), …` with no FROM,
-    INTO or set operation (set_config and current_setting aside): whether it only sets its
-    session then depends on their bodies (`body_only_sets_session`). None otherwise."""
+    """The functions a patch calls when its statements do nothing but call them (`SELECT f(…)`,
+    `SELECT * FROM f(…)`, `CALL p(…)`, `PERFORM f(…)` in a DO block, a cast of a call) or set
+    the session: whether it only sets its session then depends on their bodies
+    (`body_only_sets_session`; round 35, helper h35U: the spellings other than `SELECT f();`
+    were applied and recorded). set_config, current_setting and pure built-ins aside. None
+    otherwise."""
     names: list[str] = []
     for statement in statements:
-        node = statement.node
-        if not isinstance(node, ast.SelectStmt) or (
-            node.fromClause or node.intoClause or node.larg or node.valuesLists
+        found = _only_calls(statement.node)
+        if found is None:
+            return None
+        names.extend(found)
+    return names or None
+
+
+# built-ins that change nothing lasting: beside set_config (in its arguments) they are no work
+PURE_CALLS = frozenset(
+    {
+        "now",
+        "current_setting",
+        "lower",
+        "upper",
+        "trim",
+        "btrim",
+        "length",
+        "replace",
+        "concat",
+        "concat_ws",
+        "format",
+        "md5",
+        "to_regclass",
+        "coalesce",
+        "nullif",
+        "gen_random_uuid",
+        "jsonb_build_object",
+        "json_build_object",
+        "to_jsonb",
+        "array_agg",
+        "count",
+        "min",
+        "max",
+        "sum",
+        "regexp_replace",
+        "left",
+        "right",
+        "substring",
+        "clock_timestamp",
+        "current_date",
+        "date_trunc",
+        "to_char",
+        "split_part",
+        "row_number",
+        "current_database",
+        "current_schema",
+        "current_user",
+        "session_user",
+        "quote_ident",
+        "quote_literal",
+    }
+)
+
+_SETTING_CALLS = frozenset({"set_config", "current_setting"})
+
+
+def _tree_calls(node: Any) -> list[Any] | None:
+    """The function calls in an expression tree; None when it holds a subquery."""
+    calls: list[Any] = []
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (list, tuple)):
+            stack.extend(current)
+            continue
+        if not isinstance(current, ast.Node):
+            continue
+        if isinstance(current, (ast.SubLink, ast.SelectStmt)) and current is not node:
+            return None
+        if isinstance(current, ast.FuncCall):
+            calls.append(current)
+        stack.extend(getattr(current, slot, None) for slot in getattr(current, "__slots__", ()))
+    return calls
+
+
+def _call_name(call: Any) -> str:
+    return str(call.funcname[-1].sval) if call.funcname else ""
+
+
+def _only_calls(node: Any) -> list[str] | None:
+    """The functions (other than set_config and pure built-ins) a statement calls when it does
+    nothing but call functions or set its session ([] for a statement that only sets it); None
+    for a statement that does other work."""
+    if isinstance(node, ast.SelectStmt):
+        if (
+            node.intoClause
+            or node.larg
+            or node.valuesLists
+            or node.withClause
+            or node.lockingClause
+            or not node.targetList
+            or any(not isinstance(item, ast.RangeFunction) for item in node.fromClause or ())
         ):
             return None
-        targets: tuple[Any, ...] = node.targetList or ()
-        if not targets:
+        calls = _tree_calls(node)
+        if not calls:
             return None
-        for target in targets:
-            call = target.val
-            if not isinstance(call, ast.FuncCall) or not call.funcname:
+    elif isinstance(node, ast.CallStmt) and node.funccall is not None:
+        calls = _tree_calls(node.funccall)
+    elif isinstance(node, ast.DoStmt):
+        return _do_only_calls(node)
+    else:
+        return [] if _only_sets_session(node) else None
+    if calls is None:
+        return None
+    names = [_call_name(call) for call in calls]
+    if not any(name.lower() in _SETTING_CALLS for name in names) and all(
+        name.lower() in PURE_CALLS for name in names
+    ):
+        return None  # `SELECT now()`: reads, sets nothing
+    return [name for name in names if name.lower() not in _SETTING_CALLS | PURE_CALLS]
+
+
+def _do_only_calls(node: ast.DoStmt) -> list[str] | None:
+    """`_only_calls` of a DO block: every statement of its body a `PERFORM f()`, a `CALL`, or
+    one that sets the session."""
+    body_arg = next((d for d in node.args or () if d.defname == "as"), None)
+    items = _plpgsql_items(body_arg.arg.sval if body_arg is not None else "")
+    names: list[str] = []
+    found = False
+    for key, value in items or ():
+        if not key.startswith("PLpgSQL_stmt_") or key in _PLPGSQL_FRAMES:
+            continue
+        expr = next((v for k, v in value.items() if k in ("sqlstmt", "expr", "query")), None)
+        query = str((expr or {}).get("PLpgSQL_expr", {}).get("query", ""))
+        if key == "PLpgSQL_stmt_dynexecute":
+            query = _constant_text(query) or ""
+        elif key not in ("PLpgSQL_stmt_execsql", "PLpgSQL_stmt_perform", "PLpgSQL_stmt_call"):
+            return None
+        try:
+            parsed = [raw.stmt for raw in pglast.parse_sql(query)]
+        except pglast.parser.ParseError:
+            return None
+        for statement in parsed:
+            called = _only_calls(statement)
+            if called is None:
                 return None
-            name = str(call.funcname[-1].sval)
-            if name.lower() not in ("set_config", "current_setting"):
-                names.append(name)
-    return names or None
+            names.extend(called)
+        found = found or bool(parsed)
+    return names if found else None
 
 
 def made_bodies(statements: list[SqlStatement]) -> dict[str, list[tuple[str, str]]]:
@@ -913,10 +1040,17 @@ def _selects_only_settings(node: ast.SelectStmt) -> bool:
         return False
     targets: tuple[Any, ...] = node.targetList or ()
     calls = [target.val for target in targets]
-    return bool(calls) and all(
+    if not calls or not all(
         isinstance(call, ast.FuncCall)
         and str((call.funcname or ())[-1].sval).lower() in ("set_config", "current_setting")
         for call in calls
+    ):
+        return False
+    # `set_config('app.done', app.backfill('2028'), false)`: the work is in its argument
+    # (round 35, helper h35U: refused as only setting the session)
+    nested = _tree_calls(node.targetList)
+    return nested is not None and all(
+        _call_name(call).lower() in _SETTING_CALLS | PURE_CALLS for call in nested
     )
 
 

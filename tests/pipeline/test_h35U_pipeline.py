@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
 from tests.pipeline.test_pipeline_faults import fetchval, ledger_names, write
 
@@ -99,3 +100,81 @@ async def test_a_caller_path_whose_first_schema_holds_the_ledger_is_kept(
         "app.notes",
         "app.tenantguard_patches",
     ]
+
+
+# ------------------------------------------ patches that call session-setting functions only
+
+_FUNCTIONS = """
+CREATE SCHEMA IF NOT EXISTS app;
+CREATE TABLE IF NOT EXISTS app.parts (y text);
+CREATE OR REPLACE FUNCTION app.configure() RETURNS void LANGUAGE plpgsql AS $f$
+BEGIN PERFORM set_config('search_path', 'app, public', false); END $f$;
+CREATE OR REPLACE PROCEDURE app.configure_proc() LANGUAGE plpgsql AS $f$
+BEGIN PERFORM set_config('search_path', 'app, public', false); END $f$;
+CREATE OR REPLACE FUNCTION app.backfill(y text) RETURNS text LANGUAGE sql AS
+$f$ INSERT INTO app.parts VALUES (y) RETURNING y $f$;
+CREATE OR REPLACE FUNCTION app.create_partitions(y text) RETURNS void LANGUAGE plpgsql AS $f$
+BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS app.p_%s (id int)', y); END $f$;
+"""
+
+
+@pytest.mark.parametrize(
+    ("patches", "rows"),
+    [
+        # a function of the same name made by a pending patch, in another schema, only sets
+        # the session: the catalog's app.backfill(text), which writes, was not read
+        (
+            {
+                "0002_audit.sql": "CREATE SCHEMA IF NOT EXISTS audit;\n"
+                "CREATE OR REPLACE FUNCTION audit.backfill() RETURNS void LANGUAGE plpgsql AS "
+                "$f$ BEGIN PERFORM set_config('app.a', 'b', false); END $f$;\n",
+                "0003_run.sql": "SELECT app.backfill('2027');\n",
+            },
+            ["2027"],
+        ),
+        # the work is in set_config's argument
+        (
+            {"0002_run.sql": "SELECT set_config('app.done', app.backfill('2028'), false);\n"},
+            ["2028"],
+        ),
+        ({"0002_run.sql": "SELECT app.create_partitions('2027');\n"}, []),
+    ],
+    ids=["same_name_made_in_the_run", "work_in_set_config_s_argument", "create_partitions"],
+)
+async def test_a_patch_whose_called_function_does_lasting_work_is_applied(
+    database: str, tmp_path: Path, patches: dict[str, str], rows: list[str]
+) -> None:
+    """Before: refused as 'only sets the session' (exit 1, nothing applied); the function
+    writes a row of app.parts."""
+    write(tmp_path, "0001_functions.sql", _FUNCTIONS)
+    await apply_patches(database, tmp_path)
+    for name, text in patches.items():
+        write(tmp_path, name, text)
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == sorted(patches)
+    assert await fetchval(database, "SELECT coalesce(array_agg(y), '{}') FROM app.parts") == rows
+    assert await ledger_names(database) == ["0001_functions.sql", *sorted(patches)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * FROM app.configure();\n",
+        "CALL app.configure_proc();\n",
+        "DO $$ BEGIN PERFORM app.configure(); END $$;\n",
+        "SELECT app.configure()::text;\n",
+        "SET lock_timeout = '1s';\nSELECT app.configure();\n",
+    ],
+    ids=["from", "call", "do_perform", "cast", "beside_set"],
+)
+async def test_a_patch_that_only_calls_a_session_setting_function_another_way_is_refused(
+    database: str, tmp_path: Path, text: str
+) -> None:
+    """Round 35 refused `SELECT app.configure();` alone; these spellings of the same call were
+    applied and recorded, exit 0, and changed nothing lasting."""
+    write(tmp_path, "0001_functions.sql", _FUNCTIONS)
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_set.sql", text)
+    with pytest.raises(PatchError, match=r"0002_set\.sql:1:1: .*only sets the session"):
+        await apply_patches(database, tmp_path)
+    assert await ledger_names(database) == ["0001_functions.sql"]
