@@ -1512,6 +1512,17 @@ async def _run_patch_attempts(
                 conn, patch, ledger_table, record, options.ddl_lock_timeout, lock_timeout
             )
         except _RunnerCancelled as cancelled:
+            beyond = _ran_beyond_transaction(patch)
+            if beyond:
+                raise PatchError(
+                    f"{patch.path}: patch {patch.name} was rolled back: the session's "
+                    f"statement_timeout cancelled the runner's own query after the patch's "
+                    f"statements ({cancelled}). It is not run again: {beyond} ran beyond its "
+                    "transaction and stays done (run again, it would be done twice). Check "
+                    "what it did, then apply again; begin the patch with `SET LOCAL "
+                    "statement_timeout = 0;`",
+                    applied=run.applied,
+                ) from cancelled
             if attempt == attempts:
                 raise PatchError(
                     f"{patch.path}: patch {patch.name} was rolled back {attempts} times: the "
@@ -1536,7 +1547,8 @@ async def _run_patch_attempts(
             blockers = await blockers_of(conn, timeout.relations, waited)
             who = "; ".join(map(str, blockers)) or "no backend holds a lock on them now"
             tables = ", ".join(timeout.relations) or "its tables"
-            final = attempt == attempts
+            beyond = _ran_beyond_transaction(patch, timeout.line)
+            final = attempt == attempts or bool(beyond)
             left = await _what_is_left(conn, patch, options.ddl_lock_timeout, drop=final)
             if isinstance(timeout.error, asyncpg.DeadlockDetectedError):
                 failed = f"deadlocked with another transaction on {tables}"
@@ -1551,6 +1563,14 @@ async def _run_patch_attempts(
                     f"could not lock {tables} within lock_timeout "
                     f"{options.ddl_lock_timeout or 0:g} s"
                 )
+            if beyond:
+                raise PatchLockError(
+                    f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} {failed}; "
+                    f"it {left}. It is not run again: {beyond} ran beyond its transaction and "
+                    f"stays done (run again, it would be done twice). Blocking: {who}. Check "
+                    "what it did, end that transaction and apply again",
+                    applied=run.applied,
+                ) from timeout.error
             if final:
                 raise PatchLockError(
                     f"{patch.path}:{timeout.line}:{timeout.column}: patch {patch.name} {failed}, "
@@ -1816,6 +1836,28 @@ async def _committed_ledger_change(
         f"did to the rest of the database stays. {done}; the patch is not recorded. "
         f"{_LEAVE_THE_LEDGER_OUT}, and apply again"
     )
+
+
+def _ran_beyond_transaction(patch: PatchFile, up_to_line: int | None = None) -> str:
+    """What the patch's statements (those that begin by `up_to_line`) do that its rollback does
+    not undo — a call of dblink_exec, pg_reload_conf, pg_terminate_backend…, a COPY to a
+    program — as a text, or "". A patch that ran such a statement is not run again by the
+    runner's retries (round 35, helper h35U: a patch rolled back 6 times after a cancelled
+    runner query, or 3 after lock timeouts, had its dblink_exec's INSERT done as many times)."""
+    from tenantguard.patches.statements import server_wide
+
+    found: list[str] = []
+    for statement in patch.statements:
+        if up_to_line is not None and statement.line > up_to_line:
+            break
+        if isinstance(statement.node, pglast.ast.CreateFunctionStmt):
+            continue  # made, not run
+        found += [
+            what
+            for what in server_wide(statement)
+            if what.startswith(("a call of ", "COPY to or from")) and what not in found
+        ]
+    return ", ".join(found)
 
 
 class _RunnerCancelled(Exception):

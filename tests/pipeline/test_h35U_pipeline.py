@@ -178,3 +178,81 @@ async def test_a_patch_that_only_calls_a_session_setting_function_another_way_is
     with pytest.raises(PatchError, match=r"0002_set\.sql:1:1: .*only sets the session"):
         await apply_patches(database, tmp_path)
     assert await ledger_names(database) == ["0001_functions.sql"]
+
+
+# ------------------------------------------ a patch run again after effects beyond its transaction
+
+
+async def _remote_log(database: str, tmp_path: Path) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute("CREATE EXTENSION dblink")
+    finally:
+        await conn.close()
+    write(
+        tmp_path,
+        "0001_log.sql",
+        "CREATE TABLE IF NOT EXISTS remote_log (at timestamptz DEFAULT now());\n"
+        "CREATE TABLE IF NOT EXISTS accounts (id int);\n",
+    )
+    await apply_patches(database, tmp_path)
+
+
+async def test_a_patch_whose_dblink_call_ran_is_not_run_again_after_a_cancelled_runner_query(
+    database: str, tmp_path: Path
+) -> None:
+    """Round 35 rolls a patch back and runs it again when a statement_timeout cancels one of
+    the runner's own queries between its statements. Its dblink_exec had committed in another
+    session: before, the patch ran 6 times (remote_log held 6 rows), was never recorded, and
+    the error said only that the timeout was too short. (The runner's read of the session is
+    slowed here by the patch's own 8000 custom settings, which stay defined in the session
+    after a rollback: the retries could not finish either.) Now it is not run again: 1 row,
+    and the error says what ran beyond the transaction."""
+    await _remote_log(database, tmp_path)
+    write(
+        tmp_path,
+        "0002_remote.sql",
+        f"SELECT dblink_exec('{database}', 'INSERT INTO remote_log DEFAULT VALUES');\n"
+        "SELECT set_config('x.k' || g, 'v', true) FROM generate_series(1, 8000) g;\n"
+        "SET LOCAL lock_timeout = '5s';\n"
+        "SET LOCAL statement_timeout = '1ms';\n",
+    )
+    with pytest.raises(PatchError, match=r"not run again: a call of dblink_exec ran beyond"):
+        await apply_patches(database, tmp_path)
+    assert await fetchval(database, "SELECT count(*) FROM remote_log") == 1
+    assert await ledger_names(database) == ["0001_log.sql"]
+
+
+async def test_a_patch_whose_dblink_call_ran_is_not_run_again_after_a_lock_timeout(
+    database: str, tmp_path: Path
+) -> None:
+    """The same for the lock_timeout retries: an application transaction holds accounts; the
+    patch's dblink_exec ran before its ALTER TABLE timed out. Before: run 3 times (3 rows in
+    remote_log), then PatchLockError. Now: 1 row, not run again."""
+    await _remote_log(database, tmp_path)
+    write(
+        tmp_path,
+        "0002_remote.sql",
+        f"SELECT dblink_exec('{database}', 'INSERT INTO remote_log DEFAULT VALUES');\n"
+        "ALTER TABLE accounts ADD COLUMN IF NOT EXISTS note text;\n",
+    )
+    holder = await asyncpg.connect(database)
+    try:
+        await holder.execute("BEGIN; SELECT * FROM accounts")
+        with pytest.raises(PatchError, match=r"not run again: a call of dblink_exec ran beyond"):
+            await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=2)
+        await holder.execute("ROLLBACK")
+    finally:
+        await holder.close()
+    assert await fetchval(database, "SELECT count(*) FROM remote_log") == 1
+    assert await ledger_names(database) == ["0001_log.sql"]
+    # the safe twin: a lock timeout before the dblink call ran is retried as before
+    write(
+        tmp_path,
+        "0002_remote.sql",
+        "ALTER TABLE accounts ADD COLUMN IF NOT EXISTS note text;\n"
+        f"SELECT dblink_exec('{database}', 'INSERT INTO remote_log DEFAULT VALUES');\n",
+    )
+    run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=2)
+    assert run.applied == ["0002_remote.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM remote_log") == 2
