@@ -572,7 +572,18 @@ def _is_baseline(path: Path, settings: Settings) -> bool:
             head = handle.read(256).replace("\r\n", "\n")
     except OSError:
         return False
-    return head.startswith(_BASELINE_HEADERS)
+    if not head.startswith(_BASELINE_HEADERS):
+        return False
+    from tenantguard.patches.files import is_patch_name
+
+    try:
+        siblings = [] if not is_patch_name(path.name) else os.listdir(path.parent)
+    except OSError:
+        siblings = []
+    # a patch among patches: `patches apply --dir` applies it one by one, whatever its first
+    # lines say (round 35, helper h35U: a baseline's header pasted into migrations/0002_b.sql
+    # left its COMMIT and unguarded CREATE TABLE out of the lint)
+    return not any(name != path.name and is_patch_name(name) for name in siblings)
 
 
 def _baseline_note(baselines: list[SourceFile], settings: Settings) -> str:

@@ -256,3 +256,53 @@ async def test_a_patch_whose_dblink_call_ran_is_not_run_again_after_a_lock_timeo
     run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.2, ddl_lock_retries=2)
     assert run.applied == ["0002_remote.sql"]
     assert await fetchval(database, "SELECT count(*) FROM remote_log") == 2
+
+
+# ------------------------------------------ patches lint and a baseline's header
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "-- Baseline schema for new installations.\n",
+        "--\n-- PostgreSQL database dump\n--\n",
+    ],
+    ids=["sync", "pg_dump"],
+)
+def test_a_baseline_header_pasted_into_a_patch_beside_others_does_not_escape_the_lint(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    header: str,
+) -> None:
+    """Patches kept in a folder other than the configured patch_dir (`patches apply --dir
+    migrations`), linted by name: round 35 left a file with a baseline's first line out of
+    the lint ('… is the baseline (a schema dump), not a patch'), exit 0, though the runner
+    applies it as the patch its name says — here its unguarded CREATE TABLE and its COMMIT."""
+    from tenantguard.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\nglobal_tables = ["tenants"]\n', encoding="utf-8"
+    )
+    write(
+        tmp_path / "migrations",
+        "0001_a.sql",
+        "CREATE TABLE IF NOT EXISTS tenants (id int PRIMARY KEY);\n",
+    )
+    write(
+        tmp_path / "migrations",
+        "0002_b.sql",
+        header + "BEGIN;\nCREATE TABLE tenants2 (id int PRIMARY KEY);\nCOMMIT;\n",
+    )
+    code = main(["patches", "lint", "--no-cache", "--format", "json", "migrations"])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    assert "0002_b.sql" in out and "baseline" not in err
+    # the twin: a dump kept beside the patches under a name that is not a patch's
+    (tmp_path / "migrations" / "0002_b.sql").unlink()
+    write(tmp_path / "migrations", "schema_dump.sql", header + "BEGIN;\nCREATE TABLE t (id int);\n")
+    code = main(["patches", "lint", "--no-cache", "--format", "json", "migrations"])
+    out, err = capsys.readouterr()
+    assert code == 0, (out, err)
+    assert "schema_dump.sql" in err and "baseline" in err
