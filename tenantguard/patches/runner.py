@@ -847,7 +847,10 @@ WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S'
   AND n.nspname = ANY (current_schemas(false))
   AND NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_class o
-    WHERE o.relname = c.relname AND o.relnamespace = to_regnamespace(current_schema()))
+    -- (the schema by its name, not parsed: to_regnamespace of "my app" raised, of "MyApp"
+    -- found none — round 35, helper h35U)
+    WHERE o.relname = c.relname AND o.relnamespace = (
+      SELECT s.oid FROM pg_catalog.pg_namespace s WHERE s.nspname = current_schema()))
 ORDER BY 1, 2
 """
 

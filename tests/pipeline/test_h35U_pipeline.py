@@ -306,3 +306,49 @@ def test_a_baseline_header_pasted_into_a_patch_beside_others_does_not_escape_the
     out, err = capsys.readouterr()
     assert code == 0, (out, err)
     assert "schema_dump.sql" in err and "baseline" in err
+
+
+# ------------------------------------------ a caller's search_path of quoted schema names
+
+
+@pytest.mark.parametrize("schema", ['"my app"', '"MyApp"'], ids=["space", "mixed_case"])
+async def test_a_caller_path_of_a_quoted_schema_applies_there(
+    database: str, tmp_path: Path, schema: str
+) -> None:
+    """A pool's setup `SET search_path = "my app", public`: apply_patches(pool) ended in
+    'InvalidNameError: invalid name syntax' (the check for second copies read
+    to_regnamespace(current_schema()), the name unquoted), nothing applied. With "MyApp" that
+    lookup found no schema (myapp): the patch `CREATE TABLE IF NOT EXISTS notes` was refused
+    ('… public.notes exist already') though "MyApp".notes existed."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}; CREATE TABLE public.notes (id int)")
+    finally:
+        await conn.close()
+    write(tmp_path, "0001_notes.sql", "CREATE TABLE IF NOT EXISTS notes (id int);\n")
+
+    async def setup(conn: asyncpg.Connection) -> None:
+        await conn.execute(f"SET search_path = {schema}, public")
+
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=1, setup=setup)
+    try:
+        async with pool.acquire() as conn:  # its notes made first, as the patch would
+            await conn.execute(f"CREATE TABLE {schema}.notes (id int)")
+        write(tmp_path, "0002_seed.sql", "INSERT INTO notes VALUES (1);\n")
+        run = await apply_patches(pool, tmp_path)
+        assert run.applied == ["0001_notes.sql", "0002_seed.sql"]
+        async with pool.acquire() as conn:
+            assert await conn.fetch("SELECT id FROM notes") == [(1,)]
+    finally:
+        await pool.close()
+    name = schema.strip('"')
+    assert await fetchval(database, f"SELECT count(*) FROM {schema}.notes") == 1
+    assert await fetchval(database, "SELECT count(*) FROM public.notes") == 0
+    assert (
+        await fetchval(
+            database,
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'tenantguard_patches'",
+        )
+        == name
+    )
