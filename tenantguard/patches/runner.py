@@ -1030,6 +1030,55 @@ WHERE p.proname = ANY($1::text[])
 """
 
 
+async def _refuse_resetting_calls(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
+    """Refuses a pending patch's statement that calls a function whose body resets the
+    runner's lock_timeout (`RESET ALL`, `RESET lock_timeout`) and then runs more statements,
+    or a DO block that calls one before more statements of its own: the runner puts its
+    settings back after each statement, not inside one (round 35, helper h35U: behind an
+    application's open transaction, the DDL after the reset waited without end). Bodies: made
+    by a pending patch before it, and the database's."""
+    from tenantguard.patches.statements import (
+        PURE_CALLS,
+        body_resets,
+        made_bodies,
+        reset_call_error,
+        statement_calls,
+    )
+
+    made: dict[str, list[tuple[str, str]]] = {}
+    for patch in pending:
+        try:
+            statements = patch.statements
+        except PatchError:
+            continue  # said where every pending patch is parsed
+        names = {
+            name
+            for statement in statements
+            for name in statement_calls(statement)
+            if name.lower() not in PURE_CALLS
+        }
+        if names:
+            bodies = {name: list(made.get(name, [])) for name in names}
+            for row in await conn.fetch(_CALLED_BODIES, sorted(names)):
+                bodies[str(row["proname"])].append((str(row["lanname"]), str(row["prosrc"])))
+            resetting: dict[str, str] = {}
+            resets_first: dict[str, str] = {}
+            for name, definitions in bodies.items():
+                for language, body in definitions:
+                    before_work, at_end = body_resets(language, body)
+                    if before_work is not None:
+                        resets_first[name] = before_work
+                    if at_end is not None:
+                        resetting[name] = at_end
+            if resetting or resets_first:
+                for statement in statements:
+                    error = reset_call_error(patch, statement, resetting, resets_first)
+                    if error is not None:
+                        raise error
+        for name, definitions in made_bodies(statements).items():
+            made.setdefault(name, []).extend(definitions)
+
+
 async def _refuse_session_only_calls(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
     """`_session_only_calls`' first refusal, raised."""
     for _patch, error in await _session_only_calls(conn, pending):
@@ -1155,6 +1204,7 @@ async def _apply_locked(
     for patch in plan.pending:
         patch.statements  # noqa: B018  (parse and check every pending patch before any runs)
     await _refuse_session_only_calls(conn, plan.pending)
+    await _refuse_resetting_calls(conn, plan.pending)
     if ledger:  # the application's database: a swallowed lock_timeout skips the patch's change
         from tenantguard.patches.statements import refuse_swallowed_retries
 

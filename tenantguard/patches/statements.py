@@ -8,7 +8,7 @@ into that text) maps back to the file's line and column.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -1108,11 +1108,21 @@ def _refuse_reset_before_work(patch: PatchFile, statements: list[SqlStatement]) 
         )
 
 
-def _reset_before_work(node: ast.DoStmt) -> str | None:
-    """The reset (as written) a DO block runs before more of its statements, or None."""
+def _reset_before_work(node: ast.DoStmt, resetting: Collection[str] = ()) -> str | None:
+    """The reset (as written) a DO block runs before more of its statements, or None; a call
+    of a function named in `resetting` (one whose body resets: `body_resets`) is a reset."""
     body_arg = next((d for d in node.args or () if d.defname == "as"), None)
+    items = _plpgsql_items(body_arg.arg.sval if body_arg is not None else "")
+    return _resets_in(items or (), resetting)[0]
+
+
+def _resets_in(
+    items: Iterable[tuple[str, Any]], resetting: Collection[str] = ()
+) -> tuple[str | None, str | None]:
+    """(the reset a PL/pgSQL body runs before more of its statements, or None; the reset still
+    in force when it ends, or None)."""
     pending: str | None = None
-    for key, value in _plpgsql_items(body_arg.arg.sval if body_arg is not None else "") or ():
+    for key, value in items:
         if not key.startswith("PLpgSQL_stmt_") or key in _PLPGSQL_FRAMES:
             continue
         expr = next((v for k, v in value.items() if k in ("sqlstmt", "expr", "query")), None)
@@ -1134,15 +1144,95 @@ def _reset_before_work(node: ast.DoStmt) -> str | None:
                 elif name == "lock_timeout":
                     pending = None  # the block's own lock_timeout: its choice
                 continue
+            calls = _tree_calls(statement) or [] if resetting else []
+            if any(_call_name(call) in resetting for call in calls):
+                # `PERFORM reset_settings()`: the reset its function makes (round 35, h35U)
+                pending = " ".join(query.split())
+                continue
             if pending is not None and not _only_sets_session(statement):
-                return pending
+                return pending, pending
         if (
             pending is not None
             and not parsed
             and key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_execsql")
         ):
-            return pending  # a statement built at run time, after the reset
-    return None
+            return pending, pending  # a statement built at run time, after the reset
+    return None, pending
+
+
+def body_resets(language: str, body: str) -> tuple[str | None, str | None]:
+    """`_resets_in` of a function's body (PL/pgSQL, or SQL statements): what its callers'
+    lock_timeout becomes inside the call (round 35, helper h35U: a DO block that called a
+    function saying `RESET lock_timeout`, then its ALTER TABLE, waited without end behind the
+    application; so did `SELECT migrate()` whose body said `EXECUTE 'RESET ALL'` before it)."""
+    if language == "plpgsql":
+        items = _plpgsql_items(body)
+        if items is None:  # `RETURN x` is no DO block's
+            items = _plpgsql_items(
+                body,
+                f"CREATE FUNCTION tg_body() RETURNS text LANGUAGE plpgsql AS $tg_body$ {body} "
+                "$tg_body$",
+            )
+        return _resets_in(items or ())
+    if language == "sql":
+        try:
+            parsed = [raw.stmt for raw in pglast.parse_sql(body)]
+        except pglast.parser.ParseError:
+            return None, None
+        items = [
+            ("PLpgSQL_stmt_execsql", {"sqlstmt": {"PLpgSQL_expr": {"query": _deparse(s)}}})
+            for s in parsed
+        ]
+        return _resets_in(items)
+    return None, None
+
+
+def _deparse(node: Any) -> str:
+    from pglast.stream import RawStream
+
+    try:
+        return str(RawStream()(node))
+    except Exception:  # pglast's printer raises several types for nodes it cannot print
+        return ""
+
+
+def statement_calls(statement: SqlStatement) -> set[str]:
+    """The names of the functions a statement calls (in DO bodies too)."""
+    return {
+        str(node.funcname[-1].sval)
+        for node in _nodes(statement)
+        if isinstance(node, ast.FuncCall) and node.funcname
+    }
+
+
+def reset_call_error(
+    patch: PatchFile,
+    statement: SqlStatement,
+    resetting: dict[str, str],
+    resets_first: dict[str, str],
+) -> PatchError | None:
+    """The refusal of a statement that calls a function that resets the runner's lock_timeout
+    and then runs DDL itself (`resets_first`), or of a DO block that calls one that resets
+    (`resetting`) before more of its statements; None otherwise."""
+    said: str | None = None
+    called = statement_calls(statement)
+    first = sorted(called & set(resets_first))
+    if first:
+        said = f"{first[0]}(), which says `{resets_first[first[0]]}` before more statements"
+    elif isinstance(statement.node, ast.DoStmt) and called & set(resetting):
+        reset = _reset_before_work(statement.node, set(resetting))
+        if reset is not None:
+            said = f"`{reset}` (its function says `RESET …`) and then runs more statements"
+    if said is None:
+        return None
+    return PatchError(
+        f"{patch.path}:{statement.line}:{statement.column}: the statement calls {said}: after "
+        "the reset, the rest of the statement runs with the database's lock_timeout (often 0), "
+        "not the runner's, and its DDL would wait behind the application's transactions "
+        "without end, holding the patch lock. Call the resetting function in a statement of "
+        "its own (the runner puts its lock_timeout back after each statement), or say `SET "
+        "LOCAL lock_timeout = '…'` right after the reset; nothing was applied"
+    )
 
 
 def _constant_text(expression: str) -> str | None:

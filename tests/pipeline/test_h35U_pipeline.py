@@ -5,6 +5,7 @@ baseline), on a real PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -352,3 +353,71 @@ async def test_a_caller_path_of_a_quoted_schema_applies_there(
         )
         == name
     )
+
+
+# ------------------------------------------ a reset of lock_timeout inside a called function
+
+_RESETTING = """
+CREATE TABLE IF NOT EXISTS accounts (id int);
+CREATE OR REPLACE FUNCTION reset_settings() RETURNS void LANGUAGE plpgsql AS
+$f$ BEGIN RESET lock_timeout; END $f$;
+CREATE OR REPLACE FUNCTION migrate() RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+    EXECUTE 'RESET ALL';
+    ALTER TABLE accounts ADD COLUMN IF NOT EXISTS c int;
+    RETURN 'done';
+END $f$;
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DO $$ BEGIN PERFORM reset_settings(); "
+        "ALTER TABLE accounts ADD COLUMN IF NOT EXISTS c int; END $$;\n",
+        "SELECT migrate();\n",
+    ],
+    ids=["do_block_calls_a_reset", "function_resets_then_alters"],
+)
+async def test_a_reset_of_lock_timeout_in_a_called_function_before_ddl_is_refused(
+    database: str, tmp_path: Path, text: str
+) -> None:
+    """Round 35 refused a DO block whose own `RESET lock_timeout` came before its DDL; the same
+    reset made by a function it calls (or by the function the patch calls, before its own
+    ALTER TABLE) ran the DDL with the database's lock_timeout 0: behind an application's
+    open transaction on accounts, apply was still waiting after 6 s (asyncio TimeoutError),
+    the patch lock held. Now refused before anything runs, at the statement's line."""
+    write(tmp_path, "0001_base.sql", _RESETTING)
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_alter.sql", text)
+    holder = await asyncpg.connect(database)
+    try:
+        await holder.execute("BEGIN; SELECT * FROM accounts")
+        with pytest.raises(PatchError, match=r"0002_alter\.sql:1:1: .*lock_timeout"):
+            await asyncio.wait_for(
+                apply_patches(database, tmp_path, ddl_lock_timeout=0.3, ddl_lock_retries=0), 6
+            )
+    finally:
+        await holder.close()
+    assert await ledger_names(database) == ["0001_base.sql"]
+    columns = (
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'c'"
+    )
+    assert await fetchval(database, columns) == 0
+
+
+async def test_a_call_of_a_resetting_function_in_a_statement_of_its_own_is_applied(
+    database: str, tmp_path: Path
+) -> None:
+    """The twin: the reset in a statement of its own (the runner puts its lock_timeout back
+    after it), the function made in the same run."""
+    write(tmp_path, "0001_base.sql", _RESETTING)
+    write(
+        tmp_path,
+        "0002_alter.sql",
+        "SELECT reset_settings();\nALTER TABLE accounts ADD COLUMN IF NOT EXISTS c int;\n"
+        "DO $$ BEGIN ALTER TABLE accounts ADD COLUMN IF NOT EXISTS d int; "
+        "PERFORM reset_settings(); END $$;\n",
+    )
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0001_base.sql", "0002_alter.sql"]
