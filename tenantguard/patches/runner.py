@@ -2176,8 +2176,15 @@ async def _run_once(
             if not patch.transactional:
                 continue  # its one statement: nothing of the patch follows it
             _refuse_client_encoding(conn, patch, statement)
+            # (and after any statement another follows: a trigger, an event trigger, a column
+            # default or a view runs functions the text does not name — a BEFORE INSERT
+            # trigger's EXECUTE 'RESET lock_timeout' left the rest of the patch with the
+            # database's 0; round 35, helper h35U)
             if (
-                watch_settings or resets_runner_settings(statement) or _calls_functions(statement)
+                watch_settings
+                or index < len(patch.statements) - 1
+                or resets_runner_settings(statement)
+                or _calls_functions(statement)
             ) and await conn.fetchval(
                 _RUNNER_SETTINGS_LOST, _RESTORED, _lock_timeout_text(session_lock_timeout)
             ):

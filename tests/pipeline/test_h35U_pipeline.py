@@ -421,3 +421,33 @@ async def test_a_call_of_a_resetting_function_in_a_statement_of_its_own_is_appli
     )
     run = await apply_patches(database, tmp_path)
     assert run.applied == ["0001_base.sql", "0002_alter.sql"]
+
+
+async def test_a_trigger_that_resets_lock_timeout_does_not_leave_the_patch_without_it(
+    database: str, tmp_path: Path
+) -> None:
+    """Round 35 reads the runner's settings back after a statement whose text calls a function;
+    a trigger of the table a patch writes to runs functions its text does not name. t's BEFORE
+    INSERT trigger says EXECUTE 'RESET lock_timeout': after 'INSERT INTO t VALUES (1);' the
+    rest of the patch ran with the database's lock_timeout — the row seen said '0', not the
+    runner's '300ms' (its DDL would wait behind the application without end)."""
+    write(
+        tmp_path,
+        "0001_t.sql",
+        "CREATE TABLE IF NOT EXISTS t (id int);\n"
+        "CREATE OR REPLACE FUNCTION t_reset() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN "
+        "EXECUTE 'RESET lock_timeout'; RETURN NEW; END $f$;\n"
+        "DROP TRIGGER IF EXISTS t_reset ON t;\n"
+        "CREATE TRIGGER t_reset BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION t_reset();\n",
+    )
+    await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    write(
+        tmp_path,
+        "0002_insert.sql",
+        "INSERT INTO t VALUES (1);\n"
+        "CREATE TABLE IF NOT EXISTS seen AS SELECT current_setting('lock_timeout') AS v;\n",
+    )
+    run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    assert run.applied == ["0002_insert.sql"]
+    assert await fetchval(database, "SELECT v FROM seen") == "300ms"
+    assert await fetchval(database, "SELECT count(*) FROM t") == 1
