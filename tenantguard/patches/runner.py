@@ -1031,6 +1031,14 @@ WHERE p.proname = ANY($1::text[])
 
 
 async def _refuse_resetting_calls(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
+    """`_resetting_calls`' first refusal, raised."""
+    for _patch, error in await _resetting_calls(conn, pending):
+        raise error
+
+
+async def _resetting_calls(
+    conn: asyncpg.Connection, pending: list[PatchFile]
+) -> list[tuple[PatchFile, PatchError]]:
     """Refuses a pending patch's statement that calls a function whose body resets the
     runner's lock_timeout (`RESET ALL`, `RESET lock_timeout`) and then runs more statements,
     or a DO block that calls one before more statements of its own: the runner puts its
@@ -1046,6 +1054,7 @@ async def _refuse_resetting_calls(conn: asyncpg.Connection, pending: list[PatchF
     )
 
     made: dict[str, list[tuple[str, str]]] = {}
+    refused: list[tuple[PatchFile, PatchError]] = []
     for patch in pending:
         try:
             statements = patch.statements
@@ -1074,9 +1083,11 @@ async def _refuse_resetting_calls(conn: asyncpg.Connection, pending: list[PatchF
                 for statement in statements:
                     error = reset_call_error(patch, statement, resetting, resets_first)
                     if error is not None:
-                        raise error
+                        refused.append((patch, error))
+                        break
         for name, definitions in made_bodies(statements).items():
             made.setdefault(name, []).extend(definitions)
+    return refused
 
 
 async def _refuse_session_only_calls(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
@@ -2453,6 +2464,7 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
         plan = _plan(patches, ledger)
         refused = [(patch, plan.reused_message(patch, row)) for patch, row in plan.reused]
         refused += [(p, str(e)) for p, e in await _session_only_calls(conn, plan.pending)]
+        refused += [(p, str(e)) for p, e in await _resetting_calls(conn, plan.pending)]
         for patch in plan.pending:
             try:
                 patch.statements  # noqa: B018  (parsing is the check)

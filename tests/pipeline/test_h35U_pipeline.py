@@ -14,7 +14,7 @@ import pytest
 
 from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
-from tests.pipeline.test_pipeline_faults import fetchval, ledger_names, write
+from tests.pipeline.test_pipeline_faults import cli, fetchval, ledger_names, write
 
 _TABLES = """
 SELECT coalesce(array_agg(n.nspname || '.' || c.relname ORDER BY n.nspname, c.relname), '{}')
@@ -380,7 +380,7 @@ END $f$;
     ids=["do_block_calls_a_reset", "function_resets_then_alters"],
 )
 async def test_a_reset_of_lock_timeout_in_a_called_function_before_ddl_is_refused(
-    database: str, tmp_path: Path, text: str
+    database: str, tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Round 35 refused a DO block whose own `RESET lock_timeout` came before its DDL; the same
     reset made by a function it calls (or by the function the patch calls, before its own
@@ -400,6 +400,10 @@ async def test_a_reset_of_lock_timeout_in_a_called_function_before_ddl_is_refuse
     finally:
         await holder.close()
     assert await ledger_names(database) == ["0001_base.sql"]
+    # status says what apply refuses (exit 1)
+    capsys.readouterr()
+    assert await cli("patches", "status", "--dsn", database, "--dir", str(tmp_path)) == 1
+    assert "pending   0002_alter.sql REFUSED" in capsys.readouterr().out
     columns = (
         "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'c'"
     )
