@@ -2084,6 +2084,24 @@ async def _refuse_temporary_objects(
 _SEQUENCE_CALLS = frozenset({"nextval", "setval", "currval"})
 
 
+_TEMP_FIRST_FUNCTIONS = """
+-- tenantguard: ignore[TG006] -- the catalog: functions whose own search_path puts pg_temp first
+SELECT EXISTS (SELECT FROM pg_catalog.pg_proc p, pg_catalog.unnest(p.proconfig) c
+  WHERE p.proname = ANY($1::text[]) AND c ~* '^search_path=\\s*"?pg_temp\\M')
+"""
+
+
+async def _calls_temp_first(conn: asyncpg.Connection, statement: Any) -> bool:
+    """Whether the statement calls a function whose own `SET search_path` clause puts pg_temp
+    first: what it creates under unqualified names is made in the session's temporary schema
+    (round 35, helper h35U: `SELECT app.make();`, its function `SET search_path = pg_temp,
+    public` creating `made`, was recorded as applied, the table gone at disconnect)."""
+    from tenantguard.patches.statements import runs_of
+
+    names = sorted(runs_of([statement]).calls)
+    return bool(names) and bool(await conn.fetchval(_TEMP_FIRST_FUNCTIONS, names))
+
+
 def _calls_functions(statement: Any) -> bool:
     """Whether a statement calls a function that may set the session's settings: one of the
     database's (made by an earlier patch) that says `set_config('lock_timeout', '0', false)`
@@ -2179,7 +2197,10 @@ async def _run_once(
             patch_running = False
             moved_now = bool(_MAY_SET_PATH.search(statement.text)) and sets_search_path(statement)
             path_moved = path_moved or moved_now
-            if moved_now or (_calls_functions(statement) and path_moved):
+            if moved_now or (
+                _calls_functions(statement)
+                and (path_moved or await _calls_temp_first(conn, statement))
+            ):
                 # named at the statement that made them, not at the patch's end, after the
                 # statements below it ran (round 35, helper h35E: a DO block that put pg_temp
                 # first and created its table in the same block)

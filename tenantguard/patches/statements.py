@@ -1838,9 +1838,20 @@ def created_tables(statement: SqlStatement) -> list[str]:
     return found
 
 
+# statements whose SET clauses are another object's settings, not the session's
+_OTHERS_SETTINGS = frozenset(
+    {"CreateFunctionStmt", "AlterFunctionStmt", "AlterRoleSetStmt", "AlterDatabaseSetStmt"}
+)
+
+
 def sets_search_path(statement: SqlStatement) -> bool:
     """`SET search_path …` (or `set_config('search_path', …)`): the patch picks the schema its
-    unqualified names go to."""
+    unqualified names go to. A function's `SET search_path` clause (CREATE / ALTER FUNCTION), a
+    role's or a database's, is theirs, not the patch's (round 35, helper h35U: `CREATE FUNCTION
+    … SET search_path = public, pg_temp`, then a call of it making its ON COMMIT DROP scratch
+    table, was refused as having put pg_temp first)."""
+    if type(statement.node).__name__ in _OTHERS_SETTINGS:
+        return False
     for node in _nodes(statement):
         kind = type(node).__name__
         if kind == "VariableSetStmt" and str(node.name or "").lower() == "search_path":

@@ -455,3 +455,51 @@ async def test_a_trigger_that_resets_lock_timeout_does_not_leave_the_patch_witho
     assert run.applied == ["0002_insert.sql"]
     assert await fetchval(database, "SELECT v FROM seen") == "300ms"
     assert await fetchval(database, "SELECT count(*) FROM t") == 1
+
+
+# ------------------------------------------ a called function's own search_path: pg_temp first
+
+
+@pytest.mark.parametrize("same_patch", [False, True], ids=["database_s", "same_patch"])
+async def test_a_function_whose_own_path_puts_pg_temp_first_does_not_build_in_pg_temp(
+    database: str, tmp_path: Path, same_patch: bool
+) -> None:
+    """`CREATE FUNCTION app.make() … SET search_path = pg_temp, public AS $f$ BEGIN CREATE
+    TABLE IF NOT EXISTS made (id int); END $f$` and a patch `SELECT app.make();`: the table
+    was made in the session's temporary schema, gone at disconnect, and the patch recorded
+    as applied (exit 0, no table anywhere). The runner's pg_temp check looked at the patch's
+    own path only. Now rolled back at the call's line, naming the table."""
+    make = (
+        "CREATE SCHEMA IF NOT EXISTS app;\n"
+        "CREATE OR REPLACE FUNCTION app.make() RETURNS void LANGUAGE plpgsql "
+        "SET search_path = pg_temp, public AS $f$ BEGIN "
+        "CREATE TABLE IF NOT EXISTS made (id int); END $f$;\n"
+    )
+    if same_patch:
+        write(tmp_path, "0001_make.sql", make + "SELECT app.make();\n")
+        where, ledger = r"0001_make\.sql:3:1", []
+    else:
+        write(tmp_path, "0001_make.sql", make)
+        await apply_patches(database, tmp_path)
+        write(tmp_path, "0002_call.sql", "SELECT app.make();\n")
+        where, ledger = r"0002_call\.sql:1:1", ["0001_make.sql"]
+    with pytest.raises(PatchError, match=where + r": .*made \(table\)"):
+        await apply_patches(database, tmp_path)
+    assert await ledger_names(database) == ledger
+    assert await fetchval(database, "SELECT count(*) FROM pg_class WHERE relname = 'made'") == 0
+
+
+async def test_a_function_whose_own_path_puts_pg_temp_last_builds_in_public(
+    database: str, tmp_path: Path
+) -> None:
+    """The twin: the hardening advice, `SET search_path = public, pg_temp`."""
+    write(
+        tmp_path,
+        "0001_make.sql",
+        "CREATE OR REPLACE FUNCTION make() RETURNS void LANGUAGE plpgsql SECURITY DEFINER "
+        "SET search_path = public, pg_temp AS $f$ BEGIN "
+        "CREATE TABLE IF NOT EXISTS made (id int); CREATE TEMP TABLE scratch (id int) "
+        "ON COMMIT DROP; END $f$;\nSELECT make();\n",
+    )
+    await apply_patches(database, tmp_path)
+    assert await fetchval(database, "SELECT to_regclass('public.made')::text") == "made"
