@@ -2084,6 +2084,40 @@ async def _refuse_temporary_objects(
 _SEQUENCE_CALLS = frozenset({"nextval", "setval", "currval"})
 
 
+async def _may_put_temp_first(conn: asyncpg.Connection, statement: Any) -> bool:
+    """Whether a statement that set the search path may have put pg_temp first: a path not
+    set as a constant, or one where no schema named before pg_temp exists (`nosuch, pg_temp,
+    public`). `public, pg_temp` does not (round 35, helper h35U)."""
+    from tenantguard.patches.statements import search_paths_set
+
+    paths = search_paths_set(statement)
+    if paths is None:
+        return True
+    for path in paths:
+        names = [_schema_of(entry) for entry in path.split(",") if entry.strip()]
+        temp = next((i for i, n in enumerate(names) if n.startswith("pg_temp")), None)
+        if temp is None:
+            continue  # not listed: not where unqualified names are created
+        before = names[:temp]
+        if not before or not await conn.fetchval(_ANY_SCHEMA, before):
+            return True
+    return False
+
+
+def _schema_of(entry: str) -> str:
+    entry = entry.strip()
+    if entry.startswith('"') and entry.endswith('"'):
+        return entry[1:-1].replace('""', '"')
+    return entry.lower()
+
+
+_ANY_SCHEMA = """
+SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace
+  WHERE nspname = ANY (SELECT CASE WHEN n = '$user' THEN current_user::text ELSE n END
+                       FROM pg_catalog.unnest($1::text[]) n))
+"""
+
+
 _TEMP_FIRST_FUNCTIONS = """
 -- tenantguard: ignore[TG006] -- the catalog: functions whose own search_path puts pg_temp first
 SELECT EXISTS (SELECT FROM pg_catalog.pg_proc p, pg_catalog.unnest(p.proconfig) c
@@ -2182,7 +2216,7 @@ async def _run_once(
                 ledger_rows = await conn.fetch(_LEDGER_ROWS.format(ledger=ledger_table))
         if finalize is None:
             await conn.execute("RESET statement_timeout")  # the database's or role's, if any
-        path_moved = False  # a statement of the patch set its search_path
+        path_moved = False  # a statement of the patch set its search_path, maybe pg_temp first
         under_patch_timeout = finalize is None  # the runner's queries too, until it sets 0
         # a patch that says RESET or set_config anywhere (a DO block's EXECUTE, a function it
         # calls): the runner's settings are read back after each of its statements
@@ -2195,7 +2229,11 @@ async def _run_once(
             patch_running = True
             await conn.execute(statement.text)
             patch_running = False
-            moved_now = bool(_MAY_SET_PATH.search(statement.text)) and sets_search_path(statement)
+            moved_now = (
+                bool(_MAY_SET_PATH.search(statement.text))
+                and sets_search_path(statement)
+                and await _may_put_temp_first(conn, statement)
+            )
             path_moved = path_moved or moved_now
             if moved_now or (
                 _calls_functions(statement)

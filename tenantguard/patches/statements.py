@@ -1838,6 +1838,46 @@ def created_tables(statement: SqlStatement) -> list[str]:
     return found
 
 
+def search_paths_set(statement: SqlStatement) -> list[str] | None:
+    """The constant search paths a statement that sets its search_path (`sets_search_path`)
+    sets, in order; None when one is not a constant (or is set some other way: dynamic SQL).
+    Whether one puts pg_temp first depends on which of its schemas exist (round 35, helper
+    h35U: `SET LOCAL search_path = public, pg_temp;` then a function making an ON COMMIT DROP
+    scratch table was refused as having put pg_temp first)."""
+    if type(statement.node).__name__ in _OTHERS_SETTINGS:
+        return []
+    paths: list[str] = []
+    found = False
+    for node in _nodes(statement):
+        kind = type(node).__name__
+        if kind == "VariableSetStmt" and str(node.name or "").lower() == "search_path":
+            found = True
+            if getattr(node.kind, "name", "") in ("VAR_RESET", "VAR_SET_DEFAULT", "VAR_RESET_ALL"):
+                continue  # the session's own path (pg_temp first is refused at the start)
+            values = [getattr(getattr(arg, "val", None), "sval", None) for arg in node.args or ()]
+            if not values or any(v is None for v in values):
+                return None
+            paths.append(", ".join(_quote_schema(str(v)) for v in values))
+        elif kind == "FuncCall" and node.funcname and str(node.funcname[-1].sval) == "set_config":
+            args: tuple[Any, ...] = tuple(node.args or ())
+            name = getattr(getattr(args[0] if args else None, "val", None), "sval", None)
+            if name is not None and str(name).lower() != "search_path":
+                continue
+            value = getattr(getattr(args[1] if len(args) > 1 else None, "val", None), "sval", None)
+            if name is None or value is None:
+                return None
+            found = True
+            paths.append(str(value))
+    return paths if found else None
+
+
+def _quote_schema(name: str) -> str:
+    """A schema of a `SET search_path` list as set_config's text would spell it."""
+    if name == name.lower() and (name.isidentifier() or name == "$user"):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
 # statements whose SET clauses are another object's settings, not the session's
 _OTHERS_SETTINGS = frozenset(
     {"CreateFunctionStmt", "AlterFunctionStmt", "AlterRoleSetStmt", "AlterDatabaseSetStmt"}

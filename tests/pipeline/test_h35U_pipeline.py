@@ -503,3 +503,33 @@ async def test_a_function_whose_own_path_puts_pg_temp_last_builds_in_public(
     )
     await apply_patches(database, tmp_path)
     assert await fetchval(database, "SELECT to_regclass('public.made')::text") == "made"
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "SET LOCAL search_path = public, pg_temp;\n",
+        "SELECT set_config('search_path', 'public, pg_temp', true);\n",
+    ],
+    ids=["set_local", "set_config"],
+)
+async def test_a_patch_that_puts_pg_temp_last_may_call_a_function_making_a_scratch_table(
+    database: str, tmp_path: Path, setting: str
+) -> None:
+    """'SET LOCAL search_path = public, pg_temp; SELECT fill();', fill() making an ON COMMIT
+    DROP scratch table and filling t from it: refused ('put pg_temp first on its search_path
+    … scratch (table)'), t empty — the patch's path had moved, to pg_temp last. Now applied:
+    t has its row."""
+    write(
+        tmp_path,
+        "0001_fill.sql",
+        "CREATE TABLE IF NOT EXISTS t (id int);\n"
+        "CREATE OR REPLACE FUNCTION fill() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN "
+        "CREATE TEMP TABLE scratch ON COMMIT DROP AS SELECT 1 AS id; "
+        "INSERT INTO t SELECT id FROM scratch; END $f$;\n",
+    )
+    await apply_patches(database, tmp_path)
+    write(tmp_path, "0002_fill.sql", setting + "SELECT fill();\n")
+    run = await apply_patches(database, tmp_path)
+    assert run.applied == ["0002_fill.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM t") == 1
