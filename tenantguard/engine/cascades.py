@@ -239,13 +239,29 @@ def _actions(node: exp.Expression) -> list[_Action]:
 def _changes(assignments: list[exp.Expression], referenced: frozenset[str]) -> bool:
     changed: set[str] = set()
     for assignment in assignments:
-        if isinstance(assignment, exp.EQ):
-            target = assignment.this
-            columns = target.expressions if isinstance(target, exp.Tuple) else [target]
-            changed.update(identifier_name(c.this) for c in columns if isinstance(c, exp.Column))
-        else:
+        if not isinstance(assignment, exp.EQ):
             return True  # a form not read: it may change anything
+        for name in _set_targets(assignment):
+            if name is None:
+                return True  # a target not read: it may be any column
+            changed.add(name)
     return "*" in referenced or bool(changed & referenced)
+
+
+def _set_targets(assignment: exp.Expression) -> list[str | None]:
+    """The columns an assignment of a SET list writes, as PostgreSQL names them (None for a
+    target not read): a field or an element of a column is a write of the column (`SET
+    note.x = …`, which sqlglot reads as column x of a table note; `SET tags[1] = …`, `SET
+    note.z[1] = …`), and so is a parenthesised one (`SET (id) = ROW(…)`). Helper h35R: a
+    field named as the column ran a `BEFORE UPDATE OF note` trigger unseen."""
+    target = assignment.this if isinstance(assignment, exp.EQ) else None
+    out: list[str | None] = []
+    for column in target.expressions if isinstance(target, exp.Tuple) else [target]:
+        while isinstance(column, exp.Paren | exp.Bracket | exp.Dot):
+            column = column.this
+        first = column.parts[0] if isinstance(column, exp.Column) else None
+        out.append(identifier_name(first) if isinstance(first, exp.Identifier) else None)
+    return out
 
 
 def _root_pin(
@@ -380,16 +396,11 @@ def _set_columns(node: exp.Expression) -> list[str]:
     """`UPDATE OF column` for each column an UPDATE sets (lower-cased), `UPDATE OF *` for a
     target it cannot name: setting a partitioned table's key moves the row to another
     partition, running that one's INSERT triggers and the first one's DELETE triggers."""
-    kinds = []
-    for item in node.expressions:
-        target = item.this if isinstance(item, exp.EQ) else None
-        columns = target.expressions if isinstance(target, exp.Tuple) else [target]
-        for column in columns:
-            if isinstance(column, exp.Column) and isinstance(column.this, exp.Identifier):
-                kinds.append(f"UPDATE OF {identifier_name(column.this).lower()}")
-            else:
-                kinds.append("UPDATE OF *")
-    return kinds
+    return [
+        "UPDATE OF *" if name is None else f"UPDATE OF {name.lower()}"
+        for item in node.expressions
+        for name in _set_targets(item)
+    ]
 
 
 def _is_default(item: exp.Expression) -> bool:

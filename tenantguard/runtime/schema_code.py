@@ -929,50 +929,57 @@ def cascades(
             and is_tenant_table(str(child))
             and (tenant_column, tenant_column) in pairs
         )
-        # the parent's writes whose action here fires an unpinned trigger of the child: a
-        # DELETE deleting its rows (CASCADE) or updating them (SET NULL, SET DEFAULT), an UPDATE
-        # updating them
-        fires = frozenset(
-            verb
-            for verb, action in (("DELETE", on_delete), ("UPDATE", on_update))
-            if runs is not None
-            and action in ("c", "n", "d")
-            and runs(str(child), "DELETE" if verb == "DELETE" and action == "c" else "UPDATE")
-        )
-        if not carries or fires:
-            keys.append(
-                (
-                    str(parent),
-                    str(child),
-                    on_delete,
-                    on_update,
-                    frozenset(ref_columns or ()),
-                    carries,
-                    fires,
-                )
+        keys.append(
+            (
+                str(parent),
+                str(child),
+                {"DELETE": on_delete, "UPDATE": on_update},
+                frozenset(map(str, ref_columns or ())),
+                frozenset(map(str, columns or ())),
+                carries,
             )
+        )
+    # a write of the parent reaches when its action writes the child's rows (a DELETE of them
+    # for a DELETE's CASCADE, an UPDATE of the key's columns else) and that write of the child
+    # reaches every tenant's rows, fires an unpinned trigger or rule of the child (`runs`), or
+    # reaches in turn: down a chain of keys, each of them carrying the tenant column or not,
+    # the DELETE turned into an UPDATE by SET NULL / SET DEFAULT (helper h35R: patients ->
+    # kids -> gkids, gkids' trigger stashed clinic 2's names on clinic 1's DELETE of a patient)
+    deleting: set[str] = set()
+    updating: dict[str, frozenset[str]] = {}  # table -> its columns whose UPDATE reaches
+    while True:
+        grown = False
+        for parent, child, actions, referenced, own, carries in keys:
+            for verb, action in actions.items():
+                if action not in ("c", "n", "d"):
+                    continue
+                then = "DELETE" if verb == "DELETE" and action == "c" else "UPDATE"
+                if verb == "DELETE" and parent in deleting:
+                    continue
+                if verb == "UPDATE" and referenced <= updating.get(parent, frozenset()):
+                    continue
+                if not (
+                    (not carries and is_tenant_table(child))
+                    or (runs is not None and runs(child, then))
+                    or (
+                        child in deleting
+                        if then == "DELETE"
+                        else bool(own & updating.get(child, frozenset()))
+                    )
+                ):
+                    continue
+                grown = True
+                if verb == "DELETE":
+                    deleting.add(parent)
+                else:
+                    updating[parent] = updating.get(parent, frozenset()) | referenced
+        if not grown:
+            break
     found: dict[str, dict[str, frozenset[str]]] = {}
-    for verb, position in (("DELETE", 2), ("UPDATE", 3)):
-        reaching: set[str] = set()
-        while True:
-            more = {
-                key[0]
-                for key in keys
-                if key[position] in ("c", "n", "d")
-                and (
-                    verb in key[6]
-                    or (not key[5] and (is_tenant_table(key[1]) or key[1] in reaching))
-                )
-                and key[0] not in reaching
-            }
-            if not more:
-                break
-            reaching |= more
-        for key in keys:
-            if key[0] in reaching and key[position] in ("c", "n", "d"):
-                columns = key[4] if verb == "UPDATE" else frozenset()
-                kinds = found.setdefault(key[0], {})
-                kinds[verb] = kinds.get(verb, frozenset()) | columns
+    for table in deleting:
+        found.setdefault(table, {})["DELETE"] = frozenset()
+    for table, columns in updating.items():
+        found.setdefault(table, {})["UPDATE"] = columns
     return found
 
 

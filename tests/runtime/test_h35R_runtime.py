@@ -1,0 +1,222 @@
+"""Round 35: this session's runtime changes attacked from outside (helper h35R), on a real
+server. Each case asserts on the rows a statement read or changed.
+
+1. FIXED: an UPDATE setting a FIELD or an ELEMENT of a column (`SET note.x = …` on a composite
+   column, `SET tags[1] = …`, `SET (note) = ROW(…)`) is an UPDATE OF that column for
+   PostgreSQL; the guard named the field (`x`: sqlglot reads `note.x` as column x of table
+   note) or dropped the target, so a `BEFORE UPDATE OF note` trigger that stashes every
+   clinic's names ran unseen (clinic 1's `UPDATE patients SET note.x = $2` returned UPDATE 2,
+   the stash held 'Ana,Bruno,Carla'). The same reading made a foreign key's ON UPDATE action
+   unseen for `UPDATE patients SET (id) = ROW(id + 1000)` (`cascades._changes` skipped a
+   target it could not read).
+
+2. FIXED: a foreign key's referential action two levels down. The cascade reading followed a
+   chain only through keys that do not carry the tenant column, and with the verb of the
+   first write: patients -> kids -> gkids, each key carrying tenant_id (all three tenant
+   tables), gkids' AFTER DELETE trigger stashing every clinic's names: clinic 1's DELETE of
+   Ana cascaded twice and stashed 'Bruno,Carla'. And ON DELETE SET NULL turns the DELETE into
+   an UPDATE of kids, whose ON UPDATE CASCADE updates gkids (AFTER UPDATE trigger): the
+   chain was followed as a DELETE of kids, found nothing: DELETE 1, 'Bruno,Carla' stashed.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import connect, tenant
+from tests.runtime.test_h33d_catalog_watch import _owner_runs
+from tests.runtime.test_runtime import POLICY
+
+STASH_FN = (
+    "CREATE FUNCTION stash_all() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " PERFORM set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name)"
+    " FROM patients), false); RETURN NEW; END$$;"
+)
+READ_STASH = "SELECT current_setting('my.stash', true)"
+
+
+async def _stash(conn: asyncpg.Connection) -> object:
+    return await asyncpg.Connection.fetchval(conn, READ_STASH)
+
+
+# ---------------------------------------------- 1. a field or element of a watched column
+
+FIELDS = (
+    STASH_FN + " CREATE TYPE addr AS (x text, y text, z text[]);"
+    " ALTER TABLE patients ADD COLUMN note addr, ADD COLUMN tags text[], ADD COLUMN other addr;"
+    " CREATE TRIGGER stash_on_note BEFORE UPDATE OF note, tags ON patients"
+    " FOR EACH ROW EXECUTE FUNCTION stash_all()"
+)
+RUNS_IT = {
+    "a field": "UPDATE patients SET note.x = $2 WHERE tenant_id = $1",
+    "a quoted field": 'UPDATE patients SET "note".x = $2 WHERE tenant_id = $1',
+    "a field in a list": "UPDATE patients SET (first_name, note.y) = (first_name, $2)"
+    " WHERE tenant_id = $1",
+    "an element": "UPDATE patients SET tags[1] = $2 WHERE tenant_id = $1",
+    "an element of a field": "UPDATE patients SET note.z[1] = $2 WHERE tenant_id = $1",
+    "a parenthesised column": "UPDATE patients SET (tags) = ROW(ARRAY[$2]) WHERE tenant_id = $1",
+    "ON CONFLICT SET a field": "INSERT INTO patients (id, tenant_id, first_name, phone_number)"
+    " SELECT id, tenant_id, first_name, phone_number FROM patients WHERE tenant_id = $1"
+    " ON CONFLICT (tenant_id, phone_number) DO UPDATE SET note.x = $2",
+    "MERGE SET a field": "MERGE INTO patients p USING (SELECT $1::bigint AS t) s"
+    " ON p.tenant_id = s.t WHEN MATCHED THEN UPDATE SET note.x = $2",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(RUNS_IT))
+async def test_an_update_of_a_field_or_element_of_a_watched_column_is_refused(
+    two_clinics: str, shape: str
+) -> None:
+    """Was (a field): UPDATE 2 and 'Ana,Bruno,Carla' stashed. Now TG005, nothing stashed, no
+    row changed."""
+    await _owner_runs(two_clinics, FIELDS)
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="stash_on_note"):
+                await conn.execute(RUNS_IT[shape], 1, "x")
+            assert await _stash(conn) in ("", None)
+            changed = await conn.fetchval(
+                "SELECT count(*) FROM patients WHERE tenant_id = $1"
+                " AND (note IS NOT NULL OR tags IS NOT NULL)",
+                1,
+            )
+            assert changed == 0
+    finally:
+        await conn.close()
+
+
+async def test_an_update_of_a_field_of_a_column_the_trigger_does_not_watch_runs(
+    two_clinics: str,
+) -> None:
+    """The safe twin: a field of another composite column: UPDATE 2, nothing stashed."""
+    await _owner_runs(two_clinics, FIELDS)
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            done = await conn.execute(
+                "UPDATE patients SET other.x = $2 WHERE tenant_id = $1", 1, "x"
+            )
+            assert done == "UPDATE 2"
+            assert await _stash(conn) in ("", None)
+            rows = await conn.fetch(
+                "SELECT (other).x FROM patients WHERE tenant_id = $1 ORDER BY id", 1
+            )
+            assert [r[0] for r in rows] == ["x", "x"]
+    finally:
+        await conn.close()
+
+
+# a parenthesised target of a foreign key's referenced column: the ON UPDATE action fires
+PAREN_KEY = (
+    STASH_FN + " CREATE TABLE kids (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL,"
+    " pid bigint, FOREIGN KEY (tenant_id, pid) REFERENCES patients (tenant_id, id)"
+    " ON UPDATE CASCADE);"
+    " INSERT INTO kids (tenant_id, pid) SELECT tenant_id, id FROM patients;"
+    " CREATE TRIGGER stash_on_kids AFTER UPDATE ON kids FOR EACH ROW EXECUTE FUNCTION stash_all()"
+)
+
+
+async def test_a_parenthesised_update_of_a_referenced_column_is_judged(two_clinics: str) -> None:
+    """Was: `SET (id) = ROW(id + 1000)` read as changing no column: UPDATE 2, kids' trigger
+    stashed 'Ana,Bruno,Carla'. Now TG005, nothing stashed, ids unchanged."""
+    await _owner_runs(two_clinics, PAREN_KEY)
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="TG005"):
+                await conn.execute(
+                    "UPDATE patients SET (id) = ROW(id + 1000) WHERE tenant_id = $1", 1
+                )
+            assert await _stash(conn) in ("", None)
+            assert (
+                await conn.fetchval("SELECT max(id) FROM patients WHERE tenant_id = $1", 1) < 1000
+            )
+    finally:
+        await conn.close()
+
+
+# --------------------------------------------- 2. a referential action two levels down
+
+CHAIN_POLICY = POLICY.replace(tenant_tables={*POLICY.tenant_tables, "kids", "gkids"})
+CHAINS = {
+    # patients -> kids -> gkids, both keys carrying tenant_id, ON DELETE CASCADE twice
+    "CASCADE, CASCADE": (
+        "CREATE TABLE kids (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, pid bigint,"
+        " UNIQUE (tenant_id, id), FOREIGN KEY (tenant_id, pid) REFERENCES patients"
+        " (tenant_id, id) ON DELETE CASCADE);"
+        " CREATE TABLE gkids (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, kid bigint,"
+        " FOREIGN KEY (tenant_id, kid) REFERENCES kids (tenant_id, id) ON DELETE CASCADE);"
+        " INSERT INTO kids (tenant_id, pid) SELECT tenant_id, id FROM patients;"
+        " INSERT INTO gkids (tenant_id, kid) SELECT tenant_id, id FROM kids;",
+        "DELETE",
+    ),
+    # ON DELETE SET NULL (pid): an UPDATE of kids, whose ON UPDATE CASCADE updates gkids
+    "SET NULL, UPDATE CASCADE": (
+        "CREATE TABLE kids (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, pid bigint,"
+        " UNIQUE (tenant_id, pid), FOREIGN KEY (tenant_id, pid) REFERENCES patients"
+        " (tenant_id, id) ON DELETE SET NULL (pid));"
+        " CREATE TABLE gkids (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, kp bigint,"
+        " FOREIGN KEY (tenant_id, kp) REFERENCES kids (tenant_id, pid) ON UPDATE CASCADE);"
+        " INSERT INTO kids (tenant_id, pid) SELECT tenant_id, id FROM patients;"
+        " INSERT INTO gkids (tenant_id, kp) SELECT tenant_id, pid FROM kids;",
+        "UPDATE",
+    ),
+}
+DELETE_ANA = "DELETE FROM patients WHERE tenant_id = $1 AND first_name = 'Ana'"
+
+
+@pytest.mark.parametrize("chain", sorted(CHAINS))
+async def test_a_trigger_two_referential_actions_down_is_judged(
+    two_clinics: str, chain: str
+) -> None:
+    """Was: DELETE 1, gkids' trigger stashed 'Bruno,Carla' (clinic 2's Carla). Now TG005,
+    nothing stashed, Ana still there."""
+    tables, event = CHAINS[chain]
+    await _owner_runs(
+        two_clinics,
+        STASH_FN + tables + f" CREATE TRIGGER stash_on_gkids AFTER {event} ON gkids"
+        " FOR EACH ROW EXECUTE FUNCTION stash_all()",
+    )
+    conn = await connect(two_clinics, policy=CHAIN_POLICY)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="TG005"):
+                await conn.execute(DELETE_ANA, 1)
+            assert await _stash(conn) in ("", None)
+            names = await conn.fetchval(
+                "SELECT array_agg(first_name ORDER BY first_name) FROM patients"
+                " WHERE tenant_id = $1",
+                1,
+            )
+            assert names == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("chain", sorted(CHAINS))
+async def test_a_chain_whose_last_table_runs_nothing_on_the_write_runs(
+    two_clinics: str, chain: str
+) -> None:
+    """The safe twin: gkids' trigger runs on INSERT only: DELETE 1, nothing stashed, clinic 2's
+    rows untouched."""
+    tables, _ = CHAINS[chain]
+    await _owner_runs(
+        two_clinics,
+        STASH_FN + tables + " CREATE TRIGGER stash_on_gkids AFTER INSERT ON gkids"
+        " FOR EACH ROW EXECUTE FUNCTION stash_all()",
+    )
+    conn = await connect(two_clinics, policy=CHAIN_POLICY)
+    try:
+        with tenant(1):
+            assert await conn.execute(DELETE_ANA, 1) == "DELETE 1"
+            assert await _stash(conn) in ("", None)
+        left = await asyncpg.Connection.fetch(
+            conn, "SELECT tenant_id, count(*) FROM gkids GROUP BY 1 ORDER BY 1"
+        )
+        expected = [(1, 1), (2, 1)] if chain.startswith("CASCADE") else [(1, 2), (2, 1)]
+        assert [tuple(r) for r in left] == expected
+    finally:
+        await conn.close()
