@@ -2988,8 +2988,25 @@ class GuardedStatement:
         return json.loads(data)
 
 
-def _bound_class(guard: Guard) -> type[GuardedConnection]:
-    return type("GuardedConnection", (GuardedConnection,), {"__slots__": (), "_tg_guard": guard})
+def _bound_class(
+    guard: Guard, base: type[GuardedConnection] = GuardedConnection
+) -> type[GuardedConnection]:
+    return type(base.__name__, (base,), {"__slots__": (), "_tg_guard": guard})
+
+
+def _connection_base(kwargs: dict[str, Any], factory: str) -> type[GuardedConnection]:
+    """The class `connect`/`create_pool` bind the guard to: `connection_class=` (taken out of
+    `kwargs`) when it is a subclass of GuardedConnection (an application's own methods), else
+    refused: a class that is not the guard's would run every statement unguarded."""
+    base = kwargs.pop("connection_class", GuardedConnection)
+    if not (isinstance(base, type) and issubclass(base, GuardedConnection)):
+        raise TypeError(
+            f"{factory}(connection_class={base!r}): pass a subclass of "
+            "tenantguard.runtime.GuardedConnection (class AppConnection(GuardedConnection): …), "
+            "which the guard binds to its policy; a class not derived from it would run "
+            "unguarded"
+        )
+    return base
 
 
 def _guard_for(policy: Policy | None, mode: Mode | str, options: dict[str, Any]) -> Guard:
@@ -3043,11 +3060,13 @@ async def connect(
     `log_values` (bound values and literals in logs and errors), `report_interval` (seconds
     between two log lines of one statement and finding). Without a policy the project's
     configuration is read; with no tenant tables anywhere it raises ConfigError (pass
-    `mode="off"` to run unguarded on purpose).
+    `mode="off"` to run unguarded on purpose). `connection_class=` takes a subclass of
+    GuardedConnection (an application's own methods; any other class is refused).
     """
     options = {k: kwargs.pop(k) for k in _GUARD_OPTIONS if k in kwargs}
+    base = _connection_base(kwargs, "connect")
     guard = _guard_for(policy, mode, options)
-    connection = await asyncpg.connect(dsn, connection_class=_bound_class(guard), **kwargs)
+    connection = await asyncpg.connect(dsn, connection_class=_bound_class(guard, base), **kwargs)
     assert isinstance(connection, GuardedConnection)
     try:
         await connection._tg_read_schema_code()
@@ -3067,13 +3086,10 @@ def create_pool(
     **kwargs: Any,
 ) -> GuardedPool:
     """`asyncpg.create_pool` whose connections share one guard (`pool.tenantguard`); guard
-    options as for `connect`."""
+    options and `connection_class=` as for `connect`."""
     options = {k: kwargs.pop(k) for k in _GUARD_OPTIONS if k in kwargs}
+    base = _connection_base(kwargs, "create_pool")
     guard = _guard_for(policy, mode, options)
-    if "connection_class" in kwargs:
-        raise TypeError(
-            "create_pool() makes its own connection_class; subclass GuardedConnection instead"
-        )
     for hook in ("init", "setup"):
         configure = kwargs.get(hook)
         if configure is not None:
@@ -3096,7 +3112,7 @@ def create_pool(
         "record_class": asyncpg.Record,
     }  # fmt: skip
     settings.update(kwargs)  # asyncpg.create_pool's defaults, then the caller's
-    return GuardedPool(dsn, guard=guard, connection_class=_bound_class(guard), **settings)
+    return GuardedPool(dsn, guard=guard, connection_class=_bound_class(guard, base), **settings)
 
 
 def _configuring(

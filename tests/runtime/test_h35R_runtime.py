@@ -25,7 +25,7 @@ import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
-from tenantguard.runtime import connect, tenant
+from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant
 from tests.runtime.test_h33d_catalog_watch import _owner_runs
 from tests.runtime.test_runtime import POLICY
 
@@ -220,3 +220,63 @@ async def test_a_chain_whose_last_table_runs_nothing_on_the_write_runs(
         assert [tuple(r) for r in left] == expected
     finally:
         await conn.close()
+
+
+# ------------------------------------------------- 3. connection_class= a subclass of the guard
+
+
+class _AppConnection(GuardedConnection):
+    """An application's own connection class: a helper method on the guarded connection."""
+
+    async def names(self, clinic: int) -> object:
+        return await self.fetchval(NAMES, clinic)
+
+
+NAMES = "SELECT array_agg(first_name ORDER BY first_name) FROM patients WHERE tenant_id = $1"
+
+
+async def test_connect_and_create_pool_take_a_subclass_of_the_guarded_connection(
+    two_clinics: str,
+) -> None:
+    """Was: create_pool(connection_class=…) raised 'subclass GuardedConnection instead', and
+    connect(connection_class=…) a TypeError of duplicate keywords, a subclass or not. Now a
+    subclass is taken, guarded as the plain one: its helper reads clinic 1's rows, an
+    unpinned read is refused."""
+    conn = await connect(two_clinics, policy=POLICY, connection_class=_AppConnection)
+    pool = await create_pool(
+        two_clinics, policy=POLICY, connection_class=_AppConnection, min_size=1, max_size=1
+    )
+    try:
+        assert isinstance(conn, _AppConnection)
+        with tenant(1):
+            assert await conn.names(1) == ["Ana", "Bruno"]
+            with pytest.raises(TenantIsolationError):
+                await conn.fetch("SELECT first_name FROM patients")
+            async with pool.acquire() as leased:
+                assert isinstance(leased, _AppConnection)
+                assert await leased.names(1) == ["Ana", "Bruno"]
+                with pytest.raises(TenantIsolationError):
+                    await leased.fetch("SELECT first_name FROM patients")
+        with tenant(2):
+            async with pool.acquire() as leased:
+                assert await leased.names(2) == ["Carla"]
+    finally:
+        await conn.close()
+        await pool.close()
+
+
+@pytest.mark.parametrize("factory", ["connect", "create_pool"])
+async def test_a_connection_class_that_is_not_the_guard_s_is_refused_saying_what_to_do(
+    two_clinics: str, factory: str
+) -> None:
+    """A subclass of asyncpg.Connection alone would run unguarded: refused before any
+    connection is made, naming GuardedConnection."""
+
+    class Plain(asyncpg.Connection):  # type: ignore[misc]
+        pass
+
+    with pytest.raises(TypeError, match=r"subclass of tenantguard\.runtime\.GuardedConnection"):
+        if factory == "connect":
+            await connect(two_clinics, policy=POLICY, connection_class=Plain)
+        else:
+            create_pool(two_clinics, policy=POLICY, connection_class=Plain)
