@@ -1257,6 +1257,13 @@ BEGIN
     END IF;
   ELSIF TG_TAG LIKE 'DROP %' THEN
     RETURN;  -- told by sql_drop
+  ELSIF TG_TAG = 'REFRESH MATERIALIZED VIEW' THEN
+    RETURN;  -- its rows, not its definition
+  ELSIF TG_TAG IN ('CREATE TABLE', 'CREATE INDEX', 'CREATE SEQUENCE', 'CREATE SCHEMA',
+                   'CREATE MATERIALIZED VIEW')
+    AND NOT EXISTS (SELECT FROM pg_event_trigger_ddl_commands()) THEN
+    RETURN;  -- IF NOT EXISTS of one there: nothing created (h35R: a worker's loop of them
+             -- moved the count each time, and every lease was refused)
   ELSIF EXISTS (SELECT FROM pg_event_trigger_ddl_commands())
     AND NOT EXISTS (SELECT FROM pg_event_trigger_ddl_commands()
                     WHERE schema_name IS DISTINCT FROM 'pg_temp') THEN

@@ -21,12 +21,14 @@ server. Each case asserts on the rows a statement read or changed.
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
 from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant
-from tests.runtime.test_h33d_catalog_watch import _owner_runs
+from tests.runtime.test_h33d_catalog_watch import CATALOG_WATCH, _owner_runs
 from tests.runtime.test_runtime import POLICY
 
 STASH_FN = (
@@ -280,3 +282,91 @@ async def test_a_connection_class_that_is_not_the_guard_s_is_refused_saying_what
             await connect(two_clinics, policy=POLICY, connection_class=Plain)
         else:
             create_pool(two_clinics, policy=POLICY, connection_class=Plain)
+
+
+# ------------------------------------ 4. the catalog watch and DDL that changes no definition
+
+WATCHED = (
+    CATALOG_WATCH + "; CREATE TABLE cache_x (a int); CREATE INDEX ix ON cache_x (a);"
+    " CREATE MATERIALIZED VIEW mv AS SELECT 1 AS x"
+)
+NO_OP_DDL = [
+    "CREATE TABLE IF NOT EXISTS cache_x (a int)",
+    "CREATE INDEX IF NOT EXISTS ix ON cache_x (a)",
+    "CREATE SEQUENCE IF NOT EXISTS cache_x_a_seq",
+    "CREATE SCHEMA IF NOT EXISTS public",
+    "REFRESH MATERIALIZED VIEW mv",
+]
+COUNT = "SELECT version FROM tenantguard.catalog_version"
+
+
+@pytest.mark.parametrize("ddl", NO_OP_DDL)
+async def test_ddl_that_changes_no_definition_repeated_elsewhere_does_not_refuse_leases(
+    two_clinics: str, ddl: str
+) -> None:
+    """Was (with the bound of 55ad8fe): another session running `CREATE TABLE IF NOT EXISTS
+    cache_x …` (or `CREATE INDEX IF NOT EXISTS`, `REFRESH MATERIALIZED VIEW mv`) in a loop, as
+    an application's workers may, moved the watch's count each time (nothing created,
+    ddl_commands() empty): every lease's first statement was refused after 8 catalog reads
+    ('could not bring the session to a known state', ~0.3 s each; 3 of 3 leases). Now the
+    count stays and each lease reads clinic 1's names."""
+    await _owner_runs(two_clinics, WATCHED)
+    owner = await asyncpg.connect(two_clinics)
+    stop = asyncio.Event()
+
+    async def churn() -> int:
+        n = 0
+        while not stop.is_set():
+            await owner.execute(ddl)
+            n += 1
+        return n
+
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    task: asyncio.Task[int] | None = None
+    try:
+        await owner.execute(ddl)  # the real one, if any, done once
+        before = await owner.fetchval(COUNT)
+        await owner.execute(ddl)
+        assert await owner.fetchval(COUNT) == before
+        with tenant(1):
+            async with pool.acquire() as leased:
+                assert await leased.fetchval(NAMES, 1) == ["Ana", "Bruno"]
+        task = asyncio.create_task(churn())
+        await asyncio.sleep(0.2)
+        for _ in range(3):
+            with tenant(1):
+                async with pool.acquire() as leased:
+                    assert await leased.fetchval(NAMES, 1) == ["Ana", "Bruno"]
+        stop.set()
+        assert await task > 10
+    finally:
+        stop.set()
+        if task is not None:
+            await task
+        await pool.close()
+        await owner.close()
+
+
+CREATES = [
+    "CREATE TABLE IF NOT EXISTS cache_y (a int)",
+    "CREATE INDEX IF NOT EXISTS iy ON cache_x (a)",
+    "CREATE INDEX CONCURRENTLY iz ON cache_x (a)",
+    "CREATE SEQUENCE IF NOT EXISTS cache_y_seq",
+    "CREATE SCHEMA IF NOT EXISTS other",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS mv2 AS SELECT 1 AS x",
+    "CREATE EXTENSION IF NOT EXISTS pgcrypto",
+]
+
+
+@pytest.mark.parametrize("ddl", CREATES)
+async def test_ddl_that_creates_something_still_moves_the_count(two_clinics: str, ddl: str) -> None:
+    """The other side: the same statements when they create something move the count (a
+    connection reads the catalog again)."""
+    await _owner_runs(two_clinics, WATCHED)
+    owner = await asyncpg.connect(two_clinics)
+    try:
+        before = await owner.fetchval(COUNT)
+        await owner.execute(ddl)
+        assert await owner.fetchval(COUNT) > before
+    finally:
+        await owner.close()
