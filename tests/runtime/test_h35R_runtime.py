@@ -370,3 +370,46 @@ async def test_ddl_that_creates_something_still_moves_the_count(two_clinics: str
         assert await owner.fetchval(COUNT) > before
     finally:
         await owner.close()
+
+
+# ------------------------ 5. a statement pinned by the setting in code a block hands on (no refusal)
+
+BY_SETTING = (
+    "SELECT array_agg(first_name ORDER BY first_name) FROM patients"
+    " WHERE tenant_id = current_setting('app.tenant_id')::bigint"
+)
+
+
+async def test_a_setting_pin_in_tasks_a_block_starts_reads_the_block_s_rows(
+    two_clinics: str,
+) -> None:
+    """Probed for a false refusal of c6618a8 (none found): a TaskGroup's task, a task started
+    in the block and awaited after it, a callback of loop.call_soon made in the block (run
+    while the block lasts: one run after it ends is refused by the older ended-block check),
+    each on its own connection, read the block's clinic; made outside a block, refused."""
+    conns = [await connect(two_clinics, policy=POLICY) for _ in range(3)]
+    loop = asyncio.get_running_loop()
+    try:
+        with tenant(1):
+            async with asyncio.TaskGroup() as group:
+                grouped = group.create_task(conns[0].fetchval(BY_SETTING))
+            later = asyncio.create_task(conns[1].fetchval(BY_SETTING))
+            called: asyncio.Future[object] = loop.create_future()
+
+            def callback() -> None:
+                task = loop.create_task(conns[2].fetchval(BY_SETTING))
+                task.add_done_callback(lambda t: called.set_result(t.result()))
+
+            loop.call_soon(callback)
+            assert await asyncio.wait_for(called, 10) == ["Ana", "Bruno"]  # in the block
+        assert grouped.result() == ["Ana", "Bruno"]
+        assert await later == ["Ana", "Bruno"]  # made in the block, awaited after it
+        with tenant(2):
+            async with asyncio.TaskGroup() as group:
+                grouped = group.create_task(conns[0].fetchval(BY_SETTING))
+        assert grouped.result() == ["Carla"]
+        with pytest.raises(TenantIsolationError, match="outside any tenant"):
+            await conns[0].fetchval(BY_SETTING)
+    finally:
+        for conn in conns:
+            await conn.close()
