@@ -1039,8 +1039,26 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
       AND (x.classid = 'pg_catalog.pg_attrdef'::regclass AND x.objid = d.oid
         OR x.classid = 'pg_catalog.pg_type'::regclass AND x.objid = t.oid))
 UNION
--- the functions of the database a trigger's function (or such a default) names (and those they
--- name, 4 deep): what its `PERFORM bump_all()` runs (helper h32h)
+-- a table's CHECK constraint that calls a function of the database: as a row trigger running
+-- it on an INSERT and any UPDATE (helper h35R: clinic 1's UPDATE, or a foreign key's ON UPDATE
+-- CASCADE / ON DELETE SET NULL writing a child, ran `CHECK (stash_check(pid))`, which stashed
+-- every clinic's names)
+SELECT 'CREATE FUNCTION ' || quote_ident(n.nspname) || '.tenantguard_check_' || k.oid
+  || '() RETURNS trigger LANGUAGE plpgsql AS $tenantguard_check$BEGIN PERFORM '
+  || pg_catalog.pg_get_expr(k.conbin, k.conrelid) || '; RETURN NEW; END$tenantguard_check$;'
+  || E'\n' || 'CREATE TRIGGER tenantguard_check BEFORE INSERT OR UPDATE ON '
+  || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' FOR EACH ROW EXECUTE FUNCTION '
+  || quote_ident(n.nspname) || '.tenantguard_check_' || k.oid || '();'
+FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE k.contype = 'c' AND c.relkind IN ('r', 'p', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+  AND EXISTS (SELECT FROM pg_catalog.pg_depend x
+    WHERE x.classid = 'pg_catalog.pg_constraint'::regclass AND x.objid = k.oid
+      AND x.refclassid = 'pg_catalog.pg_proc'::regclass AND x.refobjid >= 16384)
+UNION
+-- the functions of the database a trigger's function (or such a default or CHECK) names (and
+-- those they name, 4 deep): what its `PERFORM bump_all()` runs (helper h32h)
 SELECT pg_catalog.pg_get_functiondef(c.oid) || ';' FROM (
   WITH RECURSIVE called(oid, depth) AS (
     SELECT f.oid, 1 FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_trigger t ON NOT t.tgisinternal
@@ -1049,7 +1067,8 @@ SELECT pg_catalog.pg_get_functiondef(c.oid) || ';' FROM (
       AND position(lower(f.proname::text) in lower(tf.prosrc)) > 0
     UNION
     SELECT x.refobjid, 1 FROM pg_catalog.pg_depend x
-    WHERE x.classid IN ('pg_catalog.pg_attrdef'::regclass, 'pg_catalog.pg_type'::regclass)
+    WHERE x.classid IN ('pg_catalog.pg_attrdef'::regclass, 'pg_catalog.pg_type'::regclass,
+        'pg_catalog.pg_constraint'::regclass)
       AND x.refclassid = 'pg_catalog.pg_proc'::regclass AND x.refobjid >= 16384
     UNION
     SELECT f.oid, c.depth + 1 FROM called c JOIN pg_catalog.pg_proc g ON g.oid = c.oid

@@ -413,3 +413,74 @@ async def test_a_setting_pin_in_tasks_a_block_starts_reads_the_block_s_rows(
     finally:
         for conn in conns:
             await conn.close()
+
+
+# ------------------------------------------ 6. a CHECK constraint that calls the database's code
+
+CHECK_FN = (
+    "CREATE FUNCTION stash_check(p bigint) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN"
+    " PERFORM set_config('my.stash', (SELECT string_agg(first_name, ',' ORDER BY first_name)"
+    " FROM patients), false); RETURN true; END$$;"
+    " CREATE FUNCTION plain_check(p bigint) RETURNS boolean LANGUAGE sql IMMUTABLE"
+    " AS $$SELECT $1 IS NULL OR $1 > 0$$;"
+)
+CHECKS = {
+    "on the table written": (
+        CHECK_FN + " ALTER TABLE patients ADD COLUMN note text CHECK ({fn}(length(note)))",
+        "UPDATE patients SET note = 'x' WHERE tenant_id = $1",
+        "UPDATE 2",
+    ),
+    "on a child, ON UPDATE CASCADE": (
+        CHECK_FN + " CREATE TABLE kids (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL,"
+        " pid bigint CHECK ({fn}(pid)), FOREIGN KEY (tenant_id, pid) REFERENCES patients"
+        " (tenant_id, id) ON UPDATE CASCADE);"
+        " INSERT INTO kids (tenant_id, pid) SELECT tenant_id, id FROM patients",
+        "UPDATE patients SET id = id + 1000 WHERE tenant_id = $1",
+        "UPDATE 2",
+    ),
+    "on a child, ON DELETE SET NULL": (
+        CHECK_FN + " CREATE TABLE kids (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL,"
+        " pid bigint CHECK ({fn}(pid)), FOREIGN KEY (tenant_id, pid) REFERENCES patients"
+        " (tenant_id, id) ON DELETE SET NULL (pid));"
+        " INSERT INTO kids (tenant_id, pid) SELECT tenant_id, id FROM patients",
+        DELETE_ANA,
+        "DELETE 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(CHECKS))
+async def test_a_check_constraint_calling_code_that_reads_every_tenant_is_judged(
+    two_clinics: str, shape: str
+) -> None:
+    """Was: clinic 1's UPDATE returned UPDATE 2 (DELETE 1 through the key) and the CHECK's
+    function stashed 'Ana,Bruno,Carla' ('Bruno,Carla'): the runtime read triggers, rules and
+    defaults from the catalog, not CHECK constraints. Now TG005, nothing stashed."""
+    setup, sql, _ = CHECKS[shape]
+    await _owner_runs(
+        two_clinics, setup.format(fn="stash_check") + "; SELECT set_config('my.stash', '', false)"
+    )
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="TG005"):
+                await conn.execute(sql, 1)
+            assert await _stash(conn) in ("", None)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("shape", sorted(CHECKS))
+async def test_a_check_constraint_calling_code_that_reads_no_table_runs(
+    two_clinics: str, shape: str
+) -> None:
+    """The safe twin: the CHECK calls plain_check (reads no table): the write runs."""
+    setup, sql, done = CHECKS[shape]
+    await _owner_runs(two_clinics, setup.format(fn="plain_check"))
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            assert await conn.execute(sql, 1) == done
+            assert await _stash(conn) in ("", None)
+    finally:
+        await conn.close()
