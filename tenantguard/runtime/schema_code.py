@@ -1057,6 +1057,35 @@ WHERE k.contype = 'c' AND c.relkind IN ('r', 'p', 'f')
     WHERE x.classid = 'pg_catalog.pg_constraint'::regclass AND x.objid = k.oid
       AND x.refclassid = 'pg_catalog.pg_proc'::regclass AND x.refobjid >= 16384)
 UNION
+-- a domain's CHECK constraint (of the column's type or of a domain under it) that calls a
+-- function of the database: as a row trigger running it on an INSERT and an UPDATE of the
+-- column (helper h35R: `CREATE DOMAIN checked_note AS text CHECK (stash_check(VALUE))`)
+SELECT 'CREATE FUNCTION ' || quote_ident(n.nspname) || '.tenantguard_domain_' || k.oid || '_'
+  || c.oid || '_' || d.attnum
+  || '() RETURNS trigger LANGUAGE plpgsql AS $tenantguard_check$BEGIN PERFORM '
+  || pg_catalog.pg_get_expr(k.conbin, 0) || '; RETURN NEW; END$tenantguard_check$;'
+  || E'\n' || 'CREATE TRIGGER tenantguard_domain BEFORE INSERT OR UPDATE OF '
+  || quote_ident(d.attname) || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+  || ' FOR EACH ROW EXECUTE FUNCTION ' || quote_ident(n.nspname) || '.tenantguard_domain_'
+  || k.oid || '_' || c.oid || '_' || d.attnum || '();'
+FROM (
+  WITH RECURSIVE typed(attrelid, attnum, attname, typid, depth) AS (
+    SELECT a.attrelid, a.attnum, a.attname, a.atttypid, 1 FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid AND t.typtype = 'd'
+    WHERE a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT y.attrelid, y.attnum, y.attname, t.typbasetype, y.depth + 1 FROM typed y
+    JOIN pg_catalog.pg_type t ON t.oid = y.typid AND t.typtype = 'd' WHERE y.depth < 8
+  ) SELECT * FROM typed
+) d
+JOIN pg_catalog.pg_constraint k ON k.contypid = d.typid AND k.contype = 'c'
+JOIN pg_catalog.pg_class c ON c.oid = d.attrelid AND c.relkind IN ('r', 'p', 'f')
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+  AND EXISTS (SELECT FROM pg_catalog.pg_depend x
+    WHERE x.classid = 'pg_catalog.pg_constraint'::regclass AND x.objid = k.oid
+      AND x.refclassid = 'pg_catalog.pg_proc'::regclass AND x.refobjid >= 16384)
+UNION
 -- the functions of the database a trigger's function (or such a default or CHECK) names (and
 -- those they name, 4 deep): what its `PERFORM bump_all()` runs (helper h32h)
 SELECT pg_catalog.pg_get_functiondef(c.oid) || ';' FROM (

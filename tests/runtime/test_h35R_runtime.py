@@ -484,3 +484,34 @@ async def test_a_check_constraint_calling_code_that_reads_no_table_runs(
             assert await _stash(conn) in ("", None)
     finally:
         await conn.close()
+
+
+DOMAIN_CHECK = (
+    CHECK_FN + " CREATE DOMAIN checked_note AS text CHECK ({fn}(length(VALUE)));"
+    " ALTER TABLE patients ADD COLUMN note checked_note"
+)
+
+
+async def test_a_domain_check_calling_code_that_reads_every_tenant_is_judged(
+    two_clinics: str,
+) -> None:
+    """A domain's CHECK runs where a value of the column is written (INSERT, an UPDATE of
+    the column). Leak: UPDATE 2, 'Ana,Bruno,Carla' stashed; now TG005, nothing stashed. Safe
+    twin: an UPDATE of another column runs (UPDATE 2)."""
+    await _owner_runs(
+        two_clinics,
+        DOMAIN_CHECK.format(fn="stash_check") + "; SELECT set_config('my.stash', '', false)",
+    )
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="TG005"):
+                await conn.execute("UPDATE patients SET note = 'x' WHERE tenant_id = $1", 1)
+            assert await _stash(conn) in ("", None)
+            done = await conn.execute(
+                "UPDATE patients SET first_name = first_name WHERE tenant_id = $1", 1
+            )
+            assert done == "UPDATE 2"
+            assert await _stash(conn) in ("", None)
+    finally:
+        await conn.close()
