@@ -17,6 +17,18 @@ server. Each case asserts on the rows a statement read or changed.
    Ana cascaded twice and stashed 'Bruno,Carla'. And ON DELETE SET NULL turns the DELETE into
    an UPDATE of kids, whose ON UPDATE CASCADE updates gkids (AFTER UPDATE trigger): the
    chain was followed as a DELETE of kids, found nothing: DELETE 1, 'Bruno,Carla' stashed.
+
+3. FIXED: connect() / create_pool() take `connection_class=` a subclass of GuardedConnection
+   (create_pool's error told to subclass it, but neither took one).
+
+4. FIXED (a false refusal the bound of 55ad8fe made): a `CREATE TABLE IF NOT EXISTS` (INDEX,
+   SEQUENCE, SCHEMA) that creates nothing, or a `REFRESH MATERIALIZED VIEW`, run in a loop by
+   another session moved the catalog watch's count each time: every lease refused.
+
+5. Probed, no false refusal: setting-pinned statements in tasks a block starts.
+
+6. FIXED: a CHECK constraint (of the table, or of a column's domain) calling code that reads
+   every tenant's rows ran unseen on an UPDATE, and through a foreign key's action.
 """
 
 from __future__ import annotations
