@@ -29,6 +29,7 @@ import unicodedata
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from keyword import iskeyword
 from pathlib import Path
 from typing import TypeGuard, TypeVar
 
@@ -6025,6 +6026,66 @@ _GETATTR = lazy_pattern(r"""getattr(?<!\wgetattr)\s*\(\s*[^,()]+,\s*["'](\w+)["'
 _IMPORT = lazy_pattern(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)", re.M)
 
 
+# any name read as a value, not called (`name(`), read into (`name.x`), assigned (`name =`),
+# defined (`def name`, `class name`), a return annotation (`-> Name`) nor a keyword:
+# `return run_all`, `run_all if x else …`, `x or run_all`, `(run_all, )`, `(k := Pages)` — a
+# function or class handed on so is called by whoever gets it (h35Q: a wrapper read as one
+# the project alone calls passed their SQL in silence)
+_READ_AS_VALUE = lazy_pattern(
+    r"(?<![\w.])((?:\w+[ \t]*\.[ \t]*)*)([A-Za-z_]\w*)\b(?![ \t]*(?:[(.'\"]|=(?!=)))"
+)
+_BEFORE_A_VALUE = lazy_pattern(r"(?:\b(?:def|class|as|global|nonlocal|del)|->)[ \t]*\Z")
+# a plain assignment's start (`sender = `), the value alone on its line after it
+_ALIAS_BEFORE = lazy_pattern(r"(?:^|\n)[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*\Z")
+_LINE_END = lazy_pattern(r"[ \t]*(?:;|\n|\Z)")
+# the call a name is the first argument of: `to_thread(Pages, …`, `run_in_executor(None, f`
+_FORWARDED = lazy_pattern(r"(?<!\w)(\w+)\s*\(\s*(?:None\s*,\s*)?\Z")
+# a `partial(f, …)` call standing where a value is handed on: `{"p": partial(f, c)}`,
+# `return partial(f, c)`, `register(partial(f, c))` (not `P = partial(f, c)`: called by P)
+_HANDED_CALL = lazy_pattern(r"(?:[\[{(,:]|\breturn|\byield)\s*(?:\w+\s*\.\s*)*\Z")
+# objects made by their class taken from another object: `type(p)(…)`, `p.__class__(…)`
+_MADE_BY_TYPE = lazy_pattern(r"(?<![\w.])type\s*\([^()]*\)\s*\(|__class__\s*\(")
+
+
+def _values_read(code: str, counts: Counter[str]) -> list[tuple[str, str]]:
+    """The names a code (strings, comments and imports blanked) reads as values (see
+    `_READ_AS_VALUE`), as (qualifier, name). A forwarder's first argument (`to_thread(f, …)`,
+    `partial(Pages, pool)`, `map(Pages, …)`) is counted as `forwarded name` instead — a value
+    too when the forwarder is `partial` handed on itself. `made by type` counts the objects
+    made by another object's class (`type(p)(…)`)."""
+    found: list[tuple[str, str]] = []
+    counts["made by type"] += len(_MADE_BY_TYPE.findall(code))
+    aliases: dict[str, list[tuple[str, str]]] = {}
+    for match in _READ_AS_VALUE.finditer(code):
+        qualifier, name = match.groups()
+        if iskeyword(name):
+            continue
+        start = match.start()
+        before = code[max(0, start - 60) : start]
+        if _BEFORE_A_VALUE.search(before):
+            continue
+        alias = _ALIAS_BEFORE.search(before)
+        if alias is not None and _LINE_END.match(code, match.end()):
+            # `sender = wrappers.send`: called by the project under another name; a value
+            # only if that name is one (`ROUTES = {"x": sender}`)
+            aliases.setdefault(alias.group(1), []).append((qualifier, name))
+            continue
+        forwarder = _FORWARDED.search(before)
+        if forwarder is not None and forwarder.group(1) in _FORWARDERS:
+            counts["forwarded " + name] += 1
+            callee = forwarder.group(1)
+            if callee not in ("partial", "partialmethod"):
+                continue
+            if not _HANDED_CALL.search(code[max(0, start - 120) : start - len(forwarder.group(0))]):
+                continue
+        found.append((qualifier, name))
+    handed = {name for qualifier, name in found if not qualifier}
+    for held, targets in aliases.items():
+        if held in handed:
+            found.extend(targets)
+    return found
+
+
 def _blank_but_quotes(match: re.Match[str]) -> str:
     """A string literal as `""` (a comment as a blank): its words gone, its place kept."""
     literal = match.group(0)
@@ -6056,6 +6117,7 @@ def _code_words(text: str, blanked: str | None = None) -> Counter[str]:
         for callee, qualifier, name in _FIRST_ARGUMENT.findall(code)
         if callee not in _FORWARDERS
     ]
+    uses += _values_read(code, counts)
     imported = {
         word for line in _IMPORT.findall(text) for word in _WORD.findall(line.split("import", 1)[1])
     }
@@ -8769,6 +8831,11 @@ class ProjectIndex:
                 "imported value " + name,
                 "getattr " + name,
                 f"value {os.path.splitext(os.path.basename(path))[0]}.{name}",
+                # `map(Pages, pools, queries)`, `to_thread(Pages, pool, q)`: made with
+                # arguments the project's call does not show (h35Q)
+                "forwarded " + name,
+                # `type(p)(pool, q)`, `p.__class__(pool, q)` anywhere: made by another name
+                "made by type",
             )
         )
 

@@ -1,0 +1,163 @@
+"""Session 35 (helper Q): attacks from outside on the Python reader's new readings (issue 12).
+
+Each class: a small guild project, `tenantguard check` on it, the findings a user expects.
+
+- A wrapper (a function whose SQL parameter its callers fill, the looping wrapper
+  `for q in queries: await conn.execute(q)`, the constructor wrapper `Pages(pool, q)` kept as
+  `self.query`) is one only while the project alone calls it. Handed on as a value in any other
+  spelling than the few the word scan knew — `return run_all`, `run_all if x else …`, `x or
+  run_all`, `(run_all, )`, `(k := run_all)`, `{"p": functools.partial(run_all, None)}`,
+  `map(Pages, pools, queries)`, `asyncio.to_thread(Pages, pool, q)` — whoever calls it gives
+  SQL from outside, which passed in silence (no finding at all). A class made by
+  `type(p)(pool, q)` / `p.__class__(pool, q)` outside its body: the same.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.project_files import findings_of_check, import_fresh_bot, write_guild_project
+
+LOOPS = """\
+async def run_all(conn, statements):
+    for statement in statements:
+        await conn.execute(statement)
+
+
+async def mine(conn):
+    await run_all(conn, ["UPDATE tags SET uses = 0 WHERE guild_id = 1"])
+"""
+HANDED = {
+    "returned": "def kind():\n    return run_all\n",
+    "conditional": "def kind(x):\n    k = run_all if x else None\n    return k\n",
+    "or": "def kind(x):\n    return x or run_all\n",
+    "parenthesised_tuple": "KINDS = (run_all, )\n",
+    "walrus": "def kind():\n    return (k := run_all)\n",
+    "partial_in_a_table": 'import functools\n\nROUTES = {"p": functools.partial(run_all, None)}\n',
+    "partial_returned": "import functools\n\ndef kind(c):\n    return functools.partial(run_all, c)\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HANDED))
+def test_a_looping_wrapper_handed_on_as_a_value_keeps_its_loop_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shape: str,
+) -> None:
+    write_guild_project(tmp_path, {"bot/loops.py": LOOPS + "\n\n" + HANDED[shape]})
+    assert ("bot/loops.py", 3, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
+
+
+def test_a_looping_wrapper_only_called_stays_a_wrapper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = (
+        "import asyncio\n\n\nasync def both(conn):\n"
+        '    await asyncio.gather(run_all(conn, ["DELETE FROM tags WHERE guild_id = 1"]))\n'
+        '    await run_all(conn, ["DELETE FROM tags WHERE guild_id = 2"])\n'
+        "    return run_all.__name__\n"
+    )
+    write_guild_project(tmp_path, {"bot/loops.py": LOOPS + "\n\n" + calls})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+
+
+PAGES = """\
+class Pages:
+    def __init__(self, pool, query):
+        self.pool = pool
+        self.query = query
+
+    async def page(self, guild_id):
+        return await self.pool.fetch(self.query, guild_id)
+"""
+MINE = (
+    "from bot.pages import Pages\n\n\nasync def mine(pool, g):\n"
+    '    return await Pages(pool, "SELECT name FROM tags WHERE guild_id = $1").page(g)\n\n\n'
+)
+MADE = {
+    "type_of_an_object": (
+        "async def go(pool, g, q):\n"
+        '    p = Pages(pool, "SELECT 1")\n'
+        "    return await type(p)(pool, q).page(g)\n"
+    ),
+    "class_of_an_object": (
+        "async def go(pool, g, q):\n"
+        '    p = Pages(pool, "SELECT 1")\n'
+        "    return await p.__class__(pool, q).page(g)\n"
+    ),
+    "partial_in_a_table": 'import functools\n\nROUTES = {"p": functools.partial(Pages, None)}\n',
+    "map": "async def go(pool, g, qs):\n    return [await p.page(g) for p in map(Pages, [pool], qs)]\n",
+    "to_thread": (
+        "import asyncio\n\n\nasync def go(pool, g, q):\n"
+        "    return await (await asyncio.to_thread(Pages, pool, q)).page(g)\n"
+    ),
+    "in_a_tuple": "async def go(pool, g, q):\n    kinds = (Pages,)\n    return await kinds[0](pool, q).page(g)\n",
+    "conditional": "async def go(pool, g, q, x):\n    k = Pages if x else None\n    return await k(pool, q).page(g)\n",
+    "returned": "def kind():\n    return Pages\n",
+    "or": "async def go(pool, g, q, k=None):\n    return await (k or Pages)(pool, q).page(g)\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(MADE))
+def test_a_constructor_wrapper_made_or_handed_on_another_way_keeps_its_sql_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shape: str,
+) -> None:
+    write_guild_project(tmp_path, {"bot/pages.py": PAGES, "bot/go.py": MINE + MADE[shape]})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert ("bot/pages.py", 7, "TG009") in found, found
+
+
+def test_a_constructor_wrapper_only_called_stays_a_wrapper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leak = (
+        "async def theirs(pool, g):\n"
+        '    return await Pages(pool, "SELECT name FROM tags WHERE uses >= $1").page(g)\n'
+    )
+    write_guild_project(tmp_path, {"bot/pages.py": PAGES, "bot/go.py": MINE + leak})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == [("bot/go.py", 9, "TG001")]
+
+
+async def test_a_wrapper_returned_to_its_caller_runs_their_sql_on_every_guild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    """What the silent passes let through: the looping wrapper handed out by `kind()` and
+    the class made by `type(p)(…)` run a caller's unpinned text."""
+    files = {
+        "bot/loops.py": LOOPS + "\n\n" + HANDED["returned"],
+        "bot/pages.py": PAGES,
+        "bot/go.py": MINE + MADE["type_of_an_object"],
+    }
+    write_guild_project(tmp_path, files)
+    import_fresh_bot(tmp_path, monkeypatch)
+    conn = await asyncpg.connect(guilds)
+    try:
+        go = importlib.import_module("bot.go")
+        assert [r["name"] for r in await go.mine(conn, 1)] == ["mine"]
+        rows = await go.go(conn, 1, "SELECT name FROM tags WHERE guild_id = $1 OR true")
+        assert sorted(r["name"] for r in rows) == ["mine", "theirs"]
+        run_all = importlib.import_module("bot.loops").kind()
+        await run_all(conn, ["UPDATE tags SET uses = 7"])
+        assert sorted(await conn.fetch("SELECT guild_id, uses FROM tags")) == [(1, 7), (2, 7)]
+    finally:
+        await conn.close()
+
+
+def test_an_alias_handed_on_hands_on_the_wrapper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed = LOOPS + "\n\nsender = run_all\nROUTES = {'all': sender}\n"
+    write_guild_project(tmp_path, {"bot/loops.py": handed})
+    assert ("bot/loops.py", 3, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
+    called = LOOPS + "\n\nasync def again(conn):\n    sender = run_all\n"
+    called += '    await sender(conn, ["DELETE FROM tags WHERE guild_id = 1"])\n'
+    write_guild_project(tmp_path, {"bot/loops.py": called})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
