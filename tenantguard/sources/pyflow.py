@@ -1008,6 +1008,38 @@ def _changes_name(function: ast.AST | None, name: ast.expr) -> bool:
     return False
 
 
+# jinja2 options that leave the text as the reader renders it (the two it follows apart)
+_JINJA_KEPT = frozenset(
+    """autoescape undefined keep_trailing_newline newline_sequence enable_async auto_reload
+    cache_size loader optimized""".split()  # noqa: SIM905
+)
+
+
+# an option that changes what a template renders, written somewhere in a module
+_JINJA_OPTION = lazy_pattern(
+    r"(?<!\w)(?:trim_blocks|lstrip_blocks|line_(?:statement|comment)_prefix|finalize"
+    r"|(?:block|variable|comment)_(?:start|end)_string)(?!\w)"
+)
+
+
+def _jinja_options(call: ast.Call) -> tuple[bool, bool] | None:
+    """`(trim_blocks, lstrip_blocks)` of a jinja2 `Template(…)` / `Environment(…)` call; None
+    when another option may change what it renders (`line_statement_prefix`, other
+    delimiters, `finalize`, extensions, `**options`) or one of the two is not a constant."""
+    found = {"trim_blocks": False, "lstrip_blocks": False}
+    for given in call.keywords:
+        if given.arg in found:
+            if not isinstance(given.value, ast.Constant):
+                return None
+            found[given.arg] = bool(given.value.value)
+        elif given.arg not in _JINJA_KEPT:
+            return None
+    positional = call.args[1:] if _dotted(call.func).endswith("Template") else call.args
+    if positional:
+        return None  # (Template's and Environment's options by their place: not read)
+    return found["trim_blocks"], found["lstrip_blocks"]
+
+
 def _makes_its_own(node: ast.ClassDef) -> bool:
     """Whether a class's body makes objects of its class by another name than its own:
     `cls(…)`, `type(self)(…)`, `self.__class__(…)`."""
@@ -5110,6 +5142,18 @@ class _Walker:
         )
         if not jinja:
             return None
+        # the options that change what the text renders: Template's own keywords, or those of
+        # the Environment `from_string` is called on (one not found: not read)
+        options: ast.Call | None = made
+        if called not in ("Template", "jinja2.Template"):
+            options = self._environment_made(made.func.value)  # type: ignore[attr-defined]
+        if options is not None:
+            blanks = _jinja_options(options)
+        else:  # (`self.env.from_string(…)`: its options read from the module's words)
+            own = "".join(self.origin.lines)
+            blanks = None if _JINJA_OPTION.search(own) else (False, False)
+        if blanks is None:
+            return None
         keywords: dict[str, Value] = {}
         arguments = list(node.args)
         if len(arguments) > 1 or any(isinstance(a, ast.Starred) for a in arguments):
@@ -5127,7 +5171,31 @@ class _Walker:
             if keyword.arg is None:
                 return None
             keywords[keyword.arg] = self.evaluate(keyword.value)
-        return render_jinja(self.evaluate(made.args[0]), keywords, node, self.origin)
+        trim, lstrip = blanks
+        template = self.evaluate(made.args[0])
+        return render_jinja(
+            template, keywords, node, self.origin, trim_blocks=trim, lstrip_blocks=lstrip
+        )
+
+    def _environment_made(self, receiver: ast.expr) -> ast.Call | None:
+        """The `Environment(…)` call a `from_string` receiver was made by: called there, or
+        bound to a name once (`env = Environment(trim_blocks=True)`)."""
+        made: ast.expr | None = receiver
+        if isinstance(made, ast.Name):
+            bound = self.lookup(made.id)
+            part = (
+                bound[0][0]
+                if isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1
+                else None
+            )
+            made = part.node if type(part) is Hole and isinstance(part.node, ast.Call) else None
+        if isinstance(made, ast.Call) and _dotted(made.func).rsplit(".", 1)[-1] in (
+            "Environment",
+            "SandboxedEnvironment",
+            "ImmutableSandboxedEnvironment",
+        ):
+            return made
+        return None
 
     def _imports_jinja(self) -> bool:
         """The module imports jinja2 (or a name from it)."""
@@ -8820,8 +8888,9 @@ class ProjectIndex:
             return False
         if self._subclasses(info) or _makes_its_own(info.node):
             return False  # `super().__init__(pool, q)`, `cls(pool, q)`: made otherwise too
-        # (the check cache: a file that starts or stops handing the class on changes this)
-        self._consulted_names.add("word:" + info.name)
+        # (the check cache: a file that starts or stops handing the class on changes this,
+        # or making objects by another object's class, `type(p)(…)`, `p.__class__(…)`)
+        self._consulted_names.update(("word:" + info.name, "word:type", "word:__class__"))
         words = self._word_counts()
         name = info.name
         return not any(

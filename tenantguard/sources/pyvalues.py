@@ -591,14 +591,22 @@ def substitute_template(
 
 # a Jinja template's tags: `{{ expression }}`, `{% statement %}`, `{# comment #}` (the `-`
 # of whitespace control read past: blanks change nothing PostgreSQL reads here)
-_JINJA_TAG = lazy_pattern(r"\{\{-?(.*?)-?\}\}|\{%-?(.*?)-?%\}|\{#.*?#\}", re.DOTALL)
+# `{%- … -%}` strips the blanks (newlines too) before / after the tag; `trim_blocks` drops the
+# newline right after a block or comment tag, `lstrip_blocks` the spaces and tabs before one
+# alone on its line (`{%+` / `+%}` keep them): a `-- comment` before such a tag then runs on
+# into the text after it (h35Q: 'WHERE uses >= 0 -- narrowed below\n{%- if g -%}\nAND
+# guild_id = $1' renders 'WHERE uses >= 0 -- narrowed belowAND guild_id = $1', read pinned)
+_JINJA_TAG = lazy_pattern(
+    r"\{\{[-+]?(.*?)[-+]?\}\}|\{%[-+]?(.*?)[-+]?%\}|\{#[-+]?.*?[-+]?#\}", re.DOTALL
+)
 _JINJA_NAME = lazy_pattern(r"[_A-Za-z][_A-Za-z0-9]*")
 
 
 class _JinjaTag(NamedTuple):
-    kind: str  # "expression" or "statement"
+    kind: str  # "expression", "statement" or "comment"
     text: str  # what is inside the braces, stripped
     lit: Lit
+    raw: str = ""  # the tag as written (its `-` / `+` marks)
 
 
 class _JinjaUnread(Exception):
@@ -606,7 +614,13 @@ class _JinjaUnread(Exception):
 
 
 def render_jinja(
-    template: Value, keywords: dict[str, Value], node: ast.AST, origin: Origin
+    template: Value,
+    keywords: dict[str, Value],
+    node: ast.AST,
+    origin: Origin,
+    *,
+    trim_blocks: bool = False,
+    lstrip_blocks: bool = False,
 ) -> Value:
     """`jinja2.Template(text).render(**keywords)` (h35G: a SQL template whose tenant filter
     sits under `{% if tenant_id %}` was TG009, a warning, whatever it left out): the text each
@@ -627,12 +641,16 @@ def render_jinja(
                 if match.start() > last:
                     items.append(part.sliced(last, match.start()))
                 last = match.end()
+                raw = match.group(0)
                 if match.group(1) is not None:
-                    items.append(_JinjaTag("expression", match.group(1).strip(), part))
+                    items.append(_JinjaTag("expression", match.group(1).strip(), part, raw))
                 elif match.group(2) is not None:
-                    items.append(_JinjaTag("statement", match.group(2).strip(), part))
+                    items.append(_JinjaTag("statement", match.group(2).strip(), part, raw))
+                else:
+                    items.append(_JinjaTag("comment", "", part, raw))
             if last < len(part.text):
                 items.append(part.sliced(last))
+        items = _jinja_blanks(items, trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks)
         try:
             value, end, stop = _jinja_block(items, 0, frozenset(), keywords, node, origin)
             if stop is not None or end != len(items):
@@ -644,6 +662,49 @@ def render_jinja(
             continue
         out.append(value)
     return union(out, node, origin)
+
+
+def _jinja_blanks(
+    items: list[Part | _JinjaTag], *, trim_blocks: bool, lstrip_blocks: bool
+) -> list[Part | _JinjaTag]:
+    """The texts between tags as Jinja leaves them: `-` of a tag strips the blanks next to it
+    on that side; `trim_blocks` drops the newline after a block or comment tag (not `+%}`),
+    `lstrip_blocks` the spaces and tabs between a line's start and such a tag (not `{%+`)."""
+    out: list[Part | _JinjaTag] = list(items)
+    for index, item in enumerate(out):
+        if not isinstance(item, _JinjaTag):
+            continue
+        block = item.kind != "expression"
+        left, right = item.raw[2:3], item.raw[-3:-2]
+        if left == "-" or (block and lstrip_blocks and left != "+"):
+            at = index - 1
+            while at >= 0 and type(out[at]) is Lit:
+                text = cast("Lit", out[at])
+                if left == "-":
+                    kept = text.text.rstrip()
+                else:  # only blanks of the tag's own line, the line's start in this text
+                    tail = text.text[len(text.text.rstrip(" \t")) :]
+                    start = len(text.text) - len(tail)
+                    if not (start == 0 and at == 0) and not text.text[:start].endswith("\n"):
+                        break
+                    kept = text.text[:start]
+                out[at] = text.sliced(0, len(kept))
+                if kept or left != "-":
+                    break
+                at -= 1
+        if right == "-" or (block and trim_blocks and right != "+"):
+            at = index + 1
+            while at < len(out) and type(out[at]) is Lit:
+                text = cast("Lit", out[at])
+                if right == "-":
+                    dropped = len(text.text) - len(text.text.lstrip())
+                else:
+                    dropped = 1 if text.text.startswith("\n") else 0
+                out[at] = text.sliced(dropped)
+                if dropped < len(text.text) or right != "-":
+                    break
+                at += 1
+    return out
 
 
 def _jinja_block(
@@ -662,6 +723,9 @@ def _jinja_block(
         item = items[index]
         if not isinstance(item, _JinjaTag):
             values.append(((item,),))
+            index += 1
+            continue
+        if item.kind == "comment":
             index += 1
             continue
         if item.kind == "expression":

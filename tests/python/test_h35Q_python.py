@@ -161,3 +161,126 @@ def test_an_alias_handed_on_hands_on_the_wrapper(
     called += '    await sender(conn, ["DELETE FROM tags WHERE guild_id = 1"])\n'
     write_guild_project(tmp_path, {"bot/loops.py": called})
     assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+
+
+def test_an_object_made_by_its_class_in_a_file_added_later_is_seen_through_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new file never names Pages: `type(p)(pool, q)` of an object it is handed."""
+    import json
+
+    from tenantguard.cli import main
+
+    write_guild_project(tmp_path, {"bot/pages.py": PAGES, "bot/go.py": MINE})
+    monkeypatch.chdir(tmp_path)
+
+    def tg009_in_pages() -> bool:
+        main(["check", "--format", "json", "."])  # (the cache kept between the runs)
+        found = json.loads(capsys.readouterr().out)["findings"]
+        return any(f["path"] == "bot/pages.py" and f["rule"] == "TG009" for f in found)
+
+    assert not tg009_in_pages()
+    remade = "async def again(p, pool, g, q):\n    return await type(p)(pool, q).page(g)\n"
+    (tmp_path / "bot" / "remade.py").write_text(remade)
+    assert tg009_in_pages()
+
+
+# Jinja's whitespace control and its trim_blocks / lstrip_blocks options: a `-- comment`
+# before a tag that strips the newline runs on into the text after it (the pin commented out)
+JINJA_PINNED = {
+    "dash": (
+        'Template(SQL).render(g="$1")',
+        "SELECT name FROM tags WHERE uses >= 0{c}\n{%- if g -%}\nAND guild_id = {{ g }}\n"
+        "{%- else -%}\nAND guild_id = 0\n{%- endif %}",
+    ),
+    "trim_blocks": (
+        'Template(SQL, trim_blocks=True).render(g="$1")',
+        "SELECT name FROM tags WHERE uses >= 0{c} {% if g %}\nAND guild_id = {{ g }}\n"
+        "{% else %}\nAND guild_id = 0\n{% endif %}",
+    ),
+    "environment_trim_blocks": (
+        'Environment(trim_blocks=True).from_string(SQL).render(g="$1")',
+        "SELECT name FROM tags WHERE uses >= 0{c} {% if g %}\nAND guild_id = {{ g }}\n"
+        "{% else %}\nAND guild_id = 0\n{% endif %}",
+    ),
+    "a_comment_tag": (
+        'Template(SQL).render(g="$1")',
+        "SELECT name FROM tags WHERE uses >= 0{c}\n{#- the guild -#}\nAND guild_id = {{ g }}",
+    ),
+    "lstrip_blocks_and_trim": (
+        'ENV.from_string(SQL).render(g="$1")',
+        "SELECT name FROM tags WHERE uses >= 0{c} {% if g %}\nAND guild_id = {{ g }}\n"
+        "{% else %}\nAND guild_id = 0\n{% endif %}",
+    ),
+}
+JINJA_MODULE = (
+    "from jinja2 import Environment, Template\n\n"
+    "ENV = Environment(lstrip_blocks=True, trim_blocks=True)\n"
+    'SQL = """{sql}"""\n\n\n'
+    "async def tags(conn, g):\n"
+    "    return await conn.fetch({render}, g)\n"
+)
+
+
+@pytest.mark.parametrize("shape", sorted(JINJA_PINNED))
+@pytest.mark.parametrize("comment", ["", " -- narrowed below"])
+def test_a_jinja_tag_that_strips_blanks_after_a_sql_comment_comments_the_pin_out(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shape: str,
+    comment: str,
+) -> None:
+    render, sql = JINJA_PINNED[shape]
+    module = JINJA_MODULE.format(sql=sql.replace("{c}", comment), render=render)
+    write_guild_project(tmp_path, {"bot/q.py": module})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    if comment:
+        assert [rule for _, _, rule in found if rule != "TG009"] == ["TG001"], found
+    else:
+        assert found == []
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        'Environment(line_statement_prefix="--#")',
+        'Environment(block_start_string="<%", block_end_string="%>")',
+        "Environment(finalize=str.upper)",
+        "Environment(**OPTIONS)",
+    ],
+)
+def test_a_jinja_environment_whose_syntax_is_changed_is_not_read_as_the_default(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    made: str,
+) -> None:
+    module = (
+        "from jinja2 import Environment\n\nOPTIONS = {}\n"
+        f"ENV = {made}\n"
+        'SQL = """SELECT name FROM tags WHERE guild_id = $1\n--# if all\nOR true\n--# endif\n'
+        '<% if all %> OR true <% endif %>"""\n\n\n'
+        "async def tags(conn, g):\n"
+        "    return await conn.fetch(ENV.from_string(SQL).render(all=True), g)\n"
+    )
+    write_guild_project(tmp_path, {"bot/q.py": module})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert ("bot/q.py", 13, "TG009") in found, found
+
+
+async def test_the_text_jinja_renders_past_a_comment_returns_every_guild(guilds: str) -> None:
+    """What jinja2 3.1.6 renders (checked by hand: `Template(SQL).render(g=1)` of the `dash`
+    shape with the comment, and `trim_blocks=True` of the other): the pin after the comment."""
+    rendered = [
+        "SELECT name FROM tags WHERE uses >= 0 -- narrowed belowAND guild_id = 1",
+        "SELECT name FROM tags WHERE uses >= 0 -- narrowed below AND guild_id = 1\n",
+    ]
+    conn = await asyncpg.connect(guilds)
+    try:
+        for sql in rendered:
+            assert sorted(r["name"] for r in await conn.fetch(sql)) == ["mine", "theirs"]
+        pinned = "SELECT name FROM tags WHERE uses >= 0\nAND guild_id = 1"  # (no comment)
+        assert [r["name"] for r in await conn.fetch(pinned)] == ["mine"]
+    finally:
+        await conn.close()
