@@ -2273,12 +2273,41 @@ class _Walker:
                 for captured in (getattr(name, "name", None), getattr(name, "rest", None)):
                     if isinstance(captured, str):
                         self.bind(captured, hole(case.pattern, self.origin, "a matched value"))
+            held = self._case_strings(case.pattern)
+            if held is not None and isinstance(node.subject, ast.Name):
+                # `match sql: case "DELETE FROM t" | "SELECT …":` — as `if sql in (…)`, the
+                # subject holds those in the case's body (h35Q: sent there, its text was
+                # never read: TG009 only, for a DELETE of every tenant's rows)
+                self.env[node.subject.id] = held
             if case.guard is not None:
                 self.scan(case.guard)
             ends.append(self.env if self.block(case.body) else None)
         merged = _merge_envs(ends, node, self.origin)
         self.env = merged if merged is not None else before
         return merged is not None
+
+    def _case_strings(self, pattern: ast.pattern) -> Value | None:
+        """The strings a case pattern of literals matches (`case "a" | "b"`, `case ("a" as
+        x)`); None for any other pattern (or a literal that is not a string)."""
+        while isinstance(pattern, ast.MatchAs) and pattern.pattern is not None:
+            pattern = pattern.pattern
+        options = pattern.patterns if isinstance(pattern, ast.MatchOr) else [pattern]
+        values: list[Value] = []
+        for option in options:
+            while isinstance(option, ast.MatchAs) and option.pattern is not None:
+                option = option.pattern
+            if not (
+                isinstance(option, ast.MatchValue)
+                and isinstance(option.value, ast.Constant)
+                and isinstance(option.value.value, str)
+            ):
+                return None
+            values.append(self.evaluate(option.value))
+        if not values or not all(
+            value and all(all(type(p) is Lit for p in a) for a in value) for value in values
+        ):
+            return None
+        return union(values, pattern, self.origin)
 
     # definitions
 
@@ -6099,15 +6128,11 @@ _IMPORT = lazy_pattern(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)
 # `return run_all`, `run_all if x else …`, `x or run_all`, `(run_all, )`, `(k := Pages)` — a
 # function or class handed on so is called by whoever gets it (h35Q: a wrapper read as one
 # the project alone calls passed their SQL in silence)
-_READ_AS_VALUE = lazy_pattern(
-    r"(?<![\w.])((?:\w+[ \t]*\.[ \t]*)*)([A-Za-z_]\w*)\b(?![ \t]*(?:[(.'\"]|=(?!=)))"
-)
-_BEFORE_A_VALUE = lazy_pattern(r"(?:\b(?:def|class|as|global|nonlocal|del)|->)[ \t]*\Z")
-# a plain assignment's start (`sender = `), the value alone on its line after it
-_ALIAS_BEFORE = lazy_pattern(r"(?:^|\n)[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*\Z")
-_LINE_END = lazy_pattern(r"[ \t]*(?:;|\n|\Z)")
-# the call a name is the first argument of: `to_thread(Pages, …`, `run_in_executor(None, f`
-_FORWARDED = lazy_pattern(r"(?<!\w)(\w+)\s*\(\s*(?:None\s*,\s*)?\Z")
+_NAME_TOKEN = lazy_pattern(r"[A-Za-z_]\w*")
+# forwarders that call the function with the items of what they are given, not with it
+_MAPPERS = frozenset({"map", "filter", "reduce", "starmap"})
+_NOT_A_VALUE_AFTER = frozenset({"def", "class", "as", "global", "nonlocal", "del", "import"})
+_OPERATOR_BEFORE_EQUALS = frozenset("=!<>:+-*/%&|^@~")
 # a `partial(f, …)` call standing where a value is handed on: `{"p": partial(f, c)}`,
 # `return partial(f, c)`, `register(partial(f, c))` (not `P = partial(f, c)`: called by P)
 _HANDED_CALL = lazy_pattern(r"(?:[\[{(,:]|\breturn|\byield)\s*(?:\w+\s*\.\s*)*\Z")
@@ -6116,36 +6141,124 @@ _MADE_BY_TYPE = lazy_pattern(r"(?<![\w.])type\s*\([^()]*\)\s*\(|__class__\s*\(")
 
 
 def _values_read(code: str, counts: Counter[str]) -> list[tuple[str, str]]:
-    """The names a code (strings, comments and imports blanked) reads as values (see
-    `_READ_AS_VALUE`), as (qualifier, name). A forwarder's first argument (`to_thread(f, …)`,
-    `partial(Pages, pool)`, `map(Pages, …)`) is counted as `forwarded name` instead — a value
-    too when the forwarder is `partial` handed on itself. `made by type` counts the objects
-    made by another object's class (`type(p)(…)`)."""
+    """The names a code (strings, comments and imports blanked) reads as values, as
+    (qualifier, name): any name not called (`name(`), read into (`name.x`), assigned
+    (`name =`), defined (`def name`, `class name`), a return annotation (`-> Name`) nor a
+    keyword — `return run_all`, `run_all if x else …`, `x or run_all`, `(run_all, )`, `(k :=
+    Pages)`: a function or class handed on so is called by whoever gets it (h35Q: a wrapper
+    read as one the project alone calls passed their SQL in silence). The qualifier is the
+    last name before a dot (`views.run_sql`: `views`). A plain alias alone on its line
+    (`sender = wrappers.send`) is a value only if the alias is one. A forwarder's first
+    argument (`to_thread(f, …)`, `partial(Pages, pool)`, `map(Pages, …)`) is counted as
+    `forwarded name` instead — a value too when the forwarder is `partial` handed on itself.
+    `made by type` counts the objects made by another object's class (`type(p)(…)`).
+    One pass of a plain name pattern, the neighbours read by hand (a pattern holding them was
+    three times slower on a file of 10 000 lines)."""
     found: list[tuple[str, str]] = []
     counts["made by type"] += len(_MADE_BY_TYPE.findall(code))
     aliases: dict[str, list[tuple[str, str]]] = {}
-    for match in _READ_AS_VALUE.finditer(code):
-        qualifier, name = match.groups()
+    size = len(code)
+    for match in _NAME_TOKEN.finditer(code):
+        begin, end = match.span()
+        if begin and (code[begin - 1].isalnum() or code[begin - 1] == "_"):
+            continue  # (inside a word: `2x`)
+        after = end
+        while after < size and code[after] in " \t":
+            after += 1
+        following = code[after] if after < size else "\n"
+        if following in "(.'\"" or (
+            following == "=" and (after + 1 >= size or code[after + 1] != "=")
+        ):
+            continue
+        name = match.group()
         if iskeyword(name):
             continue
-        start = match.start()
-        before = code[max(0, start - 60) : start]
-        if _BEFORE_A_VALUE.search(before):
-            continue
-        alias = _ALIAS_BEFORE.search(before)
-        if alias is not None and _LINE_END.match(code, match.end()):
-            # `sender = wrappers.send`: called by the project under another name; a value
-            # only if that name is one (`ROUTES = {"x": sender}`)
-            aliases.setdefault(alias.group(1), []).append((qualifier, name))
-            continue
-        forwarder = _FORWARDED.search(before)
-        if forwarder is not None and forwarder.group(1) in _FORWARDERS:
-            counts["forwarded " + name] += 1
-            callee = forwarder.group(1)
-            if callee not in ("partial", "partialmethod"):
+        before = begin - 1
+        while before >= 0 and code[before] in " \t":
+            before -= 1
+        previous = code[before] if before >= 0 else "\n"
+        qualifier = ""
+        start = begin  # where the dotted chain starts
+        if previous == ".":
+            at = before - 1
+            while at >= 0 and code[at] in " \t":
+                at -= 1
+            owner = _NAME_TOKEN.search(code, max(0, at - 80), at + 1)
+            while owner is not None and owner.end() < at + 1:
+                owner = _NAME_TOKEN.search(code, owner.end(), at + 1)
+            if owner is None or owner.end() != at + 1:
+                continue  # `f().name`, `x[0].name`: not read
+            qualifier = owner.group()
+            # (the chain's start: back over `a.b.`)
+            start = owner.start()
+            while True:
+                at = start - 1
+                while at >= 0 and code[at] in " \t":
+                    at -= 1
+                if at < 0 or code[at] != ".":
+                    break
+                at -= 1
+                while at >= 0 and code[at] in " \t":
+                    at -= 1
+                head = at
+                while head >= 0 and (code[head].isalnum() or code[head] == "_"):
+                    head -= 1
+                if head == at:
+                    break
+                start = head + 1
+            before = start - 1
+            while before >= 0 and code[before] in " \t":
+                before -= 1
+            previous = code[before] if before >= 0 else "\n"
+        if previous == ">" and before > 0 and code[before - 1] == "-":
+            continue  # `-> Name`
+        if previous.isalnum() or previous == "_":
+            head = before
+            while head >= 0 and (code[head].isalnum() or code[head] == "_"):
+                head -= 1
+            if code[head + 1 : before + 1] in _NOT_A_VALUE_AFTER:
                 continue
-            if not _HANDED_CALL.search(code[max(0, start - 120) : start - len(forwarder.group(0))]):
+        elif previous == "=" and (before == 0 or code[before - 1] not in _OPERATOR_BEFORE_EQUALS):
+            line = code.rfind("\n", 0, before) + 1
+            target = code[line:before].strip()
+            rest = after
+            while rest < size and code[rest] in " \t;":
+                rest += 1
+            if target.isidentifier() and (rest >= size or code[rest] == "\n"):
+                # `sender = wrappers.send`: called by the project under another name; a
+                # value only if that name is one (`ROUTES = {"x": sender}`)
+                aliases.setdefault(target, []).append((qualifier, name))
                 continue
+        elif previous in "(,":
+            at = before
+            if previous == ",":  # `run_in_executor(None, f)`
+                at -= 1
+                while at >= 0 and code[at] in " \t\n":
+                    at -= 1
+                if code[max(0, at - 3) : at + 1] != "None":
+                    at = -1
+                else:
+                    at -= 4
+                    while at >= 0 and code[at] in " \t\n":
+                        at -= 1
+                    if at < 0 or code[at] != "(":
+                        at = -1
+            if at >= 0:
+                head = at - 1
+                while head >= 0 and code[head] in " \t":
+                    head -= 1
+                tail = head
+                while head >= 0 and (code[head].isalnum() or code[head] == "_"):
+                    head -= 1
+                callee = code[head + 1 : tail + 1]
+                if callee in _FORWARDERS:
+                    counts["forwarded " + name] += 1
+                    if callee in _MAPPERS:  # `map(run_all, [conn], lists)`: each item's
+                        counts["mapped " + name] += 1
+                    if callee not in ("partial", "partialmethod"):
+                        continue
+                    if not _HANDED_CALL.search(code, max(0, head - 120), head + 1):
+                        continue
         found.append((qualifier, name))
     handed = {name for qualifier, name in found if not qualifier}
     for held, targets in aliases.items():
@@ -7615,6 +7728,8 @@ class ProjectIndex:
             or words.get(f"value {stem}.{info.name}", 0) > 0
             or (info.cls is None and words.get("imported value " + info.name, 0) > 0)
             or words.get("getattr " + info.name, 0) > 0
+            # `map(run_all, [conn], lists)`: called with items no call of the project shows
+            or words.get("mapped " + info.name, 0) > 0
         )
 
     def rewrapped(self, info: FunctionInfo) -> bool:
@@ -8976,10 +9091,44 @@ class ProjectIndex:
             if (
                 isinstance(node, ast.Call)
                 and (any(uses(a) for a in node.args) or any(uses(k.value) for k in node.keywords))
-                and not self._outside_callable(node.func, info, local)
+                and (
+                    not self._outside_callable(node.func, info, local)
+                    or (
+                        not isinstance(node.func, ast.Name)  # (`print(…, file=self.out)`)
+                        and not (
+                            isinstance(node.func, ast.Attribute) and node.func.attr in _LOG_METHODS
+                        )
+                        and any(
+                            self._a_sender(a, info)
+                            for a in (*node.args, *(k.value for k in node.keywords))
+                        )
+                    )
+                )
             ):
                 return False
         return True
+
+    def _a_sender(self, given: ast.expr, info: FunctionInfo) -> bool:
+        """Whether an argument handed to a call beside the text is a callable that may send
+        it: a driver's method (`asyncio.to_thread(self.pool.execute, command)`,
+        `Thread(target=cur.execute, args=(command,))`), a project function, or what the object
+        holds (`self.runner`: a method or a callable kept) — h35Q: the text reached the
+        database through such a call in silence."""
+        if isinstance(given, ast.Starred):
+            given = given.value
+        if isinstance(given, ast.Attribute):
+            if given.attr in SQL_METHODS or given.attr in _LIBRARY_SQL_METHODS:
+                return True
+            # a method of the object, or a callable it holds (`self.runner`)
+            return isinstance(given.value, ast.Name) and given.value.id in ("self", "cls")
+        if isinstance(given, ast.Name):
+            if given.id in SQL_METHODS:
+                return True
+            binding = info.module.env.get(given.id)
+            return isinstance(binding, FuncRef | ClassRef | ImportedRef) and not (
+                isinstance(binding, ImportedRef) and self.imported(binding) is None
+            )
+        return False
 
     def _outside_callable(self, func: ast.expr, info: FunctionInfo, local: set[str]) -> bool:
         """A built-in, a log call, or a callable reached through a module from outside the

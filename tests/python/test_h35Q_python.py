@@ -14,6 +14,7 @@ Each class: a small guild project, `tenantguard check` on it, the findings a use
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from pathlib import Path
 
@@ -39,6 +40,7 @@ HANDED = {
     "walrus": "def kind():\n    return (k := run_all)\n",
     "partial_in_a_table": 'import functools\n\nROUTES = {"p": functools.partial(run_all, None)}\n',
     "partial_returned": "import functools\n\ndef kind(c):\n    return functools.partial(run_all, c)\n",
+    "mapped": "async def each(conn, lists):\n    for done in map(run_all, [conn], lists):\n        await done\n",
 }
 
 
@@ -282,5 +284,126 @@ async def test_the_text_jinja_renders_past_a_comment_returns_every_guild(guilds:
             assert sorted(r["name"] for r in await conn.fetch(sql)) == ["mine", "theirs"]
         pinned = "SELECT name FROM tags WHERE uses >= 0\nAND guild_id = 1"  # (no comment)
         assert [r["name"] for r in await conn.fetch(pinned)] == ["mine"]
+    finally:
+        await conn.close()
+
+
+# `match sql: case "…" | "…":` narrows the subject as `if sql in ("…", "…"):` does: the text
+# sent in the case's body is one of those (was: never read, a TG009 warning only)
+MATCHED = """\
+async def run(conn, sql, guild_id):
+    match sql:
+        case {cases}:
+            return await conn.execute(sql, guild_id)
+        case _:
+            raise ValueError("not an allowed statement")
+
+
+ROUTES = {{"run": run}}
+"""
+PINNED_DELETE = '"DELETE FROM tags WHERE guild_id = $1 AND uses > 0"'
+UNPINNED_DELETE = '"DELETE FROM tags WHERE uses >= $1"'
+
+
+@pytest.mark.parametrize(
+    ("cases", "expected"),
+    [
+        (f"{PINNED_DELETE} | {UNPINNED_DELETE}", [("bot/run.py", 3, "TG001")]),
+        (f"({UNPINNED_DELETE} as chosen)", [("bot/run.py", 3, "TG001")]),
+        (UNPINNED_DELETE, [("bot/run.py", 3, "TG001")]),
+        (PINNED_DELETE, []),
+    ],
+)
+def test_the_strings_a_case_matches_are_what_its_body_sends(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    cases: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    write_guild_project(tmp_path, {"bot/run.py": MATCHED.format(cases=cases)})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == expected
+
+
+async def test_a_matched_delete_removes_every_guilds_tags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    cases = f"{PINNED_DELETE} | {UNPINNED_DELETE}"
+    write_guild_project(tmp_path, {"bot/run.py": MATCHED.format(cases=cases)})
+    import_fresh_bot(tmp_path, monkeypatch)
+    run = importlib.import_module("bot.run").run
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert await run(conn, PINNED_DELETE.strip('"'), 1) == "DELETE 0"
+        assert await run(conn, UNPINNED_DELETE.strip('"'), 0) == "DELETE 2"  # both guilds'
+        assert await conn.fetch("SELECT name FROM tags") == []
+    finally:
+        await conn.close()
+
+
+# a project method named like a driver's that hands its text to an outside helper together
+# with a callable that sends it: the text is sent (was read as "sends nothing": no finding)
+SHELL = """\
+import asyncio
+import threading
+
+
+class Shell:
+    def __init__(self, pool, runner=None):
+        self.pool = pool
+        self.runner = runner
+
+    async def execute(self, command):
+        {body}
+
+
+async def purge(pool, where):
+    return await Shell(pool).execute("DELETE FROM tags WHERE guild_id = 1 AND " + where)
+"""
+HANDS_ON = {
+    "to_thread_of_a_driver_method": "return await asyncio.to_thread(self.pool.execute, command)",
+    "a_thread_s_target": ("threading.Thread(target=self.pool.execute, args=(command,)).start()"),
+    "to_thread_of_a_held_callable": "return await asyncio.to_thread(self.runner, command)",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HANDS_ON))
+def test_text_handed_to_a_helper_with_a_sender_is_read_as_sql(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shape: str,
+) -> None:
+    write_guild_project(tmp_path, {"bot/shell.py": SHELL.replace("{body}", HANDS_ON[shape])})
+    assert ("bot/shell.py", 15, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
+
+
+def test_text_handed_to_a_helper_with_no_sender_is_not_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = 'print("$", command, file=self.pool)\n        return asyncio.to_thread(len, command)'
+    write_guild_project(tmp_path, {"bot/shell.py": SHELL.replace("{body}", body)})
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []
+
+
+async def test_text_a_held_callable_runs_in_a_thread_deletes_every_guilds_tags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    shell = SHELL.replace("{body}", HANDS_ON["to_thread_of_a_held_callable"])
+    write_guild_project(tmp_path, {"bot/shell.py": shell})
+    import_fresh_bot(tmp_path, monkeypatch)
+    module = importlib.import_module("bot.shell")
+    conn = await asyncpg.connect(guilds)
+    loop = asyncio.get_running_loop()
+    try:
+
+        def runner(sql: str) -> str:  # a blocking driver's call, as a worker thread makes it
+            return asyncio.run_coroutine_threadsafe(conn.execute(sql), loop).result()
+
+        done = await module.Shell(None, runner).execute(
+            "DELETE FROM tags WHERE guild_id = 1 AND true OR true"
+        )
+        assert done == "DELETE 2"
+        assert await conn.fetch("SELECT name FROM tags") == []
     finally:
         await conn.close()
