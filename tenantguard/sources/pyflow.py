@@ -6131,6 +6131,8 @@ _IMPORT = lazy_pattern(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]+(?:\([^)]*\)
 _NAME_TOKEN = lazy_pattern(r"[A-Za-z_]\w*")
 # forwarders that call the function with the items of what they are given, not with it
 _MAPPERS = frozenset({"map", "filter", "reduce", "starmap"})
+# the start of `P = functools.partial(` (up to the callee)
+_PARTIAL_BOUND = lazy_pattern(r"[ \t]*(\w+)[ \t]*=[ \t]*(?:\w+[ \t]*\.[ \t]*)*")
 _NOT_A_VALUE_AFTER = frozenset({"def", "class", "as", "global", "nonlocal", "del", "import"})
 _OPERATOR_BEFORE_EQUALS = frozenset("=!<>:+-*/%&|^@~")
 # a `partial(f, …)` call standing where a value is handed on: `{"p": partial(f, c)}`,
@@ -6257,13 +6259,25 @@ def _values_read(code: str, counts: Counter[str]) -> list[tuple[str, str]]:
                         counts["mapped " + name] += 1
                     if callee not in ("partial", "partialmethod"):
                         continue
+                    line = code.rfind("\n", 0, head + 1) + 1
+                    assigned = _PARTIAL_BOUND.fullmatch(code, line, head + 1)
+                    if assigned is not None:
+                        # `P = partial(run_all, conn)`: an alias of it (`ROUTES = {"p": P}`)
+                        aliases.setdefault(assigned.group(1), []).append((qualifier, name))
+                        continue
                     if not _HANDED_CALL.search(code, max(0, head - 120), head + 1):
                         continue
         found.append((qualifier, name))
     handed = {name for qualifier, name in found if not qualifier}
-    for held, targets in aliases.items():
-        if held in handed:
-            found.extend(targets)
+    grown = True
+    while grown:  # (`a = run_all; b = a; ROUTES = [b]`)
+        grown = False
+        for held in [h for h in aliases if h in handed]:
+            for aliased in aliases.pop(held):
+                found.append(aliased)
+                if not aliased[0] and aliased[1] not in handed:
+                    handed.add(aliased[1])
+                    grown = True
     return found
 
 
@@ -6302,6 +6316,11 @@ def _code_words(text: str, blanked: str | None = None) -> Counter[str]:
     imported = {
         word for line in _IMPORT.findall(text) for word in _WORD.findall(line.split("import", 1)[1])
     }
+    for original, alias in _import_aliases(text):
+        # `from bot.loops import run_all as ra`, then `ra` handed on: run_all is (h35Q)
+        if any(not q and n == alias for q, n in uses):
+            uses.append(("", original))
+            imported.add(original)
     for qualifier, name in uses:
         if not qualifier:
             counts["value " + name] += 1

@@ -40,6 +40,10 @@ HANDED = {
     "walrus": "def kind():\n    return (k := run_all)\n",
     "partial_in_a_table": 'import functools\n\nROUTES = {"p": functools.partial(run_all, None)}\n',
     "partial_returned": "import functools\n\ndef kind(c):\n    return functools.partial(run_all, c)\n",
+    "partial_bound_then_handed": (
+        'import functools\n\nP = functools.partial(run_all, None)\nROUTES = {"p": P}\n'
+    ),
+    "alias_of_an_alias": "a = run_all\nb = a\nROUTES = [b]\n",
     "mapped": "async def each(conn, lists):\n    for done in map(run_all, [conn], lists):\n        await done\n",
 }
 
@@ -407,3 +411,15 @@ async def test_text_a_held_callable_runs_in_a_thread_deletes_every_guilds_tags(
         assert await conn.fetch("SELECT name FROM tags") == []
     finally:
         await conn.close()
+
+
+def test_a_wrapper_imported_under_another_name_and_handed_on_is_handed_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routes = "from bot.loops import run_all as ra\n\nx = ra\nROUTES = {'x': x}\n"
+    write_guild_project(tmp_path, {"bot/loops.py": LOOPS, "bot/routes.py": routes})
+    assert ("bot/loops.py", 3, "TG009") in findings_of_check(tmp_path, capsys, monkeypatch)
+    called = "from bot.loops import run_all as ra\n\n\nasync def go(conn):\n"
+    called += '    await ra(conn, ["DELETE FROM tags WHERE guild_id = 1"])\n'
+    (tmp_path / "bot" / "routes.py").write_text(called)
+    assert findings_of_check(tmp_path, capsys, monkeypatch) == []

@@ -456,9 +456,9 @@ async def with_retry(fn, *args):
 
 async def page(conn, guild):
     await with_retry(fetch_all, conn, "SELECT * FROM notes WHERE guild_id = $1", guild)
-    again = partial(fetch_all, conn)
+    again = partial(fetch_all, conn)  # (called here; returned, it would be handed on)
     await asyncio.gather(*(fetch_all(conn, q, guild) for q in DASHBOARD))
-    return [await fetch_all(conn, q, guild) for q in DASHBOARD], again
+    return [await fetch_all(conn, q, guild) for q in DASHBOARD], await again(DASHBOARD[0], guild)
 
 
 async def leak(conn):
