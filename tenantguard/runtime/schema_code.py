@@ -1076,7 +1076,7 @@ FROM (
     UNION ALL
     SELECT y.attrelid, y.attnum, y.attname, t.typbasetype, y.depth + 1 FROM typed y
     JOIN pg_catalog.pg_type t ON t.oid = y.typid AND t.typtype = 'd' WHERE y.depth < 8
-  ) SELECT * FROM typed
+  ) SELECT attrelid, attnum, attname, typid FROM typed  -- no `*`: audit reads it as pg_class.*
 ) d
 JOIN pg_catalog.pg_constraint k ON k.contypid = d.typid AND k.contype = 'c'
 JOIN pg_catalog.pg_class c ON c.oid = d.attrelid AND c.relkind IN ('r', 'p', 'f')
