@@ -12,14 +12,23 @@ Prints medians and the ratios. Target (issue 4): no-op startup <= 100 ms.
 Then, with no server, the checks `apply` makes of a patch before it runs, on seed patches of
 2 000 and 8 000 INSERTs: the CPU time per statement of each and their ratio (linear: about 1; the
 call-following of round 32 was quadratic for a moment: 2 minutes for 20 000 statements).
+Then a seed patch applied: 5 000 single-row INSERTs into one table, and the same into a table
+with a (trivial) row trigger, on the throwaway server: the wall time of `apply_patches` and the
+queries it sends per statement (round trips, counted on the connection). With `--against DIR`
+(a checkout of another commit, e.g. 2d31602, importable from DIR; repeatable) the same figures for that
+tree, interleaved run by run, side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -110,13 +119,137 @@ def seed_checks() -> None:
     )
 
 
+SEED_ROWS = 5000
+
+
+class CountingConnection(asyncpg.Connection):  # type: ignore[misc]
+    """Counts the queries sent (each one a round trip to the server)."""
+
+    sent = 0
+
+    async def execute(self, *args: object, **kwargs: object) -> object:
+        CountingConnection.sent += 1
+        return await super().execute(*args, **kwargs)
+
+    async def fetch(self, *args: object, **kwargs: object) -> object:
+        CountingConnection.sent += 1
+        return await super().fetch(*args, **kwargs)
+
+    async def fetchval(self, *args: object, **kwargs: object) -> object:
+        CountingConnection.sent += 1
+        return await super().fetchval(*args, **kwargs)
+
+    async def fetchrow(self, *args: object, **kwargs: object) -> object:
+        CountingConnection.sent += 1
+        return await super().fetchrow(*args, **kwargs)
+
+
+async def seed_apply(dsn: str, database: str, trigger: bool) -> tuple[float, int]:
+    """One seed patch of SEED_ROWS INSERTs applied on a fresh database: (seconds, queries)."""
+    admin = await asyncpg.connect(dsn)
+    await admin.execute(f"CREATE DATABASE {database}")
+    await admin.close()
+    target = dsn.rsplit("/", 1)[0] + "/" + database
+    conn = await asyncpg.connect(target, connection_class=CountingConnection)
+    await conn.execute("CREATE TABLE s (id int PRIMARY KEY, note text)")
+    if trigger:
+        await conn.execute(
+            "CREATE FUNCTION s_touch() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN NEW.note := 'seen'; RETURN NEW; END $$;"
+            "CREATE TRIGGER s_touch BEFORE INSERT ON s FOR EACH ROW EXECUTE FUNCTION s_touch()"
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "0001_seed.sql").write_text(
+            "".join(f"INSERT INTO s VALUES ({i}, 'n{i}');\n" for i in range(SEED_ROWS))
+        )
+        CountingConnection.sent = 0
+        started = time.perf_counter()
+        await apply_patches(conn, folder)
+        took = time.perf_counter() - started
+        sent = CountingConnection.sent
+    rows = await conn.fetchval("SELECT count(*) FROM s")
+    await conn.close()
+    assert rows == SEED_ROWS, rows
+    return took, sent
+
+
+def seed_worker(dsn: str, database: str, trigger: bool) -> None:
+    took, sent = asyncio.run(seed_apply(dsn, database, trigger))
+    print(json.dumps({"seconds": took, "queries": sent}))
+
+
+def seed_figures(server: ThrowawayPostgres, runs: int, against: list[str]) -> None:
+    """Each tree's seed apply in a process of its own (its `tenantguard` first on the path),
+    interleaved: this tree, the other, this tree, …"""
+    trees = {"this tree": str(Path(__file__).resolve().parent.parent)}
+    for other in against:
+        trees[f"{Path(other).name} ({_commit(other)})"] = str(Path(other).resolve())
+    figures: dict[tuple[str, bool], list[tuple[float, int]]] = {}
+    for i in range(runs):
+        for trigger in (False, True):
+            for label, root in trees.items():
+                database = f"seed_{i}_{int(trigger)}_{len(figures) % 97}_{abs(hash(label)) % 997}"
+                out = subprocess.run(
+                    [sys.executable, __file__, "--seed-worker", server.dsn, database]
+                    + (["--trigger"] if trigger else []),
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    env={**os.environ, "PYTHONPATH": root},
+                ).stdout
+                got = json.loads(out.strip().splitlines()[-1])
+                figures.setdefault((label, trigger), []).append((got["seconds"], got["queries"]))
+    print(
+        f"  seed patch applied, {SEED_ROWS} single-row INSERTs, {runs} interleaved runs, medians:"
+    )
+    for trigger in (False, True):
+        table = "table with a row trigger" if trigger else "plain table             "
+        cells = []
+        for label in trees:
+            runs_of = figures[(label, trigger)]
+            seconds = statistics.median(r[0] for r in runs_of)
+            per = statistics.median(r[1] for r in runs_of) / SEED_ROWS
+            cells.append(f"{label:>20}: {seconds:6.2f} s, {per:4.2f} queries/statement")
+        print(f"    {table}\n      " + "\n      ".join(cells))
+
+
+def _commit(root: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--seed-runs", type=int, default=3)
+    parser.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        help="another checkout whose seed apply to measure beside (repeatable)",
+    )
+    parser.add_argument("--seed-only", action="store_true", help="only the seed patch figures")
+    parser.add_argument(
+        "--seed-worker", nargs=2, metavar=("DSN", "DATABASE"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--trigger", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.seed_worker:
+        seed_worker(*args.seed_worker, args.trigger)
+        return 0
     with ThrowawayPostgres() as server:
-        asyncio.run(measure(server, args.runs))
-    seed_checks()
+        if not args.seed_only:
+            asyncio.run(measure(server, args.runs))
+        seed_figures(server, args.seed_runs, args.against)
+    if not args.seed_only:
+        seed_checks()
     return 0
 
 
