@@ -2202,9 +2202,66 @@ def _plain_insert_target(statement: Any) -> tuple[str, str | None] | None:
     relation = node.relation
     if relation is None or not relation.relname:
         return None
-    if len(relations(statement)) != 1:
+    if len(relations(statement)) != 1 or not _plain_expressions(statement):
         return None
     return str(relation.relname), relation.schemaname
+
+
+# type names a cast of an INSERT's values may name unqualified: built-ins (`::int` comes
+# qualified, pg_catalog.int4, from the parser), no domain (its CHECK runs in the cast). (A
+# domain of the same name in a schema a patch's search_path puts before pg_catalog would be
+# taken for the built-in: not handled.)
+_PLAIN_TYPES = frozenset(
+    {
+        "text",
+        "date",
+        "time",
+        "timetz",
+        "timestamp",
+        "timestamptz",
+        "interval",
+        "uuid",
+        "json",
+        "jsonb",
+        "bytea",
+        "inet",
+        "cidr",
+        "macaddr",
+        "money",
+        "regclass",
+        "oid",
+        "int2",
+        "int4",
+        "int8",
+        "float4",
+        "float8",
+        "bool",
+        "tsvector",
+    }
+)
+
+
+def _plain_expressions(statement: Any) -> bool:
+    """Whether an INSERT's own expressions run nothing but built-ins: no operator (a user
+    operator's function: `VALUES (1 === 1)`), no cast to a type that is not a built-in (a
+    domain's CHECK: `VALUES (1::d)`). Any doubt: False (read back)."""
+    from pglast import ast
+
+    from tenantguard.patches.statements import statement_nodes
+
+    for node in statement_nodes(statement):
+        if isinstance(node, ast.A_Expr):
+            return False
+        if isinstance(node, ast.TypeCast):
+            if node.typeName is None:
+                return False
+            names = [getattr(n, "sval", None) for n in node.typeName.names or ()]
+            if not (
+                (len(names) == 2 and names[0] == "pg_catalog")
+                or (len(names) == 1 and names[0] in _PLAIN_TYPES)
+            ):
+                return False
+    return True
 
 
 async def _insert_is_quiet(

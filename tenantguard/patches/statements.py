@@ -1537,6 +1537,11 @@ def _nodes(statement: SqlStatement) -> Iterator[Any]:
     return iter(known[1])
 
 
+def statement_nodes(statement: SqlStatement) -> Iterator[Any]:
+    """Every node of the statement's tree (DO bodies read as SQL), walked once per run."""
+    return _nodes(statement)
+
+
 def _walk_nodes(statement: SqlStatement) -> Iterator[Any]:
     stack: list[Any] = [statement.node]
     while stack:

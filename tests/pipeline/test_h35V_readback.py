@@ -168,3 +168,34 @@ async def test_a_seed_patch_into_a_plain_table_costs_one_round_trip_a_statement(
     finally:
         await conn.close()
     assert sent < 300 + 60, sent
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1::d",  # the domain's CHECK runs in the statement's own cast
+        "CAST(1 AS d)::int",
+        "CASE WHEN 1 === 1 THEN 1 END",  # a user operator in the statement
+        "(1 === 1)::int",
+    ],
+    ids=["domain_cast", "domain_in_cast", "operator_case", "operator_cast"],
+)
+async def test_an_insert_whose_own_expressions_run_code_is_still_read_back(
+    database: str, tmp_path: Path, value: str
+) -> None:
+    """A plain table, but the INSERT's own values run a function its text does not call by
+    name: a cast to a domain whose CHECK resets lock_timeout, a user operator. The next
+    statement still sees '300ms' (without the read back: '0')."""
+    write(
+        tmp_path,
+        "0001_t.sql",
+        _RESETS + "CREATE DOMAIN d AS int CHECK (reset_lt(VALUE) = VALUE);\n"
+        "CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = reset_eq);\n"
+        "CREATE TABLE t (id int);\n",
+    )
+    await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    write(tmp_path, "0002_insert.sql", f"INSERT INTO t (id) VALUES ({value});\n" + _SEEN)
+    run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    assert run.applied == ["0002_insert.sql"]
+    assert await fetchval(database, "SELECT v FROM seen") == "300ms"
+    assert await fetchval(database, "SELECT count(*) FROM t WHERE id = 1") == 1
