@@ -5117,6 +5117,17 @@ class _Walker:
             )
         ):
             return None
+        keywords = self._template_keywords(node)
+        if keywords is None:
+            return None
+        template = self.evaluate(made.args[0])
+        safe = func.attr == "safe_substitute"
+        return substitute_template(template, keywords, node, self.origin, safe=safe)
+
+    def _template_keywords(self, node: ast.Call) -> dict[str, Value] | None:
+        """The values a template's `substitute(…)` / `render(…)` call gives its names: keywords,
+        and one dict display of constant keys; None for anything else (`**kwargs`, two
+        positional arguments, a key known only at run time)."""
         keywords: dict[str, Value] = {}
         arguments = list(node.args)
         if len(arguments) > 1 or any(isinstance(a, ast.Starred) for a in arguments):
@@ -5134,9 +5145,7 @@ class _Walker:
             if keyword.arg is None:
                 return None
             keywords[keyword.arg] = self.evaluate(keyword.value)
-        template = self.evaluate(made.args[0])
-        safe = func.attr == "safe_substitute"
-        return substitute_template(template, keywords, node, self.origin, safe=safe)
+        return keywords
 
     def _jinja_render(self, node: ast.Call, func: ast.Attribute) -> Value | None:
         """`Template("SELECT … {% if t %}AND tenant_id = {{ t }}{% endif %}").render(t=…)`
@@ -5183,23 +5192,9 @@ class _Walker:
             blanks = None if _JINJA_OPTION.search(own) else (False, False)
         if blanks is None:
             return None
-        keywords: dict[str, Value] = {}
-        arguments = list(node.args)
-        if len(arguments) > 1 or any(isinstance(a, ast.Starred) for a in arguments):
+        keywords = self._template_keywords(node)
+        if keywords is None:
             return None
-        if arguments:
-            mapping = arguments[0]
-            if not isinstance(mapping, ast.Dict) or any(k is None for k in mapping.keys):
-                return None
-            for key, item in zip(mapping.keys, mapping.values, strict=True):
-                text = _constant_text_of(self.evaluate(key)) if key is not None else None
-                if text is None:
-                    return None
-                keywords[text] = self.evaluate(item)
-        for keyword in node.keywords:
-            if keyword.arg is None:
-                return None
-            keywords[keyword.arg] = self.evaluate(keyword.value)
         trim, lstrip = blanks
         template = self.evaluate(made.args[0])
         return render_jinja(
