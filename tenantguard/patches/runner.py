@@ -2154,8 +2154,14 @@ def _calls_functions(statement: Any) -> bool:
 # table with no trigger (an internal one of a foreign key too), rule, row security, child, and
 # whose defaults, generated columns, CHECKs, index expressions and predicates call only the
 # built-ins `_calls_functions` passes over (functions by name in pg_catalog, and its cast
-# functions: a serial's int4(nextval(…)); operators of pg_catalog), index operator classes of pg_catalog, and columns of base or enum types (a
-# domain's CHECK runs code). Anything else, or a name that does not resolve: read back.
+# functions: a serial's int4(nextval(…)); operators of pg_catalog; results of base or enum
+# types: `DEFAULT 1::d` names no function of d's CHECK), index operator classes of pg_catalog,
+# columns of base or enum types (a domain's CHECK runs code) with no cast of a function outside
+# pg_catalog from or to them (an assignment cast of the INSERT's value: `VALUES (1)` into an
+# enum column with `CREATE CAST (int AS mood) WITH FUNCTION to_mood(int) AS ASSIGNMENT`), on
+# a session path that searches pg_catalog first and has no type in pg_temp (the INSERT's
+# `now()` or `::text` are pg_catalog's; round 35, helper h35W). Anything else, or a name that
+# does not resolve: read back.
 _QUIET_TABLE = r"""
 -- tenantguard: ignore[TG006] -- the catalog: whether an INSERT into the table can run code
 SELECT c.relkind = 'r' AND NOT c.relhastriggers AND NOT c.relhasrules AND NOT c.relhassubclass
@@ -2176,14 +2182,35 @@ SELECT c.relkind = 'r' AND NOT c.relhastriggers AND NOT c.relhasrules AND NOT c.
           WHERE i.indrelid = c.oid AND i.indexprs IS NOT NULL
         UNION ALL SELECT i.indpred::text FROM pg_catalog.pg_index i
           WHERE i.indrelid = c.oid AND i.indpred IS NOT NULL) x(tree),
-      pg_catalog.regexp_matches(x.tree, ':(funcid|opno) (\d+)', 'g') m
-    WHERE CASE m[1] WHEN 'funcid' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
+      pg_catalog.regexp_matches(x.tree, ':(funcid|opno|resulttype) (\d+)|(\{ROWCOMPARE)', 'g') m
+    WHERE CASE WHEN m[3] IS NOT NULL THEN true
+      WHEN m[1] = 'funcid' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
         WHERE p.oid = m[2]::oid AND p.pronamespace = 'pg_catalog'::regnamespace
           AND (p.proname = ANY ($2::text[])
             OR EXISTS (SELECT FROM pg_catalog.pg_cast k WHERE k.castfunc = p.oid)))
+      WHEN m[1] = 'resulttype' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_type t
+        LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typelem <> 0
+        WHERE t.oid = m[2]::oid AND t.typtype IN ('b', 'e')
+          AND (e.oid IS NULL OR e.typtype IN ('b', 'e')))
       ELSE NOT EXISTS (SELECT FROM pg_catalog.pg_operator o, pg_catalog.pg_proc p
         WHERE o.oid = m[2]::oid AND p.oid = o.oprcode
           AND p.pronamespace = 'pg_catalog'::regnamespace) END)
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_cast k
+      JOIN pg_catalog.pg_proc p ON p.oid = k.castfunc
+      JOIN pg_catalog.pg_type s ON s.oid = k.castsource
+      JOIN pg_catalog.pg_type g ON g.oid = k.casttarget
+    WHERE p.pronamespace <> 'pg_catalog'::regnamespace
+      AND ((s.typnamespace = 'pg_catalog'::regnamespace
+          AND g.typnamespace = 'pg_catalog'::regnamespace)
+        OR EXISTS (SELECT FROM pg_catalog.pg_attribute a
+          JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            AND (k.castsource IN (t.oid, t.typelem) OR k.casttarget IN (t.oid, t.typelem)))))
+  AND (SELECT n FROM pg_catalog.unnest(pg_catalog.current_schemas(true)) n
+      WHERE n::regnamespace IS DISTINCT FROM pg_catalog.pg_my_temp_schema() LIMIT 1)
+    = 'pg_catalog'
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_type y
+    WHERE y.typnamespace = pg_catalog.pg_my_temp_schema() AND y.typrelid = 0 AND y.typelem = 0)
   FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)
 """
 
@@ -2241,18 +2268,84 @@ _PLAIN_TYPES = frozenset(
 )
 
 
-def _plain_expressions(statement: Any) -> bool:
-    """Whether an INSERT's own expressions run nothing but built-ins: no operator (a user
-    operator's function: `VALUES (1 === 1)`), no cast to a type that is not a built-in (a
-    domain's CHECK: `VALUES (1::d)`). Any doubt: False (read back)."""
-    from pglast import ast
+# the node kinds a quiet INSERT may hold: `INSERT INTO t (…) VALUES (…), (…)` of constants,
+# casts to built-in types, built-in calls by bare name, DEFAULT, ARRAY[…], AND / OR / NOT,
+# IS NULL, COALESCE, GREATEST, CURRENT_DATE…, ON CONFLICT and RETURNING of columns. Anything
+# else — an operator (an A_Expr, and one of a subquery comparison `1 === ANY (SELECT 1)`, a
+# simple CASE's `=`, a JOIN's USING), a subquery, a FROM — may run code: read back (round 35,
+# helper h35W: a list of what runs code missed the SubLink's operator)
+_PLAIN_NODES = frozenset(
+    {
+        "InsertStmt",
+        "RangeVar",
+        "Alias",
+        "ResTarget",
+        "SelectStmt",
+        "A_Const",
+        "Integer",
+        "Float",
+        "Boolean",
+        "String",
+        "BitString",
+        "TypeCast",
+        "TypeName",
+        "FuncCall",
+        "SetToDefault",
+        "A_ArrayExpr",
+        "NullTest",
+        "BooleanTest",
+        "BoolExpr",
+        "CoalesceExpr",
+        "MinMaxExpr",
+        "SQLValueFunction",
+        "OnConflictClause",
+        "InferClause",
+        "IndexElem",
+        "ColumnRef",
+        "A_Star",
+    }
+)
 
+
+def _plain_expressions(statement: Any) -> bool:
+    """Whether an INSERT's own expressions run nothing but built-ins: only `_PLAIN_NODES`, a
+    SELECT of no FROM, WHERE, ORDER… (VALUES), a call by bare name (`app.lower('x')` is not
+    the built-in lower, round 35, helper h35W), a cast to a built-in type (a domain's CHECK:
+    `VALUES (1::d)`). Any doubt: False (read back). (A name resolves on the session's path:
+    `_QUIET_TABLE` checks that pg_catalog is searched first.)"""
     from tenantguard.patches.statements import statement_nodes
 
     for node in statement_nodes(statement):
-        if isinstance(node, ast.A_Expr):
+        kind = type(node).__name__
+        if kind not in _PLAIN_NODES:
             return False
-        if isinstance(node, ast.TypeCast):
+        if kind == "FuncCall" and (
+            len(node.funcname or ()) != 1
+            or node.agg_order
+            or node.agg_filter is not None
+            or node.over is not None
+            or node.agg_star
+            or node.agg_distinct
+            or node.func_variadic
+        ):
+            return False
+        if kind == "SelectStmt" and (
+            node.fromClause
+            or node.whereClause is not None
+            or node.groupClause
+            or node.havingClause is not None
+            or node.windowClause
+            or node.sortClause
+            or node.distinctClause
+            or node.larg is not None
+            or node.limitCount is not None
+            or node.limitOffset is not None
+            or node.lockingClause
+            or node.withClause is not None
+            or node.intoClause is not None
+        ):
+            return False
+        if kind == "TypeCast":
             if node.typeName is None:
                 return False
             names = [getattr(n, "sval", None) for n in node.typeName.names or ()]

@@ -1,0 +1,77 @@
+"""Round 35 (helper h35W): attacks on the runner's "quiet INSERT" shortcut (40f8b54, 27b17a4):
+no read back of the runner's settings after a plain INSERT into a table the catalog shows can
+run no code. Each case below is an INSERT that was judged quiet and yet ran a function that
+resets lock_timeout: the patch's next statement must still see the runner's '300ms' (without
+the read back it saw '0', the database's, and its DDL would wait behind the application
+without end). On a real PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tenantguard.patches.runner import apply_patches
+from tests.pipeline.test_pipeline_faults import fetchval, write
+
+# made by an earlier patch: the patch under test never says RESET or set_config itself
+_RESETS = (
+    "CREATE SCHEMA app;\n"
+    "CREATE OR REPLACE FUNCTION reset_lt(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS "
+    "$f$ BEGIN PERFORM set_config('lock_timeout', NULL, false); RETURN x; END $f$;\n"
+    "CREATE OR REPLACE FUNCTION reset_eq(a int, b int) RETURNS bool LANGUAGE plpgsql "
+    "IMMUTABLE AS $f$ BEGIN PERFORM set_config('lock_timeout', NULL, false); RETURN a = b; "
+    "END $f$;\n"
+    "CREATE FUNCTION app.lower(x text) RETURNS text LANGUAGE plpgsql AS "
+    "$f$ BEGIN PERFORM set_config('lock_timeout', NULL, false); RETURN x; END $f$;\n"
+    "CREATE FUNCTION app.now() RETURNS timestamptz LANGUAGE plpgsql AS "
+    "$f$ BEGIN PERFORM set_config('lock_timeout', NULL, false); RETURN pg_catalog.now(); "
+    "END $f$;\n"
+    "CREATE FUNCTION app.reset_text(x text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS "
+    "$f$ BEGIN PERFORM set_config('lock_timeout', NULL, false); RETURN x; END $f$;\n"
+    "CREATE SCHEMA ty;\n"
+    "CREATE DOMAIN ty.text AS pg_catalog.text CHECK (app.reset_text(VALUE) IS NOT NULL);\n"
+    "CREATE DOMAIN d AS int CHECK (reset_lt(VALUE) = VALUE);\n"
+    "CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = reset_eq);\n"
+    "CREATE TYPE mood AS ENUM ('a', 'b');\n"
+    "CREATE FUNCTION to_mood(x int) RETURNS mood LANGUAGE plpgsql AS "
+    "$f$ BEGIN PERFORM set_config('lock_timeout', NULL, false); RETURN 'a'; END $f$;\n"
+    "CREATE CAST (int AS mood) WITH FUNCTION to_mood(int) AS ASSIGNMENT;\n"
+)
+_SEEN = "CREATE TABLE IF NOT EXISTS seen AS SELECT current_setting('lock_timeout') AS v;\n"
+
+
+@pytest.mark.parametrize(
+    ("table", "insert"),
+    [
+        # the call's schema is dropped: app.lower read as the built-in lower
+        ("CREATE TABLE t (id int, note text);", "INSERT INTO t (note) VALUES (app.lower('x'));"),
+        # a user operator in a subquery comparison: a SubLink, no A_Expr
+        (
+            "CREATE TABLE t (id int);",
+            "INSERT INTO t (id) VALUES ((SELECT 1 WHERE 1 === ANY (SELECT 1)));",
+        ),
+        # an assignment cast of the value to the column's enum runs the cast's function
+        ("CREATE TABLE t (id int, m mood);", "INSERT INTO t (m) VALUES (1);"),
+        # a default / CHECK that casts to a domain: no funcid of the domain's CHECK in adbin
+        ("CREATE TABLE t (id int, n int DEFAULT 1::d);", "INSERT INTO t (id) VALUES (1);"),
+        ("CREATE TABLE t (id int CHECK (id::d IS NOT NULL));", "INSERT INTO t (id) VALUES (1);"),
+    ],
+    ids=[
+        "qualified_call",
+        "sublink_operator",
+        "assignment_cast",
+        "domain_default",
+        "domain_check",
+    ],
+)
+async def test_an_insert_judged_quiet_that_runs_code_is_read_back(
+    database: str, tmp_path: Path, table: str, insert: str
+) -> None:
+    write(tmp_path, "0001_t.sql", _RESETS + table + "\n")
+    await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    write(tmp_path, "0002_insert.sql", insert + "\n" + _SEEN)
+    run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    assert run.applied == ["0002_insert.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM t") == 1
+    assert await fetchval(database, "SELECT v FROM seen") == "300ms"
