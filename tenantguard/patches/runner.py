@@ -2173,41 +2173,41 @@ SELECT c.relkind = 'r' AND NOT c.relhastriggers AND NOT c.relhasrules AND NOT c.
       AND (t.typtype NOT IN ('b', 'e') OR e.typtype NOT IN ('b', 'e')))
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i, pg_catalog.unnest(i.indclass) k(oc),
       pg_catalog.pg_opclass o
-    WHERE i.indrelid = c.oid AND o.oid = k.oc AND o.opcnamespace <> 'pg_catalog'::regnamespace)
+    WHERE i.indrelid = c.oid AND o.oid = k.oc AND o.opcnamespace <> 'pg_catalog'::pg_catalog.regnamespace)
   AND NOT EXISTS (SELECT FROM (
-        SELECT d.adbin::text FROM pg_catalog.pg_attrdef d WHERE d.adrelid = c.oid
-        UNION ALL SELECT n.conbin::text FROM pg_catalog.pg_constraint n
+        SELECT d.adbin::pg_catalog.text FROM pg_catalog.pg_attrdef d WHERE d.adrelid = c.oid
+        UNION ALL SELECT n.conbin::pg_catalog.text FROM pg_catalog.pg_constraint n
           WHERE n.conrelid = c.oid AND n.conbin IS NOT NULL
-        UNION ALL SELECT i.indexprs::text FROM pg_catalog.pg_index i
+        UNION ALL SELECT i.indexprs::pg_catalog.text FROM pg_catalog.pg_index i
           WHERE i.indrelid = c.oid AND i.indexprs IS NOT NULL
-        UNION ALL SELECT i.indpred::text FROM pg_catalog.pg_index i
+        UNION ALL SELECT i.indpred::pg_catalog.text FROM pg_catalog.pg_index i
           WHERE i.indrelid = c.oid AND i.indpred IS NOT NULL) x(tree),
       pg_catalog.regexp_matches(x.tree, ':(funcid|opno|resulttype) (\d+)|(\{ROWCOMPARE)', 'g') m
     WHERE CASE WHEN m[3] IS NOT NULL THEN true
       WHEN m[1] = 'funcid' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
-        WHERE p.oid = m[2]::oid AND p.pronamespace = 'pg_catalog'::regnamespace
-          AND (p.proname = ANY ($2::text[])
+        WHERE p.oid = m[2]::pg_catalog.oid AND p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace
+          AND (p.proname = ANY ($2::pg_catalog.text[])
             OR EXISTS (SELECT FROM pg_catalog.pg_cast k WHERE k.castfunc = p.oid)))
       WHEN m[1] = 'resulttype' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_type t
         LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typelem <> 0
-        WHERE t.oid = m[2]::oid AND t.typtype IN ('b', 'e')
+        WHERE t.oid = m[2]::pg_catalog.oid AND t.typtype IN ('b', 'e')
           AND (e.oid IS NULL OR e.typtype IN ('b', 'e')))
       ELSE NOT EXISTS (SELECT FROM pg_catalog.pg_operator o, pg_catalog.pg_proc p
-        WHERE o.oid = m[2]::oid AND p.oid = o.oprcode
-          AND p.pronamespace = 'pg_catalog'::regnamespace) END)
+        WHERE o.oid = m[2]::pg_catalog.oid AND p.oid = o.oprcode
+          AND p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace) END)
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_cast k
       JOIN pg_catalog.pg_proc p ON p.oid = k.castfunc
       JOIN pg_catalog.pg_type s ON s.oid = k.castsource
       JOIN pg_catalog.pg_type g ON g.oid = k.casttarget
-    WHERE p.pronamespace <> 'pg_catalog'::regnamespace
-      AND ((s.typnamespace = 'pg_catalog'::regnamespace
-          AND g.typnamespace = 'pg_catalog'::regnamespace)
+    WHERE p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace
+      AND ((s.typnamespace = 'pg_catalog'::pg_catalog.regnamespace
+          AND g.typnamespace = 'pg_catalog'::pg_catalog.regnamespace)
         OR EXISTS (SELECT FROM pg_catalog.pg_attribute a
           JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
             AND (k.castsource IN (t.oid, t.typelem) OR k.casttarget IN (t.oid, t.typelem)))))
   AND (SELECT n FROM pg_catalog.unnest(pg_catalog.current_schemas(true)) n
-      WHERE n::regnamespace IS DISTINCT FROM pg_catalog.pg_my_temp_schema() LIMIT 1)
+      WHERE n::pg_catalog.regnamespace IS DISTINCT FROM pg_catalog.pg_my_temp_schema() LIMIT 1)
     = 'pg_catalog'
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_type y
     WHERE y.typnamespace = pg_catalog.pg_my_temp_schema() AND y.typrelid = 0 AND y.typelem = 0)
