@@ -2155,7 +2155,9 @@ def _calls_functions(statement: Any) -> bool:
 # whose defaults, generated columns, CHECKs, index expressions and predicates call only the
 # built-ins `_calls_functions` passes over (functions by name in pg_catalog, and its cast
 # functions: a serial's int4(nextval(…)); operators of pg_catalog; results of base or enum
-# types: `DEFAULT 1::d` names no function of d's CHECK), index operator classes of pg_catalog,
+# types: `DEFAULT 1::d` names no function of d's CHECK; the partition key expressions of its
+# ancestors: an INSERT into a partition checks its bounds), index and partition key operator
+# classes of pg_catalog,
 # columns of base or enum types (a domain's CHECK runs code) with no cast of a function outside
 # pg_catalog from or to them (an assignment cast of the INSERT's value: `VALUES (1)` into an
 # enum column with `CREATE CAST (int AS mood) WITH FUNCTION to_mood(int) AS ASSIGNMENT`), on
@@ -2174,6 +2176,11 @@ SELECT c.relkind = 'r' AND NOT c.relhastriggers AND NOT c.relhasrules AND NOT c.
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i, pg_catalog.unnest(i.indclass) k(oc),
       pg_catalog.pg_opclass o
     WHERE i.indrelid = c.oid AND o.oid = k.oc AND o.opcnamespace <> 'pg_catalog'::pg_catalog.regnamespace)
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_ancestors(c.oid) a,
+      pg_catalog.pg_partitioned_table k, pg_catalog.unnest(k.partclass) l(oc),
+      pg_catalog.pg_opclass o
+    WHERE k.partrelid = a.relid AND o.oid = l.oc
+      AND o.opcnamespace <> 'pg_catalog'::pg_catalog.regnamespace)
   AND NOT EXISTS (SELECT FROM (
         SELECT d.adbin::pg_catalog.text FROM pg_catalog.pg_attrdef d WHERE d.adrelid = c.oid
         UNION ALL SELECT n.conbin::pg_catalog.text FROM pg_catalog.pg_constraint n
@@ -2181,7 +2188,10 @@ SELECT c.relkind = 'r' AND NOT c.relhastriggers AND NOT c.relhasrules AND NOT c.
         UNION ALL SELECT i.indexprs::pg_catalog.text FROM pg_catalog.pg_index i
           WHERE i.indrelid = c.oid AND i.indexprs IS NOT NULL
         UNION ALL SELECT i.indpred::pg_catalog.text FROM pg_catalog.pg_index i
-          WHERE i.indrelid = c.oid AND i.indpred IS NOT NULL) x(tree),
+          WHERE i.indrelid = c.oid AND i.indpred IS NOT NULL
+        UNION ALL SELECT k.partexprs::pg_catalog.text
+          FROM pg_catalog.pg_partition_ancestors(c.oid) a, pg_catalog.pg_partitioned_table k
+          WHERE k.partrelid = a.relid AND k.partexprs IS NOT NULL) x(tree),
       pg_catalog.regexp_matches(x.tree, ':(funcid|opno|resulttype) (\d+)|(\{ROWCOMPARE)', 'g') m
     WHERE CASE WHEN m[3] IS NOT NULL THEN true
       WHEN m[1] = 'funcid' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_proc p

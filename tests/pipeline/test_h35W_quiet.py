@@ -36,8 +36,8 @@ _RESETS = (
     "CREATE TYPE mood AS ENUM ('a', 'b');\n"
     "CREATE FUNCTION to_mood(x int) RETURNS mood LANGUAGE plpgsql AS "
     "$f$ BEGIN PERFORM set_config('lock_timeout', NULL, false); RETURN 'a'; END $f$;\n"
-    "CREATE CAST (int AS mood) WITH FUNCTION to_mood(int) AS ASSIGNMENT;\n"
 )
+_CAST = "CREATE CAST (int AS mood) WITH FUNCTION to_mood(int) AS ASSIGNMENT;\n"
 _SEEN = "CREATE TABLE IF NOT EXISTS seen AS SELECT current_setting('lock_timeout') AS v;\n"
 
 
@@ -52,7 +52,7 @@ _SEEN = "CREATE TABLE IF NOT EXISTS seen AS SELECT current_setting('lock_timeout
             "INSERT INTO t (id) VALUES ((SELECT 1 WHERE 1 === ANY (SELECT 1)));",
         ),
         # an assignment cast of the value to the column's enum runs the cast's function
-        ("CREATE TABLE t (id int, m mood);", "INSERT INTO t (m) VALUES (1);"),
+        (_CAST + "CREATE TABLE t (id int, m mood);", "INSERT INTO t (m) VALUES (1);"),
         # a default / CHECK that casts to a domain: no funcid of the domain's CHECK in adbin
         ("CREATE TABLE t (id int, n int DEFAULT 1::d);", "INSERT INTO t (id) VALUES (1);"),
         ("CREATE TABLE t (id int CHECK (id::d IS NOT NULL));", "INSERT INTO t (id) VALUES (1);"),
@@ -105,4 +105,24 @@ async def test_an_insert_whose_names_resolve_elsewhere_is_read_back(
     run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
     assert run.applied == ["0002_insert.sql"]
     assert await fetchval(database, "SELECT count(*) FROM t") == 1
+    assert await fetchval(database, "SELECT v FROM seen") == "300ms"
+
+
+async def test_an_insert_into_a_partition_whose_key_calls_a_function_is_read_back(
+    database: str, tmp_path: Path
+) -> None:
+    """An INSERT straight into a partition checks the partition's bounds on its parent's key:
+    the key expression reset_lt(id) runs, though the partition has no trigger, rule, CHECK of
+    its own (pg_constraint holds no partition constraint)."""
+    write(
+        tmp_path,
+        "0001_t.sql",
+        _RESETS + "CREATE TABLE p (id int) PARTITION BY RANGE (reset_lt(id));\n"
+        "CREATE TABLE t PARTITION OF p FOR VALUES FROM (0) TO (10);\n",
+    )
+    await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    write(tmp_path, "0002_insert.sql", "INSERT INTO t (id) VALUES (1);\n" + _SEEN)
+    run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    assert run.applied == ["0002_insert.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM p") == 1
     assert await fetchval(database, "SELECT v FROM seen") == "300ms"
