@@ -1090,6 +1090,67 @@ async def _resetting_calls(
     return refused
 
 
+_DDL_START_TRIGGERS = """
+-- tenantguard: ignore[TG006] -- the catalog: event triggers that run before each DDL's locks
+SELECT e.evtname, p.proname, l.lanname, p.prosrc
+  FROM pg_catalog.pg_event_trigger e
+  JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid
+  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+  WHERE e.evtenabled <> 'D' AND e.evtevent = 'ddl_command_start'
+"""
+
+# statements that fire no ddl_command_start event trigger
+_NOT_DDL = frozenset(
+    {
+        "InsertStmt",
+        "UpdateStmt",
+        "DeleteStmt",
+        "MergeStmt",
+        "SelectStmt",
+        "VariableSetStmt",
+        "CopyStmt",
+        "TransactionStmt",
+    }
+)
+
+
+async def _refuse_resetting_event_triggers(
+    conn: asyncpg.Connection, pending: list[PatchFile]
+) -> None:
+    """Refuses a pending patch with DDL (a DO block counts) when an enabled event trigger on
+    ddl_command_start resets the runner's lock_timeout: it runs inside each DDL statement
+    before the statement takes its locks, where no read back after a statement reaches
+    (round 35, helper h35W: `CREATE TABLE seen AS SELECT current_setting('lock_timeout')`
+    saw '0')."""
+    from tenantguard.patches.statements import body_resets
+
+    ddl = [
+        (patch, statement)
+        for patch in pending
+        for statement in patch.statements
+        if type(statement.node).__name__ not in _NOT_DDL
+    ]
+    if not ddl:
+        return
+    for row in await conn.fetch(_DDL_START_TRIGGERS):
+        before_work, at_end = body_resets(str(row["lanname"]), str(row["prosrc"]))
+        # (body_resets reads RESET; a set_config('lock_timeout', …) or a dynamic name is
+        # taken as one too: any mention, fail closed)
+        named = re.search(r"\block_timeout\b|\bRESET\s+ALL\b", str(row["prosrc"]), re.I)
+        said = before_work or at_end or (named.group(0) if named else None)
+        if said is None:
+            continue
+        patch, statement = ddl[0]
+        raise PatchError(
+            f"{patch.path}:{statement.line}:{statement.column}: patch {patch.name} runs DDL, "
+            f"and the event trigger {row['evtname']} runs {row['proname']}() before each DDL "
+            f"statement takes its locks, which says `{said}`: the DDL would wait behind the "
+            "application without the runner's lock_timeout. Nothing was applied. Disable the "
+            f"event trigger (ALTER EVENT TRIGGER {row['evtname']} DISABLE) or take the reset "
+            "out of its function"
+        )
+
+
 async def _refuse_session_only_calls(conn: asyncpg.Connection, pending: list[PatchFile]) -> None:
     """`_session_only_calls`' first refusal, raised."""
     for _patch, error in await _session_only_calls(conn, pending):
@@ -1216,6 +1277,7 @@ async def _apply_locked(
         patch.statements  # noqa: B018  (parse and check every pending patch before any runs)
     await _refuse_session_only_calls(conn, plan.pending)
     await _refuse_resetting_calls(conn, plan.pending)
+    await _refuse_resetting_event_triggers(conn, plan.pending)
     if ledger:  # the application's database: a swallowed lock_timeout skips the patch's change
         from tenantguard.patches.statements import refuse_swallowed_retries
 

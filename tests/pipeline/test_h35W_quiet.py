@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tenantguard.patches.files import PatchError
 from tenantguard.patches.runner import apply_patches
 from tests.pipeline.test_pipeline_faults import fetchval, write
 
@@ -163,11 +164,6 @@ async def test_a_table_changed_between_quiet_inserts_is_judged_again(
     assert await fetchval(database, "SELECT v FROM seen") == "300ms"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an enabled ddl_command_start event trigger resets lock_timeout inside each DDL "
-    "statement of later patches before it locks: seen '0' (found by h35W, not fixed)",
-)
 async def test_an_event_trigger_that_resets_lock_timeout_before_ddl(
     database: str, tmp_path: Path
 ) -> None:
@@ -190,3 +186,42 @@ async def test_an_event_trigger_that_resets_lock_timeout_before_ddl(
         assert await fetchval(database, "SELECT to_regclass('seen') IS NULL")
         return
     assert await fetchval(database, "SELECT v FROM seen") == "300ms"
+
+
+@pytest.mark.parametrize(
+    ("body", "patch", "refused"),
+    [
+        ("EXECUTE 'RESET lock_timeout';", "CREATE TABLE t (id int);\n", True),
+        ("PERFORM set_config('lock_timeout', NULL, false);", "CREATE TABLE t (id int);\n", True),
+        ("RAISE NOTICE 'ddl';", "CREATE TABLE t (id int);\n", False),  # twin: no reset
+        ("EXECUTE 'RESET lock_timeout';", "INSERT INTO p VALUES (1);\n", False),  # no DDL
+    ],
+    ids=["reset", "set_config", "harmless_trigger", "no_ddl"],
+)
+async def test_a_ddl_start_event_trigger_that_resets_lock_timeout_is_refused(
+    database: str, tmp_path: Path, body: str, patch: str, refused: bool
+) -> None:
+    """An enabled ddl_command_start event trigger whose function resets lock_timeout runs
+    inside each DDL statement before it locks (before: 'CREATE TABLE seen AS SELECT
+    current_setting(''lock_timeout'')' saw '0'): a pending patch with DDL is refused, nothing
+    applied; a patch of INSERTs, or a trigger that resets nothing, applies."""
+    write(
+        tmp_path,
+        "0001_evt.sql",
+        "CREATE TABLE p (id int);\n"
+        "CREATE FUNCTION evt() RETURNS event_trigger LANGUAGE plpgsql AS "
+        f"$f$ BEGIN {body} END $f$;\n"
+        "CREATE EVENT TRIGGER evt ON ddl_command_start EXECUTE FUNCTION evt();\n",
+    )
+    await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    write(tmp_path, "0002_next.sql", patch)
+    if refused:
+        with pytest.raises(PatchError, match="event trigger evt"):
+            await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+        assert await fetchval(database, "SELECT to_regclass('t') IS NULL")
+    else:
+        run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+        assert run.applied == ["0002_next.sql"]
+        assert await fetchval(
+            database, "SELECT count(*) FROM pg_class WHERE relname IN ('t', 'p')"
+        ) == (2 if "CREATE" in patch else 1)
