@@ -5093,21 +5093,8 @@ class _Walker:
         made there or bound to a name once; `safe_substitute` too): the text Python makes,
         each value in its place (round 30: TG009, "computed at run time"). None when the
         receiver is no such template or the arguments are not keywords (and a dict display)."""
-        made: ast.expr | None = func.value
-        if isinstance(made, ast.Name):
-            bound = self.lookup(made.id)
-            part = (
-                bound[0][0]
-                if isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1
-                else None
-            )
-            made = part.node if type(part) is Hole and isinstance(part.node, ast.Call) else None
-        if not (
-            isinstance(made, ast.Call)
-            and len(made.args) == 1
-            and not made.keywords
-            and not isinstance(made.args[0], ast.Starred)
-        ):
+        made = self._template_made(func)
+        if made is None or made.keywords:
             return None
         called = _dotted(made.func)
         if not (
@@ -5123,6 +5110,26 @@ class _Walker:
         template = self.evaluate(made.args[0])
         safe = func.attr == "safe_substitute"
         return substitute_template(template, keywords, node, self.origin, safe=safe)
+
+    def _template_made(self, func: ast.Attribute) -> ast.Call | None:
+        """The call that made a template `func` is a method of (`Template("…").render`, or a
+        name bound once to such a call), with its one text argument; None otherwise."""
+        made: ast.expr | None = func.value
+        if isinstance(made, ast.Name):
+            bound = self.lookup(made.id)
+            part = (
+                bound[0][0]
+                if isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1
+                else None
+            )
+            made = part.node if type(part) is Hole and isinstance(part.node, ast.Call) else None
+        if (
+            isinstance(made, ast.Call)
+            and len(made.args) == 1
+            and not isinstance(made.args[0], ast.Starred)
+        ):
+            return made
+        return None
 
     def _template_keywords(self, node: ast.Call) -> dict[str, Value] | None:
         """The values a template's `substitute(…)` / `render(…)` call gives its names: keywords,
@@ -5153,20 +5160,8 @@ class _Walker:
         jinja2; made there or bound to a name once): each text a path through its tags makes.
         None when the receiver is no such template or `render` is given anything but keywords
         (and a dict display)."""
-        made: ast.expr | None = func.value
-        if isinstance(made, ast.Name):
-            bound = self.lookup(made.id)
-            part = (
-                bound[0][0]
-                if isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1
-                else None
-            )
-            made = part.node if type(part) is Hole and isinstance(part.node, ast.Call) else None
-        if not (
-            isinstance(made, ast.Call)
-            and len(made.args) == 1
-            and not isinstance(made.args[0], ast.Starred)
-        ):
+        made = self._template_made(func)
+        if made is None:
             return None
         called = _dotted(made.func)
         jinja = (
