@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from tenantguard.cache import CheckCache, PolicyFacts, StoredVerdicts
     from tenantguard.engine.policy import Policy
     from tenantguard.sources.pyflow import Consulted
-    from tenantguard.sources.schema import SchemaProblem
+    from tenantguard.sources.schema.records import SchemaProblem
 
 __all__ = ["main"]
 

@@ -22,7 +22,8 @@ from tenantguard.selection import RuleSelection, parse_selectors
 
 if TYPE_CHECKING:
     from tenantguard.engine.policy import Policy
-    from tenantguard.sources.schema import SchemaInfo, SchemaProblem
+    from tenantguard.sources.schema.reading import SchemaInfo
+    from tenantguard.sources.schema.records import SchemaProblem
 
 # the engine's default too (a test keeps them equal): not imported, the engine loads sqlglot
 DEFAULT_TENANT_EXPRESSIONS = ("current_setting('app.tenant_id')",)
@@ -664,7 +665,7 @@ def _build_policy(
         sql_name,
         table_name,
     )
-    from tenantguard.sources.schema import (
+    from tenantguard.sources.schema.checks import (
         failing_columns,
         failing_views,
         filled_tables,
@@ -978,7 +979,7 @@ def _build_policy(
 def _relations(schema: SchemaInfo, policy: Policy) -> tuple[Policy, dict[str, str]]:
     """`policy` with the schema's views and functions sorted (`tenant_relations`), and those
     pinned inside by the tenant setting (`Relations.by_setting`)."""
-    from tenantguard.sources.schema import tenant_relations
+    from tenantguard.sources.schema.relations import tenant_relations
 
     found = tenant_relations(
         schema.views,
@@ -1214,7 +1215,7 @@ def _spanning_keys(
     generated column among them is computed from (a write of those gives it its value)."""
     from tenantguard.engine.policy import table_name
     from tenantguard.engine.spanning_keys import through_views
-    from tenantguard.sources.schema import KEY_ONLY as _KEY_ONLY
+    from tenantguard.sources.schema.nodes import KEY_ONLY as _KEY_ONLY
 
     tenant = {table_name(t) for t in tables}
     found: dict[str, list[frozenset[str]]] = {}
@@ -1389,7 +1390,7 @@ def _held(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:
 
 
 def _read_schema(settings: Settings, cache: bool) -> SchemaInfo:
-    from tenantguard.sources.schema import SchemaInfo, read_schema
+    from tenantguard.sources.schema.reading import SchemaInfo, read_schema
 
     paths = [settings.root / p for p in settings.schema_paths]
     if not cache:
@@ -1528,7 +1529,7 @@ def _tenant_defaults(schema: SchemaInfo, column: str, settings: Settings) -> dic
     if not found:
         return {}
     from tenantguard.engine.policy import Policy, sql_name
-    from tenantguard.sources.schema import pin_of
+    from tenantguard.sources.schema.relations import pin_of
 
     probe = Policy(settings.tenant_column, tenant_expressions=settings.tenant_expressions)
     out: dict[str, int] = {}

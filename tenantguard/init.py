@@ -207,7 +207,7 @@ def _schema_directory(relative: str) -> str:
 
 def propose(root: Path) -> Proposal:
     """What `init` would write for the project at `root`, and why."""
-    from tenantguard.sources.schema import read_schema  # the schema reader (pglast)
+    from tenantguard.sources.schema.reading import read_schema  # the schema reader (pglast)
 
     proposal = Proposal()
     root = root.resolve()

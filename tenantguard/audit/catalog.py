@@ -380,7 +380,7 @@ def _stable_functions(rows: list[Any]) -> tuple[str, ...]:
     """The names every routine of which (outside pg_catalog) is IMMUTABLE or STABLE, and
     `schema.name` for each schema whose routines of the name all are (as the schema reader's
     stable_functions)."""
-    from tenantguard.sources.schema import stable_names
+    from tenantguard.sources.schema.nodes import stable_names
 
     return tuple(
         sorted(
@@ -905,7 +905,7 @@ def _copied(generation: str | None) -> str | None:
     from pglast import parse_sql
     from pglast.parser import ParseError
 
-    from tenantguard.sources.schema import copied_column
+    from tenantguard.sources.schema.nodes import copied_column
 
     try:
         statements = parse_sql(f"SELECT {generation}")

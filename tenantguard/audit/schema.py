@@ -18,17 +18,15 @@ from tenantguard.audit.model import FOREIGN, Catalog, Relation
 from tenantguard.config import Settings, build_policy
 from tenantguard.engine.policy import Policy, normalize_name
 from tenantguard.errors import ConfigError
-from tenantguard.sources.schema import (
+from tenantguard.sources.schema.nodes import (
     BUILTIN_TYPES,
-    ForeignKeyInfo,
-    FunctionInfo,
-    SchemaInfo,
-    ViewInfo,
     fills_by_name,
     namesake_functions,
     namesake_views,
     type_trait,
 )
+from tenantguard.sources.schema.reading import SchemaInfo
+from tenantguard.sources.schema.records import ForeignKeyInfo, FunctionInfo, ViewInfo
 
 __all__ = ["LivePolicy", "live_policy", "live_schema"]
 

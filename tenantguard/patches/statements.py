@@ -1824,7 +1824,7 @@ def _read_dynamic(text: str) -> tuple[str, bool]:
     """A dynamic statement's text as the schema reader joins its literals (`'ALTER' || ' ROLE'`,
     dollar quotes, `format` of literals), comments inside dropped (`'ALTER/**/ROLE'`), and
     whether it holds an escape string it does not decode (`E'…\\…'`)."""
-    from tenantguard.sources.schema import _normalized_dynamic  # pglast, as here
+    from tenantguard.sources.schema.texts import _normalized_dynamic  # pglast, as here
 
     joined, escaped = _normalized_dynamic(text)
     return " ".join(_SQL_COMMENT.sub(" ", joined).split()), escaped

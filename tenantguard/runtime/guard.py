@@ -41,7 +41,7 @@ from tenantguard.runtime.session import (
 from tenantguard.runtime.tokens import code_lexemes, redact_literals
 
 if TYPE_CHECKING:
-    from tenantguard.sources.schema import FunctionInfo
+    from tenantguard.sources.schema.records import FunctionInfo
 
 __all__ = [
     "DEFAULT_MAX_STATEMENT_BYTES",
@@ -627,7 +627,7 @@ class Guard:
         merged = known + tuple(d for d in definitions if d not in known)
         if merged == known:
             return
-        from tenantguard.sources.schema import SchemaInfo
+        from tenantguard.sources.schema.reading import SchemaInfo
 
         schema = SchemaInfo()  # read once here, sorted again with each policy
         for definition in merged:
@@ -646,7 +646,7 @@ class Guard:
         functions = self._unknown_functions(policy)
         if not functions:
             return policy
-        from tenantguard.sources.schema import tenant_relations
+        from tenantguard.sources.schema.relations import tenant_relations
 
         found = tenant_relations({}, functions, policy, set())
         if not found.tenant and not found.pinned_by_arguments:
@@ -716,7 +716,8 @@ class Guard:
         }
         if not unnamed:
             return policy
-        from tenantguard.sources.schema import ViewInfo, tenant_relations
+        from tenantguard.sources.schema.records import ViewInfo
+        from tenantguard.sources.schema.relations import tenant_relations
 
         shadowing = {normalize_name(sql_name(v)) for v in unnamed} & policy.global_tables
         judged = policy.replace(

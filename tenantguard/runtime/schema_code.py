@@ -1148,7 +1148,8 @@ def trigger_writes(
     partitioned table (or of a parent of INHERITS) runs what its partitions' triggers run
     (`inherits`: rows of `INHERITS_QUERY`; helper h33d: workspace 1's note written through the
     parent moved every workspace's count in a partition's BEFORE trigger)."""
-    from tenantguard.sources.schema import SchemaInfo, hidden_writes, through_views
+    from tenantguard.sources.schema.checks import hidden_writes, through_views
+    from tenantguard.sources.schema.reading import SchemaInfo
 
     texts = [str(row[0]) for row in triggers if row[0]]
     rules = [str(row[1]) for row in views if row[2] == "rule" and row[1]]

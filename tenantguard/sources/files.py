@@ -499,7 +499,7 @@ def _as_postgresql_reads(
 ) -> tuple[Finding, ...]:
     from tenantguard.engine.context import Context
     from tenantguard.engine.rules import tg006_unprovable_statement
-    from tenantguard.sources.schema import postgres_error  # pglast: schema sources only
+    from tenantguard.sources.schema.texts import postgres_error  # pglast: schema sources only
 
     rejected = postgres_error(sql)
     parsed = analyzer.verdict(sql).parsed

@@ -337,7 +337,7 @@ def schema_sources() -> list[list[Path]]:
 
 
 def test_a_cached_schema_reads_back_equal(tmp_path: Path) -> None:
-    from tenantguard.sources.schema import SchemaInfo, read_schema
+    from tenantguard.sources.schema.reading import SchemaInfo, read_schema
 
     (tmp_path / "more.sql").write_text(
         "CREATE TABLE accounts (id int PRIMARY KEY);\n"

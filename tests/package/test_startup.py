@@ -259,7 +259,7 @@ UNCOMPARED = [
     ("tenantguard.report", "Summary"),
     ("tenantguard.sources.files", "CheckOptions"),
     ("tenantguard.sources.files", "_Batch"),
-    ("tenantguard.sources.schema", "Relations"),
+    ("tenantguard.sources.schema.relations", "Relations"),
 ]
 
 

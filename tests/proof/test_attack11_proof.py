@@ -236,7 +236,7 @@ async def test_the_leaks_read_or_change_org_b_on_the_server(database: str) -> No
 
 
 def test_inheritance_is_kept_in_the_schema_cache_and_follows_alter_table() -> None:
-    from tenantguard.sources.schema import SchemaInfo
+    from tenantguard.sources.schema.reading import SchemaInfo
 
     schema = SchemaInfo()
     schema.add_sql(

@@ -583,7 +583,7 @@ def test_writes_that_fire_unpinned_triggers_or_rules_are_reported(tmp_path: Path
     for sql in HOOK_SAFE:
         assert _codes(sql, policy) == [], sql
     # kept in the schema cache as read
-    from tenantguard.sources.schema import SchemaInfo
+    from tenantguard.sources.schema.reading import SchemaInfo
 
     schema = SchemaInfo()
     schema.add_sql(SCHEMA + HOOKS)
@@ -703,7 +703,7 @@ def test_tables_a_query_filled_with_every_accounts_rows_are_reported(tmp_path: P
         assert _codes(sql, policy) == ["TG001"], sql
     for sql in COPY_SAFE:
         assert _codes(sql, policy) == [], sql
-    from tenantguard.sources.schema import SchemaInfo
+    from tenantguard.sources.schema.reading import SchemaInfo
 
     schema = SchemaInfo()
     schema.add_sql(SCHEMA + COPIES)

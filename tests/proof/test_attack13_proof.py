@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from tenantguard import Policy
-from tenantguard.sources.schema import SchemaInfo
+from tenantguard.sources.schema.reading import SchemaInfo
 from tests.proof.test_attack11_proof import _codes, _fetch
 from tests.proof.test_attack12_proof import _check
 from tests.proof.test_schema import policy_for

@@ -187,7 +187,7 @@ def test_hidden_checks_are_seen(tmp_path: Path) -> None:
 
 
 def test_dynamic_ddl_that_cannot_be_read_is_a_problem(tmp_path: Path) -> None:
-    from tenantguard.sources.schema import read_schema
+    from tenantguard.sources.schema.reading import read_schema
 
     (tmp_path / "0001.sql").write_text(
         SCHEMA + "DO $$ DECLARE t text := 'notes'; BEGIN\n"

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from tenantguard.engine.policy import Policy
-from tenantguard.sources.schema import SchemaInfo, read_schema
+from tenantguard.sources.schema.reading import SchemaInfo, read_schema
 from tests.audit.test_audit_parity import _agree, _policies
 from tests.proof.test_attack11_proof import _codes, _fetch
 from tests.proof.test_schema import policy_for

@@ -58,7 +58,7 @@ def test_the_server_word_pattern_reads_every_character_as_its_plain_form_does() 
         assert _SERVER_WORD.findall(text) == plain.findall(text)
 
 
-# --- dynamic SQL in a function body (sources/schema.py) ---------------------------------------
+# --- dynamic SQL in a function body (sources/schema/texts.py) ---------------------------------
 
 TRANSFERS = (
     "CREATE TABLE tenants (id bigserial PRIMARY KEY);\n"

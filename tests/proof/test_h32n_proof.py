@@ -309,8 +309,8 @@ def test_forms_sqlglot_cannot_parse_are_read(tmp_path: Path) -> None:
 # 6. A view whose column list renames by position: `v_swap (email, org_id) AS SELECT org_id,
 #    email FROM users` shows users.org_id as `email`. `SELECT org_id FROM v_swap WHERE email = $1`
 #    returns one tenant's rows, but a view is pinned from outside only under the tenant column's
-#    own name (sources/schema.py `_view_verdict`): every read of it is TG001. The twin `WHERE
-#    org_id = $1` (users.email) returns another tenant's rows and must stay a finding.
+#    own name (sources/schema/relations.py `_view_verdict`): every read of it is TG001. The twin
+#    `WHERE org_id = $1` (users.email) returns another tenant's rows and must stay a finding.
 # 7. Names in two schemas: tenant tables are matched by bare name (policy.table_name), so
 #    `rep.notes` (no tenant column) is judged as `app.notes`: its every read is TG001.
 TWO_SCHEMAS = """

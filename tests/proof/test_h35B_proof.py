@@ -632,7 +632,7 @@ def test_the_proof_reads_names_by_the_search_path(tmp_path: Path) -> None:
 def test_the_reader_forgets_a_plain_table_named_in_any_spelling(tmp_path: Path) -> None:
     """`plain_tables` (round 35): a later statement naming the table, however it is spelled,
     makes its columns unsure; a quoted mixed-case name is its own."""
-    from tenantguard.sources.schema import read_schema
+    from tenantguard.sources.schema.reading import read_schema
 
     def plain(sql: str) -> dict[str, dict[str, list[str]]]:
         path = tmp_path / "s.sql"

@@ -166,7 +166,8 @@ DDL = [
 def test_schema_reader_never_raises_on_mutated_patches(
     text: str, at: int, cut: int, insert: str
 ) -> None:
-    from tenantguard.sources.schema import SchemaInfo, tenant_relations
+    from tenantguard.sources.schema.reading import SchemaInfo
+    from tenantguard.sources.schema.relations import tenant_relations
 
     at = min(at, len(text))
     schema = SchemaInfo()

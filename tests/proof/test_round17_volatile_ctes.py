@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from tenantguard.runtime import tenant
-from tenantguard.sources.schema import read_schema
+from tenantguard.sources.schema.reading import read_schema
 from tests.audit.test_audit_parity import _agree, _policies
 from tests.proof.test_attack11_proof import _codes
 from tests.proof.test_schema import policy_for

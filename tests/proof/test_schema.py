@@ -9,7 +9,7 @@ import pytest
 from tenantguard import Policy
 from tenantguard.config import Settings, build_policy
 from tenantguard.engine.analyze import analyze_statement
-from tenantguard.sources.schema import SchemaInfo, read_schema
+from tenantguard.sources.schema.reading import SchemaInfo, read_schema
 
 
 def schema_of(*texts: str) -> SchemaInfo:
@@ -616,7 +616,7 @@ def test_undo_sections_of_a_migration_are_not_schema() -> None:
     ],
 )
 def test_undo_scripts_are_known_by_their_names(name: str, undo: bool) -> None:
-    from tenantguard.sources.schema import is_undo_script
+    from tenantguard.sources.schema.texts import is_undo_script
 
     assert is_undo_script(Path("db") / name) is undo
 

@@ -558,7 +558,8 @@ HELPERS = {
 
 @pytest.mark.parametrize("shape", sorted(HELPERS))
 def test_a_trigger_helper_is_followed(shape: str) -> None:
-    from tenantguard.sources.schema import SchemaInfo, hidden_writes
+    from tenantguard.sources.schema.checks import hidden_writes
+    from tenantguard.sources.schema.reading import SchemaInfo
 
     signature, body, call = HELPERS[shape]
     schema = SchemaInfo()

@@ -20,7 +20,7 @@ import pytest
 from tenantguard.config import Settings, build_policy
 from tenantguard.engine.policy import Policy
 from tenantguard.runtime import TenantIsolationError, tenant, unscoped
-from tenantguard.sources.schema import read_schema
+from tenantguard.sources.schema.reading import read_schema
 from tests.runtime.test_runtime_attacks import Setup
 from tests.runtime.test_runtime_attacks_round3 import guard_only
 from tests.runtime.test_runtime_attacks_round16 import fetched_as_clinic_1

@@ -26,7 +26,7 @@ from tenantguard.engine.context import Rule, RuleInfo, rule_of
 from tenantguard.engine.findings import Finding
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.rules import tg010_suppression_without_reason, tg011_unused_suppression
-from tenantguard.sources.schema import FunctionInfo
+from tenantguard.sources.schema.records import FunctionInfo
 from tenantguard.sources.suppressions import Suppression, sql_suppressions
 
 __all__ = ["CATALOG_RULES", "AuditContext", "check_catalog"]
