@@ -8,8 +8,7 @@ import ast
 import itertools
 import tracemalloc
 
-from tenantguard.sources import pyflow
-from tenantguard.sources.pyflow import ProjectIndex, analyze_module
+from tenantguard.sources.pyflow import ProjectIndex, analyze_module, scan, stores
 
 
 def _peak_traced(run: object) -> int:
@@ -26,9 +25,9 @@ def test_a_huge_one_line_string_is_blanked_without_a_stack_per_character() -> No
     # backtracking stack for a 1 MB literal
     body = "\\n".join(f"word{i % 1000} and some more text, line {i}" for i in range(50_000))
     text = f"TEXT = \"{body}\"\nOTHER = 'a\\'b'  # note\n"
-    peak = _peak_traced(lambda: pyflow._scanned(text + "\n"))
+    peak = _peak_traced(lambda: scan._scanned(text + "\n"))
     assert peak < 12 * len(text), peak  # the two texts made, not a stack per character
-    blanked, uncommented = pyflow._scanned(text + "\n")
+    blanked, uncommented = scan._scanned(text + "\n")
     assert blanked == 'TEXT = ""\nOTHER = ""   \n\n'
     assert uncommented == text.replace("  # note", "   ") + "\n"
 
@@ -37,8 +36,8 @@ def test_tuple_targets_found_as_before() -> None:
     code = (
         "a.X, b = 1\nx = 1; q.Y, z = f()\nf(a.X, key=1)\na, b == c\n" + '{"k": 1, "v": 2},\n' * 50
     )
-    found = [m.group(1) for m in pyflow._TUPLE_TARGETS.finditer(code)]
-    after = [m.group(1) for m in pyflow._TUPLE_TARGETS_AFTER.finditer(code)]
+    found = [m.group(1) for m in scan._TUPLE_TARGETS.finditer(code)]
+    after = [m.group(1) for m in scan._TUPLE_TARGETS_AFTER.finditer(code)]
     assert found == ["a.X, b"]
     assert after == ["q.Y, z"]
 
@@ -47,7 +46,7 @@ def _mutated(source: str) -> frozenset[str]:
     info = analyze_module(source, ast.parse(source), ProjectIndex())
     info.tree = ast.parse(source)
     info._mutated = None
-    return pyflow._mutated(info)
+    return stores._mutated(info)
 
 
 def test_a_collection_changed_through_the_last_of_a_chain_of_aliases() -> None:

@@ -9,7 +9,13 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenantguard.sources.pyflow import _CLASS_BASES, _CLASS_LEAD, _DEF, _DEF_LEAD, _at_line_starts
+from tenantguard.sources.pyflow.scan import (
+    _CLASS_BASES,
+    _CLASS_LEAD,
+    _DEF,
+    _DEF_LEAD,
+    _at_line_starts,
+)
 
 ANCHORED_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 ANCHORED_CLASS = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)

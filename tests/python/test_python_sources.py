@@ -577,7 +577,7 @@ def test_functions_that_cannot_be_followed_fail_every_check_that_needs_them(
     """A module whose function bodies cannot be followed (nested beyond the interpreter's
     stack) fails closed for every file that asks whether its functions are wrappers, not only
     for the first one (a later one would be told: no wrapper, no SQL)."""
-    import tenantguard.sources.pyflow as pyflow
+    from tenantguard.sources.pyflow.walker import _Walker
 
     (tmp_path / "deep.py").write_text(
         "async def run(conn, sql):\n    return await conn.fetch(sql)\n", encoding="utf-8"
@@ -587,14 +587,14 @@ def test_functions_that_cannot_be_followed_fail_every_check_that_needs_them(
         "    await run(conn, 'SELECT * FROM ' + 'leads')\n"
         for name in ("a", "b")
     }
-    original = pyflow._Walker.run_functions
+    original = _Walker.run_functions
 
-    def overflow(self: pyflow._Walker) -> None:
+    def overflow(self: _Walker) -> None:
         if self.module.path == str(tmp_path / "deep.py"):
             raise RecursionError
         original(self)
 
-    monkeypatch.setattr(pyflow._Walker, "run_functions", overflow)
+    monkeypatch.setattr(_Walker, "run_functions", overflow)
     index = ProjectIndex([str(tmp_path / "deep.py")], root=str(tmp_path))
     for name, text in users.items():
         found, _, _ = check_python_text(
@@ -638,21 +638,21 @@ def test_a_module_that_cannot_be_followed_fails_every_check_that_reads_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A module whose body cannot be followed is not kept half-read for the next importer."""
-    import tenantguard.sources.pyflow as pyflow
+    from tenantguard.sources.pyflow.walker import _Walker
 
     (tmp_path / "q.py").write_text("A = 'SELECT * FROM leads'\nB = A\n", encoding="utf-8")
     users = {
         name: f"from q import B\nasync def {name}(conn):\n    await conn.fetch(B)\n"
         for name in ("a", "b")
     }
-    original = pyflow._Walker.statement
+    original = _Walker.statement
 
-    def overflow(self: pyflow._Walker, node: ast.stmt) -> bool:
+    def overflow(self: _Walker, node: ast.stmt) -> bool:
         if self.module.path == str(tmp_path / "q.py") and node.lineno == 2:
             raise RecursionError
         return original(self, node)
 
-    monkeypatch.setattr(pyflow._Walker, "statement", overflow)
+    monkeypatch.setattr(_Walker, "statement", overflow)
     index = ProjectIndex([str(tmp_path / "q.py")], root=str(tmp_path))
     for name, text in users.items():
         found, _, _ = check_python_text(
