@@ -396,7 +396,7 @@ class CheckCache:
         """`stored:X` / `mutated:X` -> the project's files that may set the attribute X of
         another object or change a collection X in place, as the index reads them."""
         if self._changes is None:
-            from tenantguard.sources.pyflow.scan import _outside_changes, handed_changes
+            from tenantguard.sources.pyflow.changes import _outside_changes, handed_changes
 
             self._changes = {}
             for path in sorted(project()):

@@ -8,7 +8,7 @@ import ast
 import itertools
 import tracemalloc
 
-from tenantguard.sources.pyflow import ProjectIndex, analyze_module, scan, stores
+from tenantguard.sources.pyflow import ProjectIndex, analyze_module, changes, scan, stores
 
 
 def _peak_traced(run: object) -> int:
@@ -36,8 +36,8 @@ def test_tuple_targets_found_as_before() -> None:
     code = (
         "a.X, b = 1\nx = 1; q.Y, z = f()\nf(a.X, key=1)\na, b == c\n" + '{"k": 1, "v": 2},\n' * 50
     )
-    found = [m.group(1) for m in scan._TUPLE_TARGETS.finditer(code)]
-    after = [m.group(1) for m in scan._TUPLE_TARGETS_AFTER.finditer(code)]
+    found = [m.group(1) for m in changes._TUPLE_TARGETS.finditer(code)]
+    after = [m.group(1) for m in changes._TUPLE_TARGETS_AFTER.finditer(code)]
     assert found == ["a.X, b"]
     assert after == ["q.Y, z"]
 

@@ -19,21 +19,31 @@ what it holds and what it relies on):
 
 - `names`: the method and function names that send SQL, and the naming of receivers;
 - `model`: the values a name can hold and the records a pass leaves (`Sink`, `Call`, …);
-- `scan`: the text pre-scan of a module (regular expressions over its source);
+- `scan` and `changes`: the text pre-scan of a module (regular expressions over its source),
+  and what code outside a name's scope may change, read from that text;
 - `syntax`, `stores`, `loops`, `parameters`: questions asked of a module's tree — a piece of
   syntax, what the code changes, how loops and branches merge, how parameters reach SQL;
 - the walker, one class in layers, each a subclass of the one below: `scopes` (state, name
   binding), `values` (string values of expressions), `texts` (calls that make text),
-  `calls` (sinks, project calls, non-string bindings), `statements`, `walker` (runs a module);
-- `index`: `ProjectIndex`, the project the walker follows, and `analyze_module`.
+  `calls` (sinks, project calls, non-string bindings), `statements`, `walker` (runs a module:
+  `analyze_module`);
+- the project index, in layers too: `project` (files, texts, modules, imports) < `classes`
+  (bases, attributes of classes and instances) < `index` (`ProjectIndex`: callees, returns,
+  wrappers).
+
+A module names `ProjectIndex` or `_Walker` below its layer for a type only (under
+`TYPE_CHECKING`): no module imports one above it when it runs, but `project` (which runs a
+module it loads) and `classes` (which evaluates an attribute's value) import `walker`.
 """
 
 from __future__ import annotations
 
-from tenantguard.sources.pyflow.index import Consulted, ProjectIndex, analyze_module
+from tenantguard.sources.pyflow.changes import handed_changes
+from tenantguard.sources.pyflow.index import ProjectIndex
 from tenantguard.sources.pyflow.model import (
     Call,
     ClassInfo,
+    Consulted,
     FunctionInfo,
     ModuleInfo,
     Sink,
@@ -41,7 +51,7 @@ from tenantguard.sources.pyflow.model import (
 )
 from tenantguard.sources.pyflow.names import CERTAIN_METHODS, SQL_METHODS, expression_name
 from tenantguard.sources.pyflow.parameters import completes_only, given_argument, sent_unchanged
-from tenantguard.sources.pyflow.scan import handed_changes
+from tenantguard.sources.pyflow.walker import analyze_module
 
 __all__ = [
     "CERTAIN_METHODS",

@@ -1,7 +1,8 @@
 """The walker's calls: which calls are SQL sinks (query methods, `sql_functions`, driver
 wrappers, pandas and polars frames, stored procedures) and what they send, calls of project
-functions kept for later (`on_call`, `sink`, `project_call`), and what a name binds to besides a
-string: handles, cursors, instances, items (`binding`, `items_of`). Relies on `texts` and below.
+functions kept for later (`on_call`, `sink`, `project_call`), and what a name binds to besides
+a string: handles, cursors, methods, items (`binding`, `items_of`). Relies on `texts` and
+below, and on `parameters`.
 """
 
 from __future__ import annotations
@@ -713,6 +714,8 @@ class _Calls(_Texts):
                     names.add(statement.module.split(".")[0])
             self._drivers = frozenset(names)
         return self._drivers
+
+    _drivers: frozenset[str] | None = None
 
     def certainty(self, func: ast.Attribute) -> bool | None:
         """For a query method of a receiver: whether what it is given is surely SQL (else

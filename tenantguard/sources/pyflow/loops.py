@@ -1,6 +1,6 @@
-"""How a loop and a branch change what names hold: `_straight` bodies, the items a loop
-appends (`_loop_items`, `_pass_sequences`), and the merge of what two branches leave
-(`_merge`, `_merge_envs`). Relies on `model` and `stores`.
+"""How loops and branches change what names hold: `_straight` bodies, the items a loop
+appends (`_loop_items`, `_pass_sequences`), the merge of what two branches leave (`_merge`,
+`_merge_envs`) and a loop's state (`_Loop`). Relies on `model` and `stores`.
 """
 
 from __future__ import annotations

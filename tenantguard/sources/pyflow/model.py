@@ -2,14 +2,16 @@
 
 `ModuleRef`, `ImportedRef`, `FuncRef`, `ClassRef`, `InstanceRef`, `Handle`, `Items`, `Grown`
 (and the rest of `Binding`); the records `Sink`, `Call`, `FunctionInfo`, `ClassInfo`,
-`ModuleInfo`; `find_module`, the file an import names. Relies on `names` only.
+`ModuleInfo`, `Consulted`; `find_module`, the file an import names. Relies on `names` only.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from tenantguard.sources.pyflow.names import SQL_METHODS, _called_name
@@ -390,6 +392,32 @@ def _made_class(node: ast.Assign) -> ast.ClassDef | None:
         decorator_list=[],
     )
     return ast.fix_missing_locations(ast.copy_location(made, node))
+
+
+@dataclass(frozen=True, slots=True)
+class Consulted:
+    """What checks read besides their own file: the check cache's dependencies.
+
+    `modules`: files whose content was used (memoized facts of a module count for every later
+    check of the process: a process's union is what its checks depended on); `lookups`:
+    imports resolved on disk (directory, name, level, the file found or None); `names`:
+    function names looked up among the project's files (which files define them matters).
+    """
+
+    modules: frozenset[str] = frozenset()
+    lookups: frozenset[tuple[str, str, int, str | None]] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.modules or self.lookups or self.names)
+
+
+@functools.lru_cache(maxsize=1024)
+def _module_stem(path: str) -> str:
+    """The name `import` gives the module at `path` (its package's, for an `__init__.py`):
+    asked once per module-level assignment, worked out once per file (session 34)."""
+    found = Path(path)
+    return found.parent.name if found.stem == "__init__" else found.stem
 
 
 def find_module(directory: str, name: str, level: int) -> str | None:

@@ -3,7 +3,8 @@
 The query methods of the drivers (`SQL_METHODS`, `CERTAIN_METHODS`) and the other method and
 function names a sink, a log line or a query builder is known by; the questions asked of one
 call's or receiver's spelling (`_db_named`, `_http_named`, `_django_manager`,
-`_receiver_chain`, `expression_name`, `_dotted`). Relies on nothing else of the package.
+`_receiver_chain`, `expression_name`, `_dotted`, `_is_name`). Relies on nothing else of the
+package (`model`'s `ClassInfo` for a type only).
 """
 
 from __future__ import annotations

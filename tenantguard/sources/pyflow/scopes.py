@@ -2,7 +2,7 @@
 the loops and tries open, what was recorded) and name binding (`lookup`, `bind`).
 
 The two upward calls of the layers are declared here: `items_of` (answered by `calls`) and
-`call_value` (answered by `texts`). Relies on `loops` (`_merge`, `_Loop`).
+`call_value` (answered by `texts`). Relies on `loops` (`_merge`).
 """
 
 from __future__ import annotations
@@ -29,16 +29,6 @@ if TYPE_CHECKING:
 
 class _Scopes:
     """State and scopes of names of one module's run (see the module docstring)."""
-
-    # answered by a higher layer: declared here, so that every layer may ask
-
-    def items_of(self, node: ast.expr) -> Items | None:
-        """The tuple, list or dict of constants an expression names (`_Calls.items_of`)."""
-        raise NotImplementedError
-
-    def call_value(self, node: ast.Call) -> Value:
-        """What a call evaluates to (`_Texts.call_value`)."""
-        raise NotImplementedError
 
     def __init__(self, module: ModuleInfo, index: ProjectIndex) -> None:
         self.module = module
@@ -107,6 +97,12 @@ class _Scopes:
             and self.env.get(node.id) is self.initial[node.id]
         )
 
-    _in_class_body = False
+    # answered by a higher layer: declared here, so that every layer may ask
 
-    _drivers: frozenset[str] | None = None
+    def items_of(self, node: ast.expr) -> Items | None:
+        """The tuple, list or dict of constants an expression names (`_Calls.items_of`)."""
+        raise NotImplementedError
+
+    def call_value(self, node: ast.Call) -> Value:
+        """What a call evaluates to (`_Texts.call_value`)."""
+        raise NotImplementedError

@@ -1027,6 +1027,8 @@ class _Statements(_Calls):
         )
         self.pending.append((info, scopes))
 
+    _in_class_body = False
+
     def define_class(self, node: ast.ClassDef) -> None:
         for decorator in node.decorator_list:
             self.scan(decorator)

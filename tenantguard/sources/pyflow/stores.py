@@ -1,8 +1,8 @@
 """What a module's code changes, read from its tree: the names and attributes it stores
-(`_module_stores`, `_kept_methods`), the lists and dicts it grows or mutates (`_grown_names`,
-`_mutated`), the names rebound or shared between scopes (`_rebound`, `_scan_scopes`,
-`_local_changes`), and the functions that forward their arguments. Relies on `model`, `names`
-and `syntax`.
+(`_module_stores`, `_kept_methods`, `_kept_partials`), the lists and dicts it grows or mutates
+(`_grown_names`, `_mutated`), the names rebound or shared between scopes (`_rebound`,
+`_scan_scopes`, `_local_changes`), the functions that forward their arguments. Relies on
+`model`, `names` and `syntax`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Small questions asked of a piece of syntax by the walker and the index: whether a
-value is a constant or None, what a class's records and enums are (`_constructor_fields`,
-`_is_enum`), a placeholder list, a jinja option, a file named by a path (`FileNamed`). Relies on
-`model`, `names` and `scan`.
+"""Small questions asked of a piece of syntax by the walker and the index: whether a value
+is a constant or None, what a class's records and enums are (`_constructor_fields`, `_is_enum`,
+`_c3_merge`), a placeholder list, a jinja option, a file named by a path (`FileNamed`). Relies
+on `model`, `names` and `changes` (one pattern).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from tenantguard._patterns import lazy_pattern
+from tenantguard.sources.pyflow.changes import _HELD_WORD
 from tenantguard.sources.pyflow.model import ImportedRef, ModuleRef
 from tenantguard.sources.pyflow.names import (
     _LOG_METHODS,
@@ -24,7 +25,6 @@ from tenantguard.sources.pyflow.names import (
     _receiver_name,
     _short,
 )
-from tenantguard.sources.pyflow.scan import _HELD_WORD
 from tenantguard.sources.pyvalues import Hole, Lit, hole, skeleton, starts_like_sql
 
 if TYPE_CHECKING:
@@ -823,3 +823,24 @@ def _init_parameter(init: FunctionInfo, attribute: str, *, stores: bool = False)
     (parameter,) = stored
     ok = parameter in init.parameters and parameter != this and parameter not in rebound
     return parameter if ok else None
+
+
+def _constant_slice(node: ast.expr) -> slice | None:
+    """The slice of `X[1:]`, `X[:-1]`, `X[::2]` written with constant integers (or none)."""
+    if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Slice):
+        return None
+    bounds: list[int | None] = []
+    for bound in (node.slice.lower, node.slice.upper, node.slice.step):
+        if bound is None:
+            bounds.append(None)
+            continue
+        value = bound
+        negative = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
+        if negative:
+            value = value.operand  # type: ignore[attr-defined]
+        if not isinstance(value, ast.Constant) or type(value.value) is not int:
+            return None
+        bounds.append(-value.value if negative else value.value)
+    if bounds[2] == 0:
+        return None  # Python raises ValueError
+    return slice(*bounds)

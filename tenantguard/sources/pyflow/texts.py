@@ -1,6 +1,7 @@
-"""The walker's reading of calls that make text: `str.format`, `join`, `string.Template`,
-jinja2, files read from disk or package data, whitespace normalisers, psycopg's `sql`
-composables (`call_value`). Relies on `values` and `scopes`; asks `items_of` of `calls`.
+"""The walker's reading of calls that make text (`call_value`): `str.format`, `join`,
+`string.Template`, jinja2, files read from disk or package data, whitespace normalisers,
+psycopg's `sql` composables, comprehensions over constants. Relies on `values` and below, and
+on `parameters`, `scan`, `changes`; asks `items_of` of `calls`.
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ from tenantguard.sources.pyflow.names import (
     _short,
 )
 from tenantguard.sources.pyflow.parameters import _constant_text_of
-from tenantguard.sources.pyflow.scan import _UNBOUND, _constant_slice
+from tenantguard.sources.pyflow.scan import _UNBOUND
 from tenantguard.sources.pyflow.stores import _unwrapped_items
 from tenantguard.sources.pyflow.syntax import (
     _JINJA_OPTION,
     _SAME_BLANKS,
     _WHITESPACE_PATTERNS,
     FileNamed,
+    _constant_slice,
     _flags,
     _jinja_options,
     _placeholder_list,

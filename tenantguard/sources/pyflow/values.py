@@ -1,7 +1,8 @@
-"""The walker's evaluation of expressions to string values: names, attributes, items,
-enum members, f-strings, `%` formatting, conditionals and membership tests (`evaluate`).
-A call's value is asked of `call_value` (the `texts` layer); items of `items_of` (`calls`).
-Relies on `scopes`.
+"""The walker's evaluation of expressions to string values: names, attributes, items, enum
+members, f-strings, `%` formatting, conditionals and membership tests (`evaluate`), and the
+instance a receiver names (`binding_of_receiver`). A call's value is asked of `call_value`
+(the `texts` layer); items of `items_of` (`calls`). Relies on `scopes`, `model`, `syntax`,
+`stores`, `loops`, `names`.
 """
 
 from __future__ import annotations

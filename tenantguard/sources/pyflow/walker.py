@@ -1,22 +1,24 @@
-"""The walker: runs a module's body, then its functions' bodies (`run_module`,
-`run_body`, `run_functions`), each with its parameters unknown. Relies on `statements` and
-below.
+"""The walker, whole: runs a module's body, then its functions' bodies (`run_module`,
+`run_body`, `run_functions`), each with its parameters unknown; `analyze_module` runs one
+module with it. Relies on `statements` and below (`ProjectIndex` for a type only).
 """
 
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tenantguard.sources.pyflow.model import ClassRef, ImportedRef, InstanceRef, Sink
+from tenantguard.sources.pyflow.model import ClassRef, ImportedRef, InstanceRef, ModuleInfo, Sink
 from tenantguard.sources.pyflow.names import expression_name
 from tenantguard.sources.pyflow.statements import _Statements
 from tenantguard.sources.pyflow.stores import _function_nonlocals
 from tenantguard.sources.pyflow.syntax import _alias_of, _string_annotation
-from tenantguard.sources.pyvalues import Lit, hole, union
+from tenantguard.sources.pyvalues import Lit, Origin, hole, union
 
 if TYPE_CHECKING:
-    from tenantguard.sources.pyflow.model import Binding, FunctionInfo, ModuleInfo
+    from tenantguard.sources.pyflow.index import ProjectIndex
+    from tenantguard.sources.pyflow.model import Binding, FunctionInfo
 
 
 class _Walker(_Statements):
@@ -218,3 +220,48 @@ class _Walker(_Statements):
             alias = _alias_of(module.tree, name)
             return None if alias is None else self.literal_values(alias, module, depth + 1)
         return None
+
+
+def _load(path: str, index: ProjectIndex) -> ModuleInfo | None:
+    from tenantguard.sources.files import read_source  # its coding declaration, as Python
+
+    text, _, _ = read_source(Path(path))
+    if text is None:
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return analyze_module(text, tree, index, path=path, functions=False)
+
+
+def analyze_module(
+    text: str,
+    tree: ast.Module,
+    index: ProjectIndex,
+    *,
+    path: str | None = None,
+    display: str = "",
+    functions: bool = True,
+) -> ModuleInfo:
+    """Runs a module's statements; its sinks, calls and strings are in the result. Without
+    `functions`, only its body: the function bodies run when `index.finished` is asked."""
+    if not display and path is not None:
+        display = index.display(path)
+    origin = Origin(text.splitlines(keepends=True), path, display)
+    info = ModuleInfo(origin, tree)
+    if path is not None:
+        index.register(info)
+    walker = _Walker(info, index)
+    try:
+        walker.run_body(tree)
+        if functions:
+            walker.run_functions()
+        else:
+            info.functions_pending = walker
+    except RecursionError:
+        info.sinks.clear()
+        if path is not None:
+            index.unfollowable(path)
+        raise
+    return info
