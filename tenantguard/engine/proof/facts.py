@@ -785,6 +785,10 @@ class FactCollector:
                 continue
             fact: Fact | None = None
             value = self.model.pin_value(other_side) or self.model.array_pin_value(other_side)
+            if value is not None and _null_safe(conjunct) and other_side.find(exp.Nullif):
+                # `IS NOT DISTINCT FROM nullif($1, 0)`: NULL for tenant 0, then rows of no
+                # tenant; `=` only reads nullif's NULL as matching nothing (h36B)
+                value = None
             if value is None and self.has_values and not _null_safe(conjunct):
                 value = self.values_pin(block, other_side, visible)
             selected: Source | None = None

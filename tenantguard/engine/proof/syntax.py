@@ -3,6 +3,7 @@ and walks with explicit stacks (depth comes from user input)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from typing import Protocol
@@ -235,10 +236,43 @@ def conflict_key_names(conflict: exp.Expression) -> list[str]:
     for key in conflict.args.get("conflict_keys") or []:
         if type(key) is exp.Ordered:
             key = key.this
-        while type(key) is exp.Paren:  # `((tenant_id))` is the column itself
+        # `((tenant_id))` is the column itself; so is `tenant_id COLLATE "C"` (or an ICU
+        # collation of pg_catalog's): it infers a unique index comparing it bytewise (h36B)
+        while type(key) is exp.Paren or deterministic_collate(key):
             key = key.this
         names.append(identifier_name(key.this) if type(key) is exp.Column else "")
     return names
+
+
+# PostgreSQL's own deterministic collations: `=` under them compares bytes (one value, one
+# tenant). Unqualified, they are pg_catalog's as long as pg_catalog comes first in the search
+# path, which the proof assumes of `=` itself (a `public.=` would hijack every pin otherwise)
+_DETERMINISTIC_COLLATIONS = frozenset({"C", "POSIX", "default", "ucs_basic"})
+# the ICU collations initdb imports into pg_catalog (`und-x-icu`, `en-US-x-icu`,
+# `de-u-co-phonebk-x-icu`): every one deterministic (PostgreSQL makes a nondeterministic
+# collation only by CREATE COLLATION … deterministic = false, under a name of its own) (h36B)
+_ICU_IMPORTED = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]+)*-x-icu")
+
+
+def deterministic_collate(node: exp.Expr) -> bool:
+    """`x COLLATE "C"` (or "POSIX", "default", ucs_basic, an ICU collation initdb imports:
+    "und-x-icu", also as `pg_catalog."C"`): a collation of PostgreSQL's own whose `=` is
+    exact. One created by the schema (`COLLATE ci`, perhaps `deterministic = false`: 'acme' =
+    'ACME') or of another schema is not."""
+    if not isinstance(node, exp.Collate):
+        return False
+    name = node.expression
+    if isinstance(name, exp.Column):
+        if name.args.get("catalog") or identifier_name(name.args.get("table")) not in (
+            "",
+            "pg_catalog",
+        ):
+            return False
+        name = name.this
+    if not isinstance(name, exp.Identifier | exp.Var):
+        return False
+    text = identifier_name(name)
+    return text in _DETERMINISTIC_COLLATIONS or _ICU_IMPORTED.fullmatch(text) is not None
 
 
 def identifier_name(node: exp.Expression | str | None) -> str:

@@ -17,7 +17,12 @@ from sqlglot import exp
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import PinValue
-from tenantguard.engine.proof.syntax import identifier_name, set_branches, subclasses
+from tenantguard.engine.proof.syntax import (
+    deterministic_collate,
+    identifier_name,
+    set_branches,
+    subclasses,
+)
 
 __all__ = [
     "CATALOG_TYPES",
@@ -61,10 +66,6 @@ _INTEGERS = frozenset({_T.SMALLINT, _T.INT, _T.BIGINT})
 _EXACT = _INTEGERS | {_T.DECIMAL, _T.TEXT, _T.VARCHAR, _T.UUID}
 # casts that may wrap the column side of a pin: text of an integer, uuid or text is one-to-one
 _TEXTUAL = frozenset({_T.TEXT, _T.VARCHAR})
-# PostgreSQL's own deterministic collations: `=` under them compares bytes (one value, one
-# tenant). Unqualified, they are pg_catalog's as long as pg_catalog comes first in the search
-# path, which the proof assumes of `=` itself (a `public.=` would hijack every pin otherwise)
-_DETERMINISTIC_COLLATIONS = frozenset({"C", "POSIX", "default", "ucs_basic"})
 
 
 # the builtin types an exact domain of the schema may stand on (Policy.exact_domains)
@@ -111,25 +112,6 @@ def exact_cast(
     if kind is _T.USERDEFINED:
         kind = cast_type(to, policy)
     return kind in allowed and not to.expressions and not to.args.get("nested")
-
-
-def deterministic_collate(node: exp.Expr) -> bool:
-    """`x COLLATE "C"` (or "POSIX", "default", ucs_basic, also as `pg_catalog."C"`): a
-    collation of PostgreSQL's own whose `=` is exact. One created by the schema (`COLLATE ci`,
-    perhaps `deterministic = false`: 'acme' = 'ACME') or of another schema is not."""
-    if not isinstance(node, exp.Collate):
-        return False
-    name = node.expression
-    if isinstance(name, exp.Column):
-        if name.args.get("catalog") or identifier_name(name.args.get("table")) not in (
-            "",
-            "pg_catalog",
-        ):
-            return False
-        name = name.this
-    if not isinstance(name, exp.Identifier | exp.Var):
-        return False
-    return identifier_name(name) in _DETERMINISTIC_COLLATIONS
 
 
 def _strip_exact_casts(node: exp.Expression, policy: Policy) -> exp.Expression | None:
@@ -180,6 +162,19 @@ def _coalesced(node: exp.Coalesce, policy: Policy) -> PinValue | None:
     return found
 
 
+def _nullified(node: exp.Nullif, policy: Policy) -> PinValue | None:
+    """`nullif(V, 0)`, `nullif(V, '')`: V or NULL, which matches no row (as coalesce's NULL,
+    and where NULL is compared null-safely, as a NULL V is). The second argument a plain
+    literal only: its type is V's then (an integer, numeric or text, compared exactly); a typed
+    one (`nullif($1, 0::real)`) would type V lossily (h36B)."""
+    second = node.expression
+    if isinstance(second, exp.Neg):
+        second = second.this
+    if not isinstance(second, exp.Literal | exp.Null):
+        return None
+    return pin_value(node.this, policy)
+
+
 def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
     """`node` as a pinning value: a parameter, a literal, a tenant expression, or an exact cast
     of one."""
@@ -188,6 +183,8 @@ def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
         return None
     if isinstance(bare, exp.Coalesce):
         return _coalesced(bare, policy)
+    if isinstance(bare, exp.Nullif):
+        return _nullified(bare, policy)
     if isinstance(bare, exp.Parameter):
         inner = bare.this
         key: int | str | None = None

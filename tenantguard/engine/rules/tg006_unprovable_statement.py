@@ -862,8 +862,18 @@ def _all_columns_of(table: exp.Table) -> bool:
     if isinstance(alias, exp.TableAlias) and alias.columns:
         return True
     for star in root.find_all(exp.Star):
-        if not isinstance(star.parent, exp.Count):
-            return True
+        parent = star.parent
+        if isinstance(parent, exp.Count):
+            continue
+        if (
+            isinstance(parent, exp.Column)
+            and parent.this is star
+            and parent.args.get("table")
+            and not parent.args.get("db")
+            and identifier_name(parent.args.get("table")) not in names
+        ):
+            continue  # `t.*` of another source (`SELECT c.relname, t.* FROM pg_class c JOIN t`)
+        return True
     for column in root.find_all(exp.Column):
         if not column.args.get("table") and identifier_name(column.this) in names:
             return True  # the whole row, by its alias
