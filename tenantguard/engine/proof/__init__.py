@@ -208,7 +208,8 @@ class Analysis:
     def insert_target(node: exp.Expression) -> str | None:
         """The name of the table an INSERT (or a MERGE's INSERT) writes."""
         target = node.this
-        if isinstance(node, exp.Insert) and isinstance(target, exp.Tuple):
+        if isinstance(node, exp.Insert) and (target is None or isinstance(target, exp.Tuple)):
+            # `MERGE … THEN INSERT [(cols)] VALUES (…)`: the MERGE's target
             merge = node.find_ancestor(exp.Merge)
             target = merge.this if merge is not None else None
         if isinstance(target, exp.Schema):

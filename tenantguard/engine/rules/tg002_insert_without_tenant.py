@@ -213,13 +213,13 @@ def _merge_inserts(ctx: Context) -> Iterator[Finding]:
             if not isinstance(action, exp.Insert):
                 continue
             listed = _merge_insert_columns(action)
-            names = listed or []
             values = (
                 action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
             )
             if _through_renaming(ctx, action, name, listed):
                 continue  # `_renaming_targets`
-            index = builder.tenant_position(action, names)
+            # no column list: the tenant column's place where the schema shows it (h36B)
+            index = builder.insert_place(action, listed)
             if index is None and builder.default_pin(action) is not None:
                 continue  # the column's default writes the tenant expression's tenant
             if index is None or index >= len(values):
