@@ -18,7 +18,7 @@ from tenantguard.engine.proof.blocks import (
 from tenantguard.engine.proof.facts import values_column_pin
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Source, SourceKind
 from tenantguard.engine.proof.names import Names, could_own, projection_items
-from tenantguard.engine.proof.syntax import identifier_name, is_star
+from tenantguard.engine.proof.syntax import identifier_name, is_star, positional_item
 from tenantguard.engine.proof.values import functional_column
 
 __all__ = ["Projections", "projection_item"]
@@ -37,10 +37,11 @@ def projection_item(
     if items is None:
         return None
     if index is not None:
-        stars = [i for i in items if is_star(i)]
-        if stars:
-            return stars[0] if len(items) == 1 else None
-        return items[index] if index < len(items) else None
+        if len(items) == 1 and is_star(items[0]):
+            return items[0]
+        # by position up to the first `*` (`SELECT $1, * FROM unnest(…)`: $1 is column 1;
+        # past it the place is another column's) (h36B)
+        return positional_item(items, index)
     for item in items:
         if isinstance(item, exp.Alias) and identifier_name(item.args.get("alias")) == column:
             return item
