@@ -822,6 +822,7 @@ def _build_policy(
             volatile_operators=schema.volatile_operators if schema else (),
             tenant_column_types=_column_types(schema, column) if schema else None,
             tenant_places=_tenant_places(schema, column) if schema else None,
+            tenant_column_lengths=_tenant_lengths(schema, column) if schema else None,
             global_homes=_global_homes(schema, column) if schema else None,
             relation_homes=(
                 {sql_name(n): h for n, h in schema.relation_schemas.items()}
@@ -1172,6 +1173,21 @@ def _global_homes(schema: SchemaInfo, column: str) -> dict[str, set[str]]:
         sure = {h for h, columns in homes.items() if column not in columns and h in held}
         if sure and len(held) > 1:
             found[sql_name(name)] = sure
+    return found
+
+
+def _tenant_lengths(schema: SchemaInfo, column: str) -> dict[str, int]:
+    """Each table's tenant column's declared length where the schema is sure it is one
+    `varchar(n)` (one type, one length: h36B): a cast of it to varchar(m), m >= n, cuts none."""
+    from tenantguard.engine.policy import sql_name
+
+    found: dict[str, int] = {}
+    for table, traits in schema.traits.items():
+        kept = traits.get(column, ())
+        types = [t for t in kept if t.startswith("type:")]
+        lengths = [t[len("length:") :] for t in kept if t.startswith("length:")]
+        if types == ["type:varchar"] and len(lengths) == 1 and lengths[0].isdigit():
+            found[sql_name(table)] = int(lengths[0])
     return found
 
 

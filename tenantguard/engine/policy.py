@@ -346,6 +346,7 @@ class Policy:
         "stable_functions",
         "table_columns",
         "tenant_column",
+        "tenant_column_lengths",
         "tenant_column_types",
         "tenant_copies",
         "tenant_defaults",
@@ -478,6 +479,9 @@ class Policy:
     # show every column in order and the name is one table's (round 35, h35B): an INSERT with no
     # column list, or a `*` of the table, gives or reads its tenant column at that place
     tenant_places: Mapping[str, int]
+    # each table's tenant column's length where the schema shows one `varchar(n)` (round 36,
+    # h36B): `org::varchar(m)` with m >= n is the column's value (nothing is cut)
+    tenant_column_lengths: Mapping[str, int]
     # round 35 (h35B): a tenant table's name that a schema also holds without the tenant column
     # (schema sources: a plain table named by no DDL since), name -> those schemas; every schema
     # holding a name with one of them (name -> schemas); and the search path the application's
@@ -597,6 +601,7 @@ class Policy:
         volatile_operators: Iterable[str] = (),
         tenant_column_types: Mapping[str, str] | None = None,
         tenant_places: Mapping[str, int] | None = None,
+        tenant_column_lengths: Mapping[str, int] | None = None,
         global_homes: Mapping[str, Iterable[str]] | None = None,
         relation_homes: Mapping[str, Iterable[str]] | None = None,
         search_path: Iterable[str] = ("$user", "public"),
@@ -800,6 +805,13 @@ class Policy:
             self,
             "tenant_places",
             MappingProxyType({table_name(t): int(k) for t, k in (tenant_places or {}).items()}),
+        )
+        init(
+            self,
+            "tenant_column_lengths",
+            MappingProxyType(
+                {table_name(t): int(k) for t, k in (tenant_column_lengths or {}).items()}
+            ),
         )
         init(
             self,
@@ -1158,6 +1170,9 @@ class Policy:
             "volatile_operators": set(self.volatile_operators),
             "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},
             "tenant_places": {sql_name(t): k for t, k in self.tenant_places.items()},
+            "tenant_column_lengths": {
+                sql_name(t): k for t, k in self.tenant_column_lengths.items()
+            },
             "global_homes": {sql_name(t): set(h) for t, h in self.global_homes.items()},
             "relation_homes": {sql_name(t): set(h) for t, h in self.relation_homes.items()},
             "search_path": self.search_path,

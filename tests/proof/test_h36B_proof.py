@@ -164,12 +164,12 @@ CLASS_CASES: list[tuple[str, str, bool, bool]] = [
         True,
         True,
     ),
-    # not fixed (strict xfail below): the schema reader keeps no varchar lengths
+    # the schema reader keeps varchar lengths (`length:40`)
     (
         "a varchar(40) column cast to varchar(40)",
         "SELECT id FROM codes WHERE org::varchar(40) = $1",
         True,
-        False,
+        True,
     ),
     # not fixed: a LATERAL re-projection of the pinned column
     (
@@ -264,10 +264,25 @@ def test_the_proof_on_the_classes(
         if f.severity == "error"
     ]
     if safe and not proven:
-        # not fixed (a false alarm left): varchar(n) casts need the column's declared length,
-        # which the schema reader (sources/schema.py, being split this round) does not keep; a
-        # LATERAL derived table re-projecting the outer row's tenant column is not read as it.
-        # Flagged still: once proven, move the case to proven
+        # not fixed (a false alarm left): a LATERAL derived table re-projecting the outer
+        # row's tenant column is not read as it. Flagged still: once proven, mark it proven
         assert codes, "now proven"
         return
     assert (codes == []) == safe, codes
+
+
+@pytest.mark.parametrize(
+    "ddl, proven",
+    [
+        ("", True),
+        ("ALTER TABLE codes ALTER COLUMN org TYPE varchar(80);", False),
+        ("ALTER TABLE codes ALTER COLUMN org TYPE varchar(20);", True),
+        ("ALTER TABLE codes ALTER COLUMN org TYPE text;", False),
+    ],
+)
+def test_a_varchar_cast_pins_by_the_declared_length(tmp_path: Path, ddl: str, proven: bool) -> None:
+    """The length is the latest declaration's: a column made longer is cut by the old cast."""
+    policy = policy_for(tmp_path, CLASS_SCHEMA + ddl, tenant_column="org")
+    sql = "SELECT id FROM codes WHERE org::varchar(40) = $1"
+    codes = [f.code for f in analyze_statement(sql, policy).findings]  # type: ignore[arg-type]
+    assert (codes == []) == proven, codes

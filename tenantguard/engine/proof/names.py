@@ -22,6 +22,7 @@ from tenantguard.engine.proof.values import (
     column_side,
     integer_column_side,
     own_type_column_side,
+    varchar_cast_length,
 )
 
 __all__ = ["Names", "could_own", "known_columns", "output_names"]
@@ -420,6 +421,13 @@ class Names:
         CHECK runs on every row) nor to another type (`text::uuid` folds case, fails on others'
         rows); a column whose type the schema is not sure of proves nothing."""
         bare, kind = own_type_column_side(node)
+        length: int | None = None
+        if kind is None:
+            # `org::varchar(40)` of a varchar(40) (or shorter) column: nothing is cut (h36B)
+            cut = varchar_cast_length(node)
+            if cut is not None:
+                bare, length = cut
+                kind = "varchar"
         if kind is None or type(bare) is not exp.Column or type(bare.this) is not exp.Identifier:
             return None
         name = identifier_name(bare.this)
@@ -436,6 +444,10 @@ class Names:
             declared = domain[1] if domain is not None else None
         if declared != kind:
             return None
+        if length is not None:
+            held = self.policy.tenant_column_lengths.get(owner.table)
+            if held is None or held > length:
+                return None
         return self._tenant_owner(owner, False)
 
     def _field_owner(

@@ -51,6 +51,7 @@ __all__ = [
     "pin_value",
     "scalar_only",
     "single_value_array",
+    "varchar_cast_length",
 ]
 
 _T = exp.DataType.Type
@@ -306,6 +307,29 @@ def own_type_column_side(node: exp.Expression) -> tuple[exp.Expression, str | No
     while type(inner) in _PARENS:
         inner = inner.this
     return (inner, kind) if kind is not None else (node, None)
+
+
+def varchar_cast_length(node: exp.Expression) -> tuple[exp.Expression, int] | None:
+    """`x::varchar(n)` (`CAST(x AS character varying(n))`) under parentheses: (x, n); None for
+    anything else. It keeps x whole when x is a varchar of length n or less: the caller checks
+    the column's declared length (h36B)."""
+    while type(node) in _PARENS:
+        node = node.this
+    if type(node) not in _CASTS:
+        return None
+    to = node.args.get("to")
+    if not isinstance(to, exp.DataType) or to.this is not _T.VARCHAR or to.args.get("nested"):
+        return None
+    params = to.expressions
+    if len(params) != 1 or not isinstance(params[0], exp.DataTypeParam):
+        return None
+    size = params[0].this
+    if not isinstance(size, exp.Literal) or size.is_string or not str(size.this).isdigit():
+        return None
+    inner = node.this
+    while type(inner) in _PARENS:
+        inner = inner.this
+    return inner, int(str(size.this))
 
 
 def _any_operand(

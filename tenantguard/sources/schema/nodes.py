@@ -276,6 +276,17 @@ def _type_trait(type_name: Any) -> str | None:
     return type_trait(base, len(getattr(type_name, "arrayBounds", None) or ()), builtin)
 
 
+def _length_trait(type_name: Any) -> tuple[str, ...]:
+    """`length:<n>` of a `varchar(n)` column (no array): the longest value it holds, so that a
+    cast of it to `varchar(m)`, m >= n, cuts none (h36B)."""
+    names = list(_strings(getattr(type_name, "names", None) or ()))
+    mods: tuple[Any, ...] = tuple(getattr(type_name, "typmods", None) or ())
+    if names[-1:] != ["varchar"] or getattr(type_name, "arrayBounds", None) or len(mods) != 1:
+        return ()
+    value = getattr(getattr(mods[0], "val", None), "ival", None)
+    return (f"length:{value}",) if isinstance(value, int) and value > 0 else ()
+
+
 def _integer_type(type_name: Any) -> bool:
     """int2, int4, int8 or a serial, no array (a domain over one is not followed)."""
     if type_name is None or getattr(type_name, "arrayBounds", None):

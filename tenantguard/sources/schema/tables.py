@@ -19,6 +19,7 @@ from tenantguard.sources.schema.nodes import (
     _expands_rows,
     _flatten,
     _integer_type,
+    _length_trait,
     _nodes_named,
     _relations_read,
     _relname,
@@ -171,6 +172,7 @@ class _Tables(_Paths):
             typed = _type_trait(element.typeName)
             if typed is not None and not any(t.startswith("type:") for t in traits):
                 traits.add(typed)
+                traits.update(_length_trait(element.typeName))  # varchar(n): h36B
             if element.is_not_null or any(
                 _enum(c.contype)
                 in (
@@ -482,7 +484,9 @@ class _Tables(_Paths):
                 for changed in (table, *self._descendants(table)):
                     kept = self.traits.get(changed, {}).get(str(command.name))
                     if kept is not None:
-                        kept.difference_update([t for t in kept if t.startswith("type:")])
+                        kept.difference_update(
+                            [t for t in kept if t.startswith(("type:", "length:"))]
+                        )
                 if _integer_type(def_.typeName) and not self._shared(node.relation):
                     for changed in (table, *self._descendants(table)):
                         found = self.traits.setdefault(changed, {})
@@ -492,6 +496,7 @@ class _Tables(_Paths):
                     for changed in (table, *self._descendants(table)):
                         found = self.traits.setdefault(changed, {})
                         found.setdefault(str(command.name), set()).add(typed)
+                        found[str(command.name)].update(_length_trait(def_.typeName))
                 loose = self._loose_type(def_.typeName, def_.collClause)
                 if self._lossy_type(def_.typeName, def_.collClause):
                     self.lossy_columns.add(str(command.name))
