@@ -79,6 +79,7 @@ class Solver:
         "_dependents",
         "_linked",
         "_materialized_ctes",
+        "_reprojections",
         "_set_safe",
         "model",
         "projections",
@@ -96,6 +97,8 @@ class Solver:
         self._bodies: dict[int, frozenset[int]] = {}
         self._commutes: dict[int, bool] = {}
         self._dependents: dict[int, list[Source]] = {}
+        # a table's id -> the LATERAL derived tables re-projecting its tenant column
+        self._reprojections: dict[int, list[Source]] = {}
         self._linked = False
         self._materialized_ctes: dict[int, bool] = {}  # CTE id -> PostgreSQL materializes it
         self._set_safe: dict[int, bool] = {}  # reader id -> a filter goes into its branches
@@ -151,6 +154,10 @@ class Solver:
                     for body in source.body:
                         _, owner = projections.item_and_owner(body, self._column(source), index)
                         self._depends(owner, source)
+                outer = self._reprojected(source)
+                if outer is not None:
+                    self._depends(source, outer)
+                    self._reprojections.setdefault(id(outer), []).append(source)
         for block in self.model.blocks:
             readers = self.model.readers.get(id(block))
             if not readers:
@@ -196,6 +203,30 @@ class Solver:
             return self._pin(source, fact, other.value, fact.null_safe and other.maybe_null)
         if loose:
             return False  # a reader's pin pushed down compares under the column's collation
+        for lateral in self._reprojections.get(id(source), ()):
+            # a pin of its own (not one it took from `source`) that filters `source`'s rows
+            # too: the WHERE, or the ON of an inner join (`t LEFT JOIN LATERAL (…) x ON x.c =
+            # $1` keeps every t row, x NULL-extended)
+            by = lateral.pinned_by
+            if (
+                by is not None
+                and lateral.value is not None
+                and by.other is not source
+                and (
+                    by.clause == "WHERE"
+                    or (
+                        by.clause.startswith("ON of JOIN")
+                        and not lateral.nullable
+                        and not source.nullable
+                    )
+                )
+            ):
+                return self._pin(
+                    source,
+                    Fact(source, by.conjunct, by.clause, other=lateral, value=lateral.value),
+                    lateral.value,
+                    lateral.maybe_null,
+                )
         if source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
             value = self._branch_value(source)
             if value is not None:
@@ -208,6 +239,30 @@ class Solver:
             if pushed is not None and pushed.other is not None:
                 return self._pin(source, pushed, pushed.value, pushed.other.maybe_null)
         return False
+
+    def _reprojected(self, source: Source) -> Source | None:
+        """The source of `source`'s own block whose tenant column a LATERAL derived table of
+        one bare row re-projects unchanged (`FROM t, LATERAL (SELECT t.tenant_id AS c) x`):
+        each row of x carries its t row's tenant column, so a pin of x.c pins t (h36B). Only a
+        SELECT of no FROM, WHERE or other clause whose items are columns, parameters or
+        literals: nothing is computed on other tenants' rows before the pin; None otherwise."""
+        if source.kind is not SourceKind.DERIVED or len(source.body) != 1:
+            return None
+        body = source.body[0]
+        node = body.node
+        if type(node) is not exp.Select or any(
+            value for key, value in node.args.items() if key != "expressions"
+        ):
+            return None  # a FROM, WHERE, DISTINCT, LIMIT, … of its own: only a bare row
+        for item in node.expressions:
+            bare = item.this if type(item) is exp.Alias else item
+            if type(bare) not in _BARE_ITEMS:
+                return None
+        _, index = self.projections.branch_index(source)
+        _, owner = self.projections.item_and_owner(body, self._column(source), index)
+        if owner is None or owner.block is not source.block or owner.kind is not SourceKind.TABLE:
+            return None
+        return owner
 
     def _projects_null(self, source: Source) -> bool:
         """May a branch project a NULL tenant column (a nullable side, rows of no tenant, the
@@ -554,6 +609,8 @@ class Solver:
 
 # what a nested set operation may carry of its own: then it is no part of the outer one
 _ROW_CLAUSES = ("order", "limit", "offset", "fetch")
+_BARE_ITEMS = (exp.Column, exp.Literal, exp.Parameter, exp.Placeholder, exp.Null)
+
 # builtin types by their catalog names, as Policy.tenant_column_types names a column's type
 
 
