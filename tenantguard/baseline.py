@@ -20,8 +20,11 @@ from tenantguard.engine.findings import Finding
 from tenantguard.errors import ConfigError
 
 __all__ = [
+    "Known",
     "fingerprint",
+    "keyed_paths",
     "read_baseline",
+    "stale_entries",
     "subtract_baseline",
     "without_baseline",
     "write_baseline",
@@ -38,6 +41,16 @@ def _key_path(path: str, base: Path | None) -> str:
     return Path(os.path.relpath(os.path.abspath(path), base)).as_posix()
 
 
+class Known(Counter[str]):
+    """The fingerprints a baseline records, each as often as it records it, and the entry each
+    was written as (`path`, `rule`, `message`: what a stale entry is said by, and written back
+    as it was when its file was not checked)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[str, dict[str, object]] = {}
+
+
 def fingerprint(finding: Finding, base: Path | None = None) -> str:
     statement = " ".join(finding.statement.split())
     where = _key_path(finding.path, base)
@@ -45,19 +58,23 @@ def fingerprint(finding: Finding, base: Path | None = None) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
+def write_baseline(
+    path: Path, findings: Iterable[Finding], kept: Iterable[dict[str, object]] = ()
+) -> int:
+    """Writes `findings` (and `kept`: entries of another baseline written back as they were)."""
     base = path.resolve().parent
+    written: list[dict[str, object]] = [
+        {
+            "fingerprint": fingerprint(f, base),
+            "path": _key_path(f.path, base),
+            "rule": f.code,
+            "message": f.message,
+        }
+        for f in findings
+    ]
     entries = sorted(
-        (
-            {
-                "fingerprint": fingerprint(f, base),
-                "path": _key_path(f.path, base),
-                "rule": f.code,
-                "message": f.message,
-            }
-            for f in findings
-        ),
-        key=lambda e: (e["path"], e["rule"], e["fingerprint"]),
+        [*written, *kept],
+        key=lambda e: (str(e.get("path", "")), str(e.get("rule", "")), str(e["fingerprint"])),
     )
     try:
         path.write_text(
@@ -72,7 +89,7 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
     return len(entries)
 
 
-def read_baseline(path: Path) -> Counter[str]:
+def read_baseline(path: Path) -> Known:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as error:
@@ -88,7 +105,7 @@ def read_baseline(path: Path) -> Counter[str]:
             f"baseline {path} is not a tenantguard baseline (version {VERSION}); "
             "rewrite it with --write-baseline"
         )
-    known: Counter[str] = Counter()
+    known = Known()
     for number, entry in enumerate(data["findings"], 1):
         key = entry.get("fingerprint") if isinstance(entry, dict) else None
         if not isinstance(key, str) or not key:  # hides nothing: a broken file, not a pass
@@ -98,6 +115,7 @@ def read_baseline(path: Path) -> Counter[str]:
                 "with --write-baseline"
             )
         known[key] += 1
+        known.entries[key] = entry
     return known
 
 
@@ -106,14 +124,43 @@ def subtract_baseline(findings: Sequence[Finding], known: Counter[str]) -> list[
 
 
 def without_baseline(
-    findings: Iterable[Finding], known: Counter[str], base: Path | None = None
+    findings: Iterable[Finding],
+    known: Counter[str],
+    base: Path | None = None,
+    *,
+    remaining: Counter[str] | None = None,
+    matched: list[Finding] | None = None,
 ) -> Iterator[Finding]:
     """The findings the baseline does not record, in order: each recorded one hides one.
-    `base`: the baseline file's directory, which its paths are relative to."""
-    remaining = Counter(known)
+    `base`: the baseline file's directory, which its paths are relative to. `remaining`, when
+    given (a copy of `known`), is left holding the entries no finding matched; `matched`
+    receives the findings the baseline hid."""
+    if remaining is None:
+        remaining = Counter(known)
     for finding in findings:
         key = fingerprint(finding, base)
         if remaining[key] > 0:
             remaining[key] -= 1
+            if matched is not None:
+                matched.append(finding)
         else:
             yield finding
+
+
+def keyed_paths(paths: Iterable[str], base: Path) -> set[str]:
+    """Files' paths as a baseline in `base` keys them."""
+    return {_key_path(path, base) for path in paths}
+
+
+def stale_entries(
+    known: Known, remaining: Counter[str], checked: set[str]
+) -> list[dict[str, object]]:
+    """The entries no finding matched (once each time unmatched) whose file was checked —
+    `checked`: the checked files' paths as the baseline keys them. An entry of a file that was
+    not checked (pre-commit names a few) may still hold: it is not stale."""
+    return [
+        known.entries[key]
+        for key, count in sorted(remaining.items())
+        if count > 0 and str(known.entries[key].get("path")) in checked
+        for _ in range(count)
+    ]

@@ -47,8 +47,7 @@ from tenantguard.sources.walk import (
 )
 
 if TYPE_CHECKING:
-    from collections import Counter
-
+    from tenantguard.baseline import Known
     from tenantguard.cache import CheckCache, PolicyFacts, StoredVerdicts
     from tenantguard.engine.policy import Policy
     from tenantguard.sources.pyflow import Consulted
@@ -511,6 +510,78 @@ def _read_stdin() -> bytes:
     UTF-8, are TG006, not replacement characters)."""
     data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
     return data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape")
+
+
+def _without_baseline(
+    args: argparse.Namespace,
+    groups: list[_Group],
+    findings: Iterator[Finding],
+    tally: _Tally,
+    known: Known,
+    write_file: Path | None,
+) -> tuple[Iterator[Finding], Callable[[], list[dict[str, object]]]]:
+    """The findings `--baseline` does not hide, and what gives its entries of checked files
+    that no finding matched once they are all read. With `--write-baseline` too (an update:
+    h36H — it wrote every finding, a new leak recorded beside the old ones and exit 0), the
+    baseline is written again with the entries still found and those of files not checked:
+    the fixed ones dropped, nothing new recorded; the new findings are reported."""
+    from collections import Counter
+
+    from tenantguard.baseline import keyed_paths, stale_entries, without_baseline
+
+    base = Path(args.baseline).resolve().parent  # the baseline's paths start there
+    checked = keyed_paths((str(s.path) for g in groups for s in g.files), base)
+    remaining = Counter(known)
+    matched: list[Finding] | None = [] if write_file else None
+    kept = tally.reported(
+        without_baseline(tally.seen(findings), known, base, remaining=remaining, matched=matched)
+    )
+
+    def stale() -> list[dict[str, object]]:
+        return stale_entries(known, remaining, checked)
+
+    if write_file is None or matched is None:
+        return kept, stale
+    from tenantguard.baseline import write_baseline
+
+    new = list(kept)  # every finding read: what matched is known
+    dropped = stale()
+    others = [
+        entry
+        for key, entry in known.entries.items()
+        if str(entry.get("path")) not in checked
+        for _ in range(known[key])
+    ]
+    count = write_baseline(write_file, matched, others)
+    if not args.quiet:
+        gone = len(dropped)
+        print(
+            f"tenantguard: wrote {count} finding{'s' * (count != 1)} to the baseline "
+            f"{write_file} ({gone} entr{'ies' if gone != 1 else 'y'} that match"
+            f"{'es' * (gone == 1)} no finding any more dropped); {len(new)} new "
+            f"finding{'s' * (len(new) != 1)} not recorded: fix them, or record every finding "
+            "with --write-baseline alone",
+            file=sys.stderr,
+        )
+    return iter(new), stale
+
+
+def _say_stale(baseline: Path, entries: list[dict[str, object]]) -> None:
+    """The baseline's entries of checked files that no finding matched: their leaks were
+    fixed, and the entries would hide the same statements brought back (h36H)."""
+    if not entries:
+        return
+    shown = "; ".join(f"{e.get('path')} {e.get('rule')}: {e.get('message')}" for e in entries[:3])
+    more = f"; and {len(entries) - 3} more" if len(entries) > 3 else ""
+    count = len(entries)
+    print(
+        f"tenantguard: note: {count} entr{'ies' if count != 1 else 'y'} of the baseline "
+        f"{baseline} match{'es' * (count == 1)} no finding any more ({shown}{more}): "
+        f"fixed, but kept, {'they' if count != 1 else 'it'} would hide the same statement "
+        f"brought back; drop {'them' if count != 1 else 'it'} with `tenantguard check --baseline {baseline} "
+        f"--write-baseline {baseline}`",
+        file=sys.stderr,
+    )
 
 
 # a plain class: a dataclass costs a fresh process ~1 M instructions to build at import
@@ -1080,7 +1151,7 @@ def _unmatched_settings(group: _Group) -> list[str]:
 def _check_groups(
     args: argparse.Namespace,
     groups: list[_Group],
-    known: Counter[str] | None,
+    known: Known | None,
     write_file: Path | None,
     jobs: int | None,
     patch_rules_only: bool,
@@ -1109,12 +1180,12 @@ def _report(
     groups: list[_Group],
     streams: list[Iterator[Finding]],
     tally: _Tally,
-    known: Counter[str] | None,
+    known: Known | None,
     write_file: Path | None,
 ) -> int:
     # each group's findings come sorted: merged, the run's are, and none is held
     findings: Iterator[Finding] = heapq.merge(*streams, key=_order)
-    if write_file:
+    if write_file and known is None:
         from tenantguard.baseline import write_baseline
 
         count = write_baseline(write_file, findings)
@@ -1125,11 +1196,9 @@ def _report(
                 file=sys.stderr,
             )
         return EXIT_CLEAN
+    stale: Callable[[], list[dict[str, object]]] | None = None
     if known is not None:
-        from tenantguard.baseline import without_baseline
-
-        base = Path(args.baseline).resolve().parent  # the baseline's paths start there
-        findings = tally.reported(without_baseline(tally.seen(findings), known, base))
+        findings, stale = _without_baseline(args, groups, findings, tally, known, write_file)
     findings = tally.errors_of(findings)
     texts = {path: text for group in groups for path, text in group.texts.items()}
     style = Style(colour=colour_wanted(sys.stdout), quiet=args.quiet, texts=texts)
@@ -1138,6 +1207,8 @@ def _report(
         sys.stdout.write(render_statistics(args.format, list(findings), style))
     else:
         write_report(sys.stdout, args.format, findings, 0, 0, style, summary=tally.summary)
+    if stale is not None and not write_file:
+        _say_stale(args.baseline, stale())
     failed = tally.errors > 0
     return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_CLEAN
 
