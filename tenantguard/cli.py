@@ -145,6 +145,13 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
         help="apply exclude to files named on the command line too (for pre-commit)",
     )
     files.add_argument(
+        "--check-dependents",
+        action="store_true",
+        help="a named schema source or configuration file checks every file of its project "
+        "(a schema change can make an unchanged query leak); other named .toml files are "
+        "passed over (for pre-commit)",
+    )
+    files.add_argument(
         "--no-cache", action="store_true", help="neither read nor write .tenantguard_cache/"
     )
 
@@ -678,6 +685,33 @@ def _within(path: Path, other: Path) -> bool:
     return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
 
 
+def _with_dependents(members: list[Path], settings: Settings, pipeline: list[str]) -> list[Path]:
+    """`--check-dependents` (the pre-commit hook's): the named files, or the project's root when
+    one of them is a schema source, a patch or the configuration — what every verdict of the
+    project depends on. pre-commit names the staged files only: a migration giving `tags` the
+    tenant column was committed while the unchanged app/tags.py read every tenant's tags
+    (h36H). A named .toml that is not the configuration is another tool's: passed over."""
+    kept: list[Path] = []
+    reason = None
+    for path in members:
+        if path.suffix.lower() == ".toml":
+            if settings.config_file is not None and _within(path, settings.config_file):
+                reason = reason or f"{path} is the configuration"
+            continue
+        kept.append(path)
+        if reason is None and any(_within(path, settings.root / p) for p in pipeline):
+            reason = f"{path} is a schema source"
+    if reason is None:
+        return kept
+    root = Path(os.path.relpath(settings.root))  # findings named as a walk of `.` names them
+    print(
+        f"tenantguard: note: {reason}: every file of the project ({root.as_posix()}) is "
+        "checked against it (--check-dependents)",
+        file=sys.stderr,
+    )
+    return [root]
+
+
 def _groups(
     args: argparse.Namespace, patch_rules_only: bool, errors: list[str]
 ) -> list[_Group] | None:
@@ -738,6 +772,10 @@ def _groups(
         force_exclude = settings.force_exclude or bool(args.force_exclude)
         pipeline = [settings.patch_dir, *settings.schema_paths]
         on_disk = [p for p in members if p is not stdin]
+        if getattr(args, "check_dependents", False):
+            on_disk = _with_dependents(on_disk, settings, pipeline)
+            if not on_disk and not any(p is stdin for p in members):
+                continue  # only another tool's .toml was named: nothing of ours to check
         skipped: list[str] = []
         unreadable: list[str] = []
         projects: list[str] = []
