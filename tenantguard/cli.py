@@ -712,6 +712,26 @@ def _with_dependents(members: list[Path], settings: Settings, pipeline: list[str
     return [root]
 
 
+def _tracked(files: list[SourceFile], root: Path) -> list[SourceFile]:
+    """Of the files a `--check-dependents` walk found, those git's index holds (what the
+    commit will hold): a file left untracked in the working tree (a scratch script) is not the
+    commit's and does not block it. Outside a git work tree, or without git, all of them."""
+    import subprocess
+
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return files
+    index = {os.path.realpath(root / os.fsdecode(n)) for n in listed.split(b"\0") if n}
+    return [f for f in files if os.path.realpath(f.path) in index]
+
+
 def _groups(
     args: argparse.Namespace, patch_rules_only: bool, errors: list[str]
 ) -> list[_Group] | None:
@@ -772,8 +792,11 @@ def _groups(
         force_exclude = settings.force_exclude or bool(args.force_exclude)
         pipeline = [settings.patch_dir, *settings.schema_paths]
         on_disk = [p for p in members if p is not stdin]
+        dependents = False
         if getattr(args, "check_dependents", False):
+            named_here = on_disk
             on_disk = _with_dependents(on_disk, settings, pipeline)
+            dependents = on_disk != [p for p in named_here if p.suffix.lower() != ".toml"]
             if not on_disk and not any(p is stdin for p in members):
                 continue  # only another tool's .toml was named: nothing of ours to check
         skipped: list[str] = []
@@ -795,6 +818,8 @@ def _groups(
             projects=projects,
             special=special,
         )
+        if dependents:
+            files = _tracked(files, settings.root)
         if projects:  # checked with their own configuration, as ruff does (and once)
             for found_settings, found_members in settings_for_paths(
                 [Path(p) for p in projects], cache=not args.no_cache

@@ -103,6 +103,8 @@ def test_the_hook_blocks_a_migration_that_makes_an_unchanged_query_leak(
     assert first.returncode == 0, first.stdout + first.stderr
     write(app / "db/migrations/002_tags_per_account.sql", TENANT_TAGS)
     git(app, "add", "db/migrations/002_tags_per_account.sql")
+    # a scratch file left untracked is not the commit's: it does not block it
+    write(app / "app/scratch.py", 'async def s(c):\n    await c.fetch("SELECT * FROM invoices")\n')
     blocked = subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-m", "tags"],
         cwd=app, env=env, capture_output=True, text=True, timeout=240,
@@ -110,7 +112,14 @@ def test_the_hook_blocks_a_migration_that_makes_an_unchanged_query_leak(
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     said = blocked.stdout + blocked.stderr
     assert "app/tags.py:2:47: TG001 tags in the SELECT statement" in said
+    assert "scratch.py" not in said
     assert git(app, "log", "--oneline").stdout.count("\n") == 1  # the migration not committed
+    # every file: one process (require_serial), each finding said once
+    every = subprocess.run(
+        [*pre_commit, "run", "--all-files"], cwd=app, env=env, capture_output=True, text=True
+    )
+    assert every.returncode == 1
+    assert (every.stdout + every.stderr).count("app/tags.py:2:47: TG001") == 1
     # the configuration alone, staged: pyproject.toml is the hook's too
     git(app, "reset", "-q")
     (app / "db/migrations/002_tags_per_account.sql").unlink()
