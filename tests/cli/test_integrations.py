@@ -23,7 +23,7 @@ def test_pre_commit_hook_runs_like_pre_commit(tmp_path: Path) -> None:
     """pre-commit runs `entry` with the staged file names appended, in the repository root."""
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     hook = next(h for h in hooks if h["id"] == "tenantguard")
-    assert set(hook["types_or"]) == {"python", "sql"}
+    assert set(hook["types_or"]) == {"python", "sql", "toml"}  # toml: the configuration (h36H)
     (tmp_path / "pyproject.toml").write_text(
         '[tool.tenantguard]\ntenant_tables = ["patients"]\n', encoding="utf-8"
     )
