@@ -78,7 +78,11 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     try:
         read = asyncio.run(_read(dsn, args.role, read_traffic=log_file is None))
     except UnknownRole as error:
-        return _error(args, f"role {error} does not exist on the server of {dsn}: pass --role ROLE")
+        return _error(
+            args,
+            f"role {error} does not exist on the server of {dsn}: --role names the role the "
+            "application connects as (its DSN's user), which the audit reads the database as",
+        )
     except PatchError as error:
         return _error(args, dsn.redact(str(error)))
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:

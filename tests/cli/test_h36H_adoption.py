@@ -110,3 +110,22 @@ def test_a_baseline_entry_of_a_file_not_checked_is_not_called_fixed(tmp_path: Pa
     write(root / "sql/invoices.sql", "SELECT 1;\n")
     named = run("check", "--baseline", ".tenantguard-baseline.json", "sql/invoices.sql", cwd=root)
     assert "1 entry of the baseline" in named.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_audit_of_a_role_that_does_not_exist_says_which_role_to_name(
+    two_clinics: str, tmp_path: Path, fmt: str
+) -> None:
+    """`tenantguard audit --dsn … --role clinic_ap` (a typo) said "role clinic_ap does not exist
+    on the server of …: pass --role ROLE" — the flag the user had just passed. Now it says what
+    the role must be."""
+    write(tmp_path / "pyproject.toml", "[tool.tenantguard]\n")
+    result = run(
+        "audit", "--dsn", two_clinics, "--role", "clinic_ap", "--format", fmt, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "pass --role ROLE" not in result.stderr
+    assert "role clinic_ap does not exist on the server" in result.stderr
+    assert "--role names the role the application connects as" in result.stderr
+    if fmt == "json":
+        assert "clinic_ap" in json.loads(result.stdout)["error"]["message"]
