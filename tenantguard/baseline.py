@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from tenantguard.engine.findings import Finding
@@ -22,7 +22,7 @@ from tenantguard.errors import ConfigError
 __all__ = [
     "Known",
     "fingerprint",
-    "keyed_paths",
+    "keyed_path",
     "read_baseline",
     "stale_entries",
     "subtract_baseline",
@@ -147,20 +147,21 @@ def without_baseline(
             yield finding
 
 
-def keyed_paths(paths: Iterable[str], base: Path) -> set[str]:
-    """Files' paths as a baseline in `base` keys them."""
-    return {_key_path(path, base) for path in paths}
+def keyed_path(path: str, base: Path) -> str:
+    """A file's path as a baseline in `base` keys it."""
+    return _key_path(path, base)
 
 
 def stale_entries(
-    known: Known, remaining: Counter[str], checked: set[str]
+    known: Known, remaining: Counter[str], judged: Callable[[str, str], bool]
 ) -> list[dict[str, object]]:
-    """The entries no finding matched (once each time unmatched) whose file was checked —
-    `checked`: the checked files' paths as the baseline keys them. An entry of a file that was
-    not checked (pre-commit names a few) may still hold: it is not stale."""
+    """The entries no finding matched (once each time unmatched) that the run judged —
+    `judged(path, rule)`: the file was checked and the rule ran on it. An entry of a file not
+    checked (pre-commit names a few) or of a rule not run (`--select`) may still hold."""
     return [
-        known.entries[key]
+        entry
         for key, count in sorted(remaining.items())
-        if count > 0 and str(known.entries[key].get("path")) in checked
+        if count > 0
+        and judged(str((entry := known.entries[key]).get("path")), str(entry.get("rule")))
         for _ in range(count)
     ]

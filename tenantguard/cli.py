@@ -534,10 +534,19 @@ def _without_baseline(
     the fixed ones dropped, nothing new recorded; the new findings are reported."""
     from collections import Counter
 
-    from tenantguard.baseline import keyed_paths, stale_entries, without_baseline
+    from tenantguard.baseline import keyed_path, stale_entries, without_baseline
 
     base = Path(args.baseline).resolve().parent  # the baseline's paths start there
-    checked = keyed_paths((str(s.path) for g in groups for s in g.files), base)
+    ran: dict[str, frozenset[str] | None] = {}  # checked file -> the rules run (None: all)
+    for group in groups:
+        rules = _enabled_rules(group.selection)
+        for source in group.files:
+            codes = None if rules is None else rules.in_file(source.relative)
+            ran[keyed_path(str(source.path), base)] = codes
+
+    def judged(path: str, rule: str) -> bool:
+        return path in ran and ((codes := ran[path]) is None or rule in codes)
+
     remaining = Counter(known)
     matched: list[Finding] | None = [] if write_file else None
     kept = tally.reported(
@@ -545,7 +554,7 @@ def _without_baseline(
     )
 
     def stale() -> list[dict[str, object]]:
-        return stale_entries(known, remaining, checked)
+        return stale_entries(known, remaining, judged)
 
     if write_file is None or matched is None:
         return kept, stale
@@ -556,7 +565,7 @@ def _without_baseline(
     others = [
         entry
         for key, entry in known.entries.items()
-        if str(entry.get("path")) not in checked
+        if not judged(str(entry.get("path")), str(entry.get("rule")))
         for _ in range(known[key])
     ]
     count = write_baseline(write_file, matched, others)

@@ -129,3 +129,27 @@ def test_audit_of_a_role_that_does_not_exist_says_which_role_to_name(
     assert "--role names the role the application connects as" in result.stderr
     if fmt == "json":
         assert "clinic_ap" in json.loads(result.stdout)["error"]["message"]
+
+
+def test_a_baseline_entry_of_a_rule_not_run_is_not_called_fixed_nor_dropped(
+    tmp_path: Path,
+) -> None:
+    """`--select TG003` (or a per_file_ignores of the entry's file) runs no TG001: the TG001
+    entries are neither stale nor dropped by an update."""
+    root = legacy(tmp_path)
+    baseline = ".tenantguard-baseline.json"
+    selected = run("check", "--select", "TG003", "--baseline", baseline, cwd=root)
+    assert selected.returncode == 0, selected.stdout + selected.stderr
+    assert "matches no finding" not in selected.stderr
+    update = run(
+        "check", "--select", "TG003", "--baseline", baseline, "--write-baseline", baseline, cwd=root
+    )
+    assert update.returncode == 0, update.stdout + update.stderr
+    assert len(entries(root / baseline)) == 2
+    write(
+        root / "pyproject.toml",
+        CONFIG + '[tool.tenantguard.per_file_ignores]\n"sql/invoices.sql" = ["TG001"]\n',
+    )
+    ignored = run("check", "--baseline", baseline, cwd=root)
+    assert ignored.returncode == 0, ignored.stdout + ignored.stderr
+    assert "matches no finding" not in ignored.stderr
