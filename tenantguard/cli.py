@@ -1172,6 +1172,19 @@ def _check(args: argparse.Namespace, *, patch_rules_only: bool = False) -> int:
     write_file: Path | None = getattr(args, "write_baseline", None)
     if jobs is not None and jobs < 1:
         return _stopped(args, ["--jobs must be at least 1"])
+    if (
+        baseline_file
+        and write_file
+        and baseline_file.resolve().parent != write_file.resolve().parent
+    ):
+        # an update keeps entries as written, their paths from the baseline's directory
+        return _stopped(
+            args,
+            [
+                f"--write-baseline {write_file} with --baseline {baseline_file} updates the "
+                "baseline: write it in the same directory (the same file, usually)"
+            ],
+        )
     if not args.no_cache:
         check_cache_environment()  # where every cache file would go: before anything is kept
     errors: list[str] = []

@@ -153,3 +153,17 @@ def test_a_baseline_entry_of_a_rule_not_run_is_not_called_fixed_nor_dropped(
     ignored = run("check", "--baseline", baseline, cwd=root)
     assert ignored.returncode == 0, ignored.stdout + ignored.stderr
     assert "matches no finding" not in ignored.stderr
+
+
+def test_an_update_written_in_another_directory_is_a_usage_error(tmp_path: Path) -> None:
+    """The entries an update keeps are written as they were, their paths from the baseline's
+    directory: written elsewhere they would name other files."""
+    root = legacy(tmp_path)
+    (root / "ci").mkdir()
+    result = run(
+        "check", "--baseline", ".tenantguard-baseline.json", "--write-baseline", "ci/b.json",
+        cwd=root,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "write it in the same directory" in result.stderr
+    assert not (root / "ci/b.json").exists()
