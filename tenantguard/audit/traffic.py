@@ -198,6 +198,11 @@ def traffic_findings(
     return findings, len(texts)
 
 
+# a setting read by a name pg_stat_statements replaced (h36H: `tenant_id =
+# current_setting('app.tenant_id')::bigint` recorded as `current_setting($1)`, TG001 unexplained)
+_SETTING_AS_PARAMETER = re.compile(r"\bcurrent_setting\s*\(\s*\$\d", re.IGNORECASE)
+
+
 def _located(finding: Finding, record: RecordedStatement) -> Finding:
     """The proof's finding on a recorded statement: where to find it again, and how much it
     runs. A pg_stat_statements statement is at `db:pg_stat_statements/<queryid>`, the finding's
@@ -219,12 +224,20 @@ def _located(finding: Finding, record: RecordedStatement) -> Finding:
             f"pg_stat_statements WHERE queryid = {record.queryid}"
         )
         located = finding.in_file(f"db:pg_stat_statements/{record.queryid}")
+    advice = located.help
+    if not record.path and _SETTING_AS_PARAMETER.search(record.text):
+        advice += (
+            "; pg_stat_statements records the setting's name as a parameter "
+            "(`current_setting($n)`, every constant is one), so a pin by the tenant setting "
+            "cannot be read here: audit the server's log instead (`--statements FILE`, "
+            "log_statement = 'all'), where the name is kept"
+        )
     return Finding(
         located.code,
         located.name,
         located.severity,
         f"{finding.message}: `{excerpt}` ({where})",
-        located.help,
+        advice,
         located.line,
         located.column,
         located.end_line,
