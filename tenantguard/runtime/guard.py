@@ -53,6 +53,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("tenantguard")
+# the call site of the counts logged when the pool closes (the structured field keeps it)
+_AT_FLUSH = "(summary at flush)"
 
 # Measured (benchmarks/runtime_overhead.py, a shared 2-core machine): the proof of 8 KiB of
 # joins, unions, IN lists, AND chains or VALUES rows takes 20-50 ms (chained CTEs grow faster)
@@ -1475,9 +1477,24 @@ class Guard:
             "count": count,
         }
         verb = "blocked" if self._mode is Mode.ENFORCE else "would block"
+        level = logging.ERROR if self._mode is Mode.ENFORCE else logging.WARNING
+        if site == _AT_FLUSH:  # no call site: more of a line logged before with its own (h36H)
+            log.log(
+                level,
+                "tenantguard: %s %s %s more time%s since the line logged for this statement "
+                "(counted until the pool closing, at the call sites logged): %s — %s",
+                verb,
+                rule,
+                count,
+                "s" * (count != 1),
+                self._private(message),
+                shown,
+                extra={"tenantguard": fields},
+            )
+            return
         times = "" if count == 1 else f" ({count} times since the last line)"
         log.log(
-            logging.ERROR if self._mode is Mode.ENFORCE else logging.WARNING,
+            level,
             "tenantguard: %s %s at %s%s%s: %s — %s",
             verb,
             rule,
@@ -1492,4 +1509,4 @@ class Guard:
     def flush_reports(self) -> None:
         """Logs the occurrences not yet reported (call at shutdown; pools do on close)."""
         for (rule, message, statement), count in self._reports.flush():
-            self._log(rule, message, "", statement, "", count, "(summary at flush)")
+            self._log(rule, message, "", statement, "", count, _AT_FLUSH)
