@@ -145,13 +145,6 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
         help="apply exclude to files named on the command line too (for pre-commit)",
     )
     files.add_argument(
-        "--check-dependents",
-        action="store_true",
-        help="a named schema source or configuration file checks every file of its project "
-        "(a schema change can make an unchanged query leak); other named .toml files are "
-        "passed over (for pre-commit)",
-    )
-    files.add_argument(
         "--no-cache", action="store_true", help="neither read nor write .tenantguard_cache/"
     )
 
@@ -324,6 +317,13 @@ def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--jobs", type=int, metavar="N", help="processes for large inputs (default: all cores)"
+    )
+    check.add_argument(
+        "--check-dependents",
+        action="store_true",
+        help="a named schema source or configuration file checks every file of its project "
+        "(a schema change can make an unchanged query leak); other named .toml files are "
+        "passed over (for pre-commit)",
     )
     _policy_flags(check)
 
