@@ -391,6 +391,12 @@ class Guard:
     @mode.setter
     def mode(self, mode: Mode | str) -> None:
         old, new = self._mode, as_mode(mode)
+        if new is not old:
+            # what is pending was counted under the old mode's verb ("would block"): said now,
+            # and counting starts anew, so the first refusal after `report` -> `enforce` is a
+            # line of its own at once, not more of the old line a minute later (h36H)
+            self.flush_reports()
+            self._reports = ReportLimiter(self._reports.interval, self._reports.max_keys)
         self._mode = new
         self.clear_cache()  # verdicts made in "off" mode hold no proof
         if new is not old:
@@ -1482,7 +1488,8 @@ class Guard:
             log.log(
                 level,
                 "tenantguard: %s %s %s more time%s since the line logged for this statement "
-                "(counted until the pool closing, at the call sites logged): %s — %s",
+                "(counted until the pool closed or the mode changed, at the call sites logged): "
+                "%s — %s",
                 verb,
                 rule,
                 count,
