@@ -80,6 +80,7 @@ from tenantguard.runtime.schema_code import (
     SQL_FUNCTIONS_QUERY_BEFORE_14 as _SQL_FUNCTIONS_QUERY_BEFORE_14,
 )
 from tenantguard.runtime.schema_code import STATEFUL_CODE_QUERY as _STATEFUL_CODE_QUERY
+from tenantguard.runtime.schema_code import TENANT_PLACES_QUERY as _TENANT_PLACES_QUERY
 from tenantguard.runtime.schema_code import TENANT_TYPES_QUERY as _TENANT_TYPES_QUERY
 from tenantguard.runtime.schema_code import TRIGGER_QUERY as _TRIGGER_QUERY
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
@@ -104,6 +105,7 @@ from tenantguard.runtime.schema_code import (
     stateful_code,
     stateful_implicit,
     tenant_column_types,
+    tenant_places,
     tenant_registry,
     trigger_writes,
     unnamed_calls,
@@ -979,6 +981,7 @@ class GuardedConnection(asyncpg.Connection):
                 ("triggers", _TRIGGER_QUERY, ()),
                 ("inherits", _INHERITS_QUERY, ()),
                 ("types", _TENANT_TYPES_QUERY, (column,)),
+                ("places", _TENANT_PLACES_QUERY, (column,)),
                 ("definitions", _FUNCTION_DEFINITIONS_QUERY, ()),
             ):
                 found[name] = await _fetch(self, query, *args)
@@ -1031,6 +1034,7 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_spanning_keys(spanning)
         typed = [tuple(r) for r in catalog["types"]]
         guard.learn_tenant_column_types(tenant_column_types(typed), exact_domains(typed))
+        guard.learn_tenant_places(tenant_places((tuple(r) for r in catalog["places"]), column))
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))

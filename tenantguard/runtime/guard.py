@@ -283,6 +283,7 @@ class Guard:
         "_max_statement_bytes",
         "_mode",
         "_owns_expressions",
+        "_places",
         "_policy",
         "_proven_with",
         "_registry",
@@ -362,6 +363,8 @@ class Guard:
         self._role_views: frozenset[str] = frozenset()
         # the tenant column's types by relation, and the exact domains among them
         self._column_types: tuple[dict[str, str], dict[str, tuple[str, str]]] = ({}, {})
+        # each name's tenant column place by the catalog's column order (None: unsure)
+        self._places: dict[str, int | None] = {}
         self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
@@ -582,6 +585,14 @@ class Guard:
             "_column_types",
             ({**self._column_types[0], **types}, {**self._column_types[1], **(domains or {})}),
         )
+
+    def learn_tenant_places(self, places: Mapping[str, int | None]) -> None:
+        """The tenant column's place among each name's columns, as the catalog orders them
+        (`runtime.schema_code.tenant_places`, `Policy.tenant_places`; None: the name's
+        relations disagree). The catalog wins over the policy's (its schema sources may miss a
+        dropped column): an INSERT with no column list is matched as the server matches it
+        (h36C). Verdicts made before are made again."""
+        self._relearn("_places", dict(places))
 
     def learn_hidden_writes(self, found: Mapping[str, Mapping[str, str]]) -> None:
         """What writes run beside themselves that reaches tenant rows unpinned, read from the
@@ -857,6 +868,7 @@ class Guard:
             and not hidden
             and not typed
             and not self._view_queries[0]
+            and not self._places
         ):
             return self._with_functions(policy)
         if checked:
@@ -873,6 +885,17 @@ class Guard:
                     **{sql_name(t): k for t, k in policy.tenant_column_types.items()},
                 },
                 exact_domains={**domains, **policy.exact_domains},
+            )
+        if self._places:
+            policy = policy.replace(
+                tenant_places={
+                    **{
+                        sql_name(t): k
+                        for t, k in policy.tenant_places.items()
+                        if t not in self._places
+                    },
+                    **{sql_name(t): k for t, k in self._places.items() if k is not None},
+                }
             )
         if hidden:
             policy = policy.replace(

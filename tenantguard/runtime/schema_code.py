@@ -1259,6 +1259,43 @@ def tenant_column_types(rows: Iterable[Sequence[object]]) -> dict[str, str]:
     return {name: kind for name, kind in found.items() if kind is not None}
 
 
+TENANT_PLACES_QUERY = """
+SELECT c.relname::text, c.relkind::text,
+       array_agg(a.attname::text ORDER BY a.attnum)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+  AND c.relname IN (
+    SELECT h.relname FROM pg_catalog.pg_attribute t
+    JOIN pg_catalog.pg_class h ON h.oid = t.attrelid
+    WHERE t.attname = $1 AND t.attnum > 0 AND NOT t.attisdropped)
+GROUP BY c.oid, c.relname, c.relkind
+"""
+
+
+def tenant_places(rows: Iterable[Sequence[object]], column: str) -> dict[str, int | None]:
+    """`Policy.tenant_places` read from the catalog (rows of `TENANT_PLACES_QUERY`): each
+    name's tenant column's place among its columns in attnum order, dropped columns skipped —
+    the order PostgreSQL matches an INSERT's values (or a `*`) by. None for a name whose
+    relations disagree (two schemas with other orders, a view or one without the column, a
+    temporary table of some session): no place, the proof refuses what it cannot match (h36C:
+    a policy written by hand had none, and `INSERT INTO patients SELECT * FROM patients WHERE
+    tenant_id = $1` was refused though the static proof, with schema sources, passed it)."""
+    found: dict[str, int | None] = {}
+    for name, kind, names in rows:
+        columns = [str(n) for n in (names or ())]  # type: ignore[attr-defined]
+        place = (
+            columns.index(column)
+            if str(kind) in ("r", "p", "f") and columns.count(column) == 1
+            else None
+        )
+        key = str(name)
+        found[key] = place if found.get(key, place) == place else None
+    return found
+
+
 _EXACT_BASES = frozenset({"int2", "int4", "int8", "numeric", "text", "varchar", "uuid"})
 
 
