@@ -142,6 +142,7 @@ _execute = asyncpg.Connection.execute
 _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
+_PATH_QUERY = "SELECT pg_catalog.current_schemas(true)::pg_catalog.text[]"
 _cursor = asyncpg.Connection.cursor
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
 _get_settings = asyncpg.Connection.get_settings
@@ -959,6 +960,9 @@ class GuardedConnection(asyncpg.Connection):
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
                 found["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
             found["names"] = await self._tg_policy_names()
+            # the session's real path: the role's and database's settings (ALTER ROLE /
+            # DATABASE … SET search_path) apply to every session, unseen by startup settings
+            found["path"] = [await _fetchval(self, _PATH_QUERY)]
             for name, query, args in (
                 (
                     "functions",
@@ -1139,6 +1143,20 @@ class GuardedConnection(asyncpg.Connection):
             # unseen (round 22, helper 107)
             self._tg_setting_everywhere = True
             self._tg_fast = False
+        path = catalog.get("path", [None])[0]
+        if self._tg_startup is None and policy.global_homes:
+            elsewhere = policy.read_otherwise(None if path is None else [str(p) for p in path])
+            if elsewhere:
+                self._tg_startup = (
+                    f"the session's search_path ({', '.join(map(str, path or ()))}: set for "
+                    "the role or database on the server) reads "
+                    f"{', '.join(elsewhere[:5])} in another schema than the global table the "
+                    "policy holds (config `search_path`): an unpinned read of it would read "
+                    "every tenant's rows there",
+                    "set config `search_path` to the sessions' path, or ALTER ROLE / ALTER "
+                    "DATABASE … RESET search_path",
+                )
+                self._tg_lexer_ok = self._tg_fast = False
         if loose and self._tg_startup is None:
             # `tenant_id = 'acme'` is true of 'ACME' too: a pin selects other tenants' rows
             columns = ", ".join(row[0] for row in loose[:5])

@@ -1,0 +1,84 @@
+"""Round 36 (helper h36C): attacks on the runtime guard from outside, on a real server. Each
+case asserts on the rows a statement read or changed.
+
+1. FIXED: a search path set by the server behind the guard's back. `countries` is a global
+   table in public and a tenant table in archive (the policy's `global_homes`, from schema
+   sources, with config search_path ['public']); `ALTER DATABASE … SET search_path = archive,
+   public` (or ALTER ROLE … SET), made by a DBA outside the sources, is the path of every new
+   session. The guard read `SELECT code FROM countries` as public's global table: clinic 1 got
+   every clinic's archive rows. The guard now reads the session's real path
+   (`current_schemas(true)`) with the catalog, and refuses every statement of a connection
+   whose path reads a name it holds global elsewhere (as for a path in startup settings).
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import connect, tenant
+from tests.runtime.test_runtime import POLICY
+
+COUNTRIES = (
+    "CREATE TABLE countries (code text);"
+    " INSERT INTO countries VALUES ('es'), ('fr');"
+    " CREATE SCHEMA archive;"
+    " CREATE TABLE archive.countries (tenant_id bigint NOT NULL, code text);"
+    " INSERT INTO archive.countries VALUES (1, 'mine'), (2, 'theirs')"
+)
+PATH_POLICY = POLICY.replace(
+    tenant_tables={*POLICY.tenant_tables, "countries"},
+    global_homes={"countries": {"public"}},
+    relation_homes={"countries": {"public", "archive"}},
+    search_path=("public",),
+)
+
+
+async def _raw(dsn: str, sql: str) -> list[asyncpg.Record]:
+    raw = await asyncpg.connect(dsn)
+    try:
+        if ";" in sql:
+            await raw.execute(sql)
+            return []
+        return list(await raw.fetch(sql))
+    finally:
+        await raw.close()
+
+
+@pytest.mark.parametrize("where", ["database", "role"])
+async def test_a_search_path_set_by_the_server_is_read(two_clinics: str, where: str) -> None:
+    await _raw(two_clinics, COUNTRIES + ";")
+    database = two_clinics.rsplit("/", 1)[-1].split("?")[0]
+    role = (await _raw(two_clinics, "SELECT current_user::text"))[0][0]
+    if where == "database":
+        await _raw(two_clinics, f"ALTER DATABASE {database} SET search_path = archive, public;")
+    else:
+        await _raw(
+            two_clinics,
+            f"ALTER ROLE {role} IN DATABASE {database} SET search_path = archive, public;",
+        )
+    try:
+        conn = await connect(two_clinics, policy=PATH_POLICY)
+        try:
+            rows: list[object] = []
+            with tenant(1), pytest.raises(TenantIsolationError, match="search_path"):
+                rows = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY 1")]
+            assert rows == []  # was ['mine', 'theirs']: every clinic's archive rows
+        finally:
+            await conn.close()
+    finally:
+        if where == "role":
+            await _raw(two_clinics, f"ALTER ROLE {role} IN DATABASE {database} RESET ALL;")
+
+
+async def test_the_default_path_reads_public(two_clinics: str) -> None:
+    """The twin: the path the policy says, the global table read as global."""
+    await _raw(two_clinics, COUNTRIES + ";")
+    conn = await connect(two_clinics, policy=PATH_POLICY)
+    try:
+        with tenant(1):
+            rows = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY 1")]
+        assert rows == ["es", "fr"]
+    finally:
+        await conn.close()
