@@ -582,8 +582,18 @@ class GuardedConnection(asyncpg.Connection):
                     "send the statements one by one (a transaction keeps them together)",
                     query,
                 )
-        if verdict.expression_pin and scope is None and guard.mode is not Mode.OFF:
-            _no_block_for_setting(guard, query)
+        if verdict.expression_pin and guard.mode is not Mode.OFF:
+            if scope is None:
+                _no_block_for_setting(guard, query)
+            elif scope.key is None:  # unscoped(): the setting would be '' (h36C)
+                guard.violation(
+                    f"the statement is pinned by the tenant setting ({guard._tenant_setting}) "
+                    "inside unscoped(), which holds no tenant: the guard sets the setting to '' "
+                    "for it, so it reads no tenant's rows (no row, or an error casting '')",
+                    "pin it by a parameter (`tenant_id = $1`) in maintenance code, or make "
+                    "the call inside `with tenant(id):`",
+                    query,
+                )
         wanted = None
         if guard._set_tenant_setting or verdict.expression_pin or self._tg_setting_everywhere:
             target = scope.key if scope is not None and scope.key is not None else ""

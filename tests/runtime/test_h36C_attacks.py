@@ -9,6 +9,11 @@ case asserts on the rows a statement read or changed.
    every clinic's archive rows. The guard now reads the session's real path
    (`current_schemas(true)`) with the catalog, and refuses every statement of a connection
    whose path reads a name it holds global elsewhere (as for a path in startup settings).
+
+2. FIXED (the open item of h34): a statement pinned by the tenant setting inside
+   `unscoped()` ran with the setting '' (the guard sets it to the block's tenant: none) and
+   failed casting '' or returned no row, silently wrong for a maintenance job. Refused now,
+   saying why; a parameter pin in unscoped() still runs.
 """
 
 from __future__ import annotations
@@ -80,5 +85,35 @@ async def test_the_default_path_reads_public(two_clinics: str) -> None:
         with tenant(1):
             rows = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY 1")]
         assert rows == ["es", "fr"]
+    finally:
+        await conn.close()
+
+
+# ------------------------------------- 2. a statement pinned by the setting inside unscoped()
+SETTING_PINNED = (
+    "SELECT first_name FROM patients"
+    " WHERE tenant_id = current_setting('app.tenant_id', true)::bigint ORDER BY 1"
+)
+
+
+async def test_a_setting_pinned_statement_inside_unscoped_is_refused(two_clinics: str) -> None:
+    """unscoped() holds no tenant: the guard sets the setting to '' for the statement, which
+    then reads NULL and returns no row, silently (h34 noted it). Refused now, saying why;
+    a parameter pin inside unscoped() still runs."""
+    from tenantguard.runtime import unscoped
+
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        rows: list[object] = ["unset"]
+        with unscoped("nightly job"):
+            with pytest.raises(TenantIsolationError, match="unscoped"):
+                rows = await conn.fetch(SETTING_PINNED)
+            assert rows == ["unset"]  # was []: no row, no error
+            twin = await conn.fetch(
+                "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY 1", 2
+            )
+            assert [r[0] for r in twin] == ["Carla"]
+        with tenant(1):
+            assert [r[0] for r in await conn.fetch(SETTING_PINNED)] == ["Ana", "Bruno"]
     finally:
         await conn.close()
