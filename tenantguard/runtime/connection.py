@@ -70,6 +70,7 @@ from tenantguard.runtime.schema_code import EXTENSION_FUNCTIONS_QUERY as _EXTENS
 from tenantguard.runtime.schema_code import (
     FUNCTION_DEFINITIONS_QUERY as _FUNCTION_DEFINITIONS_QUERY,
 )
+from tenantguard.runtime.schema_code import FUNCTION_PATHS_QUERY as _FUNCTION_PATHS_QUERY
 from tenantguard.runtime.schema_code import INHERITS_QUERY as _INHERITS_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
@@ -97,6 +98,7 @@ from tenantguard.runtime.schema_code import (
     implicit_changers,
     inlined_functions,
     merged_by_table,
+    path_functions,
     role_changers,
     role_changing_writes,
     run_unnamed,
@@ -996,6 +998,7 @@ class GuardedConnection(asyncpg.Connection):
                 ("inherits", _INHERITS_QUERY, ()),
                 ("types", _TENANT_TYPES_QUERY, (column,)),
                 ("places", _TENANT_PLACES_QUERY, (column,)),
+                ("paths", _FUNCTION_PATHS_QUERY, ()),
                 ("definitions", _FUNCTION_DEFINITIONS_QUERY, ()),
             ):
                 found[name] = await _fetch(self, query, *args)
@@ -1049,6 +1052,7 @@ class GuardedConnection(asyncpg.Connection):
         typed = [tuple(r) for r in catalog["types"]]
         guard.learn_tenant_column_types(tenant_column_types(typed), exact_domains(typed))
         guard.learn_tenant_places(tenant_places((tuple(r) for r in catalog["places"]), column))
+        guard.learn_path_functions(path_functions((tuple(r) for r in catalog["paths"]), policy))
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))

@@ -283,6 +283,7 @@ class Guard:
         "_max_statement_bytes",
         "_mode",
         "_owns_expressions",
+        "_path_functions",
         "_places",
         "_policy",
         "_proven_with",
@@ -365,6 +366,8 @@ class Guard:
         self._column_types: tuple[dict[str, str], dict[str, tuple[str, str]]] = ({}, {})
         # each name's tenant column place by the catalog's column order (None: unsure)
         self._places: dict[str, int | None] = {}
+        # functions whose own search_path reads a global name elsewhere (name -> why)
+        self._path_functions: dict[str, str] = {}
         self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
@@ -594,6 +597,13 @@ class Guard:
         (h36C). Verdicts made before are made again."""
         self._relearn("_places", dict(places))
 
+    def learn_path_functions(self, found: Mapping[str, str]) -> None:
+        """Functions whose own `SET search_path` reads a name the policy holds global in
+        another schema (`runtime.schema_code.path_functions`): read as tenant relations that
+        cannot be pinned (a call is refused inside tenant()). Verdicts made before are made
+        again (h36C)."""
+        self._relearn("_path_functions", dict(found))
+
     def learn_hidden_writes(self, found: Mapping[str, Mapping[str, str]]) -> None:
         """What writes run beside themselves that reaches tenant rows unpinned, read from the
         catalog's triggers and rules (`runtime.schema_code.trigger_writes`, `Policy.
@@ -662,6 +672,15 @@ class Guard:
         a call passes (checked against tenant(), as a `$n` pin is). A policy written by hand
         named none, and clinic 1's `SELECT every_name()` returned every clinic's names, its
         `names_of(2)` clinic 2's (h34C). The policy's own functions (schema sources) win."""
+        if self._path_functions:
+            policy = policy.replace(
+                tenant_tables={sql_name(t) for t in policy.tenant_tables}
+                | {sql_name(f) for f in self._path_functions},
+                unpinnable={
+                    **{sql_name(t): why for t, why in policy.unpinnable.items()},
+                    **{sql_name(f): why for f, why in self._path_functions.items()},
+                },
+            )
         functions = self._unknown_functions(policy)
         if not functions:
             return policy

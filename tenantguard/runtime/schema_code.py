@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from tenantguard._patterns import lazy_pattern
-from tenantguard.engine.policy import ForeignKey
+from tenantguard.engine.policy import ForeignKey, Policy
+from tenantguard.engine.search_path import set_search_paths
 
 __all__ = [
     "CODE_QUERY",
@@ -1257,6 +1258,37 @@ def tenant_column_types(rows: Iterable[Sequence[object]]) -> dict[str, str]:
         shown = str(kind) if own_collation else None
         found[key] = shown if found.get(key, shown) == shown else None
     return {name: kind for name, kind in found.items() if kind is not None}
+
+
+FUNCTION_PATHS_QUERY = """
+SELECT p.proname::text, c.setting
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace,
+     LATERAL (SELECT substr(e, 13) AS setting FROM pg_catalog.unnest(p.proconfig) e
+              WHERE e LIKE 'search\\_path=%') c
+WHERE p.proconfig IS NOT NULL
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
+
+
+def path_functions(rows: Iterable[Sequence[object]], policy: Policy) -> dict[str, str]:
+    """The functions whose own search path (`SET search_path = …` of CREATE FUNCTION, rows of
+    `FUNCTION_PATHS_QUERY`) reads a name the policy holds global in another schema
+    (`Policy.read_otherwise`; a path that cannot be read does), each with why: its body reads
+    that name's tenant rows where the proof, reading the body by the configured path, sees the
+    global table (h36C: `SET search_path = archive, public AS $$ SELECT code FROM countries
+    $$`, a SECURITY DEFINER one too, returned every clinic's archive rows)."""
+    if not policy.global_homes:
+        return {}
+    found: dict[str, str] = {}
+    for name, setting in rows:
+        paths = set_search_paths(f"SET search_path = {setting}")
+        read = sorted({n for p in paths or [None] for n in policy.read_otherwise(p)})
+        if read:
+            found[str(name)] = (
+                f"its own search_path ({setting}) reads {', '.join(read[:5])} in another "
+                "schema than the global table the policy holds"
+            )
+    return found
 
 
 TENANT_PLACES_QUERY = """

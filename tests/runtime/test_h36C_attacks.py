@@ -14,6 +14,14 @@ case asserts on the rows a statement read or changed.
    `unscoped()` ran with the setting '' (the guard sets it to the block's tenant: none) and
    failed casting '' or returned no row, silently wrong for a maintenance job. Refused now,
    saying why; a parameter pin in unscoped() still runs.
+
+3. FIXED: a function with its own `SET search_path = archive, public` (LANGUAGE sql, or
+   plpgsql SECURITY DEFINER) whose body reads `countries`: the guard sorted the body by the
+   configured path (public's global table) and passed `SELECT * FROM country_codes()`, which
+   returned ['mine', 'theirs']. Such a function (its path reading a name held global
+   elsewhere) is now a relation that cannot be pinned: refused. (The static check does not
+   leak here: a function of the sources with a search_path makes its reader drop every
+   name's resolution by the path — `countries` is then a tenant name everywhere.)
 """
 
 from __future__ import annotations
@@ -115,5 +123,45 @@ async def test_a_setting_pinned_statement_inside_unscoped_is_refused(two_clinics
             assert [r[0] for r in twin] == ["Carla"]
         with tenant(1):
             assert [r[0] for r in await conn.fetch(SETTING_PINNED)] == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------- 3. a function's own SET search_path clause
+FUNCTION_PATH = {
+    "set clause": "CREATE FUNCTION country_codes() RETURNS SETOF text LANGUAGE sql"
+    " SET search_path = archive, public AS $$ SELECT code FROM countries $$",
+    "security definer": "CREATE FUNCTION country_codes() RETURNS SETOF text LANGUAGE plpgsql"
+    " SECURITY DEFINER SET search_path = archive, public"
+    " AS $$ BEGIN RETURN QUERY SELECT code FROM countries; END $$",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(FUNCTION_PATH))
+async def test_a_function_reading_under_its_own_path_is_refused(
+    two_clinics: str, shape: str
+) -> None:
+    await _raw(two_clinics, COUNTRIES + "; " + FUNCTION_PATH[shape] + ";")
+    conn = await connect(two_clinics, policy=PATH_POLICY)
+    try:
+        rows: list[object] = []
+        with tenant(1), pytest.raises(TenantIsolationError):
+            rows = [r[0] for r in await conn.fetch("SELECT * FROM country_codes() ORDER BY 1")]
+        assert rows == []
+    finally:
+        await conn.close()
+
+
+async def test_a_function_whose_path_reads_the_global_table_passes(two_clinics: str) -> None:
+    await _raw(
+        two_clinics,
+        COUNTRIES + "; CREATE FUNCTION country_codes() RETURNS SETOF text LANGUAGE sql"
+        " SET search_path = public, archive AS $$ SELECT code FROM countries $$;",
+    )
+    conn = await connect(two_clinics, policy=PATH_POLICY)
+    try:
+        with tenant(1):
+            rows = [r[0] for r in await conn.fetch("SELECT * FROM country_codes() ORDER BY 1")]
+        assert rows == ["es", "fr"]
     finally:
         await conn.close()
