@@ -145,6 +145,10 @@ _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
 _PATH_QUERY = "SELECT pg_catalog.current_schemas(true)::pg_catalog.text[]"
+_TEMPORARY_QUERY = (
+    "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class c"
+    " WHERE c.relnamespace = pg_catalog.pg_my_temp_schema()"
+)
 _cursor = asyncpg.Connection.cursor
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
 _get_settings = asyncpg.Connection.get_settings
@@ -403,7 +407,7 @@ def _scoped_cursor(guarded: M) -> M:
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -459,6 +463,7 @@ class GuardedConnection(asyncpg.Connection):
         # what was read of the schema's code may be out of date: a statement that may change it
         # ran on one of the guard's connections (read again as the pool hands this one out)
         self._tg_catalog_stale = False
+        self._tg_shadowed = False  # _tg_startup says a temporary relation shadows a name
         # such a statement ran on this connection since its last reset (the others are told
         # again when it has ended: a reader in between saw the catalog before it)
         self._tg_changed_schema = False
@@ -1157,6 +1162,26 @@ class GuardedConnection(asyncpg.Connection):
             # unseen (round 22, helper 107)
             self._tg_setting_everywhere = True
             self._tg_fast = False
+        # this session's own temporary relations (not shared: pg_temp is the session's), read
+        # first for every relation name: one named like a global table of the policy is what
+        # an unqualified read of that name reads (h36C)
+        temporary = await self._tg_driver_call(lambda: _fetch(self, _TEMPORARY_QUERY))
+        if self._tg_shadowed:
+            self._tg_shadowed = False
+            self._tg_startup = _startup_problem(self)
+            self._tg_lexer_ok = self._tg_fast = False
+        global_names = {*policy.global_tables, *policy.global_homes}
+        shadowing = sorted({str(row[0]) for row in temporary} & global_names)
+        if shadowing and self._tg_startup is None:
+            self._tg_shadowed = True
+            self._tg_startup = (
+                f"a temporary relation of this session ({', '.join(shadowing[:5])}) is named "
+                "like a global table of the policy: PostgreSQL reads it first for that name, "
+                "and the guard reads the name as the global table",
+                "name temporary tables unlike the schema's tables, and drop them when done "
+                "(DROP TABLE or DISCARD TEMP inside unscoped())",
+            )
+            self._tg_lexer_ok = self._tg_fast = False
         path = catalog.get("path", [None])[0]
         if self._tg_startup is None and policy.global_homes:
             elsewhere = policy.read_otherwise(None if path is None else [str(p) for p in path])

@@ -22,6 +22,14 @@ case asserts on the rows a statement read or changed.
    elsewhere) is now a relation that cannot be pinned: refused. (The static check does not
    leak here: a function of the sources with a search_path makes its reader drop every
    name's resolution by the path — `countries` is then a tenant name everywhere.)
+
+4. FIXED: a temporary table shadowing a global table. pg_temp is searched first for
+   relations; a job in unscoped() made `CREATE TEMP TABLE countries AS SELECT tenant_id, code
+   FROM archive.countries`, and clinic 1's `SELECT code FROM countries` on that session
+   passed (public's global table for the guard) and returned ['mine', 'theirs']. The catalog
+   read (made again after a statement that may change the schema) now reads the session's
+   own temporary relations; one named like a global table refuses the connection's
+   statements outside unscoped() until it is dropped.
 """
 
 from __future__ import annotations
@@ -162,6 +170,35 @@ async def test_a_function_whose_path_reads_the_global_table_passes(two_clinics: 
     try:
         with tenant(1):
             rows = [r[0] for r in await conn.fetch("SELECT * FROM country_codes() ORDER BY 1")]
+        assert rows == ["es", "fr"]
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------- 4. a temporary table shadowing a global name
+async def test_a_temporary_table_shadowing_a_global_table_is_not_read_as_global(
+    two_clinics: str,
+) -> None:
+    """pg_temp is searched first for relations: a temporary `countries` made by a job in
+    unscoped() from every clinic's archive rows is what a later request's `SELECT code FROM
+    countries` reads on that session."""
+    from tenantguard.runtime import unscoped
+
+    await _raw(two_clinics, COUNTRIES + ";")
+    conn = await connect(two_clinics, policy=PATH_POLICY)
+    try:
+        with unscoped("report job"):
+            await conn.execute(
+                "CREATE TEMP TABLE countries AS SELECT tenant_id, code FROM archive.countries"
+            )
+        rows: list[object] = []
+        with tenant(1), pytest.raises(TenantIsolationError):
+            rows = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY 1")]
+        assert rows == []  # was ['mine', 'theirs']: the temporary copy of every clinic's rows
+        with unscoped("report job done"):
+            await conn.execute("DROP TABLE pg_temp.countries")
+        with tenant(1):  # the twin: the global table again
+            rows = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY 1")]
         assert rows == ["es", "fr"]
     finally:
         await conn.close()
