@@ -30,6 +30,10 @@ case asserts on the rows a statement read or changed.
    read (made again after a statement that may change the schema) now reads the session's
    own temporary relations; one named like a global table refuses the connection's
    statements outside unscoped() until it is dropped.
+
+5. HELD: a setting-pinned read of clinic 1 cancelled while it runs (asyncio.wait_for, a
+   TaskGroup whose sibling fails, a shield around it): clinic 2's next read on the
+   connection returns ['Carla'] only, and the connection stays usable.
 """
 
 from __future__ import annotations
@@ -200,5 +204,49 @@ async def test_a_temporary_table_shadowing_a_global_table_is_not_read_as_global(
         with tenant(1):  # the twin: the global table again
             rows = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY 1")]
         assert rows == ["es", "fr"]
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------- 5. a guarded call cancelled in its middle
+SLOW_SETTING_READ = (
+    "SELECT p.first_name FROM patients p, pg_sleep($1::float8)"
+    " WHERE p.tenant_id = current_setting('app.tenant_id')::bigint ORDER BY 1"
+)
+
+
+@pytest.mark.parametrize("how", ["wait_for", "task_group", "shield"])
+async def test_a_cancelled_call_leaves_no_tenant_behind(two_clinics: str, how: str) -> None:
+    """Clinic 1's setting-pinned read cancelled while it runs (the guard set the setting to
+    1 for it); clinic 2's next read on the connection gets clinic 2's rows only."""
+    import asyncio
+
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            call = conn.fetch(SLOW_SETTING_READ, 0.5)
+            if how == "wait_for":
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(call, 0.1)
+            elif how == "task_group":
+                with pytest.raises(ExceptionGroup):
+                    async with asyncio.TaskGroup() as group:
+                        group.create_task(call)
+
+                        async def fail() -> None:
+                            await asyncio.sleep(0.1)
+                            raise RuntimeError("sibling failed")
+
+                        group.create_task(fail())
+            else:
+                task = asyncio.ensure_future(call)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(task), 0.1)
+                # the shielded call goes on: clinic 1's rows, in clinic 1's block
+                assert [r[0] for r in await task] == ["Ana", "Bruno"]
+        with tenant(2):
+            rows = [r[0] for r in await conn.fetch(SLOW_SETTING_READ, 0)]
+        assert rows == ["Carla"]
+        assert await conn.fetchval("SELECT 1") == 1
     finally:
         await conn.close()
