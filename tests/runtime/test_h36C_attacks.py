@@ -34,6 +34,13 @@ case asserts on the rows a statement read or changed.
 5. HELD: a setting-pinned read of clinic 1 cancelled while it runs (asyncio.wait_for, a
    TaskGroup whose sibling fails, a shield around it): clinic 2's next read on the
    connection returns ['Carla'] only, and the connection stays usable.
+
+6. HELD: the session's path changed by the session itself — `SET search_path = archive,
+   public`, set_config('search_path', …, false), a SQL function calling set_config, a
+   plpgsql function's `EXECUTE 'SET sea' || 'rch_path = …'` — in an unscoped() job before a
+   request, or inside the request's block before its read: `SELECT code FROM countries`
+   returns ['es', 'fr'] or is refused, never archive's rows (the switch reset, TG006, the
+   function sorting).
 """
 
 from __future__ import annotations
@@ -248,5 +255,65 @@ async def test_a_cancelled_call_leaves_no_tenant_behind(two_clinics: str, how: s
             rows = [r[0] for r in await conn.fetch(SLOW_SETTING_READ, 0)]
         assert rows == ["Carla"]
         assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------- 6. a path a job of the session left behind
+PATH_CHANGES = {
+    "SET": "SET search_path = archive, public",
+    "set_config": "SELECT set_config('search_path', 'archive, public', false)",
+    "a function's SET": "SELECT set_path()",
+    "dynamic SQL": "SELECT set_path_hidden()",
+}
+PATH_FUNCTIONS = (
+    "; CREATE FUNCTION set_path() RETURNS void LANGUAGE sql AS"
+    " $$ SELECT set_config('search_path', 'archive, public', false) $$;"
+    " CREATE FUNCTION set_path_hidden() RETURNS void LANGUAGE plpgsql AS"
+    " $$ BEGIN EXECUTE 'SET sea' || 'rch_path = archive, public'; END $$;"
+)
+
+
+@pytest.mark.parametrize("change", sorted(PATH_CHANGES))
+async def test_a_path_an_unscoped_job_set_is_not_read_by_the_next_request(
+    two_clinics: str, change: str
+) -> None:
+    await _raw(
+        two_clinics,
+        COUNTRIES + PATH_FUNCTIONS,
+    )
+    from tenantguard.runtime import unscoped
+
+    conn = await connect(two_clinics, policy=PATH_POLICY)
+    try:
+        with unscoped("archive job"):
+            await conn.execute(PATH_CHANGES[change])
+        rows: list[object] = []
+        with tenant(1):
+            try:
+                rows = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY 1")]
+            except TenantIsolationError:
+                rows = ["refused"]
+        assert rows in (["es", "fr"], ["refused"])  # never ['mine', 'theirs']
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("change", sorted(PATH_CHANGES))
+async def test_a_path_changed_inside_the_request_is_not_read(two_clinics: str, change: str) -> None:
+    await _raw(
+        two_clinics,
+        COUNTRIES + PATH_FUNCTIONS,
+    )
+    conn = await connect(two_clinics, policy=PATH_POLICY)
+    try:
+        rows: list[object] = []
+        with tenant(1):
+            try:
+                await conn.execute(PATH_CHANGES[change])
+                rows = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY 1")]
+            except TenantIsolationError:
+                rows = ["refused"]
+        assert rows in (["es", "fr"], ["refused"])  # never ['mine', 'theirs']
     finally:
         await conn.close()
