@@ -41,6 +41,9 @@ case asserts on the rows a statement read or changed.
    request, or inside the request's block before its read: `SELECT code FROM countries`
    returns ['es', 'fr'] or is refused, never archive's rows (the switch reset, TG006, the
    function sorting).
+
+7. HELD: a pool whose init= or setup= runs `SET search_path = archive, public`: the read of
+   `countries` is refused or returns ['es', 'fr'].
 """
 
 from __future__ import annotations
@@ -317,3 +320,33 @@ async def test_a_path_changed_inside_the_request_is_not_read(two_clinics: str, c
         assert rows in (["es", "fr"], ["refused"])  # never ['mine', 'theirs']
     finally:
         await conn.close()
+
+
+# ------------------------------------------- 7. a pool's init= / setup= setting the path
+@pytest.mark.parametrize("hook", ["init", "setup"])
+async def test_a_path_a_pool_hook_sets_is_not_read_as_the_configured_one(
+    two_clinics: str, hook: str
+) -> None:
+    from tenantguard.runtime import create_pool
+
+    await _raw(two_clinics, COUNTRIES + ";")
+
+    async def set_path(connection: asyncpg.Connection) -> None:
+        await connection.execute("SET search_path = archive, public")
+
+    try:
+        pool = await create_pool(
+            two_clinics, policy=PATH_POLICY, min_size=1, max_size=1, **{hook: set_path}
+        )
+    except TenantIsolationError:
+        return  # refused where the hook runs: no row read
+    try:
+        rows: list[object] = []
+        with tenant(1):
+            try:
+                rows = [r[0] for r in await pool.fetch("SELECT code FROM countries ORDER BY 1")]
+            except TenantIsolationError:
+                rows = ["refused"]
+        assert rows in (["es", "fr"], ["refused"])  # never ['mine', 'theirs']
+    finally:
+        await pool.close()
