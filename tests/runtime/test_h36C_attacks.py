@@ -44,6 +44,9 @@ case asserts on the rows a statement read or changed.
 
 7. HELD: a pool whose init= or setup= runs `SET search_path = archive, public`: the read of
    `countries` is refused or returns ['es', 'fr'].
+
+8. HELD: copy_from_table / copy_records_to_table("countries", schema_name="archive") in
+   clinic 1's block are refused (archive's rows unchanged, none read); public's copies.
 """
 
 from __future__ import annotations
@@ -350,3 +353,27 @@ async def test_a_path_a_pool_hook_sets_is_not_read_as_the_configured_one(
         assert rows in (["es", "fr"], ["refused"])  # never ['mine', 'theirs']
     finally:
         await pool.close()
+
+
+# ------------------------------------------- 8. copy_*(schema_name=…) of a name global elsewhere
+async def test_copy_of_the_tenant_schemas_table_is_checked(two_clinics: str) -> None:
+    import io
+
+    await _raw(two_clinics, COUNTRIES + ";")
+    conn = await connect(two_clinics, policy=PATH_POLICY)
+    try:
+        out = io.BytesIO()
+        with tenant(1):
+            with pytest.raises(TenantIsolationError):
+                await conn.copy_from_table("countries", schema_name="archive", output=out)
+            with pytest.raises(TenantIsolationError):
+                await conn.copy_records_to_table(
+                    "countries", schema_name="archive", records=[(2, "planted")]
+                )
+            # the twin: public's global table
+            await conn.copy_from_table("countries", output=out)
+        assert b"theirs" not in out.getvalue() and b"es" in out.getvalue()
+    finally:
+        await conn.close()
+    rows = await _raw(two_clinics, "SELECT tenant_id, code FROM archive.countries ORDER BY 1")
+    assert [tuple(r) for r in rows] == [(1, "mine"), (2, "theirs")]
