@@ -47,6 +47,11 @@ case asserts on the rows a statement read or changed.
 
 8. HELD: copy_from_table / copy_records_to_table("countries", schema_name="archive") in
    clinic 1's block are refused (archive's rows unchanged, none read); public's copies.
+
+9. HELD (catalog watch installed): a view passing patients' tenant_id through, replaced in
+   place by another session between two pool leases with `SELECT 1::bigint AS tenant_id,
+   first_name FROM patients`: the next lease's cached, already-prepared read is refused
+   (it would return Ana, Bruno and Carla to clinic 1).
 """
 
 from __future__ import annotations
@@ -377,3 +382,41 @@ async def test_copy_of_the_tenant_schemas_table_is_checked(two_clinics: str) -> 
         await conn.close()
     rows = await _raw(two_clinics, "SELECT tenant_id, code FROM archive.countries ORDER BY 1")
     assert [tuple(r) for r in rows] == [(1, "mine"), (2, "theirs")]
+
+
+# ------------------------------------------- 9. a view replaced by another session between leases
+async def test_a_view_replaced_between_two_leases_is_judged_again(two_clinics: str) -> None:
+    """`names` passes patients' tenant_id through (pinned by its own column); a migration
+    from another session replaces it in place with one whose tenant_id is a constant over
+    every clinic's rows. The next lease's `SELECT first_name FROM names WHERE tenant_id = $1`
+    (verdict cached, statement prepared in the lease before) must not return Carla to
+    clinic 1."""
+    from tenantguard.runtime import create_pool
+    from tenantguard.runtime.schema_code import CATALOG_WATCH
+    from tests.runtime.test_h32h_attack import _owner_runs
+
+    await _owner_runs(
+        two_clinics, "CREATE VIEW names AS SELECT tenant_id, first_name FROM patients"
+    )
+    await _owner_runs(two_clinics, CATALOG_WATCH)
+    read = "SELECT first_name FROM names WHERE tenant_id = $1 ORDER BY 1"
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as connection:
+            with tenant(1):
+                assert [r[0] for r in await connection.fetch(read, 1)] == ["Ana", "Bruno"]
+        await _owner_runs(
+            two_clinics,
+            "CREATE OR REPLACE VIEW names AS SELECT 1::bigint AS tenant_id, first_name"
+            " FROM patients",
+        )
+        async with pool.acquire() as connection:
+            rows: list[object] = []
+            with tenant(1):
+                try:
+                    rows = [r[0] for r in await connection.fetch(read, 1)]
+                except TenantIsolationError:
+                    rows = ["refused"]
+            assert rows == ["refused"]  # never ['Ana', 'Bruno', 'Carla']
+    finally:
+        await pool.close()
