@@ -59,6 +59,10 @@ class Corpus:
     # more tenants than `other` whose rows are not tenant 1's (ids of any form: rows holding one
     # are theirs, whatever else they hold); empty: the rows of uuid ids, told by their '-'
     others: tuple[str, ...] = ()
+    # the schemas whose tables are compared, and the search_path each statement runs under
+    # (None: the database's); round 36 (h36A) spreads its tables over app, billing, reporting
+    schemas: tuple[str, ...] = ("public", "archive")
+    search_path: str | None = None
 
     def foreign(self, row: str) -> bool:
         """Whether a row's text is of another tenant than tenant 1."""
@@ -90,7 +94,13 @@ class Corpus:
 
 
 def load(
-    directory: Path, tenant: str, other: str, column: str = "org", others: tuple[str, ...] = ()
+    directory: Path,
+    tenant: str,
+    other: str,
+    column: str = "org",
+    others: tuple[str, ...] = (),
+    schemas: tuple[str, ...] = ("public", "archive"),
+    search_path: str | None = None,
 ) -> Corpus:
     """The corpus of `directory`; a `-- args: [...]` comment line before a statement gives its
     arguments (a Python list; the strings `T` and `O` stand for tenant 1's and the other's id)."""
@@ -109,7 +119,7 @@ def load(
                 for a in ast.literal_eval(found[-1].strip())
             )
         cases.append(Case(statement.text, statement.line, args))
-    return Corpus(directory, tenant, other, column, cases, others)
+    return Corpus(directory, tenant, other, column, cases, others, schemas, search_path)
 
 
 @asynccontextmanager
@@ -124,12 +134,13 @@ async def two_databases(postgres: ThrowawayPostgres, corpus: Corpus) -> AsyncIte
 
 def _value(kind: str, at: int, corpus: Corpus) -> object:
     """A parameter's argument chosen by its type: the tenant's id at $1, the other tenant's at
-    a later uuid parameter (a second pin is another tenant's, as an attacker would pass it)."""
+    a later uuid parameter (a second pin is another tenant's, as an attacker would pass it); an
+    integer is 1, or at $1 the tenant's id where tenants are numbers (h36A's clinic_id)."""
     ident = corpus.tenant if at == 0 else corpus.other
     if kind == "uuid":
         return uuid.UUID(ident)
     if kind in _INT_TYPES:
-        return 1
+        return int(ident) if at == 0 and ident.isdigit() else 1
     if kind == "bool":
         return True
     return ident
@@ -151,7 +162,8 @@ async def _rows(conn: asyncpg.Connection, corpus: Corpus) -> dict[str, list[tupl
     tables = await conn.fetch(
         "SELECT c.oid::regclass::text AS name, c.relkind = 'S' AS sequence"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE c.relkind IN ('r', 'S') AND n.nspname IN ('public', 'archive') ORDER BY 1"
+        " WHERE c.relkind IN ('r', 'S') AND n.nspname = ANY($1::text[]) ORDER BY 1",
+        list(corpus.schemas),
     )
     reads = [  # one round trip: the corpus's 600 statements read every table twice each
         f"SELECT {i} AS n, "
@@ -214,6 +226,8 @@ async def run(conn: asyncpg.Connection, corpus: Corpus, case: Case) -> Outcome:
             " '3s', true)",
             corpus.tenant,
         )
+        if corpus.search_path is not None:
+            await conn.execute("SELECT set_config('search_path', $1, true)", corpus.search_path)
         await conn.execute(  # not rolled back: each statement starts from the same values
             "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c WHERE c.relkind = 'S'"
         )

@@ -830,6 +830,8 @@ class SchemaInfo(_Code):
         text the reader does not see (EXECUTE, in a function, a DO block, a PREPARE) makes every
         name unsure."""
         lowered = text.lower()
+        if kind in _TRIGGERS:  # `EXECUTE FUNCTION f()`: a trigger's syntax, no text run unseen
+            lowered = _TRIGGER_EXECUTE.sub(" ", lowered)
         if "execute" in lowered:
             self.names_unsure = True
             self.plain_tables.clear()
@@ -922,6 +924,8 @@ def _written_words(text: str) -> set[str]:
 _CODE = frozenset(
     {"CreateFunctionStmt", "CreateTrigStmt", "RuleStmt", "CreateEventTrigStmt", "PrepareStmt"}
 )
+_TRIGGERS = frozenset({"CreateTrigStmt", "CreateEventTrigStmt"})
+_TRIGGER_EXECUTE = re.compile(r"\bexecute\s+(?:function|procedure)\b")
 
 # statements that may rename, drop or move what a schema holds (its name in their text)
 _SCHEMA_CHANGES = frozenset(
