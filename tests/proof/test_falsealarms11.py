@@ -264,7 +264,6 @@ INSERT INTO kids_later VALUES (1, 1, 101, 'own kid'), (2, 1, 202, 'VICTIM kid');
 TYPED_SAFE = [
     "SELECT body FROM notes_i WHERE tenant_id::bigint = $1",
     "SELECT body FROM notes_i WHERE CAST(tenant_id AS int8) = $1",
-    "SELECT body FROM notes_i WHERE tenant_id::int2 = $1",
     "SELECT body FROM notes_i WHERE tenant_id::numeric = $1",
     # (round 22: beside an outer join's nullable side, the IS NULL branch is an oracle of the
     # rows the ON matches unless the ON pins them — tests/proof/test_attack22_proof.py)
@@ -277,6 +276,9 @@ TYPED_SAFE = [
 TYPED_LEAKS = [
     ("SELECT body FROM notes_t WHERE tenant_id::bigint = $1", 101),
     ("SELECT body FROM notes_i WHERE tenant_id::real = $1", 16777216),
+    # round 36 (h36A): a narrowing cast never wraps onto another id, but it fails on another
+    # tenant's id out of its range ("smallint out of range"): an error only that row raises
+    ("SELECT body FROM notes_i WHERE tenant_id::int2 = $1", 101),
     (
         "SELECT p.body || coalesce(' ' || k.body, '') FROM notes_i p LEFT JOIN kids_n k "
         "ON k.note_id = p.id WHERE p.tenant_id = $1 AND (k.tenant_id = $1 OR k.tenant_id IS NULL)",
@@ -318,12 +320,17 @@ async def test_the_typed_rows_on_the_server(database: str) -> None:
         # the twins' own data: ids a float4 cannot tell apart (out of int2's range, too)
         await conn.execute("INSERT INTO notes_i VALUES (4, 16777217, 'VICTIM big')")
         for sql, tenant in TYPED_LEAKS:
+            if "::int2" in sql:
+                continue  # it fails: below
             rows = await _rows(conn, sql, tenant)
             assert any("VICTIM" in r or "NOTENANT" in r for r in rows), (sql, rows)
-        # a narrowing cast fails on a value out of its range: it never wraps onto another id
+        # a narrowing cast fails on a value out of its range: it never wraps onto another id,
+        # but tenant 101's read fails because another tenant's id is 16777217
         with pytest.raises(asyncpg.NumericValueOutOfRangeError):
             await conn.fetch(
                 "SELECT body FROM notes_i WHERE tenant_id::int2 = $1", 16777217 % 65536
             )
+        with pytest.raises(asyncpg.NumericValueOutOfRangeError):
+            await conn.fetch("SELECT body FROM notes_i WHERE tenant_id::int2 = $1", 101)
     finally:
         await conn.close()

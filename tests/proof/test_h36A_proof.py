@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 from tests.conftest import fresh_database
@@ -37,7 +38,7 @@ async def test_the_corpus_has_no_missed_leak(postgres: ThrowawayPostgres, tmp_pa
         "7001",
         "7002",
         column="clinic_id",
-        others=("7003",),
+        others=("7003", "40000"),
         schemas=("public", *PATH),
         search_path=", ".join(PATH),
     )
@@ -118,3 +119,58 @@ def test_a_trigger_leaves_the_names_sure(tmp_path: Path) -> None:
     assert codes("SELECT * FROM app.documents", policy) == ["TG001"]
     unsure = policy_for(tmp_path, SAME_NAMES + DYNAMIC, tenant_column="clinic_id", search_path=path)
     assert codes(GLOBAL_READS[0], unsure) == ["TG001"]
+
+
+# 2. A narrowing cast of the tenant column (`clinic_id::int2`, `clinic_id::text::int2`, of an
+# integer column) was a pin: it never wraps onto another id, but it runs on every row the scan
+# reads, before the comparison drops them, and fails on another clinic's id out of its range —
+# the read of clinic 7001 fails exactly when clinic 40000 exists (LEAK). Now no pin (TG001), and
+# a failing condition before a dearer pin (TG013). Twins: a cast to the column's own type or a
+# wider one, and a narrowing cast after the cheaper plain pin.
+NARROW = """
+CREATE TABLE clinics (id integer PRIMARY KEY);
+CREATE TABLE patients (id integer PRIMARY KEY, clinic_id integer NOT NULL REFERENCES clinics (id),
+  name text NOT NULL);
+INSERT INTO clinics VALUES (7001), (40000);
+INSERT INTO patients VALUES (1, 7001, 'mine'), (2, 40000, 'big');
+"""
+NARROW_LEAKS = [
+    ("SELECT name FROM patients WHERE clinic_id::int2 = $1", ["TG001"]),
+    ("SELECT name FROM patients WHERE clinic_id::text::int2 = $1", ["TG001"]),
+    ("SELECT name FROM patients WHERE clinic_id::int2 > 0 AND clinic_id::text = $1::text", ["TG013"]),
+]  # fmt: skip
+NARROW_SAFE = [
+    "SELECT name FROM patients WHERE clinic_id::int = $1",
+    "SELECT name FROM patients WHERE clinic_id::bigint = $1",
+    "SELECT name FROM patients WHERE clinic_id::text::int = $1",
+    "SELECT name FROM patients WHERE clinic_id::int2 > 0 AND clinic_id = $1",
+]
+
+
+def _mine(sql: str) -> object:
+    """Clinic 7001 as the statement's $1 takes it (text where it says `$1::text`)."""
+    return "7001" if "$1::text" in sql else 7001
+
+
+async def test_a_narrowing_cast_fails_on_another_clinics_id(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, NARROW) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql, _ in NARROW_LEAKS:
+                with pytest.raises(asyncpg.NumericValueOutOfRangeError):
+                    await conn.fetch(sql, _mine(sql))
+            for sql in NARROW_SAFE:
+                assert [tuple(r) for r in await conn.fetch(sql, 7001)] == [("mine",)], sql
+            await conn.execute("DELETE FROM patients WHERE clinic_id = 40000")
+            for sql, _ in NARROW_LEAKS:  # the same read, clinic 40000 gone: clinic 7001's row
+                assert [tuple(r) for r in await conn.fetch(sql, _mine(sql))] == [("mine",)], sql
+        finally:
+            await conn.close()
+
+
+def test_a_narrowing_cast_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, NARROW, tenant_column="clinic_id")
+    for sql, expected in NARROW_LEAKS:
+        assert codes(sql, policy) == expected, sql
+    for sql in NARROW_SAFE:
+        assert codes(sql, policy) == [], sql

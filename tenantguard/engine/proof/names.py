@@ -20,6 +20,7 @@ from tenantguard.engine.proof.syntax import defined_columns, identifier_name, is
 from tenantguard.engine.proof.values import (
     _ROW_CALLS,
     column_side,
+    integer_cast_width,
     integer_column_side,
     own_type_column_side,
     varchar_cast_length,
@@ -372,7 +373,9 @@ class Names:
 
         A table renamed by position (`t AS a(x, y)`) proves nothing by name.
         """
-        integer_cast = False  # `tenant_id::bigint`: exact only on a column of an integer type
+        # `tenant_id::bigint`: exact only on a column of an integer type at most as wide as the
+        # narrowest integer cast (0: no cast; WIDE: casts to numeric or text)
+        integer_cast = 0
         if type(node) is not exp.Column:
             bare = column_side(node)
             if type(bare) is exp.Dot:
@@ -381,7 +384,7 @@ class Names:
                 return self._call_owner(block, bare, visible, integer_cast)
             if type(bare) is not exp.Column:
                 bare = integer_column_side(node)
-                integer_cast = True
+                integer_cast = integer_cast_width(node)
                 if type(bare) is exp.Dot:
                     return self._field_owner(block, bare, visible, integer_cast)
                 if type(bare) is exp.Anonymous:
@@ -450,8 +453,17 @@ class Names:
                 return None
         return self._tenant_owner(owner, False)
 
+    def _width(self, table: str) -> int:
+        """The width of `table`'s tenant column's integer type (a domain's: its base's); the
+        widest, int8's, when the schema is not sure of it."""
+        declared = self.policy.tenant_column_types.get(table)
+        if declared is not None and declared.startswith("domain:"):
+            domain = self.policy.exact_domains.get(declared[len("domain:") :])
+            declared = domain[1] if domain is not None else None
+        return {"int2": 2, "int4": 4}.get(declared or "", 8)
+
     def _field_owner(
-        self, block: Block, node: exp.Dot, visible: Span | None, integer_cast: bool
+        self, block: Block, node: exp.Dot, visible: Span | None, integer_cast: int
     ) -> Source | None:
         """`(p).tenant_id` (or `(p.*).tenant_id`): the field of the row variable p, which is
         `p.tenant_id` — unless a source some level can see may have a column named p: then
@@ -464,7 +476,7 @@ class Names:
         return self._row_field_owner(block, row, visible, integer_cast)
 
     def _call_owner(
-        self, block: Block, call: exp.Anonymous, visible: Span | None, integer_cast: bool
+        self, block: Block, call: exp.Anonymous, visible: Span | None, integer_cast: int
     ) -> Source | None:
         """`tenant_id(p)`, functional notation (round 15): PostgreSQL reads a call of one
         argument of a row type, by an unqualified name no function has, as that column of the
@@ -479,7 +491,7 @@ class Names:
         return self._row_field_owner(block, call.expressions[0], visible, integer_cast)
 
     def _row_field_owner(
-        self, block: Block, row: exp.Expression, visible: Span | None, integer_cast: bool
+        self, block: Block, row: exp.Expression, visible: Span | None, integer_cast: int
     ) -> Source | None:
         """The tenant column of the row variable `row` (`p`, `p.*`, in parentheses)."""
         while type(row) is exp.Paren:
@@ -511,14 +523,17 @@ class Names:
             block = block.parent
         return False
 
-    def _tenant_owner(self, owner: Source | None, integer_cast: bool) -> Source | None:
-        """The source whose tenant column a reference resolved to `owner` is, or None."""
+    def _tenant_owner(self, owner: Source | None, integer_cast: int) -> Source | None:
+        """The source whose tenant column a reference resolved to `owner` is, or None
+        (`integer_cast`: the narrowest integer cast's width, 0 for none)."""
         if owner is None:
             return None
         if integer_cast and not (
             owner.kind is SourceKind.TABLE and owner.table in self.policy.integer_tenant_tables
         ):
             return None  # `text_col::int`: ' 1', '01' and '1' meet
+        if integer_cast and owner.table is not None and integer_cast < self._width(owner.table):
+            return None  # `int4_col::int2`: fails on another tenant's id 40000, before any pin
         if owner.kind is SourceKind.TABLE and owner.column_names is not None:
             return None
         if owner.table is not None and owner.table == self.root and owner.kind is SourceKind.TABLE:

@@ -40,6 +40,7 @@ __all__ = [
     "float_neighbours",
     "float_root",
     "float_typed_parameters",
+    "integer_cast_width",
     "integer_column_side",
     "local_lossy_names",
     "lossy_arguments",
@@ -275,6 +276,29 @@ def integer_column_side(node: exp.Expression) -> exp.Expression:
                 return node
         elif kind not in _PARENS and not (kind in _COLLATE and deterministic_collate(node)):
             return node
+        node = node.this
+
+
+# the bytes of each integer type: a cast of an integer column to a narrower one fails on the
+# values it cannot hold (h36A: `clinic_id::int2 = $1` raised "smallint out of range" on clinic
+# 40000's rows, read before the comparison drops them); numeric and text hold any integer
+INTEGER_WIDTHS = {_T.SMALLINT: 2, _T.INT: 4, _T.BIGINT: 8}
+WIDE = 16
+
+
+def integer_cast_width(node: exp.Expression) -> int:
+    """The width (`INTEGER_WIDTHS`) of the narrowest integer type among the casts that
+    `integer_column_side` looks through (`tenant_id::text::int2`: 2); `WIDE` when none casts to
+    an integer type."""
+    width = WIDE
+    while True:
+        kind = type(node)
+        if kind in _CASTS:
+            if not exact_cast(node, _FROM_INTEGER):  # type: ignore[arg-type]
+                return width
+            width = min(width, INTEGER_WIDTHS.get(node.args["to"].this, WIDE))
+        elif kind not in _PARENS and not (kind in _COLLATE and deterministic_collate(node)):
+            return width
         node = node.this
 
 

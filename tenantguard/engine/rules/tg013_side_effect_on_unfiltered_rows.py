@@ -660,6 +660,7 @@ def _revealing_parts(
     functions: frozenset[str] = frozenset(),
     inlined: Mapping[str, str] = _NO_BODIES,
     extensions: Mapping[str, float] = _NO_COSTS,
+    column_casts: frozenset[str] = frozenset(),
 ) -> list[exp.Expression] | None:
     """The arguments of a call whose error message would show their value — a cast of
     something that is not a literal to a type that is not text-like (or a type's name called
@@ -679,8 +680,14 @@ def _revealing_parts(
         operand = node.this
         if (
             not isinstance(operand, exp.Literal | exp.Placeholder | exp.Parameter)
-            # the tenant column is a number or a uuid: no text of a row to show
-            and not (isinstance(operand, exp.Column) and identifier_name(operand.this) == column)
+            # the tenant column is a number or a uuid: no text of a row to show — by a cast
+            # that fails on none of its values (`column_casts`); `int4_col::int2` fails on
+            # another tenant's id 40000 (h36A: "smallint out of range", before the pin)
+            and not (
+                isinstance(operand, exp.Column)
+                and identifier_name(operand.this) == column
+                and _cast_target(node) in column_casts
+            )
             and (
                 (isinstance(to, exp.DataType) and to.this not in _TEXT_TYPES)
                 or isinstance(to, exp.ObjectIdentifier)  # `name::regclass`, `n::oid`
@@ -1504,9 +1511,29 @@ def _revealed(ctx: Context, analysis: Analysis) -> _Revealed:
     functions = ctx.policy.functions
     inlined = ctx.policy.inlined_functions
     extensions = ctx.policy.extension_functions
+    casts = tenant_column_casts(ctx.policy)
     return [
-        (node, _revealing_parts(node, column, functions, inlined, extensions)) for node in nodes
+        (node, _revealing_parts(node, column, functions, inlined, extensions, casts))
+        for node in nodes
     ]
+
+
+def tenant_column_casts(policy: Policy) -> frozenset[str]:
+    """The types a cast of the tenant column fails into on no value: those every tenant
+    table's tenant column type (a domain's: its base's) casts to totally (`_TOTAL_CASTS`; none
+    from a text); int8's where the schema is not sure of a type (a bigint id casts to them)."""
+    found: frozenset[str] | None = None
+    for declared in policy.tenant_column_types.values():
+        kind: str | None = declared
+        if declared.startswith("domain:"):
+            domain = policy.exact_domains.get(declared[len("domain:") :])
+            kind = domain[1] if domain is not None else None
+        if kind is None or kind in _TOTAL_CASTS:
+            targets = _TOTAL_CASTS[kind or "int8"]
+        else:
+            targets = frozenset()  # `text_col::int` fails on another tenant's 'Acme'
+        found = targets if found is None else found & targets
+    return _TOTAL_CASTS["int8"] if found is None else found
 
 
 def _pinned_readers(
@@ -1886,7 +1913,12 @@ def _body_may_fail(node: exp.Subquery, column: str, policy: Policy) -> bool:
     raised when a row first reaches the condition, tells that one did)?"""
     for inner in node.this.find_all(exp.Expression):
         if _revealing_parts(
-            inner, column, policy.functions, policy.inlined_functions, policy.extension_functions
+            inner,
+            column,
+            policy.functions,
+            policy.inlined_functions,
+            policy.extension_functions,
+            tenant_column_casts(policy),
         ):
             return True
         if type(inner) in _DOMAIN_ERRORS and _fails_alike(inner, column, policy):
@@ -2177,7 +2209,12 @@ def _fails_alike(node: exp.Expression, column: str, policy: Policy) -> bool:
     if type(node) in _DOMAIN_ERRORS:
         return _fails_on_a_constant(node, None)
     parts = _revealing_parts(
-        node, column, policy.functions, policy.inlined_functions, policy.extension_functions
+        node,
+        column,
+        policy.functions,
+        policy.inlined_functions,
+        policy.extension_functions,
+        tenant_column_casts(policy),
     )
     return _fails_on_a_constant(node, parts)
 
