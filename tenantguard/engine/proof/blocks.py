@@ -1357,9 +1357,37 @@ class Model:
                 isinstance(call, exp.Count | exp.Min | exp.Max)
                 and isinstance(argument, exp.Column | exp.Star)
                 and not call.expressions
-            ):
+            ) and not self._integer_sum(call, argument, everything):
                 return False
         return True
+
+    def _integer_sum(
+        self, call: exp.Expr, argument: exp.Expr, everything: Sequence[Source]
+    ) -> bool:
+        """`sum(n)` or `avg(n)` with no FILTER of a bare column that each table the block reads
+        holding it types as an integer (`typed_columns`): a sum of int2 or int4 is an int8, of
+        int8 a numeric, an average a numeric — none overflows, on any tenant's rows (h36A:
+        `GROUP BY ROLLUP (clinic_id) … sum(balance) … HAVING clinic_id = $1` was flagged)."""
+        if not isinstance(call, exp.Sum | exp.Avg) or call.expressions:
+            return False
+        if not isinstance(argument, exp.Column) or not isinstance(argument.this, exp.Identifier):
+            return False
+        column, qualifier = identifier_name(argument.this), argument.table
+        kinds = set()
+        for source in everything:
+            if qualifier and source.name != qualifier:
+                continue
+            if source.kind is not SourceKind.TABLE or source.table is None:
+                return False
+            if source.column_names is not None:
+                return False
+            kind = self.policy.typed_columns.get(source.table, {}).get(column)
+            columns = self.policy.columns_of(source.table)
+            if kind is None and (columns is None or column in columns):
+                return False  # the column of a type not known, or a table not known
+            if kind is not None:
+                kinds.add(kind)
+        return bool(kinds) and kinds <= {"int2", "int4", "int8"}
 
     def _aggregate_filters(self, node: exp.Select, source: Source) -> list[exp.Expression] | None:
         """`SELECT count(*) FILTER (WHERE tenant_id = $1), sum(n) FILTER (…) FROM t` (fp14):
