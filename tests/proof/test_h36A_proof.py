@@ -83,7 +83,7 @@ CREATE SCHEMA app; CREATE SCHEMA reporting;
 CREATE TABLE app.clinics (id integer PRIMARY KEY);
 CREATE TABLE app.documents (id integer PRIMARY KEY, clinic_id integer NOT NULL
   REFERENCES app.clinics (id), title text NOT NULL);
-CREATE TABLE reporting.documents (id integer PRIMARY KEY, title text NOT NULL);
+CREATE TABLE reporting.documents (id integer, title text NOT NULL);
 CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TRIGGER clinics_touch BEFORE INSERT ON app.clinics
   FOR EACH ROW EXECUTE FUNCTION app.touch();
@@ -174,3 +174,44 @@ def test_a_narrowing_cast_is_judged(tmp_path: Path) -> None:
         assert codes(sql, policy) == expected, sql
     for sql in NARROW_SAFE:
         assert codes(sql, policy) == [], sql
+
+
+# 3. A `CREATE RULE … ON SELECT … DO INSTEAD` on the global `reporting.documents` (PostgreSQL 15
+# makes the empty table a view) dropped the columns the schema reader keeps by name: the
+# tenant table `app.documents` lost its clinic_id, and `SELECT * FROM documents` (app's, by
+# the search path) passed, returning every clinic's rows. Now a rule on one of several
+# relations of a name leaves the columns (fail closed: reporting.documents is flagged too).
+RULED = """
+CREATE SCHEMA app; CREATE SCHEMA reporting;
+CREATE TABLE app.clinics (id integer PRIMARY KEY);
+CREATE TABLE app.documents (id integer PRIMARY KEY, clinic_id integer NOT NULL
+  REFERENCES app.clinics (id), title text NOT NULL);
+CREATE TABLE reporting.docs_src (id integer PRIMARY KEY, title text NOT NULL);
+CREATE TABLE reporting.documents (id integer, title text NOT NULL);
+CREATE RULE "_RETURN" AS ON SELECT TO reporting.documents DO INSTEAD
+  SELECT id, title FROM reporting.docs_src;
+INSERT INTO app.clinics VALUES (7001), (7002);
+INSERT INTO app.documents VALUES (1, 7001, 'mine'), (2, 7002, 'theirs');
+INSERT INTO reporting.docs_src VALUES (1, 'public');
+"""
+
+
+async def test_a_select_rule_on_a_namesake_on_the_server(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, RULED) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SET search_path = app, reporting, public")
+            rows = [tuple(r) for r in await conn.fetch("SELECT id, title FROM documents")]
+            assert sorted(rows) == [(1, "mine"), (2, "theirs")]  # app's: every clinic's
+            sql = "SELECT id, title FROM documents WHERE clinic_id = $1"
+            assert [tuple(r) for r in await conn.fetch(sql, 7001)] == [(1, "mine")]
+        finally:
+            await conn.close()
+
+
+def test_a_select_rule_on_a_namesake_keeps_the_tenant_table(tmp_path: Path) -> None:
+    path = ("app", "reporting", "public")
+    policy = policy_for(tmp_path, RULED, tenant_column="clinic_id", search_path=path)
+    assert codes("SELECT id, title FROM documents", policy) == ["TG001"]
+    assert codes("SELECT id, title FROM app.documents", policy) == ["TG001"]
+    assert codes("SELECT id, title FROM documents WHERE clinic_id = $1", policy) == []

@@ -259,6 +259,8 @@ class _Code(_Changes):
         if not node.instead or len(actions) != 1:
             return
         table = _relname(node.relation)
+        if len(self.relation_schemas.get(table, ())) > 1:
+            return  # one of several of its name (h36A): the other's columns stay (tenant's)
         self.columns.pop(table, None)  # no longer a table: the view's verdict decides
         self.order.pop(table, None)
         self.loose.pop(table, None)
