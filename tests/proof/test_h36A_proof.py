@@ -5,7 +5,14 @@ twice: `documents` app's (tenant) and reporting's (global), `audit_log` app's an
 `rates` billing's (global) and reporting's (tenant); tests/fixtures/h36a/). Tenant 1 is clinic
 7001; clinics 7002 and 7003 hold other rows in each database. Each statement runs as tenant 1 on
 both databases (tests/leak_corpus.py); a LEAK is told by the server, then tenantguard's verdict
-is compared.
+is compared. Clinic 40000 (a smallint cannot hold its id) has a patient in database b only.
+
+The corpus (617 statements, 220 LEAK on the server): at 59f78ac 25 LEAKs passed (22 narrowing
+casts of clinic_id, 3 literal clinic ids: a pin by design) and 190 of 397 safe statements were
+flagged; now the 3 literal ones pass and 181 are flagged (most leak on other data: an unpinned
+branch, LIMIT before the pin; the classes left: a table whose column order a dropped column
+hides (INSERT without a column list, TG002), a cast of a domain to its base type, NATURAL
+JOIN / USING beside the domain-typed staff.clinic_id, grouping sets over a derived table).
 """
 
 from __future__ import annotations
@@ -65,7 +72,7 @@ async def test_the_corpus_has_no_missed_leak(postgres: ThrowawayPostgres, tmp_pa
                     file=out,
                 )
     leaks = [case for case, leak, _, _ in verdicts if leak]
-    assert len(corpus.cases) >= 200 and len(leaks) >= 50
+    assert len(corpus.cases) >= 600 and len(leaks) >= 200
     missed = [f"line {case.line}: {case.sql}" for case, leak, _, c in verdicts if leak and not c]
     # a literal clinic id is a pin by design (rules.yaml "pinned by literal"): the statement
     # names the clinic it reads or writes, 7002 here, as `tenant_id = 42` does
