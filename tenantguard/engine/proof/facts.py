@@ -363,9 +363,12 @@ def values_column_pin(
     if source.kind is not SourceKind.VALUES or source.rows is None:
         return None
     columns = source.column_names
-    if columns is None or name not in columns:
+    if columns is None and name[:6] == "column" and name[6:7] in "123456789" and name[6:].isdigit():
+        position = int(name[6:]) - 1  # `(VALUES ($1)) v`: PostgreSQL names it column1 (h36A)
+    elif columns is None or name not in columns:
         return None
-    position = columns.index(name)
+    else:
+        position = columns.index(name)
     values = {
         model.pin_value(item)
         if isinstance(row, exp.Tuple)
