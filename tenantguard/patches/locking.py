@@ -25,34 +25,44 @@ LOCK_KEY = 0x7465_6E61_6E74  # "tenant": one advisory lock key for the pipeline
 
 log = logging.getLogger("tenantguard.patches.runner")
 
-_BACKEND = """a.pid, coalesce(a.application_name, '') AS application_name,
+_NOW = "pg_catalog.now() OPERATOR(pg_catalog.-)"
+_BACKEND = f"""a.pid, coalesce(a.application_name, '') AS application_name,
        coalesce(a.state, '') AS state,
-       extract(epoch FROM now() - coalesce(a.state_change, a.backend_start))::float8 AS in_state,
-       extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::float8 AS in_xact,
-       extract(epoch FROM now() - a.backend_start)::float8 AS connected,
+       extract(epoch FROM {_NOW} coalesce(a.state_change, a.backend_start))::pg_catalog.float8 AS in_state,
+       extract(epoch FROM {_NOW} coalesce(a.xact_start, a.backend_start))::pg_catalog.float8 AS in_xact,
+       extract(epoch FROM {_NOW} a.backend_start)::pg_catalog.float8 AS connected,
        a.xact_start IS NOT NULL AS in_transaction,
-       left(coalesce(a.query, ''), 100) AS query"""
+       pg_catalog.left(coalesce(a.query, ''), 100) AS query"""
+
+_THIS_DATABASE = (
+    "(SELECT oid FROM pg_catalog.pg_database "
+    "WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"
+)
 
 _HOLDER = f"""SELECT {_BACKEND}, '' AS relation, '' AS mode
-FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2
-  AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND l.pid <> pg_backend_pid()"""
+FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid
+WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.granted
+  AND l.classid OPERATOR(pg_catalog.=) $1 AND l.objid OPERATOR(pg_catalog.=) $2
+  AND l.objsubid OPERATOR(pg_catalog.=) 1 AND l.database OPERATOR(pg_catalog.=) {_THIS_DATABASE}
+  AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()"""
 
 _RELATION_HOLDERS = f"""SELECT DISTINCT ON (a.pid, l.relation) {_BACKEND},
-       l.relation::regclass::text AS relation, l.mode
-FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
-  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND l.relation IN (SELECT to_regclass(name) FROM unnest($1::text[]) AS name)
+       l.relation::pg_catalog.regclass::pg_catalog.text AS relation, l.mode
+FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid
+WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted
+  AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+  AND l.database OPERATOR(pg_catalog.=) {_THIS_DATABASE}
+  AND l.relation OPERATOR(pg_catalog.=) ANY (
+    SELECT pg_catalog.to_regclass(name) FROM pg_catalog.unnest($1::pg_catalog.text[]) AS name)
 ORDER BY a.pid, l.relation, l.mode"""
 
 # no lock on the named tables: a transaction older than the wait can still block (CREATE INDEX
 # CONCURRENTLY waits for every older snapshot), so name the oldest open transactions
 _OLD_TRANSACTIONS = f"""SELECT {_BACKEND}, '' AS relation, '' AS mode
-FROM pg_stat_activity a
-WHERE a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL
-  AND a.datname = current_database() AND a.xact_start < now() - make_interval(secs => $1)
+FROM pg_catalog.pg_stat_activity a
+WHERE a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() AND a.xact_start IS NOT NULL
+  AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+  AND a.xact_start OPERATOR(pg_catalog.<) {_NOW} pg_catalog.make_interval(secs => $1)
 ORDER BY a.xact_start LIMIT 3"""
 
 
@@ -129,7 +139,7 @@ async def take_patch_lock(
     deadline = None if wait is None else started + wait
     next_report = started
     pause = 0.02
-    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+    while not await conn.fetchval("SELECT pg_catalog.pg_try_advisory_lock($1)", LOCK_KEY):
         now = time.monotonic()
         if deadline is not None and now >= deadline:
             holders = await lock_holder(conn)

@@ -83,19 +83,20 @@ log = logging.getLogger("tenantguard.patches.runner")
 
 _CREATE_LEDGER = """
 CREATE TABLE IF NOT EXISTS {ledger} (
-    name         text PRIMARY KEY,
+    name         pg_catalog.text PRIMARY KEY,
     number       integer NOT NULL,
-    checksum     text NOT NULL,
-    applied_at   timestamptz NOT NULL DEFAULT now(),
+    checksum     pg_catalog.text NOT NULL,
+    applied_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     duration_ms  double precision NOT NULL
 )
 """
 
 _INVALID_INDEXES = """
 SELECT n.nspname AS schema, c.relname AS name, t.relname AS table_name,
-       to_regclass(quote_ident(t.relname)) IS NOT DISTINCT FROM t.oid AS on_path
-FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       coalesce(pg_catalog.to_regclass(pg_catalog.quote_ident(t.relname)) OPERATOR(pg_catalog.=) t.oid,
+                false) AS on_path
+FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
+JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 WHERE NOT i.indisvalid ORDER BY 1, 2
 """
 
@@ -230,12 +231,12 @@ _RESET_SESSION = (
 _LEFTOVERS = """
 -- tenantguard: ignore[TG006] -- the runner's own session: its prepared statements and locks
 SELECT 'statement' AS kind, name, NULL::bigint AS a, NULL::bigint AS b, NULL::int AS sub,
-       NULL::text AS mode
+       NULL::pg_catalog.text AS mode
 FROM pg_catalog.pg_prepared_statements WHERE from_sql
 UNION ALL
 SELECT 'lock', NULL, classid::bigint, objid::bigint, objsubid::int, mode
 FROM pg_catalog.pg_locks
-WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted
+WHERE locktype OPERATOR(pg_catalog.=) 'advisory' AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND granted
 """
 
 
@@ -298,7 +299,7 @@ _CALLERS_PATH: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _SESSION_PATH = """
 -- tenantguard: ignore[TG006] -- the runner's caller's session: its own search_path
 SELECT setting FROM pg_catalog.pg_settings
-WHERE name = 'search_path' AND source = 'session' AND setting IS DISTINCT FROM reset_val
+WHERE name OPERATOR(pg_catalog.=) 'search_path' AND source OPERATOR(pg_catalog.=) 'session' AND NOT coalesce(setting OPERATOR(pg_catalog.=) reset_val, false)
 """
 
 
@@ -367,7 +368,8 @@ def _runner_settings(ddl_lock_timeout: float | None) -> str:
         # any setting, TG006 in an audit of the runner's own traffic)
         "SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '5s', false) "
         "FROM pg_catalog.pg_settings "
-        f"WHERE name = 'idle_in_transaction_session_timeout' AND setting::int BETWEEN 1 AND {_IDLE_FLOOR_MS - 1}"
+        "WHERE name OPERATOR(pg_catalog.=) 'idle_in_transaction_session_timeout' "
+        f"AND setting::int OPERATOR(pg_catalog.>=) 1 AND setting::int OPERATOR(pg_catalog.<) {_IDLE_FLOOR_MS}"
     )
 
 
@@ -381,14 +383,14 @@ async def _ledger_table(conn: asyncpg.Connection) -> str:
     for a new one would run every patch again, into whatever schema the search path names now.
     """
     row = await conn.fetchrow(
-        """SELECT (SELECT n.nspname FROM pg_class c
-                   JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE c.oid = to_regclass($1)) AS found,
-                  current_schema() AS current,
-                  (SELECT array_agg(n.nspname::text ORDER BY n.nspname) FROM pg_class c
-                   JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE c.relname = $1 AND c.relkind IN ('r', 'p')
-                     AND n.nspname !~ '^pg_(temp|toast_temp)_') AS elsewhere""",
+        """SELECT (SELECT n.nspname FROM pg_catalog.pg_class c
+                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+                   WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)) AS found,
+                  pg_catalog.current_schema() AS current,
+                  (SELECT pg_catalog.array_agg(n.nspname::pg_catalog.text ORDER BY n.nspname) FROM pg_catalog.pg_class c
+                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+                   WHERE c.relname OPERATOR(pg_catalog.=) $1 AND (c.relkind OPERATOR(pg_catalog.=) 'r' OR c.relkind OPERATOR(pg_catalog.=) 'p')
+                     AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(temp|toast_temp)_') AS elsewhere""",
         LEDGER,
     )
     assert row is not None  # a SELECT without FROM returns its row
@@ -418,8 +420,8 @@ async def _ledger_off_first_schema(conn: asyncpg.Connection) -> bool:
     public` had its next patch build app.audit beside public.notes and public's ledger)."""
     return bool(
         await conn.fetchval(
-            """SELECT n.nspname IS DISTINCT FROM current_schema() FROM pg_class c
-               JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)""",
+            """SELECT NOT coalesce(n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema(), false) FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)""",
             LEDGER,
         )
     )
@@ -430,7 +432,8 @@ async def ledger_of(conn: asyncpg.Connection) -> tuple[dict[str, AppliedPatch], 
     None when the database has no ledger."""
     table = await _ledger_table(conn)
     owner = await conn.fetchval(
-        "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass($1)", table
+        "SELECT pg_catalog.pg_get_userbyid(relowner) FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)",
+        table,
     )
     if owner is None:
         return None
@@ -443,7 +446,7 @@ def plan_of(patches: list[PatchFile], ledger: dict[str, AppliedPatch]) -> _Plan:
 
 
 async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, AppliedPatch]:
-    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+    if not await conn.fetchval("SELECT pg_catalog.to_regclass($1) IS NOT NULL", table):
         return {}
     try:
         rows = await conn.fetch(
@@ -454,8 +457,8 @@ async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, Applie
     except asyncpg.InsufficientPrivilegeError as error:
         # the application's role running the startup call (round 28, helper h28d)
         who = await conn.fetchrow(
-            "SELECT current_user::text AS user, pg_catalog.pg_get_userbyid(relowner) AS owner "
-            "FROM pg_catalog.pg_class WHERE oid = to_regclass($1)",
+            "SELECT current_user::pg_catalog.text AS user, pg_catalog.pg_get_userbyid(relowner) AS owner "
+            "FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)",
             table,
         )
         user, owner = (who["user"], who["owner"]) if who is not None else ("?", "?")
@@ -468,8 +471,8 @@ async def _read_ledger(conn: asyncpg.Connection, table: str) -> dict[str, Applie
         columns = {
             str(r["attname"])
             for r in await conn.fetch(
-                "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) "
-                "AND attnum > 0 AND NOT attisdropped",
+                "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) "
+                "AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped",
                 table,
             )
         }
@@ -751,9 +754,9 @@ async def _apply(
 
 _PIPELINE_LOCK_MODES = """
 -- tenantguard: ignore[TG006] -- the runner's own session: how it holds the pipeline lock
-SELECT coalesce(array_agg(mode::text ORDER BY mode), '{}') FROM pg_catalog.pg_locks
-WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted
-  AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2
+SELECT coalesce(pg_catalog.array_agg(mode::pg_catalog.text ORDER BY mode), '{}') FROM pg_catalog.pg_locks
+WHERE locktype OPERATOR(pg_catalog.=) 'advisory' AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND granted
+  AND objsubid OPERATOR(pg_catalog.=) 1 AND classid::bigint OPERATOR(pg_catalog.=) $1 AND objid::bigint OPERATOR(pg_catalog.=) $2
 """
 
 
@@ -822,8 +825,8 @@ _HOLDS_THE_LOCK = """
 -- tenantguard: ignore[TG006] -- the runner's own session: does it still hold its lock
 SELECT EXISTS (
   SELECT 1 FROM pg_catalog.pg_locks
-  WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted
-    AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2)
+  WHERE locktype OPERATOR(pg_catalog.=) 'advisory' AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND granted
+    AND objsubid OPERATOR(pg_catalog.=) 1 AND classid::bigint OPERATOR(pg_catalog.=) $1 AND objid::bigint OPERATOR(pg_catalog.=) $2)
 """
 
 _POOLER = (
@@ -840,17 +843,17 @@ _NOT_THIS_SESSION = (
 )
 
 _ELSEWHERE = """
-SELECT c.relname::text, n.nspname::text, current_schema()::text
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-  AND n.nspname IS DISTINCT FROM current_schema()
-  AND n.nspname = ANY (current_schemas(false))
+SELECT c.relname::pg_catalog.text, n.nspname::pg_catalog.text, pg_catalog.current_schema()::pg_catalog.text
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+WHERE c.relname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[]) AND (c.relkind OPERATOR(pg_catalog.=) 'r' OR c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relkind OPERATOR(pg_catalog.=) 'v' OR c.relkind OPERATOR(pg_catalog.=) 'm' OR c.relkind OPERATOR(pg_catalog.=) 'f' OR c.relkind OPERATOR(pg_catalog.=) 'S')
+  AND NOT coalesce(n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema(), false)
+  AND n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(false))
   AND NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_class o
     -- (the schema by its name, not parsed: to_regnamespace of "my app" raised, of "MyApp"
     -- found none — round 35, helper h35U)
-    WHERE o.relname = c.relname AND o.relnamespace = (
-      SELECT s.oid FROM pg_catalog.pg_namespace s WHERE s.nspname = current_schema()))
+    WHERE o.relname OPERATOR(pg_catalog.=) c.relname AND o.relnamespace OPERATOR(pg_catalog.=) (
+      SELECT s.oid FROM pg_catalog.pg_namespace s WHERE s.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()))
 ORDER BY 1, 2
 """
 
@@ -895,19 +898,19 @@ async def _refuse_second_copies(conn: asyncpg.Connection, pending: list[PatchFil
 
 _FUNCTION_BODIES = """
 -- tenantguard: ignore[TG006] -- the catalog: bodies of the functions a patch runs
-SELECT p.proname, p.oid::regprocedure::text AS signature, p.prosrc, l.lanname,
+SELECT p.proname, p.oid::pg_catalog.regprocedure::pg_catalog.text AS signature, p.prosrc, l.lanname,
        pg_catalog.pg_get_functiondef(p.oid) AS definition
-FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-WHERE l.lanname IN ('plpgsql', 'sql') AND p.prokind IN ('f', 'p')
-  AND p.proname = ANY($1::text[])
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+WHERE (l.lanname OPERATOR(pg_catalog.=) 'plpgsql' OR l.lanname OPERATOR(pg_catalog.=) 'sql') AND (p.prokind OPERATOR(pg_catalog.=) 'f' OR p.prokind OPERATOR(pg_catalog.=) 'p')
+  AND p.proname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])
 ORDER BY p.oid
 """
 _TABLE_TRIGGERS = """
 -- tenantguard: ignore[TG006] -- the catalog: the triggers a patch's writes fire
-SELECT c.relname, p.proname, bit_or(t.tgtype::int) AS events
-FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
-JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND c.relname = ANY($1::text[])
+SELECT c.relname, p.proname, pg_catalog.bit_or(t.tgtype::int) AS events
+FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid
+JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid
+WHERE NOT t.tgisinternal AND t.tgenabled OPERATOR(pg_catalog.<>) 'D' AND c.relname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])
 GROUP BY 1, 2 ORDER BY 1, 2
 """
 
@@ -1025,8 +1028,8 @@ async def _refuse_swallowing_calls(conn: asyncpg.Connection, pending: list[Patch
 _CALLED_BODIES = """
 -- tenantguard: ignore[TG006] -- the catalog: bodies of the functions a patch calls
 SELECT p.proname, l.lanname, p.prosrc
-FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-WHERE p.proname = ANY($1::text[])
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+WHERE p.proname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])
 """
 
 
@@ -1094,9 +1097,9 @@ _DDL_START_TRIGGERS = """
 -- tenantguard: ignore[TG006] -- the catalog: event triggers that run before each DDL's locks
 SELECT e.evtname, p.proname, l.lanname, p.prosrc
   FROM pg_catalog.pg_event_trigger e
-  JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid
-  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-  WHERE e.evtenabled <> 'D' AND e.evtevent = 'ddl_command_start'
+  JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) e.evtfoid
+  JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+  WHERE e.evtenabled OPERATOR(pg_catalog.<>) 'D' AND e.evtevent OPERATOR(pg_catalog.=) 'ddl_command_start'
 """
 
 # statements that fire no ddl_command_start event trigger
@@ -1218,7 +1221,9 @@ async def _apply_locked(
 ) -> PatchRun:
     await _clean_session(conn, options.ddl_lock_timeout)
     second_copies_checked = False
-    if await conn.fetchval("SELECT pg_catalog.current_setting('transaction_read_only')::bool"):
+    if await conn.fetchval(
+        "SELECT pg_catalog.current_setting('transaction_read_only')::pg_catalog.bool"
+    ):
         # a replica of a primary that has a ledger: without this, its first pending patch failed
         # as if the pipeline were wrong (exit 1) (round 28, helper h28d)
         raise PatchUsageError(_read_only_message("transaction_read_only is on"))
@@ -1237,7 +1242,7 @@ async def _apply_locked(
     try:
         # not when it exists: CREATE … IF NOT EXISTS asks for CREATE on the schema first, which
         # a runner that owns the tables but not the schema lacks (round 22, helper 100)
-        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", ledger_table):
+        if not await conn.fetchval("SELECT pg_catalog.to_regclass($1) IS NOT NULL", ledger_table):
             await _refuse_second_copies(conn, patches)  # before the ledger makes a first one
             second_copies_checked = True
             await conn.execute(_CREATE_LEDGER.format(ledger=ledger_table))
@@ -1293,7 +1298,8 @@ async def _apply_locked(
     run.missing = [row.name for row in plan.missing]
     for patch, row in plan.reused:  # re-baselined (else refused above): renamed, not run
         await conn.execute(
-            f"UPDATE {ledger_table} SET name = $2, number = $3, checksum = $4 WHERE name = $1",
+            f"UPDATE {ledger_table} SET name = $2, number = $3, checksum = $4 "
+            "WHERE name OPERATOR(pg_catalog.=) $1",
             row.name,
             patch.name,
             patch.number,
@@ -1308,7 +1314,7 @@ async def _apply_locked(
         run.rebaselined.append(patch.name)
     for row, patch in plan.renamed:
         await conn.execute(
-            f"UPDATE {ledger_table} SET name = $2, number = $3 WHERE name = $1",
+            f"UPDATE {ledger_table} SET name = $2, number = $3 WHERE name OPERATOR(pg_catalog.=) $1",
             row.name,
             patch.name,
             patch.number,
@@ -1319,7 +1325,9 @@ async def _apply_locked(
         run.renamed.append((row.name, patch.name))
     for patch, _done in plan.changed:
         await conn.execute(
-            f"UPDATE {ledger_table} SET checksum = $2 WHERE name = $1", patch.name, patch.checksum
+            f"UPDATE {ledger_table} SET checksum = $2 WHERE name OPERATOR(pg_catalog.=) $1",
+            patch.name,
+            patch.checksum,
         )
         log.info("re-baselined %s (its edited file accepted without running it)", patch.name)
         run.rebaselined.append(patch.name)
@@ -1391,7 +1399,8 @@ async def _drop_invalid_index(conn: asyncpg.Connection, patch: PatchFile) -> Non
     schema, name = found
     qualified = f"{quote_ident(schema)}.{quote_ident(name)}" if schema else quote_ident(name)
     valid = await conn.fetchval(
-        "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)", qualified
+        "SELECT i.indisvalid FROM pg_catalog.pg_index i WHERE i.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)",
+        qualified,
     )
     if valid is False:
         log.warning("dropping INVALID index %s before %s builds it again", qualified, patch.name)
@@ -1399,9 +1408,9 @@ async def _drop_invalid_index(conn: asyncpg.Connection, patch: PatchFile) -> Non
 
 
 _BUILT_INDEX = """
-SELECT i.indisvalid, i.indrelid = to_regclass($2) AS same_table,
-       pg_get_indexdef(i.indexrelid) AS definition
-FROM pg_index i WHERE i.indexrelid = to_regclass($1)
+SELECT i.indisvalid, i.indrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2) AS same_table,
+       pg_catalog.pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_catalog.pg_index i WHERE i.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
 """
 
 
@@ -1479,8 +1488,8 @@ async def _pending_detach(conn: asyncpg.Connection, patch: PatchFile) -> str | N
         return None
     parent, partition = found
     pending = await conn.fetchval(
-        "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass($1) "
-        "AND inhparent = to_regclass($2)",
+        "SELECT inhdetachpending FROM pg_catalog.pg_inherits WHERE inhrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) "
+        "AND inhparent OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2)",
         partition,
         parent,
     )
@@ -1500,9 +1509,9 @@ async def _detached_already(conn: asyncpg.Connection, patch: PatchFile) -> bool:
         return False
     parent, partition = found
     done = await conn.fetchval(
-        "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND NOT EXISTS ("
-        "SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = to_regclass($2) "
-        "AND inhparent = to_regclass($1))",
+        "SELECT pg_catalog.to_regclass($1) IS NOT NULL AND pg_catalog.to_regclass($2) IS NOT NULL AND NOT EXISTS ("
+        "SELECT FROM pg_catalog.pg_inherits WHERE inhrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2) "
+        "AND inhparent OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1))",
         parent,
         partition,
     )
@@ -1513,6 +1522,61 @@ async def _detached_already(conn: asyncpg.Connection, patch: PatchFile) -> bool:
             patch.name,
             partition,
             parent,
+        )
+    return bool(done)
+
+
+# the label of `ALTER TYPE … ADD VALUE` in the enum (right before or after its neighbour, when
+# the patch names one: no label between them)
+_ENUM_LABEL_THERE = """
+SELECT EXISTS (SELECT FROM pg_catalog.pg_enum e
+  WHERE e.enumtypid OPERATOR(pg_catalog.=) pg_catalog.to_regtype($1)
+    AND e.enumlabel OPERATOR(pg_catalog.=) $2
+    AND ($3::pg_catalog.text IS NULL OR EXISTS (
+      SELECT FROM pg_catalog.pg_enum n
+      WHERE n.enumtypid OPERATOR(pg_catalog.=) e.enumtypid AND n.enumlabel OPERATOR(pg_catalog.=) $3
+        AND CASE WHEN $4 THEN n.enumsortorder OPERATOR(pg_catalog.<) e.enumsortorder
+                 ELSE n.enumsortorder OPERATOR(pg_catalog.>) e.enumsortorder END
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_enum b
+          WHERE b.enumtypid OPERATOR(pg_catalog.=) e.enumtypid
+            AND b.enumsortorder OPERATOR(pg_catalog.>)
+                least(n.enumsortorder, e.enumsortorder)
+            AND b.enumsortorder OPERATOR(pg_catalog.<)
+                greatest(n.enumsortorder, e.enumsortorder)))))
+"""
+
+
+async def _enum_value_added_already(conn: asyncpg.Connection, patch: PatchFile) -> bool:
+    """Is the label of a no-transaction `ALTER TYPE t ADD VALUE 'c'` (without IF NOT EXISTS)
+    in the enum already (where the patch puts it)? A runner killed after the statement
+    committed and before the ledger row left it so, and every later run failed on 'enum label
+    "c" already exists' (round 36, helper h36E): recorded without running it again."""
+    from pglast import ast
+
+    node = patch.statements[0].node
+    if not (
+        isinstance(node, ast.AlterEnumStmt)
+        and node.newVal
+        and node.oldVal is None
+        and not node.skipIfNewValExists
+        and node.typeName
+    ):
+        return False
+    type_name = ".".join(quote_ident(str(part.sval)) for part in node.typeName)
+    done = await conn.fetchval(
+        _ENUM_LABEL_THERE,
+        type_name,
+        str(node.newVal),
+        None if node.newValNeighbor is None else str(node.newValNeighbor),
+        bool(node.newValIsAfter),
+    )
+    if done:
+        log.warning(
+            "%s: enum %s has the label %r already (a run stopped between adding it and its "
+            "ledger row): recorded without running it again",
+            patch.name,
+            type_name,
+            str(node.newVal),
         )
     return bool(done)
 
@@ -1546,12 +1610,12 @@ async def _reindex_leftovers(conn: asyncpg.Connection, patch: PatchFile) -> list
     if target is None:
         return []
     rows = await conn.fetch(
-        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name "
-        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE NOT i.indisvalid AND c.relname ~ $2 AND i.indrelid = coalesce("
-        "(SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = to_regclass($1)), "
-        "to_regclass($1)) ORDER BY 1",
+        "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) AS name "
+        "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+        "WHERE NOT i.indisvalid AND c.relname OPERATOR(pg_catalog.~) $2 AND i.indrelid OPERATOR(pg_catalog.=) coalesce("
+        "(SELECT x.indrelid FROM pg_catalog.pg_index x WHERE x.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)), "
+        "pg_catalog.to_regclass($1)) ORDER BY 1",
         target,
         REINDEX_LEFTOVER,
     )
@@ -1793,9 +1857,9 @@ async def _left_behind(
     if found is None:
         return "did not complete"
     row = await conn.fetchrow(
-        "SELECT n.nspname, c.relname, i.indisready FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE i.indexrelid = to_regclass($1) AND NOT i.indisvalid",
+        "SELECT n.nspname, c.relname, i.indisready FROM pg_catalog.pg_index i "
+        "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+        "WHERE i.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND NOT i.indisvalid",
         f"{quote_ident(found[0])}.{quote_ident(found[1])}" if found[0] else quote_ident(found[1]),
     )
     if row is None:
@@ -1825,33 +1889,43 @@ async def _left_behind(
 # that it is not UNLOGGED (its rows would not survive a server crash)
 _LEDGER_DEFINITION = """
 -- tenantguard: ignore[TG006] -- the runner's own ledger table
+-- read as numbers and node trees, not as names: a patch's search_path (or a type of pg_temp
+-- named text) changes how format_type, pg_get_expr, ::regclass print, not the table (round 36,
+-- helper h36E: 'CREATE DOMAIN pg_temp.text …' was taken for a change of the ledger)
 SELECT coalesce((
-  SELECT concat_ws(E'\\n', c.relkind::text, c.relrowsecurity::text, c.relforcerowsecurity::text,
+  SELECT pg_catalog.concat_ws(E'\\n', c.relkind::pg_catalog.text,
+    c.relrowsecurity::pg_catalog.text, c.relforcerowsecurity::pg_catalog.text,
     -- UNLOGGED: emptied by the crash recovery after a server crash (round 31, helper h31f)
-    c.relpersistence::text,
+    c.relpersistence::pg_catalog.text,
     -- its owner (a loop giving every table to the application's role gave it the ledger too,
     -- which the application could then rewrite) and the tables that inherit it (whose rows a
     -- read of the ledger without ONLY took for records) (round 31, helper h31f)
-    pg_catalog.pg_get_userbyid(c.relowner)::text,
-    (SELECT string_agg(i.inhrelid::regclass::text, ', ' ORDER BY 1)
-     FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid),
-    (SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
-                       || ' ' || a.attnotnull::text || ' '
-                       || coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), ''),
-                       ', ' ORDER BY a.attnum)
+    pg_catalog.pg_get_userbyid(c.relowner)::pg_catalog.text,
+    (SELECT pg_catalog.string_agg(i.inhrelid::pg_catalog.text, ', ' ORDER BY 1)
+     FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) c.oid),
+    (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', a.attname, a.atttypid, a.atttypmod,
+                                                       a.attnotnull, a.attcollation, d.adbin),
+                                  ', ' ORDER BY a.attnum)
      FROM pg_catalog.pg_attribute a
-     LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-    (SELECT string_agg(conname || ' ' || pg_catalog.pg_get_constraintdef(oid), ', '
-                       ORDER BY conname)
-     FROM pg_catalog.pg_constraint WHERE conrelid = c.oid),
-    (SELECT string_agg(tgname || ' ' || tgenabled::text, ', ' ORDER BY tgname)
-     FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid),
-    (SELECT string_agg(polname, ', ' ORDER BY polname)
-     FROM pg_catalog.pg_policy WHERE polrelid = c.oid),
-    (SELECT string_agg(rulename, ', ' ORDER BY rulename)
-     FROM pg_catalog.pg_rewrite WHERE ev_class = c.oid))
-  FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)), 'gone')
+     LEFT JOIN pg_catalog.pg_attrdef d
+       ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid AND d.adnum OPERATOR(pg_catalog.=) a.attnum
+     WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0
+       AND NOT a.attisdropped),
+    (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', conname, contype, condeferrable,
+                                      condeferred, convalidated, conkey, confrelid, confkey,
+                                      conindid, conbin, conexclop),
+                                  ', ' ORDER BY conname)
+     FROM pg_catalog.pg_constraint WHERE conrelid OPERATOR(pg_catalog.=) c.oid),
+    (SELECT pg_catalog.string_agg(tgname OPERATOR(pg_catalog.||) ' '
+                                  OPERATOR(pg_catalog.||) tgenabled::pg_catalog.text,
+                                  ', ' ORDER BY tgname)
+     FROM pg_catalog.pg_trigger WHERE tgrelid OPERATOR(pg_catalog.=) c.oid),
+    (SELECT pg_catalog.string_agg(polname, ', ' ORDER BY polname)
+     FROM pg_catalog.pg_policy WHERE polrelid OPERATOR(pg_catalog.=) c.oid),
+    (SELECT pg_catalog.string_agg(rulename, ', ' ORDER BY rulename)
+     FROM pg_catalog.pg_rewrite WHERE ev_class OPERATOR(pg_catalog.=) c.oid))
+  FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)),
+  'gone')
 """
 
 
@@ -1862,7 +1936,10 @@ async def _ledger_state(conn: asyncpg.Connection, ledger_table: str) -> tuple[st
     if definition == "gone":
         return definition, ""
     rows = await conn.fetchval(
-        f"SELECT md5(coalesce(string_agg(l::text, E'\\n' ORDER BY l.name), '')) "
+        # the rows in their binary form: their text (timestamptz, double precision) follows the
+        # patch's TimeZone, DateStyle, extra_float_digits
+        "SELECT pg_catalog.md5(coalesce(pg_catalog.string_agg(pg_catalog.record_send(l), "
+        "''::pg_catalog.bytea ORDER BY l.name), ''::pg_catalog.bytea)) "
         f"FROM ONLY {ledger_table} AS l"
     )
     return definition, str(rows)
@@ -2039,9 +2116,9 @@ def _refuse_client_encoding(conn: asyncpg.Connection, patch: PatchFile, statemen
 _TEMPORARY_CREATION = r"""
 -- tenantguard: ignore[TG006] -- the runner's own session: where it creates what it creates
 SELECT coalesce(
-  (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = pg_catalog.current_schema())
-    = pg_catalog.pg_my_temp_schema(),
-  pg_catalog.current_setting('search_path') ~* '(^|[\s,"])pg_temp([\s,"]|$)'),
+  (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema())
+    OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema(),
+  pg_catalog.current_setting('search_path') OPERATOR(pg_catalog.~*) '(^|[\s,"])pg_temp([\s,"]|$)'),
   pg_catalog.current_setting('search_path')
 """
 
@@ -2066,6 +2143,13 @@ async def _refuse_temporary_creation(
     )
 
 
+_NAMES_LOCK_TIMEOUT = lazy_pattern(r"lock_timeout", re.IGNORECASE)
+# the patch's own lock_timeout after a statement that names it: its SET (or set_config), not a
+# RESET (the database's, which the runner's replaces)
+_OWN_LOCK_TIMEOUT = """
+SELECT pg_catalog.current_setting('lock_timeout') FROM pg_catalog.pg_settings
+WHERE name OPERATOR(pg_catalog.=) 'lock_timeout' AND source OPERATOR(pg_catalog.=) 'session'
+"""
 _MAY_RESET = lazy_pattern(r"\bRESET\b|set_config|\bDEFAULT\b\s*'", re.IGNORECASE)
 
 # a runner setting the session no longer has from the runner's SET (a SET LOCAL of the patch's
@@ -2073,28 +2157,34 @@ _MAY_RESET = lazy_pattern(r"\bRESET\b|set_config|\bDEFAULT\b\s*'", re.IGNORECASE
 # database's is short, and put back with the others
 _RESTORED = ["client_connection_check_interval", "idle_session_timeout", "lock_timeout"]
 _RUNNER_SETTINGS_LOST = """
-SELECT CASE WHEN pg_catalog.current_setting('lock_timeout')::interval = $2::text::interval
-    AND pg_catalog.current_setting('idle_session_timeout')::interval = '0'
-    AND pg_catalog.current_setting('client_connection_check_interval')::interval = '1s'
+SELECT CASE WHEN pg_catalog.current_setting('lock_timeout')::interval OPERATOR(pg_catalog.=) $2::pg_catalog.text::interval
+    AND pg_catalog.current_setting('idle_session_timeout')::interval OPERATOR(pg_catalog.=) '0'
+    AND pg_catalog.current_setting('client_connection_check_interval')::interval OPERATOR(pg_catalog.=) '1s'
   THEN false  -- (the runner's, as it set them: no read of pg_settings, ~6x dearer)
-  ELSE EXISTS (SELECT FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])
-    AND source <> 'session') END
+  -- another lock_timeout than the one the patch's own statements left: a trigger's or a
+  -- function's set_config('lock_timeout', '0', false) is 'session' too (round 36, h36E)
+  WHEN pg_catalog.current_setting('lock_timeout')::interval OPERATOR(pg_catalog.<>) $2::pg_catalog.text::interval
+  THEN true
+  ELSE EXISTS (SELECT FROM pg_catalog.pg_settings WHERE name OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])
+    AND source OPERATOR(pg_catalog.<>) 'session') END
 """
 
 _TEMPORARY_OBJECTS = r"""
 -- tenantguard: ignore[TG006] -- the runner's own session: what the patch left in pg_temp
-SELECT relname AS name, CASE relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-    WHEN 'S' THEN 'sequence' WHEN 'c' THEN 'type' ELSE 'table' END AS kind
+SELECT relname AS name, CASE WHEN relkind OPERATOR(pg_catalog.=) 'v' THEN 'view'
+    WHEN relkind OPERATOR(pg_catalog.=) 'm' THEN 'materialized view'
+    WHEN relkind OPERATOR(pg_catalog.=) 'S' THEN 'sequence'
+    WHEN relkind OPERATOR(pg_catalog.=) 'c' THEN 'type' ELSE 'table' END AS kind
   FROM pg_catalog.pg_class c
-  WHERE relnamespace = pg_catalog.pg_my_temp_schema() AND relkind IN ('r', 'v', 'm', 'S', 'p', 'c')
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_class'::regclass
-      AND d.objid = c.oid AND d.deptype IN ('a', 'i'))  -- a serial's sequence: its table's
+  WHERE relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND (relkind OPERATOR(pg_catalog.=) 'r' OR relkind OPERATOR(pg_catalog.=) 'v' OR relkind OPERATOR(pg_catalog.=) 'm' OR relkind OPERATOR(pg_catalog.=) 'S' OR relkind OPERATOR(pg_catalog.=) 'p' OR relkind OPERATOR(pg_catalog.=) 'c')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid OPERATOR(pg_catalog.=) 'pg_class'::pg_catalog.regclass
+      AND d.objid OPERATOR(pg_catalog.=) c.oid AND (d.deptype OPERATOR(pg_catalog.=) 'a' OR d.deptype OPERATOR(pg_catalog.=) 'i'))  -- a serial's sequence: its table's
 UNION ALL
 SELECT proname, 'function' FROM pg_catalog.pg_proc
-  WHERE pronamespace = pg_catalog.pg_my_temp_schema()
+  WHERE pronamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()
 UNION ALL
 SELECT typname, 'type' FROM pg_catalog.pg_type
-  WHERE typnamespace = pg_catalog.pg_my_temp_schema() AND typrelid = 0 AND typelem = 0
+  WHERE typnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND typrelid OPERATOR(pg_catalog.=) 0 AND typelem OPERATOR(pg_catalog.=) 0
 """
 
 
@@ -2175,15 +2265,15 @@ def _schema_of(entry: str) -> str:
 
 _ANY_SCHEMA = """
 SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace
-  WHERE nspname = ANY (SELECT CASE WHEN n = '$user' THEN current_user::text ELSE n END
-                       FROM pg_catalog.unnest($1::text[]) n))
+  WHERE nspname OPERATOR(pg_catalog.=) ANY (SELECT CASE WHEN n OPERATOR(pg_catalog.=) '$user' THEN current_user::pg_catalog.text ELSE n END
+                       FROM pg_catalog.unnest($1::pg_catalog.text[]) n))
 """
 
 
 _TEMP_FIRST_FUNCTIONS = """
 -- tenantguard: ignore[TG006] -- the catalog: functions whose own search_path puts pg_temp first
 SELECT EXISTS (SELECT FROM pg_catalog.pg_proc p, pg_catalog.unnest(p.proconfig) c
-  WHERE p.proname = ANY($1::text[]) AND c ~* '^search_path=\\s*"?pg_temp\\M')
+  WHERE p.proname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[]) AND c OPERATOR(pg_catalog.~*) '^search_path=\\s*"?pg_temp\\M')
 """
 
 
@@ -2209,7 +2299,8 @@ def _calls_functions(statement: Any) -> bool:
     if "(" not in statement.text:
         return False
     plain = PURE_CALLS | _SEQUENCE_CALLS
-    return any(name.lower() not in plain for name in runs_of([statement]).calls)
+    runs = runs_of([statement])
+    return bool(runs.qualified) or any(name.lower() not in plain for name in runs.calls)
 
 
 # a table an INSERT may write without running code the patch's text does not name: an ordinary
@@ -2228,62 +2319,62 @@ def _calls_functions(statement: Any) -> bool:
 # does not resolve: read back.
 _QUIET_TABLE = r"""
 -- tenantguard: ignore[TG006] -- the catalog: whether an INSERT into the table can run code
-SELECT c.relkind = 'r' AND NOT c.relhastriggers AND NOT c.relhasrules AND NOT c.relhassubclass
+SELECT c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relhastriggers AND NOT c.relhasrules AND NOT c.relhassubclass
   AND NOT c.relrowsecurity
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
-      JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-      LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typelem <> 0
-    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-      AND (t.typtype NOT IN ('b', 'e') OR e.typtype NOT IN ('b', 'e')))
+      JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+      LEFT JOIN pg_catalog.pg_type e ON e.oid OPERATOR(pg_catalog.=) t.typelem AND t.typelem OPERATOR(pg_catalog.<>) 0
+    WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+      AND ((t.typtype OPERATOR(pg_catalog.<>) 'b' AND t.typtype OPERATOR(pg_catalog.<>) 'e') OR (e.typtype OPERATOR(pg_catalog.<>) 'b' AND e.typtype OPERATOR(pg_catalog.<>) 'e')))
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i, pg_catalog.unnest(i.indclass) k(oc),
       pg_catalog.pg_opclass o
-    WHERE i.indrelid = c.oid AND o.oid = k.oc AND o.opcnamespace <> 'pg_catalog'::pg_catalog.regnamespace)
+    WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid AND o.oid OPERATOR(pg_catalog.=) k.oc AND o.opcnamespace OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.regnamespace)
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_ancestors(c.oid) a,
       pg_catalog.pg_partitioned_table k, pg_catalog.unnest(k.partclass) l(oc),
       pg_catalog.pg_opclass o
-    WHERE k.partrelid = a.relid AND o.oid = l.oc
-      AND o.opcnamespace <> 'pg_catalog'::pg_catalog.regnamespace)
+    WHERE k.partrelid OPERATOR(pg_catalog.=) a.relid AND o.oid OPERATOR(pg_catalog.=) l.oc
+      AND o.opcnamespace OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.regnamespace)
   AND NOT EXISTS (SELECT FROM (
-        SELECT d.adbin::pg_catalog.text FROM pg_catalog.pg_attrdef d WHERE d.adrelid = c.oid
+        SELECT d.adbin::pg_catalog.text FROM pg_catalog.pg_attrdef d WHERE d.adrelid OPERATOR(pg_catalog.=) c.oid
         UNION ALL SELECT n.conbin::pg_catalog.text FROM pg_catalog.pg_constraint n
-          WHERE n.conrelid = c.oid AND n.conbin IS NOT NULL
+          WHERE n.conrelid OPERATOR(pg_catalog.=) c.oid AND n.conbin IS NOT NULL
         UNION ALL SELECT i.indexprs::pg_catalog.text FROM pg_catalog.pg_index i
-          WHERE i.indrelid = c.oid AND i.indexprs IS NOT NULL
+          WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid AND i.indexprs IS NOT NULL
         UNION ALL SELECT i.indpred::pg_catalog.text FROM pg_catalog.pg_index i
-          WHERE i.indrelid = c.oid AND i.indpred IS NOT NULL
+          WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid AND i.indpred IS NOT NULL
         UNION ALL SELECT k.partexprs::pg_catalog.text
           FROM pg_catalog.pg_partition_ancestors(c.oid) a, pg_catalog.pg_partitioned_table k
-          WHERE k.partrelid = a.relid AND k.partexprs IS NOT NULL) x(tree),
+          WHERE k.partrelid OPERATOR(pg_catalog.=) a.relid AND k.partexprs IS NOT NULL) x(tree),
       pg_catalog.regexp_matches(x.tree, ':(funcid|opno|resulttype) (\d+)|(\{ROWCOMPARE)', 'g') m
     WHERE CASE WHEN m[3] IS NOT NULL THEN true
-      WHEN m[1] = 'funcid' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
-        WHERE p.oid = m[2]::pg_catalog.oid AND p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace
-          AND (p.proname = ANY ($2::pg_catalog.text[])
-            OR EXISTS (SELECT FROM pg_catalog.pg_cast k WHERE k.castfunc = p.oid)))
-      WHEN m[1] = 'resulttype' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_type t
-        LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typelem <> 0
-        WHERE t.oid = m[2]::pg_catalog.oid AND t.typtype IN ('b', 'e')
-          AND (e.oid IS NULL OR e.typtype IN ('b', 'e')))
+      WHEN m[1] OPERATOR(pg_catalog.=) 'funcid' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
+        WHERE p.oid OPERATOR(pg_catalog.=) m[2]::pg_catalog.oid AND p.pronamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace
+          AND (p.proname OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])
+            OR EXISTS (SELECT FROM pg_catalog.pg_cast k WHERE k.castfunc OPERATOR(pg_catalog.=) p.oid)))
+      WHEN m[1] OPERATOR(pg_catalog.=) 'resulttype' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_type t
+        LEFT JOIN pg_catalog.pg_type e ON e.oid OPERATOR(pg_catalog.=) t.typelem AND t.typelem OPERATOR(pg_catalog.<>) 0
+        WHERE t.oid OPERATOR(pg_catalog.=) m[2]::pg_catalog.oid AND (t.typtype OPERATOR(pg_catalog.=) 'b' OR t.typtype OPERATOR(pg_catalog.=) 'e')
+          AND (e.oid IS NULL OR (e.typtype OPERATOR(pg_catalog.=) 'b' OR e.typtype OPERATOR(pg_catalog.=) 'e')))
       ELSE NOT EXISTS (SELECT FROM pg_catalog.pg_operator o, pg_catalog.pg_proc p
-        WHERE o.oid = m[2]::pg_catalog.oid AND p.oid = o.oprcode
-          AND p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace) END)
+        WHERE o.oid OPERATOR(pg_catalog.=) m[2]::pg_catalog.oid AND p.oid OPERATOR(pg_catalog.=) o.oprcode
+          AND p.pronamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace) END)
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_cast k
-      JOIN pg_catalog.pg_proc p ON p.oid = k.castfunc
-      JOIN pg_catalog.pg_type s ON s.oid = k.castsource
-      JOIN pg_catalog.pg_type g ON g.oid = k.casttarget
-    WHERE p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace
-      AND ((s.typnamespace = 'pg_catalog'::pg_catalog.regnamespace
-          AND g.typnamespace = 'pg_catalog'::pg_catalog.regnamespace)
+      JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) k.castfunc
+      JOIN pg_catalog.pg_type s ON s.oid OPERATOR(pg_catalog.=) k.castsource
+      JOIN pg_catalog.pg_type g ON g.oid OPERATOR(pg_catalog.=) k.casttarget
+    WHERE p.pronamespace OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.regnamespace
+      AND ((s.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace
+          AND g.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)
         OR EXISTS (SELECT FROM pg_catalog.pg_attribute a
-          JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-            AND (k.castsource IN (t.oid, t.typelem) OR k.casttarget IN (t.oid, t.typelem)))))
+          JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+          WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+            AND ((k.castsource OPERATOR(pg_catalog.=) t.oid OR k.castsource OPERATOR(pg_catalog.=) t.typelem) OR (k.casttarget OPERATOR(pg_catalog.=) t.oid OR k.casttarget OPERATOR(pg_catalog.=) t.typelem)))))
   AND (SELECT n FROM pg_catalog.unnest(pg_catalog.current_schemas(true)) n
-      WHERE n::pg_catalog.regnamespace IS DISTINCT FROM pg_catalog.pg_my_temp_schema() LIMIT 1)
-    = 'pg_catalog'
+      WHERE NOT coalesce(n::pg_catalog.regnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema(), false) LIMIT 1)
+    OPERATOR(pg_catalog.=) 'pg_catalog'
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_type y
-    WHERE y.typnamespace = pg_catalog.pg_my_temp_schema() AND y.typrelid = 0 AND y.typelem = 0)
-  FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)
+    WHERE y.typnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema() AND y.typrelid OPERATOR(pg_catalog.=) 0 AND y.typelem OPERATOR(pg_catalog.=) 0)
+  FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
 """
 
 
@@ -2520,7 +2611,11 @@ async def _run_once(
                     "%s: finishing the detach an earlier run began: %s", patch.name, finalize
                 )
                 await conn.execute(finalize)
-            elif await _built_already(conn, patch) or await _detached_already(conn, patch):
+            elif (
+                await _built_already(conn, patch)
+                or await _detached_already(conn, patch)
+                or await _enum_value_added_already(conn, patch)
+            ):
                 finalize = "built"
             else:  # what it changes commits with it: the ledger is checked, and put back
                 ledger_before = await _ledger_state(conn, ledger_table)
@@ -2533,6 +2628,11 @@ async def _run_once(
         # calls): the runner's settings are read back after each of its statements
         watch_settings = bool(_MAY_RESET.search(patch.text))
         quiet_tables: dict[tuple[str, str | None], bool] = {}  # while only INSERTs run
+        # the lock_timeout the patch's statements should see: the runner's, or what a statement
+        # of the patch that names lock_timeout (`SET lock_timeout = '2s'`, set_config(…) in
+        # its text) left; any other value came from code the text does not name (a trigger's
+        # set_config('lock_timeout', '0', false)) and is put back (round 36, helper h36E)
+        own_lock_timeout = _lock_timeout_text(session_lock_timeout)
         for index, statement in enumerate(patch.statements if finalize is None else ()):
             if index in early:
                 continue
@@ -2556,6 +2656,11 @@ async def _run_once(
             if not patch.transactional:
                 continue  # its one statement: nothing of the patch follows it
             _refuse_client_encoding(conn, patch, statement)
+            if _NAMES_LOCK_TIMEOUT.search(statement.text):
+                own_lock_timeout = str(
+                    await conn.fetchval(_OWN_LOCK_TIMEOUT)
+                    or _lock_timeout_text(session_lock_timeout)  # a RESET of it: the runner's
+                )
             # (and after any statement another follows: a trigger, an event trigger, a column
             # default or a view runs functions the text does not name — a BEFORE INSERT
             # trigger's EXECUTE 'RESET lock_timeout' left the rest of the patch with the
@@ -2569,15 +2674,17 @@ async def _run_once(
                         del quiet_tables[table]
             if (
                 watch_settings or not quiet or resets_runner_settings(statement) or calls
-            ) and await conn.fetchval(
-                _RUNNER_SETTINGS_LOST, _RESTORED, _lock_timeout_text(session_lock_timeout)
-            ):
+            ) and await conn.fetchval(_RUNNER_SETTINGS_LOST, _RESTORED, own_lock_timeout):
                 # `RESET ALL` put lock_timeout back to the database's (0): the patch's DDL
                 # waited behind the application without end, and the application's queries
                 # behind it (round 34, helper h34G). Read from the session, not the text:
                 # `EXECUTE 'RESET ALL'` in a DO block, `set_config('lock_timeout', NULL,
                 # false)`, a function of the patch that resets did the same (h34I)
                 await conn.execute(_runner_settings(session_lock_timeout))
+                if own_lock_timeout != _lock_timeout_text(session_lock_timeout):
+                    await conn.execute(
+                        "SELECT pg_catalog.set_config('lock_timeout', $1, false)", own_lock_timeout
+                    )
         statement, step = None, "recording it in the ledger"
         # the runner's own checks and the ledger row: written as the session's user, whatever
         # role the patch set, and with no statement timeout a patch set for its own statements
@@ -2623,7 +2730,7 @@ async def _run_once(
             )
         else:
             await conn.execute(
-                f"UPDATE {ledger_table} SET duration_ms = $2 WHERE name = $1",
+                f"UPDATE {ledger_table} SET duration_ms = $2 WHERE name OPERATOR(pg_catalog.=) $1",
                 patch.name,
                 (time.perf_counter() - started) * 1000,
             )
@@ -2727,21 +2834,21 @@ async def _run_once(
 # run after a RESET to '1ms' was itself cancelled on a busy host)
 _SETTING_SOURCE = """
 -- tenantguard: ignore[TG006] -- the runner's own session and the catalog of settings
-SELECT s.reset_val || coalesce(s.unit, '') AS value,
-       coalesce((SELECT CASE WHEN d.setdatabase <> 0 AND d.setrole <> 0 THEN 'database user'
-                             WHEN d.setrole <> 0 THEN 'user' ELSE 'database' END
+SELECT s.reset_val OPERATOR(pg_catalog.||) coalesce(s.unit, '') AS value,
+       coalesce((SELECT CASE WHEN d.setdatabase OPERATOR(pg_catalog.<>) 0 AND d.setrole OPERATOR(pg_catalog.<>) 0 THEN 'database user'
+                             WHEN d.setrole OPERATOR(pg_catalog.<>) 0 THEN 'user' ELSE 'database' END
                  FROM pg_catalog.pg_db_role_setting d
-                 WHERE d.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database
-                                             WHERE datname = current_database()))
-                   AND d.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles
-                                         WHERE rolname = session_user))
-                   AND EXISTS (SELECT 1 FROM unnest(d.setconfig) c WHERE c LIKE s.name || '=%')
-                 ORDER BY d.setdatabase <> 0 AND d.setrole <> 0 DESC, d.setrole <> 0 DESC
+                 WHERE (d.setdatabase OPERATOR(pg_catalog.=) 0 OR d.setdatabase OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database
+                                             WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database()))
+                   AND (d.setrole OPERATOR(pg_catalog.=) 0 OR d.setrole OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_roles
+                                         WHERE rolname OPERATOR(pg_catalog.=) session_user))
+                   AND EXISTS (SELECT 1 FROM pg_catalog.unnest(d.setconfig) c WHERE c OPERATOR(pg_catalog.~~) (s.name OPERATOR(pg_catalog.||) '=%'))
+                 ORDER BY d.setdatabase OPERATOR(pg_catalog.<>) 0 AND d.setrole OPERATOR(pg_catalog.<>) 0 DESC, d.setrole OPERATOR(pg_catalog.<>) 0 DESC
                  LIMIT 1),
-                CASE WHEN s.source = 'session' THEN 'connection or server configuration'
+                CASE WHEN s.source OPERATOR(pg_catalog.=) 'session' THEN 'connection or server configuration'
                      ELSE s.source END) AS source,
-       quote_ident(session_user) AS runner, quote_ident(current_database()) AS database
-FROM pg_catalog.pg_settings s WHERE s.name = $1
+       pg_catalog.quote_ident(session_user) AS runner, pg_catalog.quote_ident(pg_catalog.current_database()) AS database
+FROM pg_catalog.pg_settings s WHERE s.name OPERATOR(pg_catalog.=) $1
 """
 
 
@@ -2831,8 +2938,8 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
         ledger = await _read_ledger(conn, await _ledger_table(conn))
         invalid = await invalid_indexes(conn, patches, exact=True)
         detaches = await conn.fetch(
-            "SELECT inhrelid::regclass::text AS partition, inhparent::regclass::text AS parent "
-            "FROM pg_inherits WHERE inhdetachpending ORDER BY 1"
+            "SELECT inhrelid::pg_catalog.regclass::pg_catalog.text AS partition, inhparent::pg_catalog.regclass::pg_catalog.text AS parent "
+            "FROM pg_catalog.pg_inherits WHERE inhdetachpending ORDER BY 1"
         )
         plan = _plan(patches, ledger)
         refused = [(patch, plan.reused_message(patch, row)) for patch, row in plan.reused]

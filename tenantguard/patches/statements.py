@@ -403,6 +403,9 @@ class Runs:
     text) of its first statement that does."""
 
     calls: dict[str, int] = field(default_factory=dict)
+    # names of `calls` called with a schema other than pg_catalog (`app.now()`): not the
+    # built-in of the same last name (round 36, helper h36E)
+    qualified: set[str] = field(default_factory=set)
     writes: dict[str, int] = field(default_factory=dict)
     # the events of the writes, by table, as pg_trigger.tgtype's bits (INSERT 4, DELETE 8,
     # UPDATE 16, TRUNCATE 32): a trigger fires for its events only
@@ -438,6 +441,8 @@ def _note_runs(nodes: Iterable[Any], runs: Runs, offset: int) -> None:
         kind = type(node).__name__
         if kind == "FuncCall" and node.funcname:
             runs.calls.setdefault(str(node.funcname[-1].sval), offset)
+            if len(node.funcname) > 1 and str(node.funcname[-2].sval) != "pg_catalog":
+                runs.qualified.add(str(node.funcname[-1].sval))
         elif (kind in _WRITES or (kind == "CopyStmt" and node.is_from)) and getattr(
             node, "relation", None
         ) is not None:

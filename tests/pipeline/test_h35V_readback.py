@@ -201,12 +201,6 @@ async def test_an_insert_whose_own_expressions_run_code_is_still_read_back(
     assert await fetchval(database, "SELECT count(*) FROM t WHERE id = 1") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the read back (_RUNNER_SETTINGS_LOST) finds a setting whose source is no longer "
-    "'session'; set_config('lock_timeout', '0', false) leaves source 'session' with another "
-    "value: seen '0' (found by h35V, not fixed)",
-)
 async def test_a_trigger_that_sets_lock_timeout_to_zero_is_read_back(
     database: str, tmp_path: Path
 ) -> None:

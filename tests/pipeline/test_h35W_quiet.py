@@ -89,14 +89,6 @@ async def test_an_insert_judged_quiet_that_runs_code_is_read_back(
     ],
     ids=["temp_domain_text", "path_function"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runner's own catalog queries run in the patch's session and resolve unqualified "
-    "names on its path: _calls_temp_first's '$1::text[]' is the pg_temp domain's array "
-    "(RecursionError in asyncpg's type introspection); with 'app, pg_catalog' first the ledger "
-    "check calls app's functions and refuses the patch as having 'changed the patch ledger' "
-    "(found by h35W, not fixed: ~48 unqualified casts and calls in runner.py)",
-)
 async def test_an_insert_whose_names_resolve_elsewhere_is_read_back(
     database: str, tmp_path: Path, insert: str
 ) -> None:
