@@ -239,3 +239,52 @@ async def test_pg_terminate_backend_of_a_runner_waiting_for_the_lock(
     assert await fetchval(database, "SELECT to_regclass('t')") is None
     assert (await _apply(database, tmp_path, capsys))[0] == 0
     assert await ledger_names(database) == ["0001_t.sql"]
+
+
+async def test_five_starters_under_a_shadowing_database_path_and_a_two_second_patch(
+    database: str, tmp_path: Path
+) -> None:
+    """Five `patches apply` processes at once against a database whose search_path puts a
+    schema of shadows (functions of pg_catalog's names that RAISE, an empty pg_locks and
+    pg_stat_activity) before pg_catalog, while one patch sleeps 2 s: the waiters poll the lock
+    and report its holder with locking.py's queries under that path. Each exits 0, each patch
+    runs once (counter 1), one process applied both."""
+    from tests.pipeline.test_h35E_faults import _apply as spawn
+    from tests.pipeline.test_h35E_faults import _finished
+
+    write(
+        tmp_path,
+        "0001_shadows.sql",
+        "CREATE SCHEMA app;\n"
+        + "".join(
+            f"CREATE FUNCTION app.{name}({args}) RETURNS {ret} LANGUAGE plpgsql AS "
+            f"$f$ BEGIN RAISE EXCEPTION 'shadow {name} called'; END $f$;\n"
+            for name, args, ret in [
+                ("pg_try_advisory_lock", "bigint", "bool"),
+                ("pg_backend_pid", "", "int"),
+                ("current_database", "", "name"),
+                ("now", "", "timestamptz"),
+                ("left", "text, int", "text"),
+                ("make_interval", "secs double precision", "interval"),
+            ]
+        )
+        + "CREATE TABLE app.pg_locks (x int);\nCREATE TABLE app.pg_stat_activity (x int);\n"
+        "CREATE TABLE counter (n int);\n",
+    )
+    assert (await _finished(spawn(database, tmp_path)))[0] == 0
+    name = database.rsplit("/", 1)[1]
+    await fetchval(database, f'ALTER DATABASE "{name}" SET search_path = app, public, pg_catalog')
+    write(
+        tmp_path,
+        "0002_slow.sql",
+        "SELECT pg_catalog.pg_sleep(2);\nINSERT INTO public.counter VALUES (1);\n",
+    )
+    write(tmp_path, "0003_more.sql", "INSERT INTO public.counter VALUES (2);\n")
+    starters = [spawn(database, tmp_path, "--lock-wait", "60") for _ in range(5)]
+    results = [await _finished(starter) for starter in starters]
+    assert [code for code, _ in results] == [0] * 5, results
+    applied = sorted(int(said.split(" applied,")[0].split()[-1]) for _, said in results)
+    assert applied == [0, 0, 0, 0, 2], results
+    assert any("waiting for the patch lock" in said for _, said in results), results
+    rows = await fetchval(database, "SELECT pg_catalog.array_agg(n ORDER BY n) FROM public.counter")
+    assert list(rows) == [1, 2]  # type: ignore[call-overload]
