@@ -2656,7 +2656,9 @@ async def _run_once(
             if not patch.transactional:
                 continue  # its one statement: nothing of the patch follows it
             _refuse_client_encoding(conn, patch, statement)
-            if _NAMES_LOCK_TIMEOUT.search(statement.text):
+            if resets_runner_settings(statement):  # RESET ALL: the runner's, not the patch's
+                own_lock_timeout = _lock_timeout_text(session_lock_timeout)
+            elif _NAMES_LOCK_TIMEOUT.search(statement.text):
                 own_lock_timeout = str(
                     await conn.fetchval(_OWN_LOCK_TIMEOUT)
                     or _lock_timeout_text(session_lock_timeout)  # a RESET of it: the runner's

@@ -129,3 +129,22 @@ async def test_a_qualified_call_whose_function_puts_pg_temp_first_is_refused(
         await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
     assert await ledger_names(database) == ["0001_app.sql"]
     assert await fetchval(database, "SELECT to_regclass('public.after')") is None
+
+
+async def test_a_patch_s_reset_all_after_its_own_lock_timeout_gives_the_runner_s(
+    database: str, tmp_path: Path
+) -> None:
+    """`SET lock_timeout = '2s'`, then `RESET ALL`: the patch gave its own value up — the next
+    statement sees the runner's '300ms' (not the database's 0, nor the '2s' it reset)."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE t (id int);\n")
+    await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    write(
+        tmp_path,
+        "0002_reset.sql",
+        "SET lock_timeout = '2s';\nINSERT INTO t VALUES (1);\nRESET ALL;\n"
+        "INSERT INTO t VALUES (2);\n" + _SEEN,
+    )
+    run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    assert run.applied == ["0002_reset.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM t") == 2
+    assert await fetchval(database, "SELECT v FROM seen") == "300ms"
