@@ -284,3 +284,31 @@ async def test_shadows_on_the_path_are_not_what_the_runner_runs(
         f"WHERE a.attrelid = '{LEDGER}'::regclass AND a.attnum > 0",
     )
     assert set(str(types).split(",")) == {"pg_catalog"}
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "SET LOCAL TimeZone = 'Asia/Tokyo';",
+        "SET LOCAL DateStyle = 'SQL, DMY';",
+        "SET LOCAL extra_float_digits = -3;",
+        "SET LOCAL IntervalStyle = 'iso_8601';",
+        "SET LOCAL bytea_output = 'escape';",
+        "SET LOCAL standard_conforming_strings = off;",
+    ],
+    ids=["timezone", "datestyle", "float_digits", "interval_style", "bytea", "escapes"],
+)
+async def test_a_patch_s_output_settings_are_not_a_change_of_the_ledger(
+    database: str, tmp_path: Path, setting: str
+) -> None:
+    """The ledger check compares the ledger's rows before and after the patch, in the patch's
+    session: read as text, a patch's `SET LOCAL TimeZone` printed applied_at otherwise and the
+    patch was refused as having changed the ledger's rows (a false refusal, rolled back). The
+    rows are compared in their binary form now: applied, t 1 row, the ledger 2 rows."""
+    write(tmp_path, "0001_t.sql", "CREATE TABLE t (id int);\n")
+    await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    write(tmp_path, "0002_set.sql", setting + "\nINSERT INTO t VALUES (1);\n")
+    run = await apply_patches(database, tmp_path, ddl_lock_timeout=0.3)
+    assert run.applied == ["0002_set.sql"]
+    assert await _read(database, "SELECT count(*) FROM t") == 1
+    assert await _read(database, f"SELECT count(*) FROM {LEDGER}") == 2
