@@ -62,7 +62,7 @@ _OLD_TRANSACTIONS = f"""SELECT {_BACKEND}, '' AS relation, '' AS mode
 FROM pg_catalog.pg_stat_activity a
 WHERE a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() AND a.xact_start IS NOT NULL
   AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
-  AND a.xact_start OPERATOR(pg_catalog.<) {_NOW} pg_catalog.make_interval(secs => $1)
+  AND a.xact_start OPERATOR(pg_catalog.<) ({_NOW} pg_catalog.make_interval(secs => $1))
 ORDER BY a.xact_start LIMIT 3"""
 
 

@@ -156,6 +156,36 @@ def test_the_runner_s_sql_leaves_no_name_to_the_search_path(module: object) -> N
     assert sorted(left) == []
 
 
+def _shape(tree: object) -> object:
+    """A parse tree as JSON data without locations, each name by its last part."""
+    if isinstance(tree, dict):
+        shape = {k: _shape(v) for k, v in tree.items() if "location" not in k and k != "stmt_len"}
+        for key in ("name", "funcname", "names", "operName"):
+            if isinstance(shape.get(key), list):
+                shape[key] = shape[key][-1:]
+        return {k: v for k, v in shape.items() if not k.startswith("rexpr_list_")}
+    if isinstance(tree, list):
+        return [_shape(v) for v in tree]
+    return tree
+
+
+@pytest.mark.parametrize("module", _MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_qualified_operators_keep_the_precedence_of_the_plain_ones(module: object) -> None:
+    """`OPERATOR(pg_catalog.-)` has the precedence of "any other operator", whatever its name:
+    `a OPERATOR(pg_catalog.<) now() OPERATOR(pg_catalog.-) b` is `(a < now()) - b` ('operator
+    does not exist: boolean - interval' in the lock holder report). Each query parses to the
+    same tree with its operators written plain."""
+    import json
+
+    changed = []
+    for where, sql in _sql_strings(module):
+        plain = re.sub(r"OPERATOR\(pg_catalog\.([^)]+)\)", r"\1", sql)
+        trees = [json.loads(pglast.parser.parse_sql_json(text)) for text in (sql, plain)]
+        if _shape(trees[0]) != _shape(trees[1]):
+            changed.append(where)
+    assert changed == []
+
+
 # Shadows: a function, type, operator, cast and catalog table of pg_catalog's names, in app and
 # public (made by the first patch), and in pg_temp (made by the patch under test). Each shadow
 # function raises: had the runner called one, the patch would fail; each shadow table is empty:
