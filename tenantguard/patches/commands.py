@@ -159,6 +159,12 @@ async def _status(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline:
         else:
             fix = f"not built by a patch: DROP INDEX CONCURRENTLY {index.qualified} and build it again"
         print(f"INVALID   index {index.qualified} on {index.table} ({fix})")
+    for patch, builds, live in status.other_indexes:
+        print(
+            f"OTHER     index of {patch.name}, which builds: {builds}\n"
+            f"          the database has: {live} (made by hand before the patch, whose IF NOT "
+            "EXISTS skipped it? DROP it and build it as the patch says)"
+        )
     for partition, parent in status.pending_detaches:
         print(
             f"DETACHING partition {partition} of {parent} (a DETACH PARTITION … CONCURRENTLY cut "
@@ -173,6 +179,8 @@ async def _status(args: argparse.Namespace, dsn: Dsn, directory: Path, baseline:
         summary += f", {len(status.invalid_indexes)} invalid indexes"
     if status.pending_detaches:
         summary += f", {len(status.pending_detaches)} partitions pending detach"
+    if status.other_indexes:
+        summary += f", {len(status.other_indexes)} indexes unlike their patch's"
     print(summary)
     return 0 if status.ok else 1
 

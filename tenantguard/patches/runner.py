@@ -2915,11 +2915,15 @@ class PipelineStatus:
     pending_detaches: list[tuple[str, str]] = field(default_factory=list)
     # (ledger row, file): applied under a newer version's name (see _Plan.ahead)
     ahead: list[tuple[AppliedPatch, PatchFile]] = field(default_factory=list)
+    # (patch, what it builds, what the database has): an index of an applied patch's name and
+    # another definition (made by hand before the patch's CREATE INDEX IF NOT EXISTS)
+    other_indexes: list[tuple[PatchFile, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not (
-            self.ahead
+            self.other_indexes
+            or self.ahead
             or self.pending_detaches
             or self.missing
             or self.changed
@@ -2944,6 +2948,7 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
             "FROM pg_catalog.pg_inherits WHERE inhdetachpending ORDER BY 1"
         )
         plan = _plan(patches, ledger)
+        other_indexes = await _other_indexes(conn, [p for p in patches if p.name in ledger])
         refused = [(patch, plan.reused_message(patch, row)) for patch, row in plan.reused]
         refused += [(p, str(e)) for p, e in await _session_only_calls(conn, plan.pending)]
         refused += [(p, str(e)) for p, e in await _resetting_calls(conn, plan.pending)]
@@ -2968,7 +2973,134 @@ async def pipeline_status(target: str | Dsn, directory: str | Path = "patches") 
         invalid,
         [(row["partition"], row["parent"]) for row in detaches],
         plan.ahead,
+        other_indexes,
     )
+
+
+_MENTIONS_INDEX = lazy_pattern(r"\bINDEX\b", re.IGNORECASE)
+
+
+async def _other_indexes(
+    conn: asyncpg.Connection, applied: list[PatchFile]
+) -> list[tuple[PatchFile, str, str]]:
+    """The indexes applied patches build by a plain `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name
+    ON table (columns)` (columns only: no expression, predicate or INCLUDE, whose printed form
+    the server normalizes) that exist on that table with another definition: someone built one
+    of the name by hand before the patch, whose IF NOT EXISTS skipped it, and the ledger says
+    applied (round 36, helper h36E). The last patch naming an index decides; one whose later
+    patch names it otherwise (DROP, RENAME, a DO block) is not judged."""
+    from pglast import ast
+
+    built: dict[str, tuple[PatchFile, Any]] = {}
+    for patch in applied:
+        if not _MENTIONS_INDEX.search(patch.text):
+            for name in [n for n in built if n.lower() in patch.text.lower()]:
+                del built[name]
+            continue
+        for statement in patch.statements:
+            node = statement.node
+            if (
+                isinstance(node, ast.IndexStmt)
+                and node.idxname
+                and node.relation is not None
+                and node.whereClause is None
+                and not node.indexIncludingParams
+                and all(
+                    isinstance(e, ast.IndexElem) and e.name and e.expr is None
+                    for e in node.indexParams or ()
+                )
+            ):
+                built[str(node.idxname)] = (patch, statement)
+                continue
+            for name in [n for n in built if n.lower() in statement.text.lower()]:
+                del built[name]
+    found = []
+    for name, (patch, statement) in built.items():
+        relation = statement.node.relation
+        schema = relation.schemaname
+        table = quote_ident(str(relation.relname))
+        index = quote_ident(name)
+        if schema:
+            table, index = (f"{quote_ident(str(schema))}.{x}" for x in (table, index))
+        row = await conn.fetchrow(_INDEX_SHAPE, index, table)
+        if row is None or row["shape"] is None:
+            continue  # gone (a table dropped), another schema's, or of expressions: not judged
+        if not _shape_matches(statement.node, row["shape"]):
+            found.append((patch, statement.text.strip(), str(row["definition"])))
+    return found
+
+
+# an index on the table, of columns only: its method, uniqueness and per column (name, DESC,
+# NULLS FIRST, operator class, whether that class is the type's default, a collation other
+# than the column's)
+_INDEX_SHAPE = """
+SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS definition,
+  CASE WHEN i.indexprs IS NULL AND i.indpred IS NULL AND i.indnkeyatts OPERATOR(pg_catalog.=) i.indnatts
+  THEN pg_catalog.jsonb_build_object('method', am.amname, 'unique', i.indisunique,
+    'nulls_not_distinct', i.indnullsnotdistinct, 'columns', (
+      SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(a.attname,
+               (k.o::pg_catalog.int4 OPERATOR(pg_catalog.&) 1) OPERATOR(pg_catalog.<>) 0,
+               (k.o::pg_catalog.int4 OPERATOR(pg_catalog.&) 2) OPERATOR(pg_catalog.<>) 0,
+               c.opcname, c.opcdefault, l.collname) ORDER BY k.n)
+      FROM ROWS FROM (pg_catalog.unnest(i.indkey::pg_catalog.int2[]),
+                      pg_catalog.unnest(i.indoption::pg_catalog.int2[]),
+                      pg_catalog.unnest(i.indclass::pg_catalog.oid[]),
+                      pg_catalog.unnest(i.indcollation::pg_catalog.oid[]))
+           WITH ORDINALITY AS k(att, o, cls, coll, n)
+      JOIN pg_catalog.pg_attribute a
+        ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) k.att
+      JOIN pg_catalog.pg_opclass c ON c.oid OPERATOR(pg_catalog.=) k.cls
+      LEFT JOIN pg_catalog.pg_collation l
+        ON l.oid OPERATOR(pg_catalog.=) k.coll AND k.coll OPERATOR(pg_catalog.<>) a.attcollation)
+  )::pg_catalog.text END AS shape
+FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class x ON x.oid OPERATOR(pg_catalog.=) i.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid OPERATOR(pg_catalog.=) x.relam
+WHERE i.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
+  AND i.indrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2)
+"""
+
+
+def _shape_matches(node: Any, shape: str) -> bool:
+    """Does a patch's `CREATE INDEX` of columns build the index `_INDEX_SHAPE` read? Defaults
+    the server does not print (ASC, NULLS LAST after ASC, FIRST after DESC, the type's operator
+    class, the column's collation) are the same as spelled out; a collation the patch names
+    that the catalog shows as the column's own is taken as the same (not judged)."""
+    import json
+
+    from pglast import enums
+
+    live = json.loads(shape)
+    method = str(node.accessMethod or "btree")
+    if (
+        live["method"] != method
+        or bool(live["unique"]) != bool(node.unique)
+        or bool(live["nulls_not_distinct"]) != bool(getattr(node, "nulls_not_distinct", False))
+        or len(live["columns"]) != len(node.indexParams or ())
+    ):
+        return False
+    for element, (column, desc, nulls_first, opclass, default_class, collation) in zip(
+        node.indexParams, live["columns"], strict=True
+    ):
+        mine_desc = element.ordering == enums.SortByDir.SORTBY_DESC
+        mine_first = (
+            mine_desc
+            if element.nulls_ordering == enums.SortByNulls.SORTBY_NULLS_DEFAULT
+            else element.nulls_ordering == enums.SortByNulls.SORTBY_NULLS_FIRST
+        )
+        if str(element.name) != column or mine_desc != desc or mine_first != nulls_first:
+            return False
+        if element.opclass:
+            if str(element.opclass[-1].sval) != opclass:
+                return False
+        elif not default_class:
+            return False
+        if element.collation:
+            named = str(element.collation[-1].sval)
+            if collation is not None and named != collation:
+                return False
+        elif collation is not None:
+            return False
+    return True
 
 
 async def patch_status(

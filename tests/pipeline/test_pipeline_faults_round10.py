@@ -588,12 +588,6 @@ async def test_a_read_only_database_is_a_clear_usage_error(
 # ------------------------------------------------- open: a patch run in part by hand
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open for status (it reads the ledger and the catalog's flags, not shapes): "
-    "`verify --dsn` of the database compares it with what its applied patches build "
-    "(test_pipeline_faults_round11)",
-)
 async def test_status_sees_a_hand_made_index_of_another_shape(
     database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
