@@ -191,7 +191,7 @@ class ProjectIndex(_Classes):
         call: Call | None = None
         unpacked = False
         if isinstance(given, tuple):
-            bound, positional, keywords, unpacked, known = given
+            bound, positional, keywords, unpacked, known, sequences = given
             if not known and info.method_kind == "method":
                 return value  # which argument is `self` is not known: the parameter stays
             call = Call(
@@ -202,6 +202,7 @@ class ProjectIndex(_Classes):
                 None,
                 bool(bound),
             )
+            call.sequences.update(dict(sequences))
         out: list[Alternative] = []
         for alternative in value:
             choices: list[Value] = []

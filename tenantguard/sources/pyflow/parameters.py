@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.sources.pyflow.names import _short
-from tenantguard.sources.pyflow.syntax import _ITEMS, _VARARGS, _constant_text
-from tenantguard.sources.pyvalues import Hole, Lit, concat, hole, union
+from tenantguard.sources.pyflow.syntax import _ITEMS, _JOINED, _VARARGS, _constant_text
+from tenantguard.sources.pyvalues import Hole, Lit, concat, hole, join_values, union
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tenantguard.sources.pyflow.model import Call, FunctionInfo
-    from tenantguard.sources.pyvalues import Alternative, Value
+    from tenantguard.sources.pyvalues import Alternative, Origin, Value
 
 
 def _constant_text_of(value: Value) -> str | None:
@@ -166,6 +168,8 @@ def _argument_for(
                 return None
             held = hole(given[0], origin, reason)
         return given[0], held
+    if parameter.startswith(_JOINED):
+        return _joined_argument(call, callee, positional, parameter[len(_JOINED) :])
     if parameter.startswith(_VARARGS):
         vararg = callee.node.args.vararg
         if vararg is None or parameter != _VARARGS + vararg.arg:
@@ -182,6 +186,60 @@ def _argument_for(
                 return None  # a starred argument before it: its position is unknown
             argument = call.positional[index]
     return argument
+
+
+# where a joined parameter's separator goes, until the hole's transform puts it there
+# (`rejoined`): the items a call gives are read before the separator the callee joins them with
+_JOIN_MARK = "\x00join\x00"
+
+
+def _joined_argument(
+    call: Call, callee: FunctionInfo, positional: list[str], name: str
+) -> tuple[ast.expr, Value] | None:
+    """The items a call surely gives a parameter the callee joins (`*conds`: each argument it
+    collects; a list parameter: the items of the list display or constant list given), one
+    after the other with `_JOIN_MARK` between them; None when they are not all known."""
+    vararg = callee.node.args.vararg
+    items: tuple[Value, ...] | None = None
+    node: ast.expr = call.call
+    if vararg is not None and vararg.arg == name:
+        index = len(positional)
+        if any(a is None for a in call.positional):
+            return None  # a starred argument: which items it adds is not known
+        items = tuple(a[1] for a in call.positional[index:] if a is not None)
+    else:
+        key: int | str = name
+        if name not in call.keywords:
+            if name not in positional:
+                return None
+            key = positional.index(name)
+            if key >= len(call.positional) or any(a is None for a in call.positional[: key + 1]):
+                return None
+        given = call.keywords.get(name) if isinstance(key, str) else call.positional[key]
+        items = call.sequences.get(key)
+        if given is None or items is None:
+            return None
+        node = given[0]
+    origin = callee.module.origin
+    mark: Value = ((Lit(_JOIN_MARK, origin, None, 0, node),),)
+    return node, join_values(mark, list(items), node, origin)
+
+
+def rejoined(separator: Value, node: ast.AST, origin: Origin) -> Callable[[Value], Value]:
+    """The transform of a joined parameter's hole: the separator the function joins with, in
+    place of each `_JOIN_MARK` between the items a call gives."""
+
+    def put(value: Value) -> Value:
+        out: list[Alternative] = []
+        for alternative in value:
+            pieces: list[Value] = [
+                separator if type(p) is Lit and p.text == _JOIN_MARK else ((p,),)
+                for p in alternative
+            ]
+            out.extend(concat(pieces, node, origin))
+        return tuple(out)
+
+    return put
 
 
 def _default_expression(callee: FunctionInfo, parameter: str) -> ast.expr | None:

@@ -290,6 +290,11 @@ _VARARGS = "*"
 # (`for q in queries: conn.execute(q)`: `[]queries`)
 _ITEMS = "[]"
 
+# the name under which a parameter's items joined into text are a returned value's parameter
+# (`return " AND ".join(conds)`, `conds` a list or `*conds`: `+conds`), filled at a call that
+# gives each item
+_JOINED = "+"
+
 _MARK = lazy_pattern(r"%s|\?")
 
 _DOLLAR_END = lazy_pattern(r"(?<![\w$])\$\Z")  # text ending in a `$` that starts a placeholder

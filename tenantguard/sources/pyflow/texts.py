@@ -39,11 +39,12 @@ from tenantguard.sources.pyflow.names import (
     _receiver_name,
     _short,
 )
-from tenantguard.sources.pyflow.parameters import _constant_text_of
+from tenantguard.sources.pyflow.parameters import _constant_text_of, rejoined
 from tenantguard.sources.pyflow.scan import _UNBOUND
 from tenantguard.sources.pyflow.stores import _unwrapped_items
 from tenantguard.sources.pyflow.syntax import (
     _JINJA_OPTION,
+    _JOINED,
     _SAME_BLANKS,
     _WHITESPACE_PATTERNS,
     FileNamed,
@@ -357,6 +358,9 @@ class _Texts(_Values):
                         join_values(separator, list(a[cut]), node, origin) for a in held.lists
                     ]
                     return union(joined, node, origin)
+            by_parameter = self._joined_parameter(items, func.value, node)
+            if by_parameter is not None:  # `def where(*conds): return " AND ".join(conds)`
+                return by_parameter
             grown = self.lookup(items.id) if isinstance(items, ast.Name) else None
             if grown is None:  # `conds + ["FALSE"]` of a grown list
                 grown = self.grown_view(items)
@@ -417,6 +421,33 @@ class _Texts(_Values):
         return hole(
             node, origin, f"`{_short(node)}` is computed at run time", returns=returns, given=given
         )
+
+    def _joined_parameter(
+        self, items: ast.expr, separator: ast.expr, node: ast.Call
+    ) -> Value | None:
+        """`" AND ".join(conds)` of a parameter (`*conds`, or a list) the function reads nowhere
+        else but in tests of whether it is empty (`if conds`, `len(conds)`): a hole of that
+        parameter, filled at a call that gives each item (`where(PIN, "code = $2")`) with
+        them joined by the constant separator; None otherwise (h36G: such helpers were TG009,
+        and a pinned call a TG001 as if no item were given)."""
+        function = self.function
+        if not isinstance(items, ast.Name) or function is None:
+            return None
+        name = items.id
+        vararg = function.node.args.vararg
+        if not (
+            vararg is not None and vararg.arg == name and name not in self.nonlocals
+        ) and not self.unchanged_parameter(items):
+            return None
+        if not _only_joined_or_tested(function.node, name, items):
+            return None  # appended to, rebound, handed on: what it holds here is not known
+        joiner = self.evaluate(separator)
+        if len(joiner) != 1 or not is_constant(joiner[0]):
+            return None
+        reason = f"`.join()` of `{name}`, a parameter of {function.name}()"
+        made = hole(node, self.origin, reason, param=_JOINED + name, owner=function)[0][0]
+        assert type(made) is Hole
+        return ((made._replace(transform=rejoined(joiner, node, self.origin)),),)
 
     def _refined_statement(self, node: ast.Call) -> bool:
         """`stmt.where(…)`, `stmt.offset(n).limit(m)` where `stmt` holds a query builder's
@@ -1021,7 +1052,29 @@ class _Texts(_Values):
         # not `f = self.q; f(sql)`, whose first argument is `text`, not `self` (round 28,
         # outside review h28e: it was given to `self`, and `text` read as its default)
         known = isinstance(receiver, InstanceRef | ClassRef)
-        return (isinstance(receiver, InstanceRef), positional, keywords, unpacked, known)
+        # the items of list arguments, in order, for a callee that joins its parameter
+        sequences: dict[int | str, tuple[Value, ...]] = {}
+        for key, argument in [*enumerate(node.args), *((k.arg, k.value) for k in node.keywords)]:
+            if key is not None and not isinstance(argument, ast.Starred):
+                sequence = self.sequence(argument)
+                if sequence is not None:
+                    sequences[key] = sequence
+        # (pairs, not a dict: a hole holding them is hashed)
+        ordered = tuple(sequences.items())
+        return (isinstance(receiver, InstanceRef), positional, keywords, unpacked, known, ordered)
+
+    def sequence(self, argument: ast.expr) -> tuple[Value, ...] | None:
+        """The items an argument holds in order (a list or tuple display without `*`, a
+        constant list a name holds), for a callee that joins its parameter; None otherwise."""
+        if isinstance(argument, ast.List | ast.Tuple):
+            if any(isinstance(e, ast.Starred) for e in argument.elts):
+                return None
+            return tuple(self.evaluate(e) for e in argument.elts)
+        if isinstance(argument, ast.Name | ast.Attribute):
+            items = self.items_of(argument)
+            if items is not None and items.keys is None and items.ordered and not items.subset:
+                return items.values
+        return None
 
     def returning(self, func: ast.expr) -> Callable[[], list[FunctionInfo]] | None:
         """The project functions a call surely runs (a method: the one its class finds, and
@@ -1186,3 +1239,26 @@ class _Texts(_Values):
                 result = self.evaluate(node.args[0])
                 return result
         return self._argument(node)
+
+
+def _only_joined_or_tested(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, name: str, joined: ast.Name
+) -> bool:
+    """Whether every other use of `name` in the function tests it (`if conds`, `not conds`,
+    `len(conds)`, in an `if`, a conditional expression or a `while`) and none binds it."""
+    allowed: set[int] = {id(joined)}
+    for node in ast.walk(function):
+        if not isinstance(node, ast.If | ast.IfExp | ast.While):
+            continue
+        tests = node.test.values if isinstance(node.test, ast.BoolOp) else [node.test]
+        for test in tests:
+            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+                test = test.operand
+            if isinstance(test, ast.Call) and _is_name(test.func, "len") and len(test.args) == 1:
+                test = test.args[0]
+            if isinstance(test, ast.Name) and test.id == name:
+                allowed.add(id(test))
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id == name and id(node) not in allowed:
+            return False
+    return True
