@@ -123,3 +123,60 @@ def test_a_joining_helper_that_changes_its_list_is_not_read_as_given() -> None:
 
 def test_a_joining_helper_given_unknown_items_stays_unresolved() -> None:
     assert ("TG009") in [code for _, code in _labs(JOIN_HELPER_GIVEN_UNKNOWN_ITEMS)]
+
+
+# The same helpers as they are written to allow no condition: `if not conds: return ""`, `…
+# if conds else ""`. The empty branch is not taken by a call that gives items (and the joining
+# one not by a call that gives none): `where(PIN)` was a TG001.
+
+GUARDED_JOIN_HELPERS = """\
+PIN = "org_id = %(org)s"
+
+
+def w1(*conds):
+    return "WHERE " + " AND ".join(conds) if conds else ""
+
+
+def w2(*conds):
+    return "" if not conds else "WHERE " + " AND ".join(conds)
+
+
+def w3(*conds):
+    if conds:
+        return "WHERE " + " AND ".join(conds)
+    return ""
+
+
+def w4(conds):
+    if len(conds) == 0:
+        return "WHERE org_id = %(org)s"
+    return "WHERE " + " AND ".join(conds)
+
+
+def w5(*conds):
+    if not conds:
+        return "WHERE org_id = %(org)s"
+    return "WHERE " + " OR ".join(conds)
+
+
+async def pinned(conn):
+    await conn.execute("SELECT id FROM samples " + w1(PIN), {})
+    await conn.execute("SELECT id FROM samples " + w2(PIN), {})
+    await conn.execute("SELECT id FROM samples " + w3(PIN), {})
+    await conn.execute("SELECT id FROM samples " + w4([PIN]), {})
+    await conn.execute("SELECT id FROM samples " + w4([]), {})
+
+
+async def leaks(conn):
+    await conn.execute("SELECT id FROM samples " + w1("code = 1"), {})
+    await conn.execute("SELECT id FROM samples " + w2("code = 1"), {})
+    await conn.execute("SELECT id FROM samples " + w3("code = 1"), {})
+    await conn.execute("SELECT id FROM samples " + w4(["code = 1"]), {})
+    await conn.execute("SELECT id FROM samples " + w5(PIN, "true"), {})
+"""
+
+
+def test_a_joining_helper_s_branch_for_no_conditions_is_not_taken_by_a_call_that_gives_some() -> (
+    None
+):
+    assert _labs(GUARDED_JOIN_HELPERS) == [(39 + n, "TG001") for n in range(5)]

@@ -29,11 +29,13 @@ from tenantguard.sources.pyflow.parameters import (
     _default_expression,
     _positional,
     _substituted,
+    joined_items,
     passed_parameters,
     sent_unchanged,
 )
 from tenantguard.sources.pyflow.stores import _function_nonlocals
 from tenantguard.sources.pyflow.syntax import (
+    _JOINED,
     _constant_value,
     _decorated,
     _definition_order,
@@ -167,10 +169,34 @@ class ProjectIndex(_Classes):
                 continue
             if not info.returns:
                 return None
-            for value in info.returns.values():
+            for key, value in info.returns.items():
+                if self._not_taken(info, key, part):
+                    continue  # `if not conds: return ""` where the call gives conds items
                 value = self._filled(value, info, part, depth, seen)
                 values.append(self.returned(value, depth + 1, seen | {id(info)}))
         return union(values, part.node, part.origin)
+
+    def _not_taken(self, info: FunctionInfo, key: int, part: Hole) -> bool:
+        """Whether a `return` reached only when a parameter is empty (or only when it is not)
+        is not reached by this call: it gives that parameter items (`where(PIN)`) (or none),
+        and the function reads the parameter only to join it and to test it (its returns hold
+        it as a joined hole)."""
+        guard = info.guarded_returns.get(key)
+        if guard is None or info.returns is None:
+            return False
+        name, when_empty = guard
+        if not any(
+            type(p) is Hole and p.owner is info and p.param == _JOINED + name
+            for value in info.returns.values()
+            for alternative in value
+            for p in alternative
+        ):
+            return False
+        call = _call_given(part, info)
+        if call is None:
+            return False
+        given = joined_items(call, info, _positional(call, info), name)
+        return given is not None and (len(given[1]) == 0) is not when_empty
 
     def _filled(
         self, value: Value, info: FunctionInfo, part: Hole, depth: int, seen: frozenset[int]
@@ -187,22 +213,15 @@ class ProjectIndex(_Classes):
         # text; text += " OR true"`, then `add(); return text`) is not what the call gave
         # (round 28, outside review h28e: it was read as the argument)
         rebound = _function_nonlocals(info)
-        given = part.given
         call: Call | None = None
         unpacked = False
-        if isinstance(given, tuple):
-            bound, positional, keywords, unpacked, known, sequences = given
-            if not known and info.method_kind == "method":
+        if isinstance(part.given, tuple):
+            unpacked = bool(part.given[3])
+            call = _call_given(part, info)
+            if call is None:
                 return value  # which argument is `self` is not known: the parameter stays
-            call = Call(
-                part.node,  # type: ignore[arg-type]
-                lambda: [],
-                [None if v is None else (part.node, v) for v in positional],  # type: ignore[misc]
-                {k: (part.node, v) for k, v in keywords},  # type: ignore[misc]
-                None,
-                bool(bound),
-            )
-            call.sequences.update(dict(sequences))
+        else:
+            call = _call_given(part, info)  # a function's call that gives nothing
         out: list[Alternative] = []
         for alternative in value:
             choices: list[Value] = []
@@ -592,3 +611,27 @@ class ProjectIndex(_Classes):
                             filled[part.param] = given[1]
                 if filled:
                     yield callee, sink, _substituted(sink.value, callee, filled, call.call)
+
+
+def _call_given(part: Hole, info: FunctionInfo) -> Call | None:
+    """The call a hole of a project call's result stands for, with the arguments it gives
+    (`Hole.given`, None when it gives none), as `_argument_for` reads them; None when which
+    argument is `self` is not known (a method's call that gives none too)."""
+    given = part.given
+    if given is None and info.method_kind in ("function", "staticmethod"):
+        return Call(part.node, lambda: [], [], {}, None, False)  # type: ignore[arg-type]
+    if not isinstance(given, tuple):
+        return None
+    bound, positional, keywords, _, known, sequences = given
+    if not known and info.method_kind == "method":
+        return None
+    call = Call(
+        part.node,  # type: ignore[arg-type]
+        lambda: [],
+        [None if v is None else (part.node, v) for v in positional],  # type: ignore[misc]
+        {k: (part.node, v) for k, v in keywords},  # type: ignore[misc]
+        None,
+        bool(bound),
+    )
+    call.sequences.update(dict(sequences))
+    return call

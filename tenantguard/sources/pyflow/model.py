@@ -252,6 +252,10 @@ class FunctionInfo:
     # what its `yield`s give, by expression (None: one gives something that is not read, or
     # it has a `yield from`): the items of the generator a call makes
     yields: dict[int, Value] | None = field(default_factory=dict)
+    # the `returns` reached only when a parameter is empty (`if not conds: return ""`, the
+    # `else` of `… if conds else ""`: True), or only when it is not (False), by statement:
+    # that parameter's name, and which
+    guarded_returns: dict[int, tuple[str, bool]] = field(default_factory=dict)
     # the function whose body defines this one (its parameters are this one's closure)
     enclosing: FunctionInfo | None = None
     nested: list[FunctionInfo] = field(default_factory=list)

@@ -196,9 +196,23 @@ _JOIN_MARK = "\x00join\x00"
 def _joined_argument(
     call: Call, callee: FunctionInfo, positional: list[str], name: str
 ) -> tuple[ast.expr, Value] | None:
-    """The items a call surely gives a parameter the callee joins (`*conds`: each argument it
-    collects; a list parameter: the items of the list display or constant list given), one
-    after the other with `_JOIN_MARK` between them; None when they are not all known."""
+    """The items a call surely gives a parameter the callee joins, one after the other with
+    `_JOIN_MARK` between them; None when they are not all known."""
+    given = joined_items(call, callee, positional, name)
+    if given is None:
+        return None
+    node, items = given
+    origin = callee.module.origin
+    mark: Value = ((Lit(_JOIN_MARK, origin, None, 0, node),),)
+    return node, join_values(mark, list(items), node, origin)
+
+
+def joined_items(
+    call: Call, callee: FunctionInfo, positional: list[str], name: str
+) -> tuple[ast.expr, tuple[Value, ...]] | None:
+    """The items a call surely gives a parameter (`*conds`: each argument it collects; a list
+    parameter: the items of the list display or constant list given), in order; None when
+    they are not all known."""
     vararg = callee.node.args.vararg
     items: tuple[Value, ...] | None = None
     node: ast.expr = call.call
@@ -220,9 +234,7 @@ def _joined_argument(
         if given is None or items is None:
             return None
         node = given[0]
-    origin = callee.module.origin
-    mark: Value = ((Lit(_JOIN_MARK, origin, None, 0, node),),)
-    return node, join_values(mark, list(items), node, origin)
+    return node, items
 
 
 def rejoined(separator: Value, node: ast.AST, origin: Origin) -> Callable[[Value], Value]:

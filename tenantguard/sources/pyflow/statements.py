@@ -61,6 +61,8 @@ from tenantguard.sources.pyflow.syntax import (
     _added,
     _changes_name,
     _constructor_fields,
+    _emptiness_test,
+    _empty_guard,
     _formats_a_constant,
     _is_enum,
     _makes_records,
@@ -250,10 +252,22 @@ class _Statements(_Calls):
         if function is None or function.returns is None or node.value is None:
             return  # a bare `return` gives None: not SQL, the call fails
         value = node.value
-        if _string_like(value):
-            function.returns[id(node)] = self.evaluate(value)
-        else:
+        if not _string_like(value):
             function.returns = None
+            return
+        test = _emptiness_test(value.test) if isinstance(value, ast.IfExp) else None
+        if test is not None and _a_parameter(function, test[0]):
+            assert isinstance(value, ast.IfExp)
+            # `return "WHERE " + " AND ".join(conds) if conds else ""`: each branch apart,
+            # marked with when it is taken (h36G)
+            for branch, taken_when_empty in ((value.body, not test[1]), (value.orelse, test[1])):
+                function.returns[id(branch)] = self.evaluate(branch)
+                function.guarded_returns[id(branch)] = (test[0], taken_when_empty)
+            return
+        function.returns[id(node)] = self.evaluate(value)
+        guard = _empty_guard(function.node, node)
+        if guard is not None and _a_parameter(function, guard[0]):
+            function.guarded_returns[id(node)] = guard
 
     def assign(self, target: ast.expr, binding: Binding, value: ast.expr | None) -> None:
         if (
@@ -1245,3 +1259,9 @@ class _Statements(_Calls):
                 self.env[name.id] = hole(
                     name, self.origin, f"`{name.id}` is a comprehension variable"
                 )
+
+
+def _a_parameter(function: FunctionInfo, name: str) -> bool:
+    """Whether a name is one of the function's parameters, its `*args` included."""
+    vararg = function.node.args.vararg
+    return name in function.parameters or (vararg is not None and vararg.arg == name)

@@ -849,3 +849,60 @@ def _constant_slice(node: ast.expr) -> slice | None:
     if bounds[2] == 0:
         return None  # Python raises ValueError
     return slice(*bounds)
+
+
+def _emptiness_test(test: ast.expr) -> tuple[str, bool] | None:
+    """(name, true when it is non-empty) of a test of a name's emptiness: `conds`,
+    `len(conds)` (true when non-empty), `not conds`, `not len(conds)`, `len(conds) == 0`
+    (true when empty); None for any other test."""
+    negated = False
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        negated, test = True, test.operand
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == 0
+        and type(test.comparators[0].value) is int
+    ):
+        negated, test = not negated, test.left
+    if (
+        isinstance(test, ast.Call)
+        and isinstance(test.func, ast.Name)
+        and test.func.id == "len"
+        and len(test.args) == 1
+        and not test.keywords
+    ):
+        test = test.args[0]
+    if isinstance(test, ast.Name):
+        return test.id, not negated
+    return None
+
+
+def _empty_guard(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, node: ast.Return
+) -> tuple[str, bool] | None:
+    """The parameter a `return` at the top of a function's body, or at the top of an `if`
+    there, is reached only when it is empty (True: `if not conds: return ""`, the `else` of
+    `if conds:`, after an `if conds:` whose body ends in a `return` or `raise`) or only when
+    it is not (False: the body of `if conds:`)."""
+    body = function.body
+    for index, statement in enumerate(body):
+        if statement is node:
+            for before in body[:index]:
+                if not isinstance(before, ast.If) or before.orelse:
+                    continue
+                test = _emptiness_test(before.test)
+                if test is not None and isinstance(before.body[-1], ast.Return | ast.Raise):
+                    return test[0], test[1]  # `if conds: return …` before it: empty here
+            return None
+        if isinstance(statement, ast.If):
+            test = _emptiness_test(statement.test)
+            if test is None:
+                continue
+            if node in statement.body:
+                return test[0], not test[1]
+            if node in statement.orelse:
+                return test[0], test[1]
+    return None

@@ -49,6 +49,7 @@ from tenantguard.sources.pyflow.syntax import (
     _WHITESPACE_PATTERNS,
     FileNamed,
     _constant_slice,
+    _emptiness_test,
     _flags,
     _jinja_options,
     _placeholder_list,
@@ -1244,20 +1245,19 @@ class _Texts(_Values):
 def _only_joined_or_tested(
     function: ast.FunctionDef | ast.AsyncFunctionDef, name: str, joined: ast.Name
 ) -> bool:
-    """Whether every other use of `name` in the function tests it (`if conds`, `not conds`,
-    `len(conds)`, in an `if`, a conditional expression or a `while`) and none binds it."""
+    """Whether every other use of `name` in the function tests whether it is empty (`if
+    conds`, `not conds`, `len(conds) == 0`, in an `if`, a conditional expression or a
+    `while`) and none binds it."""
     allowed: set[int] = {id(joined)}
     for node in ast.walk(function):
         if not isinstance(node, ast.If | ast.IfExp | ast.While):
             continue
         tests = node.test.values if isinstance(node.test, ast.BoolOp) else [node.test]
         for test in tests:
-            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-                test = test.operand
-            if isinstance(test, ast.Call) and _is_name(test.func, "len") and len(test.args) == 1:
-                test = test.args[0]
-            if isinstance(test, ast.Name) and test.id == name:
-                allowed.add(id(test))
+            if _emptiness_test(test) == (name, True) or _emptiness_test(test) == (name, False):
+                allowed.update(
+                    id(n) for n in ast.walk(test) if isinstance(n, ast.Name) and n.id == name
+                )
     for node in ast.walk(function):
         if isinstance(node, ast.Name) and node.id == name and id(node) not in allowed:
             return False
