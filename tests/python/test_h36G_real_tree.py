@@ -180,3 +180,39 @@ def test_a_joining_helper_s_branch_for_no_conditions_is_not_taken_by_a_call_that
     None
 ):
     assert _labs(GUARDED_JOIN_HELPERS) == [(39 + n, "TG001") for n in range(5)]
+
+
+# The conditions a request sets, grown in a list and unpacked into the helper (`conds =
+# [PIN]; if status: conds.append(…); where(*conds)`): each list a path can leave, each with the
+# branch it takes. A list handed on as it is (`all_of(filters)`) stays unknown: the callee
+# could change it.
+
+GROWN_INTO_A_JOINING_HELPER = """\
+PIN = "org_id = %(org)s"
+
+
+def where(*conds):
+    if not conds:
+        return ""
+    return "WHERE " + " AND ".join(conds)
+
+
+async def pinned(conn, status=None):
+    conds = [PIN]
+    if status:
+        conds.append("status = %(status)s")
+    await conn.execute("SELECT id FROM samples " + where(*conds), {})
+
+
+async def leaks(conn, status=None, admin=False):
+    conds = []
+    if not admin:
+        conds.append(PIN)
+    if status:
+        conds.append("status = %(status)s")
+    await conn.execute("SELECT id FROM samples " + where(*conds), {})
+"""
+
+
+def test_a_grown_list_unpacked_into_a_joining_helper_is_each_list_it_may_hold() -> None:
+    assert _labs(GROWN_INTO_A_JOINING_HELPER) == [(23, "TG001")]

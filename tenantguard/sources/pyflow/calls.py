@@ -1291,9 +1291,7 @@ class _Calls(_Texts):
                 held = self.elements(*given)
                 if held is not None:
                     recorded.elements[key] = held
-                sequence = self.sequence(given[0])
-                if sequence is not None:
-                    recorded.sequences[key] = sequence
+        recorded.sequences.update(self.sequences(node))
 
     def binding(self, node: ast.expr) -> Binding:
         """What an assigned expression gives a name: a handle, a reference, or a string value."""

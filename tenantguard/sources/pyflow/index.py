@@ -153,7 +153,7 @@ class ProjectIndex(_Classes):
                     # a parameter it yields (`yield BASE + extra`) holds what the call gives
                     # it, as for a return (round 28, outside review h28e: `gen(" OR true")`
                     # was only a warning)
-                    value = self._filled(value, info, part, depth, seen)
+                    value = self._filled(value, info, part, depth, seen, None)
                     values.append(self.returned(value, depth + 1, seen | {id(info)}))
                 continue
             if _generator(info.node) or _decorated(info.node):
@@ -172,7 +172,8 @@ class ProjectIndex(_Classes):
             for key, value in info.returns.items():
                 if self._not_taken(info, key, part):
                     continue  # `if not conds: return ""` where the call gives conds items
-                value = self._filled(value, info, part, depth, seen)
+                guard = info.guarded_returns.get(key)
+                value = self._filled(value, info, part, depth, seen, guard)
                 values.append(self.returned(value, depth + 1, seen | {id(info)}))
         return union(values, part.node, part.origin)
 
@@ -196,10 +197,16 @@ class ProjectIndex(_Classes):
         if call is None:
             return False
         given = joined_items(call, info, _positional(call, info), name)
-        return given is not None and (len(given[1]) == 0) is not when_empty
+        return given is not None and all((len(a) == 0) is not when_empty for a in given[1])
 
     def _filled(
-        self, value: Value, info: FunctionInfo, part: Hole, depth: int, seen: frozenset[int]
+        self,
+        value: Value,
+        info: FunctionInfo,
+        part: Hole,
+        depth: int,
+        seen: frozenset[int],
+        guard: tuple[str, bool] | None,
     ) -> Value:
         """What a function returns with each of its parameters it returns unchanged (a hole of
         that parameter: `return dedent(text).strip()`) given the call's argument for it, or
@@ -236,7 +243,17 @@ class ProjectIndex(_Classes):
                     found = (
                         None
                         if call is None
-                        else _argument_for(call, info, _positional(call, info), piece.param)
+                        else _argument_for(
+                            call,
+                            info,
+                            _positional(call, info),
+                            piece.param,
+                            # a return reached only when the joined parameter is empty (or is
+                            # not): the lists the call may give that reach it
+                            guard[1]
+                            if guard is not None and piece.param == _JOINED + guard[0]
+                            else None,
+                        )
                     )
                     if found is not None:
                         argument = found[1]

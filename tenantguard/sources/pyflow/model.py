@@ -226,8 +226,9 @@ class Call:
     # the items each argument holds, by position or keyword, where known (`["UPDATE …"]`)
     elements: dict[int | str, Value] = field(default_factory=dict)
     # the items each argument holds in order, where they are (`[PIN, "code = $2"]`, a
-    # module's list of constants): for a callee that joins its parameter (`_JOINED`)
-    sequences: dict[int | str, tuple[Value, ...]] = field(default_factory=dict)
+    # module's list of constants, each list a grown list may hold; under "*" those of a last
+    # `*conds`): for a callee that joins its parameter (`_JOINED`)
+    sequences: dict[int | str, tuple[tuple[Value, ...], ...]] = field(default_factory=dict)
 
 
 @dataclass(eq=False)

@@ -144,7 +144,11 @@ def given_argument(call: Call, callee: FunctionInfo, parameter: str) -> ast.expr
 
 
 def _argument_for(
-    call: Call, callee: FunctionInfo, positional: list[str], parameter: str
+    call: Call,
+    callee: FunctionInfo,
+    positional: list[str],
+    parameter: str,
+    empty: bool | None = None,
 ) -> tuple[ast.expr, Value] | None:
     """The argument a call gives for one of the callee's parameters, if it surely gives one
     (for `*args`, named `_VARARGS + "args"`: the first it collects; for the items of a
@@ -169,7 +173,7 @@ def _argument_for(
             held = hole(given[0], origin, reason)
         return given[0], held
     if parameter.startswith(_JOINED):
-        return _joined_argument(call, callee, positional, parameter[len(_JOINED) :])
+        return _joined_argument(call, callee, positional, parameter[len(_JOINED) :], empty)
     if parameter.startswith(_VARARGS):
         vararg = callee.node.args.vararg
         if vararg is None or parameter != _VARARGS + vararg.arg:
@@ -194,47 +198,59 @@ _JOIN_MARK = "\x00join\x00"
 
 
 def _joined_argument(
-    call: Call, callee: FunctionInfo, positional: list[str], name: str
+    call: Call, callee: FunctionInfo, positional: list[str], name: str, empty: bool | None
 ) -> tuple[ast.expr, Value] | None:
     """The items a call surely gives a parameter the callee joins, one after the other with
-    `_JOIN_MARK` between them; None when they are not all known."""
+    `_JOIN_MARK` between them (each list it may give; with `empty`, only the lists that are
+    empty, or only those that are not: a return the function reaches only so); None when
+    they are not all known."""
     given = joined_items(call, callee, positional, name)
     if given is None:
         return None
-    node, items = given
+    node, lists = given
+    if empty is not None:
+        lists = tuple(items for items in lists if (len(items) == 0) is empty)
+        if not lists:
+            return None
     origin = callee.module.origin
     mark: Value = ((Lit(_JOIN_MARK, origin, None, 0, node),),)
-    return node, join_values(mark, list(items), node, origin)
+    joined = [join_values(mark, list(items), node, origin) for items in lists]
+    return node, union(joined, node, origin)
 
 
 def joined_items(
     call: Call, callee: FunctionInfo, positional: list[str], name: str
-) -> tuple[ast.expr, tuple[Value, ...]] | None:
-    """The items a call surely gives a parameter (`*conds`: each argument it collects; a list
-    parameter: the items of the list display or constant list given), in order; None when
+) -> tuple[ast.expr, tuple[tuple[Value, ...], ...]] | None:
+    """The items a call surely gives a parameter, in order, each list it may give (`*conds`:
+    the arguments it collects, a last `*filters` each list `filters` may hold; a list
+    parameter: the items of the list display, constant list or grown list given); None when
     they are not all known."""
     vararg = callee.node.args.vararg
-    items: tuple[Value, ...] | None = None
     node: ast.expr = call.call
     if vararg is not None and vararg.arg == name:
         index = len(positional)
-        if any(a is None for a in call.positional):
-            return None  # a starred argument: which items it adds is not known
-        items = tuple(a[1] for a in call.positional[index:] if a is not None)
-    else:
-        key: int | str = name
-        if name not in call.keywords:
-            if name not in positional:
-                return None
-            key = positional.index(name)
-            if key >= len(call.positional) or any(a is None for a in call.positional[: key + 1]):
-                return None
-        given = call.keywords.get(name) if isinstance(key, str) else call.positional[key]
-        items = call.sequences.get(key)
-        if given is None or items is None:
+        given = call.positional
+        if any(a is None for a in given[:-1]) or len(given) < index:
+            return None  # a starred argument before the last: which items it adds is not known
+        fixed = tuple(a[1] for a in given[index:] if a is not None)
+        if not given or given[-1] is not None:
+            return node, (fixed,)
+        unpacked = call.sequences.get("*")
+        if unpacked is None or len(given) - 1 < index:
             return None
-        node = given[0]
-    return node, items
+        return node, tuple(fixed + items for items in unpacked)
+    key: int | str = name
+    if name not in call.keywords:
+        if name not in positional:
+            return None
+        key = positional.index(name)
+        if key >= len(call.positional) or any(a is None for a in call.positional[: key + 1]):
+            return None
+    argument = call.keywords.get(name) if isinstance(key, str) else call.positional[key]
+    lists = call.sequences.get(key)
+    if argument is None or lists is None:
+        return None
+    return argument[0], lists
 
 
 def rejoined(separator: Value, node: ast.AST, origin: Origin) -> Callable[[Value], Value]:

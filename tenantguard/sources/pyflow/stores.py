@@ -311,6 +311,10 @@ def _growing_use(name: ast.Name, parent: ast.AST | None) -> bool:
         )
     if isinstance(parent, ast.If | ast.While | ast.IfExp):
         return parent.test is name
+    if isinstance(parent, ast.Starred):
+        # `where(*name)`, `[*name, x]` read: its items as they are then (a callee gets a
+        # tuple of them, not the list: it cannot change it; h36G)
+        return isinstance(name.ctx, ast.Load)
     if isinstance(parent, ast.Subscript) and isinstance(parent.slice, ast.Slice):
         # `name[:-1]` read: a new list (`name[:] = …` and `del name[1:]` change it)
         return parent.value is name and isinstance(parent.ctx, ast.Load)

@@ -1053,28 +1053,42 @@ class _Texts(_Values):
         # not `f = self.q; f(sql)`, whose first argument is `text`, not `self` (round 28,
         # outside review h28e: it was given to `self`, and `text` read as its default)
         known = isinstance(receiver, InstanceRef | ClassRef)
-        # the items of list arguments, in order, for a callee that joins its parameter
-        sequences: dict[int | str, tuple[Value, ...]] = {}
-        for key, argument in [*enumerate(node.args), *((k.arg, k.value) for k in node.keywords)]:
-            if key is not None and not isinstance(argument, ast.Starred):
-                sequence = self.sequence(argument)
-                if sequence is not None:
-                    sequences[key] = sequence
         # (pairs, not a dict: a hole holding them is hashed)
-        ordered = tuple(sequences.items())
+        ordered = tuple(self.sequences(node).items())
         return (isinstance(receiver, InstanceRef), positional, keywords, unpacked, known, ordered)
 
-    def sequence(self, argument: ast.expr) -> tuple[Value, ...] | None:
-        """The items an argument holds in order (a list or tuple display without `*`, a
-        constant list a name holds), for a callee that joins its parameter; None otherwise."""
+    def sequences(self, node: ast.Call) -> dict[int | str, tuple[tuple[Value, ...], ...]]:
+        """The items each list argument of a call holds, in order, on each path (under "*"
+        those of a last `*conds`), for a callee that joins its parameter (`Call.sequences`)."""
+        out: dict[int | str, tuple[tuple[Value, ...], ...]] = {}
+        arguments = [*enumerate(node.args), *((k.arg, k.value) for k in node.keywords)]
+        for key, argument in arguments:
+            if key is None:
+                continue
+            if isinstance(argument, ast.Starred):
+                if key != len(node.args) - 1:
+                    continue
+                key, argument = "*", argument.value
+            lists = self._sequence(argument)
+            if lists is not None:
+                out[key] = lists
+        return out
+
+    def _sequence(self, argument: ast.expr) -> tuple[tuple[Value, ...], ...] | None:
+        """The items an argument holds in order on each path (a list or tuple display without
+        `*`, a constant list a name holds, each list a grown list may hold); None otherwise."""
         if isinstance(argument, ast.List | ast.Tuple):
             if any(isinstance(e, ast.Starred) for e in argument.elts):
                 return None
-            return tuple(self.evaluate(e) for e in argument.elts)
+            return (tuple(self.evaluate(e) for e in argument.elts),)
         if isinstance(argument, ast.Name | ast.Attribute):
             items = self.items_of(argument)
             if items is not None and items.keys is None and items.ordered and not items.subset:
-                return items.values
+                return (items.values,)
+        if isinstance(argument, ast.Name):
+            grown = self.lookup(argument.id)
+            if isinstance(grown, Grown):
+                return grown.lists
         return None
 
     def returning(self, func: ast.expr) -> Callable[[], list[FunctionInfo]] | None:
