@@ -186,6 +186,11 @@ def pin_value(node: exp.Expression, policy: Policy) -> PinValue | None:
     if isinstance(bare, exp.Coalesce):
         return _coalesced(bare, policy)
     if isinstance(bare, exp.Nullif):
+        # a configured tenant expression may itself be one (the audit's policies as the server
+        # prints them: `NULLIF(current_setting('app.tenant_id'::text, true), ''::text)`)
+        index = policy.tenant_expression_index(bare)
+        if index is not None:
+            return PinValue("expression", index)
         return _nullified(bare, policy)
     if isinstance(bare, exp.Parameter):
         inner = bare.this
