@@ -3,9 +3,10 @@ and walks with explicit stacks (depth comes from user input)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
+from functools import cache
+from importlib.resources import files
 from typing import Protocol
 
 from sqlglot import exp
@@ -248,10 +249,19 @@ def conflict_key_names(conflict: exp.Expression) -> list[str]:
 # tenant). Unqualified, they are pg_catalog's as long as pg_catalog comes first in the search
 # path, which the proof assumes of `=` itself (a `public.=` would hijack every pin otherwise)
 _DETERMINISTIC_COLLATIONS = frozenset({"C", "POSIX", "default", "ucs_basic"})
-# the ICU collations initdb imports into pg_catalog (`und-x-icu`, `en-US-x-icu`,
-# `de-u-co-phonebk-x-icu`): every one deterministic (PostgreSQL makes a nondeterministic
-# collation only by CREATE COLLATION … deterministic = false, under a name of its own) (h36B)
-_ICU_IMPORTED = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]+)*-x-icu")
+
+
+@cache
+def _icu_imported() -> frozenset[str]:
+    """The ICU collations initdb imports into pg_catalog (`und-x-icu`, `en-US-x-icu`): every
+    one deterministic (h36B). By the list, not by the shape of the name (h36P): a collation is
+    found by the search path, so `"ci-x-icu"` or `"und-u-ks-level2-x-icu"`, which pg_catalog
+    lacks, is one the schema made (perhaps `deterministic = false`); a name pg_catalog holds is
+    pg_catalog's, searched first, whatever another schema makes under it."""
+    text = files("tenantguard").joinpath("data", "icu_collations.txt").read_text(encoding="utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
 
 
 def deterministic_collate(node: exp.Expr) -> bool:
@@ -272,7 +282,7 @@ def deterministic_collate(node: exp.Expr) -> bool:
     if not isinstance(name, exp.Identifier | exp.Var):
         return False
     text = identifier_name(name)
-    return text in _DETERMINISTIC_COLLATIONS or _ICU_IMPORTED.fullmatch(text) is not None
+    return text in _DETERMINISTIC_COLLATIONS or text in _icu_imported()
 
 
 def identifier_name(node: exp.Expression | str | None) -> str:

@@ -1,0 +1,76 @@
+"""Round 36, helper P: an outside attack on round 36's new acceptances of the static proof
+(h36B), on PostgreSQL 15.
+
+1. An ICU collation counted as deterministic by the shape of its name (`*-x-icu`): a collation
+   is a schema object found by the search path, so a name pg_catalog lacks (`"ci-x-icu"`,
+   `"und-u-ks-level2-x-icu"`) is the schema's own, perhaps `deterministic = false`: `org
+   COLLATE "ci-x-icu" = 'acme'` returns 'ACME''s rows too. A name pg_catalog holds is
+   pg_catalog's (searched first), whatever another schema makes under it (`public."de-x-icu"`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from tenantguard.embedded import ThrowawayPostgres
+from tests.conftest import fresh_database
+from tests.leak_corpus import codes
+from tests.proof.test_schema import policy_for
+
+COLLATIONS = """
+CREATE TABLE tenants (org text PRIMARY KEY);
+CREATE COLLATION "ci-x-icu" (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE COLLATION "und-u-ks-level2-x-icu" (provider = icu, locale = 'und-u-ks-level2',
+    deterministic = false);
+CREATE COLLATION public."de-x-icu" (provider = icu, locale = 'und-u-ks-level2',
+    deterministic = false);
+CREATE TABLE codes (org text NOT NULL, id int PRIMARY KEY, code text NOT NULL);
+CREATE UNIQUE INDEX codes_ci ON codes (org COLLATE "ci-x-icu", code);
+INSERT INTO tenants VALUES ('acme'), ('ACME');
+INSERT INTO codes VALUES ('acme', 1, 'x'), ('ACME', 2, 'y');
+"""
+
+# made ICU-like collations pg_catalog lacks: both tenants' rows
+MADE = [
+    'SELECT id FROM codes WHERE org COLLATE "ci-x-icu" = $1 ORDER BY id',
+    'SELECT id FROM codes WHERE org = $1 COLLATE "und-u-ks-level2-x-icu" ORDER BY id',
+]
+# a name pg_catalog holds: pg_catalog's, deterministic, though public made one of its own
+IMPORTED = [
+    'SELECT id FROM codes WHERE org COLLATE "de-x-icu" = $1 ORDER BY id',
+    'SELECT id FROM codes WHERE org COLLATE "und-x-icu" = $1 ORDER BY id',
+]
+UPSERT = (
+    "INSERT INTO codes (org, id, code) VALUES ($1, 3, 'y') ON CONFLICT "
+    '(org COLLATE "ci-x-icu", code) DO UPDATE SET id = codes.id + 10 RETURNING id'
+)
+
+
+async def test_an_icu_collation_is_known_by_pg_catalogs_list_not_by_its_name(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    async with fresh_database(postgres, COLLATIONS) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in MADE:
+                assert [r[0] for r in await conn.fetch(sql, "acme")] == [1, 2], sql
+            for sql in IMPORTED:
+                assert [r[0] for r in await conn.fetch(sql, "acme")] == [1], sql
+            tx = conn.transaction()
+            await tx.start()
+            try:  # acme's 'y' conflicts with ACME's row under ci: ACME's row is updated
+                assert [r[0] for r in await conn.fetch(UPSERT, "acme")] == [12]
+                rows = await conn.fetch("SELECT org, id FROM codes ORDER BY id")
+                assert [tuple(r) for r in rows] == [("acme", 1), ("ACME", 12)]
+            finally:
+                await tx.rollback()
+        finally:
+            await conn.close()
+    policy = policy_for(tmp_path, COLLATIONS, tenant_column="org")
+    for sql in MADE:
+        assert codes(sql, policy) == ["TG001"], sql
+    for sql in IMPORTED:
+        assert codes(sql, policy) == [], sql
+    assert "TG003" in codes(UPSERT, policy)
