@@ -6,6 +6,9 @@
    `"und-u-ks-level2-x-icu"`) is the schema's own, perhaps `deterministic = false`: `org
    COLLATE "ci-x-icu" = 'acme'` returns 'ACME''s rows too. A name pg_catalog holds is
    pg_catalog's (searched first), whatever another schema makes under it (`public."de-x-icu"`).
+2. TG006's pg_class `*` narrowed to `c.*` of pg_class itself (h36B): the alias of a
+   parenthesized join holding pg_class (`(pg_class c JOIN pg_namespace n ON …) AS j`) is
+   pg_class's row too, and `j.*` reads reltuples, which counts the other tenant's rows.
 """
 
 from __future__ import annotations
@@ -74,3 +77,38 @@ async def test_an_icu_collation_is_known_by_pg_catalogs_list_not_by_its_name(
     for sql in IMPORTED:
         assert codes(sql, policy) == [], sql
     assert "TG003" in codes(UPSERT, policy)
+
+
+JOINED = (
+    "SELECT j.* FROM (pg_namespace n JOIN pg_class c ON n.oid = c.relnamespace) AS j"
+    " WHERE j.relname = 'codes'"
+)
+TABLE = (
+    "CREATE TABLE tenants (org text PRIMARY KEY);\n"
+    "CREATE TABLE codes (org text NOT NULL, id int);\n"
+    "CREATE TABLE kinds (k text PRIMARY KEY);\n"
+)
+
+
+async def test_the_star_of_a_join_alias_holding_pg_class_counts_other_tenants_rows(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    """Two databases differing only in the other tenant's rows (one, or three): acme's own
+    read of `j.*` tells them apart by reltuples."""
+    counts = []
+    for theirs in (1, 3):
+        rows = ", ".join(f"('other', {i})" for i in range(theirs))
+        data = f"INSERT INTO codes VALUES ('acme', 100), {rows};\nANALYZE codes;\n"
+        async with fresh_database(postgres, TABLE + data) as dsn:
+            conn = await asyncpg.connect(dsn)
+            try:
+                row = await conn.fetchrow(JOINED)
+                assert row is not None
+                counts.append(row["reltuples"])
+            finally:
+                await conn.close()
+    assert counts == [2, 4]
+    policy = policy_for(tmp_path, TABLE, tenant_column="org")
+    assert codes(JOINED, policy) == ["TG006"]
+    beside = "SELECT c.relname, j.* FROM pg_class c, (kinds t JOIN kinds u ON u.k = t.k) AS j"
+    assert codes(beside, policy) == []

@@ -858,8 +858,13 @@ def _all_columns_of(table: exp.Table) -> bool:
     (`c::text`, `row_to_json(c)`), `(c).reltuples`, or columns renamed by a list?"""
     root = table.root()
     names = {identifier_name(table.this), identifier_name(table.args.get("alias"))} - {""}
-    alias = table.args.get("alias")
-    if isinstance(alias, exp.TableAlias) and alias.columns:
+    aliases = [table.args.get("alias")]
+    for above in _join_aliases(table):
+        # `(pg_class c JOIN pg_namespace n ON …) AS j`: j's row holds pg_class's (h36P)
+        names.add(identifier_name(above.args.get("alias")))
+        aliases.append(above.args.get("alias"))
+    names.discard("")
+    if any(isinstance(a, exp.TableAlias) and a.columns for a in aliases):
         return True
     for star in root.find_all(exp.Star):
         parent = star.parent
@@ -882,6 +887,21 @@ def _all_columns_of(table: exp.Table) -> bool:
         and identifier_name(d.expression) in _CATALOG_COUNTS
         for d in root.find_all(exp.Dot)
     )
+
+
+def _join_aliases(table: exp.Table) -> list[exp.Subquery]:
+    """The parenthesized joins holding `table` under an alias of their own (`(pg_class c JOIN
+    pg_namespace n ON …) AS j`): sqlglot reads each as a Subquery of no query. A real subquery
+    (`(SELECT …) s`) stops the walk: its columns are its select list's."""
+    found = []
+    node: exp.Expr | None = table.parent
+    while node is not None and not isinstance(node, exp.Select | exp.SetOperation):
+        if isinstance(node, exp.Subquery) and not isinstance(
+            node.this, exp.Select | exp.SetOperation | exp.Subquery
+        ):
+            found.append(node)
+        node = node.parent
+    return found
 
 
 def _counters(ctx: Context, node: exp.Expression, what: str) -> Finding:
