@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 from tests.conftest import fresh_database
@@ -112,3 +113,24 @@ async def test_the_star_of_a_join_alias_holding_pg_class_counts_other_tenants_ro
     assert codes(JOINED, policy) == ["TG006"]
     beside = "SELECT c.relname, j.* FROM pg_class c, (kinds t JOIN kinds u ON u.k = t.k) AS j"
     assert codes(beside, policy) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h36P, not fixed: deterministic_collate reads no search path; a path naming "
+    "pg_catalog after public (config search_path) lets public's collation of that name win",
+)
+async def test_a_path_with_pg_catalog_after_public_reads_publics_icu_collation(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    async with fresh_database(postgres, COLLATIONS) as dsn:
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": "public, pg_catalog"})
+        try:
+            rows = await conn.fetch(IMPORTED[0], "acme")
+            assert [r[0] for r in rows] == [1, 2]  # acme's and ACME's rows
+        finally:
+            await conn.close()
+    policy = policy_for(
+        tmp_path, COLLATIONS, tenant_column="org", search_path=("public", "pg_catalog")
+    )
+    assert codes(IMPORTED[0], policy) == ["TG001"]
