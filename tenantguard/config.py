@@ -572,6 +572,24 @@ def _misspelt_table(start: Path) -> tuple[str, str] | None:
     return None
 
 
+def _check_search_path(settings: Settings) -> None:
+    """The sessions' search path naming pg_catalog after another schema is an error: the proof
+    reads `=`, `lower()`, `COLLATE "C"` and the ICU collations initdb imports (`"de-x-icu"`) as
+    pg_catalog's, true only while pg_catalog is searched first (h36P: under `public,
+    pg_catalog`, public's nondeterministic "de-x-icu" matched 'ACME' for 'acme'). A statement
+    setting such a path is TG006 alike (engine/search_path.py)."""
+    from tenantguard.engine.policy import normalize_name
+
+    path = [normalize_name(entry) for entry in settings.search_path]
+    if "pg_catalog" in path and path[0] != "pg_catalog":
+        raise ConfigError(
+            f"{_describe(settings)}: search_path {', '.join(settings.search_path)!r} names "
+            "pg_catalog after another schema: that schema's operators, functions and "
+            "collations would stand for PostgreSQL's own, which the tenant proof reads; leave "
+            "pg_catalog out (it is then searched first) or name it first"
+        )
+
+
 def build_policy(
     settings: Settings,
     warnings: list[str] | None = None,
@@ -599,6 +617,7 @@ def build_policy(
     the cache directory by their content (`SchemaCache`), and the policy built from them by
     that and the settings (`PolicyCache`), and read from there while they are unchanged.
     """
+    _check_search_path(settings)
     explicit = "schema_paths" in settings.configured and live_schema is None
     named = [("schema_paths", p) for p in (settings.schema_paths if explicit else ())]
     if "patch_dir" in settings.configured:

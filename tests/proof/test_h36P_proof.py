@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
+from tenantguard.errors import ConfigError
 from tests.conftest import fresh_database
 from tests.leak_corpus import codes
 from tests.proof.test_schema import policy_for
@@ -115,14 +116,13 @@ async def test_the_star_of_a_join_alias_holding_pg_class_counts_other_tenants_ro
     assert codes(beside, policy) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h36P, not fixed: deterministic_collate reads no search path; a path naming "
-    "pg_catalog after public (config search_path) lets public's collation of that name win",
-)
-async def test_a_path_with_pg_catalog_after_public_reads_publics_icu_collation(
+async def test_a_configured_path_with_pg_catalog_after_public_is_refused(
     postgres: ThrowawayPostgres, tmp_path: Path
 ) -> None:
+    """Under `search_path = public, pg_catalog` (the sessions' path, config `search_path`),
+    `COLLATE "de-x-icu"` is public's nondeterministic collation of that name (and `=`,
+    `lower()` could be public's too): the proof reads them as pg_catalog's, so such a
+    configuration is an error, as a statement setting that path is TG006."""
     async with fresh_database(postgres, COLLATIONS) as dsn:
         conn = await asyncpg.connect(dsn, server_settings={"search_path": "public, pg_catalog"})
         try:
@@ -130,7 +130,10 @@ async def test_a_path_with_pg_catalog_after_public_reads_publics_icu_collation(
             assert [r[0] for r in rows] == [1, 2]  # acme's and ACME's rows
         finally:
             await conn.close()
-    policy = policy_for(
-        tmp_path, COLLATIONS, tenant_column="org", search_path=("public", "pg_catalog")
+    for path in (("public", "pg_catalog"), ("$user", "public", "PG_CATALOG")):
+        with pytest.raises(ConfigError, match="pg_catalog"):
+            policy_for(tmp_path, COLLATIONS, tenant_column="org", search_path=path)
+    first = policy_for(
+        tmp_path, COLLATIONS, tenant_column="org", search_path=("pg_catalog", "public")
     )
-    assert codes(IMPORTED[0], policy) == ["TG001"]
+    assert codes(IMPORTED[0], first) == []
