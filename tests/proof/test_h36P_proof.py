@@ -9,6 +9,11 @@
 2. TG006's pg_class `*` narrowed to `c.*` of pg_class itself (h36B): the alias of a
    parenthesized join holding pg_class (`(pg_class c JOIN pg_namespace n ON …) AS j`) is
    pg_class's row too, and `j.*` reads reltuples, which counts the other tenant's rows.
+3. The sessions' search path naming pg_catalog after public (config `search_path`): public's
+   collation of an imported name wins; such a configuration is an error now.
+4. `org::varchar(40)` of a varchar(40) column (h36B) after an alembic migration's
+   `op.alter_column("codes", "org", type_=sa.String(80))`: the reader kept length 40, and the
+   cast cut the other tenant's 41-character id to this tenant's 40 characters.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tenantguard.config import Settings, build_policy
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.errors import ConfigError
 from tests.conftest import fresh_database
@@ -137,3 +143,48 @@ async def test_a_configured_path_with_pg_catalog_after_public_is_refused(
         tmp_path, COLLATIONS, tenant_column="org", search_path=("pg_catalog", "public")
     )
     assert codes(IMPORTED[0], first) == []
+
+
+MIGRATION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade():
+    op.execute("CREATE TABLE tenants (org varchar(40) PRIMARY KEY)")
+    op.execute("CREATE TABLE codes (org varchar(40) NOT NULL, id int PRIMARY KEY)")
+"""
+WIDENED = '    op.alter_column("codes", "org", type_=sa.String(80))\n'
+MINE = "t" * 40  # tenant 1's id: 40 characters; the other tenant's: the same and one more
+CUT = "SELECT id FROM codes WHERE org::varchar(40) = $1 ORDER BY id"
+
+
+def _alembic_policy(root: Path, migration: str) -> object:
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    (versions / "0001_init.py").write_text(migration, encoding="utf-8")
+    return build_policy(Settings(root=root, schema_paths=("migrations",), tenant_column="org"))  # type: ignore[arg-type]
+
+
+async def test_an_alembic_type_change_forgets_the_varchar_length(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    schema = (
+        "CREATE TABLE tenants (org varchar(80) PRIMARY KEY);\n"
+        "CREATE TABLE codes (org varchar(80) NOT NULL, id int PRIMARY KEY);\n"
+        f"INSERT INTO codes VALUES ('{MINE}', 1), ('{MINE}b', 2);\n"
+    )
+    async with fresh_database(postgres, schema) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:  # the database after the migration: the other tenant's row 2 too
+            assert [r[0] for r in await conn.fetch(CUT, MINE)] == [1, 2]
+        finally:
+            await conn.close()
+    widened = _alembic_policy(tmp_path / "widened", MIGRATION + WIDENED)
+    assert codes(CUT, widened) == ["TG001"]
+    assert codes("SELECT id FROM codes WHERE org = $1", widened) == []
+    kept = _alembic_policy(tmp_path / "kept", MIGRATION)  # still varchar(40): nothing is cut
+    assert codes(CUT, kept) == []

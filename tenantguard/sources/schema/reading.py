@@ -23,6 +23,7 @@ from tenantguard.sources.schema.alembic import (
     _ALEMBIC_LOOSE,
     _ALEMBIC_LOSSY,
     _ALEMBIC_SQL,
+    _ALEMBIC_TYPE,
     _alembic_call,
     _called,
     _first_text,
@@ -682,6 +683,13 @@ class SchemaInfo(_Code):
             elif operation == "alter_column":
                 type_ = next((k.value for k in call.keywords if k.arg == "type_"), None)
                 if type_ is not None:  # `op.alter_column(t, c, type_=CITEXT())`
+                    # another type now, one this reader does not render: what the SQL said of
+                    # the column goes (h36P: `type_=sa.String(80)` kept `varchar(40)`'s length,
+                    # and `org::varchar(40)` cut another tenant's longer id to this one's);
+                    # then what the SQLAlchemy type tells (citext: loose)
+                    self.add_sql(
+                        f"ALTER TABLE {prefix}{one} ALTER COLUMN {two} TYPE {_ALEMBIC_TYPE};"
+                    )
                     column_call = ast.Call(ast.Name("Column"), [arguments[1]], [])
                     typed(first, column_call, type_)
                 nullable = next((k.value for k in call.keywords if k.arg == "nullable"), None)
