@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from functools import cache
-from importlib.resources import files
 from typing import Protocol
 
 from sqlglot import exp
@@ -258,6 +257,8 @@ def _icu_imported() -> frozenset[str]:
     found by the search path, so `"ci-x-icu"` or `"und-u-ks-level2-x-icu"`, which pg_catalog
     lacks, is one the schema made (perhaps `deterministic = false`); a name pg_catalog holds is
     pg_catalog's, searched first, whatever another schema makes under it."""
+    from importlib.resources import files  # only when a statement names such a collation
+
     text = files("tenantguard").joinpath("data", "icu_collations.txt").read_text(encoding="utf-8")
     return frozenset(
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
@@ -282,7 +283,9 @@ def deterministic_collate(node: exp.Expr) -> bool:
     if not isinstance(name, exp.Identifier | exp.Var):
         return False
     text = identifier_name(name)
-    return text in _DETERMINISTIC_COLLATIONS or text in _icu_imported()
+    return text in _DETERMINISTIC_COLLATIONS or (
+        text.endswith("-x-icu") and text in _icu_imported()
+    )
 
 
 def identifier_name(node: exp.Expression | str | None) -> str:
