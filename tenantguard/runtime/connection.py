@@ -71,6 +71,7 @@ from tenantguard.runtime.schema_code import (
     FUNCTION_DEFINITIONS_QUERY as _FUNCTION_DEFINITIONS_QUERY,
 )
 from tenantguard.runtime.schema_code import FUNCTION_PATHS_QUERY as _FUNCTION_PATHS_QUERY
+from tenantguard.runtime.schema_code import GLOBAL_HOMES_QUERY as _GLOBAL_HOMES_QUERY
 from tenantguard.runtime.schema_code import INHERITS_QUERY as _INHERITS_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
@@ -92,6 +93,7 @@ from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUER
 from tenantguard.runtime.schema_code import (
     cascades,
     catalog_check,
+    catalog_homes,
     checked_foreign_keys,
     ddl_code,
     exact_domains,
@@ -99,6 +101,7 @@ from tenantguard.runtime.schema_code import (
     inlined_functions,
     merged_by_table,
     path_functions,
+    read_elsewhere,
     role_changers,
     role_changing_writes,
     run_unnamed,
@@ -144,7 +147,9 @@ _execute = asyncpg.Connection.execute
 _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
-_PATH_QUERY = "SELECT pg_catalog.current_schemas(true)::pg_catalog.text[]"
+_PATH_QUERY = (
+    "SELECT pg_catalog.current_schemas(true)::pg_catalog.text[], current_user::pg_catalog.text"
+)
 _TEMPORARY_QUERY = (
     "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class c"
     " WHERE c.relnamespace = pg_catalog.pg_my_temp_schema()"
@@ -979,7 +984,10 @@ class GuardedConnection(asyncpg.Connection):
             found["names"] = await self._tg_policy_names()
             # the session's real path: the role's and database's settings (ALTER ROLE /
             # DATABASE … SET search_path) apply to every session, unseen by startup settings
-            found["path"] = [await _fetchval(self, _PATH_QUERY)]
+            path_row = await _fetchrow(self, _PATH_QUERY)
+            if path_row is not None:
+                found["path"], found["user"] = [path_row[0]], [path_row[1]]
+            global_names = sorted({*guard.policy.global_tables, *guard.policy.global_homes})
             for name, query, args in (
                 (
                     "functions",
@@ -1004,6 +1012,7 @@ class GuardedConnection(asyncpg.Connection):
                 ("types", _TENANT_TYPES_QUERY, (column,)),
                 ("places", _TENANT_PLACES_QUERY, (column,)),
                 ("paths", _FUNCTION_PATHS_QUERY, ()),
+                ("homes", _GLOBAL_HOMES_QUERY, (global_names,)),
                 ("definitions", _FUNCTION_DEFINITIONS_QUERY, ()),
             ):
                 found[name] = await _fetch(self, query, *args)
@@ -1057,7 +1066,11 @@ class GuardedConnection(asyncpg.Connection):
         typed = [tuple(r) for r in catalog["types"]]
         guard.learn_tenant_column_types(tenant_column_types(typed), exact_domains(typed))
         guard.learn_tenant_places(tenant_places((tuple(r) for r in catalog["places"]), column))
-        guard.learn_path_functions(path_functions((tuple(r) for r in catalog["paths"]), policy))
+        homes = catalog_homes(tuple(r) for r in catalog["homes"])
+        user = str(catalog.get("user", [""])[0])
+        guard.learn_path_functions(
+            path_functions((tuple(r) for r in catalog["paths"]), policy, homes, user)
+        )
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))
@@ -1192,6 +1205,24 @@ class GuardedConnection(asyncpg.Connection):
                     f"{', '.join(elsewhere[:5])} in another schema than the global table the "
                     "policy holds (config `search_path`): an unpinned read of it would read "
                     "every tenant's rows there",
+                    "set config `search_path` to the sessions' path, or ALTER ROLE / ALTER "
+                    "DATABASE … RESET search_path",
+                )
+                self._tg_lexer_ok = self._tg_fast = False
+        if self._tg_startup is None and global_names:
+            # each global name resolved in the catalog by the session's path and by the
+            # configured one (the h36C check above reads only the schema sources' relations: a
+            # schema they do not know, or a policy written by hand, has none): another
+            # relation than the configured path's, outside the name's global homes, is what
+            # an unqualified read reads (one query more per catalog read, shared)
+            elsewhere = read_elsewhere([str(p) for p in path or ()], policy, homes, user, user)
+            if elsewhere:
+                self._tg_startup = (
+                    f"the session's search_path ({', '.join(map(str, path or ()))}) reads "
+                    f"{', '.join(elsewhere[:5])} in another relation than config `search_path` "
+                    f"({', '.join(policy.search_path)}) reads the global table the policy "
+                    "holds: an unpinned read of it would read that relation's rows, every "
+                    "tenant's",
                     "set config `search_path` to the sessions' path, or ALTER ROLE / ALTER "
                     "DATABASE … RESET search_path",
                 )

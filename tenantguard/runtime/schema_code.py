@@ -1270,19 +1270,101 @@ WHERE p.proconfig IS NOT NULL
 """
 
 
-def path_functions(rows: Iterable[Sequence[object]], policy: Policy) -> dict[str, str]:
+GLOBAL_HOMES_QUERY = """
+SELECT c.relname::text, n.nspname::text,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = n.nspname)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+  AND n.nspname !~ '^pg_(temp|toast)'
+"""
+
+# a schema named like a role (`GLOBAL_HOMES_QUERY`): one a "$user" entry may read
+_ROLES = "$user"
+
+
+def catalog_homes(rows: Iterable[Sequence[object]]) -> dict[str, frozenset[str]]:
+    """The schemas holding a relation of each name (rows of `GLOBAL_HOMES_QUERY`: the policy's
+    global names), as the catalog says — the schema sources may miss one; `"$user"` among them
+    when one is named like a role."""
+    found: dict[str, set[str]] = {}
+    for name, schema, role in rows:
+        found.setdefault(str(name), set()).update((str(schema), _ROLES) if role else (str(schema),))
+    return {name: frozenset(schemas) for name, schemas in found.items()}
+
+
+def _resolved(held: frozenset[str], path: Sequence[str], user: str | None) -> str | None:
+    """The schema of `path` (pg_catalog first, as PostgreSQL searches it) whose relations,
+    `held`, an unqualified name reads. A "$user" entry reads the schema named like `user`;
+    with no user known (a function's path: its caller's role, or a SECURITY DEFINER owner's)
+    it is "?" when a schema named like a role holds the name."""
+    for entry in ("pg_catalog", *path):
+        entry = entry.strip().strip('"')
+        if entry == "$user":
+            if user is not None and user in held:
+                return user
+            if user is None and _ROLES in held:
+                return "?"
+        elif entry in held and entry != _ROLES:
+            return entry
+    return None
+
+
+def read_elsewhere(
+    path: Sequence[str],
+    policy: Policy,
+    homes: Mapping[str, frozenset[str]],
+    user: str | None,
+    configured_user: str,
+) -> list[str]:
+    """The policy's global names (`catalog_homes`: the schemas holding each) that `path` (a
+    "$user" entry read as `user`) reads in another relation than config `search_path` does
+    (as `configured_user`), outside the name's global homes — a read the proof takes for the
+    global table reads another schema's (h36R: a schema the sources do not know, or a policy
+    written by hand, whose `Policy.read_otherwise` knows no home)."""
+    found = []
+    for name, held in sorted(homes.items()):
+        here = _resolved(held, path, user)
+        if (
+            here is not None
+            and here != _resolved(held, policy.search_path, configured_user)
+            and here not in policy.global_homes.get(name, ())
+        ):
+            found.append(name)
+    return found
+
+
+def path_functions(
+    rows: Iterable[Sequence[object]],
+    policy: Policy,
+    homes: Mapping[str, frozenset[str]] | None = None,
+    user: str = "",
+) -> dict[str, str]:
     """The functions whose own search path (`SET search_path = …` of CREATE FUNCTION, rows of
     `FUNCTION_PATHS_QUERY`) reads a name the policy holds global in another schema
-    (`Policy.read_otherwise`; a path that cannot be read does), each with why: its body reads
-    that name's tenant rows where the proof, reading the body by the configured path, sees the
-    global table (h36C: `SET search_path = archive, public AS $$ SELECT code FROM countries
-    $$`, a SECURITY DEFINER one too, returned every clinic's archive rows)."""
-    if not policy.global_homes:
+    (`Policy.read_otherwise`, and `read_elsewhere` by the catalog's `homes`; a path that
+    cannot be read does), each with why: its body reads that name's tenant rows where the
+    proof, reading the body by the configured path, sees the global table (h36C: `SET
+    search_path = archive, public AS $$ SELECT code FROM countries $$`, a SECURITY DEFINER one
+    too, returned every clinic's archive rows; h36R: the same with a policy written by hand,
+    or a schema the sources do not know; `user`: the session's role, the configured path's
+    "$user")."""
+    if not policy.global_homes and not homes:
         return {}
     found: dict[str, str] = {}
     for name, setting in rows:
         paths = set_search_paths(f"SET search_path = {setting}")
-        read = sorted({n for p in paths or [None] for n in policy.read_otherwise(p)})
+        read = sorted(
+            {n for p in paths or [None] for n in policy.read_otherwise(p)}
+            | {
+                n
+                for p in paths or [None]
+                for n in (
+                    read_elsewhere(p, policy, homes or {}, None, user)
+                    if p is not None
+                    else homes or ()
+                )
+            }
+        )
         if read:
             found[str(name)] = (
                 f"its own search_path ({setting}) reads {', '.join(read[:5])} in another "

@@ -1,0 +1,228 @@
+"""Round 36 (helper h36R): the runtime's reads of the session's search path, attacked from
+outside, on a real server. Each case asserts on the rows a statement read.
+
+1. FIXED: a name the policy holds global, read by the session's path in a schema the
+   policy's sources do not know, or with a policy written by hand (no `global_homes`). The
+   h36C check (`Policy.read_otherwise`) resolves names by the schema sources' relations: with
+   `ALTER DATABASE d SET search_path = reports, public` and `reports.countries` (every
+   clinic's rows, made outside the sources), or a hand-written policy with `countries` in
+   `global_tables` and `ALTER DATABASE d SET search_path = archive, public`, clinic 1's
+   `SELECT code FROM countries` passed and returned ['mine', 'theirs']. The guard now
+   resolves each global name in the catalog, by the session's path (`current_schemas(true)`)
+   and by the configured one, at each catalog read (one query per connection and catalog
+   read, nothing per call): another relation than the configured path's, outside the
+   name's global homes, refuses the connection's statements outside unscoped().
+
+HELD (probes, not kept as tests): a temporary `countries` made by SELECT … INTO TEMP, by a
+function, by a trigger, a temporary view, one renamed into the name (refused or discarded by
+the reset before the next block: ['es', 'fr']); SET LOCAL search_path and set_config(…, true)
+in a CTE inside tenant() (TG006); a plpgsql function calling set_config('search_path', …,
+true) before its query (refused, not pinnable); a "$user" schema with the policy's sources
+(refused, TG001); a function in pg_temp made in unscoped() (discarded before the next block).
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import connect, tenant, unscoped
+from tests.runtime.test_h36C_attacks import COUNTRIES, PATH_POLICY, _raw
+from tests.runtime.test_runtime import POLICY
+
+READ = "SELECT code FROM countries ORDER BY 1"
+HAND_POLICY = POLICY.replace(global_tables={*POLICY.global_tables, "countries"})
+REPORTS = (
+    "; CREATE SCHEMA reports;"
+    " CREATE TABLE reports.countries AS SELECT tenant_id, code FROM archive.countries;"
+)
+
+
+def _database(dsn: str) -> str:
+    return dsn.rsplit("/", 1)[-1].split("?")[0]
+
+
+CASES = {
+    # a schema the sources do not know, first on the database's path
+    "unknown schema": (PATH_POLICY, REPORTS, "reports, public"),
+    # a policy written by hand: countries global, no homes
+    "hand-written policy": (HAND_POLICY, ";", "archive, public"),
+    # the same, archive read through a "$user" entry... of a schema named like the role
+    "hand-written, $user": (
+        HAND_POLICY,
+        "; CREATE SCHEMA {role}; CREATE TABLE {role}.countries AS SELECT * FROM archive.countries;",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+async def test_a_global_name_the_session_path_reads_elsewhere_is_refused(
+    two_clinics: str, case: str
+) -> None:
+    policy, extra, path = CASES[case]
+    role = (await _raw(two_clinics, "SELECT current_user::text"))[0][0]
+    await _raw(two_clinics, COUNTRIES + extra.format(role=role))
+    if path is not None:
+        await _raw(
+            two_clinics, f"ALTER DATABASE {_database(two_clinics)} SET search_path = {path};"
+        )
+    conn = await connect(two_clinics, policy=policy.replace(search_path=("public",)))
+    try:
+        rows: list[object] = []
+        with tenant(1), pytest.raises(TenantIsolationError, match="search_path"):
+            rows = [r[0] for r in await conn.fetch(READ)]
+        assert rows == []  # was ['mine', 'theirs']: every clinic's rows
+        with unscoped("maintenance"):  # a job may still read what it names
+            rows = [r[0] for r in await conn.fetch("SELECT code FROM public.countries ORDER BY 1")]
+        assert rows == ["es", "fr"]
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("policy", ["sources", "hand-written"])
+async def test_a_path_reading_the_global_table_passes(two_clinics: str, policy: str) -> None:
+    """The twins: the same schemas, the database's path reading public's table first (a
+    schema on the path that holds no `countries`; "$user" with no such schema)."""
+    await _raw(two_clinics, COUNTRIES + REPORTS.replace("reports.countries", "reports.other"))
+    await _raw(
+        two_clinics,
+        f'ALTER DATABASE {_database(two_clinics)} SET search_path = reports, "$user", public;',
+    )
+    chosen = PATH_POLICY if policy == "sources" else HAND_POLICY
+    conn = await connect(two_clinics, policy=chosen.replace(search_path=("public",)))
+    try:
+        with tenant(1):
+            rows = [r[0] for r in await conn.fetch(READ)]
+        assert rows == ["es", "fr"]
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------- 2. a function's own path, resolved by the catalog
+FUNCTION_CASES = {
+    # a policy written by hand (no homes): archive first in the function's path
+    "hand-written policy": (
+        HAND_POLICY,
+        "; CREATE FUNCTION country_codes() RETURNS SETOF text LANGUAGE sql"
+        " SET search_path = archive, public AS $$ SELECT code FROM countries $$;",
+    ),
+    # a schema the sources do not know, first in a SECURITY DEFINER function's path
+    "unknown schema": (
+        PATH_POLICY,
+        REPORTS + " CREATE FUNCTION country_codes() RETURNS SETOF text LANGUAGE plpgsql"
+        " SECURITY DEFINER SET search_path = reports, public"
+        " AS $$ BEGIN RETURN QUERY SELECT code FROM countries; END $$;",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FUNCTION_CASES))
+async def test_a_function_path_reading_a_global_name_elsewhere_is_refused(
+    two_clinics: str, case: str
+) -> None:
+    """h36C's check of a function's `SET search_path` resolved names by the schema sources'
+    relations: a schema they do not know (or a policy written by hand, with no homes) let
+    clinic 1's `SELECT * FROM country_codes()` return ['mine', 'theirs']."""
+    policy, extra = FUNCTION_CASES[case]
+    await _raw(two_clinics, COUNTRIES + extra)
+    conn = await connect(two_clinics, policy=policy)
+    try:
+        rows: list[object] = []
+        with tenant(1), pytest.raises(TenantIsolationError):
+            rows = [r[0] for r in await conn.fetch("SELECT * FROM country_codes() ORDER BY 1")]
+        assert rows == []  # was ['mine', 'theirs']
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("policy", ["sources", "hand-written"])
+async def test_a_function_path_reading_the_global_table_passes(
+    two_clinics: str, policy: str
+) -> None:
+    """The twin: the function's path puts a schema holding no `countries` first."""
+    await _raw(
+        two_clinics,
+        COUNTRIES + REPORTS.replace("reports.countries", "reports.other") + " CREATE FUNCTION"
+        " country_codes() RETURNS SETOF text LANGUAGE sql SET search_path = reports, public"
+        " AS $$ SELECT code FROM countries $$;",
+    )
+    conn = await connect(two_clinics, policy=PATH_POLICY if policy == "sources" else HAND_POLICY)
+    try:
+        with tenant(1):
+            rows = [r[0] for r in await conn.fetch("SELECT * FROM country_codes() ORDER BY 1")]
+        assert rows == ["es", "fr"]
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------- 3. "$user" read as another role's schema
+@pytest.mark.xfail(strict=True, reason="h36R: being fixed (next commit)")
+@pytest.mark.parametrize("hook", ["init", "setup"])
+async def test_a_role_set_by_a_pool_hook_reads_its_schema_through_user(
+    two_clinics: str, hook: str
+) -> None:
+    """The path `"$user", public` reads the schema named like the CURRENT role: a pool whose
+    init= or setup= runs `SET ROLE r` (r's schema holding `countries`: every clinic's rows)
+    read r.countries where the guard, reading the catalog as the login role before the hook,
+    saw public's global table: clinic 1's read returned ['mine', 'theirs']."""
+    from tenantguard.runtime import create_pool
+
+    role = f"r36_{_database(two_clinics)}"
+    await _raw(
+        two_clinics,
+        COUNTRIES + f"; CREATE ROLE {role}; GRANT USAGE ON SCHEMA archive TO {role};"
+        f" GRANT SELECT ON ALL TABLES IN SCHEMA public, archive TO {role};"
+        f" CREATE SCHEMA {role} AUTHORIZATION {role};"
+        f" CREATE TABLE {role}.countries AS SELECT * FROM archive.countries;"
+        f" GRANT SELECT ON {role}.countries TO {role};",
+    )
+
+    async def set_role(connection: asyncpg.Connection) -> None:
+        await connection.execute(f"SET ROLE {role}")
+
+    policy = HAND_POLICY.replace(search_path=("$user", "public"))
+    try:
+        rows: list[object] = []
+        try:
+            pool = await create_pool(
+                two_clinics, policy=policy, min_size=1, max_size=1, **{hook: set_role}
+            )
+        except TenantIsolationError:
+            rows = ["refused"]
+        else:
+            try:
+                with tenant(1):
+                    try:
+                        rows = [r[0] for r in await pool.fetch(READ)]
+                    except TenantIsolationError:
+                        rows = ["refused"]
+            finally:
+                await pool.close()
+        assert rows == ["refused"]  # was ['mine', 'theirs']
+    finally:
+        await _raw(
+            two_clinics,
+            f"DROP SCHEMA {role} CASCADE; REVOKE ALL ON ALL TABLES IN SCHEMA public, archive"
+            f" FROM {role}; REVOKE ALL ON SCHEMA archive FROM {role}; DROP ROLE {role};",
+        )
+
+
+async def test_the_login_roles_own_schema_passes(two_clinics: str) -> None:
+    """The twin: the global table in the schema named like the login role itself (a schema per
+    application role), read through "$user" as config `search_path` says."""
+    role = (await _raw(two_clinics, "SELECT current_user::text"))[0][0]
+    await _raw(
+        two_clinics,
+        f"CREATE SCHEMA {role}; CREATE TABLE {role}.countries (code text);"
+        f" INSERT INTO {role}.countries VALUES ('es'), ('fr');",
+    )
+    policy = HAND_POLICY.replace(search_path=("$user", "public"))
+    conn = await connect(two_clinics, policy=policy)
+    try:
+        with tenant(1):
+            rows = [r[0] for r in await conn.fetch(READ)]
+        assert rows == ["es", "fr"]
+    finally:
+        await conn.close()
