@@ -148,7 +148,8 @@ _fetch = asyncpg.Connection.fetch
 _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
 _PATH_QUERY = (
-    "SELECT pg_catalog.current_schemas(true)::pg_catalog.text[], current_user::pg_catalog.text"
+    "SELECT pg_catalog.current_schemas(true)::pg_catalog.text[], current_user::pg_catalog.text,"
+    " pg_catalog.current_setting('search_path')"
 )
 _TEMPORARY_QUERY = (
     "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class c"
@@ -987,6 +988,7 @@ class GuardedConnection(asyncpg.Connection):
             path_row = await _fetchrow(self, _PATH_QUERY)
             if path_row is not None:
                 found["path"], found["user"] = [path_row[0]], [path_row[1]]
+                found["setting"] = [path_row[2]]
             global_names = sorted({*guard.policy.global_tables, *guard.policy.global_homes})
             for name, query, args in (
                 (
@@ -1216,6 +1218,14 @@ class GuardedConnection(asyncpg.Connection):
             # relation than the configured path's, outside the name's global homes, is what
             # an unqualified read reads (one query more per catalog read, shared)
             elsewhere = read_elsewhere([str(p) for p in path or ()], policy, homes, user, user)
+            # and by the path as set: "$user" is the CURRENT role's schema, and a pool's init=
+            # or setup= (or any statement) may SET ROLE to another after this read (h36R)
+            setting = str(catalog.get("setting", [""])[0])
+            for written in set_search_paths(f"SET search_path = {setting}") or [None]:
+                if written is None:
+                    continue  # quoted names: read as current_schemas shows them only
+                elsewhere += read_elsewhere(written, policy, homes, user, user, roles=True)
+            elsewhere = sorted(set(elsewhere))
             if elsewhere:
                 self._tg_startup = (
                     f"the session's search_path ({', '.join(map(str, path or ()))}) reads "

@@ -1272,39 +1272,49 @@ WHERE p.proconfig IS NOT NULL
 
 GLOBAL_HOMES_QUERY = """
 SELECT c.relname::text, n.nspname::text,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = n.nspname)
+       EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = n.nspname),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = n.nspname
+               AND pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER'))
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   AND n.nspname !~ '^pg_(temp|toast)'
 """
 
-# a schema named like a role (`GLOBAL_HOMES_QUERY`): one a "$user" entry may read
-_ROLES = "$user"
+# in `catalog_homes`, beside a schema's name: it is named like a role ("$role:"), one the
+# session user may SET ROLE to ("$member:"): what a "$user" entry of a path may read
+_ROLE, _MEMBER = "$role:", "$member:"
 
 
 def catalog_homes(rows: Iterable[Sequence[object]]) -> dict[str, frozenset[str]]:
     """The schemas holding a relation of each name (rows of `GLOBAL_HOMES_QUERY`: the policy's
-    global names), as the catalog says — the schema sources may miss one; `"$user"` among them
-    when one is named like a role."""
+    global names), as the catalog says — the schema sources may miss one; each also marked
+    when it is named like a role, or like one the session user may become."""
     found: dict[str, set[str]] = {}
-    for name, schema, role in rows:
-        found.setdefault(str(name), set()).update((str(schema), _ROLES) if role else (str(schema),))
+    for name, schema, role, member in rows:
+        held = found.setdefault(str(name), set())
+        held.add(str(schema))
+        held.update(mark + str(schema) for mark, on in ((_ROLE, role), (_MEMBER, member)) if on)
     return {name: frozenset(schemas) for name, schemas in found.items()}
 
 
-def _resolved(held: frozenset[str], path: Sequence[str], user: str | None) -> str | None:
+def _resolved(
+    held: frozenset[str], path: Sequence[str], user: str | None, roles: bool = False
+) -> str | None:
     """The schema of `path` (pg_catalog first, as PostgreSQL searches it) whose relations,
-    `held`, an unqualified name reads. A "$user" entry reads the schema named like `user`;
-    with no user known (a function's path: its caller's role, or a SECURITY DEFINER owner's)
-    it is "?" when a schema named like a role holds the name."""
+    `held`, an unqualified name reads. A "$user" entry reads the schema named like the
+    current role: `user`'s; with `roles`, "?" when the schema of another role the session user
+    may SET ROLE to holds the name; with no user known (a function's path: its caller's role,
+    or a SECURITY DEFINER owner's), "?" when a schema named like any role holds it."""
     for entry in ("pg_catalog", *path):
         entry = entry.strip().strip('"')
         if entry == "$user":
+            mark = _ROLE if user is None else _MEMBER
+            others = {h[len(mark) :] for h in held if h.startswith(mark)} - {user}
+            if others and (user is None or roles):
+                return "?"
             if user is not None and user in held:
                 return user
-            if user is None and _ROLES in held:
-                return "?"
-        elif entry in held and entry != _ROLES:
+        elif entry in held:
             return entry
     return None
 
@@ -1315,15 +1325,17 @@ def read_elsewhere(
     homes: Mapping[str, frozenset[str]],
     user: str | None,
     configured_user: str,
+    roles: bool = False,
 ) -> list[str]:
     """The policy's global names (`catalog_homes`: the schemas holding each) that `path` (a
     "$user" entry read as `user`) reads in another relation than config `search_path` does
-    (as `configured_user`), outside the name's global homes — a read the proof takes for the
+    (as `configured_user`; `roles`: the current role may become another, `_resolved`),
+    outside the name's global homes — a read the proof takes for the
     global table reads another schema's (h36R: a schema the sources do not know, or a policy
     written by hand, whose `Policy.read_otherwise` knows no home)."""
     found = []
     for name, held in sorted(homes.items()):
-        here = _resolved(held, path, user)
+        here = _resolved(held, path, user, roles)
         if (
             here is not None
             and here != _resolved(held, policy.search_path, configured_user)
