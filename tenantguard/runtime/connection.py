@@ -1228,8 +1228,10 @@ class GuardedConnection(asyncpg.Connection):
             elsewhere = sorted(set(elsewhere))
             if elsewhere:
                 self._tg_startup = (
-                    f"the session's search_path ({', '.join(map(str, path or ()))}) reads "
-                    f"{', '.join(elsewhere[:5])} in another relation than config `search_path` "
+                    f"the session's search_path ({setting}: now "
+                    f'{", ".join(map(str, path or ()))}; "$user" is the current role\'s '
+                    f"schema) reads {', '.join(elsewhere[:5])} in another relation than config "
+                    "`search_path` "
                     f"({', '.join(policy.search_path)}) reads the global table the policy "
                     "holds: an unpinned read of it would read that relation's rows, every "
                     "tenant's",

@@ -672,15 +672,6 @@ class Guard:
         a call passes (checked against tenant(), as a `$n` pin is). A policy written by hand
         named none, and clinic 1's `SELECT every_name()` returned every clinic's names, its
         `names_of(2)` clinic 2's (h34C). The policy's own functions (schema sources) win."""
-        if self._path_functions:
-            policy = policy.replace(
-                tenant_tables={sql_name(t) for t in policy.tenant_tables}
-                | {sql_name(f) for f in self._path_functions},
-                unpinnable={
-                    **{sql_name(t): why for t, why in policy.unpinnable.items()},
-                    **{sql_name(f): why for f, why in self._path_functions.items()},
-                },
-            )
         functions = self._unknown_functions(policy)
         if not functions:
             return policy
@@ -700,6 +691,22 @@ class Guard:
             },
             unpinnable={**policy.unpinnable, **found.unpinnable},
             pinning_functions={**found.pinned_by_arguments, **policy.pinning_functions},
+        )
+
+    def _with_path_functions(self, policy: Policy) -> Policy:
+        """`policy` with the functions whose own search_path reads a global name elsewhere
+        (`learn_path_functions`) as tenant relations that cannot be pinned — before the views
+        and other functions are sorted over it: a view reading one is then one too (h36R:
+        `CREATE VIEW cv AS SELECT * FROM country_codes() c` returned every clinic's rows)."""
+        if not self._path_functions:
+            return policy
+        return policy.replace(
+            tenant_tables={sql_name(t) for t in policy.tenant_tables}
+            | {sql_name(f) for f in self._path_functions},
+            unpinnable={
+                **{sql_name(t): why for t, why in policy.unpinnable.items()},
+                **{sql_name(f): why for f, why in self._path_functions.items()},
+            },
         )
 
     def _unknown_functions(self, policy: Policy) -> dict[str, FunctionInfo]:
@@ -889,7 +896,7 @@ class Guard:
             and not self._view_queries[0]
             and not self._places
         ):
-            return self._with_functions(policy)
+            return self._with_functions(self._with_path_functions(policy))
         if checked:
             policy = policy.replace(
                 checked_foreign_keys={
@@ -953,7 +960,7 @@ class Guard:
                 **writes,
             },
         )
-        return self._with_functions(self._with_views(policy))
+        return self._with_functions(self._with_views(self._with_path_functions(policy)))
 
     def schema_code_found(self, functions: tuple[str, ...]) -> None:
         """A connection found schema code that may change a setting where no statement names

@@ -24,6 +24,10 @@ outside, on a real server. Each case asserts on the rows a statement read.
    resolved too, "$user" unsure when the schema of another role the session user may become
    holds a global name. Twin: the login role's own schema holding the global table passes.
 
+4. FIXED: a view over such a function (`CREATE VIEW cv AS SELECT * FROM country_codes() c`):
+   the catalog's views were sorted before the path functions were marked, and clinic 1's
+   `SELECT * FROM cv` returned ['mine', 'theirs']. Marked first now (Guard._with_path_functions).
+
 HELD (probes, not kept as tests): a temporary `countries` made by SELECT … INTO TEMP, by a
 function, by a trigger, a temporary view, one renamed into the name (refused or discarded by
 the reset before the next block: ['es', 'fr']); SET LOCAL search_path and set_config(…, true)
@@ -236,3 +240,71 @@ async def test_the_login_roles_own_schema_passes(two_clinics: str) -> None:
         assert rows == ["es", "fr"]
     finally:
         await conn.close()
+
+
+# ------------------------------------------- 4. a view over a function reading under its own path
+@pytest.mark.parametrize("policy", ["sources", "hand-written"])
+async def test_a_view_over_a_function_reading_under_its_own_path_is_refused(
+    two_clinics: str, policy: str
+) -> None:
+    """h36C made `country_codes()` (SET search_path = archive, public; body `SELECT code FROM
+    countries`) unpinnable, but the catalog's views were sorted before: `CREATE VIEW cv AS
+    SELECT * FROM country_codes() c`, and clinic 1's `SELECT * FROM cv` returned ['mine',
+    'theirs']."""
+    await _raw(
+        two_clinics,
+        COUNTRIES + "; CREATE FUNCTION country_codes() RETURNS SETOF text LANGUAGE sql"
+        " SET search_path = archive, public AS $$ SELECT code FROM countries $$;"
+        " CREATE VIEW cv AS SELECT * FROM country_codes() c;",
+    )
+    conn = await connect(two_clinics, policy=PATH_POLICY if policy == "sources" else HAND_POLICY)
+    try:
+        rows: list[object] = []
+        with tenant(1), pytest.raises(TenantIsolationError):
+            rows = [r[0] for r in await conn.fetch("SELECT * FROM cv ORDER BY 1")]
+        assert rows == []  # was ['mine', 'theirs']
+    finally:
+        await conn.close()
+
+
+async def test_a_view_over_a_function_reading_the_global_table_passes(two_clinics: str) -> None:
+    await _raw(
+        two_clinics,
+        COUNTRIES + "; CREATE FUNCTION country_codes() RETURNS SETOF text LANGUAGE sql"
+        " SET search_path = public, archive AS $$ SELECT code FROM countries $$;"
+        " CREATE VIEW cv AS SELECT * FROM country_codes() c;",
+    )
+    conn = await connect(two_clinics, policy=PATH_POLICY)
+    try:
+        with tenant(1):
+            rows = [r[0] for r in await conn.fetch("SELECT * FROM cv ORDER BY 1")]
+        assert rows == ["es", "fr"]
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------- the resolution itself (no server)
+def test_read_elsewhere_resolves_as_postgresql_does() -> None:
+    from tenantguard.runtime.schema_code import catalog_homes, read_elsewhere
+
+    # countries in public (global), archive, and alice's schema (a role the session may become)
+    homes = catalog_homes(
+        [
+            ("countries", "public", False, False),
+            ("countries", "archive", False, False),
+            ("countries", "alice", True, True),
+        ]
+    )
+    policy = HAND_POLICY.replace(search_path=("$user", "public"))
+    assert read_elsewhere(["public"], policy, homes, "app", "app") == []
+    assert read_elsewhere(["archive", "public"], policy, homes, "app", "app") == ["countries"]
+    assert read_elsewhere(["nothing_here", "public"], policy, homes, "app", "app") == []
+    # "$user" as the current role: app has no schema; alice's is read once SET ROLE alice ran
+    assert read_elsewhere(["$user", "public"], policy, homes, "app", "app") == []
+    assert read_elsewhere(["$user", "public"], policy, homes, "app", "app", roles=True) == [
+        "countries"
+    ]
+    assert read_elsewhere(["$user", "public"], policy, homes, "alice", "app") == ["countries"]
+    # a global home the policy knows is no other relation
+    homed = policy.replace(global_homes={"countries": {"public", "archive"}})
+    assert read_elsewhere(["archive", "public"], homed, homes, "app", "app") == []
