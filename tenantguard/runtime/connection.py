@@ -1070,6 +1070,7 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_tenant_places(tenant_places((tuple(r) for r in catalog["places"]), column))
         homes = catalog_homes(tuple(r) for r in catalog["homes"])
         user = str(catalog.get("user", [""])[0])
+        guard.learn_catalog_homes(homes, user)
         guard.learn_path_functions(
             path_functions((tuple(r) for r in catalog["paths"]), policy, homes, user)
         )

@@ -267,6 +267,7 @@ class Guard:
         "_cache",
         "_cache_bytes_used",
         "_cascades",
+        "_catalog_homes",
         "_checked",
         "_checked_keys",
         "_column_types",
@@ -368,6 +369,8 @@ class Guard:
         self._places: dict[str, int | None] = {}
         # functions whose own search_path reads a global name elsewhere (name -> why)
         self._path_functions: dict[str, str] = {}
+        # the schemas holding each global name, and the session's role ("$user")
+        self._catalog_homes: tuple[dict[str, frozenset[str]], str] = ({}, "")
         self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
         self._stateful: frozenset[str] = frozenset()
         self._cache: dict[str, RuntimeVerdict] = {}
@@ -597,6 +600,13 @@ class Guard:
         (h36C). Verdicts made before are made again."""
         self._relearn("_places", dict(places))
 
+    def learn_catalog_homes(self, homes: Mapping[str, frozenset[str]], user: str) -> None:
+        """The schemas holding a relation of each global name (`schema_code.catalog_homes`)
+        and the session's role: the proof resolves names by them (`_with_catalog_homes`), so
+        a statement setting a search_path is judged by the catalog's schemas, not only the
+        schema sources' (h36R). Verdicts made before are made again."""
+        self._relearn("_catalog_homes", (dict(homes), user))
+
     def learn_path_functions(self, found: Mapping[str, str]) -> None:
         """Functions whose own `SET search_path` reads a name the policy holds global in
         another schema (`runtime.schema_code.path_functions`): read as tenant relations that
@@ -693,11 +703,41 @@ class Guard:
             pinning_functions={**found.pinned_by_arguments, **policy.pinning_functions},
         )
 
+    def _with_catalog_homes(self, policy: Policy) -> Policy:
+        """`policy` with the catalog's schemas of each global name (`learn_catalog_homes`) in
+        `relation_homes`, "$user" of config `search_path` read as the session's role, and a
+        name held global by a policy written by hand homed where the configured path reads it:
+        `Policy.read_otherwise` then sees a path setting (`SET search_path = reports, public`,
+        set_config, a function calling it) read the name in a schema the sources do not know,
+        or under a hand-written policy (h36R: clinic 1's read after it returned every clinic's
+        rows). A SET ROLE to another role's schema is the connection's check
+        (`schema_code.read_elsewhere`)."""
+        homes, user = self._catalog_homes
+        if not homes:
+            return policy
+        from tenantguard.runtime.schema_code import catalog_resolved
+
+        path = tuple(user if e == "$user" and user else e for e in policy.search_path)
+        relation_homes = {sql_name(t): set(h) for t, h in policy.relation_homes.items()}
+        global_homes = {sql_name(t): set(h) for t, h in policy.global_homes.items()}
+        for name, held in homes.items():
+            real = {h for h in held if not h.startswith("$")}
+            relation_homes[sql_name(name)] = relation_homes.get(sql_name(name), set()) | real
+            if name in policy.global_tables and sql_name(name) not in global_homes:
+                home = catalog_resolved(held, path, user or None)
+                if home is not None and home != "?":
+                    global_homes[sql_name(name)] = {home}
+        return policy.replace(
+            search_path=path, relation_homes=relation_homes, global_homes=global_homes
+        )
+
     def _with_path_functions(self, policy: Policy) -> Policy:
         """`policy` with the functions whose own search_path reads a global name elsewhere
         (`learn_path_functions`) as tenant relations that cannot be pinned — before the views
         and other functions are sorted over it: a view reading one is then one too (h36R:
-        `CREATE VIEW cv AS SELECT * FROM country_codes() c` returned every clinic's rows)."""
+        `CREATE VIEW cv AS SELECT * FROM country_codes() c` returned every clinic's rows).
+        The catalog's homes of global names first (`_with_catalog_homes`)."""
+        policy = self._with_catalog_homes(policy)
         if not self._path_functions:
             return policy
         return policy.replace(

@@ -1319,6 +1319,11 @@ def _resolved(
     return None
 
 
+def catalog_resolved(held: frozenset[str], path: Sequence[str], user: str | None) -> str | None:
+    """`_resolved` for the guard (`Guard._with_catalog_homes`)."""
+    return _resolved(held, path, user)
+
+
 def read_elsewhere(
     path: Sequence[str],
     policy: Policy,
