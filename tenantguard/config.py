@@ -796,7 +796,7 @@ def _build_policy(
             functions=_quoted_names(schema.functions) if schema else (),
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
             setting_functions=_setting_functions(schema, settings) if schema else (),
-            integer_tenant_tables=_with_trait(schema, column, "integer") if schema else (),
+            integer_tenant_tables=_integer_tables(schema, column) if schema else (),
             not_null_tenant_tables=_with_trait(schema, column, "not_null") if schema else (),
             row_changers=_quoted_names(schema.row_changers) if schema else (),
             tenant_sources=(
@@ -1153,6 +1153,24 @@ def _with_trait(schema: SchemaInfo, column: str, trait: str) -> set[str]:
     return _quoted_names(
         t for t, traits in schema.traits.items() if trait in traits.get(column, ())
     )
+
+
+def _integer_tables(schema: SchemaInfo, column: str) -> set[str]:
+    """The tables whose tenant column is sure to be of an integer type: declared so (trait
+    "integer"), or of a domain over one that `_column_types` is sure of (h36B2: staff's
+    `clinic_id app.clinic_ref`, a domain over integer with a CHECK: `clinic_id::integer = $1`
+    is the column's value, a cast from a domain to its base neither fails nor rounds)."""
+    from tenantguard.engine.policy import sql_name
+
+    found = _with_trait(schema, column, "integer")
+    bases = {sql_name(n): sql_name(base) for n, (_, base) in schema.exact_domains.items()}
+    for table, kind in _column_types(schema, column).items():
+        if kind.startswith("domain:") and bases.get(kind[len("domain:") :]) in _INTEGERS:
+            found.add(table)
+    return found
+
+
+_INTEGERS = frozenset({"int2", "int4", "int8"})
 
 
 def _column_types(schema: SchemaInfo, column: str) -> dict[str, str]:

@@ -844,6 +844,8 @@ class SchemaInfo(_Code):
             self.names_unsure = True
             self.plain_tables.clear()
             return
+        if kind == "CreateFunctionStmt" and _reads_and_writes_rows_only(node, text):
+            return  # its rows change when it runs, never a table's columns (h36B2)
         if kind in _CODE:
             self._code_texts.append(text)
             self._code_words.update(_written_words(text))
@@ -908,6 +910,55 @@ class SchemaInfo(_Code):
         self.plain_tables.setdefault(name, {})[schema] = columns
         if not _PLAIN_WORD.fullmatch(name):
             self._odd_plain.add(name)  # not a plain word: found by `names_in_text` alone
+
+
+def _reads_and_writes_rows_only(node: Any, text: str) -> bool:
+    """Is this CREATE FUNCTION one (SQL or PL/pgSQL) whose every statement is a query or a
+    row change (SELECT without INTO, INSERT, UPDATE, DELETE, MERGE), none built at run time?
+    Run, it changes rows, not a table's columns: the tables it names stay plain (round 36,
+    h36B2: `app.bump` inserting into public.audit_log made the global namesake a tenant
+    table's). A function it calls is read where it is defined (its DDL names the table)."""
+    from pglast.stream import RawStream
+
+    from tenantguard.sources.schema.nodes import _flatten, _strings
+    from tenantguard.sources.schema.texts import _plpgsql_queries
+
+    options = {str(o.defname): o.arg for o in node.options or ()}
+    language = str(getattr(options.get("language"), "sval", "sql")).lower()
+    if node.sql_body is not None:
+        body = [RawStream()(s) for s in _flatten(node.sql_body)]
+    elif language == "plpgsql":
+        body, opaque, _ = _plpgsql_queries(text)
+        if opaque.strip():
+            return False
+    elif language == "sql" and isinstance(options.get("as"), tuple):
+        strings = list(_strings(options["as"]))
+        body = [s.text for s in split_sql(strings[0] if strings else "")[0]]
+    else:
+        return False
+    return all(_row_statement(statement) for statement in body)
+
+
+def _row_statement(statement: str) -> bool:
+    """One statement that is a query or a row change (see `_reads_and_writes_rows_only`)."""
+    import pglast
+
+    text = "SELECT " + statement[len("RETURN") :] if statement.startswith("RETURN") else statement
+    try:
+        trees = pglast.parse_sql(text)
+    except Exception:  # pglast raises its own and PostgreSQL's errors
+        return False
+    for raw in trees:
+        tree = raw.stmt
+        kind = type(tree).__name__
+        if kind not in _ROW_STATEMENTS:
+            return False
+        if kind == "SelectStmt" and getattr(tree, "intoClause", None) is not None:
+            return False  # SELECT … INTO t: CREATE TABLE AS
+    return True
+
+
+_ROW_STATEMENTS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
 
 
 # statements that change no table's columns (round 35: `plain_tables`)

@@ -447,8 +447,14 @@ class _Tables(_Paths):
                 self._forget_copies(table, str(command.name))
                 if not self._shared(node.relation):  # another schema's table keeps it
                     columns.discard(str(command.name))
-                for changed in (table, *self._descendants(table)):  # a child may keep its own
+                # PostgreSQL's order skips a dropped column (attnum order, attisdropped rows
+                # left out): the table's own order loses it; a child may keep its own (local)
+                for changed in self._descendants(table):
                     self.order.pop(changed, None)
+                if table in self.order and not self._shared(node.relation):
+                    self.order[table] = [c for c in self.order[table] if c != command.name]
+                else:
+                    self.order.pop(table, None)
                 self._set_default(table, str(command.name), None)
             elif subtype == AlterTableType.AT_ColumnDefault and command.name:
                 # SET DEFAULT e / DROP DEFAULT: without ONLY, every descendant's too

@@ -1,0 +1,178 @@
+"""Round 36, helper B2: false alarms the schema reader left in the h36a corpus
+(tests/fixtures/h36a), each with a leaking twin shown on the server.
+
+1. A column order a dropped column hides: `ALTER TABLE … DROP COLUMN` made the reader forget the
+   table's column order, so an INSERT without a column list (`INSERT INTO notes VALUES (5, $1,
+   'x')`) was TG002. PostgreSQL's order skips the dropped column (ADD COLUMN appends): the reader
+   now keeps that order. Twin: the old place of the column holds the pin, the tenant column's
+   place a value copied from every clinic's rows (TG002).
+2. A function whose body only reads and changes rows named a global table (`public.audit_log`,
+   namesake of the tenant table `app.audit_log`): the reader took it as code that may change
+   the table's columns and forgot it was global, so `SELECT * FROM public.audit_log` was
+   TG001. A body of queries and row changes changes no columns; twin: a body that adds
+   clinic_id to the table (DDL) keeps it unsure (TG001), and the table then holds clinic rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from tenantguard.embedded import ThrowawayPostgres
+from tests.conftest import fresh_database
+from tests.leak_corpus import codes
+from tests.proof.test_schema import policy_for
+
+ORDER = """
+CREATE TABLE clinics (id integer PRIMARY KEY);
+CREATE TABLE notes (old integer, id integer PRIMARY KEY, clinic_id integer NOT NULL
+  REFERENCES clinics (id), body text);
+ALTER TABLE notes DROP COLUMN old;
+CREATE TABLE tags (clinic_id integer, id integer PRIMARY KEY, label text NOT NULL);
+ALTER TABLE tags DROP COLUMN clinic_id;
+ALTER TABLE tags ADD COLUMN clinic_id integer NOT NULL REFERENCES clinics (id);
+INSERT INTO clinics VALUES (7001), (7002);
+INSERT INTO notes VALUES (1, 7001, 'mine'), (2, 7002, 'theirs');
+INSERT INTO tags VALUES (1, 'mine', 7001), (2, 'theirs', 7002);
+"""
+ORDER_SAFE = [
+    "INSERT INTO notes VALUES (5, $1, 'x')",
+    "INSERT INTO notes SELECT 6, $1, 'y'",
+    "INSERT INTO tags VALUES (5, 'x', $1)",
+    "INSERT INTO tags SELECT 6, label, clinic_id FROM tags WHERE clinic_id = $1 AND id = 1",
+]
+# the pin where the tenant column stood before the DDL, another clinic's id where it stands now
+ORDER_LEAKS = [
+    ("INSERT INTO tags SELECT $1, label, clinic_id FROM tags WHERE id = 2", 7001),
+    ("INSERT INTO notes SELECT 9, clinic_id, $1::text FROM notes WHERE id = 2", "7001"),
+]
+
+
+async def _clinics_of(conn: asyncpg.Connection, table: str) -> dict[int, int]:
+    rows = await conn.fetch(f"SELECT clinic_id, count(*) AS n FROM {table} GROUP BY clinic_id")
+    return {r["clinic_id"]: r["n"] for r in rows}
+
+
+async def test_a_dropped_column_leaves_the_order_postgres_has(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, ORDER) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in ORDER_SAFE:
+                await conn.execute(sql, 7001)
+            assert await _clinics_of(conn, "notes") == {7001: 3, 7002: 1}
+            assert await _clinics_of(conn, "tags") == {7001: 3, 7002: 1}
+            for (sql, mine), table in zip(ORDER_LEAKS, ("tags", "notes"), strict=True):
+                await conn.execute(sql, mine)  # a row of clinic 7002 written by clinic 7001
+                assert await _clinics_of(conn, table) == {7001: 3, 7002: 2}, sql
+        finally:
+            await conn.close()
+
+
+def test_a_dropped_column_leaves_the_order_known(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, ORDER, tenant_column="clinic_id")
+    for sql in ORDER_SAFE:
+        assert codes(sql, policy) == [], sql
+    for sql, _ in ORDER_LEAKS:
+        assert "TG002" in codes(sql, policy), sql
+
+
+NAMESAKE = """
+CREATE SCHEMA app;
+CREATE TABLE app.clinics (id integer PRIMARY KEY);
+CREATE TABLE app.audit_log (id integer PRIMARY KEY, clinic_id integer NOT NULL
+  REFERENCES app.clinics (id), what text NOT NULL);
+CREATE TABLE public.audit_log (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, what text NOT NULL);
+CREATE FUNCTION app.bump(x integer) RETURNS integer LANGUAGE plpgsql VOLATILE
+  AS $$ BEGIN INSERT INTO public.audit_log (what) VALUES ('bump ' || x); RETURN x; END $$;
+CREATE FUNCTION app.trim_log() RETURNS void LANGUAGE sql
+  AS $$ DELETE FROM public.audit_log WHERE what = ''; UPDATE public.audit_log SET what = what $$;
+INSERT INTO app.clinics VALUES (7001), (7002);
+INSERT INTO app.audit_log VALUES (1, 7001, 'mine'), (2, 7002, 'theirs');
+INSERT INTO public.audit_log (what) VALUES ('global');
+"""
+# code that, run, gives the global table the tenant column (then rows of every clinic)
+WIDENS = [
+    """CREATE FUNCTION app.widen() RETURNS void LANGUAGE plpgsql AS $$ BEGIN
+  ALTER TABLE public.audit_log ADD COLUMN clinic_id integer; END $$;""",
+    """CREATE FUNCTION app.widen() RETURNS void LANGUAGE sql
+  AS $$ ALTER TABLE public.audit_log ADD COLUMN clinic_id integer $$;""",
+]
+GLOBAL_LOG = ["SELECT * FROM public.audit_log", "DELETE FROM public.audit_log"]
+PATH = ("app", "public")
+
+
+async def test_a_function_writing_rows_leaves_the_global_table(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, NAMESAKE + WIDENS[0]) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SELECT app.bump(5); SELECT app.trim_log()")
+            rows = [tuple(r) for r in await conn.fetch("SELECT what FROM public.audit_log")]
+            assert sorted(rows) == [("bump 5",), ("global",)]  # no clinic's rows
+            await conn.execute("SELECT app.widen()")
+            await conn.execute(
+                "INSERT INTO public.audit_log (what, clinic_id) VALUES ('a', 7001), ('b', 7002)"
+            )
+            rows = [tuple(r) for r in await conn.fetch("SELECT what, clinic_id FROM public.audit_log WHERE clinic_id IS NOT NULL")]  # fmt: skip
+            assert sorted(rows) == [("a", 7001), ("b", 7002)]  # every clinic's rows
+        finally:
+            await conn.close()
+
+
+def test_a_function_writing_rows_leaves_the_global_table_known(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, NAMESAKE, tenant_column="clinic_id", search_path=PATH)
+    for sql in GLOBAL_LOG:
+        assert codes(sql, policy) == [], sql
+    assert codes("SELECT * FROM audit_log", policy) == ["TG001"]  # app's, by the path
+    for widen in WIDENS:
+        policy = policy_for(tmp_path, NAMESAKE + widen, tenant_column="clinic_id", search_path=PATH)
+        assert codes(GLOBAL_LOG[0], policy) == ["TG001"], widen
+
+
+# 3. A cast of a domain-typed tenant column (a domain over integer with a CHECK) to its base type
+# (`clinic_id::integer = $1`, `CAST(clinic_id AS bigint)`) was no pin: only a column declared of
+# an integer type counted as one. The domain's values are its base's: the cast neither fails nor
+# rounds. Twins: a narrowing cast fails on clinic 40000 (before the pin drops its row), a cast
+# through real rounds.
+DOMAIN = """
+CREATE DOMAIN clinic_ref AS integer CHECK (VALUE > 0);
+CREATE TABLE clinics (id clinic_ref PRIMARY KEY);
+CREATE TABLE staff (id integer PRIMARY KEY, clinic_id clinic_ref NOT NULL REFERENCES clinics (id),
+  name text NOT NULL);
+INSERT INTO clinics VALUES (7001), (40000);
+INSERT INTO staff VALUES (1, 7001, 'mine'), (2, 40000, 'big');
+"""
+DOMAIN_SAFE = [
+    "SELECT name FROM staff WHERE clinic_id::integer = $1",
+    "SELECT name FROM staff WHERE CAST(clinic_id AS bigint) = $1",
+    "SELECT name FROM staff s WHERE (s.clinic_id)::int = $1",
+]
+DOMAIN_LEAKS = [
+    "SELECT name FROM staff WHERE clinic_id::int2 = $1",
+    "SELECT name FROM staff WHERE clinic_id::text::int2 = $1",
+]
+
+
+async def test_a_domain_cast_to_its_base_keeps_the_value(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, DOMAIN) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in DOMAIN_SAFE:
+                assert [tuple(r) for r in await conn.fetch(sql, 7001)] == [("mine",)], sql
+            for sql in DOMAIN_LEAKS:  # fails on clinic 40000's row: it tells it exists
+                try:
+                    await conn.fetch(sql, 7001)
+                except asyncpg.NumericValueOutOfRangeError:
+                    continue
+                raise AssertionError(sql)
+        finally:
+            await conn.close()
+
+
+def test_a_domain_cast_to_its_base_pins(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, DOMAIN, tenant_column="clinic_id")
+    for sql in DOMAIN_SAFE:
+        assert codes(sql, policy) == [], sql
+    for sql in DOMAIN_LEAKS:
+        assert codes(sql, policy) == ["TG001"], sql
+    assert codes("SELECT name FROM staff WHERE clinic_id::real = $1", policy) == ["TG001"]
