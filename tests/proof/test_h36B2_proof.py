@@ -97,6 +97,9 @@ WIDENS = [
   ALTER TABLE public.audit_log ADD COLUMN clinic_id integer; END $$;""",
     """CREATE FUNCTION app.widen() RETURNS void LANGUAGE sql
   AS $$ ALTER TABLE public.audit_log ADD COLUMN clinic_id integer $$;""",
+    # row statements only, but SQL text in a string handed on (dblink_exec runs it)
+    """CREATE FUNCTION app.widen() RETURNS void LANGUAGE sql AS $$ SELECT dblink_exec('',
+  $q$ALTER TABLE public.audit_log ADD COLUMN clinic_id integer$q$) $$;""",
 ]
 GLOBAL_LOG = ["SELECT * FROM public.audit_log", "DELETE FROM public.audit_log"]
 PATH = ("app", "public")

@@ -844,8 +844,14 @@ class SchemaInfo(_Code):
             self.names_unsure = True
             self.plain_tables.clear()
             return
-        if kind == "CreateFunctionStmt" and _reads_and_writes_rows_only(node, text):
-            return  # its rows change when it runs, never a table's columns (h36B2)
+        if kind == "CreateFunctionStmt":
+            strings = _rows_only_strings(node, text)
+            if strings is not None and not (
+                {"*", *self.plain_tables} & _written_words(strings) or "\\" in strings
+            ):
+                # its rows change when it runs, never a table's columns (h36B2); a name in one
+                # of its strings may be SQL text it hands on (`dblink_exec(…, 'ALTER …')`)
+                return
         if kind in _CODE:
             self._code_texts.append(text)
             self._code_words.update(_written_words(text))
@@ -912,12 +918,14 @@ class SchemaInfo(_Code):
             self._odd_plain.add(name)  # not a plain word: found by `names_in_text` alone
 
 
-def _reads_and_writes_rows_only(node: Any, text: str) -> bool:
-    """Is this CREATE FUNCTION one (SQL or PL/pgSQL) whose every statement is a query or a
-    row change (SELECT without INTO, INSERT, UPDATE, DELETE, MERGE), none built at run time?
-    Run, it changes rows, not a table's columns: the tables it names stay plain (round 36,
-    h36B2: `app.bump` inserting into public.audit_log made the global namesake a tenant
-    table's). A function it calls is read where it is defined (its DDL names the table)."""
+def _rows_only_strings(node: Any, text: str) -> str | None:
+    """The string constants (joined) of a CREATE FUNCTION (SQL or PL/pgSQL) whose every
+    statement is a query or a row change (SELECT without INTO, INSERT, UPDATE, DELETE, MERGE),
+    none built at run time; None for any other. Run, such a function changes rows, not a
+    table's columns: the tables it names stay plain (round 36, h36B2: `app.bump` inserting into
+    public.audit_log made the global namesake a tenant table's) — unless a string of it names
+    one (SQL text it may hand on). A function it calls is read where it is defined."""
+    from pglast.parser import scan
     from pglast.stream import RawStream
 
     from tenantguard.sources.schema.nodes import _flatten, _strings
@@ -925,22 +933,31 @@ def _reads_and_writes_rows_only(node: Any, text: str) -> bool:
 
     options = {str(o.defname): o.arg for o in node.options or ()}
     language = str(getattr(options.get("language"), "sval", "sql")).lower()
+    source = options.get("as")
+    strings = list(_strings(source)) if isinstance(source, tuple) else []
     if node.sql_body is not None:
         body = [RawStream()(s) for s in _flatten(node.sql_body)]
-    elif language == "plpgsql":
+        strings = body
+    elif language == "plpgsql" and len(strings) == 1:
         body, opaque, _ = _plpgsql_queries(text)
         if opaque.strip():
-            return False
-    elif language == "sql" and isinstance(options.get("as"), tuple):
-        strings = list(_strings(options["as"]))
-        body = [s.text for s in split_sql(strings[0] if strings else "")[0]]
+            return None
+    elif language == "sql" and len(strings) == 1:
+        body = [s.text for s in split_sql(strings[0])[0]]
     else:
-        return False
-    return all(_row_statement(statement) for statement in body)
+        return None
+    if not all(_row_statement(statement) for statement in body):
+        return None
+    try:
+        return " ".join(
+            s[t.start : t.end + 1] for s in strings for t in scan(s) if t.name == "SCONST"
+        )
+    except Exception:  # pglast raises its own and PostgreSQL's errors
+        return None
 
 
 def _row_statement(statement: str) -> bool:
-    """One statement that is a query or a row change (see `_reads_and_writes_rows_only`)."""
+    """One statement that is a query or a row change (see `_rows_only_strings`)."""
     import pglast
 
     text = "SELECT " + statement[len("RETURN") :] if statement.startswith("RETURN") else statement
