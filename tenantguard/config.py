@@ -841,6 +841,7 @@ def _build_policy(
             volatile_operators=schema.volatile_operators if schema else (),
             tenant_column_types=_column_types(schema, column) if schema else None,
             tenant_places=_tenant_places(schema, column) if schema else None,
+            homed_tenant_places=_homed_tenant_places(schema, column) if schema else None,
             tenant_column_lengths=_tenant_lengths(schema, column) if schema else None,
             global_homes=_global_homes(schema, column) if schema else None,
             relation_homes=(
@@ -1242,6 +1243,29 @@ def _tenant_places(schema: SchemaInfo, column: str) -> dict[str, int]:
         and len(schema.relation_schemas.get(table, ())) <= 1
         and table not in schema.views
     }
+
+
+def _homed_tenant_places(schema: SchemaInfo, column: str) -> dict[str, dict[str, int]]:
+    """For a name held in several schemas, each schema's tenant column place among its
+    table's columns where the reader is sure of them (`SchemaInfo.plain_tables`: a plain
+    CREATE TABLE named by no DDL since; nothing once a statement may run SQL text unseen)."""
+    from tenantguard.engine.policy import sql_name
+
+    if schema.names_unsure:
+        return {}
+    found: dict[str, dict[str, int]] = {}
+    for name, homes in schema.plain_tables.items():
+        held = schema.relation_schemas.get(name, set())
+        if len(held) <= 1 or name in schema.views:
+            continue
+        places = {
+            home: columns.index(column)
+            for home, columns in homes.items()
+            if home in held and columns.count(column) == 1
+        }
+        if places:
+            found[sql_name(name)] = places
+    return found
 
 
 # built-in types whose text form a cast from reads (`text::int` quotes the text it fails on)

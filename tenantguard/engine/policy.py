@@ -317,6 +317,7 @@ class Policy:
         "global_homes",
         "global_tables",
         "hidden_writes",
+        "homed_tenant_places",
         "inlined_functions",
         "integer_tenant_tables",
         "leaky_defaults",
@@ -479,6 +480,11 @@ class Policy:
     # show every column in order and the name is one table's (round 35, h35B): an INSERT with no
     # column list, or a `*` of the table, gives or reads its tenant column at that place
     tenant_places: Mapping[str, int]
+    # the same for a name held in several schemas (round 36, h36B2), name -> schema -> place,
+    # where the schema sources show that schema's table's columns in order (a plain CREATE
+    # TABLE named by no DDL since): an INSERT into the name reaches the schema it names, or
+    # the one the search path reads (`resolved_schema`)
+    homed_tenant_places: Mapping[str, Mapping[str, int]]
     # each table's tenant column's length where the schema shows one `varchar(n)` (round 36,
     # h36B): `org::varchar(m)` with m >= n is the column's value (nothing is cut)
     tenant_column_lengths: Mapping[str, int]
@@ -602,6 +608,7 @@ class Policy:
         tenant_column_types: Mapping[str, str] | None = None,
         tenant_places: Mapping[str, int] | None = None,
         tenant_column_lengths: Mapping[str, int] | None = None,
+        homed_tenant_places: Mapping[str, Mapping[str, int]] | None = None,
         global_homes: Mapping[str, Iterable[str]] | None = None,
         relation_homes: Mapping[str, Iterable[str]] | None = None,
         search_path: Iterable[str] = ("$user", "public"),
@@ -805,6 +812,18 @@ class Policy:
             self,
             "tenant_places",
             MappingProxyType({table_name(t): int(k) for t, k in (tenant_places or {}).items()}),
+        )
+        init(
+            self,
+            "homed_tenant_places",
+            MappingProxyType(
+                {
+                    table_name(t): MappingProxyType(
+                        {normalize_name(h): int(k) for h, k in homes.items()}
+                    )
+                    for t, homes in (homed_tenant_places or {}).items()
+                }
+            ),
         )
         init(
             self,
@@ -1170,6 +1189,9 @@ class Policy:
             "volatile_operators": set(self.volatile_operators),
             "tenant_column_types": {sql_name(t): k for t, k in self.tenant_column_types.items()},
             "tenant_places": {sql_name(t): k for t, k in self.tenant_places.items()},
+            "homed_tenant_places": {
+                sql_name(t): dict(h) for t, h in self.homed_tenant_places.items()
+            },
             "tenant_column_lengths": {
                 sql_name(t): k for t, k in self.tenant_column_lengths.items()
             },

@@ -179,3 +179,155 @@ def test_a_domain_cast_to_its_base_pins(tmp_path: Path) -> None:
     for sql in DOMAIN_LEAKS:
         assert codes(sql, policy) == ["TG001"], sql
     assert codes("SELECT name FROM staff WHERE clinic_id::real = $1", policy) == ["TG001"]
+
+
+# 4. USING / NATURAL JOIN of an integer tenant column with one of a domain over integer (the
+# merged column is of the base type, exact) made no tenant column and no chain: `patients JOIN
+# staff USING (clinic_id) WHERE clinic_id = $1` was TG001 for both. Twin: a domain over real
+# merges in real, where 16777217 equals 16777216 (TG001, and the server returns the other
+# clinic's row).
+MERGED = """
+CREATE DOMAIN clinic_ref AS integer CHECK (VALUE > 0);
+CREATE DOMAIN approx AS real;
+CREATE TABLE clinics (id integer PRIMARY KEY);
+CREATE TABLE patients (id integer PRIMARY KEY, clinic_id integer NOT NULL REFERENCES clinics (id),
+  name text NOT NULL);
+CREATE TABLE staff (id integer PRIMARY KEY, clinic_id clinic_ref NOT NULL, name text NOT NULL);
+CREATE TABLE temps (id integer PRIMARY KEY, clinic_id approx NOT NULL, label text NOT NULL);
+INSERT INTO clinics VALUES (16777216), (16777217);
+INSERT INTO patients VALUES (1, 16777216, 'p-mine'), (2, 16777217, 'p-theirs');
+INSERT INTO staff VALUES (1, 16777216, 's-mine'), (2, 16777217, 's-theirs');
+INSERT INTO temps VALUES (1, 16777216, 't-mine'), (2, 16777217, 't-theirs');
+"""
+MERGED_SAFE = [
+    "SELECT p.name, s.name FROM patients p JOIN staff s USING (clinic_id) WHERE clinic_id = $1",
+    "SELECT p.name, s.name FROM patients p NATURAL JOIN staff s WHERE clinic_id = $1",
+    "SELECT p.name, s.name FROM patients p JOIN staff s USING (clinic_id, name) WHERE s.clinic_id = $1",
+]
+MERGED_LEAK = "SELECT label FROM patients p JOIN temps t USING (clinic_id) WHERE p.clinic_id = $1"
+
+
+async def test_a_domain_merges_by_its_base(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, MERGED) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows = [tuple(r) for r in await conn.fetch(MERGED_SAFE[0], 16777216)]
+            assert rows == [("p-mine", "s-mine")]
+            assert await conn.fetch(MERGED_SAFE[1], 16777216) == []  # names differ: no row
+            assert await conn.fetch(MERGED_SAFE[2], 16777216) == []
+            rows = sorted(tuple(r) for r in await conn.fetch(MERGED_LEAK, 16777216))
+            assert rows == [("t-mine",), ("t-theirs",)]  # the other clinic's temp
+        finally:
+            await conn.close()
+
+
+def test_a_domain_merges_by_its_base_known(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, MERGED, tenant_column="clinic_id")
+    for sql in MERGED_SAFE:
+        assert codes(sql, policy) == [], sql
+    assert codes(MERGED_LEAK, policy) == ["TG001"]
+
+
+# 5. An INSERT without a column list into a name two schemas hold (TG002: the reader kept no
+# order for such a name). Each schema's plain table keeps its order; the INSERT reaches the
+# schema it names or the one the search path reads. Twin: the other schema's order puts the
+# pin where this one holds an id, and another clinic's id where this one holds the tenant column.
+HOMED = """
+CREATE SCHEMA app; CREATE SCHEMA reporting;
+CREATE TABLE app.clinics (id integer PRIMARY KEY);
+CREATE TABLE app.marks (id integer, clinic_id integer NOT NULL REFERENCES app.clinics (id),
+  v text NOT NULL);
+CREATE TABLE reporting.marks (clinic_id integer NOT NULL REFERENCES app.clinics (id), id integer,
+  v text NOT NULL);
+INSERT INTO app.clinics VALUES (7001), (7002);
+INSERT INTO app.marks VALUES (1, 7001, 'a-mine'), (2, 7002, 'a-theirs');
+INSERT INTO reporting.marks VALUES (7001, 1, 'r-mine'), (7002, 2, 'r-theirs');
+"""
+HOMED_PATH = ("app", "reporting", "public")
+HOMED_SAFE = [
+    "INSERT INTO marks VALUES (5, $1, 'x')",
+    "INSERT INTO app.marks SELECT 6, $1, v FROM reporting.marks WHERE clinic_id = $1",
+    "INSERT INTO reporting.marks VALUES ($1, 5, 'x')",
+    "INSERT INTO reporting.marks SELECT $1, id + 10, v FROM marks WHERE clinic_id = $1",
+]
+HOMED_LEAKS = [
+    "INSERT INTO reporting.marks SELECT clinic_id, $1, v FROM reporting.marks WHERE id = 2",
+    "INSERT INTO marks SELECT $1, clinic_id, v FROM app.marks WHERE id = 2",
+]
+
+
+async def test_a_name_of_two_schemas_keeps_each_order(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, HOMED) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SET search_path = app, reporting, public")
+            for sql in HOMED_SAFE:
+                await conn.execute(sql, 7001)
+            assert await _clinics_of(conn, "app.marks") == {7001: 3, 7002: 1}
+            assert await _clinics_of(conn, "reporting.marks") == {7001: 5, 7002: 1}
+            for sql in HOMED_LEAKS:  # a row of clinic 7002 written by clinic 7001
+                await conn.execute(sql, 7001)
+            assert await _clinics_of(conn, "app.marks") == {7001: 3, 7002: 2}
+            assert await _clinics_of(conn, "reporting.marks") == {7001: 5, 7002: 2}
+        finally:
+            await conn.close()
+
+
+def test_a_name_of_two_schemas_keeps_each_order_known(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, HOMED, tenant_column="clinic_id", search_path=HOMED_PATH)
+    for sql in HOMED_SAFE:
+        assert codes(sql, policy) == [], sql
+    for sql in HOMED_LEAKS:
+        assert "TG002" in codes(sql, policy), sql
+    # a statement that may run SQL text unseen: no order is sure
+    unsure = policy_for(
+        tmp_path,
+        HOMED
+        + "CREATE FUNCTION app.run(q text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE q; END $$;",
+        tenant_column="clinic_id",
+        search_path=HOMED_PATH,
+    )
+    assert codes(HOMED_SAFE[0], unsure) == ["TG002"]
+
+
+# 6. A derived table over the tenant registry alone exposing its key under the key's own name
+# (`(SELECT id FROM clinics WHERE id = $1) c … p.clinic_id = c.id`) was no tenant column (under
+# an alias, `id AS k`, it was). Twins: the registry read by another column, or by a UNION with an
+# unpinned branch: every clinic's id (TG001, the server returns another clinic's rows).
+REGISTRY = """
+CREATE TABLE clinics (id integer PRIMARY KEY, name text NOT NULL);
+CREATE TABLE patients (id integer PRIMARY KEY, clinic_id integer NOT NULL REFERENCES clinics (id),
+  name text NOT NULL);
+INSERT INTO clinics VALUES (7001, 'South'), (7002, 'North');
+INSERT INTO patients VALUES (1, 7001, 'mine'), (2, 7002, 'theirs');
+"""
+REGISTRY_SAFE = [
+    "SELECT p.name FROM (SELECT id FROM clinics WHERE id = $1) c JOIN patients p ON p.clinic_id = c.id",
+    "SELECT p.name FROM (SELECT id FROM clinics c2 WHERE c2.id = $1) c, patients p WHERE p.clinic_id = c.id",
+    "SELECT p.name FROM (SELECT id FROM clinics) c JOIN patients p ON p.clinic_id = c.id WHERE c.id = $1",
+]
+REGISTRY_LEAKS = [
+    "SELECT p.name FROM (SELECT id FROM clinics WHERE name = 'North') c JOIN patients p ON p.clinic_id = c.id",
+    "SELECT p.name FROM (SELECT id FROM clinics WHERE id = $1 UNION SELECT id FROM clinics) c JOIN patients p ON p.clinic_id = c.id",
+]
+
+
+async def test_a_derived_registry_key_under_its_name(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, REGISTRY) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in REGISTRY_SAFE:
+                assert [tuple(r) for r in await conn.fetch(sql, 7001)] == [("mine",)], sql
+            assert [tuple(r) for r in await conn.fetch(REGISTRY_LEAKS[0])] == [("theirs",)]
+            rows = sorted(tuple(r) for r in await conn.fetch(REGISTRY_LEAKS[1], 7001))
+            assert rows == [("mine",), ("theirs",)]
+        finally:
+            await conn.close()
+
+
+def test_a_derived_registry_key_under_its_name_pins(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, REGISTRY, tenant_column="clinic_id")
+    for sql in REGISTRY_SAFE:
+        assert codes(sql, policy) == [], sql
+    for sql in REGISTRY_LEAKS:
+        assert codes(sql, policy) == ["TG001"], sql

@@ -228,7 +228,30 @@ class Analysis:
         target = self.insert_target(node)
         if target is None or target in self.policy.write_views:
             return None
+        homes = self.policy.homed_tenant_places.get(target)
+        if homes:  # a name of several schemas: the one written (h36B2)
+            schema = self.insert_schema(node)
+            return homes.get(schema) if schema is not None else None
         return self.policy.tenant_places.get(target)
+
+    def insert_schema(self, node: exp.Expression) -> str | None:
+        """The schema of the table an INSERT writes: the one it names (not one of another
+        database), else the one the search path reads (`Policy.resolved_schema`)."""
+        from tenantguard.engine.proof.syntax import identifier_name
+
+        target = node.this
+        if isinstance(node, exp.Insert) and (target is None or isinstance(target, exp.Tuple)):
+            merge = node.find_ancestor(exp.Merge)
+            target = merge.this if merge is not None else None
+        if isinstance(target, exp.Schema):
+            target = target.this
+        if not isinstance(target, exp.Table) or target.args.get("catalog") is not None:
+            return None
+        name = identifier_name(target.this)
+        db = target.args.get("db")
+        if db is not None:
+            return identifier_name(db)
+        return self.policy.resolved_schema(name)
 
     def tenant_position(self, node: exp.Expression, columns: list[str]) -> int | None:
         """Where an INSERT's column list gives the tenant column its value: the tenant column's

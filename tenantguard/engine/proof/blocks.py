@@ -584,6 +584,9 @@ class Model:
         if names is None:
             return None
         found: list[str] = []
+        # a branch reading the tenant registry alone: its key is its row's tenant (h36B2:
+        # `(SELECT id FROM clinics WHERE id = $1) c JOIN patients p ON p.clinic_id = c.id`)
+        registry = self._registry_key(source.body[0])
         for position, item in enumerate(node.expressions):
             inner = item.this if isinstance(item, exp.Alias) else item
             while isinstance(inner, exp.Paren):
@@ -591,7 +594,7 @@ class Model:
             if not (
                 isinstance(inner, exp.Column)
                 and isinstance(inner.this, exp.Identifier)
-                and identifier_name(inner.this) == self.tenant_col
+                and identifier_name(inner.this) in (self.tenant_col, registry)
             ):
                 continue
             if listed is not None:
@@ -599,7 +602,7 @@ class Model:
             elif isinstance(item, exp.Alias):
                 found.append(identifier_name(item.args.get("alias")))
             else:
-                found.append(self.tenant_col)
+                found.append(identifier_name(inner.this))  # its own name
         # the tenant column's own name output too: only as another column, the one item of
         # the tenant column renamed (`d(email, org_id)` over `SELECT org_id, email`: h32n)
         if len(found) != 1 or not found[0] or found[0] == self.tenant_col:
@@ -607,6 +610,20 @@ class Model:
         if names.count(found[0]) != 1 or names.count(self.tenant_col) > 1:
             return None
         return found[0]
+
+    def _registry_key(self, body: Block) -> str | None:
+        """The registry's key (`tenant_root_key`) when `body` reads the tenant registry by
+        name and nothing else (one source, no column list), else None."""
+        root, key = self.policy.tenant_root, self.policy.tenant_root_key
+        if root is None or not key or key == self.tenant_col:
+            return None
+        sources = list(body.every_source)
+        if len(sources) != 1:
+            return None
+        only = sources[0]
+        if only.kind is not SourceKind.TABLE or only.table != root or only.column_names is not None:
+            return None
+        return key
 
     def unread_ctes(self) -> set[int]:
         """The SELECT (or VALUES) CTEs PostgreSQL never runs (by id), so that their rows reach
@@ -1152,9 +1169,12 @@ class Model:
             left_owner is not None
             and right_owner is not None
             and not _exact_merge(
-                _column_type(policy, left_owner, column), _column_type(policy, right_owner, column)
+                _based(policy, _column_type(policy, left_owner, column)),
+                _based(policy, _column_type(policy, right_owner, column)),
             )
         ):
+            # (an exact domain merges as its base: h36B2, `staff.clinic_id clinic_ref` over
+            # integer USING patients' integer clinic_id)
             # `t LEFT JOIN s USING (tenant_id)` with `s.tenant_id real`: the merged column is
             # `t.tenant_id::real`, and 16777217 equals 16777216 there: no tenant column, and the
             # USING's equality (in float8) no chain either
