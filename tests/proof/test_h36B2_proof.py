@@ -331,3 +331,115 @@ def test_a_derived_registry_key_under_its_name_pins(tmp_path: Path) -> None:
         assert codes(sql, policy) == [], sql
     for sql in REGISTRY_LEAKS:
         assert codes(sql, policy) == ["TG001"], sql
+
+
+# 7. (Attack on h36A's acceptance of CREATE TRIGGER … EXECUTE FUNCTION.) A trigger whose function
+# hands SQL text to dblink, built from pieces ('ALTER TABLE reporting.docu' || 'ments …'), runs
+# DDL the reader never sees: fired by an INSERT into clinics, it gives the global
+# reporting.documents a clinic_id, and the table then holds clinics' rows. Before, the trigger's
+# EXECUTE made every name unsure (by luck); since h36A `SELECT * FROM reporting.documents`
+# passed. Now a statement naming dblink makes the names unsure, as EXECUTE does, and so does a
+# function in a language whose text the reader does not read (C, PL/Perl, PL/Python…).
+DBLINK = """
+CREATE SCHEMA app; CREATE SCHEMA reporting;
+CREATE EXTENSION dblink;
+CREATE TABLE app.clinics (id integer PRIMARY KEY);
+CREATE TABLE app.documents (id integer PRIMARY KEY, clinic_id integer NOT NULL
+  REFERENCES app.clinics (id), title text NOT NULL);
+CREATE TABLE reporting.documents (id integer, title text NOT NULL);
+"""
+TOUCH = """
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  PERFORM dblink_exec('host=127.0.0.1 port=' || current_setting('port') || ' dbname='
+    || current_database() || ' user=' || current_user,
+    'ALTER TABLE reporting.docu' || 'ments ADD COLUMN IF NOT EXISTS clinic_id integer');
+  RETURN NEW; END $$;
+CREATE TRIGGER clinics_touch BEFORE INSERT ON app.clinics
+  FOR EACH ROW EXECUTE FUNCTION app.touch();
+"""
+PLAIN_TRIGGER = """
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER clinics_touch BEFORE INSERT ON app.clinics
+  FOR EACH ROW EXECUTE FUNCTION app.touch();
+"""
+OTHER_LANGUAGE = """
+CREATE FUNCTION app.widen() RETURNS void LANGUAGE c AS 'widen_lib', 'widen';
+"""
+DYNAMIC_PATH = ("app", "reporting", "public")
+
+
+async def test_a_trigger_handing_sql_to_dblink_changes_a_global_table(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, DBLINK + TOUCH) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("INSERT INTO app.clinics VALUES (7001), (7002)")  # fires it
+            await conn.execute(
+                "INSERT INTO reporting.documents (id, title, clinic_id) "
+                "VALUES (1, 'mine', 7001), (2, 'theirs', 7002)"
+            )
+            rows = sorted(tuple(r) for r in await conn.fetch("SELECT * FROM reporting.documents"))
+            assert rows == [(1, "mine", 7001), (2, "theirs", 7002)]  # every clinic's rows
+        finally:
+            await conn.close()
+
+
+def test_a_trigger_handing_sql_to_dblink_makes_names_unsure(tmp_path: Path) -> None:
+    sql = "SELECT * FROM reporting.documents"
+    for extra in (TOUCH, OTHER_LANGUAGE):
+        policy = policy_for(
+            tmp_path, DBLINK + extra, tenant_column="clinic_id", search_path=DYNAMIC_PATH
+        )
+        assert codes(sql, policy) == ["TG001"], extra
+    # a trigger of a function that runs no text unseen leaves the names sure (h36A)
+    plain = DBLINK.replace("CREATE EXTENSION dblink;\n", "") + PLAIN_TRIGGER
+    policy = policy_for(tmp_path, plain, tenant_column="clinic_id", search_path=DYNAMIC_PATH)
+    assert codes(sql, policy) == []
+
+
+# 8. (Attack on h36A's acceptance of sum()/avg() of an integer column beside grouping sets, held:
+# no leak.) Clinic 7002's int8 amounts at the type's maximum: the grand total's group sums
+# every clinic's rows, but sum(int8) and avg() are numeric (sum(int4) an int8): no overflow, and
+# the HAVING pin drops the other groups. A sum of a numeric-cast expression stays unproven.
+BIG = """
+CREATE TABLE clinics (id integer PRIMARY KEY);
+CREATE TABLE ledger (id integer PRIMARY KEY, clinic_id integer NOT NULL REFERENCES clinics (id),
+  amount bigint NOT NULL, small integer NOT NULL);
+INSERT INTO clinics VALUES (7001), (7002);
+INSERT INTO ledger VALUES (1, 7001, 1, 1),
+  (2, 7002, 9223372036854775807, 2147483647), (3, 7002, 9223372036854775807, 2147483647);
+"""
+BIG_SAFE = [
+    "SELECT clinic_id, sum(amount) FROM ledger GROUP BY GROUPING SETS ((clinic_id), ()) HAVING clinic_id = $1",
+    "SELECT clinic_id, avg(amount), sum(small) FROM ledger GROUP BY CUBE (clinic_id) HAVING clinic_id = $1",
+]
+
+BIG_FAILING = "SELECT clinic_id, sum(amount + 1) FROM ledger GROUP BY GROUPING SETS ((clinic_id), ()) HAVING clinic_id = $1"
+
+
+async def test_an_int8_sum_beside_grouping_sets_does_not_overflow(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, BIG) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows = [tuple(r) for r in await conn.fetch(BIG_SAFE[0], 7001)]
+            assert rows == [(7001, 1)]
+            rows = [tuple(r) for r in await conn.fetch(BIG_SAFE[1], 7001)]
+            assert [(r[0], int(r[1]), r[2]) for r in rows] == [(7001, 1, 1)]
+            try:  # the twin: the sum's argument overflows on another clinic's row too
+                await conn.fetch(BIG_FAILING, 7001)
+            except asyncpg.NumericValueOutOfRangeError:
+                pass
+            else:
+                raise AssertionError(BIG_FAILING)
+        finally:
+            await conn.close()
+
+
+def test_an_int8_sum_beside_grouping_sets_is_proven(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, BIG, tenant_column="clinic_id")
+    for sql in BIG_SAFE:
+        assert codes(sql, policy) == [], sql
+    assert codes(BIG_FAILING, policy) == ["TG001"]  # bigint + 1 overflows on 9223372036854775807

@@ -840,7 +840,9 @@ class SchemaInfo(_Code):
         lowered = text.lower()
         if kind in _TRIGGERS:  # `EXECUTE FUNCTION f()`: a trigger's syntax, no text run unseen
             lowered = _TRIGGER_EXECUTE.sub(" ", lowered)
-        if "execute" in lowered:
+        if "execute" in lowered or _HANDED_ON.search(lowered) or _unread_code(node, kind):
+            # (h36B2: SQL text handed to dblink, run in another session, or code in a
+            # language the reader does not read: DDL it runs is out of sight)
             self.names_unsure = True
             self.plain_tables.clear()
             return
@@ -976,6 +978,23 @@ def _row_statement(statement: str) -> bool:
 
 
 _ROW_STATEMENTS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+
+
+# a call of a dblink function (`dblink_exec(…)`, `dblink(…)`): SQL text run in another session
+_HANDED_ON = re.compile(r'\bdblink\w*"?\s*\(')
+
+# languages whose function bodies the reader reads (internal: a built-in C function by name)
+_READ_LANGUAGES = frozenset({"sql", "plpgsql", "internal"})
+
+
+def _unread_code(node: Any, kind: str) -> bool:
+    """A CREATE FUNCTION in a language whose text the reader does not read (C, PL/Perl,
+    PL/Python…): it may run any SQL, DDL included, when called or fired."""
+    if kind != "CreateFunctionStmt":
+        return False
+    options = {str(o.defname): o.arg for o in node.options or ()}
+    language = str(getattr(options.get("language"), "sval", "sql")).lower()
+    return language not in _READ_LANGUAGES
 
 
 # statements that change no table's columns (round 35: `plain_tables`)
