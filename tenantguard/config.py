@@ -1235,6 +1235,8 @@ def _tenant_places(schema: SchemaInfo, column: str) -> dict[str, int]:
     name is one table's (in one schema)."""
     from tenantguard.engine.policy import sql_name
 
+    if schema.names_unsure:
+        return {}  # SQL text run out of sight may have changed any order (h36B2)
     return {
         sql_name(table): names.index(column)
         for table, names in schema.order.items()

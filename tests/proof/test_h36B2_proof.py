@@ -443,3 +443,36 @@ def test_an_int8_sum_beside_grouping_sets_is_proven(tmp_path: Path) -> None:
     for sql in BIG_SAFE:
         assert codes(sql, policy) == [], sql
     assert codes(BIG_FAILING, policy) == ["TG001"]  # bigint + 1 overflows on 9223372036854775807
+
+
+# 9. (Found beside class 1.) The column order a statement runs out of the reader's sight changes
+# (`EXECUTE 'ALTER TABLE no' || 'tes DROP COLUMN id'`, then ADD it again: now clinic_id, body,
+# id) was kept: `INSERT INTO notes SELECT c.id, $1, c.id + 100 FROM clinics c` read $1 at the
+# tenant column's old place and passed, while the server wrote a row for every clinic. Now no
+# place is sure once names are (TG002).
+STALE = """
+CREATE TABLE clinics (id integer PRIMARY KEY);
+CREATE TABLE notes (id integer PRIMARY KEY, clinic_id integer NOT NULL REFERENCES clinics (id),
+  body text);
+INSERT INTO clinics VALUES (7001), (7002);
+DO $$ BEGIN EXECUTE 'ALTER TABLE no' || 'tes DROP COLUMN id';
+  EXECUTE 'ALTER TABLE no' || 'tes ADD COLUMN id integer'; END $$;
+"""
+STALE_LEAK = "INSERT INTO notes SELECT c.id, $1, c.id + 100 FROM clinics c"
+
+
+async def test_an_order_changed_out_of_sight(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, STALE) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(STALE_LEAK, "7001")
+            assert await _clinics_of(conn, "notes") == {7001: 1, 7002: 1}  # every clinic's
+        finally:
+            await conn.close()
+
+
+def test_an_order_changed_out_of_sight_is_unsure(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, STALE, tenant_column="clinic_id")
+    assert "TG002" in codes(STALE_LEAK, policy)
+    sure = policy_for(tmp_path, STALE.split("DO $$")[0], tenant_column="clinic_id")
+    assert codes("INSERT INTO notes VALUES (5, $1, 'x')", sure) == []
