@@ -1925,15 +1925,23 @@ SELECT coalesce((
     (SELECT pg_catalog.string_agg(rulename, ', ' ORDER BY rulename)
      FROM pg_catalog.pg_rewrite WHERE ev_class OPERATOR(pg_catalog.=) c.oid))
   FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)),
-  'gone')
+  'gone') OPERATOR(pg_catalog.||) E'\nnamesakes ' OPERATOR(pg_catalog.||) coalesce((
+  -- the relations of its name elsewhere (a loop copying every table of public into a new
+  -- schema app, put before public on the path, made an empty app.tenantguard_patches that the
+  -- next run took for the ledger: every patch ran again; round 36, helper h36U)
+  SELECT pg_catalog.string_agg(c.oid::pg_catalog.text, ',' ORDER BY c.oid)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n
+    ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+  WHERE c.relname OPERATOR(pg_catalog.=) $2
+    AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(temp|toast_temp)_'), '')
 """
 
 
 async def _ledger_state(conn: asyncpg.Connection, ledger_table: str) -> tuple[str, str]:
     """(definition, rows) of the ledger as the runner sees it, to tell whether a patch changed
     it: its rows as one digest, and what `_LEDGER_DEFINITION` reads of its table."""
-    definition = str(await conn.fetchval(_LEDGER_DEFINITION, ledger_table))
-    if definition == "gone":
+    definition = str(await conn.fetchval(_LEDGER_DEFINITION, ledger_table, LEDGER))
+    if definition.startswith("gone\n"):
         return definition, ""
     rows = await conn.fetchval(
         # the rows in their binary form: their text (timestamptz, double precision) follows the
@@ -1976,8 +1984,10 @@ def _ledger_change(before: tuple[str, str], after: tuple[str, str]) -> str | Non
     """What changed in the ledger between two `_ledger_state`s, or None."""
     if before == after:
         return None
-    if after[0] == "gone":
+    if after[0].startswith("gone\n"):
         return "dropped or renamed it"
+    if before[0].partition("\nnamesakes ")[2] != after[0].partition("\nnamesakes ")[2]:
+        return "made another relation of its name, which a search path may find first"
     if before[0] != after[0]:
         return (
             "its definition changed (columns, constraints, triggers, rules, row-level security, "
@@ -2697,7 +2707,13 @@ async def _run_once(
         # outside a transaction retried, inside one the patch is: `_RunnerCancelled`)
         after = "SET statement_timeout = 0; SET SESSION AUTHORIZATION DEFAULT; RESET ROLE"
         if conn.is_in_transaction():
-            await conn.execute(after)
+            # the patch's deferred constraints and constraint triggers fire here, not at the
+            # COMMIT after the ledger check: a `DEFERRABLE INITIALLY DEFERRED` trigger fired by
+            # the patch's INSERT emptied the ledger at COMMIT, the patch recorded as applied
+            # (round 36, helper h36U); what they set is undone by the runner's settings again
+            step = "its deferred constraints and triggers (which run at COMMIT)"
+            await conn.execute(f"{after}; SET CONSTRAINTS ALL IMMEDIATE; {after}")
+            step = "recording it in the ledger"
         else:
             await _runner_statement(conn, after)
         under_patch_timeout = False
