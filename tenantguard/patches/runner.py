@@ -2153,8 +2153,7 @@ async def _refuse_temporary_creation(
     )
 
 
-_NAMES_LOCK_TIMEOUT = lazy_pattern(r"lock_timeout", re.IGNORECASE)
-# the patch's own lock_timeout after a statement that names it: its SET (or set_config), not a
+# the patch's own lock_timeout after a statement that sets it (`statements.sets_lock_timeout`): its SET (or set_config), not a
 # RESET (the database's, which the runner's replaces)
 _OWN_LOCK_TIMEOUT = """
 SELECT pg_catalog.current_setting('lock_timeout') FROM pg_catalog.pg_settings
@@ -2575,6 +2574,7 @@ async def _run_once(
         relations,
         resets_runner_settings,
         sets_a_setting,
+        sets_lock_timeout,
         sets_search_path,
         sets_transaction,
     )
@@ -2639,7 +2639,7 @@ async def _run_once(
         watch_settings = bool(_MAY_RESET.search(patch.text))
         quiet_tables: dict[tuple[str, str | None], bool] = {}  # while only INSERTs run
         # the lock_timeout the patch's statements should see: the runner's, or what a statement
-        # of the patch that names lock_timeout (`SET lock_timeout = '2s'`, set_config(…) in
+        # of the patch that sets lock_timeout (`SET lock_timeout = '2s'`, set_config(…) in
         # its text) left; any other value came from code the text does not name (a trigger's
         # set_config('lock_timeout', '0', false)) and is put back (round 36, helper h36E)
         own_lock_timeout = _lock_timeout_text(session_lock_timeout)
@@ -2668,7 +2668,7 @@ async def _run_once(
             _refuse_client_encoding(conn, patch, statement)
             if resets_runner_settings(statement):  # RESET ALL: the runner's, not the patch's
                 own_lock_timeout = _lock_timeout_text(session_lock_timeout)
-            elif _NAMES_LOCK_TIMEOUT.search(statement.text):
+            elif sets_lock_timeout(statement):
                 own_lock_timeout = str(
                     await conn.fetchval(_OWN_LOCK_TIMEOUT)
                     or _lock_timeout_text(session_lock_timeout)  # a RESET of it: the runner's
@@ -3008,12 +3008,38 @@ async def _other_indexes(
     from pglast import ast
 
     built: dict[str, tuple[PatchFile, Any]] = {}
+
+    def renames_columns_of(statement: Any) -> list[str]:
+        # a later RENAME of the index's table's column (or of the table), or a DO block naming
+        # the table: the catalog's index names other columns than the patch's (round 36, helper
+        # h36U: 'ALTER TABLE t RENAME COLUMN x TO z' after the patch's index on (tenant_id, x)
+        # was 'OTHER … made by hand before the patch? DROP it', exit 1)
+        node = statement.node
+        if isinstance(node, ast.RenameStmt) and node.relation is not None:
+            return [
+                n for n, (_, s) in built.items() if s.node.relation.relname == node.relation.relname
+            ]
+        if isinstance(node, ast.DoStmt):
+            return [
+                n
+                for n, (_, s) in built.items()
+                if re.search(
+                    rf"\b{re.escape(str(s.node.relation.relname))}\b", statement.text, re.I
+                )
+            ]
+        return []
+
     for patch in applied:
         if not _MENTIONS_INDEX.search(patch.text):
             for name in [n for n in built if n.lower() in patch.text.lower()]:
                 del built[name]
+            for statement in patch.statements if built else ():
+                for name in renames_columns_of(statement):
+                    built.pop(name, None)
             continue
         for statement in patch.statements:
+            for name in renames_columns_of(statement):
+                built.pop(name, None)
             node = statement.node
             if (
                 isinstance(node, ast.IndexStmt)

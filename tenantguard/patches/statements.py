@@ -2027,3 +2027,44 @@ def resets_runner_settings(statement: SqlStatement) -> bool:
 
 
 _SAYS_RESET = lazy_pattern(r"\b(?:RESET|DEFAULT)\b", re.IGNORECASE)
+
+
+_SAYS_LOCK_TIMEOUT = lazy_pattern(r"lock_timeout", re.IGNORECASE)
+
+
+def sets_lock_timeout(statement: SqlStatement) -> bool:
+    """Whether the statement itself sets lock_timeout: `SET [LOCAL] lock_timeout`, `RESET`,
+    `SET … TO DEFAULT`, `set_config('lock_timeout', …)` (or of a name not written as a literal),
+    in a DO block too, or an `EXECUTE` of its block whose text names it. Not a mere mention (a
+    string, a comment, a `current_setting('lock_timeout')`): the value a trigger or a function
+    leaves after such a statement is not the patch's own (round 36, helper h36U: an INSERT
+    saying 'lock_timeout' in a literal kept a BEFORE INSERT trigger's '0' for the rest of the
+    patch)."""
+    if not _SAYS_LOCK_TIMEOUT.search(statement.text):  # (most statements: no walk of their tree)
+        return False
+    tops: list[Any] = [statement.node]
+    if isinstance(statement.node, ast.DoStmt):
+        body_arg = next((d for d in statement.node.args or () if d.defname == "as"), None)
+        body = str(getattr(getattr(body_arg, "arg", None), "sval", "") or "")
+        if any(_SAYS_LOCK_TIMEOUT.search(text) for text in _dynamic_texts(body)):
+            return True
+        tops += _do_block_statements(statement.node)
+    if any(
+        isinstance(node, ast.VariableSetStmt)
+        and (
+            getattr(node.kind, "name", "") == "VAR_RESET_ALL"
+            or str(node.name or "").lower() == "lock_timeout"
+        )
+        for node in tops
+    ):
+        return True
+    for node in _nodes(statement):
+        if not isinstance(node, ast.FuncCall) or _call_name(node).lower() != "set_config":
+            continue
+        first = (node.args or [None])[0]
+        value = getattr(getattr(first, "val", None), "sval", None)
+        if not isinstance(first, ast.A_Const) or value is None:
+            return True  # a name not written as a literal: maybe lock_timeout
+        if str(value).lower() == "lock_timeout":
+            return True
+    return False
