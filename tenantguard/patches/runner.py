@@ -1903,6 +1903,13 @@ SELECT coalesce((
     pg_catalog.pg_get_userbyid(c.relowner)::pg_catalog.text,
     (SELECT pg_catalog.string_agg(i.inhrelid::pg_catalog.text, ', ' ORDER BY 1)
      FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) c.oid),
+    -- its parents (a DROP TABLE … CASCADE of one takes the ledger) and its indexes (a unique
+    -- one refuses the runner's next row, an expression one runs a function at each of the
+    -- runner's INSERTs) (round 36, helper h36U)
+    (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.text, ', ' ORDER BY 1)
+     FROM pg_catalog.pg_inherits i WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid),
+    (SELECT pg_catalog.string_agg(x.indexrelid::pg_catalog.text, ', ' ORDER BY 1)
+     FROM pg_catalog.pg_index x WHERE x.indrelid OPERATOR(pg_catalog.=) c.oid),
     (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', a.attname, a.atttypid, a.atttypmod,
                                                        a.attnotnull, a.attcollation, d.adbin),
                                   ', ' ORDER BY a.attnum)
@@ -1990,8 +1997,8 @@ def _ledger_change(before: tuple[str, str], after: tuple[str, str]) -> str | Non
         return "made another relation of its name, which a search path may find first"
     if before[0] != after[0]:
         return (
-            "its definition changed (columns, constraints, triggers, rules, row-level security, "
-            "UNLOGGED, its owner or a table inheriting it)"
+            "its definition changed (columns, constraints, indexes, triggers, rules, row-level "
+            "security, UNLOGGED, its owner, a table inheriting it or one it inherits)"
         )
     return "its rows changed"
 

@@ -160,3 +160,44 @@ async def test_a_copy_of_every_table_but_the_ledger_applies(
     assert code == 0, out
     assert await ledger_names(database) == ["0001_a.sql", "0002_copy.sql"]
     assert await fetchval(database, "SELECT count(*) FROM public.a") == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "CREATE UNIQUE INDEX ledger_number ON tenantguard_patches (number);",
+        "CREATE FUNCTION boom(text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS "
+        "$$BEGIN IF $1 LIKE '0003%' THEN RAISE 'no'; END IF; RETURN $1; END$$;\n"
+        "CREATE INDEX ledger_boom ON tenantguard_patches (boom(name));",
+        "CREATE TABLE p (name text, number int, checksum text, applied_at timestamptz, "
+        "duration_ms float8);\nALTER TABLE tenantguard_patches INHERIT p;",
+    ],
+    ids=["unique_index", "expression_index", "inherit"],
+)
+async def test_an_index_or_a_parent_given_to_the_ledger_is_refused(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], change: str
+) -> None:
+    """An index on the ledger (a unique one on number refuses the next patch of an applied
+    number; an expression index runs a function of the patch's at each of the runner's own
+    INSERTs: 'boom' blocked every patch from 0003 on) or a parent table (DROP TABLE p CASCADE
+    takes the ledger with it) was not read by the definition check: exit 0. Now refused, rolled
+    back (no index, no parent), ledger 0001 alone; 0003 applies after 0002 is fixed."""
+    write(tmp_path, "0001_a.sql", "CREATE TABLE a (x int);\n")
+    assert (await _apply(database, tmp_path, capsys))[0] == 0
+    write(tmp_path, "0002_l.sql", change + "\n")
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 1, out
+    assert "changed the patch ledger" in out and "its definition changed" in out
+    assert await ledger_names(database) == ["0001_a.sql"]
+    assert (
+        await fetchval(
+            database,
+            "SELECT count(*) FROM pg_index WHERE indrelid = 'tenantguard_patches'::regclass",
+        )
+        == 1
+    )
+    assert await fetchval(database, "SELECT to_regclass('p') IS NULL")
+    write(tmp_path, "0002_l.sql", "CREATE INDEX a_x ON a (x);\n")
+    write(tmp_path, "0003_b.sql", "CREATE TABLE b (x int);\n")
+    assert (await _apply(database, tmp_path, capsys))[0] == 0
+    assert await ledger_names(database) == ["0001_a.sql", "0002_l.sql", "0003_b.sql"]
