@@ -205,8 +205,8 @@ class Analysis:
         return None
 
     @staticmethod
-    def insert_target(node: exp.Expression) -> str | None:
-        """The name of the table an INSERT (or a MERGE's INSERT) writes."""
+    def _written_table(node: exp.Expression) -> exp.Table | None:
+        """The table node an INSERT (or a MERGE's INSERT: the MERGE's target) writes."""
         target = node.this
         if isinstance(node, exp.Insert) and (target is None or isinstance(target, exp.Tuple)):
             # `MERGE … THEN INSERT [(cols)] VALUES (…)`: the MERGE's target
@@ -214,7 +214,13 @@ class Analysis:
             target = merge.this if merge is not None else None
         if isinstance(target, exp.Schema):
             target = target.this
-        if not isinstance(target, exp.Table) or not is_table_name(target):
+        return target if isinstance(target, exp.Table) else None
+
+    @classmethod
+    def insert_target(cls, node: exp.Expression) -> str | None:
+        """The name of the table an INSERT (or a MERGE's INSERT) writes."""
+        target = cls._written_table(node)
+        if target is None or not is_table_name(target):
             return None
         return identifier_name(target.this)
 
@@ -237,15 +243,8 @@ class Analysis:
     def insert_schema(self, node: exp.Expression) -> str | None:
         """The schema of the table an INSERT writes: the one it names (not one of another
         database), else the one the search path reads (`Policy.resolved_schema`)."""
-        from tenantguard.engine.proof.syntax import identifier_name
-
-        target = node.this
-        if isinstance(node, exp.Insert) and (target is None or isinstance(target, exp.Tuple)):
-            merge = node.find_ancestor(exp.Merge)
-            target = merge.this if merge is not None else None
-        if isinstance(target, exp.Schema):
-            target = target.this
-        if not isinstance(target, exp.Table) or target.args.get("catalog") is not None:
+        target = self._written_table(node)
+        if target is None or target.args.get("catalog") is not None:
             return None
         name = identifier_name(target.this)
         db = target.args.get("db")
