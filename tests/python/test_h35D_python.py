@@ -405,7 +405,7 @@ async def test_a_looping_wrapper_s_item_deletes_another_guilds_tags(
         await conn.close()
 
 
-# found, not fixed: a dict a method changes by item (`params["status"] = …`) makes every
+# (fixed in h36D, see test_h36D_sql_shapes) a dict a method changes by item (`params["status"] = …`) makes every
 # function of the file with a parameter of that name (`run_all(db, statements, params)`) read
 # as changing its argument, and what it is handed (a module's constant list) as changed
 NOISE = """\
@@ -429,11 +429,6 @@ def filtered(guild_id, name=None):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h35D: the alias scan reads a local dict changed by item in one function as the "
-    "same-named parameter of another function changing what it is handed (a false TG009)",
-)
 def test_a_local_changed_in_one_function_is_no_change_of_another_s_parameter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -341,7 +341,7 @@ def _literal_names(source: str) -> list[str]:
     return [value] if value is not None and value.isidentifier() else []
 
 
-def _read_outside_changes(text: str) -> set[str]:
+def _read_outside_changes(text: str, nested: bool = False) -> set[str]:
     raw = _uncommented(text)  # (names in strings, not in comments)
     found: set[str] = set()
     for match in _SETATTR.finditer(raw):
@@ -604,10 +604,31 @@ def _read_outside_changes(text: str) -> set[str]:
         found.update("mutated:" + n for n in changed)
         proper = set(changed)
         changed |= anywhere
+        spans: list[tuple[str, frozenset[str], int, int]] | None = None
         for pattern in (_DEF_PARAMETERS, _LAMBDA_PARAMETERS):
-            for function, parameters in pattern.findall(code):
-                if changed.intersection(_HELD_WORD.findall(parameters)):
+            for defined in pattern.finditer(code):
+                function, parameters = defined.group(1), defined.group(2)
+                hit = changed.intersection(_HELD_WORD.findall(parameters))
+                if hit and scoped and not nested and pattern is _DEF_PARAMETERS:
+                    # `def run_all(conn, params)` does not change what it is handed because
+                    # another function changes its own local `params = {…}` (h36D)
+                    if spans is None:
+                        spans = _def_spans(code)
+                    hit = {
+                        n
+                        for n in hit
+                        if not _changed_elsewhere_only(
+                            code, n, defined.start(), spans, (n, function) in augmented
+                        )
+                    }
+                if hit:
                     found.add("changes-arg:" + function)
+                    if function in ("__init__", "__new__"):
+                        # `Job(ARCHIVE)` hands ARCHIVE to Job's `__init__` (h36D: its
+                        # `self.statements = statements`, then `self.statements.append(…)`)
+                        maker = _class_of(code, defined.start())
+                        if maker is not None:
+                            found.add("changes-arg:" + maker)
         changing = {k[12:] for k in found if k.startswith("changes-arg:")}
         if changing:
             # `self.relax(p)` (or `self.relax(self.view())`) with `def relax(self, parts):
@@ -644,6 +665,105 @@ def _read_outside_changes(text: str) -> set[str]:
             # `def a(x): widen(x)`: `a` changes what it is handed when `widen` does
             found.add(f"passes:{enclosing[0]}:{call.group(1)}")
     return found
+
+
+def _class_of(code: str, def_at: int) -> str | None:
+    """The class whose body holds the `def` at `def_at` (the nearest `class` line before it
+    less indented than it)."""
+    line = code.rfind("\n", 0, def_at) + 1
+    indent = len(code[line:def_at]) - len(code[line:def_at].lstrip(" \t"))
+    for made in reversed(list(_CLASS_LINE.finditer(code, 0, line))):
+        if len(made.group(1)) < indent:
+            return made.group(2)
+    return None
+
+
+_CLASS_LINE = lazy_pattern(r"^([ \t]*)class[ \t]+(\w+)", re.M)
+
+
+def _def_spans(code: str) -> list[tuple[str, frozenset[str], int, int]]:
+    """Each `def` of the code: its name, its parameters' names, where it starts and where
+    its body ends (by indentation, as `_enclosing_functions` reads it)."""
+    spans: list[tuple[str, frozenset[str], int, int]] = []
+    open_: list[tuple[int, str, frozenset[str], int]] = []
+    at = 0
+    depth = 0
+    for line in code.split("\n"):
+        body = line.lstrip(" \t")
+        indent = len(line) - len(body)
+        inside = depth > 0
+        depth = max(
+            0, depth + sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}")
+        )
+        if body and not inside:
+            while open_ and open_[-1][0] >= indent:
+                _, name, names, start = open_.pop()
+                spans.append((name, names, start, at))
+            if (def_line := _DEF_LINE.match(line)) is not None:
+                defined = _DEF_PARAMETERS.search(code, at, at + len(line) + 2000)
+                names = frozenset(_HELD_WORD.findall(defined.group(2))) if defined else frozenset()
+                open_.append((indent, def_line.group(2), names, at))
+        at += len(line) + 1
+    spans.extend((name, names, start, at) for _, name, names, start in open_)
+    return spans
+
+
+def _changed_elsewhere_only(
+    code: str,
+    name: str,
+    def_at: int,
+    spans: list[tuple[str, frozenset[str], int, int]],
+    augmented_here: bool,
+) -> bool:
+    """Whether the parameter `name` of the `def` at `def_at` is unchanged by that function,
+    every other use of the name in the file being a local of another function made there
+    fresh (`params = {…}`, then `params["k"] = …`): that local is another variable, its
+    changes none of the parameter's (h36D: one such dict made `run_all(conn, ARCHIVE,
+    params)` read as changing ARCHIVE). False (changed, as before) when unsure: an
+    attribute of that name anywhere (`self.params.append(…)` may change what the function
+    stored), a use at module level or in a function that does not bind it fresh."""
+    if augmented_here:
+        return False
+    own = [s for s in spans if s[2] == code.rfind("\n", 0, def_at) + 1]
+    if not own:
+        return False
+    _, _, start, end = own[0]
+    word = re.compile(r"(?<![\w])(\.\s*)?" + re.escape(name) + r"(?!\w)")
+    for match in word.finditer(code):
+        at = match.start()
+        if match.group(1):
+            return False  # an attribute of that name: may be the parameter stored
+        if start <= at < end:
+            continue
+        holders = [s for s in spans if s[2] <= at < s[3]]
+        if not holders:
+            return False
+        _, parameters, g_start, g_end = max(holders, key=lambda s: s[2])
+        if name in parameters:
+            return False
+        first = word.search(code, g_start, g_end)
+        if first is None or _FRESH_BINDING.match(code, first.end()) is None:
+            return False
+    # what the function itself does with it: its own text (strings blanked) read alone
+    segment = _dedented(code[start:end])
+    if segment is None:
+        return False
+    alone = _read_outside_changes(segment, nested=True)
+    return "mutated:" + name not in alone and not any(k.startswith("changes-arg:") for k in alone)
+
+
+# a name bound to a new object: `params = {…}`, `= […]`, `= dict(…)`, `= list(…)`, `= set(…)`
+_FRESH_BINDING = lazy_pattern(r"[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:[\[{]|(?:dict|list|set)[ \t]*\()")
+
+
+def _dedented(segment: str) -> str | None:
+    """A function's text moved to column 0 (None when a line is less indented than its
+    first: a continuation line, read as it stands)."""
+    lines = segment.split("\n")
+    indent = len(lines[0]) - len(lines[0].lstrip(" \t"))
+    if any(line.strip() and not line.startswith(lines[0][:indent]) for line in lines):
+        return None
+    return "\n".join(line[indent:] for line in lines)
 
 
 def _enclosing_functions(code: str) -> Callable[[int], tuple[str, frozenset[str]] | None]:
