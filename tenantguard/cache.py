@@ -302,6 +302,7 @@ class CheckCache:
             "schema": report.schema,
             "tenant_statements": report.tenant_statements,
             "findings": [_row(f) for f in report.findings],
+            "sent": [_row(f) for f in report.sent],
             # a note names the file as displayed: kept without it, said with today's
             "notes": [[n.startswith(prefix), n.removeprefix(prefix)] for n in report.notes],
             "seen": _today(),
@@ -948,6 +949,7 @@ def _report(entry: dict[str, Any], display: str) -> FileReport | None:
             notes,
             schema=bool(entry.get("schema")),
             tenant_statements=None if tenant is None else int(tenant),
+            sent=tuple(_finding(row, display) for row in entry.get("sent", ())),
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -965,11 +967,12 @@ def _row(finding: Finding) -> list[object]:
         finding.end_line,
         finding.end_column,
         finding.statement,
+        finding.read_from,
     ]
 
 
 def _finding(row: list[Any], path: str) -> Finding:
-    code, name, severity, message, help_, line, column, end_line, end_column, statement = row
+    code, name, severity, message, help_, line, column, end_line, end_column, statement = row[:10]
     return Finding(
         str(code),
         str(name),
@@ -982,4 +985,5 @@ def _finding(row: list[Any], path: str) -> Finding:
         int(end_column),
         path,
         str(statement),
+        str(row[10]) if len(row) > 10 else "",
     )

@@ -42,6 +42,7 @@ from tenantguard.sources.walk import (
     SourceFile,
     discover,
     is_python,
+    merge_read_files,
     special_kind,
     stdin_source,
 )
@@ -977,6 +978,9 @@ def _check_group(
 
     def reports() -> Iterator[FileReport]:
         consulted: list[Consulted | None] = []
+        # (from the first report that may hold or send a statement of a file the program
+        # reads, the rest are held to the end: its senders named, `merge_read_files`)
+        held: list[FileReport] = []
         for source in files:
             report = done.get(source.display)
             if report is None:  # checked now, in the same order
@@ -984,7 +988,12 @@ def _check_group(
                 if cache is not None and source.display in digests:
                     cache.store(source, digests[source.display], report)
                 consulted.append(report.consulted)
-            yield report
+            if held or report.sent or (report.findings and not is_python(source.path)):
+                held.append(report)
+            else:
+                yield report
+        if held:
+            yield from merge_read_files(held)
         if cache is not None:
             cache.save(facts, consulted, project)
             _say_unsaved(cache)
@@ -1016,14 +1025,36 @@ def _say_unsaved(cache: CheckCache) -> None:
     )
 
 
-def _project_python(settings: Settings) -> Callable[[], list[str]]:
+class _ProjectFiles:
+    """The project's Python files, listed on first need (called), and the application SQL
+    files the same walk finds (`sql_files`: real paths; not under the schema pipeline)."""
+
+    __slots__ = ("_sql", "_walk")
+
+    def __init__(self, walk: Callable[[], tuple[list[str], frozenset[str]]]) -> None:
+        self._walk = walk
+        self._sql: frozenset[str] | None = None
+
+    def __call__(self) -> list[str]:
+        python, self._sql = self._walk()
+        return python
+
+    def sql_files(self) -> frozenset[str]:
+        if self._sql is None:
+            _, self._sql = self._walk()
+        return self._sql
+
+
+def _project_python(settings: Settings) -> _ProjectFiles:
     """The project's Python files, listed on first need: the configuration root's tree, walked
     as `check` walks it there. What a file imports, the wrappers it calls and the methods it
     may reach are looked up among them, never among the files the command line names: one
-    file gets the same findings from pre-commit (its staged files) as from CI (the tree)."""
-    listed: list[list[str]] = []
+    file gets the same findings from pre-commit (its staged files) as from CI (the tree).
+    The SQL files of that walk: a statement of one the program reads and sends is reported
+    where that file's own check reports it (h36D)."""
+    listed: list[tuple[list[str], frozenset[str]]] = []
 
-    def files() -> list[str]:
+    def files() -> tuple[list[str], frozenset[str]]:
         if not listed:
             found, _ = discover(
                 [settings.root],
@@ -1034,10 +1065,17 @@ def _project_python(settings: Settings) -> Callable[[], list[str]]:
                 patch_dir=settings.patch_dir,
                 respect_gitignore=settings.respect_gitignore,
             )
-            listed.append(sorted(str(f.path) for f in found if is_python(f.path)))
+            listed.append(
+                (
+                    sorted(str(f.path) for f in found if is_python(f.path)),
+                    frozenset(
+                        str(f.path) for f in found if not f.in_patch and not is_python(f.path)
+                    ),
+                )
+            )
         return listed[0]
 
-    return files
+    return _ProjectFiles(files)
 
 
 def _uncovered(error: ConfigError, group: _Group) -> str:
@@ -1110,6 +1148,8 @@ def _run_checks(
 
         root = os.path.realpath(settings.root)  # as the walk names files
         index = ProjectIndex(project, settings.sql_functions, root=root)
+        if isinstance(project, _ProjectFiles):
+            index.checked_sql_files = project.sql_files
     options = CheckOptions(
         unresolved_severity=Severity(settings.unresolved_severity),
         patch_linter=patch_linter,

@@ -62,6 +62,10 @@ class Finding:
     end_column: int = 1
     path: str = ""
     statement: str = ""  # the statement's text, for fingerprints and runtime errors
+    # a statement of a file the program reads (`(SQL_DIR / "q.sql").read_text()`), found
+    # where Python sends it: that file's path and line, "app/sql/q.sql:1" (a run that checks
+    # that file too reports it there, once, `sources.walk.merge_read_files`)
+    read_from: str = ""
 
     def at(
         self, line: int, column: int, end_line: int, end_column: int, path: str | None = None
@@ -80,6 +84,7 @@ class Finding:
             end_column,
             self.path if path is None else path,
             self.statement,
+            self.read_from,
         )
 
     def in_file(self, path: str) -> Finding:

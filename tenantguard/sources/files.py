@@ -648,10 +648,14 @@ def check_file(
                 suppression.used = True  # about rules not run here: cannot tell it is unused
     kept = apply_suppressions(findings, anchors, suppressions)
     located = tuple(f.in_file(source.display) for f in kept if enabled is None or f.code in enabled)
+    sent: tuple[Finding, ...] = ()
+    if any(f.read_from for f in located):  # said by the check of the file it reads (h36D)
+        sent = tuple(f for f in located if f.read_from)
+        located = tuple(f for f in located if not f.read_from)
     # texts analysed that touch a tenant table: a Python call site may send several (each
     # value a name can hold, each fill of an f-string), so at most the statements counted
     tenant = None if schema else min(chosen.touching - touching, count)
-    return FileReport(source.display, located, count, notes, consulted, schema, tenant)
+    return FileReport(source.display, located, count, notes, consulted, schema, tenant, sent)
 
 
 def _unknown_language(

@@ -28,6 +28,7 @@ import ast
 import dataclasses
 import io
 import itertools
+import os
 import re
 import sys
 import tokenize
@@ -1018,8 +1019,37 @@ class _ModuleCheck:
             end_column,
             finding.path,
             finding.statement,
+            self.read_at(variant, begin, start, len(text)),
         )
         return _Checked(moved, tuple(anchors), call)
+
+    def read_at(self, variant: _Variant, offset: int, start: int, length: int) -> str:
+        """For an offset in a statement that is all text of a file the program reads (`(SQL_DIR
+        / "q.sql").read_text()`), that file and the line there, "app/sql/q.sql:1", when a
+        check of the tree checks that file itself (the same statement, the same findings):
+        the finding is said there, once (`files.check_file`, `walk.merge_read_files`). ""
+        otherwise (text the code writes or completes, a file of the schema pipeline, a file
+        the walk leaves out): said where Python sends it."""
+        part, inside = variant.locate(offset)
+        first, _ = variant.locate(start)
+        last, _ = variant.locate(start + max(length - 1, 0))
+        if first is not part or last is not part:
+            return ""
+        listed = self.index.checked_sql_files
+        if (
+            type(part) is not Lit
+            or part.node is not None
+            or part.read_from is None
+            or listed is None
+            or self.index.root is None
+        ):
+            return ""
+        real = os.path.realpath(part.read_from)
+        if real not in listed():
+            return ""
+        whole = self.index.read_file(part.read_from) or part.text
+        line = whole[: part.offset + inside].count("\n") + 1
+        return f"{os.path.relpath(real, self.index.root).replace(os.sep, '/')}:{line}"
 
     def literal_lines(self, variant: _Variant, start: int, length: int) -> set[int]:
         """The first and last lines of the string literal of this file that a statement is

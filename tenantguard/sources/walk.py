@@ -10,6 +10,7 @@ Light on purpose (no sqlglot): a check served from the cache needs only this and
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -33,6 +34,7 @@ __all__ = [
     "SourceFile",
     "discover",
     "is_python",
+    "merge_read_files",
     "schema_files",
     "stdin_source",
 ]
@@ -128,6 +130,9 @@ class FileReport:
     schema: bool  # a schema source (patch, migration): its statements are not "proven"
     # of `statements`, those that read or write tenant tables (None: not known, an older cache)
     tenant_statements: int | None
+    # findings in statements of a file the program reads and sends that the tree's check of
+    # that file reports itself (`Finding.read_from`): said there, not here (h36D)
+    sent: tuple[Finding, ...]
 
     __slots__ = __match_args__ = (
         "path",
@@ -137,6 +142,7 @@ class FileReport:
         "consulted",
         "schema",
         "tenant_statements",
+        "sent",
     )
 
     def __init__(
@@ -148,6 +154,7 @@ class FileReport:
         consulted: Consulted | None = None,
         schema: bool = False,
         tenant_statements: int | None = None,
+        sent: tuple[Finding, ...] = (),
     ) -> None:
         set_field = object.__setattr__
         set_field(self, "path", path)
@@ -157,6 +164,69 @@ class FileReport:
         set_field(self, "consulted", consulted)
         set_field(self, "schema", schema)
         set_field(self, "tenant_statements", tenant_statements)
+        set_field(self, "sent", sent)
+
+
+def merge_read_files(reports: Iterable[FileReport]) -> list[FileReport]:
+    """The findings a Python file leaves to the check of a file it reads and sends
+    (`FileReport.sent`: `(SQL_DIR / "q.sql").read_text()`, the statement all that file's
+    text) named in that file's finding of the same rule at the same line, when this run
+    reports it: its help says which lines of which Python files send it (h36D)."""
+    listed = list(reports)
+    senders: dict[tuple[str, str, int], list[str]] = {}
+    for report in listed:
+        for finding in report.sent:
+            file, _, line = finding.read_from.rpartition(":")
+            if line.isdigit():
+                key = (file, finding.code, int(line))
+                senders.setdefault(key, []).append(f"{report.path}:{finding.line}")
+    if not senders:
+        return listed
+    out: list[FileReport] = []
+    for report in listed:
+        relative = report.path.replace(os.sep, "/")
+        findings = tuple(
+            _sent_by(f, senders.get((k, f.code, f.line)))
+            for f in report.findings
+            for k in (_read_key(relative, senders, f),)
+        )
+        if findings != report.findings:
+            report = FileReport(
+                report.path,
+                findings,
+                report.statements,
+                report.notes,
+                report.consulted,
+                report.schema,
+                report.tenant_statements,
+                report.sent,
+            )
+        out.append(report)
+    return out
+
+
+def _read_key(displayed: str, senders: dict[tuple[str, str, int], list[str]], f: Finding) -> str:
+    """The key (relative to the project root) of a report's path as displayed (relative to
+    the working directory): the one of the senders' files its path ends with."""
+    for file, code, line in senders:
+        if (
+            code == f.code
+            and line == f.line
+            and (
+                displayed == file
+                or displayed.endswith("/" + file)
+                or file.endswith("/" + displayed)
+            )
+        ):
+            return file
+    return ""
+
+
+def _sent_by(finding: Finding, calls: list[str] | None) -> Finding:
+    if not calls:
+        return finding
+    said = ", ".join(dict.fromkeys(calls))
+    return dataclasses.replace(finding, help=f"{finding.help} (this SQL is sent by {said})")
 
 
 def _matches(relative: str, patterns: Iterable[str]) -> bool:

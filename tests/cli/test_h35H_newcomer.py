@@ -424,12 +424,6 @@ def read_sql_project(root: Path, suppressed: bool = False) -> Path:
     return root
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 1.5, not done in h35H: a statement of a .sql file the program reads "
-    "and sends is reported at the .sql line and again at the read (the read text carries no "
-    "origin through pyflow's Lit; Finding has no field for it)",
-)
 def test_a_sql_file_read_and_sent_is_reported_once(tmp_path: Path) -> None:
     root = read_sql_project(tmp_path / "p")
     result = run("check", "--no-cache", "--format", "json", cwd=root)

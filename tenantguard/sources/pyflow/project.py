@@ -68,6 +68,10 @@ class _Project:
         self.sql_functions = frozenset(sql_functions)
         self._sql_tails = frozenset(n.rsplit(".", 1)[-1] for n in sql_functions)
         self.root = root  # other modules are named relative to it in messages
+        # the application SQL files a check of the tree checks itself (real paths; the
+        # command line's `_ProjectFiles.sql_files`): a statement of one the program reads is
+        # reported there (h36D); None: none known, reported where Python sends it
+        self.checked_sql_files: Callable[[], frozenset[str]] | None = None
         self._defined: dict[str, list[str]] | None = None
         self._renamed: dict[str, set[str]] = {}  # a name -> the names aliases give it
         self._modules: OrderedDict[str, ModuleInfo | None] = OrderedDict()
