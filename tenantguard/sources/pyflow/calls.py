@@ -1109,7 +1109,21 @@ class _Calls(_Texts):
             # HTTP client and test case): a URL or a path, no SQL (round 30: TG006 errors);
             # no statement starts with `/` but a `/*` comment
             return
-        if configured and keyword is None and not _sql_like(value):
+        if (
+            configured
+            and keyword is None
+            and len(node.args) > 1
+            and not isinstance(node.args[1], ast.Starred)
+            and not _sql_like(value)
+            and _names_a_connection(argument)
+        ):
+            # `execute_query(self.conn, where)`: the first argument is the connection (named
+            # so), the SQL is the second, whatever it holds (h36D: TG009 said `self.conn` is
+            # the SQL, and a constant second argument that does not start like SQL — a
+            # `WITH`-less CTE name, a comment first — went unchecked)
+            argument = node.args[1]
+            value = self.by_class(argument)
+        elif configured and keyword is None and not _sql_like(value):
             # a project helper called as `execute_query(conn, "SELECT …")`: the SQL comes later
             for later in node.args[1:]:
                 if isinstance(later, ast.Starred):
@@ -1453,3 +1467,14 @@ class _Calls(_Texts):
             found = self.lookup(inner.id)
             return found if isinstance(found, Handle) else None
         return None
+
+
+def _names_a_connection(argument: ast.expr) -> bool:
+    """Whether an argument is a database's object by its name: `conn`, `self.conn`,
+    `self._pool`, `db`, `cursor`, `app.state.db` (the last name of its chain)."""
+    node = argument.value if isinstance(argument, ast.Await) else argument
+    if isinstance(node, ast.Name):
+        return _db_named(node.id)
+    if isinstance(node, ast.Attribute):
+        return _db_named(node.attr)
+    return False

@@ -1,0 +1,92 @@
+"""Session 36 (helper D), issue 12 items 2 and 5: the shapes of SQL inside Python left by h35.
+
+Each class: a small project, `tenantguard check` on it, the findings a user expects (an
+attack twin beside each false alarm removed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.project_files import findings_at, findings_of_check, write_guild_project
+from tests.python.test_h35D_python import NOISE
+
+# a local dict changed by key in one function (`params["name"] = …` after `params = {…}`) is
+# no change of another function's same-named parameter: what `run_all` is handed stays as the
+# module set it (the twin: run_all itself changing its parameter, by every road)
+RUN_ALL = "async def run_all(conn, statements, params):\n"
+CHANGING_RUN_ALL = {
+    "closure": RUN_ALL + "    def more():\n        params.append(' OR TRUE')\n    more()\n",
+    "alias": RUN_ALL + "    p = params\n    p += [' OR TRUE']\n",
+    "statements_by_key": RUN_ALL + "    statements[0] += ' OR TRUE'\n",
+    "item_store": RUN_ALL + "    x = statements\n    x[0] = x[0] + ' OR TRUE'\n",
+}
+
+
+@pytest.mark.parametrize("how", sorted(CHANGING_RUN_ALL))
+def test_a_parameter_the_function_changes_still_changes_what_it_is_handed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    code = NOISE.replace(RUN_ALL, CHANGING_RUN_ALL[how] + "\n\nasync def unused_(conn):\n")
+    write_guild_project(tmp_path, {"bot/archive.py": code})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert any(rule == "TG009" for _, _, rule in found), found
+
+
+def test_a_same_named_attribute_changed_keeps_the_parameter_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`self.statements = statements` in one method, `self.statements.append(…)` in another:
+    the attribute may be what the constructor was handed."""
+    code = (
+        'ARCHIVE = ["DELETE FROM tags WHERE guild_id = $1"]\n\n\n'
+        "class Job:\n"
+        "    def __init__(self, statements):\n        self.statements = statements\n\n"
+        "    def widen(self):\n        self.statements.append(self.statements[0] + ' OR TRUE')\n\n\n"
+        "async def archive(conn, guild_id):\n"
+        "    Job(ARCHIVE).widen()\n"
+        "    for s in ARCHIVE:\n        await conn.execute(s, guild_id)\n"
+    )
+    write_guild_project(tmp_path, {"bot/archive.py": code})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert any(rule == "TG009" for _, _, rule in found), found
+
+
+# `sql_functions = ["execute_query"]`, a helper taking the connection first: the SQL is the
+# second argument when the first names a connection — TG009 was said of `self.conn` ("`self.
+# conn` is assigned in __init__()"), pointing at the connection
+CONN_FIRST = """\
+from dblib import execute_query
+
+
+class Repo:
+    def __init__(self, conn):
+        self.conn = conn
+
+    async def page(self, where):
+        return await execute_query(self.conn, where)
+
+    async def fine(self, g):
+        return await execute_query(self.db, "SELECT name FROM tags WHERE guild_id = $1", g)
+
+    async def built(self, g, order):
+        return await execute_query(conn_of(self), "SELECT name FROM tags WHERE guild_id = $1 " + order, g)
+"""
+
+
+def test_a_configured_wrapper_taking_the_connection_first_reads_the_second_as_sql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": CONN_FIRST})
+    config = tmp_path / "pyproject.toml"
+    config.write_text(config.read_text() + 'sql_functions = ["execute_query"]\n')
+    found = findings_at(tmp_path, capsys, monkeypatch)
+    assert ("bot/repo.py", 9, 47, "TG009") in found, found
+    assert [f for f in found if f[1] == 9] == [("bot/repo.py", 9, 47, "TG009")], found
+    assert [f for f in found if f[1] == 12] == [], found
+    assert [f[3] for f in found if f[1] == 15] == ["TG009"], found
