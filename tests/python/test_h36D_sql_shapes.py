@@ -90,3 +90,53 @@ def test_a_configured_wrapper_taking_the_connection_first_reads_the_second_as_sq
     assert [f for f in found if f[1] == 9] == [("bot/repo.py", 9, 47, "TG009")], found
     assert [f for f in found if f[1] == 12] == [], found
     assert [f[3] for f in found if f[1] == 15] == ["TG009"], found
+
+
+# SQL handed to psql is SQL sent: `subprocess.run(["psql", "-c", sql])` (any runner, `--command`,
+# a path to psql, `asyncio.create_subprocess_exec("psql", "-c", sql)`); a function passing its
+# parameter there is a wrapper whose callers' SQL is checked (was: nothing at all)
+PSQL = """\
+import asyncio
+import subprocess
+
+BASE = "DELETE FROM tags WHERE "
+
+
+def purge(where):
+    subprocess.run(["psql", "-c", BASE + where], check=True)
+
+
+def via():
+    purge("uses = 0")
+
+
+def raw(sql):
+    subprocess.check_call(("/usr/bin/psql", "--dbname", "bot", "--command", sql))
+
+
+async def handler(request):
+    raw(request.query["q"])
+
+
+async def spawned(sql):
+    await asyncio.create_subprocess_exec("psql", "-c", sql)
+
+
+async def job():
+    await spawned("UPDATE tags SET uses = 0")
+
+
+def pinned(g):
+    subprocess.run(["psql", "-c", "DELETE FROM tags WHERE guild_id = 1"], check=True)
+"""
+
+
+def test_sql_handed_to_psql_is_sql_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/admin.py": PSQL})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert ("bot/admin.py", 4, "TG001") in found, found  # BASE + "uses = 0", via purge()
+    assert ("bot/admin.py", 20, "TG009") in found, found  # a request's text, via raw()
+    assert ("bot/admin.py", 28, "TG001") in found, found  # the UPDATE, via spawned()
+    assert not [f for f in found if f[1] in (7, 15, 24, 32)], found  # no TG009 in wrappers

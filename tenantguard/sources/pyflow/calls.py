@@ -158,6 +158,13 @@ class _Calls(_Texts):
         node = self._unwrapped(node)
         if self.indirect(node):
             return
+        command = _psql_command(node)
+        if command is not None:
+            # `subprocess.run(["psql", "-c", sql])`: psql sends it (h36D: a method that
+            # "sends nothing" handed its SQL to psql unseen, a parameter's callers unchecked)
+            value = self.evaluate(command)
+            self.recorded[id(node)] = Sink(node, command, "psql -c", value, True, self.function)
+            return
         node = self._frame_call(node)
         func = node.func
         named = self._named_attribute(func)
@@ -1478,3 +1485,37 @@ def _names_a_connection(argument: ast.expr) -> bool:
     if isinstance(node, ast.Attribute):
         return _db_named(node.attr)
     return False
+
+
+# what starts a program with its arguments: `subprocess.run([...])`, `Popen`, `check_call`,
+# `check_output`, `call`; `asyncio.create_subprocess_exec("psql", "-c", sql)`
+_RUNNERS = frozenset({"run", "Popen", "call", "check_call", "check_output"})
+_PSQL_COMMAND = frozenset({"-c", "--command"})
+
+
+def _psql_command(node: ast.Call) -> ast.expr | None:
+    """The argument a call hands psql as a command to run (`-c SQL`, `--command SQL`,
+    `--command=SQL` left out): psql sends it to the server as SQL."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name == "create_subprocess_exec":
+        argv: list[ast.expr] = list(node.args)
+    elif name in _RUNNERS and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
+        argv = list(node.args[0].elts)
+    else:
+        return None
+    program = argv[0] if argv else None
+    if not (
+        isinstance(program, ast.Constant)
+        and isinstance(program.value, str)
+        and program.value.rsplit("/", 1)[-1] == "psql"
+    ):
+        return None
+    for flag, after in zip(argv, argv[1:], strict=False):
+        if (
+            isinstance(flag, ast.Constant)
+            and flag.value in _PSQL_COMMAND
+            and not isinstance(after, ast.Starred)
+        ):
+            return after
+    return None
