@@ -8,6 +8,7 @@ below, and on `parameters`.
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from typing import TYPE_CHECKING
 
@@ -1511,7 +1512,7 @@ def _psql_command(node: ast.Call) -> ast.expr | None:
         and program.value.rsplit("/", 1)[-1] == "psql"
     ):
         return None
-    for flag, after in zip(argv, argv[1:], strict=False):
+    for flag, after in itertools.pairwise(argv):
         if (
             isinstance(flag, ast.Constant)
             and flag.value in _PSQL_COMMAND
