@@ -140,3 +140,32 @@ def test_sql_handed_to_psql_is_sql_sent(
     assert ("bot/admin.py", 20, "TG009") in found, found  # a request's text, via raw()
     assert ("bot/admin.py", 28, "TG001") in found, found  # the UPDATE, via spawned()
     assert not [f for f in found if f[1] in (7, 15, 24, 32)], found  # no TG009 in wrappers
+
+
+# `case ("SELECT …" as x):` binds x to the string it matched: checked as that constant (was
+# TG009 "a matched value" at the call sending x; the twin: a leak so bound is TG001 there)
+MATCHED = """\
+async def run(conn, q, g):
+    match q:
+        case ("SELECT name FROM tags WHERE guild_id = $1" as x):
+            return await conn.fetch(x, g)
+        case ("DELETE FROM tags WHERE guild_id = $1" | "UPDATE tags SET uses = 0 WHERE guild_id = $1") as y:
+            return await conn.execute(y, g)
+        case [("SELECT uses FROM tags WHERE guild_id = $1" as z), *_]:
+            return await conn.fetchval(z, g)
+        case {"sql": ("SELECT name FROM tags" as w)}:
+            return await conn.fetch(w)
+        case other:
+            return await conn.fetch(other)
+"""
+
+
+def test_a_case_pattern_binding_a_string_binds_that_constant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/run.py": MATCHED})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert [f for f in found if f[1] in (4, 6, 8)] == [], found
+    assert ("bot/run.py", 9, "TG001") in found, found  # the unpinned one, where it is written
+    assert ("bot/run.py", 12, "TG009") in found, found  # `case other`: anything
+    assert ("bot/run.py", 10, "TG009") not in found, found

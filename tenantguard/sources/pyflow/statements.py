@@ -964,6 +964,13 @@ class _Statements(_Calls):
                 for captured in (getattr(name, "name", None), getattr(name, "rest", None)):
                     if isinstance(captured, str):
                         self.bind(captured, hole(case.pattern, self.origin, "a matched value"))
+            for named in ast.walk(case.pattern):
+                # `case ("SELECT …" as x)`, `case ("A" | "B") as x`: x holds what it matched,
+                # one of those strings (h36D: TG009 "a matched value" at the call sending x)
+                if isinstance(named, ast.MatchAs) and named.name and named.pattern is not None:
+                    strings = self._case_strings(named.pattern)
+                    if strings is not None:
+                        self.bind(named.name, strings)
             held = self._case_strings(case.pattern)
             if held is not None and isinstance(node.subject, ast.Name):
                 # `match sql: case "DELETE FROM t" | "SELECT …":` — as `if sql in (…)`, the
