@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.project_files import findings_at, findings_of_check, write_guild_project
-from tests.python.test_h35D_python import NOISE
+from tests.python.test_h35D_python import CALLERS, NOISE, PAGES, PAGES_TAIL
 
 # a local dict changed by key in one function (`params["name"] = …` after `params = {…}`) is
 # no change of another function's same-named parameter: what `run_all` is handed stays as the
@@ -169,3 +169,57 @@ def test_a_case_pattern_binding_a_string_binds_that_constant(
     assert ("bot/run.py", 9, "TG001") in found, found  # the unpinned one, where it is written
     assert ("bot/run.py", 12, "TG009") in found, found  # `case other`: anything
     assert ("bot/run.py", 10, "TG009") not in found, found
+
+
+# `type(self)(…)` (or `self.__class__(…)`) makes the class whose method it is, or a subclass:
+# in an unrelated class it leaves a constructor wrapper's callers checked (was: one such call
+# anywhere made every constructor's SQL unknown, TG009 at its users); in the class itself or
+# a base class it keeps them unknown
+OTHER = """\
+class Money:
+    def __init__(self, cents):
+        self.cents = cents
+
+    def __add__(self, other):
+        return type(self)(self.cents + other.cents)
+
+    def copy(self):
+        return self.__class__(self.cents)
+"""
+AGAIN = (
+    "\n    def again(self, q):\n        return {maker}(self.pool, q)\n"
+    "\n\nasync def handler(pool, g, q):\n    return await Pages(pool, 'SELECT 1').again(q).page(g, 0)\n"
+)
+
+
+def test_type_of_self_in_another_class_leaves_a_constructor_wrapper_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = PAGES.replace("{sent}", PAGES_TAIL)
+    files = {"bot/pages.py": pages, "bot/callers.py": CALLERS}
+    write_guild_project(tmp_path / "a", files)
+    alone = findings_of_check(tmp_path / "a", capsys, monkeypatch)
+    write_guild_project(tmp_path / "b", {**files, "bot/money.py": OTHER})
+    assert findings_of_check(tmp_path / "b", capsys, monkeypatch) == alone
+    assert not any(path == "bot/pages.py" and rule == "TG009" for path, _, rule in alone), alone
+
+
+@pytest.mark.parametrize("maker", ["type(self)", "self.__class__"])
+@pytest.mark.parametrize("where", ["itself", "base"])
+def test_type_of_self_in_the_class_or_a_base_keeps_its_sql_unknown(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    maker: str,
+    where: str,
+) -> None:
+    pages = PAGES.replace("{sent}", PAGES_TAIL)
+    if where == "itself":
+        pages += AGAIN.format(maker=maker)
+    else:
+        base = "class Base:\n" + AGAIN.format(maker=maker).split("\n\n\n")[0] + "\n\n\n"
+        handler = AGAIN.format(maker=maker).split("\n\n\n")[1]
+        pages = base + pages.replace("class Pages:", "class Pages(Base):") + "\n\n" + handler
+    write_guild_project(tmp_path, {"bot/pages.py": pages, "bot/callers.py": CALLERS})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert any(path == "bot/pages.py" and rule == "TG009" for path, _, rule in found), found

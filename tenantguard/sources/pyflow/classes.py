@@ -624,8 +624,10 @@ class _Classes(_Project):
         path = info.module.path
         if path is None or not self.in_project(path):
             return False
-        if self._subclasses(info) or _makes_its_own(info.node):
-            return False  # `super().__init__(pool, q)`, `cls(pool, q)`: made otherwise too
+        if self._subclasses(info) or any(_makes_its_own(c.node) for c in self.bases(info)[0]):
+            # `super().__init__(pool, q)`, `cls(pool, q)`: made otherwise too (`type(self)(…)`
+            # in a base's method too: it makes the subclass, h36D)
+            return False
         # (the check cache: a file that starts or stops handing the class on changes this,
         # or making objects by another object's class, `type(p)(…)`, `p.__class__(…)`)
         self._consulted_names.update(("word:" + info.name, "word:type", "word:__class__"))

@@ -138,8 +138,13 @@ _OPERATOR_BEFORE_EQUALS = frozenset("=!<>:+-*/%&|^@~")
 # `return partial(f, c)`, `register(partial(f, c))` (not `P = partial(f, c)`: called by P)
 _HANDED_CALL = lazy_pattern(r"(?:[\[{(,:]|\breturn|\byield)\s*(?:\w+\s*\.\s*)*\Z")
 
-# objects made by their class taken from another object: `type(p)(…)`, `p.__class__(…)`
-_MADE_BY_TYPE = lazy_pattern(r"(?<![\w.])type\s*\([^()]*\)\s*\(|__class__\s*\(")
+# objects made by their class taken from another object: `type(p)(…)`, `p.__class__(…)` (not
+# `type(self)(…)`, `self.__class__(…)`: the class whose method it is or a subclass, read
+# with that class, `made_by_the_project` — h36D: one such call anywhere left
+# every constructor of the project unknown)
+_MADE_BY_TYPE = lazy_pattern(
+    r"(?<![\w.])type\s*\((?!\s*self\s*\))[^()]*\)\s*\(|(?<!(?<![\w.])self\.)__class__\s*\("
+)
 
 
 def _values_read(code: str, counts: Counter[str]) -> list[tuple[str, str]]:
