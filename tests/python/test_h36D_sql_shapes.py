@@ -223,3 +223,36 @@ def test_type_of_self_in_the_class_or_a_base_keeps_its_sql_unknown(
     write_guild_project(tmp_path, {"bot/pages.py": pages, "bot/callers.py": CALLERS})
     found = findings_of_check(tmp_path, capsys, monkeypatch)
     assert any(path == "bot/pages.py" and rule == "TG009" for path, _, rule in found), found
+
+
+# a jinja2 Environment made in another module of the project and imported (`from .templates
+# import env`, `templates.env`): its templates are rendered as a local one's (was TG009 "is
+# computed at run time" at each call; the twins: an unpinned one and an optional pin are TG001)
+TEMPLATES = "import jinja2\n\nenv = jinja2.Environment()\n"
+RENDERED = """\
+from . import templates
+from .templates import env
+
+
+async def pinned(conn, g):
+    sql = env.from_string("SELECT {{ col }} FROM tags WHERE guild_id = $1").render(col="name")
+    return await conn.fetch(sql, g)
+
+
+async def leak(conn):
+    sql = templates.env.from_string("SELECT {{ col }} FROM tags").render(col="name")
+    return await conn.fetch(sql)
+
+
+async def optional(conn, g, mine):
+    q = "SELECT name FROM tags {% if mine %}WHERE guild_id = $1{% endif %}"
+    return await conn.fetch(env.from_string(q).render(mine=mine), g)
+"""
+
+
+def test_an_imported_jinja_environment_s_templates_are_rendered_and_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/templates.py": TEMPLATES, "bot/rendered.py": RENDERED})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert found == [("bot/rendered.py", 11, "TG001"), ("bot/rendered.py", 16, "TG001")], found

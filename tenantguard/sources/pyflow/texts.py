@@ -554,7 +554,11 @@ class _Texts(_Values):
             or (
                 isinstance(made.func, ast.Attribute)
                 and made.func.attr == "from_string"
-                and self._imports_jinja()
+                and (
+                    self._imports_jinja()
+                    # (`from .templates import env`: an Environment another module made, h36D)
+                    or self._environment_made(made.func.value) is not None
+                )
             )
         )
         if not jinja:
@@ -584,8 +588,18 @@ class _Texts(_Values):
         """The `Environment(…)` call a `from_string` receiver was made by: called there, or
         bound to a name once (`env = Environment(trim_blocks=True)`)."""
         made: ast.expr | None = receiver
-        if isinstance(made, ast.Name):
-            bound = self.lookup(made.id)
+        if isinstance(made, ast.Name | ast.Attribute):
+            # (a name of this module, one imported from another module of the project, or
+            # `templates.env` of a module imported: h36D)
+            bound = self.lookup(made.id) if isinstance(made, ast.Name) else None
+            if isinstance(made, ast.Attribute) and isinstance(made.value, ast.Name):
+                module = self.lookup(made.value.id)
+                if isinstance(module, ImportedRef):
+                    module = self.index.imported(module)
+                if isinstance(module, ModuleRef):
+                    bound = self.index.imported(ImportedRef(module, made.attr))
+            elif isinstance(bound, ImportedRef):
+                bound = self.index.imported(bound)
             part = (
                 bound[0][0]
                 if isinstance(bound, tuple) and len(bound) == 1 and len(bound[0]) == 1
