@@ -464,10 +464,9 @@ def test_sql_read_from_a_project_file_is_that_text(
     assert _found(tmp_path, capsys, monkeypatch) == []
     leaky = "SELECT name FROM tags WHERE guild_id = $1 OR uses > 100\n"
     _project(tmp_path, {"bot/db.py": app, "bot/sql/tags.sql": leaky})
-    assert {f[:2] for f in _found(tmp_path, capsys, monkeypatch)} == {
-        ("bot/db.py", 6),  # where the program reads it (one call sends it: as a constant)
-        ("bot/sql/tags.sql", 1),  # and in the file, checked as it is
-    }
+    # once, in the file (the statement is all its text; the check of the tree checks the
+    # file itself), its help naming the call that sends it (h36D: it was said at the read too)
+    assert {f[:2] for f in _found(tmp_path, capsys, monkeypatch)} == {("bot/sql/tags.sql", 1)}
 
 
 def test_sql_read_in_a_with_block_is_that_text(
@@ -486,7 +485,7 @@ def test_sql_read_in_a_with_block_is_that_text(
     )
     leaky = "SELECT name FROM tags WHERE guild_id = $1 OR uses > 100\n"
     _project(tmp_path, {"bot/db.py": app, "bot/tags.sql": leaky})
-    assert ("bot/db.py", 5, "TG001") in _found(tmp_path, capsys, monkeypatch)
+    assert ("bot/tags.sql", 1, "TG001") in _found(tmp_path, capsys, monkeypatch)  # (h36D)
 
 
 @pytest.mark.parametrize(
@@ -515,13 +514,15 @@ def test_a_cached_answer_goes_when_the_file_read_changes(
     _project(tmp_path, {"bot/db.py": app, "bot/sql/tags.sql": pinned})
     monkeypatch.chdir(tmp_path)
 
-    def findings() -> list[tuple[str, int]]:
-        main(["check", "--format", "json", "bot/db.py"])  # (the cache kept)
-        return [(f["path"], f["line"]) for f in json.loads(capsys.readouterr().out)["findings"]]
+    def findings() -> list[tuple[str, int, bool]]:
+        main(["check", "--format", "json", "bot/db.py", "bot/sql/tags.sql"])  # (cache kept)
+        found = json.loads(capsys.readouterr().out)["findings"]
+        return [(f["path"], f["line"], "sent by bot/db.py:6" in f["help"]) for f in found]
 
     assert findings() == []
     (tmp_path / "bot/sql/tags.sql").write_text(pinned.replace("$1", "$1 OR true"))
-    assert findings() == [("bot/db.py", 6)]
+    # (said in the file, h36D; db.py's cached entry gone: it names the call that sends it)
+    assert findings() == [("bot/sql/tags.sql", 1, True)]
 
 
 # 6. a tuple of constants unpacked into names
@@ -700,12 +701,8 @@ def test_a_file_named_by_a_helper_parameter_is_each_call_s_file(
     assert _found(tmp_path, capsys, monkeypatch) == []
     leaky = "SELECT name FROM tags WHERE guild_id = $1 OR uses > 100\n"
     _project(tmp_path, {"bot/db.py": NAMED_FILE, "bot/sql/tags.sql": leaky})
-    # (at each reading: the one call of each sends it)
-    assert {f[:2] for f in _found(tmp_path, capsys, monkeypatch)} == {
-        ("bot/db.py", 7),
-        ("bot/db.py", 11),
-        ("bot/sql/tags.sql", 1),
-    }
+    # (once, in the file: each reading's call named in its help, h36D)
+    assert {f[:2] for f in _found(tmp_path, capsys, monkeypatch)} == {("bot/sql/tags.sql", 1)}
 
 
 @pytest.mark.parametrize(
@@ -764,8 +761,9 @@ def test_the_queries_of_a_directory_are_each_file_s(
     files["bot/sql/uses.sql"] = "SELECT uses FROM tags WHERE guild_id = $1 OR true\n"
     _project(tmp_path, files)
     found = {f[:2] for f in _found(tmp_path, capsys, monkeypatch)}
-    # any query (`kind`): the leaky file's too; by the other's name, only the file itself
-    assert found == ({("bot/db.py", 4)} if key == "kind" else set()) | {("bot/sql/uses.sql", 1)}
+    # any query (`kind`): the leaky file's too, said in that file once (h36D); by the other's
+    # name, only the file itself
+    assert found == {("bot/sql/uses.sql", 1)}
 
 
 @pytest.mark.parametrize("listing", ['SQL_DIR.glob("**/*.sql")', 'Path(where).glob("*.sql")'])
@@ -789,13 +787,15 @@ def test_a_cached_answer_goes_when_a_file_is_added_to_the_listed_directory(
     _project(tmp_path, {"bot/db.py": app, "bot/sql/names.sql": pinned})
     monkeypatch.chdir(tmp_path)
 
-    def findings() -> list[tuple[str, int]]:
-        main(["check", "--format", "json", "bot/db.py"])  # (the cache kept)
-        return [(f["path"], f["line"]) for f in json.loads(capsys.readouterr().out)["findings"]]
+    def findings() -> list[tuple[str, int, bool]]:
+        main(["check", "--format", "json", "bot/db.py", "bot/sql"])  # (the cache kept)
+        found = json.loads(capsys.readouterr().out)["findings"]
+        return [(f["path"], f["line"], "sent by bot/db.py:4" in f["help"]) for f in found]
 
     assert findings() == []
     (tmp_path / "bot/sql/uses.sql").write_text(pinned.replace("$1", "$1 OR true"))
-    assert findings() == [("bot/db.py", 4)]
+    # (said in the file, h36D; db.py's cached entry gone: it names the call that sends it)
+    assert findings() == [("bot/sql/uses.sql", 1, True)]
 
 
 def test_a_driver_object_beside_a_normalising_wrapper_is_the_driver_s(
