@@ -256,3 +256,96 @@ def test_an_imported_jinja_environment_s_templates_are_rendered_and_checked(
     write_guild_project(tmp_path, {"bot/templates.py": TEMPLATES, "bot/rendered.py": RENDERED})
     found = findings_of_check(tmp_path, capsys, monkeypatch)
     assert found == [("bot/rendered.py", 11, "TG001"), ("bot/rendered.py", 16, "TG001")], found
+
+
+# shapes real projects use, each checked or TG009 — never silently skipped: a repository base
+# class with a generic `self.table` (each subclass's table), SQL in `Enum` members read by
+# `.value` (a member named, or any member of a parameter typed so), dataclass fields with SQL
+# defaults (`= "…"`, `field(default="…")`), asyncpg Record factories (`record_class=cls`,
+# `cls(**r)` over fetched rows)
+SHAPES = """\
+import enum
+from dataclasses import dataclass, field
+
+
+class BaseRepo:
+    table: str
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    async def every(self):
+        return await self.conn.fetch(f"SELECT * FROM {self.table}")
+
+    async def mine(self, g):
+        return await self.conn.fetch(f"SELECT * FROM {self.table} WHERE guild_id = $1", g)
+
+
+class TagRepo(BaseRepo):
+    table = "tags"
+
+
+class Q(enum.Enum):
+    ALL = "SELECT name FROM tags"
+    MINE = "SELECT name FROM tags WHERE guild_id = $1"
+
+
+async def by_enum(conn, g):
+    return await conn.fetch(Q.MINE.value, g)
+
+
+async def by_member(conn, which: Q):
+    return await conn.fetch(which.value)
+
+
+@dataclass
+class Query:
+    sql: str = "SELECT uses FROM tags"
+    pinned: str = field(default="SELECT uses FROM tags WHERE guild_id = $1")
+
+
+async def by_dataclass(conn, g):
+    q = Query()
+    await conn.fetch(q.pinned, g)
+    return await conn.fetch(q.sql)
+
+
+class Row:
+    @classmethod
+    async def load(cls, conn, g):
+        return [cls(**r) for r in await conn.fetch("SELECT * FROM tags WHERE guild_id = $1", g)]
+
+    @classmethod
+    async def load_all(cls, conn):
+        return await conn.fetch("SELECT id FROM tags", record_class=cls)
+"""
+
+
+def test_real_shapes_are_each_checked_or_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/shapes.py": SHAPES})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    at = {(line, rule) for _, line, rule in found}
+    assert (19, "TG001") in at, found  # TagRepo's every(): SELECT * FROM tags
+    assert (23, "TG001") in at, found  # Q.ALL, sent by by_member (any member)
+    assert (37, "TG001") in at, found  # Query.sql's default, sent by by_dataclass
+    assert (54, "TG001") in at, found  # load_all's unpinned SELECT
+    assert (43, "TG009") in at, found  # field(default=…): not read, said unknown (not skipped)
+    # pinned: mine() for TagRepo, Q.MINE, load(); nothing else
+    assert at == {(19, "TG001"), (23, "TG001"), (37, "TG001"), (43, "TG009"), (54, "TG001")}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h36D, found not fixed: a repository base's empty default `table = ''` is filled "
+    "into its own method's f-string (`SELECT * FROM  WHERE …`): TG006, an error, for a base "
+    "the project never makes itself (its subclasses set the table)",
+)
+def test_an_empty_default_table_of_a_base_is_no_parse_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = SHAPES.replace("    table: str\n", '    table: str = ""\n')
+    write_guild_project(tmp_path, {"bot/shapes.py": code})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert not [f for f in found if f[2] == "TG006"], found
