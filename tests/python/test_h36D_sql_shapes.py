@@ -331,9 +331,21 @@ def test_real_shapes_are_each_checked_or_unknown(
     assert (23, "TG001") in at, found  # Q.ALL, sent by by_member (any member)
     assert (37, "TG001") in at, found  # Query.sql's default, sent by by_dataclass
     assert (54, "TG001") in at, found  # load_all's unpinned SELECT
-    assert (43, "TG009") in at, found  # field(default=…): not read, said unknown (not skipped)
-    # pinned: mine() for TagRepo, Q.MINE, load(); nothing else
-    assert at == {(19, "TG001"), (23, "TG001"), (37, "TG001"), (43, "TG009"), (54, "TG001")}
+    # pinned: mine() for TagRepo, Q.MINE, field(default=…) (was TG009), load(); nothing else
+    assert at == {(19, "TG001"), (23, "TG001"), (37, "TG001"), (54, "TG001")}
+
+
+def test_a_dataclass_field_default_given_by_field_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = SHAPES.replace(
+        'field(default="SELECT uses FROM tags WHERE guild_id = $1")',
+        'field(default="SELECT uses FROM tags WHERE guild_id = $1 OR uses > 0")',
+    )
+    write_guild_project(tmp_path, {"bot/shapes.py": code})
+    found = findings_of_check(tmp_path, capsys, monkeypatch)
+    assert ("bot/shapes.py", 38, "TG001") in found, found
+    assert ("bot/shapes.py", 43, "TG009") not in found, found
 
 
 @pytest.mark.xfail(

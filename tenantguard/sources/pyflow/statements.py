@@ -1084,7 +1084,10 @@ class _Statements(_Calls):
                 ):
                     field_name = statement.target.id
                     if _plain_dataclass(info):  # what `Queries()` holds
-                        info.defaults[field_name] = info.attributes[field_name]
+                        given = _field_default(statement.value)
+                        info.defaults[field_name] = (
+                            info.attributes[field_name] if given is None else self.evaluate(given)
+                        )
                     info.attributes[field_name] = hole(
                         statement,
                         self.origin,
@@ -1272,3 +1275,18 @@ def _a_parameter(function: FunctionInfo, name: str) -> bool:
     """Whether a name is one of the function's parameters, its `*args` included."""
     vararg = function.node.args.vararg
     return name in function.parameters or (vararg is not None and vararg.arg == name)
+
+
+def _field_default(value: ast.expr) -> ast.expr | None:
+    """`default=` of a dataclass's `field(default="…")` (or `dataclasses.field`): the field's
+    default (h36D: TG009 "computed at run time" for a constant); None for any other value."""
+    if (
+        isinstance(value, ast.Call)
+        and (
+            (isinstance(value.func, ast.Name) and value.func.id == "field")
+            or (isinstance(value.func, ast.Attribute) and value.func.attr == "field")
+        )
+        and not value.args
+    ):
+        return next((k.value for k in value.keywords if k.arg == "default"), None)
+    return None
