@@ -981,6 +981,8 @@ def _check_group(
         # (from the first report that may hold or send a statement of a file the program
         # reads, the rest are held to the end: its senders named, `merge_read_files`)
         held: list[FileReport] = []
+        # (a run of SQL files only streams as before: no Python file sends their statements)
+        mixed = any(is_python(f.path) for f in files)
         for source in files:
             report = done.get(source.display)
             if report is None:  # checked now, in the same order
@@ -988,7 +990,7 @@ def _check_group(
                 if cache is not None and source.display in digests:
                     cache.store(source, digests[source.display], report)
                 consulted.append(report.consulted)
-            if held or report.sent or (report.findings and not is_python(source.path)):
+            if held or report.sent or (mixed and report.findings and not is_python(source.path)):
                 held.append(report)
             else:
                 yield report
