@@ -880,6 +880,38 @@ def _emptiness_test(test: ast.expr) -> tuple[str, bool] | None:
     return None
 
 
+_BINDS_LEN: dict[int, tuple[ast.Module, bool]] = {}
+
+
+def _binds_len(tree: ast.Module) -> bool:
+    """Whether a module may bind the name `len` anywhere (a `def`, a class, an assignment, a
+    parameter, an import, a star import, `builtins.len = …`, the string "len"): `len(conds)`
+    there may not be the builtin."""
+    cached = _BINDS_LEN.get(id(tree))
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    found = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found = node.name == "len"
+        elif isinstance(node, ast.Name):
+            found = node.id == "len" and not isinstance(node.ctx, ast.Load)
+        elif isinstance(node, ast.arg):
+            found = node.arg == "len"
+        elif isinstance(node, ast.alias):
+            found = (node.asname or node.name) in ("len", "*")
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            found = "len" in node.names
+        elif isinstance(node, ast.Attribute):  # `builtins.len = …`
+            found = node.attr == "len" and not isinstance(node.ctx, ast.Load)
+        elif isinstance(node, ast.Constant):  # `setattr(builtins, "len", …)`
+            found = node.value == "len"
+        if found:
+            break
+    _BINDS_LEN[id(tree)] = (tree, found)
+    return found
+
+
 def _empty_guard(
     function: ast.FunctionDef | ast.AsyncFunctionDef, node: ast.Return
 ) -> tuple[str, bool] | None:

@@ -48,6 +48,7 @@ from tenantguard.sources.pyflow.syntax import (
     _SAME_BLANKS,
     _WHITESPACE_PATTERNS,
     FileNamed,
+    _binds_len,
     _constant_slice,
     _emptiness_test,
     _flags,
@@ -440,7 +441,13 @@ class _Texts(_Values):
             vararg is not None and vararg.arg == name and name not in self.nonlocals
         ) and not self.unchanged_parameter(items):
             return None
-        if not _only_joined_or_tested(function.node, name, items):
+        # `len(conds) == 0` is a test of emptiness only when `len` is the builtin: not where
+        # the module binds the name (`def len`, an import, a local, a star import) or a file
+        # sets `builtins.len` (h36Q: `where(PIN)` took `return ""` unseen)
+        builtin_len = not (
+            self.module.tree is not None and _binds_len(self.module.tree)
+        ) and not self.index.changed_outside("len")
+        if not _only_joined_or_tested(function.node, name, items, builtin_len):
             return None  # appended to, rebound, handed on: what it holds here is not known
         joiner = self.evaluate(separator)
         if len(joiner) != 1 or not is_constant(joiner[0]):
@@ -1271,17 +1278,24 @@ class _Texts(_Values):
 
 
 def _only_joined_or_tested(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, name: str, joined: ast.Name
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    name: str,
+    joined: ast.Name,
+    builtin_len: bool = True,
 ) -> bool:
     """Whether every other use of `name` in the function tests whether it is empty (`if
-    conds`, `not conds`, `len(conds) == 0`, in an `if`, a conditional expression or a
-    `while`) and none binds it."""
+    conds`, `not conds`, `len(conds) == 0` when `len` is the builtin, in an `if`, a
+    conditional expression or a `while`) and none binds it."""
     allowed: set[int] = {id(joined)}
     for node in ast.walk(function):
         if not isinstance(node, ast.If | ast.IfExp | ast.While):
             continue
         tests = node.test.values if isinstance(node.test, ast.BoolOp) else [node.test]
         for test in tests:
+            if not builtin_len and any(
+                isinstance(n, ast.Name) and n.id == "len" for n in ast.walk(test)
+            ):
+                continue
             if _emptiness_test(test) == (name, True) or _emptiness_test(test) == (name, False):
                 allowed.update(
                     id(n) for n in ast.walk(test) if isinstance(n, ast.Name) and n.id == name

@@ -1,0 +1,96 @@
+"""Session 36 (helper Q), issue 12: an outsider's attack on the reading of helpers that join
+their arguments into a condition (`def where(*conds): return "WHERE " + " AND ".join(conds)`,
+guards on emptiness, lists grown and unpacked into them; helper G's commits e3d6f4f, 160bcf7,
+caf341e). Each case is a leak twin: the statement reaches the sink unpinned at run time, and
+the reader must say so (a finding at the call, or TG009 where it gives up). Pinned twins show
+the reading still resolves what it should (no false alarm)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tenantguard.engine.analyze import Analyzer
+from tenantguard.engine.policy import Policy
+from tenantguard.sources.python import check_python_text
+
+PIN = 'PIN = "org_id = %(org)s"\n\n\n'
+
+
+def _labs(source: str) -> list[tuple[int, str]]:
+    policy = Policy("org_id", ["samples"])
+    out, _, _ = check_python_text(PIN + source, Analyzer(policy))
+    return sorted((f.line, f.code) for f in out)
+
+
+# class 1: the emptiness guard spelt with `len` where `len` is not the builtin (a module
+# function, an import, a local, `builtins.len = …`): `len(conds) == 0` is then not a test of
+# emptiness, and `where(PIN)` may take the `return ""` branch (`SELECT id FROM samples `).
+# It was read as the builtin: the empty branch dropped for a call that gives items, no finding.
+
+LEN_GUARD = """\
+def where(*conds):
+    if len(conds) == 0:
+        return ""
+    return "WHERE " + " AND ".join(conds)
+
+
+async def f(conn):
+    await conn.execute("SELECT id FROM samples " + where(PIN), {})
+"""
+
+LEN_SHADOWS = {
+    "a module function": "def len(x):\n    return 0\n\n\n",
+    "an import": "from mylib import len\n\n\n",
+    "a module assignment": "len = lambda c: 0\n\n\n",
+    "builtins": "import builtins\n\nbuiltins.len = lambda c: 0\n",
+}
+
+
+@pytest.mark.parametrize("shadow", sorted(LEN_SHADOWS))
+def test_a_len_that_is_not_the_builtin_is_no_emptiness_guard(shadow: str) -> None:
+    source = LEN_SHADOWS[shadow] + LEN_GUARD
+    line = PIN.count("\n") + source.count("\n")
+    found = _labs(source)
+    assert (line, "TG001") in found or any(code == "TG009" for _, code in found), found
+
+
+def test_a_len_shadowed_inside_the_helper_is_no_emptiness_guard() -> None:
+    source = LEN_GUARD.replace("def where(*conds):\n", "def where(*conds):\n    len = abs\n")
+    found = _labs(source)
+    assert found and all(code in ("TG001", "TG009") for _, code in found), found
+
+
+def test_the_builtin_len_guard_still_resolves() -> None:
+    # the pinned twin: `where(PIN)` proven, `where()` takes the empty branch (TG001)
+    source = LEN_GUARD + (
+        '\n\nasync def g(conn):\n    await conn.execute("SELECT id FROM samples " + where(), {})\n'
+    )
+    assert _labs(source) == [(PIN.count("\n") + source.count("\n"), "TG001")]
+
+
+def test_builtins_len_set_in_another_module_is_seen_by_the_command(tmp_path: Path) -> None:
+    # `app/boot.py` sets `builtins.len = lambda c: 0`: `where(PIN)` in `app/q.py` runs
+    # `SELECT id FROM samples ` (every organisation's rows); `tenantguard check` in a fresh
+    # process said "No findings: 1 statement in 2 files proven" (exit 0)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "org_id"\ntenant_tables = ["samples"]\n'
+    )
+    (tmp_path / "app" / "boot.py").write_text("import builtins\n\nbuiltins.len = lambda c: 0\n")
+    (tmp_path / "app" / "q.py").write_text(
+        LEN_GUARD.replace("where(PIN)", 'where("org_id = %(org)s")')
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tenantguard", "check", "--no-cache", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "app/q.py:8:40: TG001" in done.stdout
