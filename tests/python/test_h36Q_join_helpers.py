@@ -94,3 +94,91 @@ def test_builtins_len_set_in_another_module_is_seen_by_the_command(tmp_path: Pat
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "app/q.py:8:40: TG001" in done.stdout
+
+
+# class 2: a name a function declares `global` and assigns, assigned again by another function
+# that declares it `global` (or by `globals()`), called between the assignment and the read:
+# the read is what the other function wrote. It was read as the first assignment (a pinned
+# condition, a pinned list) — no finding, for a plain `+` as for the joining helper.
+
+GLOBAL_REBOUND = {
+    "text": (
+        's = ""\n\n\ndef reset():\n    global s\n    s = "true"\n\n\n'
+        "async def f(conn):\n    global s\n    s = PIN\n    reset()\n"
+        '    await conn.execute("SELECT id FROM samples WHERE " + s, {})\n'
+    ),
+    "joined item": (
+        's = ""\n\n\ndef reset():\n    global s\n    s = "code = 1 OR true"\n\n\n'
+        'def where(*c):\n    return "WHERE " + " AND ".join(c)\n\n\n'
+        "async def f(conn):\n    global s\n    s = PIN\n    reset()\n"
+        '    await conn.execute("SELECT id FROM samples " + where(s), {})\n'
+    ),
+    "unpacked tuple": (
+        "conds = ()\n\n\ndef reset():\n    global conds\n    conds = ()\n\n\n"
+        'def where(*c):\n    return "WHERE " + " AND ".join(c)\n\n\n'
+        "async def f(conn):\n    global conds\n    conds = (PIN,)\n    reset()\n"
+        '    await conn.execute("SELECT id FROM samples " + where("code = 1", *conds), {})\n'
+    ),
+    "joined list": (
+        "conds = []\n\n\ndef reset():\n    global conds\n    conds = ['code = 1']\n\n\n"
+        'def all_of(c):\n    return "WHERE " + " AND ".join(c)\n\n\n'
+        "async def f(conn):\n    global conds\n    conds = [PIN]\n    reset()\n"
+        '    await conn.execute("SELECT id FROM samples " + all_of(conds), {})\n'
+    ),
+    "nested function": (
+        's = ""\n\n\nasync def f(conn):\n    global s\n    s = PIN\n\n'
+        '    def reset():\n        global s\n        s = "true"\n\n    reset()\n'
+        '    await conn.execute("SELECT id FROM samples WHERE " + s, {})\n'
+    ),
+    "globals()": (
+        's = ""\n\n\ndef reset():\n    globals()["s"] = "true"\n\n\n'
+        "async def f(conn):\n    global s\n    s = PIN\n    reset()\n"
+        '    await conn.execute("SELECT id FROM samples WHERE " + s, {})\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(GLOBAL_REBOUND))
+def test_a_global_assigned_again_by_another_function_is_not_the_first_assignment(
+    shape: str,
+) -> None:
+    source = GLOBAL_REBOUND[shape]
+    found = _labs(source)
+    line = PIN.count("\n") + source.count("\n")
+    assert (line, "TG001") in found or any(code == "TG009" for _, code in found), found
+
+
+def test_a_global_only_this_function_assigns_stays_read() -> None:
+    # the pinned twin: no other function writes `s`
+    source = (
+        's = ""\n\n\nasync def f(conn):\n    global s\n    s = PIN\n'
+        '    await conn.execute("SELECT id FROM samples WHERE " + s, {})\n'
+    )
+    assert _labs(source) == []
+
+
+def test_a_global_set_from_another_module_is_seen_by_the_command(tmp_path: Path) -> None:
+    # `app/other.py`: `q.s = "true"`; `app/q.py`: `global s; s = PIN; reset(); … + s` runs
+    # `SELECT id FROM samples WHERE true`. `tenantguard check` said "No findings: 1 statement
+    # in 2 files proven" (exit 0)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "org_id"\ntenant_tables = ["samples"]\n'
+    )
+    (tmp_path / "app" / "other.py").write_text(
+        'from app import q\n\n\ndef reset():\n    q.s = "true"\n'
+    )
+    (tmp_path / "app" / "q.py").write_text(
+        's = ""\n\n\nasync def f(conn, reset):\n    global s\n    s = "org_id = %(org)s"\n'
+        '    reset()\n    await conn.execute("SELECT id FROM samples WHERE " + s, {})\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tenantguard", "check", "--no-cache", "--format", "concise", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "app/q.py:8:40: TG001" in done.stdout

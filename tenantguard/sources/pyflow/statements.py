@@ -48,6 +48,7 @@ from tenantguard.sources.pyflow.stores import (
     _added_display,
     _concatenation_of,
     _dotted_end,
+    _global_writers,
     _grown_names,
     _local_changes,
     _mutated,
@@ -438,11 +439,24 @@ class _Statements(_Calls):
 
     def _rebound_here(self, name: str) -> bool:
         """Whether a name bound here is assigned again elsewhere: by `global` in a function or
-        `globals()[…]` (a module's name), by `nonlocal` in a nested function."""
+        `globals()[…]` (a module's name), by `nonlocal` in a nested function; a name a
+        function declares `global` and assigns, by another function that declares it `global`
+        too or by `globals()` (h36Q: `global s; s = PIN; reset(); execute(… + s)` with `def
+        reset(): global s; s = "true"` read `s` as PIN, no finding)."""
         if self.function is None:
             rebound = _rebound(self.module)[0]
             return not self._in_class_body and (name in rebound or _ANY_NAME in rebound)
-        return name in self.nonlocals
+        if name in self.nonlocals:
+            return True
+        node = self.function.node
+        if not any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(node)):
+            return False
+        rebound = _rebound(self.module)[0]
+        return (
+            _ANY_NAME in rebound
+            or bool(_global_writers(self.module, name) - {id(node)})
+            or self.index.changed_outside(name)
+        )
 
     def augmented(self, node: ast.AugAssign) -> None:
         self.scan(node.value)

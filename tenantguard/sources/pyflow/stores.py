@@ -385,6 +385,15 @@ def _rebound(info: ModuleInfo) -> tuple[frozenset[str], frozenset[str]]:
     return info._rebound
 
 
+def _global_writers(info: ModuleInfo, name: str) -> frozenset[int]:
+    """The functions of a module that declare `name` `global` (their ids; 0 for a class
+    body): those that may assign the module's name again."""
+    if info._global_writers is None:
+        _scan_scopes(info)
+    assert info._global_writers is not None
+    return info._global_writers.get(name, frozenset())
+
+
 def _function_nonlocals(info: FunctionInfo) -> frozenset[str]:
     """Names the functions nested in this one assign again through `nonlocal`."""
     module = info.module
@@ -464,6 +473,9 @@ def _scan_scopes(info: ModuleInfo) -> None:
     declared: dict[int, set[str]] = {}  # outermost function -> its `global` names
     stored: dict[int, set[str]] = {}  # outermost function -> names it (or a nested one) assigns
     nonlocals: dict[int, set[str]] = {}
+    # name -> the functions that declare it `global` (0: a class body), each maybe the one
+    # that assigns it again between another function's assignment and its read
+    writers: dict[str, set[int]] = {}
     Chain = tuple[ast.FunctionDef | ast.AsyncFunctionDef, ...]
     stack: list[tuple[ast.AST, Chain]] = [(info.tree, ())] if info.tree is not None else []
     recognized: set[int] = set()  # `globals()` read or changed where the walk reads it
@@ -580,8 +592,12 @@ def _scan_scopes(info: ModuleInfo) -> None:
             classes.add(node.name)
         elif isinstance(node, ast.Global) and chain:
             declared.setdefault(id(chain[0]), set()).update(node.names)
+            for name in node.names:
+                writers.setdefault(name, set()).add(id(chain[-1]))
         elif isinstance(node, ast.Global):  # in a class body: its assignments are the module's
             names.update(node.names)
+            for name in node.names:
+                writers.setdefault(name, set()).add(0)
         elif isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
             # `[(p := x) for x in …]` binds p in the scope around the comprehension, not where
             # the walk reads it (round 25, outside attack: the pinned value stayed)
@@ -610,6 +626,7 @@ def _scan_scopes(info: ModuleInfo) -> None:
                 # globals()[k] = v`, h32j): any name
                 key = node.slice.value if isinstance(node.slice, ast.Constant) else None
                 names.add(key if isinstance(key, str) else _ANY_NAME)
+                writers.setdefault(key if isinstance(key, str) else _ANY_NAME, set()).add(0)
         elif isinstance(node, ast.Attribute):
             if (
                 isinstance(node.ctx, ast.Store | ast.Del)
@@ -643,6 +660,8 @@ def _scan_scopes(info: ModuleInfo) -> None:
                     else:
                         given.append(None)
                 names.update(_ANY_NAME if g is None else g for g in given)
+                for g in given:
+                    writers.setdefault(_ANY_NAME if g is None else g, set()).add(0)
             if (
                 _dotted(node.func) in ("setattr", "delattr")
                 and len(node.args) >= 2
@@ -692,6 +711,7 @@ def _scan_scopes(info: ModuleInfo) -> None:
     info._mutated = frozenset(mutated)
     info._rebound = (frozenset(names), frozenset(attributes))
     info._nonlocals = {key: frozenset(found) for key, found in nonlocals.items()}
+    info._global_writers = {key: frozenset(found) for key, found in writers.items()}
 
 
 _ANY_NAME = "*"  # `globals().update(table)`: which names it sets is not written
