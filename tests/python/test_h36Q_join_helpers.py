@@ -182,3 +182,79 @@ def test_a_global_set_from_another_module_is_seen_by_the_command(tmp_path: Path)
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "app/q.py:8:40: TG001" in done.stdout
+
+
+# class 3: a module's function replaced from another file (`helpers.where = any_of`, in a
+# module imported at start-up): `helpers.where(PIN, "true")` runs `any_of`, `WHERE org_id =
+# … OR true`. The call was read as the function `helpers.py` defines (joined with AND, pinned)
+# — no finding, `tenantguard check` exit 0; the same for a function returning a constant pin.
+
+REPLACED = {
+    "joining helper": (
+        'def where(*conds):\n    return "WHERE " + " AND ".join(conds)\n',
+        'def any_of(*conds):\n    return "WHERE " + " OR ".join(conds)\n',
+        "any_of",
+        'helpers.where("org_id = %(org)s", "true")',
+    ),
+    "constant pin": (
+        'def where():\n    return "WHERE org_id = %(org)s"\n',
+        'def loose():\n    return "WHERE true"\n',
+        "loose",
+        "helpers.where()",
+    ),
+    "setattr": (
+        'def where():\n    return "WHERE org_id = %(org)s"\n',
+        'def loose():\n    return "WHERE true"\n',
+        None,
+        "helpers.where()",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(REPLACED))
+def test_a_module_function_replaced_from_another_file_is_not_read_as_defined(
+    tmp_path: Path, shape: str
+) -> None:
+    helper, other, name, call = REPLACED[shape]
+    (tmp_path / "app").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "org_id"\ntenant_tables = ["samples"]\n'
+    )
+    (tmp_path / "app" / "helpers.py").write_text(helper)
+    setter = f"helpers.where = {name}\n" if name else 'setattr(helpers, "where", loose)\n'
+    (tmp_path / "app" / "patch.py").write_text(f"from app import helpers\n\n\n{other}\n\n{setter}")
+    (tmp_path / "app" / "q.py").write_text(
+        "from app import helpers\n\n\nasync def f(conn):\n"
+        f'    await conn.execute("SELECT id FROM samples " + {call}, {{}})\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tenantguard", "check", "--no-cache", "--format", "concise", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "app/q.py:5:40: TG001" in done.stdout
+
+
+def test_a_module_function_nobody_replaces_is_still_read(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "org_id"\ntenant_tables = ["samples"]\n'
+    )
+    (tmp_path / "app" / "helpers.py").write_text(REPLACED["joining helper"][0])
+    (tmp_path / "app" / "q.py").write_text(
+        "from app import helpers\n\n\nasync def f(conn):\n"
+        '    await conn.execute("SELECT id FROM samples " + helpers.where("org_id = %(org)s"), {})\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tenantguard", "check", "--no-cache", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -1114,16 +1114,25 @@ class _Texts(_Values):
 
     def returning(self, func: ast.expr) -> Callable[[], list[FunctionInfo]] | None:
         """The project functions a call surely runs (a method: the one its class finds, and
-        its overrides in subclasses of the same module), for what they return."""
+        its overrides in subclasses of the same module), for what they return. Not a module's
+        function a file of the project may replace (`helpers.where = any_of`, `setattr(helpers,
+        "where", …)`: h36Q, the call was read as the function the module defines)."""
         if isinstance(func, ast.Name):
             binding = self.lookup(func.id)
             if isinstance(binding, FuncRef | ImportedRef):
+                name = binding.name if isinstance(binding, ImportedRef) else binding.info.name
+                if not (isinstance(binding, FuncRef) and binding.info.cls is not None) and (
+                    self.index.changed_outside(name)
+                ):
+                    return None
                 return self.index.callees(binding)
             return None
         if not isinstance(func, ast.Attribute):
             return None
         receiver = self.binding_of_receiver(func.value)
         if isinstance(receiver, ModuleRef | ImportedRef):
+            if self.index.changed_outside(func.attr):
+                return None
             return self.index.module_callees(receiver, func.attr)
         if isinstance(receiver, InstanceRef):
             return self.index.overrides(receiver.info, func.attr, exact=receiver.exact)
