@@ -258,3 +258,53 @@ def test_a_module_function_nobody_replaces_is_still_read(tmp_path: Path) -> None
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# class 4: a method replaced on its class (`Repo.where = any_of`, in another module or below the
+# class): `self.where(PIN, "true")` and `Repo().where(PIN, "true")` run any_of (`… OR true`).
+# They were read as the method the class body defines — no finding.
+
+METHOD_HELPERS = (
+    "class Repo:\n    def where(self, *conds):\n"
+    '        return "WHERE " + " AND ".join(conds)\n\n'
+    "    async def one(self, conn):\n"
+    '        await conn.execute("SELECT id FROM samples " + self.where(PIN, "true"), {})\n\n\n'
+    "async def two(conn):\n"
+    '    await conn.execute("SELECT id FROM samples " + Repo().where(PIN, "true"), {})\n'
+)
+
+ANY_OF = 'def any_of(self, *conds):\n    return "WHERE " + " OR ".join(conds)\n'
+
+
+def test_a_method_replaced_below_its_class_is_not_read_as_defined() -> None:
+    source = METHOD_HELPERS + "\n\n" + ANY_OF + "\n\nRepo.where = any_of\n"
+    found = _labs(source)
+    assert (9, "TG001") in found and (13, "TG001") in found, found
+
+
+def test_a_method_replaced_from_another_module_is_seen_by_the_command(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "org_id"\ntenant_tables = ["samples"]\n'
+    )
+    (tmp_path / "app" / "helpers.py").write_text(
+        METHOD_HELPERS.replace("PIN", '"org_id = %(org)s"')
+    )
+    (tmp_path / "app" / "patch.py").write_text(
+        f"from app.helpers import Repo\n\n\n{ANY_OF}\n\nRepo.where = any_of\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tenantguard", "check", "--no-cache", "--format", "concise", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "app/helpers.py:6:44: TG001" in done.stdout
+    assert "app/helpers.py:10:40: TG001" in done.stdout
+
+
+def test_a_method_nobody_replaces_is_still_read() -> None:
+    assert _labs(METHOD_HELPERS.replace('"true"', '"code = 1"')) == []

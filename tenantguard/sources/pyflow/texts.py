@@ -41,7 +41,7 @@ from tenantguard.sources.pyflow.names import (
 )
 from tenantguard.sources.pyflow.parameters import _constant_text_of, rejoined
 from tenantguard.sources.pyflow.scan import _UNBOUND
-from tenantguard.sources.pyflow.stores import _unwrapped_items
+from tenantguard.sources.pyflow.stores import _ANY_NAME, _rebound, _unwrapped_items
 from tenantguard.sources.pyflow.syntax import (
     _JINJA_OPTION,
     _JOINED,
@@ -1134,6 +1134,12 @@ class _Texts(_Values):
             if self.index.changed_outside(func.attr):
                 return None
             return self.index.module_callees(receiver, func.attr)
+        if isinstance(receiver, InstanceRef | ClassRef) and (
+            self.index.changed_outside(func.attr)
+            or func.attr in _rebound(self.module)[1]
+            or _ANY_NAME in _rebound(self.module)[1]
+        ):
+            return None  # `Repo.where = any_of` in this or another file (h36Q), as for its text
         if isinstance(receiver, InstanceRef):
             return self.index.overrides(receiver.info, func.attr, exact=receiver.exact)
         if isinstance(receiver, ClassRef):
