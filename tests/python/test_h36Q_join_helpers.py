@@ -308,3 +308,39 @@ def test_a_method_replaced_from_another_module_is_seen_by_the_command(tmp_path: 
 
 def test_a_method_nobody_replaces_is_still_read() -> None:
     assert _labs(METHOD_HELPERS.replace('"true"', '"code = 1"')) == []
+
+
+# class 5: a method shadowed on an instance or set by name in the module (`self.where = any_of`
+# in `__init__`, `r.where = any_of`, `type.__setattr__(Repo, "where", …)`): the call runs the
+# OR join. It was read as the method (no finding).
+
+ANY_OF_FREE = 'def any_of(*conds):\n    return "WHERE " + " OR ".join(conds)\n\n\n'
+
+SHADOWED = {
+    "self in __init__": (
+        ANY_OF_FREE + "class Repo:\n    def __init__(self):\n        self.where = any_of\n\n"
+        '    def where(self, *conds):\n        return "WHERE " + " AND ".join(conds)\n\n'
+        "    async def one(self, conn):\n"
+        '        await conn.execute("SELECT id FROM samples " + self.where(PIN, "true"), {})\n'
+    ),
+    "an instance": (
+        ANY_OF_FREE + "class Repo:\n"
+        '    def where(self, *conds):\n        return "WHERE " + " AND ".join(conds)\n\n\n'
+        "async def one(conn):\n    r = Repo()\n    r.where = any_of\n"
+        '    await conn.execute("SELECT id FROM samples " + r.where(PIN, "true"), {})\n'
+    ),
+    "type.__setattr__": (
+        "class Repo:\n"
+        '    def where(self, *conds):\n        return "WHERE " + " AND ".join(conds)\n\n'
+        "    async def one(self, conn):\n"
+        '        await conn.execute("SELECT id FROM samples " + self.where(PIN, "true"), {})\n\n\n'
+        'type.__setattr__(Repo, "where", lambda self, *c: "WHERE " + " OR ".join(c))\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHADOWED))
+def test_a_method_shadowed_or_set_by_name_is_not_read_as_defined(shape: str) -> None:
+    source = SHADOWED[shape]
+    found = _labs(source)
+    assert any(code == "TG001" for _, code in found), found

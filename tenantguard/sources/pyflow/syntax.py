@@ -912,6 +912,34 @@ def _binds_len(tree: ast.Module) -> bool:
     return found
 
 
+_ATTRIBUTE_STORES: dict[int, tuple[ast.Module, frozenset[str]]] = {}
+
+
+def _attribute_stores(tree: ast.Module) -> frozenset[str]:
+    """The attribute names a module assigns on any object (`self.where = any_of`, `r.where =
+    …`, `setattr(self, "where", …)`): a method of that name may not be what a call runs."""
+    cached = _ATTRIBUTE_STORES.get(id(tree))
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            found.add(node.attr)
+        elif (
+            isinstance(node, ast.Call)
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+            and (
+                (isinstance(node.func, ast.Name) and node.func.id == "setattr")
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "__setattr__")
+            )
+        ):
+            found.add(node.args[1].value)
+    _ATTRIBUTE_STORES[id(tree)] = (tree, frozenset(found))
+    return frozenset(found)
+
+
 def _empty_guard(
     function: ast.FunctionDef | ast.AsyncFunctionDef, node: ast.Return
 ) -> tuple[str, bool] | None:

@@ -48,6 +48,7 @@ from tenantguard.sources.pyflow.syntax import (
     _SAME_BLANKS,
     _WHITESPACE_PATTERNS,
     FileNamed,
+    _attribute_stores,
     _binds_len,
     _constant_slice,
     _emptiness_test,
@@ -1138,6 +1139,7 @@ class _Texts(_Values):
             self.index.changed_outside(func.attr)
             or func.attr in _rebound(self.module)[1]
             or _ANY_NAME in _rebound(self.module)[1]
+            or (self.module.tree is not None and func.attr in _attribute_stores(self.module.tree))
         ):
             return None  # `Repo.where = any_of` in this or another file (h36Q), as for its text
         if isinstance(receiver, InstanceRef):
