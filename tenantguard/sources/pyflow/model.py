@@ -331,6 +331,7 @@ class ModuleInfo:
     _rebound: tuple[frozenset[str], frozenset[str]] | None = None  # see _rebound()
     _nonlocals: dict[int, frozenset[str]] | None = None  # see _function_nonlocals()
     _global_writers: dict[str, frozenset[int]] | None = None  # see _global_writers()
+    _declared_globals: dict[int, frozenset[str]] | None = None  # see _declared_global()
     # function bodies not run yet (a module read for its names runs them when they are needed)
     functions_pending: _Walker | None = None
     unfollowable: bool = False  # its function bodies could not be followed (nested too deeply)

@@ -47,6 +47,7 @@ from tenantguard.sources.pyflow.stores import (
     _SUPPRESSING,
     _added_display,
     _concatenation_of,
+    _declared_global,
     _dotted_end,
     _global_writers,
     _grown_names,
@@ -449,7 +450,7 @@ class _Statements(_Calls):
         if name in self.nonlocals:
             return True
         node = self.function.node
-        if not any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(node)):
+        if name not in _declared_global(self.module, node):
             return False
         rebound = _rebound(self.module)[0]
         return (

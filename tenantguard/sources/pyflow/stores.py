@@ -394,6 +394,23 @@ def _global_writers(info: ModuleInfo, name: str) -> frozenset[int]:
     return info._global_writers.get(name, frozenset())
 
 
+def _declared_global(
+    info: ModuleInfo, function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+) -> frozenset[str]:
+    """The names a function's body (nested scopes included) declares `global`, walked once per
+    function: asked for every name the function binds, a walk each time was quadratic (a
+    50 000-line function took minutes)."""
+    cache = info._declared_globals
+    if cache is None:
+        cache = info._declared_globals = {}
+    found = cache.get(id(function))
+    if found is None:
+        found = cache[id(function)] = frozenset(
+            name for n in ast.walk(function) if isinstance(n, ast.Global) for name in n.names
+        )
+    return found
+
+
 def _function_nonlocals(info: FunctionInfo) -> frozenset[str]:
     """Names the functions nested in this one assign again through `nonlocal`."""
     module = info.module
