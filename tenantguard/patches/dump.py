@@ -126,8 +126,8 @@ async def dump_schema(dsn: Dsn, pg_dump: str) -> str:
 _PINNED_VERSIONS = """
 SELECT pg_catalog.quote_ident(e.extname) AS name, e.extversion AS version
 FROM pg_catalog.pg_extension e
-LEFT JOIN pg_catalog.pg_available_extensions x ON x.name = e.extname
-WHERE x.default_version IS DISTINCT FROM e.extversion
+LEFT JOIN pg_catalog.pg_available_extensions x ON x.name OPERATOR(pg_catalog.=) e.extname
+WHERE x.default_version IS NULL OR x.default_version OPERATOR(pg_catalog.<>) e.extversion
 """
 _CREATE_EXTENSION = lazy_pattern(r"^(CREATE EXTENSION IF NOT EXISTS (.+) WITH SCHEMA .+);$")
 
@@ -164,8 +164,10 @@ async def database_properties(dsn: Dsn, pg_dump: str) -> dict[str, list[str]]:
     database's name replaced by `<database>` (scratch databases have names of their own)."""
     conn = await connect(dsn)
     try:
-        name = str(await conn.fetchval("SELECT current_database()"))
-        spelled = str(await conn.fetchval("SELECT quote_ident(current_database())"))
+        name = str(await conn.fetchval("SELECT pg_catalog.current_database()"))
+        spelled = str(
+            await conn.fetchval("SELECT pg_catalog.quote_ident(pg_catalog.current_database())")
+        )
     finally:
         await conn.close()
     dump = await _pg_dump(dsn, pg_dump, "--schema-only", "--create", "--no-owner")
@@ -476,10 +478,11 @@ class TableContents:
 async def table_contents(conn: asyncpg.Connection) -> dict[str, TableContents]:
     """A count and a hash of every table's rows (the patch ledger left out)."""
     tables = await conn.fetch(
-        """SELECT n.nspname, c.relname FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE c.relkind = 'r' AND c.relname <> $1
-             AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+        """SELECT n.nspname, c.relname FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+           WHERE c.relkind OPERATOR(pg_catalog.=) 'r' AND c.relname OPERATOR(pg_catalog.<>) $1
+             AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema'
+             AND n.nspname OPERATOR(pg_catalog.!~) '^pg_'
            ORDER BY 1, 2""",
         LEDGER,
     )
@@ -487,15 +490,16 @@ async def table_contents(conn: asyncpg.Connection) -> dict[str, TableContents]:
     for table in tables:
         name = f"{quote_ident(table['nspname'])}.{quote_ident(table['relname'])}"
         row = await conn.fetchrow(
-            f"SELECT count(*) AS n, md5(coalesce(string_agg(\"tg row\"::text, E'\\n' "
-            f'ORDER BY "tg row"::text), \'\')) AS digest FROM ONLY {name} AS "tg row"'
+            f"SELECT pg_catalog.count(*) AS n, pg_catalog.md5(coalesce(pg_catalog.string_agg("
+            f"\"tg row\"::pg_catalog.text, E'\\n' ORDER BY \"tg row\"::pg_catalog.text), ''))"
+            f' AS digest FROM ONLY {name} AS "tg row"'
         )
         if row is None:  # an aggregate always returns a row
             continue
         sample = None
         if row["n"] <= _FEW_ROWS:
             rows = await conn.fetch(
-                f'SELECT "tg row"::text AS r FROM ONLY {name} AS "tg row" ORDER BY 1'
+                f'SELECT "tg row"::pg_catalog.text AS r FROM ONLY {name} AS "tg row" ORDER BY 1'
             )
             sample = tuple(r["r"] for r in rows)
         contents[f"{table['nspname']}.{table['relname']}"] = TableContents(
@@ -551,10 +555,12 @@ async def derived_states(conn: asyncpg.Connection) -> dict[str, str]:
            SELECT schemaname, sequencename, increment_by, min_value, max_value, cycle,
                   last_value, start_value,
                   pg_catalog.has_sequence_privilege(
-                      pg_catalog.quote_ident(schemaname) || '.'
-                      || pg_catalog.quote_ident(sequencename), 'SELECT') AS readable
+                      pg_catalog.quote_ident(schemaname) OPERATOR(pg_catalog.||) '.'
+                      OPERATOR(pg_catalog.||) pg_catalog.quote_ident(sequencename),
+                      'SELECT') AS readable
            FROM pg_catalog.pg_sequences
-           WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'"""
+           WHERE schemaname OPERATOR(pg_catalog.<>) 'information_schema'
+             AND schemaname OPERATOR(pg_catalog.!~) '^pg_'"""
     ):
         name = f"{quote_ident(seq['schemaname'])}.{quote_ident(seq['sequencename'])}"
         # (a sequence a patch's role keeps to itself: what pg_sequences shows)
@@ -567,10 +573,14 @@ async def derived_states(conn: asyncpg.Connection) -> dict[str, str]:
             seq, seq["start_value"] if last is None else last, called
         )
     rows = await conn.fetch(
-        """SELECT 'materialized view ' || n.nspname || '.' || c.relname AS key,
+        """SELECT 'materialized view ' OPERATOR(pg_catalog.||) n.nspname
+                    OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) c.relname AS key,
                   CASE WHEN c.relispopulated THEN 'populated' ELSE 'not populated' END AS state
-           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-           WHERE c.relkind = 'm' AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+           FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+           WHERE c.relkind OPERATOR(pg_catalog.=) 'm'
+             AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema'
+             AND n.nspname OPERATOR(pg_catalog.!~) '^pg_'
            ORDER BY 1"""
     )
     states.update((str(row["key"]), str(row["state"])) for row in rows)

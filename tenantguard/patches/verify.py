@@ -124,9 +124,11 @@ async def sweep_scratch_databases(dsn: Dsn, stale_after: float = 60.0) -> list[s
     admin = await connect(dsn)
     try:
         rows = await admin.fetch(
-            """SELECT d.datname, extract(epoch FROM now())::float8 AS now FROM pg_database d
-               WHERE d.datname LIKE $1 || '%'
-                 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)""",
+            """SELECT d.datname, extract(epoch FROM pg_catalog.now())::pg_catalog.float8 AS now
+               FROM pg_catalog.pg_database d
+               WHERE d.datname OPERATOR(pg_catalog.~~) ($1 OPERATOR(pg_catalog.||) '%')
+                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                                 WHERE a.datname OPERATOR(pg_catalog.=) d.datname)""",
             SCRATCH_PREFIX,
         )
         for row in rows:
@@ -185,7 +187,9 @@ async def _path_schemas(conn: asyncpg.Connection) -> list[str]:
     schemas: list[str] = []
     for name in _search_path_names(path):
         if name == "$user":
-            if await conn.fetchval("SELECT to_regnamespace(quote_ident($1)) IS NOT NULL", user):
+            if await conn.fetchval(
+                "SELECT pg_catalog.to_regnamespace(pg_catalog.quote_ident($1)) IS NOT NULL", user
+            ):
                 schemas.append(user)
         elif not name.startswith("pg_") and name not in schemas:
             schemas.append(name)
@@ -202,7 +206,7 @@ async def scratch_database(dsn: Dsn, label: str) -> AsyncIterator[Dsn]:
     admin = await connect(dsn)
     try:
         schemas = await _path_schemas(admin)
-        now = int(await admin.fetchval("SELECT extract(epoch FROM now())"))
+        now = int(await admin.fetchval("SELECT extract(epoch FROM pg_catalog.now())"))
         name = f"{SCRATCH_PREFIX}{now}_{label}_{secrets.token_hex(4)}"
         await admin.execute(f"CREATE DATABASE {quote_ident(name)}")
     finally:
@@ -757,7 +761,7 @@ async def sync_baseline(
         conn = await connect(pipeline)
         try:
             given = [
-                str(await conn.fetchval("SELECT quote_ident($1)", schema))
+                str(await conn.fetchval("SELECT pg_catalog.quote_ident($1)", schema))
                 for schema in await _path_schemas(conn)
             ]
         finally:

@@ -17,11 +17,12 @@ import pglast
 import pytest
 from pglast.visitors import Visitor
 
-from tenantguard.patches import locking, runner
+from tenantguard.patches import dump, locking, runner, verify
 from tenantguard.patches.runner import LEDGER, apply_patches
 from tests.pipeline.test_pipeline_faults import fetchval, write
 
-_MODULES = (runner, locking)
+# (and verify's reads, session 37: tests/pipeline/test_s37_verify_names.py)
+_MODULES = (runner, locking, dump, verify)
 
 
 async def _read(dsn: str, sql: str) -> object:
