@@ -348,12 +348,8 @@ def test_a_dataclass_field_default_given_by_field_is_checked(
     assert ("bot/shapes.py", 43, "TG009") not in found, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h36D, found not fixed: a repository base's empty default `table = ''` is filled "
-    "into its own method's f-string (`SELECT * FROM  WHERE …`): TG006, an error, for a base "
-    "the project never makes itself (its subclasses set the table)",
-)
+# h36D found, h37D fixed (classes._overridden_everywhere): a repository base's empty default
+# `table = ''` was filled into its own method's f-string (`SELECT * FROM  WHERE …`): TG006
 def test_an_empty_default_table_of_a_base_is_no_parse_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

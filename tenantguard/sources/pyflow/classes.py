@@ -217,6 +217,10 @@ class _Classes(_Project):
                 held = cls.defaults.get(name) if bare and exact else None
                 if held is not None and self.changed_outside("__defaults__", dunder=True):
                     held = None  # `Queries.__init__.__defaults__ = (…)` somewhere
+                if held is None and self._overridden_everywhere(
+                    info, subclasses, name, cls.attributes[name]
+                ):
+                    break  # `table = ""` on a base no object is made of
                 values.append(cls.attributes[name] if held is None else held)
                 break
         passed = self._passed_to_base(order, name)
@@ -281,6 +285,18 @@ class _Classes(_Project):
             if all(v is values[0] for v in values)
             else hole(node, origin, f"`self.{name}` holds different kinds of values")
         )
+
+    def _overridden_everywhere(
+        self, info: ClassInfo, subclasses: list[ClassInfo], name: str, held: Binding
+    ) -> bool:
+        """Whether no object holds `held`, the class attribute X that `info` has (its own or
+        a base's), as `self.X` of one of `info`'s methods: `info` has subclasses, every one of
+        them sets X itself (or inherits it from a class that does), and no object of `info`
+        itself may be made (see `_may_be_made`) — `table: ClassVar[str] = ""` on a repository
+        base whose subclasses name their tables. A subclass that inherits `held` keeps it."""
+        if not subclasses or self._may_be_made(info):
+            return False
+        return all(self.class_attribute(sub, name) is not held for sub in subclasses)
 
     def _passed_to_base(self, order: list[ClassInfo], name: str) -> tuple[ClassInfo, Value] | None:
         """`self.X = x` in a project base's `__init__` (x its parameter, not rebound there) and

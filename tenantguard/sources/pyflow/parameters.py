@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tenantguard._patterns import lazy_pattern
 from tenantguard.sources.pyflow.names import _short
-from tenantguard.sources.pyflow.syntax import _ITEMS, _JOINED, _VARARGS, _constant_text
+from tenantguard.sources.pyflow.syntax import _ITEMS, _JOINED, _KWARG, _VARARGS, _constant_text
 from tenantguard.sources.pyvalues import Hole, Lit, concat, hole, join_values, union
 
 if TYPE_CHECKING:
@@ -174,6 +174,13 @@ def _argument_for(
         return given[0], held
     if parameter.startswith(_JOINED):
         return _joined_argument(call, callee, positional, parameter[len(_JOINED) :], empty)
+    if parameter.startswith(_KWARG):
+        # `kwargs.pop("sql")` in the callee: what the call gives as `sql=`, a key that is not
+        # one of the callee's named parameters (then `**kwargs` does not collect it)
+        key = parameter[len(_KWARG) :]
+        args = callee.node.args
+        named = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+        return None if args.kwarg is None or key in named else call.keywords.get(key)
     if parameter.startswith(_VARARGS):
         vararg = callee.node.args.vararg
         if vararg is None or parameter != _VARARGS + vararg.arg:

@@ -286,6 +286,11 @@ def _definition_order(info: FunctionInfo) -> tuple[str, int, int, str]:
 # collects (no parameter's name starts with it)
 _VARARGS = "*"
 
+# the name under which one key of a function's `**kwargs` is a wrapper's parameter: what
+# `kwargs.pop("sql")`, `kwargs.get("sql")` or `kwargs["sql"]` reads, given by the caller as
+# `sql=` (`**sql`)
+_KWARG = "**"
+
 # the name under which the items of a parameter a loop goes over are a wrapper's parameter
 # (`for q in queries: conn.execute(q)`: `[]queries`)
 _ITEMS = "[]"

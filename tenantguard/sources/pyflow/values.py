@@ -37,6 +37,7 @@ from tenantguard.sources.pyflow.scopes import _Scopes
 from tenantguard.sources.pyflow.stores import _added_display
 from tenantguard.sources.pyflow.syntax import (
     _DOLLAR_END,
+    _KWARG,
     _added,
     _constant_spec,
     _constant_text,
@@ -69,6 +70,29 @@ class _Values(_Scopes):
     """Evaluation of expressions to string values (see the module docstring)."""
 
     # bindings and values
+
+    def _own_kwarg(self, node: ast.Call | ast.Subscript) -> str | None:
+        """The key `node` reads of the running function's `**kwargs` as the function
+        received it: `kw.pop("sql")`, `kw.get("sql")` (a default given too) or `kw["sql"]`,
+        where the function's body only ever reads keys of `kw` that way, each key once, or
+        passes it on whole (`**kw`); else None."""
+        function = self.function
+        kwarg = function.node.args.kwarg if function is not None else None
+        if function is None or kwarg is None:
+            return None
+        key = _kwarg_key(node, kwarg.arg)
+        if key is None:
+            return None
+        bound = self.lookup(kwarg.arg)
+        if not (
+            isinstance(bound, tuple)
+            and len(bound) == 1
+            and len(bound[0]) == 1
+            and type(bound[0][0]) is Hole
+            and bound[0][0].node is kwarg
+        ):
+            return None  # bound again
+        return key if _kwargs_only_read(function.node, kwarg.arg, key) else None
 
     def plain_read(self, node: ast.expr) -> ast.expr:
         """`getattr(q, "PARTS")`, `vars(q)["PARTS"]`, `vars(q).get("PARTS")`,
@@ -220,6 +244,13 @@ class _Values(_Scopes):
     def _evaluate(self, node: ast.expr) -> Value:
         origin = self.origin
         if isinstance(node, ast.Call | ast.Subscript):
+            key = self._own_kwarg(node)
+            if key is not None:
+                # `kw.pop("sql")` in `async def _call(self, **kw)`: the caller's `sql=` (h37D:
+                # TG009 in the wrapper, and `self._call(sql=T.format(table="tickets"))` never
+                # checked)
+                reason = f"the SQL is `{_short(node)}`, given by the caller as `{key}=`"
+                return hole(node, origin, reason, param=_KWARG + key, owner=self.function)
             node = self.plain_read(node)
         kind = type(node)
         if kind is ast.Constant:
@@ -893,3 +924,54 @@ class _Values(_Scopes):
             ):
                 return imported.name
         return name
+
+
+def _kwarg_key(node: ast.expr, name: str) -> str | None:
+    """The constant key of `name.pop(key)`, `name.pop(key, d)`, `name.get(key[, d])` or
+    `name[key]` (read), else None."""
+    if isinstance(node, ast.Subscript):
+        holder, key = node.value, node.slice
+        if not isinstance(node.ctx, ast.Load):
+            return None
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("pop", "get")
+        and 1 <= len(node.args) <= 2
+        and not node.keywords
+        and not any(isinstance(a, ast.Starred) for a in node.args)
+    ):
+        holder, key = node.func.value, node.args[0]
+    else:
+        return None
+    if not (isinstance(holder, ast.Name) and holder.id == name):
+        return None
+    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+        return key.value
+    return None
+
+
+def _kwargs_only_read(function: ast.AST, name: str, key: str) -> bool:
+    """Whether every use of `name` in the function (nested scopes included) reads one
+    constant key (`_kwarg_key`) or passes it on whole (`f(**name)`), and `key` is read once."""
+    reads = 0
+    spread: set[int] = set()
+    keyed: set[int] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.keyword) and node.arg is None and isinstance(node.value, ast.Name):
+            spread.add(id(node.value))
+        elif isinstance(node, ast.Call | ast.Subscript):
+            found = _kwarg_key(node, name)
+            if found is not None:
+                holder = node.value if isinstance(node, ast.Subscript) else node.func.value  # type: ignore[attr-defined]
+                keyed.add(id(holder))
+                reads += found == key
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Name)
+            and node.id == name
+            and id(node) not in spread
+            and id(node) not in keyed
+        ):
+            return False  # `kw["sql"] = …`, `kw.update(…)`, `f(kw)`, `del kw[…]`
+    return reads == 1

@@ -1,0 +1,142 @@
+"""Session 37 (helper D), issue 12: a multi-tenant helpdesk as a first-time user meets it.
+
+`tests/fixtures/projects/h37D_helpdesk/` (~35 files; `tenantguard init` wrote its configuration,
+`alembic/versions` added to `schema_paths` by hand as the user would) is an asyncpg + psycopg 3
+service keyed by `account_id`: a `queries/` package (constants, `typing.Final`, `str.format`
+templates, a `QUERIES[kind]` dispatch dict), a repository base class whose class-level SQL the
+subclasses override (`{self.table}` in an f-string), decorators around query methods, SQL passed
+through `**kwargs` (`self._call(sql=…)`), psycopg.sql composition (`sql.SQL(…).format(
+sql.Identifier(…), sql.Placeholder())`), asyncpg cursors and prepared statements, `executemany`,
+`copy_records_to_table` with dataclass-driven column lists, `functools.partial` of a sink, a WHERE
+built in a loop with `" AND ".join(conds)` (one branch adds an unparenthesised `OR`), SQL in a
+`match`, log and exception messages naming tables, GraphQL, Jinja and regular expressions that
+look a bit like SQL, alembic migrations beside a `schema.sql`. Each expected finding is marked
+inline; `tenantguard check` runs on it in a fresh process and must report exactly those.
+"""
+
+from __future__ import annotations
+
+from tenantguard.engine.analyze import Analyzer
+from tenantguard.engine.policy import Policy
+from tenantguard.sources.python import check_python_text
+
+
+def _desk(source: str) -> list[tuple[int, str]]:
+    policy = Policy("account_id", ["tickets", "tags"])
+    out, _, _ = check_python_text(source, Analyzer(policy))
+    return sorted((f.line, f.code) for f in out)
+
+
+# Class 1: a base class's placeholder (`table: ClassVar[str] = ""`) that every subclass
+# overrides, read in the base's method (`f"DELETE FROM {self.table} WHERE …"`): the base is
+# never made, so no object holds "", yet the text was checked with it: `DELETE FROM  WHERE
+# account_id = $1` (TG006, "Expected table name"), on code that pins every table. The base's
+# value is still read when the base itself may be made, or a subclass inherits it.
+
+BASE = """\
+from typing import ClassVar
+
+
+class Repository:
+    table: ClassVar[str] = ""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    async def delete(self, account_id, id_):
+        return await self.conn.execute(
+            f"DELETE FROM {self.table} WHERE account_id = $1 AND id = $2", account_id, id_
+        )
+
+    async def wipe(self):
+        return await self.conn.execute(f"DELETE FROM {self.table} WHERE id > 0")
+
+
+class TicketRepo(Repository):
+    table = "tickets"
+
+
+class TagRepo(Repository):
+    table = "tags"
+"""
+
+
+def test_a_base_placeholder_every_subclass_overrides_is_not_checked() -> None:
+    # the leak in the base's other method is still found, at each subclass's table
+    assert _desk(BASE) == [(20, "TG001"), (24, "TG001")]
+
+
+def test_a_base_placeholder_is_checked_when_the_base_is_made() -> None:
+    made = BASE + "\n\nasync def f(conn):\n    await Repository(conn).delete(1, 2)\n"
+    assert (12, "TG006") in _desk(made)
+
+
+def test_a_base_placeholder_is_checked_when_a_subclass_inherits_it() -> None:
+    inherits = BASE + "\n\nclass Plain(Repository):\n    pass\n"
+    assert (12, "TG006") in _desk(inherits)
+
+
+def test_a_base_value_that_leaks_is_found_when_a_subclass_inherits_it() -> None:
+    leaky = BASE.replace('table: ClassVar[str] = ""', 'table: ClassVar[str] = "tickets"')
+    leaky = leaky.replace('    table = "tags"', "    pass")
+    found = _desk(leaky.replace("account_id = $1 AND id = $2", "id = $2 AND $1 > 0"))
+    assert sorted(set(found)) == [(12, "TG001"), (16, "TG001")]
+
+
+# Class 2: SQL passed through `**kwargs` into a sink (`async def _call(self, **kw): return
+# await self.conn.fetch(kw.pop("sql"), *kw.pop("args", ()))`, called `self._call(sql=…,
+# args=(…))`): TG009 inside the helper, and the SQL its callers compose
+# (`T.format(table="tickets")`) never checked — `UPDATE tickets SET status = 'open' WHERE id =
+# $1` reopened any account's ticket, "No findings". The key read is now the caller's keyword,
+# as a named parameter is; a helper that changes its `**kw` stays TG009.
+
+KWARGS = """\
+REOPEN = "UPDATE {table} SET status = 'open' WHERE id = $1"
+PINNED = "UPDATE {table} SET status = 'open' WHERE account_id = $2 AND id = $1"
+
+
+class Repo:
+    def __init__(self, conn):
+        self.conn = conn
+
+    async def _call(self, **kw):
+        return await self.conn.fetch(kw.pop("sql"), *kw.pop("args", ()))
+
+    async def _get(self, **kw):
+        return await self.conn.fetchrow(kw["query"], *kw.get("args", ()))
+
+    async def leaks(self, t):
+        await self._call(sql=REOPEN.format(table="tickets"), args=(t,))
+        await self._get(query=REOPEN.format(table="tags") + " RETURNING id", args=(t,))
+
+    async def pinned(self, t, a):
+        await self._call(sql=PINNED.format(table="tickets"), args=(t, a))
+        await self._get(query=PINNED.format(table="tags"), args=(t, a))
+"""
+
+
+def test_sql_passed_through_kwargs_is_checked_at_the_caller() -> None:
+    assert _desk(KWARGS) == [(16, "TG001"), (17, "TG001")]
+
+
+CHANGED_KWARGS = """\
+async def run(conn, **kw):
+    kw["sql"] = kw["sql"] + " OR true"
+    return await conn.fetch(kw["sql"])
+
+
+async def run2(conn, **kw):
+    kw.update(sql="SELECT id FROM tickets")
+    return await conn.fetch(kw.pop("sql"))
+
+
+async def caller(conn):
+    await run(conn, sql="SELECT id FROM tickets WHERE account_id = $1")
+    await run2(conn, sql="SELECT id FROM tickets WHERE account_id = $1")
+"""
+
+
+def test_kwargs_changed_in_the_helper_are_not_the_callers() -> None:
+    found = _desk(CHANGED_KWARGS)
+    assert (3, "TG009") in found
+    assert (8, "TG009") in found or (7, "TG001") in found
