@@ -140,3 +140,43 @@ def test_kwargs_changed_in_the_helper_are_not_the_callers() -> None:
     found = _desk(CHANGED_KWARGS)
     assert (3, "TG009") in found
     assert (8, "TG009") in found or (7, "TG001") in found
+
+
+# Class 3: SQL built from an Enum's members (`", ".join(f"count(*) FILTER (WHERE status =
+# '{s.value}') AS {s.value}" for s in Status)`, a dashboard's column list): TG009 "`.join()`
+# of items computed at run time" for constant text (h37D's BACKLOG report). A `for` over a
+# project enum whose members are distinct constant strings now runs member by member; an OR
+# built the same way is found, and `auto()` or a `Flag` stays unresolved.
+
+ENUMS = """\
+import enum
+
+
+class Status(str, enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+COUNTS = ", ".join(f"count(*) FILTER (WHERE status = '{s.value}') AS {s.value}" for s in Status)
+ANY_OF = " OR ".join(f"status = '{s.value}'" for s in Status)
+
+
+async def report(conn, account_id):
+    await conn.fetchrow("SELECT " + COUNTS + " FROM tickets WHERE account_id = $1", account_id)
+    await conn.fetch("SELECT id FROM tickets WHERE account_id = $1 AND (" + ANY_OF + ")", account_id)
+
+
+async def leak(conn, account_id):
+    await conn.fetch("SELECT id FROM tickets WHERE account_id = $1 AND " + ANY_OF, account_id)
+"""
+
+
+def test_text_joined_over_an_enums_members_is_constant() -> None:
+    assert _desk(ENUMS) == [(19, "TG001")]
+
+
+def test_an_enum_whose_values_are_not_constant_strings_stays_unresolved() -> None:
+    auto = ENUMS.replace('OPEN = "open"', "OPEN = enum.auto()")
+    assert (14, "TG009") in _desk(auto)
+    flag = ENUMS.replace("(str, enum.Enum)", "(enum.Flag)")
+    assert (14, "TG009") in _desk(flag)

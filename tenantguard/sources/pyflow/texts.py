@@ -170,6 +170,9 @@ class _Texts(_Values):
             and not any(isinstance(e, ast.Starred) for e in source.elts)
         ):
             rows = [(self.evaluate(e),) for e in source.elts]
+        elif len(names) == 1 and (members := self.enum_members(source)) is not None:
+            # `", ".join(f"count(*) FILTER (WHERE status = '{s.value}')" for s in Status)`
+            rows = [(m,) for m in members]
         else:
             how, named = "iter", source
             if (

@@ -66,6 +66,11 @@ if TYPE_CHECKING:
     from tenantguard.sources.pyvalues import Value
 
 
+# the key under which a member `for s in Status` is at holds its value (`enum_members`): no
+# field of a record has that name
+_LOOPED_MEMBER = "\0member"
+
+
 class _Values(_Scopes):
     """Evaluation of expressions to string values (see the module docstring)."""
 
@@ -366,19 +371,20 @@ class _Values(_Scopes):
             owner = self.index.imported(owner)
         if not isinstance(owner, ClassRef) or not _is_enum(owner.info):
             return None
-        order, _ = self.index.bases(owner.info)
-        if any(
-            attr in cls.methods or attr in cls.attributes
-            for cls in order
-            for attr in ("value", "_value_", "__getattribute__", "__getattr__")
-        ) or self.index.changed_outside("_value_"):
-            # its own `value` (a property), or a member's `_value_` set from outside
-            # (`Q.PIN._value_ = …`): not the member's constant
+        if not self._plain_values(owner.info):
             return None
+        looped = self.lookup(member.id) if isinstance(member, ast.Name) else None
+        if isinstance(looped, InstanceRef) and looped.exact and looped.info is owner.info:
+            at = dict(looped.given).get(_LOOPED_MEMBER)
+            if at is not None:
+                return at  # `s.value` of `for s in Status`, at one member (`enum_members`)
         if name is not None:
             found = self.index.class_attribute(owner.info, name)
             return found if isinstance(found, tuple) else None
-        if any("_missing_" in cls.methods or "_missing_" in cls.attributes for cls in order):
+        if any(
+            "_missing_" in cls.methods or "_missing_" in cls.attributes
+            for cls in self.index.bases(owner.info)[0]
+        ):
             return None  # `_missing_` may make a pseudo-member of any value it is given
         members = [
             binding if isinstance(binding, tuple) else hole(member, self.origin, "not a string")
@@ -387,6 +393,53 @@ class _Values(_Scopes):
         ]
         # an enum with no members of its own may be the base of enums that have some
         return union(members, member, self.origin) if members else None
+
+    def _plain_values(self, info: ClassInfo) -> bool:
+        """Whether a member's `.value` of the project enum `info` is the constant its class
+        body gives it: not its own `value` (a property), nor a member's `_value_` set from
+        outside (`Q.PIN._value_ = …`)."""
+        order, _ = self.index.bases(info)
+        return not (
+            any(
+                attr in cls.methods or attr in cls.attributes
+                for cls in order
+                for attr in ("value", "_value_", "__getattribute__", "__getattr__")
+            )
+            or self.index.changed_outside("_value_")
+        )
+
+    def enum_members(self, node: ast.expr) -> list[Binding] | None:
+        """What `for s in Status` binds `s` to, member after member, when `node` names an
+        enum class of the project (not a `Flag`) whose members' values are distinct
+        constant strings, at least one (an alias, a second name for a value, is not
+        iterated; `auto()`, tuples: unknown): each member, read as `s.value` gives its
+        constant (`enum_value`). None for anything else."""
+        owner = self.binding_of_receiver(node)
+        if isinstance(owner, ImportedRef):
+            owner = self.index.imported(owner)
+        if not isinstance(owner, ClassRef) or not _is_enum(owner.info):
+            return None
+        info = owner.info
+        order, _ = self.index.bases(info)
+        if not self._plain_values(info) or any(
+            "Flag" in _dotted(b) for cls in order for b in cls.base_exprs
+        ):
+            return None  # (an enum with members has no subclass: its members are its own)
+        values: list[Value] = []
+        texts: set[str] = set()
+        for attr, binding in info.attributes.items():
+            if not _enum_member_name(attr):
+                continue
+            if not (isinstance(binding, tuple) and len(binding) == 1 and is_constant(binding[0])):
+                return None
+            text = "".join(p.text for p in binding[0] if type(p) is Lit)
+            if text in texts:
+                return None
+            texts.add(text)
+            values.append(binding)
+        if not values or len(values) > 64:
+            return None
+        return [InstanceRef(info, exact=True, given=((_LOOPED_MEMBER, v),)) for v in values]
 
     def str_enum_text(self, node: ast.expr) -> Value | None:
         """`f"{sort}"` of a member of a project `StrEnum` known only at run time (a parameter
