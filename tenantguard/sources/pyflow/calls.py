@@ -1415,6 +1415,18 @@ class _Calls(_Texts):
         condition (`{t: f"SELECT count(*) FROM {t} WHERE …" for t in TABLES}`): its items, as
         the display it makes would give them; a dict's keys must each be one constant
         string. None for anything else."""
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("tuple", "list")
+            and self.lookup(node.func.id) is None  # the built-in
+            and len(node.args) == 1
+            and not node.keywords
+            and isinstance(node.args[0], ast.GeneratorExp | ast.ListComp)
+        ):
+            node = node.args[0]  # `tuple(f.name for f in fields(Row))`: the items it makes
+            values = self._mapped_constants(node)
+            return None if values is None else Items(tuple(values), None)
         if isinstance(node, ast.ListComp):
             values = self._mapped_constants(node)
             return None if values is None else Items(tuple(values), None)

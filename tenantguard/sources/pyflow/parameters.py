@@ -277,6 +277,28 @@ def rejoined(separator: Value, node: ast.AST, origin: Origin) -> Callable[[Value
     return put
 
 
+def quoted_rejoined(separator: Value, node: ast.AST, origin: Origin) -> Callable[[Value], Value]:
+    """`rejoined` of a parameter's names each made `sql.Identifier(name)`: every item a call
+    gives in double quotes, as psycopg quotes a name (an item known at run time a name)."""
+    quote: Value = ((Lit('"', origin, None, 0, node),),)
+    between = concat([quote, separator, quote], node, origin)
+
+    def put(value: Value) -> Value:
+        out: list[Alternative] = []
+        for alternative in value:
+            pieces: list[Value] = [quote]
+            for p in alternative:
+                if type(p) is Lit and p.text == _JOIN_MARK:
+                    pieces.append(between)
+                else:
+                    pieces.append(((p._replace(kind="name") if type(p) is Hole else p,),))
+            pieces.append(quote)
+            out.extend(concat(pieces, node, origin))
+        return tuple(out)
+
+    return put
+
+
 def _default_expression(callee: FunctionInfo, parameter: str) -> ast.expr | None:
     """The default a function's parameter is given when a call leaves it out, if any."""
     arguments = callee.node.args

@@ -39,7 +39,7 @@ from tenantguard.sources.pyflow.names import (
     _receiver_name,
     _short,
 )
-from tenantguard.sources.pyflow.parameters import _constant_text_of, rejoined
+from tenantguard.sources.pyflow.parameters import _constant_text_of, quoted_rejoined, rejoined
 from tenantguard.sources.pyflow.scan import _UNBOUND
 from tenantguard.sources.pyflow.stores import _ANY_NAME, _rebound, _unwrapped_items
 from tenantguard.sources.pyflow.syntax import (
@@ -173,6 +173,8 @@ class _Texts(_Values):
         elif len(names) == 1 and (members := self.enum_members(source)) is not None:
             # `", ".join(f"count(*) FILTER (WHERE status = '{s.value}')" for s in Status)`
             rows = [(m,) for m in members]
+        elif len(names) == 1 and (known := self.dataclass_fields(source)) is not None:
+            rows = [(f,) for f in known]  # `[f.name for f in fields(Row)]`
         else:
             how, named = "iter", source
             if (
@@ -380,6 +382,13 @@ class _Texts(_Values):
             names = self.identifiers(items)
             if names is not None:  # `map(sql.Identifier, COLUMNS)`: each name, quoted
                 return join_values(self.evaluate(func.value), names, node, origin)
+            shape = _identifier_source(items)
+            if shape is not None and shape[1] == "Identifier":
+                # `sql.SQL(", ").join(map(sql.Identifier, columns))` of a parameter: each
+                # name a call gives, quoted (h37D: TG009 at `select_for(t, COLUMNS)`)
+                by_parameter = self._joined_parameter(shape[0], func.value, node, quoted=True)
+                if by_parameter is not None:
+                    return by_parameter
             marks = _placeholder_list(items, origin)
             if marks is not None:  # `", ".join(["%s"] * len(ids))`: read as two of them
                 return join_values(self.evaluate(func.value), marks, node, origin)
@@ -429,7 +438,7 @@ class _Texts(_Values):
         )
 
     def _joined_parameter(
-        self, items: ast.expr, separator: ast.expr, node: ast.Call
+        self, items: ast.expr, separator: ast.expr, node: ast.Call, *, quoted: bool = False
     ) -> Value | None:
         """`" AND ".join(conds)` of a parameter (`*conds`, or a list) the function reads nowhere
         else but in tests of whether it is empty (`if conds`, `len(conds)`): a hole of that
@@ -459,7 +468,8 @@ class _Texts(_Values):
         reason = f"`.join()` of `{name}`, a parameter of {function.name}()"
         made = hole(node, self.origin, reason, param=_JOINED + name, owner=function)[0][0]
         assert type(made) is Hole
-        return ((made._replace(transform=rejoined(joiner, node, self.origin)),),)
+        join = (quoted_rejoined if quoted else rejoined)(joiner, node, self.origin)
+        return ((made._replace(transform=join),),)
 
     def _refined_statement(self, node: ast.Call) -> bool:
         """`stmt.where(…)`, `stmt.offset(n).limit(m)` where `stmt` holds a query builder's
@@ -1157,37 +1167,10 @@ class _Texts(_Values):
         quotes a name; `map(sql.Placeholder, FIELDS)` or `(sql.Placeholder(f) for f in
         FIELDS)`: each a named bind placeholder, `%(field)s` (h35D: TG009 before). None for
         another shape."""
-        source: ast.expr | None = None
-        made = "Identifier"
-        if (
-            isinstance(items, ast.Call)
-            and _is_name(items.func, "map")
-            and len(items.args) == 2
-            and not items.keywords
-            and isinstance(items.args[0], ast.Attribute)
-            and items.args[0].attr in ("Identifier", "Placeholder")
-            and _receiver_name(items.args[0].value) in _SQL_MODULES
-        ):
-            source = items.args[1]
-            made = items.args[0].attr
-        elif (
-            isinstance(items, ast.GeneratorExp | ast.ListComp)
-            and len(items.generators) == 1
-            and not items.generators[0].ifs
-            and not items.generators[0].is_async
-            and isinstance(items.generators[0].target, ast.Name)
-            and isinstance(items.elt, ast.Call)
-            and _is_sql_module_call(items.elt)
-            and isinstance(items.elt.func, ast.Attribute)
-            and items.elt.func.attr in ("Identifier", "Placeholder")
-            and len(items.elt.args) == 1
-            and not items.elt.keywords
-            and _is_name(items.elt.args[0], items.generators[0].target.id)
-        ):
-            source = items.generators[0].iter
-            made = items.elt.func.attr
-        if source is None:
+        shape = _identifier_source(items)
+        if shape is None:
             return None
+        source, made = shape
         values: Sequence[Value]
         if isinstance(source, ast.List | ast.Tuple):
             if not source.elts or any(isinstance(e, ast.Starred) for e in source.elts):
@@ -1295,6 +1278,38 @@ class _Texts(_Values):
                 result = self.evaluate(node.args[0])
                 return result
         return self._argument(node)
+
+
+def _identifier_source(items: ast.expr) -> tuple[ast.expr, str] | None:
+    """Of psycopg's `map(sql.Identifier, COLUMNS)` or `(sql.Identifier(c) for c in COLUMNS)`
+    (`Placeholder` too): the expression of the names and what each is made ("Identifier",
+    "Placeholder"); None for another shape."""
+    if (
+        isinstance(items, ast.Call)
+        and _is_name(items.func, "map")
+        and len(items.args) == 2
+        and not items.keywords
+        and isinstance(items.args[0], ast.Attribute)
+        and items.args[0].attr in ("Identifier", "Placeholder")
+        and _receiver_name(items.args[0].value) in _SQL_MODULES
+    ):
+        return items.args[1], items.args[0].attr
+    if (
+        isinstance(items, ast.GeneratorExp | ast.ListComp)
+        and len(items.generators) == 1
+        and not items.generators[0].ifs
+        and not items.generators[0].is_async
+        and isinstance(items.generators[0].target, ast.Name)
+        and isinstance(items.elt, ast.Call)
+        and _is_sql_module_call(items.elt)
+        and isinstance(items.elt.func, ast.Attribute)
+        and items.elt.func.attr in ("Identifier", "Placeholder")
+        and len(items.elt.args) == 1
+        and not items.elt.keywords
+        and _is_name(items.elt.args[0], items.generators[0].target.id)
+    ):
+        return items.generators[0].iter, items.elt.func.attr
+    return None
 
 
 def _only_joined_or_tested(

@@ -46,6 +46,7 @@ from tenantguard.sources.pyflow.syntax import (
     _is_property,
     _makes_records,
     _may_change_fields,
+    _plain_dataclass,
     _surely_false,
 )
 from tenantguard.sources.pyvalues import (
@@ -69,6 +70,9 @@ if TYPE_CHECKING:
 # the key under which a member `for s in Status` is at holds its value (`enum_members`): no
 # field of a record has that name
 _LOOPED_MEMBER = "\0member"
+
+# the key under which a field `for f in fields(Row)` is at holds its name (`dataclass_fields`)
+_LOOPED_FIELD = "\0field"
 
 
 class _Values(_Scopes):
@@ -317,6 +321,12 @@ class _Values(_Scopes):
             member = self.enum_value(node)  # type: ignore[arg-type]
             if member is not None:
                 return member
+            if node.attr == "name" and type(node.value) is ast.Name:  # type: ignore[attr-defined]
+                looped = self.lookup(node.value.id)  # type: ignore[attr-defined]
+                if isinstance(looped, InstanceRef) and looped.exact:
+                    at = dict(looped.given).get(_LOOPED_FIELD)
+                    if at is not None:
+                        return at  # `f.name` of `for f in fields(Row)`, at one field
             binding = self.attribute_binding(node)  # type: ignore[arg-type]
             if isinstance(binding, FuncRef) and _is_property(binding.info.node):
                 return self.property_value(node, binding)  # type: ignore[arg-type]
@@ -440,6 +450,55 @@ class _Values(_Scopes):
         if not values or len(values) > 64:
             return None
         return [InstanceRef(info, exact=True, given=((_LOOPED_MEMBER, v),)) for v in values]
+
+    def dataclass_fields(self, node: ast.expr) -> list[Binding] | None:
+        """What `for f in fields(Row)` binds `f` to, field after field (the standard
+        library's `dataclasses.fields`, of a plain dataclass of the project or an object of
+        one, whose fields the reader knows: `ClassInfo.fields`): each field, read as `f.name`
+        gives its name. None for anything else."""
+        if not (
+            isinstance(node, ast.Call)
+            and len(node.args) == 1
+            and not node.keywords
+            and not isinstance(node.args[0], ast.Starred)
+        ):
+            return None
+        func = node.func
+        if isinstance(func, ast.Name):
+            bound = self.lookup(func.id)
+            if not (
+                isinstance(bound, ImportedRef)
+                and bound.name == "fields"
+                and bound.module.level == 0
+                and bound.module.name == "dataclasses"
+            ):
+                return None
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            module = self.lookup(func.value.id)
+            if not (
+                func.attr == "fields"
+                and isinstance(module, ModuleRef)
+                and module.level == 0
+                and module.name == "dataclasses"
+            ):
+                return None
+        else:
+            return None
+        owner = self.binding_of_receiver(node.args[0])
+        if isinstance(owner, ImportedRef):
+            owner = self.index.imported(owner)
+        if not isinstance(owner, ClassRef | InstanceRef):
+            return None
+        info = owner.info
+        if info.fields is None or not _plain_dataclass(info) or not info.fields:
+            return None
+        origin = self.origin
+        return [
+            InstanceRef(
+                info, exact=True, given=((_LOOPED_FIELD, ((Lit(f, origin, None, 0, node),),)),)
+            )
+            for f in info.fields
+        ]
 
     def str_enum_text(self, node: ast.expr) -> Value | None:
         """`f"{sort}"` of a member of a project `StrEnum` known only at run time (a parameter
