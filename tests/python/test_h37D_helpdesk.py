@@ -314,3 +314,64 @@ def test_init_reads_the_migrations_beside_a_schema_dump(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "sla_policies" in done.stdout
+
+
+# Class 6: prose in a `help=` / `description=` keyword (argparse, click) that happens to parse
+# as SQL (`ArgumentParser(description="delete from tickets where status is closed")`: `DELETE
+# FROM tickets WHERE status IS closed`) was TG001, exit 1, on a command-line tool's help text.
+# It is read as a message now; the same words sent to the database stay checked.
+
+PROSE = """\
+import argparse
+
+
+def cli():
+    p = argparse.ArgumentParser(description="delete from tickets where status is closed")
+    p.add_argument("--older", help="select id from tickets where created_at is old")
+    return p
+
+
+async def sent(conn):
+    opts = dict(summary="delete from tickets where status is closed")
+    await conn.execute(opts["summary"])
+    await conn.execute("delete from tickets where status is closed")
+"""
+
+
+def test_help_and_description_keywords_are_prose() -> None:
+    assert _desk(PROSE) == [(11, "TG001"), (13, "TG001")]
+
+
+# Class 7: a classmethod reading two class attributes (`cls.COUNT_SQL.format(table=cls.table)`)
+# read them apart, each from any subclass: `Tags.COUNT_SQL` (unpinned) with `Tickets.table`
+# was a TG001 at `table = "tickets"` though Tickets keeps the base's pinned COUNT_SQL. `cls`
+# is now read once per class, as `self` already was. A base placeholder is left out as in
+# class 1, unless the project calls a method on the base itself (`Base.count(conn, 1)`).
+
+CLASSMETHOD = """\
+class Base:
+    COUNT_SQL = "SELECT count(*) FROM {table} WHERE account_id = $1"
+    table = ""
+
+    @classmethod
+    async def count(cls, conn, acct):
+        return await conn.fetchval(cls.COUNT_SQL.format(table=cls.table), acct)
+
+
+class Tickets(Base):
+    table = "tickets"
+
+
+class Tags(Base):
+    table = "tags"
+    COUNT_SQL = "SELECT count(*) FROM {table} WHERE $1::bigint > 0"
+"""
+
+
+def test_a_classmethod_reads_each_class_attribute_from_one_class() -> None:
+    assert _desk(CLASSMETHOD) == [(15, "TG001")]
+
+
+def test_a_base_a_method_is_called_on_is_read_on_its_own() -> None:
+    called = CLASSMETHOD + "\n\nasync def z(conn):\n    await Base.count(conn, 1)\n"
+    assert (2, "TG006") in _desk(called)

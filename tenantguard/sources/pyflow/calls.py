@@ -43,6 +43,7 @@ from tenantguard.sources.pyflow.names import (
     _LIBRARY_SQL_METHODS,
     _LOG_METHODS,
     _MESSAGE_FUNCTIONS,
+    _PROSE_KEYWORDS,
     _SQL_KEYWORDS,
     _TABLE_COPIES,
     _TABLE_NAME,
@@ -167,6 +168,9 @@ class _Calls(_Texts):
             self.recorded[id(node)] = Sink(node, command, "psql -c", value, True, self.function)
             return
         node = self._frame_call(node)
+        for keyword in node.keywords:
+            if keyword.arg in _PROSE_KEYWORDS:
+                self._messages(keyword.value)  # `add_argument("--older", help="select …")`
         func = node.func
         named = self._named_attribute(func)
         if named is not None:
@@ -1180,13 +1184,19 @@ class _Calls(_Texts):
         (`f"SELECT … FROM {self.table} {self.FILTER}"`: a subclass's table with its own
         filter, not with another subclass's)."""
         function = self.function
-        if function is None or function.cls is None or function.method_kind != "method":
+        if function is None or function.cls is None:
+            return self.evaluate(argument)
+        if function.method_kind not in ("method", "classmethod"):
             return self.evaluate(argument)
         first = (*function.node.args.posonlyargs, *function.node.args.args)[:1]
         name = first[0].arg if first else ""
         me = self.env.get(name)
-        if not isinstance(me, InstanceRef) or me.exact:
+        # `cls` of a classmethod: the class it is called on, any project subclass (h37D:
+        # `cls.COUNT_SQL.format(table=cls.table)` read one subclass's SQL with another's table)
+        of_class = isinstance(me, ClassRef) and me.any_subclass
+        if not of_class and (not isinstance(me, InstanceRef) or me.exact):
             return self.evaluate(argument)
+        assert isinstance(me, ClassRef | InstanceRef)
         read = {
             node.attr
             for node in ast.walk(argument)
@@ -1207,12 +1217,19 @@ class _Calls(_Texts):
             for cls in (me.info, *subclasses)
             if not any(self._lacks(cls, attr, argument) for attr in read)
         ]
+        if me.info in classes and any(
+            (held := self.index.class_attribute(me.info, attr)) is not None
+            and self.index._overridden_everywhere(me.info, subclasses, attr, held)
+            for attr in read
+        ):
+            # `table = ""` on a base no object is made of, every subclass setting its own
+            classes.remove(me.info)
         if not classes:
             return self.evaluate(argument)
         values: list[Value] = []
         try:
             for cls in classes:
-                self.env[name] = InstanceRef(cls, exact=True)
+                self.env[name] = ClassRef(cls) if of_class else InstanceRef(cls, exact=True)
                 values.append(self.evaluate(argument))
         finally:
             self.env[name] = me

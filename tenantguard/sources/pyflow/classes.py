@@ -294,9 +294,27 @@ class _Classes(_Project):
         them sets X itself (or inherits it from a class that does), and no object of `info`
         itself may be made (see `_may_be_made`) — `table: ClassVar[str] = ""` on a repository
         base whose subclasses name their tables. A subclass that inherits `held` keeps it."""
-        if not subclasses or self._may_be_made(info):
+        if not subclasses or self._may_be_made(info) or self._called_on(info):
             return False
         return all(self.class_attribute(sub, name) is not held for sub in subclasses)
+
+    def _called_on(self, info: ClassInfo) -> bool:
+        """Whether a file of the project calls a method on the class by its name,
+        `Repository.count(conn, …)` (a classmethod's `cls` is then the class itself; a
+        dunder, `Repository.__init__(self, …)`, is called for a subclass's object)."""
+        key = "called:" + info.name
+        if key not in self._made:
+            pattern = re.compile(rf"\b{re.escape(info.name)}\s*\.\s*(?!__)\w+\s*\(")
+            texts = ["".join(info.module.origin.lines)]
+            for path in self.files:
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        texts.append(handle.read())
+                except OSError:
+                    continue
+            self._made[key] = any(pattern.search(t) for t in texts)
+        self._consulted_names.add("word:" + info.name)
+        return self._made[key]
 
     def _passed_to_base(self, order: list[ClassInfo], name: str) -> tuple[ClassInfo, Value] | None:
         """`self.X = x` in a project base's `__init__` (x its parameter, not rebound there) and

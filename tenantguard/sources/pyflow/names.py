@@ -143,6 +143,13 @@ _LOG_METHODS = frozenset(
 
 _MESSAGE_FUNCTIONS = frozenset({"print", "warn", "echo", "secho"})
 
+# keyword arguments that hold text for people, of any call: argparse's and click's `help=`,
+# `description=`, `epilog=`, `usage=`, a prompt, a title (h37D: `ArgumentParser(description=
+# "delete from tickets where status is closed")` parsed as a DELETE, TG001)
+_PROSE_KEYWORDS = frozenset(
+    {"help", "description", "epilog", "usage", "prompt", "title", "summary", "short_help"}
+)
+
 # a tracer's span attributes and events, an error tracker's messages and breadcrumbs
 _TELEMETRY_METHODS = frozenset(
     {"set_attribute", "set_attributes", "add_event", "set_tag", "capture_message", "add_breadcrumb"}
