@@ -375,3 +375,23 @@ def test_a_classmethod_reads_each_class_attribute_from_one_class() -> None:
 def test_a_base_a_method_is_called_on_is_read_on_its_own() -> None:
     called = CLASSMETHOD + "\n\nasync def z(conn):\n    await Base.count(conn, 1)\n"
     assert (2, "TG006") in _desk(called)
+
+
+KWARGS_DEFAULT = """\
+class Repo:
+    table = "tickets"
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    async def _call(self, **kw):
+        return await self.conn.fetch(kw.get("sql", "SELECT id FROM " + self.table), 1)
+
+    async def a(self):
+        await self._call()
+"""
+
+
+def test_a_kwargs_key_read_with_a_default_is_not_only_the_callers() -> None:
+    # the default is sent when the caller gives no `sql=` (it was left out: no finding)
+    assert _desk(KWARGS_DEFAULT) == [(8, "TG009")]

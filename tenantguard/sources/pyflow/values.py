@@ -82,7 +82,7 @@ class _Values(_Scopes):
 
     def _own_kwarg(self, node: ast.Call | ast.Subscript) -> str | None:
         """The key `node` reads of the running function's `**kwargs` as the function
-        received it: `kw.pop("sql")`, `kw.get("sql")` (a default given too) or `kw["sql"]`,
+        received it: `kw.pop("sql")`, `kw.get("sql")` (no default) or `kw["sql"]`,
         where the function's body only ever reads keys of `kw` that way, each key once, or
         passes it on whole (`**kw`); else None."""
         function = self.function
@@ -90,8 +90,8 @@ class _Values(_Scopes):
         if function is None or kwarg is None:
             return None
         key = _kwarg_key(node, kwarg.arg)
-        if key is None:
-            return None
+        if key is None or (isinstance(node, ast.Call) and len(node.args) > 1):
+            return None  # (`kw.get("sql", DEFAULT)`: the default is sent when none is given)
         bound = self.lookup(kwarg.arg)
         if not (
             isinstance(bound, tuple)
