@@ -395,3 +395,25 @@ class Repo:
 def test_a_kwargs_key_read_with_a_default_is_not_only_the_callers() -> None:
     # the default is sent when the caller gives no `sql=` (it was left out: no finding)
     assert _desk(KWARGS_DEFAULT) == [(8, "TG009")]
+
+
+def test_an_enum_whose_members_may_be_made_otherwise_stays_unresolved() -> None:
+    # members a reading of its attributes could miss or misread: unpacked, made by `__new__`
+    unpacked = ENUMS.replace(
+        '    OPEN = "open"\n    CLOSED = "closed"', '    OPEN, CLOSED = "open", "closed"'
+    )
+    assert (14, "TG009") in _desk(unpacked)
+    new = "\n\n    def __new__(cls, v):\n        o = str.__new__(cls, v)\n        o._value_ = v\n        return o"
+    assert (14, "TG009") not in _desk(ENUMS)
+    assert (24, "TG009") in _desk(
+        ENUMS.replace('    CLOSED = "closed"', '    CLOSED = "closed"' + new)
+    )
+
+
+def test_a_dataclass_with_a_base_is_not_read_field_by_field() -> None:
+    based = DATACLASS_COLUMNS.replace("class Link:", "class Link(Base):").replace(
+        "from dataclasses import dataclass, fields\n",
+        "from dataclasses import dataclass, fields\n\nfrom elsewhere import Base\n",
+    )
+    found = _desk(based)
+    assert (26, "TG009") in found  # the INSERT of its columns: not known

@@ -431,8 +431,11 @@ class _Values(_Scopes):
             return None
         info = owner.info
         order, _ = self.index.bases(info)
-        if not self._plain_values(info) or any(
-            "Flag" in _dotted(b) for cls in order for b in cls.base_exprs
+        if (
+            not self._plain_values(info)
+            or any("Flag" in _dotted(b) for cls in order for b in cls.base_exprs)
+            or any("__new__" in cls.methods or "__init__" in cls.methods for cls in order)
+            or not _plain_enum_body(info.node)
         ):
             return None  # (an enum with members has no subclass: its members are its own)
         values: list[Value] = []
@@ -492,6 +495,8 @@ class _Values(_Scopes):
         info = owner.info
         if info.fields is None or not _plain_dataclass(info) or not info.fields:
             return None
+        if info.base_exprs or info.node.keywords:
+            return None  # a base's fields come first (one outside the project: not known)
         origin = self.origin
         return [
             InstanceRef(
@@ -1087,3 +1092,26 @@ def _kwargs_only_read(function: ast.AST, name: str, key: str) -> bool:
         ):
             return False  # `kw["sql"] = …`, `kw.update(…)`, `f(kw)`, `del kw[…]`
     return reads == 1
+
+
+def _plain_enum_body(node: ast.ClassDef) -> bool:
+    """Whether an enum's body makes its members only as `NAME = "…"` (or annotated), beside
+    a docstring, `pass` and methods: no member made another way (`A, B = …`, under an `if`,
+    `_ignore_`, `vars()`), which a reading of its attributes could miss."""
+    for statement in node.body:
+        if isinstance(statement, ast.Assign):
+            if not (
+                len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)
+                and statement.targets[0].id != "_ignore_"
+            ):
+                return False
+        elif isinstance(statement, ast.AnnAssign):
+            if not isinstance(statement.target, ast.Name):
+                return False
+        elif not (
+            isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.Pass)
+            or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+        ):
+            return False
+    return True
