@@ -417,3 +417,34 @@ def test_a_dataclass_with_a_base_is_not_read_field_by_field() -> None:
     )
     found = _desk(based)
     assert (26, "TG009") in found  # the INSERT of its columns: not known
+
+
+# Class 8: psycopg doubles a `"` inside a name it quotes (`sql.Identifier('x" FROM tags …')` is
+# `"x"" FROM tags …"`: one identifier); the reader put the name between quotes as it was, so a
+# name holding `"` read as SQL of its own: `SELECT "x" FROM tags WHERE account_id = 1 --" FROM
+# tickets WHERE id = %s` was proven (tags pinned, the rest a comment), though the server runs
+# `SELECT "x"" FROM …" FROM tickets WHERE id = %s` (every account's ticket).
+
+QUOTED_NAME = """\
+from psycopg import sql
+
+COLS = ('x" FROM tags WHERE account_id = 1 --',)
+Q = "SELECT {} FROM tickets WHERE id = %s"
+
+
+def pick(columns):
+    return sql.SQL(Q).format(sql.SQL(", ").join(map(sql.Identifier, columns)))
+
+
+def run(conn):
+    conn.execute(sql.SQL(Q).format(sql.Identifier(COLS[0])), (1,))
+    conn.execute(sql.SQL(Q).format(sql.SQL(", ").join(map(sql.Identifier, COLS))), (1,))
+    conn.execute(pick(COLS), (1,))
+"""
+
+
+def test_a_quote_inside_an_identifier_is_doubled_as_psycopg_does() -> None:
+    # (each at `tickets` in Q)
+    assert _desk(QUOTED_NAME) == [(4, "TG001")] * 3
+    pinned = QUOTED_NAME.replace("WHERE id = %s", "WHERE account_id = %s")
+    assert _desk(pinned) == []

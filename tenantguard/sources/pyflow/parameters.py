@@ -277,6 +277,19 @@ def rejoined(separator: Value, node: ast.AST, origin: Origin) -> Callable[[Value
     return put
 
 
+def name_text(alternative: Alternative) -> Alternative:
+    """The pieces of a name psycopg quotes (`sql.Identifier`): each `"` in it doubled, as
+    psycopg writes it (`x"y` is `"x""y"`, one identifier); a piece known at run time a name."""
+    return tuple(
+        p._replace(kind="name")
+        if type(p) is Hole
+        else p._replace(text=p.text.replace('"', '""'), node=None, anchor=p.node or p.anchor)
+        if type(p) is Lit and '"' in p.text
+        else p
+        for p in alternative
+    )
+
+
 def quoted_rejoined(separator: Value, node: ast.AST, origin: Origin) -> Callable[[Value], Value]:
     """`rejoined` of a parameter's names each made `sql.Identifier(name)`: every item a call
     gives in double quotes, as psycopg quotes a name (an item known at run time a name)."""
@@ -291,7 +304,7 @@ def quoted_rejoined(separator: Value, node: ast.AST, origin: Origin) -> Callable
                 if type(p) is Lit and p.text == _JOIN_MARK:
                     pieces.append(between)
                 else:
-                    pieces.append(((p._replace(kind="name") if type(p) is Hole else p,),))
+                    pieces.append((name_text((p,)),))
             pieces.append(quote)
             out.extend(concat(pieces, node, origin))
         return tuple(out)

@@ -39,7 +39,12 @@ from tenantguard.sources.pyflow.names import (
     _receiver_name,
     _short,
 )
-from tenantguard.sources.pyflow.parameters import _constant_text_of, quoted_rejoined, rejoined
+from tenantguard.sources.pyflow.parameters import (
+    _constant_text_of,
+    name_text,
+    quoted_rejoined,
+    rejoined,
+)
 from tenantguard.sources.pyflow.scan import _UNBOUND
 from tenantguard.sources.pyflow.stores import _ANY_NAME, _rebound, _unwrapped_items
 from tenantguard.sources.pyflow.syntax import (
@@ -1196,9 +1201,7 @@ class _Texts(_Values):
             ]
         for value in values:
             quote = ((Lit('"', origin, None, 0, source),),)
-            inner = tuple(
-                tuple(p._replace(kind="name") if type(p) is Hole else p for p in a) for a in value
-            )
+            inner = tuple(name_text(a) for a in value)
             quoted.append(concat([quote, inner, quote], source, origin))
         return quoted
 
@@ -1215,12 +1218,7 @@ class _Texts(_Values):
                     if index:
                         parts.append(((Lit(".", origin, None, 0, node),),))
                     quote = ((Lit('"', origin, None, 0, node.args[index]),),)
-                    inner = tuple(
-                        a
-                        if all(type(p) is Lit for p in a)
-                        else tuple(p._replace(kind="name") if type(p) is Hole else p for p in a)
-                        for a in value
-                    )
+                    inner = tuple(name_text(a) for a in value)
                     parts.extend([quote, inner, quote])
                 result = concat(parts, node, origin)
                 return result
