@@ -1,6 +1,6 @@
 """Session 37 (helper D), issue 12: a multi-tenant helpdesk as a first-time user meets it.
 
-`tests/fixtures/projects/h37D_helpdesk/` (~35 files; `tenantguard init` wrote its configuration,
+`tests/fixtures/projects/h37D_helpdesk/` (34 files; `tenantguard init` wrote its configuration,
 `alembic/versions` added to `schema_paths` by hand as the user would) is an asyncpg + psycopg 3
 service keyed by `account_id`: a `queries/` package (constants, `typing.Final`, `str.format`
 templates, a `QUERIES[kind]` dispatch dict), a repository base class whose class-level SQL the
