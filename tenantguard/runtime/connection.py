@@ -86,6 +86,7 @@ from tenantguard.runtime.schema_code import TENANT_PLACES_QUERY as _TENANT_PLACE
 from tenantguard.runtime.schema_code import TENANT_TYPES_QUERY as _TENANT_TYPES_QUERY
 from tenantguard.runtime.schema_code import TRIGGER_QUERY as _TRIGGER_QUERY
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
+from tenantguard.runtime.schema_code import WATCH_CHANNEL as _WATCH_CHANNEL
 from tenantguard.runtime.schema_code import WATCH_INSTALLED_QUERY as _WATCH_INSTALLED_QUERY
 from tenantguard.runtime.schema_code import WATCH_TABLE_QUERY as _WATCH_TABLE_QUERY
 from tenantguard.runtime.schema_code import WATCH_VERSION_QUERY as _WATCH_VERSION_QUERY
@@ -167,6 +168,8 @@ _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
 # the connection whose `prepare()` is preparing a statement in this task (its types are checked
 # again at each run of the statement, in the scope that runs it)
 _PREPARING: ContextVar[GuardedConnection | None] = ContextVar("tenantguard_preparing", default=None)
+# the catalog watch's channel, heard by every guarded session (`_tg_listening`)
+_LISTEN_WATCH = f'LISTEN "{_WATCH_CHANNEL}";'
 _TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per connection
 # rounds a call's checks may take to bring the session to a known state (the catalog read again,
 # a reset, the watch's count checked again): a migration committing DDL without pause made a
@@ -242,6 +245,11 @@ _SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
 # the guard's connections read the catalog again (`_tg_catalog_stale`); a word in a string or a
 # comment counts too (the cost of a catalog read, never a wrong trust)
 _SCHEMA_CHANGE = lazy_pattern(r"(?i)(?<![\w$])(?:create|alter|drop|do|execute)(?![\w$])")
+# a statement that may end the session's LISTEN of the catalog watch's channel (UNLISTEN *,
+# DISCARD ALL; a DO block's too): heard again before the next statement, with the catalog read
+# again (h37R); a word in a string or a comment counts too. (A schema function running UNLISTEN
+# is not seen: the catalog is then heard at the next reset or pool lease only)
+_UNLISTENS = lazy_pattern(r"(?i)(?<![\w$])(?:unlisten|discard)(?![\w$])")
 
 
 def _guarded(method: M, then: _Then) -> M:
@@ -413,7 +421,7 @@ def _scoped_cursor(guarded: M) -> M:
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_names_pending", "_tg_names_problem", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -478,6 +486,15 @@ class GuardedConnection(asyncpg.Connection):
         # again), and whether it is to be checked before the next statement (from the pool's
         # release, or a reset(), to the first statement after it: `_tg_catch_up`)
         self._tg_catalog_mark: str | None = None
+        # the session LISTENs to the watch's channel (`schema_code.WATCH_CHANNEL`): another
+        # session's DDL marks the catalog stale when it commits (`_process_notification`),
+        # before the next statement of a connection that is never reset (h37R)
+        self._tg_listening = False
+        # a statement proven by a table's column order (`RuntimeVerdict.by_order`) waits for
+        # the watch's mark read again (`_tg_order_due`); read, and the same as the catalog's
+        # (or the catalog read again), the call's next admission runs it (`_tg_order_checked`)
+        self._tg_order_due = False
+        self._tg_order_checked = False
         self._tg_check_due = False
         # the check's statement is prepared on the server (`schema_code.CHECK_PREPARE`)
         self._tg_check_prepared = False
@@ -557,6 +574,14 @@ class GuardedConnection(asyncpg.Connection):
         verdict = guard.check(query, rows)
         if verdict is None:
             return self._tg_unseen()
+        if verdict.by_order and self._tg_catalog_mark is not None and guard.mode is not Mode.OFF:
+            # proven by a column order another session's DDL may have moved, with no
+            # notification yet (in the instant after its commit, or held by PostgreSQL while
+            # this session's transaction is open): the watch's mark read first (h37R)
+            if not self._tg_order_checked:
+                self._tg_order_due = True
+                return _Later(query, tuple(rows), catch_up=True)
+            self._tg_order_checked = False  # this call's
         if verdict.cursors:
             self._tg_cursor_uses(verdict.cursors, scope, unscoped, query)
         if (
@@ -650,6 +675,10 @@ class GuardedConnection(asyncpg.Connection):
         ):
             self._tg_changed_schema = True
             guard.catalog_changed()
+        if not verdict.plain and type(query) is str and _UNLISTENS.search(query) is not None:
+            # the LISTEN made again, the catalog read again (DDL meanwhile was not heard)
+            self._tg_listening = False
+            self._tg_catalog_stale = True
         self._tg_setting = None
         # whose state it leaves, told when it runs (it may be awaited in another block)
         return _Forget(wanted, plain, owner=_owner_of(scope, tenant_rows))
@@ -1020,6 +1049,13 @@ class GuardedConnection(asyncpg.Connection):
                 found[name] = await _fetch(self, query, *args)
             return found
 
+        if not self._tg_listening:
+            # before the catalog is read: DDL committed after the read is heard (h37R). On a
+            # database with no watch nothing is ever told (one statement at connect)
+            await _execute(self, _LISTEN_WATCH)
+            self._tg_listening = True
+            connection: Any = self
+            connection._reset_query = None  # made again with the LISTEN
         catalog = await self._tg_catalog_read(read)
         functions, code, views, configs = (
             catalog["functions"],
@@ -1646,6 +1682,8 @@ class GuardedConnection(asyncpg.Connection):
         `_SETTLE_ROUNDS` checks refuses `query` (enforce) or reports it (False: not caught up)."""
         if self._tg_catalog_stale:
             await self._tg_check_names_again()
+        if self._tg_order_due:
+            await self._tg_check_order()
         rounds = 0
         while (self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction():
             rounds += 1
@@ -1710,6 +1748,24 @@ class GuardedConnection(asyncpg.Connection):
             return True
         return True
 
+    async def _tg_check_order(self) -> None:
+        """Before a statement proven by a table's column order (`RuntimeVerdict.by_order`):
+        the watch's mark read (one round trip, inside a transaction too: its statements see
+        DDL committed since it began, whose notification PostgreSQL holds until it ends), and
+        the catalog read again if it moved (h37R: `INSERT INTO notes SELECT $1::bigint, 2`
+        after another session moved `tenant_id` last wrote clinic 2's row). Naming the
+        INSERT's columns costs nothing of this."""
+        self._tg_order_due = False
+        try:
+            mark = await _fetchval(self, _WATCH_VERSION_QUERY)
+        except asyncpg.UndefinedTableError:
+            mark = None  # the watch dropped: read again, without it
+        if mark != self._tg_catalog_mark:
+            self.tenantguard.catalog_changed()
+            self._tg_catalog_stale = False
+            await self._tg_read_schema_code()
+        self._tg_order_checked = True
+
     async def _tg_read_catalog_again(self) -> None:
         """The catalog changed since this connection read it (`_tg_catch_up`): the deferred
         reset first (state left by statements judged on the old catalog; names are read as
@@ -1738,7 +1794,9 @@ class GuardedConnection(asyncpg.Connection):
             return script
         script = super().get_reset_query()
         if self._server_caps.sql_close_all:  # type: ignore[attr-defined]  # PostgreSQL itself
-            parts = (script, "DISCARD TEMP;", "DISCARD SEQUENCES;", self._tg_identity)
+            # the watch's channel heard again after asyncpg's `UNLISTEN *` (h37R)
+            listen = _LISTEN_WATCH if self._tg_listening else ""
+            parts = (script, "DISCARD TEMP;", "DISCARD SEQUENCES;", self._tg_identity, listen)
             script = "\n".join(filter(None, parts))
             self._reset_query = script
         return script
@@ -1844,6 +1902,13 @@ class GuardedConnection(asyncpg.Connection):
     # -- callbacks asyncpg runs from the connection's socket or where it is closed ----------
 
     def _process_notification(self, pid: int, channel: str, payload: str) -> None:
+        if channel == _WATCH_CHANNEL and self._tg_listening:
+            # DDL another session (or this one) committed, told by the catalog watch as it
+            # is read from the socket, synchronously: the next call of this connection, hot
+            # path included, reads the catalog again before it is checked (h37R: a verdict
+            # on the column order, the views, the search path's names read at connect)
+            self._tg_catalog_stale = True
+            self._tg_fast = False
         _outside_requests(super()._process_notification, pid, channel, payload)  # type: ignore[misc]
 
     def _process_log_message(self, fields: Any, last_query: Any) -> None:

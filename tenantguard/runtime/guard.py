@@ -145,8 +145,15 @@ class RuntimeVerdict:
     writes: bool = False  # may advance a sequence the pool's reset forgets (`session.Effects`)
     # opens a transaction (`session.Effects`): run only on the pool's lease it was made in
     opens_transaction: bool = False
+    # proven only by the order of a table's columns (an INSERT with no column list, a `*`:
+    # `Policy.tenant_places`), which another session's DDL may move: the connection checks the
+    # catalog watch before it runs (h37R; never on the hot path)
+    by_order: bool = False
 
 
+# a text that may rely on a table's column order: an INSERT (its column list may be missing)
+# or a `*` (`Guard._proven_by_order`)
+_BY_ORDER = lazy_pattern(r"(?i)\*|(?<![\w$])insert(?![\w$])")
 _READ_WORD = lazy_pattern(r"[a-z_][a-z0-9_$]*")
 # every name in a text the lexer cannot read (PostgreSQL rejects it): each one may be a call
 _ANY_NAME = lazy_pattern(r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)', re.UNICODE)
@@ -500,6 +507,7 @@ class Guard:
         clinic 2)."""
         for connection in list(self._connections):
             connection._tg_catalog_stale = True
+            connection._tg_fast = False  # its hot path too (a cached verdict of the old catalog)
 
     def learn_stateful(self, names: frozenset[str]) -> None:
         """Views and functions of the database whose code leaves state the pool's reset undoes
@@ -819,23 +827,44 @@ class Guard:
         }
         # (the catalog's functions, sorted with them: a view may read tenant rows through one)
         functions = self._unknown_functions(policy)
-        for layer in range(max(len(texts) for texts in sorting.values())):
-            found = tenant_relations(
-                # (pg_get_viewdef ends the query with a semicolon)
-                {
-                    view: ViewInfo(texts[min(layer, len(texts) - 1)].strip().rstrip(";"), None)
-                    for view, texts in sorting.items()
-                },
-                functions,
-                judged,
-                {view for view in sorting if view in materialized},
+        # a view named like one of the policy's tables (a table renamed, a view made under
+        # its name by a migration) is sorted a second time with the catalog's tables that hold
+        # the tenant column and that the policy does not name read as tenant tables (h37R:
+        # `ALTER TABLE patients RENAME TO patients_all; CREATE VIEW patients AS SELECT …,
+        # tenant_id * 0 + 1 AS tenant_id … FROM patients_all` was read as the tenant table,
+        # pinned by its computed tenant_id: every clinic's rows). Other views over those tables
+        # pass unchecked, as the tables do (said by `unlisted_tables_found`)
+        unlisted = {sql_name(t) for t in self.unlisted_tables[0]}
+        named = {
+            view
+            for view in unnamed
+            if normalize_name(sql_name(view)) in policy.tenant_tables | policy.global_tables
+        }
+        passes: list[tuple[Policy, set[str] | None]] = [(judged, None)]
+        if unlisted and named:
+            widened = judged.replace(
+                tenant_tables={sql_name(t) for t in judged.tenant_tables} | unlisted
             )
-            for view, columns in found.tenant.items():
-                if view in unnamed and tenant.get(view) is None:
-                    tenant[view] = columns
-            for view, why in found.unpinnable.items():
-                if view in unnamed and why and not unpinnable.get(view):
-                    unpinnable[view] = why
+            passes.append((widened, named))
+        for judging, only in passes:
+            for layer in range(max(len(texts) for texts in sorting.values())):
+                found = tenant_relations(
+                    # (pg_get_viewdef ends the query with a semicolon)
+                    {
+                        view: ViewInfo(texts[min(layer, len(texts) - 1)].strip().rstrip(";"), None)
+                        for view, texts in sorting.items()
+                    },
+                    functions,
+                    judging,
+                    {view for view in sorting if view in materialized},
+                )
+                kept = unnamed if only is None else only
+                for view, columns in found.tenant.items():
+                    if view in kept and tenant.get(view) is None:
+                        tenant[view] = columns
+                for view, why in found.unpinnable.items():
+                    if view in kept and why and not unpinnable.get(view):
+                        unpinnable[view] = why
         for view in tenant:
             if normalize_name(sql_name(view)) in shadowing and not unpinnable.get(view):
                 unpinnable[view] = (
@@ -846,11 +875,16 @@ class Guard:
             return policy
         # (the constructor folds the names given: each is given as written in SQL, else a
         # mixed-case table of the policy, `"Members"`, became `members` and was read unpinned)
+        demoted = {normalize_name(sql_name(v)) for v in tenant if v in unpinnable}
         return policy.replace(
-            global_tables={
-                sql_name(t)
-                for t in policy.global_tables
-                if not any(t == normalize_name(sql_name(v)) for v in tenant if v in unpinnable)
+            global_tables={sql_name(t) for t in policy.global_tables if t not in demoted},
+            # nor homed as global where the catalog holds the name (h37R: `tenants`, global,
+            # renamed by a migration and a view over patients made under its name, was read
+            # as public's global table by its catalog home: every clinic's patients)
+            global_homes={
+                sql_name(t): homes
+                for t, homes in policy.global_homes.items()
+                if normalize_name(sql_name(t)) not in demoted
             },
             tenant_tables={sql_name(t) for t in policy.tenant_tables}
             | {sql_name(v) for v in tenant},
@@ -1045,7 +1079,11 @@ class Guard:
         (again when what was found changes)."""
         if (tables, shared) == self.unlisted_tables:
             return
+        sorted_again = tables != self.unlisted_tables[0] and self._view_queries[0]
         self.unlisted_tables = (tables, shared)
+        if sorted_again:  # the views named like the policy's tables sorted with them (h37R)
+            self._proven_with = self._with_readers(self._policy)
+            self.clear_cache()
         column = self._policy.tenant_column
         if tables:
             shown = ", ".join(tables[:10]) + (" …" if len(tables) > 10 else "")
@@ -1276,10 +1314,12 @@ class Guard:
                             "inside `with unscoped(reason):`",
                         )
                     )
+        by_order = False
         if self._mode is not Mode.OFF:
             ended = ""  # a statement of the script before this one ends a transaction
             for text, own in zip(texts, each, strict=True):
                 verdict = analyze_statement(text, self._proven_with)
+                by_order = by_order or self._proven_by_order(text, verdict)
                 if ended and self._relies_on_setting(text, verdict):
                     errors.append(
                         _runtime_finding(
@@ -1393,7 +1433,7 @@ class Guard:
             expression,
             effects.plain,
             effects.ends_transaction,
-            fast and self._mode is not Mode.OFF,
+            fast and not by_order and self._mode is not Mode.OFF,
             self._set_tenant_setting or expression,
             value_check,
             size,
@@ -1402,7 +1442,23 @@ class Guard:
             sum(not is_control_statement(t) for t in texts) > 1,
             effects.writes or stateful,
             effects.opens_transaction,
+            by_order and not errors,
         )
+
+    def _proven_by_order(self, text: str, verdict: Verdict) -> bool:
+        """Whether `text` (proven, `verdict`) is proven only by the order of a table's columns
+        (`Policy.tenant_places`: an INSERT with no column list, a `*`): proven again without
+        them, once per text the cache keeps, where its text may rely on them (h37R)."""
+        policy = self._proven_with
+        if (
+            any(f.severity is Severity.ERROR for f in verdict.findings)
+            or not verdict.touches_tenant_tables
+            or not (policy.tenant_places or policy.homed_tenant_places)
+            or _BY_ORDER.search(text) is None
+        ):
+            return False
+        blind = policy.replace(tenant_places={}, homed_tenant_places={})
+        return any(f.severity is Severity.ERROR for f in analyze_statement(text, blind).findings)
 
     # -- the check ---------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ are (`implicit_changers`). Pure but for the query text: rows in, names out.
 What it cannot see: code created after the connection read the catalog (a migration run while
 the application runs: connections made after it see it; with the catalog watch installed,
 `CATALOG_WATCH`, a pool's connection reads it again before the next lease's first statement,
-and a connection of `connect()` after its next reset()), and a setting's name assembled at run
+and any guarded connection before its next statement once the watch's notification, sent at
+the DDL's commit, has reached it: `WATCH_CHANNEL`), and a setting's name assembled at run
 time inside a function that neither calls `set_config` nor runs dynamic SQL (there is no other
 way to change a setting from SQL).
 """
@@ -1458,6 +1459,8 @@ def exact_domains(rows: Iterable[Sequence[object]]) -> dict[str, tuple[str, str]
 # makes it read the catalog again before the lease's first statement.
 WATCH_SCHEMA = "tenantguard"
 WATCH_TRIGGERS = ("tenantguard_catalog_end", "tenantguard_catalog_drop")
+# the channel the watch notifies at each counted DDL's commit (`GuardedConnection` LISTENs)
+WATCH_CHANNEL = "tenantguard_catalog"
 CATALOG_WATCH = f"""
 CREATE SCHEMA IF NOT EXISTS {WATCH_SCHEMA};
 CREATE TABLE IF NOT EXISTS {WATCH_SCHEMA}.catalog_version (version bigint NOT NULL);
@@ -1487,6 +1490,9 @@ BEGIN
     RETURN;  -- temporary objects only
   END IF;
   UPDATE {WATCH_SCHEMA}.catalog_version SET version = version + 1;
+  -- told at commit to every session LISTENing (h37R: a connection of connect() that is
+  -- never reset, or a pool's lease, sees the DDL before its next statement)
+  PERFORM pg_catalog.pg_notify('{WATCH_CHANNEL}', '');
 END $$;
 GRANT USAGE ON SCHEMA {WATCH_SCHEMA} TO PUBLIC;
 GRANT SELECT ON {WATCH_SCHEMA}.catalog_version TO PUBLIC;

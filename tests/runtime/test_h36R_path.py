@@ -36,13 +36,15 @@ outside, on a real server. Each case asserts on the rows a statement read.
    a hand-written policy's global name homed where the configured path reads it, "$user" of
    config search_path read as the session's role).
 
-NOT FIXED (documented staleness): a connection of connect() that is never reset reads the
-catalog only when it opens or runs DDL itself (README): after another session's `ALTER TABLE
+FIXED in h37R (was documented staleness): a connection of connect() that is never reset read
+the catalog only when it opened or ran DDL itself (README): after another session's `ALTER TABLE
 notes DROP COLUMN tenant_id; … ADD COLUMN tenant_id bigint` (tenant_id now last), clinic 1's
 `INSERT INTO notes SELECT $1::bigint, 2` (1) passed by the stale column order and wrote
 (tenant_id 2, other 1): clinic 2's row — watch installed or not. A pool with the watch held
 (refused at the next lease). Before h36C such an INSERT (no column list, policy by hand) was
-refused; the catalog's column order widens that window to a write.
+refused; the catalog's column order widened that window to a write. With the catalog watch,
+each connection now LISTENs to it (h37R): another session's DDL marks the catalog stale, read
+again before the next statement.
 
 HELD (probes, not kept as tests): a temporary `countries` made by SELECT … INTO TEMP, by a
 function, by a trigger, a temporary view, one renamed into the name (refused or discarded by
@@ -54,6 +56,7 @@ true) before its query (refused, not pinnable); a "$user" schema with the policy
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import asyncpg
@@ -381,14 +384,7 @@ async def test_a_path_set_in_the_block_reading_the_global_table_passes(
         await conn.close()
 
 
-# ------------------------------------------- not fixed: a column order changed behind connect()
-@pytest.mark.xfail(
-    strict=True,
-    reason="h36R, not fixed: a connection of connect() that is never reset reads the catalog "
-    "only when it opens or runs DDL itself (README, catalog watch); the INSERT with no column "
-    "list is matched by the order read at connect. Seeing it needs the watch's check before "
-    "such a statement (a round trip) or reset() after migrations; a pool with the watch holds",
-)
+# ------------------------------------------- fixed (h37R): a column order changed behind connect()
 async def test_a_column_order_changed_by_another_session_is_read_again(two_clinics: str) -> None:
     from tenantguard.runtime.schema_code import CATALOG_WATCH
     from tests.runtime.test_h32h_attack import _owner_runs
@@ -404,9 +400,17 @@ async def test_a_column_order_changed_by_another_session_is_read_again(two_clini
             await conn.execute(insert, 1)
         await _owner_runs(two_clinics, "ALTER TABLE notes DROP COLUMN tenant_id")
         await _owner_runs(two_clinics, "ALTER TABLE notes ADD COLUMN tenant_id bigint")
+        await asyncio.sleep(0.05)  # the watch's notification on its way (h37R)
         with tenant(1), contextlib.suppress(TenantIsolationError):
             await conn.execute(insert, 1)
     finally:
         await conn.close()
-    rows = await _raw(two_clinics, "SELECT tenant_id, other FROM notes WHERE tenant_id = 2")
-    assert [tuple(r) for r in rows] == []  # is [(2, 1)]: clinic 1's INSERT wrote clinic 2's row
+    # clinic 2 has no row (was [(2, 1)]: clinic 1's INSERT wrote clinic 2's row); clinic 1's
+    # second INSERT, read by the new order (2 in tenant_id), is refused; its first row lost its
+    # tenant_id with the dropped column (NULL)
+    theirs = await _raw(two_clinics, "SELECT tenant_id, other FROM notes WHERE tenant_id = 2")
+    assert [tuple(r) for r in theirs] == []
+    mine = await _raw(two_clinics, "SELECT tenant_id, other FROM notes WHERE tenant_id = 1")
+    assert [tuple(r) for r in mine] == []
+    every = await _raw(two_clinics, "SELECT tenant_id, other FROM notes")
+    assert [tuple(r) for r in every] == [(None, 2)]
