@@ -1043,7 +1043,7 @@ class GuardedConnection(asyncpg.Connection):
                 ("types", _TENANT_TYPES_QUERY, (column,)),
                 ("places", _TENANT_PLACES_QUERY, (column,)),
                 ("paths", _FUNCTION_PATHS_QUERY, ()),
-                ("homes", _GLOBAL_HOMES_QUERY, (global_names,)),
+                ("homes", _GLOBAL_HOMES_QUERY, (global_names, column)),
                 ("definitions", _FUNCTION_DEFINITIONS_QUERY, ()),
             ):
                 found[name] = await _fetch(self, query, *args)
@@ -1052,7 +1052,7 @@ class GuardedConnection(asyncpg.Connection):
         if not self._tg_listening:
             # before the catalog is read: DDL committed after the read is heard (h37R). On a
             # database with no watch nothing is ever told (one statement at connect)
-            await _execute(self, _LISTEN_WATCH)
+            await self._tg_driver_call(lambda: _execute(self, _LISTEN_WATCH))
             self._tg_listening = True
             connection: Any = self
             connection._reset_query = None  # made again with the LISTEN
@@ -1757,7 +1757,7 @@ class GuardedConnection(asyncpg.Connection):
         INSERT's columns costs nothing of this."""
         self._tg_order_due = False
         try:
-            mark = await _fetchval(self, _WATCH_VERSION_QUERY)
+            mark = await self._tg_driver_call(lambda: _fetchval(self, _WATCH_VERSION_QUERY))
         except asyncpg.UndefinedTableError:
             mark = None  # the watch dropped: read again, without it
         if mark != self._tg_catalog_mark:

@@ -723,20 +723,39 @@ class Guard:
         homes, user = self._catalog_homes
         if not homes:
             return policy
-        from tenantguard.runtime.schema_code import catalog_resolved
+        from tenantguard.runtime.schema_code import catalog_resolved, tenant_shadow
 
         path = tuple(user if e == "$user" and user else e for e in policy.search_path)
         relation_homes = {sql_name(t): set(h) for t, h in policy.relation_homes.items()}
         global_homes = {sql_name(t): set(h) for t, h in policy.global_homes.items()}
+        shadowed: dict[str, str] = {}
         for name, held in homes.items():
             real = {h for h in held if not h.startswith("$")}
             relation_homes[sql_name(name)] = relation_homes.get(sql_name(name), set()) | real
-            if name in policy.global_tables and sql_name(name) not in global_homes:
-                home = catalog_resolved(held, path, user or None)
-                if home is not None and home != "?":
-                    global_homes[sql_name(name)] = {home}
-        return policy.replace(
+            if name not in policy.global_tables:
+                continue
+            home = catalog_resolved(held, path, user or None)
+            if home is None or home == "?" or home in policy.global_homes.get(name, ()):
+                continue
+            if tenant_shadow(held, home):
+                # (h37R) the path reads a table of tenant rows under the global name
+                shadowed[sql_name(name)] = (
+                    f"the search path reads it in schema {home}, whose relation of this name "
+                    "holds the tenant column, where another schema holds one too: it is not "
+                    "the global table"
+                )
+                global_homes.pop(sql_name(name), None)
+            elif sql_name(name) not in global_homes:
+                global_homes[sql_name(name)] = {home}
+        policy = policy.replace(
             search_path=path, relation_homes=relation_homes, global_homes=global_homes
+        )
+        if not shadowed:
+            return policy
+        return policy.replace(
+            global_tables={sql_name(t) for t in policy.global_tables} - {t for t in shadowed},
+            tenant_tables={sql_name(t) for t in policy.tenant_tables} | set(shadowed),
+            unpinnable={**{sql_name(t): w for t, w in policy.unpinnable.items()}, **shadowed},
         )
 
     def _with_path_functions(self, policy: Policy) -> Policy:

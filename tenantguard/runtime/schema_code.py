@@ -1275,15 +1275,18 @@ GLOBAL_HOMES_QUERY = """
 SELECT c.relname::text, n.nspname::text,
        EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = n.nspname),
        EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = n.nspname
-               AND pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER'))
+               AND pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER')),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid
+               AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped)
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   AND n.nspname !~ '^pg_(temp|toast)'
 """
 
 # in `catalog_homes`, beside a schema's name: it is named like a role ("$role:"), one the
-# session user may SET ROLE to ("$member:"): what a "$user" entry of a path may read
-_ROLE, _MEMBER = "$role:", "$member:"
+# session user may SET ROLE to ("$member:"): what a "$user" entry of a path may read; its
+# relation of the name holds the tenant column ("$tenant:", `tenant_shadow`)
+_ROLE, _MEMBER, _TENANT = "$role:", "$member:", "$tenant:"
 
 
 def catalog_homes(rows: Iterable[Sequence[object]]) -> dict[str, frozenset[str]]:
@@ -1291,11 +1294,25 @@ def catalog_homes(rows: Iterable[Sequence[object]]) -> dict[str, frozenset[str]]
     global names), as the catalog says — the schema sources may miss one; each also marked
     when it is named like a role, or like one the session user may become."""
     found: dict[str, set[str]] = {}
-    for name, schema, role, member in rows:
+    for row in rows:
+        name, schema, role, member = row[:4]
+        tenant = len(row) > 4 and bool(row[4])
         held = found.setdefault(str(name), set())
         held.add(str(schema))
-        held.update(mark + str(schema) for mark, on in ((_ROLE, role), (_MEMBER, member)) if on)
+        held.update(
+            mark + str(schema)
+            for mark, on in ((_ROLE, role), (_MEMBER, member), (_TENANT, tenant))
+            if on
+        )
     return {name: frozenset(schemas) for name, schemas in found.items()}
+
+
+def tenant_shadow(held: frozenset[str], home: str) -> bool:
+    """Whether the relation of a global name that a path reads, in schema `home`, holds the
+    tenant column while another schema holds a relation of the name too (`catalog_homes`):
+    the name reads a table of tenant rows in place of the global one (h37R: another session's
+    `CREATE TABLE "$user".tenants AS SELECT tenant_id, … FROM patients`, first on the path)."""
+    return _TENANT + home in held and len({h for h in held if not h.startswith("$")}) > 1
 
 
 def _resolved(

@@ -1,9 +1,9 @@
 """Round 37 (helper h37R): what the runtime guard read of the catalog, changed by another
 session AFTER the read, on a real server. Each case: clinic 1's statement runs once (its
 verdict made and cached on the catalog as read), another session commits DDL, and clinic 1
-runs the same statement again, on a connection of `connect()` that is never reset and on a
-pool's connection between two leases. The rows it reads (or the row it writes) are asserted:
-never clinic 2's (Carla).
+runs the same statement again, on a connection of `connect()` that is never reset (by
+`fetch`, and by a statement it prepared before the DDL) and on a pool's connection between two
+leases. The rows it reads (or the row it writes) are asserted: never clinic 2's (Carla).
 
 Before h37R a connection of connect() read the catalog at connect and when it ran DDL itself
 only: every shape below read or wrote across clinics on it (the pool held: the catalog watch is
@@ -114,6 +114,13 @@ SHAPES: dict[str, tuple[str, str, str]] = {
         INSERT,
         ALL_NAMES + " ALTER TABLE patients ALTER COLUMN last_name SET DEFAULT all_names();",
     ),
+    # a global name shadowed by a table of every clinic's rows in a schema earlier on the path
+    "global shadowed by the path": (
+        "",
+        "SELECT name FROM tenants ORDER BY 1",
+        'CREATE SCHEMA "{role}"; CREATE TABLE "{role}".tenants AS'
+        " SELECT tenant_id, id, first_name AS name FROM public.patients;",
+    ),
     # a trigger that does the same
     "trigger": (
         "",
@@ -150,19 +157,34 @@ def _leaked(rows: list[Any]) -> bool:
     return any("Carla" in str(value) for value in rows)
 
 
-@pytest.mark.parametrize("shape", sorted(SHAPES))
-@pytest.mark.parametrize("how", ["connect", "pool"])
+OPEN: dict[str, str] = {}  # shapes not fixed (strict xfail): none left
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=OPEN[s])) if s in OPEN else s
+        for s in sorted(SHAPES)
+    ],
+)
+@pytest.mark.parametrize("how", ["connect", "prepared", "pool"])
 async def test_ddl_of_another_session_after_the_catalog_read(
     two_clinics: str, shape: str, how: str
 ) -> None:
     before, statement, after = SHAPES[shape]
     role = (await _raw(two_clinics, "SELECT current_user::text"))[0][0]
     await _raw(two_clinics, CATALOG_WATCH + before)
-    if how == "connect":
+    if how in ("connect", "prepared"):
         conn = await connect(two_clinics, policy=POLICY)
+        prepared: dict[str, Any] = {}
 
         async def run(sql: str, args: tuple[Any, ...]) -> list[Any]:
-            return list(await conn.fetch(sql, *args))
+            if how == "connect":
+                return list(await conn.fetch(sql, *args))
+            # (prepared once, before the DDL: each execution is checked again)
+            if sql not in prepared:
+                prepared[sql] = await conn.prepare(sql)
+            return list(await prepared[sql].fetch(*args))
 
         close: Callable[[], Awaitable[None]] = conn.close
     else:
@@ -274,3 +296,23 @@ async def test_an_insert_by_the_column_order_still_runs(two_clinics: str) -> Non
     finally:
         await conn.close()
     assert [tuple(r) for r in rows] == [(1, 2), (1, 3), (1, 4)]
+
+
+async def test_a_global_name_shadowed_by_a_table_without_the_tenant_column_passes(
+    two_clinics: str,
+) -> None:
+    """The twin of "global shadowed by the path": the role's schema's `tenants` holds no tenant
+    column (a copy of the registry's names): read as the global table it is, unpinned."""
+    role = (await _raw(two_clinics, "SELECT current_user::text"))[0][0]
+    await _raw(
+        two_clinics,
+        CATALOG_WATCH + f'CREATE SCHEMA "{role}"; CREATE TABLE "{role}".tenants AS'
+        " SELECT id, name FROM public.tenants;",
+    )
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1):
+            rows = [r[0] for r in await conn.fetch("SELECT name FROM tenants ORDER BY 1")]
+    finally:
+        await conn.close()
+    assert rows == ["North", "South"]
