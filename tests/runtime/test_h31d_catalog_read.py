@@ -95,6 +95,9 @@ async def test_a_failed_shared_read_is_made_again_by_the_waiting_connection(
             return await real(self)
 
         monkeypatch.setattr(GuardedConnection, "_tg_policy_names", policy_names)
+        # (both LISTEN already: the round trip of the watch's LISTEN, made before a first read,
+        # h37R, would let either start its read first)
+        first._tg_listening = second._tg_listening = True
         failed, read = await asyncio.gather(
             first._tg_read_schema_code(), second._tg_read_schema_code(), return_exceptions=True
         )

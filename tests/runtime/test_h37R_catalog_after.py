@@ -3,7 +3,7 @@ session AFTER the read, on a real server. Each case: clinic 1's statement runs o
 verdict made and cached on the catalog as read), another session commits DDL, and clinic 1
 runs the same statement again, on a connection of `connect()` that is never reset (by
 `fetch`, and by a statement it prepared before the DDL) and on a pool's connection between two
-leases. The rows it reads (or the row it writes) are asserted: never clinic 2's (Carla).
+leases and within one lease. The rows it reads (or the row it writes) are asserted: never clinic 2's (Carla).
 
 Before h37R a connection of connect() read the catalog at connect and when it ran DDL itself
 only: every shape below read or wrote across clinics on it (the pool held: the catalog watch is
@@ -167,7 +167,7 @@ OPEN: dict[str, str] = {}  # shapes not fixed (strict xfail): none left
         for s in sorted(SHAPES)
     ],
 )
-@pytest.mark.parametrize("how", ["connect", "prepared", "pool"])
+@pytest.mark.parametrize("how", ["connect", "prepared", "pool", "one lease"])
 async def test_ddl_of_another_session_after_the_catalog_read(
     two_clinics: str, shape: str, how: str
 ) -> None:
@@ -187,7 +187,7 @@ async def test_ddl_of_another_session_after_the_catalog_read(
             return list(await prepared[sql].fetch(*args))
 
         close: Callable[[], Awaitable[None]] = conn.close
-    else:
+    elif how == "pool":
         pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
 
         async def run(sql: str, args: tuple[Any, ...]) -> list[Any]:
@@ -195,6 +195,17 @@ async def test_ddl_of_another_session_after_the_catalog_read(
                 return list(await leased.fetch(sql, *args))
 
         close = pool.close
+    else:  # both calls in one lease: the DDL committed while it is held
+        pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
+        held = await pool.acquire()
+
+        async def run(sql: str, args: tuple[Any, ...]) -> list[Any]:
+            return list(await held.fetch(sql, *args))
+
+        async def close() -> None:
+            await pool.release(held)
+            await pool.close()
+
     try:
         first = await _clinic_1(run, statement, 1)
         await _raw(two_clinics, after.format(role=role))
@@ -316,3 +327,30 @@ async def test_a_global_name_shadowed_by_a_table_without_the_tenant_column_passe
     finally:
         await conn.close()
     assert rows == ["North", "South"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h37R, not fixed: PostgreSQL holds the watch's notification while the listener's "
+    "transaction is open, and the transaction's next statement reads the view as replaced "
+    "(READ COMMITTED; the view not yet read in it, so no lock held the DDL back): judged on "
+    "the catalog read before. Only statements proven by a column order check the watch's "
+    "mark first (a round trip each); doing it for every statement in a transaction would put "
+    "a round trip on the hot path",
+)
+async def test_a_view_replaced_inside_the_application_s_transaction(two_clinics: str) -> None:
+    before, statement, after = SHAPES["view replaced"]
+    await _raw(two_clinics, CATALOG_WATCH + before)
+    conn = await connect(two_clinics, policy=POLICY)
+    rows: list[Any] = []
+    try:
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            await conn.fetch(statement, 1)  # (outside: a read in it would hold the DDL back)
+            async with conn.transaction():
+                await conn.execute("SELECT 1")
+                await _raw(two_clinics, after)
+                await asyncio.sleep(_TOLD)
+                rows = [r[0] for r in await conn.fetch(statement, 1)]
+    finally:
+        await conn.close()
+    assert not _leaked(rows), rows  # is ['Ana', 'Bruno', 'Carla']
