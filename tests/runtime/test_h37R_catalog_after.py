@@ -59,7 +59,7 @@ ALL_NAMES = (
 )
 INSERT = (
     "INSERT INTO patients (id, tenant_id, first_name, phone_number)"
-    " VALUES ($2, $1, 'Dan', '113') RETURNING last_name"
+    " VALUES ($2, $1, 'Dan', 'p' || $2::bigint) RETURNING last_name"
 )
 
 # name -> (made before the guard reads the catalog, clinic 1's statement, DDL made after)
@@ -120,6 +120,13 @@ SHAPES: dict[str, tuple[str, str, str]] = {
         "SELECT name FROM tenants ORDER BY 1",
         'CREATE SCHEMA "{role}"; CREATE TABLE "{role}".tenants AS'
         " SELECT tenant_id, id, first_name AS name FROM public.patients;",
+    ),
+    # a rule that writes clinic 2's rows at each INSERT of clinic 1's
+    "rule": (
+        "",
+        INSERT,
+        "CREATE RULE touch_2 AS ON INSERT TO patients DO ALSO"
+        " UPDATE patients SET first_name = 'overwritten' WHERE tenant_id = 2;",
     ),
     # a trigger that does the same
     "trigger": (
@@ -218,6 +225,9 @@ async def test_ddl_of_another_session_after_the_catalog_read(
     assert not _leaked(second), second  # was every clinic's names on connect()
     everyone = await _raw(two_clinics, "SELECT first_name, last_name FROM patients_rows")
     assert not [r for r in everyone if r[0] == "Dan" and "Carla" in str(r[1])]
+    # clinic 2's rows: Carla's, unchanged (a rule's UPDATE would have renamed her)
+    theirs = await _raw(two_clinics, "SELECT first_name FROM patients_rows WHERE tenant_id = 2")
+    assert [r[0] for r in theirs] == ["Carla"]
 
 
 @pytest.fixture(autouse=True)
@@ -226,7 +236,7 @@ async def _patients_rows(two_clinics: str) -> None:
     await _raw(
         two_clinics,
         "CREATE SCHEMA probe; CREATE VIEW probe.patients_rows AS"
-        " SELECT first_name, last_name FROM public.patients;"
+        " SELECT tenant_id, first_name, last_name FROM public.patients;"
         " ALTER DATABASE " + two_clinics.rsplit("/", 1)[-1].split("?")[0] + " SET search_path"
         ' = "$user", public, probe;',
     )
