@@ -2230,7 +2230,11 @@ class GuardedConnection(asyncpg.Connection):
         return await super().copy_records_to_table(
             table_name,
             records=source,
-            columns=columns,
+            # the columns the records were checked for, named: a COPY with no column list
+            # writes by the table's order when it runs, which another session's DDL may have
+            # moved since it was read (h37R: `copy_records_to_table('notes', records=[(1, 7)])`
+            # in a transaction, after `tenant_id` was dropped and added again, wrote tenant 7)
+            columns=written or columns,
             schema_name=schema_name,
             where=where,
             **kwargs,

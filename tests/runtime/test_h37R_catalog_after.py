@@ -364,3 +364,35 @@ async def test_a_view_replaced_inside_the_application_s_transaction(two_clinics:
     finally:
         await conn.close()
     assert not _leaked(rows), rows  # is ['Ana', 'Bruno', 'Carla']
+
+
+async def test_copy_records_with_no_column_list_after_the_order_moved(two_clinics: str) -> None:
+    """`copy_records_to_table` with no `columns=` writes by the table's order: the guard checked
+    each record by the order asyncpg read (its cached `SELECT * … LIMIT 1`), and the COPY had no
+    column list, so the server wrote by the order it has when it runs. In a transaction after
+    another session's `DROP`/`ADD COLUMN tenant_id`, `records=[(1, 7)]` wrote (tenant_id 7,
+    other 1): tenant 7's row. The COPY now names the columns its records were checked for."""
+    from tests.runtime.test_h32h_attack import _owner_runs
+
+    await _owner_runs(two_clinics, "CREATE TABLE notes (tenant_id bigint, other bigint)")
+    await _owner_runs(two_clinics, CATALOG_WATCH)
+    policy = POLICY.replace(tenant_tables={*POLICY.tenant_tables, "notes"})
+    conn = await connect(two_clinics, policy=policy)
+    try:
+        with tenant(1):
+            await conn.copy_records_to_table("notes", records=[(1, 5)])
+            with contextlib.suppress(TenantIsolationError):
+                async with conn.transaction():
+                    await conn.execute("SELECT 1")
+                    await _owner_runs(
+                        two_clinics,
+                        "ALTER TABLE notes DROP COLUMN tenant_id;"
+                        " ALTER TABLE notes ADD COLUMN tenant_id bigint",
+                    )
+                    await asyncio.sleep(_TOLD)
+                    await conn.copy_records_to_table("notes", records=[(1, 7)])
+    finally:
+        await conn.close()
+    rows = await _raw(two_clinics, "SELECT tenant_id, other FROM notes ORDER BY other")
+    # the first row lost its tenant_id with the column; the second is clinic 1's (was (7, 1))
+    assert [tuple(r) for r in rows] in ([(None, 5)], [(None, 5), (1, 7)])
