@@ -1518,10 +1518,23 @@ def _revealed(ctx: Context, analysis: Analysis) -> _Revealed:
     ]
 
 
+# the last policy's `tenant_column_casts` (a policy is immutable; read for every statement)
+_CASTS_OF: list[tuple[Policy, frozenset[str]]] = []
+
+
 def tenant_column_casts(policy: Policy) -> frozenset[str]:
     """The types a cast of the tenant column fails into on no value: those every tenant
     table's tenant column type (a domain's: its base's) casts to totally (`_TOTAL_CASTS`; none
-    from a text); int8's where the schema is not sure of a type (a bigint id casts to them)."""
+    from a text); int8's where the schema is not sure of a type (a bigint id casts to them).
+    Memoised for the last policy (`referencing_keys.checked_across_tenants` does the same)."""
+    if _CASTS_OF and _CASTS_OF[0][0] is policy:
+        return _CASTS_OF[0][1]
+    casts = _tenant_column_casts(policy)
+    _CASTS_OF[:] = [(policy, casts)]
+    return casts
+
+
+def _tenant_column_casts(policy: Policy) -> frozenset[str]:
     found: frozenset[str] | None = None
     for declared in policy.tenant_column_types.values():
         kind: str | None = declared
