@@ -1159,6 +1159,11 @@ def _cost(
             continue
         if not upper and id(item) not in varying:
             continue  # no column, parameter or subquery: folded to a constant when planned
+        if upper and _numeric_constant(item):
+            # an integer column compared with a numeric constant is converted to numeric on
+            # every row (int8 -> numeric, then numeric_eq): one function more (h37A)
+            total += 1
+            continue
         if isinstance(item, exp.Cast):
             operand = item.this
             if isinstance(operand, exp.Literal):
@@ -1428,8 +1433,11 @@ def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
         pairs = [(conjunct.this, conjunct.expression)]
     else:
         return False
-    if any(isinstance(s, exp.Cast) and s.to.this in _INEXACT_TYPES for s in pairs[0]):
-        return False  # `t.tenant_id = $1::numeric`: the column is cast, no equivalence (h33m)
+    if any(
+        (isinstance(s, exp.Cast) and s.to.this in _INEXACT_TYPES) or _numeric_constant(s)
+        for s in pairs[0]
+    ):
+        return False  # `t.tenant_id = $1::numeric`, `= 7.0`: the column is cast (h33m, h37A)
     bare = [_bare(s) for s in pairs[0]]
     return all(bare) if link else any(bare)
 
@@ -1791,6 +1799,7 @@ def _pin_calls_on_the_column(source: Source) -> bool:
                 # a value cast to numeric: the column is compared through numeric_eq, not
                 # leakproof (`v.tenant_id = $1::numeric`, helper h33m)
                 (isinstance(node, exp.Cast) and node.to.this in _NUMERIC_TYPES)
+                or _numeric_constant(node)  # `= 7.0`: numeric_eq too (h37A)
                 or (
                     isinstance(node, exp.Cast | exp.Array | exp.Func | exp.Anonymous)
                     and not isinstance(node, exp.Case | exp.If | exp.Connector)  # AND, OR
@@ -1808,6 +1817,19 @@ def _pin_calls_on_the_column(source: Source) -> bool:
 _NUMERIC_TYPES = frozenset({exp.DataType.Type.DECIMAL, exp.DataType.Type.MONEY})
 # a value of these types compared with an integer column casts the column
 _INEXACT_TYPES = _NUMERIC_TYPES | {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
+
+
+def _numeric_constant(node: exp.Expr) -> bool:
+    """A constant of a numeric type: a literal with a decimal point or an exponent (`7.0`,
+    `7e0`), or a literal cast to numeric (`'7'::numeric`): compared with an integer column,
+    PostgreSQL converts the column, not the constant (h37A)."""
+    if isinstance(node, exp.Literal):
+        return not node.is_string and any(c in node.name for c in ".eE")
+    return (
+        isinstance(node, exp.Cast)
+        and isinstance(node.this, exp.Literal)
+        and node.to.this in _INEXACT_TYPES
+    )
 
 
 def condition_cost(condition: exp.Expression) -> float:
