@@ -108,3 +108,41 @@ def test_a_decimal_pin_is_judged(tmp_path: Path) -> None:
     for sql in DECIMAL_PINS:
         assert codes(sql, policy) == ["TG013"], sql
     assert codes(INTEGER_PIN, policy) == []
+
+
+# 2. The same class by the parameter: PostgreSQL types `$1` once, by its first use (the select
+# list is parsed before the WHERE): `$1 + 0.5`, `$1::numeric`, `points <> $1` (a numeric
+# column) make it numeric, and `tenant_key = $1` then converts the column on every row: the
+# same tie, the same division on the other account's zero. Twin: `$1 + 1` types it an integer.
+PARAMETER_PINS = [
+    "SELECT $1 + 0.5 AS x, title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1",
+    "SELECT title FROM tasks WHERE $1::numeric > 0 AND tenant_key = $1 AND 10 / estimate > 1",
+]
+INTEGER_PARAMETER = (
+    "SELECT $1 + 1 AS x, title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1"
+)
+
+
+async def test_a_numeric_parameter_divides_on_another_accounts_row(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, TIE) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows = await conn.fetch(INTEGER_PARAMETER, 7770001)
+            assert [r["title"] for r in rows] == ["mine"]
+            for sql in PARAMETER_PINS:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(sql, 7770001)
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE tenant_key = 7770002")
+            for sql in PARAMETER_PINS:
+                assert [r["title"] for r in await conn.fetch(sql, 7770001)] == ["mine"]
+        finally:
+            await conn.close()
+
+
+def test_a_numeric_parameter_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TIE, tenant_column="tenant_key")
+    for sql in PARAMETER_PINS:
+        assert codes(sql, policy) == ["TG013"], sql
+    assert codes(INTEGER_PARAMETER, policy) == []

@@ -1391,11 +1391,13 @@ def _pin_cost(source: Source, analysis: Analysis | None = None) -> float:
 def _root_cost(conjunct: exp.Expression) -> float:
     """What the pin's own condition costs from above in its scan: a row comparison PostgreSQL
     parses into one `=` per column (`ROW(v.tenant_id, 1) = ROW($1, 1)`) the dearest of the
-    parts reading a column (helper h33m), any other its whole."""
+    parts reading a column (helper h33m), any other its whole; one more when the statement
+    may type the pin's parameter numeric (the column converted on every row, h37A)."""
+    retyped = 1.0 if _retyped_parameter(conjunct) else 0.0
     parts = _split_condition(conjunct) if isinstance(conjunct, exp.EQ) else None
     if not parts:
-        return _cost(conjunct, upper=True)
-    return max(
+        return _cost(conjunct, upper=True) + retyped
+    return retyped + max(
         (
             operator
             + sum((_cost(o, upper=True) for o in part if isinstance(o, exp.Expression)), 0.0)
@@ -1404,6 +1406,71 @@ def _root_cost(conjunct: exp.Expression) -> float:
         ),
         default=_UNBOUNDED,
     )
+
+
+# what compares or computes its operands in one type: a bare parameter among them is typed
+# by the others (`points <> $1`, `$1 + 0.5`, `coalesce($1, x)`, `x IN ($1, …)`)
+_TYPING_PARENTS = (
+    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In,
+    exp.Between, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Coalesce, exp.Greatest,
+    exp.Least, exp.Nullif, exp.If, exp.Case, exp.Array,
+)  # fmt: skip
+_INTEGER_TYPES = frozenset(
+    {exp.DataType.Type.BIGINT, exp.DataType.Type.INT, exp.DataType.Type.SMALLINT}
+)
+
+
+def _unwrapped(node: exp.Expr | None) -> exp.Expr | None:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _retyped_parameter(conjunct: exp.Expression) -> bool:
+    """Whether a named parameter the pin compares bare with a column (`tenant_id = $1`) may
+    be typed numeric by another use in the statement: PostgreSQL types a parameter once, by
+    its first use (the select list is parsed before the WHERE), and `tenant_id = $1` of a
+    numeric `$1` converts the column on every row. A use may type it numeric when it is cast
+    to numeric, or met by an operand that is neither a parameter, an integer or string literal,
+    NULL, a cast to an integer type, nor a column of the pin's own column name (`points <>
+    $1`, `$1 + 0.5`: of a type the proof does not know or numeric) (h37A)."""
+    names: dict[str, type] = {}
+    columns: set[str] = set()
+    for node in conjunct.find_all(exp.Parameter, exp.Placeholder):
+        parent = node.parent
+        while isinstance(parent, exp.Paren):
+            parent = parent.parent
+        if node.name and isinstance(parent, exp.EQ | exp.NullSafeEQ | exp.In | exp.Between):
+            names[node.name] = type(node)
+            columns.update(c.name for c in parent.find_all(exp.Column))
+    if not names:
+        return False
+    for node in conjunct.root().find_all(exp.Parameter, exp.Placeholder):
+        if names.get(node.name) is not type(node) or is_within(node, conjunct):
+            continue
+        parent = node.parent
+        while isinstance(parent, exp.Paren):
+            parent = parent.parent
+        if isinstance(parent, exp.Cast | exp.TryCast):
+            if parent.to.this in _NUMERIC_TYPES:
+                return True
+            continue
+        if not isinstance(parent, _TYPING_PARENTS):
+            continue
+        for operand in parent.iter_expressions():
+            other = _unwrapped(operand)
+            if other is None or other is node or isinstance(other, exp.If):
+                continue
+            if isinstance(other, exp.Parameter | exp.Placeholder | exp.Null):
+                continue
+            if isinstance(other, exp.Literal) and (other.is_string or not _numeric_constant(other)):
+                continue
+            if isinstance(other, exp.Cast) and other.to.this in _INTEGER_TYPES:
+                continue
+            if type(other) is exp.Column and other.name in columns:
+                continue
+            return True
+    return False
 
 
 def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
@@ -1438,6 +1505,8 @@ def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
         for s in pairs[0]
     ):
         return False  # `t.tenant_id = $1::numeric`, `= 7.0`: the column is cast (h33m, h37A)
+    if _retyped_parameter(conjunct):
+        return False  # `$1` typed numeric by another use: the column is cast too (h37A)
     bare = [_bare(s) for s in pairs[0]]
     return all(bare) if link else any(bare)
 
