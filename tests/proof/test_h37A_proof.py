@@ -146,3 +146,42 @@ def test_a_numeric_parameter_is_judged(tmp_path: Path) -> None:
     for sql in PARAMETER_PINS:
         assert codes(sql, policy) == ["TG013"], sql
     assert codes(INTEGER_PARAMETER, policy) == []
+
+
+# 3. An EXISTS pin in HAVING: PostgreSQL moves a HAVING condition to WHERE only when it holds
+# no subquery, so `HAVING EXISTS (SELECT 1 FROM accounts a WHERE a.id = $1 AND a.id =
+# tenant_key)` filters the groups after `sum(10 / estimate)` ran over every account's rows;
+# the proof labelled the pin "EXISTS in HAVING" and its checks looked for "HAVING" only: no
+# finding. Twins: the plain HAVING pin (moved to WHERE), a count (cannot fail).
+HAVING_EXISTS = (
+    "SELECT tenant_key, sum(10 / estimate) FROM tasks GROUP BY tenant_key"
+    " HAVING EXISTS (SELECT 1 FROM accounts a WHERE a.id = $1 AND a.id = tenant_key)"
+)
+HAVING_PLAIN = (
+    "SELECT tenant_key, sum(10 / estimate) FROM tasks GROUP BY tenant_key HAVING tenant_key = $1"
+)
+HAVING_COUNT = (
+    "SELECT tenant_key, count(*) FROM tasks GROUP BY tenant_key"
+    " HAVING EXISTS (SELECT 1 FROM accounts a WHERE a.id = $1 AND a.id = tenant_key)"
+)
+
+
+async def test_an_exists_in_having_sums_every_accounts_rows(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, TIE) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            assert [tuple(r) for r in await conn.fetch(HAVING_PLAIN, 7770001)] == [(7770001, 5)]
+            assert [tuple(r) for r in await conn.fetch(HAVING_COUNT, 7770001)] == [(7770001, 1)]
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await conn.fetch(HAVING_EXISTS, 7770001)
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE tenant_key = 7770002")
+            assert [tuple(r) for r in await conn.fetch(HAVING_EXISTS, 7770001)] == [(7770001, 5)]
+        finally:
+            await conn.close()
+
+
+def test_an_exists_in_having_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TIE, tenant_column="tenant_key")
+    assert codes(HAVING_EXISTS, policy) == ["TG013"]
+    assert codes(HAVING_PLAIN, policy) == []
+    assert codes(HAVING_COUNT, policy) == []

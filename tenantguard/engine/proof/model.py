@@ -80,6 +80,12 @@ class Fact:
         self.null_safe = null_safe
         self.via_key = via_key
 
+    @property
+    def in_having(self) -> bool:
+        """A condition of the block's HAVING: a plain one, or an EXISTS conjunct there (labelled
+        "EXISTS in HAVING"): it filters groups, after the aggregates ran (h37A)."""
+        return self.clause in ("HAVING", "EXISTS in HAVING")
+
     def __repr__(self) -> str:
         said = (
             self.value.describe()

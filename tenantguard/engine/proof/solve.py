@@ -469,7 +469,7 @@ class Solver:
         while current is not None and id(current) not in seen:
             seen.add(id(current))
             fact = current.pinned_by
-            if fact is None or fact.via_key or fact.multi or fact.clause == "HAVING":
+            if fact is None or fact.via_key or fact.multi or fact.in_having:
                 return False
             conjunct = fact.conjunct
             if fact.pushed:  # pinned by its own reader's pin, pushed once more

@@ -1364,7 +1364,7 @@ def _pin_cost(source: Source, analysis: Analysis | None = None) -> float:
             or current.passthrough
             or fact.via_key
             or fact.multi
-            or fact.clause == "HAVING"
+            or fact.in_having
             or (isinstance(fact.conjunct, exp.In) and fact.conjunct.args.get("query"))
             or fact.conjunct.find(exp.Subquery) is not None  # a SubPlan: evaluated last
         ):
@@ -3479,15 +3479,13 @@ def _before_a_having_pin(
     pinned by a HAVING condition PostgreSQL keeps in HAVING — one with a subquery or a
     volatile call, which it does not move to WHERE: the aggregate ran over every tenant's
     rows first. (Outside an aggregate, a select list is computed after HAVING.)"""
-    if not any(
-        s.pinned_by is not None and s.pinned_by.clause == "HAVING" for s in block.every_source
-    ):
+    if not any(s.pinned_by is not None and s.pinned_by.in_having for s in block.every_source):
         return  # (the cheap test first)
     if not isinstance(node.find_ancestor(exp.AggFunc, exp.Select), exp.AggFunc):
         return
     for source in _tenant_sources(analysis, block, node, visible):
         fact = source.pinned_by
-        if source.block is not block or fact is None or fact.clause != "HAVING":
+        if source.block is not block or fact is None or not fact.in_having:
             continue
         conjunct = fact.conjunct
         kept = conjunct.find(exp.Subquery, exp.Select) is not None or calls_volatile(
@@ -3719,7 +3717,7 @@ def _pinned_here(source: Source, seen: set[int]) -> bool:
         return True
     fact = source.pinned_by
     # a HAVING pin filters groups: the aggregates' arguments ran on every row before it
-    if fact is None or fact.pushed or fact.clause == "HAVING":
+    if fact is None or fact.pushed or fact.in_having:
         return False
     return fact.other is None or _pinned_here(fact.other, seen)
 
