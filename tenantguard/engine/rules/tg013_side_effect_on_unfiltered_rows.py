@@ -1426,6 +1426,50 @@ def _unwrapped(node: exp.Expr | None) -> exp.Expr | None:
     return node
 
 
+# the order PostgreSQL transforms a SELECT's clauses in (transformSelectStmt): a parameter is
+# typed by the first use it meets
+_CLAUSE_ORDER = {
+    "with_": 0, "from_": 1, "joins": 1, "expressions": 2, "where": 3, "having": 4, "order": 5,
+    "group": 6, "distinct": 7, "limit": 8, "offset": 8,
+}  # fmt: skip
+
+
+def _parameter_start(node: exp.Expr) -> int | None:
+    inner = node.this
+    meta = inner.meta if isinstance(inner, exp.Expr) else None
+    start = meta.get("start") if meta else None
+    return start if isinstance(start, int) else None
+
+
+def _clause_in(select: exp.Select, node: exp.Expr) -> int | None:
+    """The rank of the clause of `select` holding `node` (None: not known)."""
+    current: exp.Expr = node
+    while current.parent is not None and current.parent is not select:
+        current = current.parent
+    return _CLAUSE_ORDER.get(current.arg_key or "") if current.parent is select else None
+
+
+def _typed_after(use: exp.Expr, pin: exp.Expr) -> bool:
+    """Whether PostgreSQL surely transforms `use` after `pin`, two uses of one parameter in one
+    plain SELECT block (no set operation, CTE or other block between them): a later clause
+    (the select list before the WHERE), or the same clause further right. Any other pair: not
+    known (the use may type the parameter first)."""
+    block = pin.find_ancestor(exp.Select)
+    if block is None or use.find_ancestor(exp.Select) is not block:
+        return False
+    if block.find_ancestor(exp.SetOperation, exp.CTE) is not None or isinstance(
+        block.parent, exp.SetOperation
+    ):
+        return False
+    use_rank, pin_rank = _clause_in(block, use), _clause_in(block, pin)
+    if use_rank is None or pin_rank is None:
+        return False
+    if use_rank != pin_rank:
+        return use_rank > pin_rank
+    use_start, pin_start = _parameter_start(use), _parameter_start(pin)
+    return use_start is not None and pin_start is not None and use_start > pin_start
+
+
 def _retyped_parameter(conjunct: exp.Expression) -> bool:
     """Whether a named parameter the pin compares bare with a column (`tenant_id = $1`) may
     be typed numeric by another use in the statement: PostgreSQL types a parameter once, by
@@ -1433,21 +1477,25 @@ def _retyped_parameter(conjunct: exp.Expression) -> bool:
     numeric `$1` converts the column on every row. A use may type it numeric when it is cast
     to numeric, or met by an operand that is neither a parameter, an integer or string literal,
     NULL, a cast to an integer type, nor a column of the pin's own column name (`points <>
-    $1`, `$1 + 0.5`: of a type the proof does not know or numeric) (h37A)."""
-    names: dict[str, type] = {}
+    $1`, `$1 + 0.5`: of a type the proof does not know or numeric) — unless PostgreSQL surely
+    reads it after the pin's own use (`_typed_after`) (h37A)."""
+    names: dict[str, exp.Expr] = {}
     columns: set[str] = set()
     for node in conjunct.find_all(exp.Parameter, exp.Placeholder):
         parent = node.parent
         while isinstance(parent, exp.Paren):
             parent = parent.parent
         if node.name and isinstance(parent, exp.EQ | exp.NullSafeEQ | exp.In | exp.Between):
-            names[node.name] = type(node)
+            names.setdefault(node.name, node)
             columns.update(c.name for c in parent.find_all(exp.Column))
     if not names:
         return False
     for node in conjunct.root().find_all(exp.Parameter, exp.Placeholder):
-        if names.get(node.name) is not type(node) or is_within(node, conjunct):
+        pin = names.get(node.name)
+        if pin is None or type(pin) is not type(node) or is_within(node, conjunct):
             continue
+        if _typed_after(node, pin):
+            continue  # the pin's use comes first: it types the parameter as the column
         parent = node.parent
         while isinstance(parent, exp.Paren):
             parent = parent.parent
