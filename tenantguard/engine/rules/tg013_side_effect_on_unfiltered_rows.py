@@ -65,13 +65,18 @@ current_setting(name) IS NULL` reads every tenant's names, and so does `tenant_i
 current_setting('app.tenant_id')::bigint AND name::int = 5` (the pin costs four units, the
 cast three; `x BETWEEN a AND b` is two conditions, `x >= a` and `x <= b`, `(a, b) = (c, d)`
 two, `a = c` and `b = d`, and `NOT (a OR b)` two, `NOT a` and `NOT b`, each placed by its own
-cost). Such a condition is reported when its cost is at most its source's pin's; a
+cost; an integer tenant column compared with a numeric value — `tenant_id = 7.0`, `= 7e0`,
+`= '7'::numeric`, or `= $1` where another use PostgreSQL may transform first types `$1`
+numeric: `$1 + 0.5` in the select list, `points <> $1` of a numeric column, `$1::numeric` —
+is converted on every row, one unit more (h37A)). Such a condition is reported when its cost is at most its source's pin's; a
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
 a derived table pinned inside) counts as evaluated after every condition. A failing call in
 the select list of a derived table PostgreSQL merges into its reader counts in the reader's
 conditions that test its output (`(SELECT current_setting(name) AS s …) d WHERE d.s IS NULL`).
 An aggregate's
-argument that fails, under a HAVING pin PostgreSQL keeps in HAVING (one with a subquery), ran
+argument that fails, under a HAVING pin PostgreSQL keeps in HAVING (one with a subquery, an
+EXISTS conjunct among them: `HAVING EXISTS (SELECT 1 FROM tenants r WHERE r.id = $1 AND r.id =
+tenant_id)`, h37A), ran
 over every tenant's rows too. A division (`/`, `%`, `div`) by something a row computes fails
 with "division by zero" exactly when the row makes it zero: `1/(CASE WHEN body LIKE $2 THEN 0
 ELSE 1 END)` reads another tenant's text a prefix at a time (round 22). A joined table's scan
