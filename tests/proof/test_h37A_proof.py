@@ -198,3 +198,50 @@ def test_an_exists_in_having_is_judged(tmp_path: Path) -> None:
     assert codes(HAVING_EXISTS, policy) == ["TG013"]
     assert codes(HAVING_PLAIN, policy) == []
     assert codes(HAVING_COUNT, policy) == []
+
+
+# 4. A built-in that changes the server's state, missing from TG013's list of side effects:
+# `pg_replication_origin_create('probe') IS NOT NULL` (one unit, a tie with the pin, written
+# first) runs once per row of every account before the pin; the second run fails ("duplicate
+# key"), so tenant 1's read fails exactly when another account has a row (a count of their
+# rows); with a row's value it leaves each title in pg_replication_origin, a shared catalog.
+# A call reading no column was not seen as one that may fail or count rows: no finding; now
+# TG013 (so are statistics resets, WAL switches, slots…). Twin: the select list of the pinned
+# block (after the filter).
+ORIGIN_BEFORE = (
+    "SELECT title FROM tasks WHERE pg_replication_origin_create('probe') IS NOT NULL"
+    " AND tenant_key = $1"
+)
+ORIGIN_AFTER = "SELECT pg_replication_origin_create('probe') FROM tasks WHERE tenant_key = $1"
+
+
+async def test_a_replication_origin_per_row_counts_another_accounts_rows(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, TIE) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                with pytest.raises(asyncpg.UniqueViolationError):
+                    await conn.fetch(ORIGIN_BEFORE, 7770001)
+            finally:
+                await tx.rollback()  # the catalog rows go with it
+            for sql, deleted in ((ORIGIN_AFTER, False), (ORIGIN_BEFORE, True)):
+                tx = conn.transaction()
+                await tx.start()
+                try:
+                    if deleted:
+                        await conn.execute("DELETE FROM tasks WHERE tenant_key = 7770002")
+                    assert len(await conn.fetch(sql, 7770001)) == 1
+                finally:
+                    await tx.rollback()
+        finally:
+            await conn.close()
+
+
+def test_a_replication_origin_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TIE, tenant_column="tenant_key")
+    assert codes(ORIGIN_BEFORE, policy) == ["TG013"]
+    assert codes(ORIGIN_AFTER, policy) == []

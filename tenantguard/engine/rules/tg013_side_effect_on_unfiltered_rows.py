@@ -3,7 +3,9 @@
 ## What it does
 Finds a call with a side effect — `pg_notify`, `set_config`, `nextval`/`setval`, `dblink_exec`,
 `dblink_connect`, the large-object functions (`lo_import`, `lo_export`, `lo_put`…), advisory
-locks, `pg_sleep`, the pgsql-http extension's requests —
+locks, `pg_sleep`, the pgsql-http extension's requests, the built-ins that change the server's
+state (replication origins and slots, statistics resets, WAL switches, reloads: h37A,
+`pg_replication_origin_create('probe')` per row fails at the second row, a count) —
 that takes a column of a tenant table (or a whole row of one) — or, taking none, runs once per
 row of one (`nextval('s')` counts the rows it runs on) — where PostgreSQL may evaluate it on rows
 the tenant filter has not removed yet:
@@ -269,6 +271,27 @@ SIDE_EFFECTS = frozenset(
         "dblink_connect_u", "dblink_open",
         # the pgsql-http extension: a request per row sends the row out
         "http", "http_get", "http_post", "http_put", "http_patch", "http_delete", "http_head",
+        # built-ins that change the server's state (h37A): a replication origin or slot named
+        # by a row's value, a statistics reset of a row's oid, a WAL switch or a reload per
+        # row, a large object's descriptor moved, adminpack's file writes
+        "pg_replication_origin_create", "pg_replication_origin_drop",
+        "pg_replication_origin_advance", "pg_replication_origin_session_setup",
+        "pg_replication_origin_session_reset", "pg_replication_origin_xact_setup",
+        "pg_replication_origin_xact_reset", "pg_create_logical_replication_slot",
+        "pg_create_physical_replication_slot", "pg_drop_replication_slot",
+        "pg_copy_logical_replication_slot", "pg_copy_physical_replication_slot",
+        "pg_replication_slot_advance", "pg_logical_slot_get_changes",
+        "pg_logical_slot_get_binary_changes", "pg_create_restore_point", "pg_switch_wal",
+        "pg_reload_conf", "pg_rotate_logfile", "pg_rotate_logfile_old", "pg_promote",
+        "pg_backup_start", "pg_backup_stop", "pg_wal_replay_pause", "pg_wal_replay_resume",
+        "pg_stat_reset", "pg_stat_reset_shared", "pg_stat_reset_single_table_counters",
+        "pg_stat_reset_single_function_counters", "pg_stat_reset_slru",
+        "pg_stat_reset_replication_slot", "pg_stat_reset_subscription_stats",
+        "pg_stat_force_next_flush", "pg_import_system_collations", "brin_summarize_range",
+        "brin_summarize_new_values", "brin_desummarize_range", "gin_clean_pending_list",
+        "pg_advisory_unlock_all", "pg_log_backend_memory_contexts", "pg_export_snapshot",
+        "pg_nextoid", "lo_close", "lo_lseek", "lo_lseek64", "lo_truncate64", "loread",
+        "pg_file_unlink", "pg_file_rename", "pg_file_sync",
     }
 )  # fmt: skip
 # clauses evaluated on the rows that passed the block's filters
