@@ -379,7 +379,32 @@ def _unary_plus(tokens: list[Token], trees: list[exp.Expr | None]) -> tuple[int,
                 "precision for PostgreSQL (two tenant ids may meet), and the analyzer drops it: "
                 "remove the `+`, or cast the value to the tenant column's type"
             )
+        if (
+            after is not None
+            and after.token_type is not TokenType.NUMBER
+            and (i == 0 or tokens[i - 1].token_type in _BEFORE_AN_OPERAND)
+        ):
+            return tokens[i].start, (
+                "a unary `+` before a column or a call is a function PostgreSQL runs on each "
+                "row (int8up, numeric_uplus…), and the analyzer drops it: `+tenant_id = $1` "
+                "costs more than the pin it reads and is no equality of the bare column "
+                "(a condition that may fail runs first): remove the `+`"
+            )
     return None
+
+
+# tokens after which a `+` is unary: an operator, an opening parenthesis, a comma, a keyword
+# that starts an expression (h37A: `WHERE +tenant_id = $1`)
+_BEFORE_AN_OPERAND = frozenset(
+    {
+        TokenType.EQ, TokenType.NEQ, TokenType.GT, TokenType.GTE, TokenType.LT, TokenType.LTE,
+        TokenType.L_PAREN, TokenType.COMMA, TokenType.PLUS, TokenType.DASH, TokenType.STAR,
+        TokenType.SLASH, TokenType.MOD, TokenType.AND, TokenType.OR, TokenType.NOT,
+        TokenType.WHERE, TokenType.SELECT, TokenType.ON, TokenType.WHEN, TokenType.THEN,
+        TokenType.ELSE, TokenType.BETWEEN, TokenType.HAVING, TokenType.CASE, TokenType.IN,
+        TokenType.SET, TokenType.RETURNING,
+    }
+)  # fmt: skip
 
 
 def _describe(char: str) -> str:

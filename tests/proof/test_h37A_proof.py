@@ -245,3 +245,39 @@ def test_a_replication_origin_is_judged(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, TIE, tenant_column="tenant_key")
     assert codes(ORIGIN_BEFORE, policy) == ["TG013"]
     assert codes(ORIGIN_AFTER, policy) == []
+
+
+# 5. A unary plus on the tenant column: sqlglot keeps no node for it (the proof read
+# `tenant_key = $1`), PostgreSQL runs int8up on every row: `+tenant_key = $1` costs two units
+# and is no equality of the bare column, so `10 / estimate > 1` (two units) ran first on every
+# account's rows. Now refused as read differently (TG006), as `+$1` already was. Twins: a
+# unary plus before a number (folded), a binary plus.
+PLUS_PINS = [
+    "SELECT title FROM tasks WHERE +tenant_key = $1 AND 10 / estimate > 1",
+    "SELECT title FROM tasks WHERE 10 / estimate > 1 AND +tenant_key = $1",
+]
+PLUS_TWINS = [
+    "SELECT title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > +1",
+    "SELECT title FROM tasks WHERE tenant_key = $1 AND 10 / estimate + 1 > 1",
+]
+
+
+async def test_a_unary_plus_divides_on_another_accounts_row(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, TIE) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in PLUS_PINS:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(sql, 7770001)
+            for sql in PLUS_TWINS:
+                assert [r["title"] for r in await conn.fetch(sql, 7770001)] == ["mine"]
+        finally:
+            await conn.close()
+
+
+def test_a_unary_plus_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TIE, tenant_column="tenant_key")
+    for sql in PLUS_PINS:
+        assert codes(sql, policy) == ["TG006"], sql
+    for sql in PLUS_TWINS:
+        assert codes(sql, policy) == [], sql
