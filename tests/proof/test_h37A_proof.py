@@ -8,15 +8,17 @@ jsonb documents of ids, a generated column; tests/fixtures/h37a/). Tenant 1 is a
 databases (tests/leak_corpus.py); a LEAK is told by the server, then tenantguard's verdict is
 compared.
 
-The corpus (494 statements, 134 LEAK on the server): at 93bdbea 11 LEAKs passed — 5 numeric
+The corpus (499 statements, 136 LEAK on the server): at 93bdbea 13 LEAKs passed — 5 numeric
 constants as the pin (`tenant_key = 7770001.0`), 3 pins by a parameter typed numeric by
-another use, 1 EXISTS pin in HAVING (classes 1-3 below), 2 literal ids of account 7770002 (a pin
-by design) — and 99 of 360 safe statements were flagged; now the 2 literal ones pass and 101
-are flagged (most leak on other data: ids repeat across accounts, so a join on `id` alone or a
-single-column key never pins; the classes left: row ranges `(tenant_key, id) >= ($1, 0) AND
-… <= ($1, 100)`, `ARRAY[tenant_key] && ARRAY[$1]`, `$1 = ANY (ARRAY[tenant_key])`, a partition
-bound to one account read unpinned, a registry `IN (SELECT …)` pin beside a failing condition,
-`estimate * 0` read as an overflow).
+another use, 1 EXISTS pin in HAVING, 2 unary plus on the tenant column (classes 1-3 and 5
+below), 2 literal ids of account 7770002 (a pin by design) — and 99 of 363 safe statements were
+flagged; now the 2 literal ones pass and 103 are flagged (+2 unary plus refused, +2 numeric
+pins tied with a condition that cannot fail or chained). Most flagged safe statements leak on
+other data (ids repeat across accounts, so a join on `id` alone or a single-column key never
+pins); the classes left: row ranges `(tenant_key, id) >= ($1, 0) AND … <= ($1, 100)`,
+`ARRAY[tenant_key] && ARRAY[$1]`, `$1 = ANY (ARRAY[tenant_key])`, a partition bound to one
+account read unpinned, a registry `IN (SELECT …)` pin beside a failing condition, `estimate *
+0` read as an overflow.
 """
 
 from __future__ import annotations
