@@ -8,11 +8,11 @@ jsonb documents of ids, a generated column; tests/fixtures/h37a/). Tenant 1 is a
 databases (tests/leak_corpus.py); a LEAK is told by the server, then tenantguard's verdict is
 compared.
 
-The corpus (499 statements, 136 LEAK on the server): at 93bdbea 13 LEAKs passed — 5 numeric
+The corpus (510 statements, 136 LEAK on the server): at 93bdbea 13 LEAKs passed — 5 numeric
 constants as the pin (`tenant_key = 7770001.0`), 3 pins by a parameter typed numeric by
 another use, 1 EXISTS pin in HAVING, 2 unary plus on the tenant column (classes 1-3 and 5
 below), 2 literal ids of account 7770002 (a pin by design) — and 99 of 363 safe statements were
-flagged; now the 2 literal ones pass and 103 are flagged (+2 unary plus refused, +2 numeric
+flagged; now the 2 literal ones pass and 104 are flagged (+2 unary plus refused, +2 numeric
 pins tied with a condition that cannot fail or chained). Most flagged safe statements leak on
 other data (ids repeat across accounts, so a join on `id` alone or a single-column key never
 pins); the classes left: row ranges `(tenant_key, id) >= ($1, 0) AND … <= ($1, 100)`,
