@@ -11,7 +11,7 @@ compared.
 The corpus (510 statements, 136 LEAK on the server): at 93bdbea 13 LEAKs passed — 5 numeric
 constants as the pin (`tenant_key = 7770001.0`), 3 pins by a parameter typed numeric by
 another use, 1 EXISTS pin in HAVING, 2 unary plus on the tenant column (classes 1-3 and 5
-below), 2 literal ids of account 7770002 (a pin by design) — and 99 of 363 safe statements were
+below), 2 literal ids of account 7770002 (a pin by design) — and 100 of 374 safe statements were
 flagged; now the 2 literal ones pass and 104 are flagged (+2 unary plus refused, +2 numeric
 pins tied with a condition that cannot fail or chained). Most flagged safe statements leak on
 other data (ids repeat across accounts, so a join on `id` alone or a single-column key never
