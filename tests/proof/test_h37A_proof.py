@@ -8,17 +8,18 @@ jsonb documents of ids, a generated column; tests/fixtures/h37a/). Tenant 1 is a
 databases (tests/leak_corpus.py); a LEAK is told by the server, then tenantguard's verdict is
 compared.
 
-The corpus (510 statements, 136 LEAK on the server): at 93bdbea 13 LEAKs passed — 5 numeric
+The corpus (524 statements, 148 LEAK on the server): at 93bdbea 16 LEAKs passed — 5 numeric
 constants as the pin (`tenant_key = 7770001.0`), 3 pins by a parameter typed numeric by
-another use, 1 EXISTS pin in HAVING, 2 unary plus on the tenant column (classes 1-3 and 5
-below), 2 literal ids of account 7770002 (a pin by design) — and 100 of 374 safe statements were
-flagged; now the 2 literal ones pass and 104 are flagged (+2 unary plus refused, +2 numeric
-pins tied with a condition that cannot fail or chained). Most flagged safe statements leak on
-other data (ids repeat across accounts, so a join on `id` alone or a single-column key never
-pins); the classes left: row ranges `(tenant_key, id) >= ($1, 0) AND … <= ($1, 100)`,
-`ARRAY[tenant_key] && ARRAY[$1]`, `$1 = ANY (ARRAY[tenant_key])`, a partition bound to one
-account read unpinned, a registry `IN (SELECT …)` pin beside a failing condition, `estimate *
-0` read as an overflow.
+another use, 1 EXISTS pin in HAVING, 2 unary plus on the tenant column, 3 failing values of a
+LATERAL subquery tested outside it (classes 1-3, 5 and 6 below), 2 literal ids of account
+7770002 (a pin by design) — and 100 of 376 safe statements were flagged; now the 2 literal
+ones pass and 104 are flagged (+2 unary plus refused, +2 numeric pins tied with a condition
+that cannot fail or chained). Most flagged safe statements leak on other data (ids repeat
+across accounts, so a join on `id` alone or a single-column key never pins); the classes
+left: row ranges `(tenant_key, id) >= ($1, 0) AND … <= ($1, 100)`, `ARRAY[tenant_key] &&
+ARRAY[$1]`, `$1 = ANY (ARRAY[tenant_key])`, a partition bound to one account read unpinned, a
+registry `IN (SELECT …)` pin beside a failing condition, `estimate * 0` read as an overflow,
+`= $1::bigint` on an integer column (a cross-type operator costed as a cast).
 """
 
 from __future__ import annotations
@@ -282,4 +283,47 @@ def test_a_unary_plus_is_judged(tmp_path: Path) -> None:
     for sql in PLUS_PINS:
         assert codes(sql, policy) == ["TG006"], sql
     for sql in PLUS_TWINS:
+        assert codes(sql, policy) == [], sql
+
+
+# 6. A failing value of a LATERAL subquery tested outside it: PostgreSQL pulls up `LATERAL
+# (SELECT 10 / t.estimate AS r) x` (no FROM, row by row), so `x.r IS NOT NULL` (in the WHERE,
+# or in the LATERAL join's ON) is `10 / t.estimate IS NOT NULL`, one unit on the scan of tasks,
+# tied with the pin and run first on every account's rows. The proof followed such a value out
+# of a derived table's own sources only, not the outer row a LATERAL body reads: no finding.
+# Twins: OFFSET 0 keeps the subquery whole (run on pinned rows), a test dearer than the pin.
+LATERAL_TESTS = [
+    "SELECT t.title FROM tasks t, LATERAL (SELECT 10 / t.estimate AS r) x"
+    " WHERE t.tenant_key = $1 AND x.r IS NOT NULL",
+    "SELECT t.title FROM tasks t JOIN LATERAL (SELECT 10 / t.estimate AS r) x"
+    " ON x.r IS NOT NULL WHERE t.tenant_key = $1",
+]
+LATERAL_TWINS = [
+    "SELECT t.title FROM tasks t, LATERAL (SELECT 10 / t.estimate AS r OFFSET 0) x"
+    " WHERE t.tenant_key = $1 AND x.r IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT 10 / t.estimate AS r) x"
+    " WHERE t.tenant_key = $1 AND x.r + 1 > 0",
+]
+
+
+async def test_a_lateral_value_divides_on_another_accounts_row(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, TIE) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in LATERAL_TESTS:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(sql, 7770001)
+            for sql in LATERAL_TWINS:
+                assert [r["title"] for r in await conn.fetch(sql, 7770001)] == ["mine"]
+        finally:
+            await conn.close()
+
+
+def test_a_lateral_value_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TIE, tenant_column="tenant_key")
+    for sql in LATERAL_TESTS:
+        assert codes(sql, policy) == ["TG013"], sql
+    for sql in LATERAL_TWINS:
         assert codes(sql, policy) == [], sql

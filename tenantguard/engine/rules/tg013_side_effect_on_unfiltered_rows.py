@@ -3375,8 +3375,14 @@ def _tested_outside(
     if item.arg_key != "expressions" or item.parent is not body.node:
         return  # not a select-list item (`item`: the child of the block holding the call)
     position = next(i for i, e in enumerate(body.node.expressions) if e is item)
+    # the body's own sources, and the reader's block's, whose row a LATERAL body reads (h37A:
+    # `tasks t, LATERAL (SELECT 10 / t.estimate AS r) x WHERE t.tenant_key = $1 AND x.r IS
+    # NOT NULL` — pulled up, the test is a condition of the scan of `tasks`)
+    reader_blocks = {id(r.block) for r in readers}
     sources = [
-        s for s in _sources_of(analysis, body, parts, visible) if s.block is body and s.pinned
+        s
+        for s in _sources_of(analysis, body, parts, visible)
+        if (s.block is body or id(s.block) in reader_blocks) and s.pinned
     ]
     if not sources and isinstance(item.this if isinstance(item, exp.Alias) else item, exp.Subquery):
         # a subquery reading none of them fails on the first row that reaches the test
