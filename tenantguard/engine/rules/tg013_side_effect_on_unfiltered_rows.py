@@ -1808,6 +1808,10 @@ def _errors_before_the_pin(
         if cost is None:
             cost = costs[key] = _cost(conjunct, upper=False, policy=ctx.policy, within=node)  # type: ignore[arg-type]
         source = _pinned_after(reading, cost, analysis)
+        if source is None:
+            # a condition of a subquery PostgreSQL pulls up, on an enclosing source (h37A)
+            pulled = _pulled_up_before_the_pin(analysis, locate, block, parts, visible, cost)
+            source = pulled[0] if pulled is not None else None
         if source is None and cost <= _SETTING_PIN_COST:
             # a view (or function) pinned inside by the tenant setting: its filter merges with
             # this WHERE, and costs a setting read, a cast and a comparison (round 22, helper 108)
@@ -2503,6 +2507,11 @@ def _run_before_the_pin(
             # each source the condition may run before the pin of (the first that a row's
             # value decides it on: a column of a subquery in it may name another source too)
             candidates = [s for s in reading if cost <= _pin_cost(s, analysis)]
+            if not candidates:
+                pulled = _pulled_up_before_the_pin(analysis, locate, block, parts, visible, cost)
+                if pulled is not None:
+                    source, key = pulled
+                    candidates = [source]
         if id(key) in reported:
             continue
         found = next(
@@ -2517,6 +2526,53 @@ def _run_before_the_pin(
             continue
         reported.add(id(key))
         yield node, found
+
+
+def _pulled_up_before_the_pin(
+    analysis: Analysis,
+    locate: _Locator,
+    block: Block,
+    parts: list[exp.Expression],
+    visible: Span | None,
+    cost: float,
+) -> tuple[Source, exp.Expr] | None:
+    """A condition of a subquery that reads only an enclosing block's source, pinned in its own
+    scan: where PostgreSQL pulls the subquery up (an EXISTS conjunct made a semi join, a
+    LATERAL FROM item), the condition joins that source's scan and is ordered by cost with its
+    pin (h37A: `t.tenant_key = $1 AND EXISTS (SELECT 1 FROM plans p WHERE (10 / t.estimate) IS
+    NOT NULL)`, `tasks t, LATERAL (SELECT … FROM plans p WHERE (10 / t.estimate) IS NOT NULL)`
+    divided on every account's rows). Read so in any condition of the enclosing block (a
+    subquery kept as a SubPlan runs after the pin: a false alarm at worst) and in a FROM item.
+    The source, and the enclosing block's condition or FROM item; None for any other."""
+    if block.parent is None:
+        return None
+    read = _sources_of(analysis, block, parts, visible)
+    if not read:
+        return None
+    for column in parts:
+        if not isinstance(column, exp.Column):
+            continue
+        own = analysis.resolve(block, column, visible)
+        if own is None or own.block is block:
+            return None  # the subquery's own rows (or a name not resolved): a join's condition
+    holder = block.node.parent
+    if holder is None:
+        return None
+    outer, position, _, conjunct, _ = locate(holder)  # type: ignore[arg-type]
+    if outer is None or position not in ("from", "filter"):
+        return None
+    key: exp.Expr | None = holder if position == "from" else conjunct
+    if key is None:
+        return None
+    for source in read:
+        if (
+            source.block is outer
+            and source.pinned
+            and _carries_tenant_rows(source)
+            and cost <= _pin_cost(source, analysis)
+        ):
+            return source, key
+    return None
 
 
 def _correlated_before_the_pin(
