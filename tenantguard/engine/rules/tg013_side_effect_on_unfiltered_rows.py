@@ -1812,6 +1812,8 @@ def _errors_before_the_pin(
             # a condition of a subquery PostgreSQL pulls up, on an enclosing source (h37A)
             pulled = _pulled_up_before_the_pin(analysis, locate, block, parts, visible, cost)
             source = pulled[0] if pulled is not None else None
+        if source is None:
+            source = _reprojected_before_the_pin(analysis, block, parts, visible, cost)
         if source is None and cost <= _SETTING_PIN_COST:
             # a view (or function) pinned inside by the tenant setting: its filter merges with
             # this WHERE, and costs a setting read, a cast and a comparison (round 22, helper 108)
@@ -2526,6 +2528,49 @@ def _run_before_the_pin(
             continue
         reported.add(id(key))
         yield node, found
+
+
+def _reprojected_before_the_pin(
+    analysis: Analysis,
+    block: Block,
+    parts: list[exp.Expression],
+    visible: Span | None,
+    cost: float,
+) -> Source | None:
+    """A condition on a column of a LATERAL select without FROM that re-projects a column of
+    a source before it (`tasks t, LATERAL (SELECT t.estimate AS e) x WHERE t.tenant_key = $1
+    AND (10 / x.e) IS NOT NULL`): PostgreSQL pulls the select up, `x.e` is `t.estimate`, and
+    the condition is one of the scan of tasks, ordered by cost with its pin (h37A). That
+    source; None for any other."""
+    for column in parts:
+        if not isinstance(column, exp.Column):
+            continue
+        derived = analysis.resolve(block, column, visible)
+        if derived is None or not derived.lateral or len(derived.body) != 1:
+            continue
+        body = derived.body[0]
+        node = body.node
+        if (
+            not isinstance(node, exp.Select)
+            or node.args.get("from_") is not None
+            or any(node.args.get(k) for k in ("limit", "offset", "fetch"))
+            or not analysis.projections.row_by_row(body)
+        ):
+            continue  # (kept whole, OFFSET 0: run for the pinned rows only)
+        for item in node.expressions:
+            if item.alias_or_name != column.name:
+                continue
+            for inner in item.find_all(exp.Column):
+                source = analysis.resolve(body, inner, None)
+                if (
+                    source is not None
+                    and source.block is block
+                    and source.pinned
+                    and _carries_tenant_rows(source)
+                    and cost <= _pin_cost(source, analysis)
+                ):
+                    return source
+    return None
 
 
 def _pulled_up_before_the_pin(
