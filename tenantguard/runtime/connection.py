@@ -88,6 +88,7 @@ from tenantguard.runtime.schema_code import TRIGGER_QUERY as _TRIGGER_QUERY
 from tenantguard.runtime.schema_code import VIEW_QUERY as _VIEW_QUERY
 from tenantguard.runtime.schema_code import WATCH_CHANNEL as _WATCH_CHANNEL
 from tenantguard.runtime.schema_code import WATCH_INSTALLED_QUERY as _WATCH_INSTALLED_QUERY
+from tenantguard.runtime.schema_code import WATCH_NOTIFIES_QUERY as _WATCH_NOTIFIES_QUERY
 from tenantguard.runtime.schema_code import WATCH_TABLE_QUERY as _WATCH_TABLE_QUERY
 from tenantguard.runtime.schema_code import WATCH_VERSION_QUERY as _WATCH_VERSION_QUERY
 from tenantguard.runtime.schema_code import WRITE_VIEW_QUERY as _WRITE_VIEW_QUERY
@@ -421,7 +422,7 @@ def _scoped_cursor(guarded: M) -> M:
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_typed", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_told", "_tg_typed", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -490,6 +491,11 @@ class GuardedConnection(asyncpg.Connection):
         # session's DDL marks the catalog stale when it commits (`_process_notification`),
         # before the next statement of a connection that is never reset (h37R)
         self._tg_listening = False
+        # a notification on the watch's channel was read (`_process_notification`): anyone
+        # may send one (NOTIFY needs no privilege), so the next call reads the watch's mark
+        # first, and the catalog only if the mark moved (h37V: a flood of forged ones made
+        # every call read the whole catalog, 20-40 ms each)
+        self._tg_told = False
         # a statement proven by a table's column order (`RuntimeVerdict.by_order`) waits for
         # the watch's mark read again (`_tg_order_due`); read, and the same as the catalog's
         # (or the catalog read again), the call's next admission runs it (`_tg_order_checked`)
@@ -552,8 +558,10 @@ class GuardedConnection(asyncpg.Connection):
             # it is awaited, once they are done, against the session they leave
             return _Later(query, tuple(rows))
         if (
-            (self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction()
-        ) or self._tg_catalog_stale:
+            ((self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction())
+            or self._tg_catalog_stale
+            or self._tg_told
+        ):
             # the first statement since the pool's release or a reset(): the catalog checked
             # (and the reset deferred run) in the round trip before it, then checked again;
             # or since a statement that may have changed the schema (h33r: a trigger a
@@ -1003,10 +1011,17 @@ class GuardedConnection(asyncpg.Connection):
         async def read() -> dict[str, list[Any]]:
             version = self.get_server_version().major
             before_14 = version < 14
-            found: dict[str, list[Any]] = {"loose": [], "mark": [None], "broken": [False]}
+            found: dict[str, list[Any]] = {
+                "loose": [],
+                "mark": [None],
+                "broken": [False],
+                "outdated": [False],
+            }
             # first: DDL committed after it changes the count, and the next check reads again
             if await _fetchval(self, _WATCH_INSTALLED_QUERY):
                 found["mark"] = [await _fetchval(self, _WATCH_VERSION_QUERY)]
+                # counted but not told (a watch installed before h37R): said, not silent
+                found["outdated"] = [not await _fetchval(self, _WATCH_NOTIFIES_QUERY)]
             else:  # the table without its triggers (a restored dump): said, not silent
                 found["broken"] = [bool(await _fetchval(self, _WATCH_TABLE_QUERY))]
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
@@ -1079,6 +1094,8 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_catalog_mark = catalog["mark"][0]
         if catalog["broken"][0]:
             guard.watch_broken_found()
+        if catalog["outdated"][0]:
+            guard.watch_outdated_found()
         policy = guard.policy
         spanning = spanning_keys(
             (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column
@@ -1682,6 +1699,8 @@ class GuardedConnection(asyncpg.Connection):
         `_SETTLE_ROUNDS` checks refuses `query` (enforce) or reports it (False: not caught up)."""
         if self._tg_catalog_stale:
             await self._tg_check_names_again()
+        if self._tg_told:
+            await self._tg_check_mark()
         if self._tg_order_due:
             await self._tg_check_order()
         rounds = 0
@@ -1756,6 +1775,14 @@ class GuardedConnection(asyncpg.Connection):
         after another session moved `tenant_id` last wrote clinic 2's row). Naming the
         INSERT's columns costs nothing of this."""
         self._tg_order_due = False
+        await self._tg_check_mark()
+        self._tg_order_checked = True
+
+    async def _tg_check_mark(self) -> None:
+        """The watch's mark read (one round trip), and the catalog read again if it moved
+        since this connection read it: before a statement proven by a column order, and
+        after a notification on the watch's channel (which any session may send)."""
+        self._tg_told = False
         try:
             mark = await self._tg_driver_call(lambda: _fetchval(self, _WATCH_VERSION_QUERY))
         except asyncpg.UndefinedTableError:
@@ -1764,7 +1791,6 @@ class GuardedConnection(asyncpg.Connection):
             self.tenantguard.catalog_changed()
             self._tg_catalog_stale = False
             await self._tg_read_schema_code()
-        self._tg_order_checked = True
 
     async def _tg_read_catalog_again(self) -> None:
         """The catalog changed since this connection read it (`_tg_catch_up`): the deferred
@@ -1906,8 +1932,9 @@ class GuardedConnection(asyncpg.Connection):
             # DDL another session (or this one) committed, told by the catalog watch as it
             # is read from the socket, synchronously: the next call of this connection, hot
             # path included, reads the catalog again before it is checked (h37R: a verdict
-            # on the column order, the views, the search path's names read at connect)
-            self._tg_catalog_stale = True
+            # on the column order, the views, the search path's names read at connect) if
+            # the watch's mark moved: any role may NOTIFY the channel (h37V)
+            self._tg_told = True
             self._tg_fast = False
         _outside_requests(super()._process_notification, pid, channel, payload)  # type: ignore[misc]
 

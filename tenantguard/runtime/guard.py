@@ -31,7 +31,12 @@ from tenantguard.engine.verdicts import Verdict
 from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
 from tenantguard.runtime.logs import ReportLimiter, call_site, callers
-from tenantguard.runtime.schema_code import WATCH_SCHEMA, WATCH_TRIGGERS, merged_by_table
+from tenantguard.runtime.schema_code import (
+    WATCH_CHANNEL,
+    WATCH_SCHEMA,
+    WATCH_TRIGGERS,
+    merged_by_table,
+)
 from tenantguard.runtime.session import (
     changes_role,
     combined_effects,
@@ -321,6 +326,7 @@ class Guard:
         "unlisted_tables",
         "unscoped_statements",
         "watch_broken",
+        "watch_outdated",
     )  # fmt: skip
 
     def __init__(
@@ -398,6 +404,8 @@ class Guard:
         self.unlisted_tables: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
         # the catalog watch's table is there but its event triggers do not both fire (said once)
         self.watch_broken = False
+        # the watch counts DDL but notifies nothing (installed before h37R; said once)
+        self.watch_outdated = False
         self.names_unchecked = False
 
     @property
@@ -1090,6 +1098,25 @@ class Guard:
             f"{WATCH_SCHEMA}.catalog_version",
             ", ".join(WATCH_TRIGGERS),
             extra={"tenantguard": {"event": "catalog_watch_broken"}},
+        )
+
+    def watch_outdated_found(self) -> None:
+        """The catalog watch's event triggers fire but run a function that does not notify
+        `WATCH_CHANNEL` (a watch installed before h37R): the pool's check at each lease still
+        sees DDL from other sessions, but a connection of `connect()` that is never reset,
+        and a lease while it is held, do not hear it (as without the notification). Said once
+        per guard."""
+        if self.watch_outdated:
+            return
+        self.watch_outdated = True
+        log.warning(
+            "tenantguard: the catalog watch in this database (%s) was installed by an older "
+            "tenantguard and sends no notification on %s: DDL committed from other sessions "
+            "is seen at the next pool lease or reset() only, not by a connection of connect() "
+            "nor within a lease. Run schema_code.CATALOG_WATCH again as a superuser",
+            ", ".join(WATCH_TRIGGERS),
+            WATCH_CHANNEL,
+            extra={"tenantguard": {"event": "catalog_watch_outdated"}},
         )
 
     def unlisted_tables_found(self, tables: tuple[str, ...], shared: tuple[str, ...] = ()) -> None:

@@ -1530,6 +1530,14 @@ _WATCHING = (
 WATCH_INSTALLED_QUERY = (
     f"SELECT pg_catalog.to_regclass('{WATCH_SCHEMA}.catalog_version') IS NOT NULL AND {_WATCHING}"
 )
+# both event triggers run a function that notifies the watch's channel (a watch installed
+# before h37R counts DDL but notifies nothing: `Guard.watch_outdated_found`)
+WATCH_NOTIFIES_QUERY = (
+    "SELECT count(*) = 2 FROM pg_catalog.pg_event_trigger e"
+    " JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid"
+    f" WHERE e.evtname IN ('{WATCH_TRIGGERS[0]}', '{WATCH_TRIGGERS[1]}')"
+    f" AND pg_catalog.strpos(p.prosrc, 'pg_notify(''{WATCH_CHANNEL}''') > 0"
+)
 # the watch's table there without both triggers firing (`Guard.watch_broken_found`)
 WATCH_TABLE_QUERY = f"SELECT pg_catalog.to_regclass('{WATCH_SCHEMA}.catalog_version') IS NOT NULL"
 # The mark: the count, and the row versions (xmin) of the event triggers that fire always. A
