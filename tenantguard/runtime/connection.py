@@ -683,6 +683,10 @@ class GuardedConnection(asyncpg.Connection):
         ):
             self._tg_changed_schema = True
             guard.catalog_changed()
+            if verdict.calls & self._tg_ddl_code:
+                # the code may have run UNLISTEN or DISCARD too: the LISTEN made again with
+                # the catalog's read (one statement more, against the read's 20-40 ms; h37V)
+                self._tg_listening = False
         if not verdict.plain and type(query) is str and _UNLISTENS.search(query) is not None:
             # the LISTEN made again, the catalog read again (DDL meanwhile was not heard)
             self._tg_listening = False

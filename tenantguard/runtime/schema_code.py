@@ -556,13 +556,19 @@ def unnamed_calls(rows: Iterable[Row]) -> frozenset[str] | None:
     return frozenset(named)
 
 
-# DDL in a function's code, run as it is or as dynamic SQL (a DO block, not an upsert's DO)
-_DDL = lazy_pattern(r"\b(?:create|alter|drop|execute|do(?!\s+(?:nothing|update|instead|also)\b))\b")
+# DDL in a function's code, run as it is or as dynamic SQL (a DO block, not an upsert's DO);
+# UNLISTEN and DISCARD too: they end the session's LISTEN of the catalog watch's channel
+# (h37V: `SELECT quiet()` over `UNLISTEN *` in SQL or PL/pgSQL left the session deaf to DDL)
+_DDL = lazy_pattern(
+    r"\b(?:create|alter|drop|execute|unlisten|discard"
+    r"|do(?!\s+(?:nothing|update|instead|also)\b))\b"
+)
 
 
 def ddl_code(functions: Iterable[Row]) -> frozenset[str]:
     """The functions (folded names) whose code may change the schema — DDL in its text, dynamic
-    SQL, a language the guard does not read — or that call one: a statement calling one makes
+    SQL, a language the guard does not read — or end the session's LISTEN (UNLISTEN,
+    DISCARD), or that call one: a statement calling one makes
     the guard's connections read the catalog again, as a statement holding DDL does (helper
     h33k: `SELECT setup_ws()` in clinic 1's block ran `EXECUTE 'CREATE TRIGGER s AFTER INSERT
     ON patients … stash()'`, and clinic 1's next INSERT ran that trigger unread, stashing

@@ -1,0 +1,97 @@
+"""Round 37 (helper h37V): what may end a guarded session's LISTEN of the catalog watch's
+channel, or keep the watch from telling it, besides the application's own `UNLISTEN` text
+(h37R). Each case: clinic 1 reads the view `pv` (its rows: Ana, Bruno), something runs, another
+session replaces `pv` by one passing every clinic's rows as clinic 1's, and clinic 1 reads it
+again on the same connection: never Carla (clinic 2's)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import connect, create_pool, tenant
+from tenantguard.runtime.schema_code import CATALOG_WATCH, WATCH_CHANNEL
+from tests.runtime.test_h36C_attacks import _raw
+from tests.runtime.test_h37R_catalog_after import _TOLD, _leaked
+from tests.runtime.test_h37V_watch import READ, REPLACED, VIEW
+from tests.runtime.test_runtime import POLICY
+
+# functions the application calls, whose body ends the session's LISTEN
+QUIET = {
+    "sql UNLISTEN *": "CREATE FUNCTION quiet() RETURNS int LANGUAGE sql AS $$ UNLISTEN *; SELECT 1 $$;",
+    "plpgsql UNLISTEN channel": "CREATE FUNCTION quiet() RETURNS int LANGUAGE plpgsql AS $$"
+    f" BEGIN UNLISTEN {WATCH_CHANNEL}; RETURN 1; END $$;",
+    "plpgsql EXECUTE": "CREATE FUNCTION quiet() RETURNS int LANGUAGE plpgsql AS $$"
+    " BEGIN EXECUTE 'UNL' || 'ISTEN *'; RETURN 1; END $$;",
+}
+
+
+async def _names(conn: Any) -> list[Any]:
+    with tenant(1), contextlib.suppress(TenantIsolationError):
+        return [r[0] for r in await conn.fetch(READ, 1)]
+    return []
+
+
+async def _after_ddl(dsn: str, conn: Any, between: Callable[[], Awaitable[Any]]) -> list[Any]:
+    """Clinic 1's rows of pv: read, `between()`, read, pv replaced by another session, read
+    again."""
+    assert await _names(conn) == ["Ana", "Bruno"]
+    with tenant(1), contextlib.suppress(TenantIsolationError):
+        await between()
+    # (the catalog read again here if `between` marked it stale: the DDL comes after)
+    assert await _names(conn) == ["Ana", "Bruno"]
+    await _raw(dsn, REPLACED)
+    await asyncio.sleep(_TOLD)
+    return await _names(conn)
+
+
+@pytest.mark.parametrize("body", sorted(QUIET))
+async def test_a_function_that_unlistens(two_clinics: str, body: str) -> None:
+    await _raw(two_clinics, CATALOG_WATCH + VIEW + QUIET[body])
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        rows = await _after_ddl(two_clinics, conn, lambda: conn.fetchval("SELECT quiet()"))
+    finally:
+        await conn.close()
+    assert not _leaked(rows), rows
+
+
+async def test_a_pool_init_that_unlistens(two_clinics: str) -> None:
+    await _raw(two_clinics, CATALOG_WATCH + VIEW)
+
+    async def init(connection: Any) -> None:
+        await connection.execute("UNLISTEN *")
+
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1, init=init)
+    try:
+        async with pool.acquire() as conn:
+            rows = await _after_ddl(two_clinics, conn, lambda: asyncio.sleep(0))
+    finally:
+        await pool.close()
+    assert not _leaked(rows), rows
+
+
+async def test_the_application_s_listener_on_the_watch_s_channel(two_clinics: str) -> None:
+    """add_listener then remove_listener on the watch's own channel: asyncpg's UNLISTEN."""
+    await _raw(two_clinics, CATALOG_WATCH + VIEW)
+    conn = await connect(two_clinics, policy=POLICY, mode="report")
+    heard: list[str] = []
+
+    def callback(*args: Any) -> None:
+        heard.append(args[2])
+
+    async def between() -> None:
+        await conn.add_listener(WATCH_CHANNEL, callback)
+        await conn.remove_listener(WATCH_CHANNEL, callback)
+
+    try:
+        conn.tenantguard.mode = "enforce"  # type: ignore[assignment]
+        rows = await _after_ddl(two_clinics, conn, between)
+    finally:
+        await conn.close()
+    assert not _leaked(rows), rows
