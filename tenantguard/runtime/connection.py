@@ -115,6 +115,7 @@ from tenantguard.runtime.schema_code import (
     tenant_places,
     tenant_registry,
     trigger_writes,
+    unlistens_unnamed,
     unnamed_calls,
     view_writes,
 )
@@ -422,7 +423,7 @@ def _scoped_cursor(guarded: M) -> M:
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_told", "_tg_typed", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_told", "_tg_typed", "_tg_unlistens", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -496,6 +497,10 @@ class GuardedConnection(asyncpg.Connection):
         # first, and the catalog only if the mark moved (h37V: a flood of forged ones made
         # every call read the whole catalog, 20-40 ms each)
         self._tg_told = False
+        # schema code a statement runs unnamed ends the LISTEN (`schema_code.
+        # unlistens_unnamed`): after each statement, the LISTEN made again and the watch's
+        # mark read before the next call (h37V)
+        self._tg_unlistens: tuple[str, ...] = ()
         # a statement proven by a table's column order (`RuntimeVerdict.by_order`) waits for
         # the watch's mark read again (`_tg_order_due`); read, and the same as the catalog's
         # (or the catalog read again), the call's next admission runs it (`_tg_order_checked`)
@@ -582,6 +587,12 @@ class GuardedConnection(asyncpg.Connection):
         verdict = guard.check(query, rows)
         if verdict is None:
             return self._tg_unseen()
+        if self._tg_unlistens:
+            # any statement may run the code that ends the LISTEN (a trigger, a default, a
+            # view, a policy): made again, and the mark read, before the next call (DDL
+            # committed meanwhile is seen there; no call of such a database is on the hot path)
+            self._tg_listening = False
+            self._tg_told = True
         if verdict.by_order and self._tg_catalog_mark is not None and guard.mode is not Mode.OFF:
             # proven by a column order another session's DDL may have moved, with no
             # notification yet (in the instant after its commit, or held by PostgreSQL while
@@ -929,6 +940,7 @@ class GuardedConnection(asyncpg.Connection):
             and not self._tg_setting_unnamed
             and not self._tg_check_due
             and not self._tg_reset_due
+            and not self._tg_unlistens
         )
 
     async def _tg_set(self, value: str) -> None:
@@ -1068,13 +1080,9 @@ class GuardedConnection(asyncpg.Connection):
                 found[name] = await _fetch(self, query, *args)
             return found
 
-        if not self._tg_listening:
-            # before the catalog is read: DDL committed after the read is heard (h37R). On a
-            # database with no watch nothing is ever told (one statement at connect)
-            await self._tg_driver_call(lambda: _execute(self, _LISTEN_WATCH))
-            self._tg_listening = True
-            connection: Any = self
-            connection._reset_query = None  # made again with the LISTEN
+        # before the catalog is read: DDL committed after the read is heard (h37R). On a
+        # database with no watch nothing is ever told (one statement at connect)
+        await self._tg_listen()
         catalog = await self._tg_catalog_read(read)
         functions, code, views, configs = (
             catalog["functions"],
@@ -1150,6 +1158,7 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_schema_code = found
         self._tg_unnamed = unnamed_calls(tuple(row) for row in functions)
         self._tg_ddl_code = ddl_code(tuple(row) for row in functions)
+        self._tg_unlistens = unlistens_unnamed(tuple(row) for row in functions)
         readers, self._tg_setting_changers, reading, mentions = setting_code(
             (tuple(row) for row in functions), (tuple(row) for row in views), guard._tenant_setting
         )
@@ -1782,11 +1791,20 @@ class GuardedConnection(asyncpg.Connection):
         await self._tg_check_mark()
         self._tg_order_checked = True
 
+    async def _tg_listen(self) -> None:
+        """The session's LISTEN of the watch's channel, made if it is not (one statement)."""
+        if not self._tg_listening:
+            await self._tg_driver_call(lambda: _execute(self, _LISTEN_WATCH))
+            self._tg_listening = True
+            connection: Any = self
+            connection._reset_query = None  # made again with the LISTEN
+
     async def _tg_check_mark(self) -> None:
         """The watch's mark read (one round trip), and the catalog read again if it moved
         since this connection read it: before a statement proven by a column order, and
         after a notification on the watch's channel (which any session may send)."""
         self._tg_told = False
+        await self._tg_listen()  # (ended by schema code: made again before the mark's read)
         try:
             mark = await self._tg_driver_call(lambda: _fetchval(self, _WATCH_VERSION_QUERY))
         except asyncpg.UndefinedTableError:

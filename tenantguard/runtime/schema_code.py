@@ -598,8 +598,33 @@ def _close(found: set[str], words: dict[str, set[str]]) -> None:
 
 _STATEFUL = lazy_pattern(
     r"\b(?:insert|update|delete|merge|copy|create|nextval|setval|pg_(?:try_)?advisory_\w+|"
-    r"listen|prepare|execute|set|reset|lo_\w+|dblink_connect\w*|with\s+hold)\b"
+    r"listen|unlisten|discard|prepare|execute|set|reset|lo_\w+|dblink_connect\w*|with\s+hold)\b"
 )
+
+# UNLISTEN or DISCARD in a function's code: it ends the session's LISTEN of the catalog
+# watch's channel
+_UNLISTEN = lazy_pattern(r"\b(?:unlisten|discard)\b")
+
+
+def unlistens_unnamed(functions: Iterable[Row]) -> tuple[str, ...]:
+    """The functions (`schema.name`, sorted) whose code runs UNLISTEN or DISCARD, or calls
+    one, that an object runs where no statement names them (a trigger, a column default, a
+    rule, a view, a policy, an operator…: `QUERY`'s fifth column). h37V: a BEFORE INSERT
+    trigger running `UNLISTEN *` left clinic 1's connection deaf to the watch; a view replaced
+    after it by another session was read as before (every clinic's names). Dynamic SQL is not
+    followed (an audit trigger's EXECUTE would cost each write a round trip)."""
+    words: dict[str, set[str]] = {}
+    found: set[str] = set()
+    rows = list(functions)
+    for row in rows:
+        folded, body = str(row[0]).lower(), _COMMENT.sub(" ", str(row[3] or "").lower())
+        if _UNLISTEN.search(body):
+            found.add(folded)
+        words[folded] = set(_WORD.findall(body))
+    _close(found, words)
+    return tuple(
+        sorted(f"{row[1]}.{row[0]}" for row in rows if str(row[0]).lower() in found and row[4])
+    )
 
 
 # a setting name built at run time (`set_config('app.' || x, …)`, `current_setting(name)`):

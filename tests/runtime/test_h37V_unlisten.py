@@ -44,7 +44,7 @@ async def _after_ddl(dsn: str, conn: Any, between: Callable[[], Awaitable[Any]])
     with tenant(1), contextlib.suppress(TenantIsolationError):
         await between()
     # (the catalog read again here if `between` marked it stale: the DDL comes after)
-    assert await _names(conn) == ["Ana", "Bruno"]
+    assert not _leaked(await _names(conn))
     await _raw(dsn, REPLACED)
     await asyncio.sleep(_TOLD)
     return await _names(conn)
@@ -95,3 +95,31 @@ async def test_the_application_s_listener_on_the_watch_s_channel(two_clinics: st
     finally:
         await conn.close()
     assert not _leaked(rows), rows
+
+
+INSERT = (
+    "INSERT INTO patients (id, tenant_id, first_name, phone_number)"
+    " VALUES ($2, $1, 'Dan', 'p' || $2::bigint)"
+)
+# schema code the application's statement runs without naming it
+UNNAMED = {
+    "trigger": "CREATE FUNCTION quiet() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN UNLISTEN *; RETURN NEW; END $$;"
+    " CREATE TRIGGER quiet BEFORE INSERT ON patients FOR EACH ROW EXECUTE FUNCTION quiet();",
+    "column default": "CREATE FUNCTION quiet() RETURNS text LANGUAGE plpgsql AS $$"
+    " BEGIN UNLISTEN *; RETURN 'x'; END $$;"
+    " ALTER TABLE patients ALTER COLUMN last_name SET DEFAULT quiet();",
+}
+
+
+@pytest.mark.parametrize("code", sorted(UNNAMED))
+async def test_schema_code_run_unnamed_that_unlistens(two_clinics: str, code: str) -> None:
+    await _raw(two_clinics, CATALOG_WATCH + VIEW + UNNAMED[code])
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        rows = await _after_ddl(two_clinics, conn, lambda: conn.execute(INSERT, 1, 901))
+        written = await _raw(two_clinics, "SELECT count(*) FROM patients WHERE id = 901")
+    finally:
+        await conn.close()
+    assert not _leaked(rows), rows
+    assert written[0][0] == 1  # the INSERT ran (its code with it)
