@@ -171,6 +171,7 @@ _INTROSPECTING: ContextVar[GuardedConnection | None] = ContextVar(
 # again at each run of the statement, in the scope that runs it)
 _PREPARING: ContextVar[GuardedConnection | None] = ContextVar("tenantguard_preparing", default=None)
 # the catalog watch's channel, heard by every guarded session (`_tg_listening`)
+_BACKEND_QUERY = "SELECT pg_catalog.pg_backend_pid()"
 _LISTEN_WATCH = f'LISTEN "{_WATCH_CHANNEL}";'
 _TYPED_ENTRIES = 1024  # statements whose parameter types were checked, per connection
 # rounds a call's checks may take to bring the session to a known state (the catalog read again,
@@ -1040,6 +1041,8 @@ class GuardedConnection(asyncpg.Connection):
                 found["outdated"] = [not await _fetchval(self, _WATCH_NOTIFIES_QUERY)]
             else:  # the table without its triggers (a restored dump): said, not silent
                 found["broken"] = [bool(await _fetchval(self, _WATCH_TABLE_QUERY))]
+            # the process running the statements: another than the startup's behind a pooler
+            found["backend"] = [await _fetchval(self, _BACKEND_QUERY)]
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
                 found["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
             found["names"] = await self._tg_policy_names()
@@ -1108,6 +1111,9 @@ class GuardedConnection(asyncpg.Connection):
             guard.watch_broken_found()
         if catalog["outdated"][0]:
             guard.watch_outdated_found()
+        told = self.get_server_pid()
+        if catalog["backend"][0] != told:
+            guard.watch_pooled_found(told, catalog["backend"][0])
         policy = guard.policy
         spanning = spanning_keys(
             (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column
@@ -2558,12 +2564,24 @@ def _reported(connection: asyncpg.Connection, name: str) -> object:
         return getattr(settings, name, None)
 
 
+# PostgreSQL's names of UTF-8 (`pg_char_to_encoding`: case and punctuation ignored): PgBouncer
+# reports the client's own spelling, asyncpg's `utf-8` (h37V: every statement was refused)
+_UTF8_NAMES = frozenset({"utf8", "unicode"})
+_NOT_ALNUM = lazy_pattern(r"[^a-z0-9]")
+
+
+def _utf8(encoding: object) -> bool:
+    """The reported client_encoding names UTF-8 as PostgreSQL reads encoding names."""
+    return encoding == "UTF8" or (
+        type(encoding) is str and _NOT_ALNUM.sub("", encoding.lower()) in _UTF8_NAMES
+    )
+
+
 def _lexes_standard(connection: asyncpg.Connection) -> bool:
     """True when the server reads the statements asyncpg sends as the guard does: strings
     with standard_conforming_strings on, bytes as UTF-8 (what asyncpg sends the text in)."""
-    return (
-        _reported(connection, "standard_conforming_strings") == "on"
-        and _reported(connection, "client_encoding") == "UTF8"
+    return _reported(connection, "standard_conforming_strings") == "on" and _utf8(
+        _reported(connection, "client_encoding")
     )
 
 
@@ -2645,7 +2663,7 @@ def _session_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
             "(ALTER ROLE … SET standard_conforming_strings = on)",
         )
     encoding = _reported(connection, "client_encoding")
-    if encoding != "UTF8":
+    if not _utf8(encoding):
         return (
             f"client_encoding is {encoding} in this session: asyncpg sends statements in "
             "UTF-8, which the server reads in that encoding, where a character may swallow "

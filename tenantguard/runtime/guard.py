@@ -327,6 +327,7 @@ class Guard:
         "unscoped_statements",
         "watch_broken",
         "watch_outdated",
+        "watch_pooled",
     )  # fmt: skip
 
     def __init__(
@@ -406,6 +407,8 @@ class Guard:
         self.watch_broken = False
         # the watch counts DDL but notifies nothing (installed before h37R; said once)
         self.watch_outdated = False
+        # a connection goes through a pooler: the watch's notification may not reach it
+        self.watch_pooled = False
         self.names_unchecked = False
 
     @property
@@ -1117,6 +1120,29 @@ class Guard:
             ", ".join(WATCH_TRIGGERS),
             WATCH_CHANNEL,
             extra={"tenantguard": {"event": "catalog_watch_outdated"}},
+        )
+
+    def watch_pooled_found(self, told: int, backend: int) -> None:
+        """A connection's server process is not the one its startup told (`told`, asyncpg's
+        `get_server_pid()`, against `pg_backend_pid()`): a pooler sits between (PgBouncer
+        sends its own key). In transaction or statement pooling the session's LISTEN does not
+        hold and the catalog watch's notification never arrives (h37V: another session's
+        view replaced, read as before by a connection of connect() through PgBouncer:
+        every clinic's names). Said once per guard, with or without a watch."""
+        if self.watch_pooled:
+            return
+        self.watch_pooled = True
+        log.warning(
+            "tenantguard: this connection goes through a connection pooler (server process "
+            "%s told at startup, %s running the statements). Under transaction or statement "
+            "pooling (PgBouncer pool_mode = transaction) the catalog watch's LISTEN does not "
+            "hold and no notification on %s arrives: DDL committed from other sessions is "
+            "seen at the next pool lease only (not by a connection of connect(), nor within a "
+            "lease). Connect the guarded application directly or in session pooling",
+            told,
+            backend,
+            WATCH_CHANNEL,
+            extra={"tenantguard": {"event": "catalog_watch_pooled"}},
         )
 
     def unlisted_tables_found(self, tables: tuple[str, ...], shared: tuple[str, ...] = ()) -> None:
