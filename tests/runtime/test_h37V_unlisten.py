@@ -123,3 +123,46 @@ async def test_schema_code_run_unnamed_that_unlistens(two_clinics: str, code: st
         await conn.close()
     assert not _leaked(rows), rows
     assert written[0][0] == 1  # the INSERT ran (its code with it)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "RESET ALL",
+        "SET ROLE intruder_v",
+        "DISCARD ALL",
+        "DISCARD PLANS",
+        "SELECT pg_catalog.set_config('role', 'intruder_v', false)",
+        "/* UNLISTEN */ SELECT 1",
+    ],
+)
+async def test_the_application_s_session_statements(two_clinics: str, sql: str) -> None:
+    """The application's own RESET/SET ROLE/DISCARD (refused or not): the watch still heard
+    after it (or the statement refused): the replaced view never read as before."""
+    from tests.runtime.test_h37V_watch import INTRUDER
+
+    await _raw(
+        two_clinics,
+        CATALOG_WATCH + VIEW + INTRUDER + " GRANT SELECT ON pv, patients TO intruder_v;",
+    )
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        rows = await _after_ddl(two_clinics, conn, lambda: conn.execute(sql))
+    finally:
+        await conn.close()
+    assert not _leaked(rows), rows
+
+
+async def test_a_pool_setup_that_unlistens(two_clinics: str) -> None:
+    await _raw(two_clinics, CATALOG_WATCH + VIEW)
+
+    async def setup(connection: Any) -> None:
+        await connection.execute("UNLISTEN *")
+
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1, setup=setup)
+    try:
+        async with pool.acquire() as conn:
+            rows = await _after_ddl(two_clinics, conn, lambda: asyncio.sleep(0))
+    finally:
+        await pool.close()
+    assert not _leaked(rows), rows
