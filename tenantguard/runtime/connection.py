@@ -566,7 +566,7 @@ class GuardedConnection(asyncpg.Connection):
         if (
             ((self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction())
             or self._tg_catalog_stale
-            or self._tg_told
+            or (self._tg_told and not self.is_in_transaction())
         ):
             # the first statement since the pool's release or a reset(): the catalog checked
             # (and the reset deferred run) in the round trip before it, then checked again;
@@ -942,6 +942,7 @@ class GuardedConnection(asyncpg.Connection):
             and not self._tg_check_due
             and not self._tg_reset_due
             and not self._tg_unlistens
+            and not self._tg_told  # a notification read while the driver's statements ran
         )
 
     async def _tg_set(self, value: str) -> None:
@@ -1718,7 +1719,9 @@ class GuardedConnection(asyncpg.Connection):
         `_SETTLE_ROUNDS` checks refuses `query` (enforce) or reports it (False: not caught up)."""
         if self._tg_catalog_stale:
             await self._tg_check_names_again()
-        if self._tg_told:
+        if self._tg_told and not self.is_in_transaction():
+            # (in a transaction the LISTEN would take effect at its end, and PostgreSQL holds
+            # notifications until then: after it; a failed one takes no statement)
             await self._tg_check_mark()
         if self._tg_order_due:
             await self._tg_check_order()
@@ -1809,8 +1812,9 @@ class GuardedConnection(asyncpg.Connection):
         """The watch's mark read (one round trip), and the catalog read again if it moved
         since this connection read it: before a statement proven by a column order, and
         after a notification on the watch's channel (which any session may send)."""
-        self._tg_told = False
-        await self._tg_listen()  # (ended by schema code: made again before the mark's read)
+        if not self.is_in_transaction():
+            self._tg_told = False
+            await self._tg_listen()  # (ended by schema code: made again before the mark's read)
         try:
             mark = await self._tg_driver_call(lambda: _fetchval(self, _WATCH_VERSION_QUERY))
         except asyncpg.UndefinedTableError:

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tenantguard import TenantIsolationError
@@ -166,3 +167,27 @@ async def test_a_pool_setup_that_unlistens(two_clinics: str) -> None:
     finally:
         await pool.close()
     assert not _leaked(rows), rows
+
+
+async def test_a_failed_transaction_on_a_database_whose_trigger_unlistens(
+    two_clinics: str,
+) -> None:
+    """The twin of the trigger shape: a transaction whose second INSERT fails (duplicate key)
+    rolls back (the LISTEN is not made again inside it: an aborted transaction takes no
+    statement, and the ROLLBACK failed on it); the connection goes on: clinic 1's rows, then
+    the replaced view refused."""
+    await _raw(two_clinics, CATALOG_WATCH + VIEW + UNNAMED["trigger"])
+    conn = await connect(two_clinics, policy=POLICY)
+    try:
+        with tenant(1), pytest.raises(asyncpg.UniqueViolationError):
+            async with conn.transaction():
+                await conn.execute(INSERT, 1, 901)
+                await conn.execute(INSERT, 1, 901)
+        in_transaction = conn.is_in_transaction()
+        rows = await _after_ddl(two_clinics, conn, lambda: asyncio.sleep(0))
+        written = await _raw(two_clinics, "SELECT count(*) FROM patients WHERE id = 901")
+    finally:
+        await conn.close()
+    assert not in_transaction
+    assert not _leaked(rows), rows
+    assert written[0][0] == 0
