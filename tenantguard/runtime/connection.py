@@ -424,7 +424,7 @@ def _scoped_cursor(guarded: M) -> M:
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_told", "_tg_typed", "_tg_unlistens", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_aborted", "_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_told", "_tg_typed", "_tg_unlistens", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -498,6 +498,9 @@ class GuardedConnection(asyncpg.Connection):
         # first, and the catalog only if the mark moved (h37V: a flood of forged ones made
         # every call read the whole catalog, 20-40 ms each)
         self._tg_told = False
+        # the catalog's read failed in the application's failed transaction: read after it
+        # (`_tg_in_failed_transaction`)
+        self._tg_aborted = False
         # schema code a statement runs unnamed ends the LISTEN (`schema_code.
         # unlistens_unnamed`): after each statement, the LISTEN made again and the watch's
         # mark read before the next call (h37V)
@@ -567,7 +570,7 @@ class GuardedConnection(asyncpg.Connection):
             ((self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction())
             or self._tg_catalog_stale
             or (self._tg_told and not self.is_in_transaction())
-        ):
+        ) and not self._tg_in_failed_transaction():
             # the first statement since the pool's release or a reset(): the catalog checked
             # (and the reset deferred run) in the round trip before it, then checked again;
             # or since a statement that may have changed the schema (h33r: a trigger a
@@ -1706,6 +1709,18 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_changed_schema = False
             guard.catalog_changed()
 
+    def _tg_in_failed_transaction(self) -> bool:
+        """The catalog's read failed in the application's failed transaction (after its
+        statement that may have changed the schema failed): it takes no statement but its end
+        (ROLLBACK, or back to a savepoint), and the server refuses any other, so the call goes
+        on, and the catalog is read after it (h37V: `CREATE TABLE pv` failing in a
+        transaction left the ROLLBACK unsent and the connection in the failed transaction)."""
+        if self._tg_aborted:
+            if self.is_in_transaction():
+                return True
+            self._tg_aborted = False
+        return False
+
     async def _tg_catch_up(self, query: object = "(the first statement of a lease)") -> bool:
         """The round trip that starts a pool lease (or follows a reset()), before its first
         statement: the catalog watch's count checked (`schema_code.catalog_check`), the pool's
@@ -1718,7 +1733,11 @@ class GuardedConnection(asyncpg.Connection):
         (`Guard.catalog_changed`) is read again first. A catalog that changes at each of
         `_SETTLE_ROUNDS` checks refuses `query` (enforce) or reports it (False: not caught up)."""
         if self._tg_catalog_stale:
-            await self._tg_check_names_again()
+            try:
+                await self._tg_check_names_again()
+            except asyncpg.InFailedSQLTransactionError:
+                self._tg_catalog_stale = self._tg_aborted = True  # read after its end
+                return True
         if self._tg_told and not self.is_in_transaction():
             # (in a transaction the LISTEN would take effect at its end, and PostgreSQL holds
             # notifications until then: after it; a failed one takes no statement)

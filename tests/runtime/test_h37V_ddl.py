@@ -15,7 +15,7 @@ from tenantguard.runtime import connect
 from tenantguard.runtime.schema_code import CATALOG_WATCH
 from tests.runtime.test_h36C_attacks import _raw
 from tests.runtime.test_h37R_catalog_after import _TOLD, _leaked
-from tests.runtime.test_h37V_watch import INTRUDER, REPLACED, VIEW, _names
+from tests.runtime.test_h37V_watch import INTRUDER, READ, REPLACED, VIEW, _names
 from tests.runtime.test_runtime import POLICY
 
 
@@ -179,5 +179,43 @@ async def test_the_watch_disabled_by_another_session(two_clinics: str, how: str)
                 second = await _names(conn)
         finally:
             await pool.close()
+    assert first == ["Ana", "Bruno"]
+    assert not _leaked(second), second
+
+
+@pytest.mark.parametrize("end", ["rollback", "savepoint"])
+async def test_ddl_failing_in_the_application_s_transaction(two_clinics: str, end: str) -> None:
+    """`CREATE TABLE pv` (pv exists) in a transaction: the guard marks the catalog stale
+    before it runs, it fails, and the catalog's read before the ROLLBACK failed in the aborted
+    transaction (InFailedSQLTransactionError): the ROLLBACK was never sent, the connection
+    stayed in the failed transaction and every later call failed. Now the read waits for the
+    transaction's end (or the savepoint's): clinic 1's rows, then the replaced view refused."""
+    from tenantguard.runtime import tenant, unscoped
+
+    await _raw(two_clinics, CATALOG_WATCH + VIEW)
+    conn: Any = await connect(two_clinics, policy=POLICY)
+    inside: list[Any] = []
+    try:
+        with unscoped("a migration in the application"):
+            if end == "rollback":
+                with pytest.raises(asyncpg.DuplicateTableError):
+                    async with conn.transaction():
+                        await conn.execute("CREATE TABLE pv (a int)")
+            else:
+                async with conn.transaction():
+                    with pytest.raises(asyncpg.DuplicateTableError):
+                        async with conn.transaction():
+                            await conn.execute("CREATE TABLE pv (a int)")
+                    with tenant(1):
+                        inside = [r[0] for r in await conn.fetch(READ, 1)]
+        in_transaction = conn.is_in_transaction()
+        first = await _names(conn)
+        await _raw(two_clinics, REPLACED)
+        await asyncio.sleep(_TOLD)
+        second = await _names(conn)
+    finally:
+        await conn.close()
+    assert not in_transaction
+    assert inside == ([] if end == "rollback" else ["Ana", "Bruno"])
     assert first == ["Ana", "Bruno"]
     assert not _leaked(second), second
