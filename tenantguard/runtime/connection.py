@@ -1716,9 +1716,10 @@ class GuardedConnection(asyncpg.Connection):
         on, and the catalog is read after it (h37V: `CREATE TABLE pv` failing in a
         transaction left the ROLLBACK unsent and the connection in the failed transaction)."""
         if self._tg_aborted:
-            if self.is_in_transaction():
-                return True
+            # once: after a ROLLBACK TO SAVEPOINT the transaction goes on, and its next
+            # statement reads the catalog (a failed read again sets it again)
             self._tg_aborted = False
+            return self.is_in_transaction()
         return False
 
     async def _tg_catch_up(self, query: object = "(the first statement of a lease)") -> bool:
