@@ -1760,6 +1760,11 @@ class GuardedConnection(asyncpg.Connection):
                 parts.insert(0, _CHECK_PREPARE)
             if self._tg_reset_due:
                 parts.append(self.get_reset_query())
+            listen = not self._tg_listening and checked
+            if listen:
+                # after the reset's UNLISTEN *, in the check's transaction (a pool's `reset=`
+                # callback may have ended it: h37V)
+                parts.append(_LISTEN_WATCH)
             if not parts:
                 self._tg_check_due = False
                 self._tg_refresh()
@@ -1773,8 +1778,11 @@ class GuardedConnection(asyncpg.Connection):
                 )
             script = ";\n".join(part.rstrip().rstrip(";") for part in parts)
 
-            async def run(script: str = script, checked: bool = checked) -> None:
+            async def run(
+                script: str = script, checked: bool = checked, listen: bool = listen
+            ) -> None:
                 await _execute(self, script)
+                self._tg_listening = self._tg_listening or listen
                 # done before the driver's end, which re-reads the session (the hot path back)
                 self._tg_check_due = self._tg_reset_due = False
                 self._tg_check_prepared = self._tg_check_prepared or checked
@@ -3366,6 +3374,9 @@ def create_pool(
         # the pool's reset callback is the pool's own statement, like asyncpg's reset
         async def guarded_reset(connection: GuardedConnection) -> None:
             await connection._tg_driver_call(lambda: reset(connection))
+            # it may have run UNLISTEN (h37V: the next lease, held while another session
+            # replaced a view, read it as before): made again in the next lease's check
+            connection._tg_listening = False
             if connection._tg_catalog_mark is not None:  # the watch checked before the next
                 connection._tg_check_due = True
                 connection._tg_fast = False

@@ -191,3 +191,25 @@ async def test_a_failed_transaction_on_a_database_whose_trigger_unlistens(
     assert not in_transaction
     assert not _leaked(rows), rows
     assert written[0][0] == 0
+
+
+@pytest.mark.parametrize("also_reset", [False, True])
+async def test_a_pool_reset_callback_that_unlistens(two_clinics: str, also_reset: bool) -> None:
+    """A pool's `reset=` callback (the pool's own statements, unchecked) running UNLISTEN *:
+    the next lease, held while another session replaces pv, reads it as before?"""
+    await _raw(two_clinics, CATALOG_WATCH + VIEW)
+
+    async def reset(connection: Any) -> None:
+        if also_reset:
+            await connection.reset()
+        await connection.execute("UNLISTEN *")
+
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1, reset=reset)
+    try:
+        async with pool.acquire() as conn:
+            assert await _names(conn) == ["Ana", "Bruno"]
+        async with pool.acquire() as conn:
+            rows = await _after_ddl(two_clinics, conn, lambda: asyncio.sleep(0))
+    finally:
+        await pool.close()
+    assert not _leaked(rows), rows
