@@ -1540,7 +1540,7 @@ def _empty_schema_paths(settings: Settings) -> list[str]:
 
 
 # a Django migration's model operations: what they make is known to Django's models only
-_DJANGO_MODEL_OPERATION = lazy_pattern(
+DJANGO_MODEL_OPERATION = lazy_pattern(
     r"\b(CreateModel|AddField|AlterField|RenameField|RenameModel|AlterModelTable|RemoveField"
     r"|DeleteModel)\s*\("
 )
@@ -1570,7 +1570,7 @@ def django_migrations_unread(root: Path, path: str, given: str) -> str | None:
         except OSError:
             continue
         if "django" in text:
-            for name in _DJANGO_MODEL_OPERATION.findall(text):
+            for name in DJANGO_MODEL_OPERATION.findall(text):
                 found.setdefault(name, []).append(os.path.relpath(file, root))
     if not found:
         return None

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tenantguard._patterns import lazy_pattern
-from tenantguard.config import Settings, django_migrations_unread
+from tenantguard.config import DJANGO_MODEL_OPERATION, Settings, django_migrations_unread
 from tenantguard.engine.policy import normalize_name, sql_name
 from tenantguard.sources.walk import ALWAYS_SKIPPED, discover
 
@@ -84,6 +84,9 @@ class Proposal:
     # the test fixtures that empty tables on purpose (`TRUNCATE notes` in a conftest.py or a
     # tests/fixtures/ file): per_file_ignores patterns leaving TG005 out there
     test_fixtures: list[str] = field(default_factory=list)
+    # what init found and did not read: (a file making tables outside the schema's folders,
+    # "outside"), (a folder of Django migrations, "django": models, not SQL)
+    unread: list[tuple[str, str]] = field(default_factory=list)
 
 
 _PROJECT_FILES = ("tenantguard.toml", "pyproject.toml")
@@ -133,7 +136,7 @@ def _projects_of(root: Path, files: list[Path], proposal: Proposal) -> list[Path
         name = owner.relative_to(root).as_posix() if owner != root else "."
         relatives = [file.relative_to(owner).as_posix() for file in group]
         prefix = "" if owner == root else name + "/"
-        proposal.projects[name] = [prefix + path for path in _schema_paths(relatives)]
+        proposal.projects[name] = [prefix + path for path in _schema_paths(relatives, owner)]
     return []
 
 
@@ -141,11 +144,20 @@ def _schema_files(root: Path, proposal: Proposal | None = None) -> list[Path]:
     """The project's schema sources: `.sql` files with CREATE or ALTER TABLE, and Python
     migrations (alembic revisions, scripts in a migrations folder) creating or altering tables,
     which the schema reader follows as it follows SQL. At a monorepo's root, with `proposal`,
-    the schema of the projects below is sorted out first (`_projects_of`)."""
+    the schema of the projects below is sorted out first (`_projects_of`).
+
+    Every source is read where it lies (h37H): a file in a schema or migrations folder at any
+    depth (`db/`, `alembic/versions/`, `app/migrations/`, `src/main/resources/db/`), or named
+    as a schema is (`schema.sql`, `structure.sql`, a numbered patch `0002_add_sla.sql`,
+    flyway's `V2__sla.sql`) — only the top-level folders were, and a dump in `db/` left a
+    project's alembic revisions unread: their tables were no tenant tables. The other files
+    making tables (an example in `docs/`), and Django's model migrations, are named in
+    `proposal.unread`, read only when nothing else is found."""
     files, _ = discover(
         [root], root=root, include=["*.sql", "*.py"], exclude=[], pipeline=[], patch_dir=None
     )
     found: list[tuple[str, Path]] = []
+    django: set[str] = set()
     for source in files:
         relative = source.relative or source.display
         folders = {part.lower() for part in relative.split("/")[:-1]}
@@ -157,13 +169,44 @@ def _schema_files(root: Path, proposal: Proposal | None = None) -> list[Path]:
             continue
         if _DDL.search(text) or (source.path.suffix == ".py" and _ALEMBIC_DDL.search(text)):
             found.append((relative, source.path))
+        elif "django" in text and DJANGO_MODEL_OPERATION.search(text) and not _in_tests(relative):
+            django.add(relative.rsplit("/", 1)[0])
     if proposal is not None:  # test fixtures make no project hold schema
         grouped = [(r, p) for r, p in found if not _in_tests(r)]
         kept = set(_projects_of(root, [path for _, path in grouped], proposal))
         found = [(r, p) for r, p in grouped if p in kept]
-    preferred = [(r, p) for r, p in found if r.split("/")[0].lower() in SCHEMA_DIRECTORIES]
+    preferred = [(r, p) for r, p in found if _schema_like(r)]
     chosen = preferred or [(r, p) for r, p in found if not _in_tests(r)]
-    return [path for _, path in sorted(chosen)]
+    if proposal is not None:
+        taken = {r for r, _ in chosen}
+        proposal.unread = sorted(
+            [(r, "outside") for r, _ in found if r not in taken and not _in_tests(r)]
+            + [(folder, "django") for folder in django]
+        )
+    return [path for _, path in sorted(chosen, key=lambda item: _read_order(item[0]))]
+
+
+def _read_order(relative: str) -> tuple[bool, str]:
+    """Dumps and baselines before migrations (`db/schema.sql`, then `alembic/versions/`): a
+    migration's `ALTER TABLE tickets ADD COLUMN` read before the dump's CREATE TABLE is lost."""
+    return (bool(set(relative.lower().split("/")[:-1]) & _MIGRATION_DIRECTORIES), relative)
+
+
+_SCHEMA_NAME = lazy_pattern(
+    r"^(?:[\w.-]*schema[\w.-]*|structure|ddl|tables|create_tables|init|initial|setup"
+    r"|\d+[._-][\w.-]*|v\d+(?:[._]\d+)*__[\w.-]*)\.sql$",
+    re.IGNORECASE,
+)
+
+
+def _schema_like(relative: str) -> bool:
+    """A schema source by where it lies or what it is called (`_schema_files`)."""
+    if _in_tests(relative):
+        return False
+    *folders, name = relative.lower().split("/")
+    if set(folders) & (set(SCHEMA_DIRECTORIES) | _MIGRATION_DIRECTORIES):
+        return True
+    return bool(_SCHEMA_NAME.match(name))
 
 
 def _in_tests(relative: str) -> bool:
@@ -178,13 +221,15 @@ def _python_migrations(root: Path) -> str | None:
     return None
 
 
-def _schema_paths(relatives: list[str]) -> list[str]:
-    """The directories (or top-level files) holding the schema files, none inside another. A
+def _schema_paths(relatives: list[str], base: Path) -> list[str]:
+    """The directories (or files) holding the schema files, none inside another. A
     migration kept in a folder of its own inside a migrations folder (Prisma's
     `prisma/migrations/20240101_init/migration.sql`) names that migrations folder: the
     migrations added later are read too (naming each folder read, a table a later migration
-    made was no tenant table, and its queries went unchecked)."""
-    candidates = sorted({_schema_directory(r) for r in relatives})
+    made was no tenant table, and its queries went unchecked). A schema file found by its name
+    in a folder of application code (`app/schema.sql` beside `app/db.py`) names the file: the
+    folder's Python would be read as migrations."""
+    candidates = sorted({_schema_directory(r, base) for r in relatives}, key=_read_order)
     kept: list[str] = []
     for candidate in candidates:
         if not any(candidate == k or candidate.startswith(k + "/") for k in kept):
@@ -192,8 +237,9 @@ def _schema_paths(relatives: list[str]) -> list[str]:
     return kept
 
 
-def _schema_directory(relative: str) -> str:
-    """The directory to name for a schema file: its own, or the migrations folder above it."""
+def _schema_directory(relative: str, base: Path) -> str:
+    """The directory to name for a schema file: its own, or the migrations folder above it;
+    the file itself when it lies among application code (`_schema_paths`)."""
     if "/" not in relative:
         return relative
     folders = relative.split("/")[:-1]
@@ -202,7 +248,19 @@ def _schema_directory(relative: str) -> str:
     for depth in range(len(folders) - 1, 0, -1):
         if folders[depth - 1].lower() in _MIGRATION_DIRECTORIES:
             return "/".join(folders[:depth])
-    return "/".join(folders)
+    folder = "/".join(folders)
+    if not {f.lower() for f in folders} & set(SCHEMA_DIRECTORIES) and _holds_code(base / folder):
+        return relative
+    return folder
+
+
+def _holds_code(folder: Path) -> bool:
+    """Whether Python files lie under `folder` (what a schema path reads as migrations)."""
+    for _, subdirs, names in os.walk(folder):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".") and d not in ALWAYS_SKIPPED]
+        if any(name.endswith(".py") for name in names):
+            return True
+    return False
 
 
 def propose(root: Path) -> Proposal:
@@ -220,7 +278,7 @@ def propose(root: Path) -> Proposal:
         for table, keys in reader.foreign_keys.items()
         for key in keys
     ]
-    proposal.schema_paths = _schema_paths(proposal.files)
+    proposal.schema_paths = _schema_paths(proposal.files, root)
     tables = reader.columns
     referencing: dict[tuple[str, str], set[str]] = defaultdict(set)
     keys: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
@@ -321,7 +379,8 @@ def propose(root: Path) -> Proposal:
                 [root / where] if (root / where).is_file() else (root / where).rglob("*.sql")
             )
         }
-        | set(files)
+        | set(files),
+        key=lambda path: _read_order(path.relative_to(root).as_posix()),
     )
     proposal.files = [file.relative_to(root).as_posix() for file in read]
     proposal.tenant_setting = _compared_setting(read, column)
@@ -495,6 +554,26 @@ def _configured_below(proposal: Proposal) -> str:
     )
 
 
+def _unread_lines(proposal: Proposal) -> list[str]:
+    """What init found and did not read, each with what to do (h37H: said, never dropped)."""
+    lines: list[str] = []
+    outside = [path for path, kind in proposal.unread if kind == "outside"]
+    if outside:
+        lines.append(
+            f"Not read: {', '.join(outside)}: CREATE/ALTER TABLE outside the schema's folders "
+            "(an example, a scratch script?); if it makes tables of the application, add it to "
+            "schema_paths."
+        )
+    for folder in (path for path, kind in proposal.unread if kind == "django"):
+        lines.append(
+            f"Not read: {folder}: Django migrations (models, not SQL: tenantguard cannot read "
+            "them); the tables they make are no tenant tables: dump the migrated schema "
+            "(`pg_dump --schema-only --no-owner DATABASE > db/schema.sql`) and run init again, "
+            "or list those tables in tenant_tables."
+        )
+    return lines
+
+
 def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if not directory.is_dir():
@@ -586,6 +665,11 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
         )
         return 2
     _say(out, f"Read {len(proposal.files)} schema file(s) in {', '.join(proposal.schema_paths)}.")
+    shown = proposal.files[:12]
+    more = f", and {len(proposal.files) - len(shown)} more" if len(proposal.files) > 12 else ""
+    _say(out, f"  files: {', '.join(shown)}{more}")
+    for line in _unread_lines(proposal):
+        _say(out, line)
     for path in proposal.schema_paths:
         unread = django_migrations_unread(directory, path, "proposed")
         if unread is not None:  # h35H: a CreateModel's tenant table was proposed as global

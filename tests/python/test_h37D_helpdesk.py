@@ -21,8 +21,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.policy import Policy
 from tenantguard.sources.python import check_python_text
@@ -290,14 +288,6 @@ def test_identifiers_a_call_gives_a_psycopg_helper_are_filled_in() -> None:
     assert _desk(pinned.replace('    conn.execute(set_row(names), ("a", "b", 1, 2))\n', "")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h37D, found not fixed (init, not the reader): `tenantguard init` on a project with "
-    "both `db/schema.sql` and `alembic/versions/` reads `db` only (README: it prefers one "
-    "folder), so the tenant tables the migrations make (sla_policies, audit_log) are unknown "
-    "and `JOIN sla_policies p ON p.priority = t.priority` (no pin) is silent under the "
-    "configuration it writes; the fixture's pyproject.toml adds alembic/versions by hand",
-)
 def test_init_reads_the_migrations_beside_a_schema_dump(tmp_path: Path) -> None:
     project = tmp_path / "helpdesk"
     shutil.copytree(ROOT, project)
