@@ -92,6 +92,12 @@ def write_baseline(
 def read_baseline(path: Path) -> Known:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError as error:  # CI's first run, before anyone wrote one (h37H)
+        raise ConfigError(
+            f"cannot read baseline {path}: {error.strerror}; write it first, from a checkout "
+            f"whose findings you accept: `tenantguard check --write-baseline {path}`, and "
+            "commit it"
+        ) from error
     except OSError as error:
         raise ConfigError(f"cannot read baseline {path}: {error.strerror}") from error
     except (ValueError, UnicodeDecodeError) as error:

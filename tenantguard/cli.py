@@ -1275,6 +1275,58 @@ def _unmatched_settings(group: _Group) -> list[str]:
     return out
 
 
+def _unread_schema_sources(group: _Group, tenant_tables: Iterable[str] | None) -> list[str]:
+    """Migrations among the checked files that the schema paths do not hold, making tables
+    with the tenant column the policy does not know (h37H: `schema_paths = ["db"]` beside
+    alembic/versions/0002_sla.py: `SELECT name FROM sla_policies` was "No findings", exit 0,
+    and nothing said the revision was unread). A file in a migrations folder, or named as a
+    schema is (`schema.sql`, `0002_add_sla.sql`): `tenantguard init` reads the same ones."""
+    from tenantguard.schema_sources import (
+        in_migrations,
+        makes_tables,
+        schema_directory,
+        schema_like,
+    )
+
+    settings = group.settings
+    if not settings.tenant_column or tenant_tables is None:  # (None: a policy's names unknown)
+        return []
+    candidates: list[tuple[str, Path]] = []
+    for source in group.files:
+        relative = source.relative
+        if relative is None or source.in_patch or source.text is not None:
+            continue
+        python = is_python(source.path)
+        if (python and not in_migrations(relative)) or not schema_like(relative):
+            continue
+        try:
+            text = source.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if makes_tables(text, python=python):
+            candidates.append((relative, source.path))
+    if not candidates:
+        return []
+    from tenantguard.engine.policy import Policy, table_name
+    from tenantguard.sources.schema.reading import read_schema
+
+    column = Policy(settings.tenant_column).tenant_column
+    known = {table_name(t) for t in tenant_tables}
+    out: list[str] = []
+    for relative, path in sorted(candidates):
+        made = sorted(t for t in read_schema([path]).tables_with(column) if t not in known)
+        if made:
+            folder = schema_directory(relative, settings.root)
+            out.append(
+                f"{relative} makes {', '.join(made)} (with {column}) but is no schema source "
+                f"here (schema_paths: {', '.join(settings.schema_paths) or '-'}): "
+                f"{'they are' if len(made) > 1 else 'it is'} no tenant table to the check, and "
+                f"a query reading {'them' if len(made) > 1 else 'it'} unpinned passes; add "
+                f"{folder!r} to schema_paths"
+            )
+    return out
+
+
 def _check_groups(
     args: argparse.Namespace,
     groups: list[_Group],
@@ -1287,7 +1339,11 @@ def _check_groups(
     streams = []
     for group in groups:  # every policy is built, and its warnings said, before any report
         reports, facts = _check_group(group, args, jobs=jobs, patch_rules_only=patch_rules_only)
-        for warning in (*facts.warnings, *_unmatched_settings(group)):
+        for warning in (
+            *facts.warnings,
+            *_unmatched_settings(group),
+            *_unread_schema_sources(group, facts.names),
+        ):
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
         tally.files += len(group.files)
         left, where = _rules_left_out(group)

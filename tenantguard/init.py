@@ -33,16 +33,18 @@ from typing import TextIO
 from tenantguard._patterns import lazy_pattern
 from tenantguard.config import DJANGO_MODEL_OPERATION, Settings, django_migrations_unread
 from tenantguard.engine.policy import normalize_name, sql_name
+from tenantguard.schema_sources import (
+    MIGRATION_DIRECTORIES,
+    in_tests,
+    makes_tables,
+    read_order,
+    schema_directory,
+    schema_like,
+)
 from tenantguard.sources.walk import ALWAYS_SKIPPED, discover
 
 __all__ = ["Proposal", "propose", "run_init"]
 
-SCHEMA_DIRECTORIES = ("patches", "migrations", "migration", "db", "sql", "schema", "database")
-_TEST_DIRECTORIES = ("tests", "test", "testing", "fixtures", "examples", "benchmarks")
-_DDL = lazy_pattern(r"\b(?:CREATE\s+(?:\w+\s+)*TABLE|ALTER\s+TABLE)\b", re.IGNORECASE)
-# alembic's operations that make or change tables (the schema reader follows them)
-_ALEMBIC_DDL = lazy_pattern(r"\bop\.(?:create_table|add_column|alter_column|rename_table)\b")
-_MIGRATION_DIRECTORIES = frozenset({"versions", "migrations", "migration", "alembic"})
 _TENANT_LIKE = lazy_pattern(
     r"^(?:tenant|account|organi[sz]ation|org|company|workspace|customer|clinic|team|guild)_id$"
 )
@@ -161,56 +163,29 @@ def _schema_files(root: Path, proposal: Proposal | None = None) -> list[Path]:
     for source in files:
         relative = source.relative or source.display
         folders = {part.lower() for part in relative.split("/")[:-1]}
-        if source.path.suffix == ".py" and not folders & _MIGRATION_DIRECTORIES:
+        if source.path.suffix == ".py" and not folders & MIGRATION_DIRECTORIES:
             continue  # application code may hold DDL strings: migrations only
         try:
             text = source.path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if _DDL.search(text) or (source.path.suffix == ".py" and _ALEMBIC_DDL.search(text)):
+        if makes_tables(text, python=source.path.suffix == ".py"):
             found.append((relative, source.path))
-        elif "django" in text and DJANGO_MODEL_OPERATION.search(text) and not _in_tests(relative):
+        elif "django" in text and DJANGO_MODEL_OPERATION.search(text) and not in_tests(relative):
             django.add(relative.rsplit("/", 1)[0])
     if proposal is not None:  # test fixtures make no project hold schema
-        grouped = [(r, p) for r, p in found if not _in_tests(r)]
+        grouped = [(r, p) for r, p in found if not in_tests(r)]
         kept = set(_projects_of(root, [path for _, path in grouped], proposal))
         found = [(r, p) for r, p in grouped if p in kept]
-    preferred = [(r, p) for r, p in found if _schema_like(r)]
-    chosen = preferred or [(r, p) for r, p in found if not _in_tests(r)]
+    preferred = [(r, p) for r, p in found if schema_like(r)]
+    chosen = preferred or [(r, p) for r, p in found if not in_tests(r)]
     if proposal is not None:
         taken = {r for r, _ in chosen}
         proposal.unread = sorted(
-            [(r, "outside") for r, _ in found if r not in taken and not _in_tests(r)]
+            [(r, "outside") for r, _ in found if r not in taken and not in_tests(r)]
             + [(folder, "django") for folder in django]
         )
-    return [path for _, path in sorted(chosen, key=lambda item: _read_order(item[0]))]
-
-
-def _read_order(relative: str) -> tuple[bool, str]:
-    """Dumps and baselines before migrations (`db/schema.sql`, then `alembic/versions/`): a
-    migration's `ALTER TABLE tickets ADD COLUMN` read before the dump's CREATE TABLE is lost."""
-    return (bool(set(relative.lower().split("/")[:-1]) & _MIGRATION_DIRECTORIES), relative)
-
-
-_SCHEMA_NAME = lazy_pattern(
-    r"^(?:[\w.-]*schema[\w.-]*|structure|ddl|tables|create_tables|init|initial|setup"
-    r"|\d+[._-][\w.-]*|v\d+(?:[._]\d+)*__[\w.-]*)\.sql$",
-    re.IGNORECASE,
-)
-
-
-def _schema_like(relative: str) -> bool:
-    """A schema source by where it lies or what it is called (`_schema_files`)."""
-    if _in_tests(relative):
-        return False
-    *folders, name = relative.lower().split("/")
-    if set(folders) & (set(SCHEMA_DIRECTORIES) | _MIGRATION_DIRECTORIES):
-        return True
-    return bool(_SCHEMA_NAME.match(name))
-
-
-def _in_tests(relative: str) -> bool:
-    return bool(set(relative.lower().split("/")[:-1]) & set(_TEST_DIRECTORIES))
+    return [path for _, path in sorted(chosen, key=lambda item: read_order(item[0]))]
 
 
 def _python_migrations(root: Path) -> str | None:
@@ -229,38 +204,12 @@ def _schema_paths(relatives: list[str], base: Path) -> list[str]:
     made was no tenant table, and its queries went unchecked). A schema file found by its name
     in a folder of application code (`app/schema.sql` beside `app/db.py`) names the file: the
     folder's Python would be read as migrations."""
-    candidates = sorted({_schema_directory(r, base) for r in relatives}, key=_read_order)
+    candidates = sorted({schema_directory(r, base) for r in relatives}, key=read_order)
     kept: list[str] = []
     for candidate in candidates:
         if not any(candidate == k or candidate.startswith(k + "/") for k in kept):
             kept.append(candidate)
     return kept
-
-
-def _schema_directory(relative: str, base: Path) -> str:
-    """The directory to name for a schema file: its own, or the migrations folder above it;
-    the file itself when it lies among application code (`_schema_paths`)."""
-    if "/" not in relative:
-        return relative
-    folders = relative.split("/")[:-1]
-    if folders[-1].lower() in _MIGRATION_DIRECTORIES:
-        return "/".join(folders)
-    for depth in range(len(folders) - 1, 0, -1):
-        if folders[depth - 1].lower() in _MIGRATION_DIRECTORIES:
-            return "/".join(folders[:depth])
-    folder = "/".join(folders)
-    if not {f.lower() for f in folders} & set(SCHEMA_DIRECTORIES) and _holds_code(base / folder):
-        return relative
-    return folder
-
-
-def _holds_code(folder: Path) -> bool:
-    """Whether Python files lie under `folder` (what a schema path reads as migrations)."""
-    for _, subdirs, names in os.walk(folder):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".") and d not in ALWAYS_SKIPPED]
-        if any(name.endswith(".py") for name in names):
-            return True
-    return False
 
 
 def propose(root: Path) -> Proposal:
@@ -380,7 +329,7 @@ def propose(root: Path) -> Proposal:
             )
         }
         | set(files),
-        key=lambda path: _read_order(path.relative_to(root).as_posix()),
+        key=lambda path: read_order(path.relative_to(root).as_posix()),
     )
     proposal.files = [file.relative_to(root).as_posix() for file in read]
     proposal.tenant_setting = _compared_setting(read, column)
