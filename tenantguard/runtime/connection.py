@@ -31,6 +31,7 @@ import asyncio
 import functools
 import gc
 import inspect
+import os
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -41,6 +42,7 @@ from collections.abc import (
     Sequence,
 )
 from contextvars import ContextVar, copy_context
+from pathlib import Path
 from typing import Any, Concatenate, NoReturn, ParamSpec, TypeAlias, TypeVar
 from uuid import UUID as _UUID
 
@@ -3282,21 +3284,51 @@ def _connection_base(kwargs: dict[str, Any], factory: str) -> type[GuardedConnec
     return base
 
 
-def _guard_for(policy: Policy | None, mode: Mode | str, options: dict[str, Any]) -> Guard:
-    """The guard for `connect`/`create_pool`; refuses to start when it would guard nothing."""
+def _guard_for(
+    policy: Policy | None,
+    mode: Mode | str,
+    options: dict[str, Any],
+    config: str | os.PathLike[str] | None = None,
+) -> Guard:
+    """The guard for `connect`/`create_pool`; refuses to start when it would guard nothing.
+    Without a policy, the configuration `config` names, else the one found from the working
+    directory upward, as `check` finds it (h37H: a service started from another directory
+    could name none, and was told to configure what it had)."""
     mode = as_mode(mode)
+    if policy is not None and config is not None:
+        raise ConfigError(
+            "tenantguard: pass one of policy= and config= (a configuration is read to build "
+            "a policy when none is given)"
+        )
     if policy is None:
         from tenantguard.config import build_policy, load_settings
 
-        settings = load_settings()
+        named = None if config is None else Path(config).resolve()
+        if config is not None and named is not None and not named.is_file():
+            raise ConfigError(
+                f"tenantguard: config={os.fspath(config)!r}: {named} is not a file (a relative "
+                f"path is read from the working directory, {Path.cwd()}); name the project's "
+                "pyproject.toml or tenantguard.toml"
+            )
+        settings = load_settings(config=named)
         policy = build_policy(settings)
         if not policy.tenant_tables and mode is not Mode.OFF:
-            where = settings.config_file or f"{settings.root} (no pyproject.toml/tenantguard.toml)"
+            if settings.config_file is None:
+                raise ConfigError(
+                    "tenantguard: no policy was given, and no pyproject.toml with "
+                    "[tool.tenantguard] nor tenantguard.toml was found from the working "
+                    f"directory ({Path.cwd()}) upward, so the configuration names no tenant "
+                    "tables: the guard would allow every statement. "
+                    "Pass config='/path/to/project/pyproject.toml' (a service started outside "
+                    "its project), policy=Policy(tenant_column=…, tenant_tables={…}), or "
+                    "mode='off' to run unguarded on purpose"
+                )
             raise ConfigError(
-                f"tenantguard: no policy was given and the configuration ({where}) names no "
-                "tenant tables: the guard would allow every statement. Pass "
-                "policy=Policy(tenant_column=…, tenant_tables={…}), configure "
-                "[tool.tenantguard] tenant_tables, or pass mode='off' to run unguarded on purpose"
+                f"tenantguard: no policy was given and the configuration "
+                f"({settings.config_file}) names no tenant tables: the guard would allow every "
+                "statement. Pass policy=Policy(tenant_column=…, tenant_tables={…}), configure "
+                "[tool.tenantguard] tenant_tables (or tenant_column and schema_paths), or pass "
+                "mode='off' to run unguarded on purpose"
             )
     elif not policy.tenant_tables and mode is not Mode.OFF:
         raise ConfigError(
@@ -3324,6 +3356,7 @@ async def connect(
     *,
     policy: Policy | None = None,
     mode: Mode | str = Mode.ENFORCE,
+    config: str | os.PathLike[str] | None = None,
     **kwargs: Any,
 ) -> GuardedConnection:
     """`asyncpg.connect` with the guard.
@@ -3332,13 +3365,14 @@ async def connect(
     `tenant()` for RLS), `tenant_setting`, `cache_size`, `cache_bytes`, `max_statement_bytes`,
     `log_values` (bound values and literals in logs and errors), `report_interval` (seconds
     between two log lines of one statement and finding). Without a policy the project's
-    configuration is read; with no tenant tables anywhere it raises ConfigError (pass
+    configuration is read: `config=` (its pyproject.toml or tenantguard.toml), else the one found
+    from the working directory upward; with no tenant tables anywhere it raises ConfigError (pass
     `mode="off"` to run unguarded on purpose). `connection_class=` takes a subclass of
     GuardedConnection (an application's own methods; any other class is refused).
     """
     options = {k: kwargs.pop(k) for k in _GUARD_OPTIONS if k in kwargs}
     base = _connection_base(kwargs, "connect")
-    guard = _guard_for(policy, mode, options)
+    guard = _guard_for(policy, mode, options, config)
     connection = await asyncpg.connect(dsn, connection_class=_bound_class(guard, base), **kwargs)
     assert isinstance(connection, GuardedConnection)
     try:
@@ -3356,13 +3390,14 @@ def create_pool(
     *,
     policy: Policy | None = None,
     mode: Mode | str = Mode.ENFORCE,
+    config: str | os.PathLike[str] | None = None,
     **kwargs: Any,
 ) -> GuardedPool:
     """`asyncpg.create_pool` whose connections share one guard (`pool.tenantguard`); guard
     options and `connection_class=` as for `connect`."""
     options = {k: kwargs.pop(k) for k in _GUARD_OPTIONS if k in kwargs}
     base = _connection_base(kwargs, "create_pool")
-    guard = _guard_for(policy, mode, options)
+    guard = _guard_for(policy, mode, options, config)
     for hook in ("init", "setup"):
         configure = kwargs.get(hook)
         if configure is not None:
