@@ -1320,7 +1320,7 @@ def _unread_schema_sources(group: _Group, tenant_tables: Iterable[str] | None) -
             out.append(
                 f"{relative} makes {', '.join(made)} (with {column}) but is no schema source "
                 f"here (schema_paths: {', '.join(settings.schema_paths) or '-'}): "
-                f"{'they are' if len(made) > 1 else 'it is'} no tenant table to the check, and "
+                f"{'they are no tenant tables' if len(made) > 1 else 'it is no tenant table'} to the check, and "
                 f"a query reading {'them' if len(made) > 1 else 'it'} unpinned passes; add "
                 f"{folder!r} to schema_paths"
             )

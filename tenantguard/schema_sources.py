@@ -70,7 +70,9 @@ def in_tests(relative: str) -> bool:
 
 def schema_directory(relative: str, base: Path) -> str:
     """The directory to name for a schema file: its own, or the migrations folder above it;
-    the file itself when it lies among application code (`_schema_paths`)."""
+    the file itself when it lies among application code or queries, outside the top-level
+    schema folders (`app/schema.sql` beside `app/db.py`, `app/sql/scratch.sql` beside
+    `app/sql/report.sql`: naming the folder, the queries were read as schema, never checked)."""
     if "/" not in relative:
         return relative
     folders = relative.split("/")[:-1]
@@ -80,15 +82,26 @@ def schema_directory(relative: str, base: Path) -> str:
         if folders[depth - 1].lower() in MIGRATION_DIRECTORIES:
             return "/".join(folders[:depth])
     folder = "/".join(folders)
-    if not {f.lower() for f in folders} & set(SCHEMA_DIRECTORIES) and _holds_code(base / folder):
-        return relative
-    return folder
+    if folders[0].lower() in SCHEMA_DIRECTORIES or not _holds_other_files(base / folder):
+        return folder
+    return relative
 
 
-def _holds_code(folder: Path) -> bool:
-    """Whether Python files lie under `folder` (what a schema path reads as migrations)."""
-    for _, subdirs, names in os.walk(folder):
+def _holds_other_files(folder: Path) -> bool:
+    """Whether files other than schema lie under `folder`: Python (read as migrations by a
+    schema path), or `.sql` making no table (application queries: a schema path's files are
+    read as schema, never checked). Such a folder is never named; its schema files are."""
+    for directory, subdirs, names in os.walk(folder):
         subdirs[:] = [d for d in subdirs if not d.startswith(".") and d not in ALWAYS_SKIPPED]
-        if any(name.endswith(".py") for name in names):
-            return True
+        for name in names:
+            lower = name.lower()
+            if lower.endswith(".py"):
+                return True
+            if lower.endswith(".sql"):
+                try:
+                    text = Path(directory, name).read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                if not makes_tables(text, python=False):
+                    return True
     return False

@@ -137,3 +137,22 @@ def test_init_says_what_it_did_not_read(tmp_path: Path) -> None:
     said = init.stdout + init.stderr
     assert "billing/migrations" in said and "pg_dump" in said, said
     assert "docs/howto/example.sql" in said and "not read" in said.lower(), said
+
+
+def test_a_folder_of_queries_is_never_a_schema_path(tmp_path: Path) -> None:
+    """A nested `sql/` folder of application queries with one file making a scratch table
+    (`app/sql/scratch.sql`: CREATE TEMP TABLE): naming the folder as a schema path would read
+    `app/sql/report.sql` as schema, its leak never checked. The file is named alone."""
+    root = project(
+        tmp_path / "desk",
+        {
+            "app/sql/scratch.sql": "CREATE TEMP TABLE scratch (id int);\n",
+            "app/sql/report.sql": "SELECT title FROM tickets;\n",
+        },
+    )
+    init = run("init", cwd=root)
+    assert init.returncode == 0, init.stderr
+    settings = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "app/sql" not in settings["tool"]["tenantguard"]["schema_paths"]
+    check = run("check", cwd=root)
+    assert "app/sql/report.sql:1" in check.stdout, check.stdout
