@@ -76,10 +76,8 @@ async def test_the_corpus_has_no_missed_leak(postgres: ThrowawayPostgres, tmp_pa
     missed = [f"line {case.line}: {case.sql}" for case, leak, _, c in verdicts if leak and not c]
     # a literal account id is a pin by design (rules.yaml "pinned by literal"): the statement
     # names the account it writes, 7770002 here, as `tenant_id = 42` does
-    # not fixed (class 7's xfail): a failing value computed in a LATERAL VALUES
-    known = "LATERAL (VALUES (10 / t.estimate))"
-    assert [m for m in missed if "7770002" not in m and known not in m] == []
-    assert len(missed) == 3, missed
+    assert [m for m in missed if "7770002" not in m] == []
+    assert len(missed) == 2, missed
 
 
 # 1. A pin PostgreSQL makes dearer than it reads: a numeric constant (`7770001.0`, `7e0`,
@@ -340,7 +338,7 @@ def test_a_lateral_value_is_judged(tmp_path: Path) -> None:
 # no finding. So too a LATERAL re-projection of the column (`LATERAL (SELECT t.estimate AS e)
 # x … (10 / x.e) IS NOT NULL`: pulled up, x.e is t.estimate). Twins: a condition that also
 # reads the subquery's own rows (a join's, after the pin), the re-projection kept whole by
-# OFFSET 0. Not fixed (xfail below): the value computed in a LATERAL VALUES.
+# OFFSET 0. The value computed in a LATERAL VALUES: fixed by h37B (test_h37B_proof.py).
 INNER_TESTS = [
     "SELECT t.title FROM tasks t WHERE t.tenant_key = $1"
     " AND EXISTS (SELECT 1 FROM plans p WHERE (10 / t.estimate) IS NOT NULL)",
@@ -387,7 +385,6 @@ def test_an_inner_condition_is_judged(tmp_path: Path) -> None:
         assert codes(sql, policy) == [], sql
 
 
-@pytest.mark.xfail(strict=True, reason="h37A: a value computed in a LATERAL VALUES is not followed")
 def test_a_lateral_values_value_is_judged(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, PLANS, tenant_column="tenant_key")
     assert [codes(sql, policy) for sql in REPROJECTED] == [["TG013"]]

@@ -74,8 +74,11 @@ is converted on every row, one unit more (h37A)). Such a condition is reported w
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
 a derived table pinned inside) counts as evaluated after every condition. A failing call in
 the select list of a derived table PostgreSQL merges into its reader counts in the reader's
-conditions that test its output (`(SELECT current_setting(name) AS s …) d WHERE d.s IS NULL`).
-An aggregate's
+conditions that test its output (`(SELECT current_setting(name) AS s …) d WHERE d.s IS NULL`),
+and so does one in a VALUES list of one row in FROM, pulled up alike (`LATERAL (VALUES (10 /
+t.n)) x(r) … x.r IS NOT NULL`, h37B). A failing call in any FROM item (a function, `unnest`,
+`ROWS FROM`, VALUES) over a source whose pin is no condition of its own scan runs for each of
+its rows before the join that pins them (h37B). An aggregate's
 argument that fails, under a HAVING pin PostgreSQL keeps in HAVING (one with a subquery, an
 EXISTS conjunct among them: `HAVING EXISTS (SELECT 1 FROM tenants r WHERE r.id = $1 AND r.id =
 tenant_id)`, h37A), ran
@@ -1760,7 +1763,11 @@ def _errors_before_the_pin(
         if unread and model.inside(node, unread):
             continue
         block, position, visible, conjunct, top = locate(node)
-        if block is None or position == "from":
+        if block is None:
+            continue
+        if position == "from":
+            # a FROM item's value: run per row of the sources it reads (h37B)
+            yield from _from_item_before_the_pin(ctx, analysis, block, node, parts, reported)
             continue
         if id(node) in converting and not _converts_a_date(analysis, block, node, visible):
             continue
@@ -2546,7 +2553,27 @@ def _reprojected_before_the_pin(
         if not isinstance(column, exp.Column):
             continue
         derived = analysis.resolve(block, column, visible)
-        if derived is None or not derived.lateral or len(derived.body) != 1:
+        if derived is None:
+            continue
+        values = _pulled_up_values(analysis, derived)
+        if values is not None:
+            # a VALUES row pulled up (h37B): `LATERAL (VALUES (t.estimate)) x(e) … (10 /
+            # x.e) IS NOT NULL`, or in a body pulled up into the block of `t`
+            index = _values_index(derived, column.name)
+            if index is None or index >= len(values):
+                continue
+            for inner in values[index].find_all(exp.Column):
+                source = analysis.resolve(derived.block, inner, None)
+                if (
+                    source is not None
+                    and (source.block is block or _pulled_into(analysis, block, source.block))
+                    and source.pinned
+                    and _carries_tenant_rows(source)
+                    and cost <= _pin_cost(source, analysis)
+                ):
+                    return source
+            continue
+        if not derived.lateral or len(derived.body) != 1:
             continue
         body = derived.body[0]
         node = body.node
@@ -2571,6 +2598,180 @@ def _reprojected_before_the_pin(
                 ):
                     return source
     return None
+
+
+def _pulled_into(analysis: Analysis, body: Block, outer: Block) -> bool:
+    """Is `body` a body PostgreSQL pulls up into `outer` (one plain SELECT, row by row, read
+    as a derived table of `outer`)? Its conditions then join the scans of `outer`'s sources."""
+    readers = analysis.model.readers.get(id(body))
+    return (
+        bool(readers)
+        and all(r.block is outer for r in readers or ())
+        and analysis.projections.row_by_row(body)
+        and not _not_pulled_up(body.node)
+    )
+
+
+def _pulled_up_values(analysis: Analysis, source: Source) -> list[exp.Expression] | None:
+    """The items of the one row of a VALUES list in FROM that PostgreSQL pulls up into the
+    block reading it, as it pulls up a select without FROM (h37B: `tasks t, LATERAL (VALUES
+    (10 / t.estimate)) x(r) WHERE t.tenant_key = $1 AND x.r IS NOT NULL` divided on every
+    account's rows): one row, no volatile or set-returning call. None for any other source (a
+    VALUES of several rows is a scan of its own, run for the rows already filtered)."""
+    node = source.node
+    if isinstance(node, exp.Lateral):
+        node = node.this
+    values = node.this if isinstance(node, exp.Subquery) else node
+    if not isinstance(values, exp.Values) or len(values.expressions) != 1:
+        return None
+    if calls_volatile(values, analysis.policy) or any(
+        _returns_a_set(call)  # type: ignore[arg-type]
+        for call in values.find_all(exp.Func)
+    ):
+        return None
+    row = values.expressions[0]
+    return list(row.expressions) if isinstance(row, exp.Tuple) else [row]
+
+
+def _values_column(source: Source, index: int) -> str:
+    """The name a VALUES item's column goes by (its alias list, else `columnN`)."""
+    names = source.column_names
+    if names is not None and index < len(names):
+        return names[index]
+    return f"column{index + 1}"
+
+
+def _values_index(source: Source, name: str) -> int | None:
+    if source.column_names is not None and name in source.column_names:
+        return source.column_names.index(name)
+    if name.startswith("column") and name[6:].isdigit():
+        return int(name[6:]) - 1
+    return None
+
+
+# the ON of an outer join: a join filter, evaluated at the join (after the scans)
+_OUTER_ON = ("ON of LEFT", "ON of RIGHT", "ON of FULL")
+
+
+def _tests_of_column(
+    analysis: Analysis, reader: Source, name: str, depth: int = 0
+) -> Iterator[exp.Expr]:
+    """The conditions that test column `name` of `reader` where PostgreSQL merges them with
+    the conditions of the scans `reader` is pulled up into: its own block's WHERE and inner
+    joins' ON, and so on up through each select list that passes the column on bare (or by
+    `*`) in a body PostgreSQL pulls up into its reader (one plain SELECT, row by row)."""
+    block = reader.block
+    for items, _, clause, seen in block.filters:
+        if clause.startswith(_OUTER_ON):
+            continue
+        for conjunct in items:
+            if any(
+                identifier_name(c.this) == name and analysis.resolve(block, c, seen) is reader
+                for c in conjunct.find_all(exp.Column)
+            ):
+                yield conjunct
+    readers = analysis.model.readers.get(id(block))
+    if (
+        depth > 16
+        or not readers
+        or not analysis.projections.row_by_row(block)
+        or _not_pulled_up(block.node)
+    ):
+        return
+    for position, item in enumerate(block.node.expressions):
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(inner, exp.Star) or (
+            isinstance(inner, exp.Column) and isinstance(inner.this, exp.Star)
+        ):
+            passed = [(outer, name) for outer in readers if outer.column_names is None]
+        elif (
+            isinstance(inner, exp.Column)
+            and identifier_name(inner.this) == name
+            and analysis.resolve(block, inner, None) is reader
+        ):
+            passed = [(outer, _read_as(outer, position)) for outer in readers]
+        else:
+            continue
+        for outer, outer_name in passed:
+            if outer_name:
+                yield from _tests_of_column(analysis, outer, outer_name, depth + 1)
+
+
+def _from_item_before_the_pin(
+    ctx: Context,
+    analysis: Analysis,
+    block: Block,
+    node: exp.Expression,
+    parts: list[exp.Expression],
+    reported: set[int],
+) -> Iterator[Finding]:
+    """A failing call in a FROM item (a function in FROM, `unnest`, `ROWS FROM`, a VALUES
+    list), computed from a source before it (h37B), that PostgreSQL runs before that source's
+    pin:
+
+    - a VALUES list of one row that PostgreSQL pulls up (`_pulled_up_values`): a condition that
+      tests its value (in the WHERE, an inner join's ON, or any block it is pulled up into) is
+      a condition of the source's scan, ordered by cost with the pin;
+    - any FROM item over a source whose pin is no condition of its own scan (a composite
+      foreign key's join, an `IN (SELECT …)`, a HAVING): the item runs for each of its rows
+      in a nested loop the planner may make before the join that pins them (`items i, LATERAL
+      abs(10 / i.estimate) x` of items pinned by a note's key divided by another account's
+      zero)."""
+    read = [
+        s for s in _sources_of(analysis, block, parts, None) if s.pinned and _carries_tenant_rows(s)
+    ]
+    if not read:
+        return
+    values = node.find_ancestor(exp.Values, exp.Select)
+    holder = values.parent if isinstance(values, exp.Values) else None
+    item_source = None
+    for candidate in (values, holder, holder.parent if holder is not None else None):
+        if candidate is not None:
+            item_source = analysis.model.source_of_node.get(id(candidate)) or item_source
+    items = _pulled_up_values(analysis, item_source) if item_source is not None else None
+    if item_source is not None and items is not None:
+        index = next((i for i, item in enumerate(items) if is_within(node, item)), None)
+        if index is not None:
+            extra = _cost(items[index], upper=False, policy=ctx.policy)
+            name = _values_column(item_source, index)
+            for conjunct in _tests_of_column(analysis, item_source, name):
+                if id(conjunct) in reported:
+                    continue
+                cost = _cost(conjunct, upper=False, policy=ctx.policy) + extra  # type: ignore[arg-type]
+                source = _pinned_after(read, cost, analysis)
+                if source is not None:
+                    reported.add(id(conjunct))
+                    yield ctx.finding(
+                        RULE,
+                        conjunct,  # type: ignore[arg-type]
+                        f"this condition tests {item_source.name or 'a VALUES list'}.{name}, "
+                        f"computed from {source.describe()} by a call that can fail: PostgreSQL "
+                        "pulls the VALUES row up into this scan and may evaluate the condition "
+                        "before the tenant filter, and the error shows another tenant's value",
+                        "test the value in a block that reads rows already pinned (a "
+                        "MATERIALIZED CTE filtered by tenant), or make the call unable to fail",
+                    )
+    key = node.find_ancestor(exp.Join, exp.From) or node  # one finding per FROM item
+    if id(key) in reported:
+        return
+    for source in read:
+        if (
+            source.block is block
+            and not _pinned_inside(source)
+            and _pin_cost(source, analysis) == _UNBOUNDED
+        ):
+            reported.add(id(key))
+            yield ctx.finding(
+                RULE,
+                node,
+                f"this FROM item reads {source.describe()}, whose pin is no condition of its own "
+                "scan: PostgreSQL may run the item for each of its rows before the join that "
+                "pins them, and the error it raises shows another tenant's value",
+                f"pin {source.name or source.describe()} by its own tenant column "
+                f"(`{source.name}.{ctx.policy.tenant_column} = $n`), or make the call unable "
+                "to fail",
+            )
+            return
 
 
 def _pulled_up_before_the_pin(

@@ -1,0 +1,120 @@
+"""Round 37, helper B: TG013's model of the order PostgreSQL evaluates conditions in, attacked
+at the FROM clause and at the parameter-typing acceptance of h37A (f46dd1b). Tenant 1 is
+account 7770001, account 7770002 holds a row whose `estimate` is 0: a division that runs on its
+row raises DivisionByZeroError, so tenant 1's read fails exactly when another account holds a
+zero (the error is the leak; with the zero gone the same statement returns [('mine',)]).
+
+1. A failing value in a FROM item (the check skipped every FROM item):
+   a. a VALUES list of one row, which PostgreSQL pulls up as a select without FROM, tested
+      outside it (`LATERAL (VALUES (10 / t.estimate)) x(r) … x.r IS NOT NULL`), passed on by a
+      LATERAL body, or re-projecting the outer row (`LATERAL (VALUES (t.estimate)) x(e) … (10
+      / x.e) IS NOT NULL`): a condition of one unit on the scan of tasks, tied with the pin;
+   b. any FROM item (a function, unnest, a VALUES of several rows) over a source whose pin is
+      no condition of its own scan (a composite foreign key's join, `IN (SELECT …)`): the
+      planner made the nested loop over every item's row before the pinning join.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tests.conftest import fresh_database
+from tests.leak_corpus import codes
+from tests.proof.test_schema import policy_for
+
+TASKS = """
+CREATE TABLE accounts (id bigint PRIMARY KEY);
+CREATE TABLE tasks (tenant_key bigint NOT NULL REFERENCES accounts (id), id integer NOT NULL,
+  estimate integer NOT NULL, title text NOT NULL, points numeric NOT NULL DEFAULT 1,
+  PRIMARY KEY (tenant_key, id));
+INSERT INTO accounts VALUES (7770001), (7770002);
+INSERT INTO tasks VALUES (7770001, 1, 2, 'mine'), (7770002, 1, 0, 'theirs');
+-- items: ids unique by themselves; a note's composite key pins the item it names
+CREATE TABLE items (tenant_key bigint NOT NULL, id integer NOT NULL UNIQUE,
+  estimate integer NOT NULL, title text NOT NULL, PRIMARY KEY (tenant_key, id));
+CREATE TABLE notes (tenant_key bigint NOT NULL, id integer NOT NULL, item_id integer NOT NULL,
+  PRIMARY KEY (tenant_key, id), FOREIGN KEY (tenant_key, item_id) REFERENCES items (tenant_key, id));
+INSERT INTO items VALUES (7770001, 1, 2, 'mine'), (7770002, 2, 0, 'theirs');
+INSERT INTO notes SELECT 7770001, g, 1 FROM generate_series(1, 5) g;
+INSERT INTO notes SELECT 7770002, g, 2 FROM generate_series(6, 2000) g;
+ANALYZE;
+"""
+
+# 1a. a VALUES row pulled up
+VALUES_TESTS = [
+    "SELECT t.title FROM tasks t, LATERAL (VALUES (10 / t.estimate)) x(r)"
+    " WHERE t.tenant_key = $1 AND x.r IS NOT NULL",
+    "SELECT t.title FROM tasks t JOIN LATERAL (VALUES (10 / t.estimate)) x(r)"
+    " ON x.r IS NOT NULL WHERE t.tenant_key = $1",
+    "SELECT t.title FROM tasks t LEFT JOIN LATERAL (VALUES (10 / t.estimate)) x(r)"
+    " ON true WHERE t.tenant_key = $1 AND x.r IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT * FROM (VALUES (10 / t.estimate)) v(r)) x"
+    " WHERE t.tenant_key = $1 AND x.r IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT v.r FROM (VALUES (10 / t.estimate)) v(r)"
+    " WHERE v.r IS NOT NULL) x WHERE t.tenant_key = $1",
+    "SELECT t.title FROM tasks t, LATERAL (VALUES (t.estimate)) x(e)"
+    " WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT 1 FROM (VALUES (t.estimate)) v(e)"
+    " WHERE (10 / v.e) IS NOT NULL) x WHERE t.tenant_key = $1",
+]
+VALUES_TWINS = [
+    # two rows: a Values Scan of its own, run for the rows the pin kept
+    "SELECT t.title FROM tasks t, LATERAL (VALUES (10 / t.estimate), (10)) x(r)"
+    " WHERE t.tenant_key = $1 AND x.r IS NOT NULL AND x.r > 9",
+    # a test dearer than the pin
+    "SELECT t.title FROM tasks t, LATERAL (VALUES (10 / t.estimate)) x(r)"
+    " WHERE t.tenant_key = $1 AND x.r + 1 > 0",
+    # the ON of the outer join: a join filter, after the scan
+    "SELECT t.title FROM tasks t LEFT JOIN LATERAL (VALUES (10 / t.estimate)) x(r)"
+    " ON x.r IS NOT NULL WHERE t.tenant_key = $1",
+    # not tested: computed in the select list of the pinned rows
+    "SELECT t.title FROM tasks t, LATERAL (VALUES (10 / t.estimate)) x(r) WHERE t.tenant_key = $1",
+]
+
+# 1b. a FROM item over a source whose pin is no condition of its own scan
+UNBOUNDED_TESTS = [
+    "SELECT i.title FROM notes n JOIN items i ON i.id = n.item_id,"
+    " LATERAL abs(10 / i.estimate) x(r) WHERE n.tenant_key = $1",
+    "SELECT i.title FROM items i, LATERAL abs(10 / i.estimate) x(r)"
+    " WHERE i.id IN (SELECT n.item_id FROM notes n WHERE n.tenant_key = $1)",
+]
+UNBOUNDED_TWINS = [
+    "SELECT t.title FROM tasks t, LATERAL abs(10 / t.estimate) x(r) WHERE t.tenant_key = $1",
+    "SELECT t.title FROM tasks t, LATERAL unnest(ARRAY[10 / t.estimate]) x(r)"
+    " WHERE t.tenant_key = $1 AND x.r IS NOT NULL",
+]
+
+
+async def _rows(conn: asyncpg.Connection, sql: str) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in await conn.fetch(sql, 7770001)]
+
+
+async def test_a_from_item_divides_on_another_accounts_row(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, TASKS) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in VALUES_TESTS + UNBOUNDED_TESTS:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(sql, 7770001)
+            for sql in VALUES_TWINS + UNBOUNDED_TWINS:
+                assert await _rows(conn, sql) == [("mine",)], sql
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE tenant_key = 7770002")
+            await conn.execute("UPDATE items SET estimate = 1 WHERE tenant_key = 7770002")
+            for sql in VALUES_TESTS:  # the other account's zero is what failed
+                assert await _rows(conn, sql) == [("mine",)], sql
+            for sql in UNBOUNDED_TESTS:
+                assert set(await _rows(conn, sql)) == {("mine",)}, sql
+        finally:
+            await conn.close()
+
+
+def test_a_from_item_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TASKS, tenant_column="tenant_key")
+    for sql in VALUES_TESTS + UNBOUNDED_TESTS:
+        assert codes(sql, policy) == ["TG013"], sql
+    for sql in VALUES_TWINS + UNBOUNDED_TWINS:
+        assert codes(sql, policy) == [], sql
