@@ -118,3 +118,49 @@ def test_a_from_item_is_judged(tmp_path: Path) -> None:
         assert codes(sql, policy) == ["TG013"], sql
     for sql in VALUES_TWINS + UNBOUNDED_TWINS:
         assert codes(sql, policy) == [], sql
+
+
+# 2. h37A's acceptance (f46dd1b): a use of the pin's parameter PostgreSQL transforms after the
+# pin's own no longer retypes it. The clause order holds on the server (a use right of the pin,
+# in ORDER BY, GROUP BY: typed after, [('mine',)]); what did not hold is what counted as a use
+# that types `$1` numeric first: only an operator's operand or a numeric cast. A function's
+# numeric parameter (`round($1, 2)`, `scale($1)`), a VALUES column with a decimal row, and
+# `$01` (PostgreSQL's `$1`) typed it numeric before the WHERE, so `tenant_key = $1` converted the
+# column on every row (two units), tied with `10 / estimate > 1` and ran second.
+RETYPED = [
+    "SELECT round($1, 2) AS r, title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1",
+    "SELECT scale($1) AS r, title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1",
+    "SELECT title FROM tasks, (VALUES ($1), (0.5)) v(x) WHERE tenant_key = $1 AND 10 / estimate > 1",
+    "SELECT $01 + 0.5 AS r, title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1",
+    "SELECT title FROM tasks WHERE $01::numeric > 0 AND tenant_key = $1 AND 10 / estimate > 1",
+]
+RETYPED_TWINS = [
+    "SELECT title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1 ORDER BY round($1, 2)",
+    "SELECT title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1 AND $1 <> 1.5",
+    "SELECT round($1::bigint, 2) AS r, title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1",
+    "SELECT title FROM tasks, (VALUES ($1), (2)) v(x) WHERE tenant_key = $1 AND 10 / estimate > 1",
+]
+
+
+async def test_a_retyping_use_divides_on_another_accounts_row(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, TASKS) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in RETYPED:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(sql, 7770001)
+            for sql in RETYPED_TWINS:  # (the VALUES twin: two rows, each tenant 1's)
+                assert {r["title"] for r in await conn.fetch(sql, 7770001)} == {"mine"}, sql
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE tenant_key = 7770002")
+            for sql in RETYPED:  # the other account's zero is what failed
+                assert {r["title"] for r in await conn.fetch(sql, 7770001)} == {"mine"}, sql
+        finally:
+            await conn.close()
+
+
+def test_a_retyping_use_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TASKS, tenant_column="tenant_key")
+    for sql in RETYPED:
+        assert codes(sql, policy) == ["TG013"], sql
+    for sql in RETYPED_TWINS:
+        assert codes(sql, policy) == [], sql

@@ -69,7 +69,9 @@ cast three; `x BETWEEN a AND b` is two conditions, `x >= a` and `x <= b`, `(a, b
 two, `a = c` and `b = d`, and `NOT (a OR b)` two, `NOT a` and `NOT b`, each placed by its own
 cost; an integer tenant column compared with a numeric value — `tenant_id = 7.0`, `= 7e0`,
 `= '7'::numeric`, or `= $1` where another use PostgreSQL may transform first types `$1`
-numeric: `$1 + 0.5` in the select list, `points <> $1` of a numeric column, `$1::numeric` —
+numeric: `$1 + 0.5` in the select list, `points <> $1` of a numeric column, `$1::numeric`,
+an argument of a function (`round($1, 2)`), a VALUES column beside a decimal (`$01` is
+`$1`: h37B) —
 is converted on every row, one unit more (h37A)). Such a condition is reported when its cost is at most its source's pin's; a
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
 a derived table pinned inside) counts as evaluated after every condition. A failing call in
@@ -1501,6 +1503,35 @@ def _typed_after(use: exp.Expr, pin: exp.Expr) -> bool:
     return use_start is not None and pin_start is not None and use_start > pin_start
 
 
+def _parameter_name(node: exp.Expr) -> str:
+    """A parameter's number as PostgreSQL reads it: `$01` is `$1` (h37B)."""
+    name = node.name
+    return str(int(name)) if isinstance(node, exp.Parameter) and name.isdigit() else name
+
+
+def _values_column_retypes(row: exp.Tuple, item: exp.Expr) -> bool:
+    """Whether the column of a VALUES list holding `item` of `row` may be typed numeric by
+    another row: any item there that is not a parameter, NULL, an integer literal or a cast to
+    an integer type (a string literal is unknown)."""
+    index = next((i for i, e in enumerate(row.expressions) if e is item), None)
+    values = row.parent
+    if index is None or values is None:
+        return True
+    for other_row in values.expressions:
+        if other_row is row:
+            continue
+        items = other_row.expressions if isinstance(other_row, exp.Tuple) else [other_row]
+        other = _unwrapped(items[index]) if index < len(items) else None
+        if other is None or isinstance(other, exp.Parameter | exp.Placeholder | exp.Null):
+            continue
+        if isinstance(other, exp.Literal) and (other.is_string or not _numeric_constant(other)):
+            continue
+        if isinstance(other, exp.Cast) and other.to.this in _INTEGER_TYPES:
+            continue
+        return True
+    return False
+
+
 def _retyped_parameter(conjunct: exp.Expression) -> bool:
     """Whether a named parameter the pin compares bare with a column (`tenant_id = $1`) may
     be typed numeric by another use in the statement: PostgreSQL types a parameter once, by
@@ -1517,23 +1548,34 @@ def _retyped_parameter(conjunct: exp.Expression) -> bool:
         while isinstance(parent, exp.Paren):
             parent = parent.parent
         if node.name and isinstance(parent, exp.EQ | exp.NullSafeEQ | exp.In | exp.Between):
-            names.setdefault(node.name, node)
+            names.setdefault(_parameter_name(node), node)
             columns.update(c.name for c in parent.find_all(exp.Column))
     if not names:
         return False
     for node in conjunct.root().find_all(exp.Parameter, exp.Placeholder):
-        pin = names.get(node.name)
+        pin = names.get(_parameter_name(node))
         if pin is None or type(pin) is not type(node) or is_within(node, conjunct):
             continue
         if _typed_after(node, pin):
             continue  # the pin's use comes first: it types the parameter as the column
         parent = node.parent
+        child: exp.Expr = node
         while isinstance(parent, exp.Paren):
-            parent = parent.parent
+            child, parent = parent, parent.parent
         if isinstance(parent, exp.Cast | exp.TryCast):
             if parent.to.this in _NUMERIC_TYPES:
                 return True
             continue
+        if isinstance(parent, exp.Tuple) and isinstance(parent.parent, exp.Values):
+            # a VALUES column takes the common type of its rows (h37B: `(VALUES ($1),
+            # (0.5))` types $1 numeric in FROM, before the WHERE)
+            if _values_column_retypes(parent, child):
+                return True
+            continue
+        if isinstance(parent, exp.Func) and not isinstance(parent, _TYPING_PARENTS):
+            # an argument of a function: typed by the function's parameter (h37B:
+            # `round($1, 2)`, `scale($1)` are numeric), not known here
+            return True
         if not isinstance(parent, _TYPING_PARENTS):
             continue
         for operand in parent.iter_expressions():
