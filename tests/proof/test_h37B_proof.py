@@ -164,3 +164,32 @@ def test_a_retyping_use_is_judged(tmp_path: Path) -> None:
         assert codes(sql, policy) == ["TG013"], sql
     for sql in RETYPED_TWINS:
         assert codes(sql, policy) == [], sql
+
+
+# 3. A false alarm: a condition in an outer join's ON reading only the preserved side is a join
+# filter (PostgreSQL cannot push it into that side's scan), run on the rows the pin kept. A
+# WHERE condition strict on the nullable side makes the join inner: then it is a filter of the
+# scan, tied with the pin (a leak, still flagged).
+PLANS = TASKS + "CREATE TABLE plans (id integer PRIMARY KEY); INSERT INTO plans VALUES (1), (5);"
+OUTER_ON = (
+    "SELECT t.title FROM tasks t LEFT JOIN plans p ON (10 / t.estimate) IS NOT NULL"
+    " WHERE t.tenant_key = $1"
+)
+MADE_INNER = OUTER_ON + " AND p.id = 1"
+
+
+async def test_an_outer_join_on_runs_after_the_pin(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, PLANS) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            assert await _rows(conn, OUTER_ON) == [("mine",), ("mine",)]
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await conn.fetch(MADE_INNER, 7770001)
+        finally:
+            await conn.close()
+
+
+def test_an_outer_join_on_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, PLANS, tenant_column="tenant_key")
+    assert codes(OUTER_ON, policy) == []
+    assert codes(MADE_INNER, policy) == ["TG013"]

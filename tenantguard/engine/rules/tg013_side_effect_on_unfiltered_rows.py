@@ -1851,6 +1851,9 @@ def _errors_before_the_pin(
         if conjunct is None or id(conjunct) in reported:
             continue
         reading = _pinned_readers(analysis, block, parts, visible, conjunct)
+        reading = [
+            s for s in reading if not _join_filter_after_the_scan(analysis, block, conjunct, s)
+        ]
         # (a condition PostgreSQL splits costs the part holding the node)
         key = id(node) if _split_condition(conjunct) else id(conjunct)
         cost = costs.get(key)
@@ -1896,6 +1899,41 @@ def _errors_before_the_pin(
                 "make the condition unable to fail (compare as text, `current_setting(…, "
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
+
+
+def _join_filter_after_the_scan(
+    analysis: Analysis, block: Block, conjunct: exp.Expr, source: Source
+) -> bool:
+    """Is `conjunct` a condition of an outer join's ON that reads `source` on the join's
+    preserved side, pinned in its own scan, the join kept outer (no other condition of the
+    block reads its nullable side: a strict one would make it an inner join, `… WHERE p.id =
+    1`, and the ON condition a filter of the scan)? PostgreSQL cannot push such a condition
+    into the preserved side's scan (it would drop rows the join keeps): it is a join filter,
+    run on the rows that scan's pin kept (h37B: `tasks t LEFT JOIN plans p ON (10 /
+    t.estimate) IS NOT NULL WHERE t.tenant_key = $1` returned [('mine',)] with another
+    account's zero present; with `AND p.id = 1` it divided by that zero)."""
+    join = conjunct.find_ancestor(exp.Join)
+    on = join.args.get("on") if join is not None else None
+    if join is None or on is None or not is_within(conjunct, on):
+        return False
+    entries = [(nullable, preserved) for j, nullable, preserved in block.outer_joins if j is join]
+    if (
+        not entries
+        or any(source in nullable for nullable, _ in entries)  # (FULL: both sides)
+        or not any(source in preserved for _, preserved in entries)
+        or _pin_cost(source) == _UNBOUNDED
+        or not _pinned_here(source, set())
+    ):
+        return False
+    nullable = [s for n, _ in entries for s in n]
+    for items, _, _, seen in block.filters:
+        for item in items:
+            if is_within(item, on):
+                continue
+            for column in item.find_all(exp.Column):
+                if analysis.resolve(block, column, seen) in nullable:
+                    return False
+    return True
 
 
 def _failing_views_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:
