@@ -12,6 +12,10 @@ zero (the error is the leak; with the zero gone the same statement returns [('mi
    b. any FROM item (a function, unnest, a VALUES of several rows) over a source whose pin is
       no condition of its own scan (a composite foreign key's join, `IN (SELECT …)`): the
       planner made the nested loop over every item's row before the pinning join.
+   Not fixed (strict xfail): an inlined SQL set-returning function of the schema in FROM.
+2. h37A's acceptance: the clause order holds; the uses that type `$1` numeric first and were
+   not counted (a function's argument, a VALUES column, `$01`).
+3. A false alarm: an outer join's ON on its preserved side is a join filter, after the pin.
 """
 
 from __future__ import annotations
@@ -193,3 +197,43 @@ def test_an_outer_join_on_is_judged(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, PLANS, tenant_column="tenant_key")
     assert codes(OUTER_ON, policy) == []
     assert codes(MADE_INNER, policy) == ["TG013"]
+
+
+# Not fixed: a SQL set-returning function of the schema (STABLE, not STRICT) in FROM, which
+# PostgreSQL inlines as a subquery and pulls up like a select without FROM: `LATERAL
+# tenfold(t.estimate) x(r) … x.r IS NOT NULL` is `10 / t.estimate IS NOT NULL` on the scan of
+# tasks, tied with the pin. Policy.inlined_functions holds scalar bodies only (a set-returning
+# one is costed 100 and its body unread). Twin: the scalar one (a Function Scan, after the pin).
+SRF = (
+    "CREATE FUNCTION tenfold(x integer) RETURNS SETOF integer LANGUAGE sql STABLE"
+    " AS 'SELECT 10 / x';"
+    " CREATE FUNCTION tenfold_one(x integer) RETURNS integer LANGUAGE sql IMMUTABLE"
+    " AS 'SELECT 10 / x';"
+)
+INLINED_SRF = (
+    "SELECT t.title FROM tasks t, LATERAL tenfold(t.estimate) x(r)"
+    " WHERE t.tenant_key = $1 AND x.r IS NOT NULL"
+)
+SCALAR_IN_FROM = INLINED_SRF.replace("tenfold(", "tenfold_one(")
+
+
+async def test_an_inlined_set_returning_function_divides(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, TASKS + SRF) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            assert await _rows(conn, SCALAR_IN_FROM) == [("mine",)]
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await conn.fetch(INLINED_SRF, 7770001)
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE tenant_key = 7770002")
+            assert await _rows(conn, INLINED_SRF) == [("mine",)]
+        finally:
+            await conn.close()
+
+
+@pytest.mark.xfail(
+    strict=True, reason="h37B: an inlined SQL set-returning function in FROM is not followed"
+)
+def test_an_inlined_set_returning_function_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, TASKS + SRF, tenant_column="tenant_key")
+    assert codes(SCALAR_IN_FROM, policy) == []
+    assert codes(INLINED_SRF, policy) == ["TG013"]
