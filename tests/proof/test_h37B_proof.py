@@ -132,6 +132,9 @@ def test_a_from_item_is_judged(tmp_path: Path) -> None:
 # `$01` (PostgreSQL's `$1`) typed it numeric before the WHERE, so `tenant_key = $1` converted the
 # column on every row (two units), tied with `10 / estimate > 1` and ran second.
 RETYPED = [
+    # a window function's argument is transformed in the select list, before the WHERE
+    "SELECT title, sum($1 + 0.5) OVER (PARTITION BY tenant_key) AS s FROM tasks"
+    " WHERE tenant_key = $1 AND 10 / estimate > 1",
     "SELECT round($1, 2) AS r, title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1",
     "SELECT scale($1) AS r, title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1",
     "SELECT title FROM tasks, (VALUES ($1), (0.5)) v(x) WHERE tenant_key = $1 AND 10 / estimate > 1",
@@ -139,6 +142,12 @@ RETYPED = [
     "SELECT title FROM tasks WHERE $01::numeric > 0 AND tenant_key = $1 AND 10 / estimate > 1",
 ]
 RETYPED_TWINS = [
+    # a window's PARTITION BY is transformed with the WINDOW clause, after the WHERE (a false
+    # alarm before: ranked as the select list)
+    "SELECT title, sum(estimate) OVER (PARTITION BY $1 + 0.5) AS s FROM tasks"
+    " WHERE tenant_key = $1 AND 10 / estimate > 1",
+    "SELECT title, sum(estimate) OVER w AS s FROM tasks WHERE tenant_key = $1"
+    " AND 10 / estimate > 1 WINDOW w AS (PARTITION BY $1 + 0.5)",
     "SELECT title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1 ORDER BY round($1, 2)",
     "SELECT title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1 AND $1 <> 1.5",
     "SELECT round($1::bigint, 2) AS r, title FROM tasks WHERE tenant_key = $1 AND 10 / estimate > 1",

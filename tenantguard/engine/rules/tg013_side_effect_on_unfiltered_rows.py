@@ -1463,8 +1463,12 @@ def _unwrapped(node: exp.Expr | None) -> exp.Expr | None:
 # typed by the first use it meets
 _CLAUSE_ORDER = {
     "with_": 0, "from_": 1, "joins": 1, "expressions": 2, "where": 3, "having": 4, "order": 5,
-    "group": 6, "distinct": 7, "limit": 8, "offset": 8,
+    "group": 6, "distinct": 7, "limit": 8, "offset": 8, "windows": 9,
 }  # fmt: skip
+# a window's PARTITION BY and ORDER BY, written in an OVER (…) of the select list, are
+# transformed with the WINDOW clause, last (transformWindowDefinitions, h37B: `sum(estimate)
+# OVER (PARTITION BY $1 + 0.5)` left $1 a bigint typed by the WHERE's pin)
+_WINDOW_RANK = 9
 
 
 def _parameter_start(node: exp.Expr) -> int | None:
@@ -1477,9 +1481,17 @@ def _parameter_start(node: exp.Expr) -> int | None:
 def _clause_in(select: exp.Select, node: exp.Expr) -> int | None:
     """The rank of the clause of `select` holding `node` (None: not known)."""
     current: exp.Expr = node
+    in_window = False
     while current.parent is not None and current.parent is not select:
+        if isinstance(current.parent, exp.Select):
+            return None  # (a nested query: not this block's clause)
+        if isinstance(current.parent, exp.Window) and current.arg_key in ("partition_by", "order"):
+            in_window = True
         current = current.parent
-    return _CLAUSE_ORDER.get(current.arg_key or "") if current.parent is select else None
+    if current.parent is not select:
+        return None
+    rank = _CLAUSE_ORDER.get(current.arg_key or "")
+    return _WINDOW_RANK if in_window and rank == _CLAUSE_ORDER["expressions"] else rank
 
 
 def _typed_after(use: exp.Expr, pin: exp.Expr) -> bool:
