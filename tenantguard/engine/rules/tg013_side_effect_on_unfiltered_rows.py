@@ -1590,7 +1590,17 @@ def _retyped_parameter(conjunct: exp.Expression) -> bool:
             return True
         if not isinstance(parent, _TYPING_PARENTS):
             continue
-        for operand in parent.iter_expressions():
+        operands: list[exp.Expr | None] = list(parent.iter_expressions())
+        case = parent.parent if isinstance(parent, exp.If) else parent
+        if isinstance(case, exp.Case) and (
+            (parent is case and child.arg_key == "default")
+            or (parent is not case and child.arg_key == "true")
+        ):
+            # a CASE's results take their common type (h37B: `CASE WHEN … THEN 0.5 ELSE $1
+            # END` types $1 numeric): every branch's result is an operand
+            operands = [i.args.get("true") for i in case.args.get("ifs") or ()]
+            operands.append(case.args.get("default"))
+        for operand in operands:
             other = _unwrapped(operand)
             if other is None or other is node or isinstance(other, exp.If):
                 continue
