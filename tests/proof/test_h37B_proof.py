@@ -132,6 +132,11 @@ def test_a_from_item_is_judged(tmp_path: Path) -> None:
 # `$01` (PostgreSQL's `$1`) typed it numeric before the WHERE, so `tenant_key = $1` converted the
 # column on every row (two units), tied with `10 / estimate > 1` and ran second.
 RETYPED = [
+    # a row comparison types each item by the item at its place in the other row
+    "SELECT title FROM tasks WHERE (points + 7770000, 1) = ($1, 1) AND tenant_key = $1"
+    " AND 10 / estimate > 1",
+    "SELECT title FROM tasks WHERE ($1, 1) = (7770001.0, 1) AND tenant_key = $1"
+    " AND 10 / estimate > 1",
     # a CASE's results take their common type: another branch's 0.5 makes it numeric
     "SELECT CASE WHEN estimate > 0 THEN 0.5 ELSE $1 END AS c, title FROM tasks"
     " WHERE tenant_key = $1 AND 10 / estimate > 1",
@@ -147,6 +152,8 @@ RETYPED = [
     "SELECT title FROM tasks WHERE $01::numeric > 0 AND tenant_key = $1 AND 10 / estimate > 1",
 ]
 RETYPED_TWINS = [
+    "SELECT title FROM tasks WHERE (tenant_key, id) >= ($1, 0) AND tenant_key = $1"
+    " AND 10 / estimate > 1",
     "SELECT CASE WHEN estimate > 0 THEN $1 ELSE 2 END AS c, title FROM tasks"
     " WHERE tenant_key = $1 AND 10 / estimate > 1",
     # a window's PARTITION BY is transformed with the WINDOW clause, after the WHERE (a false

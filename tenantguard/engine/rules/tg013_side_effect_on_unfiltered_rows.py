@@ -1544,6 +1544,38 @@ def _values_column_retypes(row: exp.Tuple, item: exp.Expr) -> bool:
     return False
 
 
+def _row_item_retypes(row: exp.Tuple, item: exp.Expr, columns: set[str]) -> bool:
+    """Whether the item at `item`'s place in the rows `row` is compared with (a row
+    comparison, a row IN list) may type it numeric: unknown for anything but a row of items
+    (a subquery), else as an operator's operand (`_numeric_operand`)."""
+    index = next((i for i, e in enumerate(row.expressions) if e is item), None)
+    comparison = row.parent
+    if index is None or comparison is None:
+        return True
+    for side in comparison.iter_expressions():
+        if side is row:
+            continue
+        if not isinstance(side, exp.Tuple) or index >= len(side.expressions):
+            return True  # a subquery, an array: not read here
+        if _numeric_operand(side.expressions[index], columns):
+            return True
+    return False
+
+
+def _numeric_operand(operand: exp.Expr | None, columns: set[str]) -> bool:
+    """Whether an operand met by a parameter may type it numeric: anything but a parameter,
+    NULL, an integer or string literal, a cast to an integer type or a column of the pin's
+    own column name (`columns`)."""
+    other = _unwrapped(operand)
+    if other is None or isinstance(other, exp.Parameter | exp.Placeholder | exp.Null):
+        return False
+    if isinstance(other, exp.Literal) and (other.is_string or not _numeric_constant(other)):
+        return False
+    if isinstance(other, exp.Cast) and other.to.this in _INTEGER_TYPES:
+        return False
+    return not (type(other) is exp.Column and other.name in columns)
+
+
 def _retyped_parameter(conjunct: exp.Expression) -> bool:
     """Whether a named parameter the pin compares bare with a column (`tenant_id = $1`) may
     be typed numeric by another use in the statement: PostgreSQL types a parameter once, by
@@ -1582,6 +1614,12 @@ def _retyped_parameter(conjunct: exp.Expression) -> bool:
             # a VALUES column takes the common type of its rows (h37B: `(VALUES ($1),
             # (0.5))` types $1 numeric in FROM, before the WHERE)
             if _values_column_retypes(parent, child):
+                return True
+            continue
+        if isinstance(parent, exp.Tuple) and isinstance(parent.parent, _TYPING_PARENTS):
+            # a row compared with rows: typed by the item at its place in each other row
+            # (h37B: `(points + 7770000, 1) = ($1, 1)`, `($1, 1) = (7770001.0, 1)`)
+            if _row_item_retypes(parent, child, columns):
                 return True
             continue
         if isinstance(parent, exp.Func) and not isinstance(parent, _TYPING_PARENTS):
