@@ -70,8 +70,8 @@ two, `a = c` and `b = d`, and `NOT (a OR b)` two, `NOT a` and `NOT b`, each plac
 cost; an integer tenant column compared with a numeric value — `tenant_id = 7.0`, `= 7e0`,
 `= '7'::numeric`, or `= $1` where another use PostgreSQL may transform first types `$1`
 numeric: `$1 + 0.5` in the select list, `points <> $1` of a numeric column, `$1::numeric`,
-an argument of a function (`round($1, 2)`), a VALUES column beside a decimal (`$01` is
-`$1`: h37B) —
+an argument of a function (`round($1, 2)`), a VALUES column, a CASE result or a row's item
+beside a decimal (`$01` is `$1`; a window's PARTITION BY comes after the WHERE: h37B) —
 is converted on every row, one unit more (h37A)). Such a condition is reported when its cost is at most its source's pin's; a
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
 a derived table pinned inside) counts as evaluated after every condition. A failing call in
