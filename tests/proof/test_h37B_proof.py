@@ -50,6 +50,11 @@ ANALYZE;
 
 # 1a. a VALUES row pulled up
 VALUES_TESTS = [
+    # re-projected bare by a later LATERAL item, pulled up alike
+    "SELECT t.title FROM tasks t, LATERAL (VALUES (10 / t.estimate)) x(r),"
+    " LATERAL (VALUES (x.r)) y(s) WHERE t.tenant_key = $1 AND y.s IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (VALUES (10 / t.estimate)) x(r),"
+    " LATERAL (SELECT x.r AS s) y WHERE t.tenant_key = $1 AND y.s IS NOT NULL",
     "SELECT t.title FROM tasks t, LATERAL (VALUES (10 / t.estimate)) x(r)"
     " WHERE t.tenant_key = $1 AND x.r IS NOT NULL",
     "SELECT t.title FROM tasks t JOIN LATERAL (VALUES (10 / t.estimate)) x(r)"

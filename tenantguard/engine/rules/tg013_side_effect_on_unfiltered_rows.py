@@ -2810,13 +2810,41 @@ def _tests_of_column(
                 for c in conjunct.find_all(exp.Column)
             ):
                 yield conjunct
+    if depth > 16:
+        return
+    # re-projected bare by a later LATERAL item pulled up alike (`LATERAL (VALUES (x.r)) y(s)`,
+    # `LATERAL (SELECT x.r AS s) y`): its column is the same value
+    for other in block.every_source:
+        if other is reader or not other.lateral:
+            continue
+        values = _pulled_up_values(analysis, other)
+        if values is not None:
+            for index, item in enumerate(values):
+                inner = _unwrapped(item)
+                if (
+                    isinstance(inner, exp.Column)
+                    and identifier_name(inner.this) == name
+                    and analysis.resolve(block, inner, None) is reader
+                ):
+                    yield from _tests_of_column(
+                        analysis, other, _values_column(other, index), depth + 1
+                    )
+            continue
+        if len(other.body) != 1 or not _pulled_into(analysis, other.body[0], block):
+            continue
+        body = other.body[0]
+        for position, item in enumerate(body.node.expressions):
+            inner = _unwrapped(item.this if isinstance(item, exp.Alias) else item)
+            if (
+                isinstance(inner, exp.Column)
+                and identifier_name(inner.this) == name
+                and analysis.resolve(body, inner, None) is reader
+            ):
+                outer_name = _read_as(other, position)
+                if outer_name:
+                    yield from _tests_of_column(analysis, other, outer_name, depth + 1)
     readers = analysis.model.readers.get(id(block))
-    if (
-        depth > 16
-        or not readers
-        or not analysis.projections.row_by_row(block)
-        or _not_pulled_up(block.node)
-    ):
+    if not readers or not analysis.projections.row_by_row(block) or _not_pulled_up(block.node):
         return
     for position, item in enumerate(block.node.expressions):
         inner = item.this if isinstance(item, exp.Alias) else item
