@@ -50,6 +50,11 @@ ANALYZE;
 
 # 1a. a VALUES row pulled up
 VALUES_TESTS = [
+    # a re-projection of a re-projection of the outer row
+    "SELECT t.title FROM tasks t, LATERAL (VALUES (t.estimate)) x(e),"
+    " LATERAL (VALUES (x.e)) y(f) WHERE t.tenant_key = $1 AND (10 / y.f) IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT t.estimate AS e) x,"
+    " LATERAL (VALUES (x.e)) y(f) WHERE t.tenant_key = $1 AND (10 / y.f) IS NOT NULL",
     # re-projected bare by a later LATERAL item, pulled up alike
     "SELECT t.title FROM tasks t, LATERAL (VALUES (10 / t.estimate)) x(r),"
     " LATERAL (VALUES (x.r)) y(s) WHERE t.tenant_key = $1 AND y.s IS NOT NULL",
@@ -71,6 +76,9 @@ VALUES_TESTS = [
     " WHERE (10 / v.e) IS NOT NULL) x WHERE t.tenant_key = $1",
 ]
 VALUES_TWINS = [
+    # the second VALUES of two rows: a scan of its own, after the pin (two rows back)
+    "SELECT DISTINCT t.title FROM tasks t, LATERAL (VALUES (t.estimate)) x(e),"
+    " LATERAL (VALUES (x.e), (1)) y(f) WHERE t.tenant_key = $1 AND (10 / y.f) IS NOT NULL",
     # two rows: a Values Scan of its own, run for the rows the pin kept
     "SELECT t.title FROM tasks t, LATERAL (VALUES (10 / t.estimate), (10)) x(r)"
     " WHERE t.tenant_key = $1 AND x.r IS NOT NULL AND x.r > 9",

@@ -2683,12 +2683,14 @@ def _reprojected_before_the_pin(
     parts: list[exp.Expression],
     visible: Span | None,
     cost: float,
+    depth: int = 0,
 ) -> Source | None:
     """A condition on a column of a LATERAL select without FROM that re-projects a column of
     a source before it (`tasks t, LATERAL (SELECT t.estimate AS e) x WHERE t.tenant_key = $1
     AND (10 / x.e) IS NOT NULL`): PostgreSQL pulls the select up, `x.e` is `t.estimate`, and
     the condition is one of the scan of tasks, ordered by cost with its pin (h37A). That
-    source; None for any other."""
+    source; None for any other. A re-projection of a re-projection is followed (h37B:
+    `LATERAL (VALUES (t.estimate)) x(e), LATERAL (VALUES (x.e)) y(f) … (10 / y.f)`)."""
     for column in parts:
         if not isinstance(column, exp.Column):
             continue
@@ -2704,6 +2706,12 @@ def _reprojected_before_the_pin(
                 continue
             for inner in values[index].find_all(exp.Column):
                 source = analysis.resolve(derived.block, inner, None)
+                if source is not None and source.block is block and depth < 8 and source.lateral:
+                    chained = _reprojected_before_the_pin(
+                        analysis, block, [inner], None, cost, depth + 1
+                    )
+                    if chained is not None:
+                        return chained
                 if (
                     source is not None
                     and (source.block is block or _pulled_into(analysis, block, source.block))
@@ -2729,6 +2737,12 @@ def _reprojected_before_the_pin(
                 continue
             for inner in item.find_all(exp.Column):
                 source = analysis.resolve(body, inner, None)
+                if source is not None and source.block is block and depth < 8 and source.lateral:
+                    chained = _reprojected_before_the_pin(
+                        analysis, block, [inner], None, cost, depth + 1
+                    )
+                    if chained is not None:
+                        return chained
                 if (
                     source is not None
                     and source.block is block
