@@ -14,7 +14,8 @@ another use, 1 EXISTS pin in HAVING, 2 unary plus on the tenant column, 6 failin
 LATERAL subquery tested outside it, 3 conditions on the outer row inside an EXISTS or LATERAL
 subquery, 2 the same through a LATERAL re-projection or VALUES (classes 1-7 below; VALUES not
 fixed), 2 literal ids of account 7770002 (a pin by design) — and 100 of 383 safe statements
-were flagged; now 3 pass (the 2 literal, the LATERAL VALUES) and 106 are flagged (+2 unary
+were flagged; now 2 pass (the 2 literal; the LATERAL VALUES fixed by h37B, whose 14 statements
+make 554, 167 LEAK, 387 safe) and 106 are flagged (+2 unary
 plus refused, +2 numeric pins tied with a condition that cannot fail or chained, +2 an IN
 subquery / a LATERAL union read as pulled up). Most flagged safe statements leak on other data
 (ids repeat across accounts, so a join on `id` alone or a single-column key never pins); the
