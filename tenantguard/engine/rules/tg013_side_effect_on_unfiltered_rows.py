@@ -2706,20 +2706,9 @@ def _reprojected_before_the_pin(
                 continue
             for inner in values[index].find_all(exp.Column):
                 source = analysis.resolve(derived.block, inner, None)
-                if source is not None and source.block is block and depth < 8 and source.lateral:
-                    chained = _reprojected_before_the_pin(
-                        analysis, block, [inner], None, cost, depth + 1
-                    )
-                    if chained is not None:
-                        return chained
-                if (
-                    source is not None
-                    and (source.block is block or _pulled_into(analysis, block, source.block))
-                    and source.pinned
-                    and _carries_tenant_rows(source)
-                    and cost <= _pin_cost(source, analysis)
-                ):
-                    return source
+                found = _reprojected_source(analysis, block, inner, source, cost, depth)
+                if found is not None:
+                    return found
             continue
         if not derived.lateral or len(derived.body) != 1:
             continue
@@ -2737,20 +2726,41 @@ def _reprojected_before_the_pin(
                 continue
             for inner in item.find_all(exp.Column):
                 source = analysis.resolve(body, inner, None)
-                if source is not None and source.block is block and depth < 8 and source.lateral:
-                    chained = _reprojected_before_the_pin(
-                        analysis, block, [inner], None, cost, depth + 1
-                    )
-                    if chained is not None:
-                        return chained
-                if (
-                    source is not None
-                    and source.block is block
-                    and source.pinned
-                    and _carries_tenant_rows(source)
-                    and cost <= _pin_cost(source, analysis)
-                ):
-                    return source
+                found = _reprojected_source(
+                    analysis, block, inner, source, cost, depth, pulled=False
+                )
+                if found is not None:
+                    return found
+    return None
+
+
+def _reprojected_source(
+    analysis: Analysis,
+    block: Block,
+    inner: exp.Column,
+    source: Source | None,
+    cost: float,
+    depth: int,
+    *,
+    pulled: bool = True,
+) -> Source | None:
+    """Of a column a re-projection passes on bare (`inner`, resolved to `source`): the pinned
+    source of `block` it reads, through further re-projections of that block, whose pin the
+    condition of `cost` ties with or precedes; with `pulled`, also a source of a body pulled up
+    into `block` (a VALUES row's)."""
+    if source is None:
+        return None
+    if source.block is block and depth < 8 and source.lateral:
+        chained = _reprojected_before_the_pin(analysis, block, [inner], None, cost, depth + 1)
+        if chained is not None:
+            return chained
+    if (
+        (source.block is block or (pulled and _pulled_into(analysis, block, source.block)))
+        and source.pinned
+        and _carries_tenant_rows(source)
+        and cost <= _pin_cost(source, analysis)
+    ):
+        return source
     return None
 
 
