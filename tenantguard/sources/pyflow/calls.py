@@ -156,6 +156,27 @@ class _Calls(_Texts):
             ):
                 self.module.messages.add(id(inner))
 
+    def _outside_call(self, node: ast.Call) -> bool:
+        """Whether a call is of a callable outside the project (argparse, click, pydantic's
+        `Field`), whose `help=` / `description=` is text for people. A project class or
+        function's keyword of that name is its parameter, which may hold SQL the project
+        sends (h37Q: `Check(title="orphans", summary="DELETE FROM tickets …")`, sent as
+        `conn.execute(check.summary)`, passed in silence as prose); so is a call of a name
+        the module binds to a value (`Check = namedtuple(…)`)."""
+        func = node.func
+        if isinstance(func, ast.Name):
+            if self.index.may_define(func.id):
+                return False
+            bound = self.lookup(func.id)
+            if isinstance(bound, ImportedRef):
+                return self.index.imported(bound) is None
+            return bound is None or isinstance(bound, ModuleRef)
+        if isinstance(func, ast.Attribute):
+            if self.index.may_define(func.attr):
+                return False
+            return not isinstance(self.binding_of_receiver(func), ClassRef | FuncRef)
+        return False
+
     def on_call(self, node: ast.Call) -> None:
         node = self._unwrapped(node)
         if self.indirect(node):
@@ -168,9 +189,10 @@ class _Calls(_Texts):
             self.recorded[id(node)] = Sink(node, command, "psql -c", value, True, self.function)
             return
         node = self._frame_call(node)
-        for keyword in node.keywords:
-            if keyword.arg in _PROSE_KEYWORDS:
-                self._messages(keyword.value)  # `add_argument("--older", help="select …")`
+        if any(k.arg in _PROSE_KEYWORDS for k in node.keywords) and self._outside_call(node):
+            for keyword in node.keywords:
+                if keyword.arg in _PROSE_KEYWORDS:
+                    self._messages(keyword.value)  # `add_argument("--older", help="select …")`
         func = node.func
         named = self._named_attribute(func)
         if named is not None:
