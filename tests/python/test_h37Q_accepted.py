@@ -146,3 +146,140 @@ def purge(dry_run):
 
 def test_prose_of_a_library_callable_stays_prose(tmp_path: Path) -> None:
     assert check(tmp_path, {"app/cli.py": PROSE_LIBRARY}) == (0, set())
+
+
+# Class B: a base's class attribute that every subclass overrides is left unread when "no
+# object of the base may be made" — decided from the words of the project's files. Objects of
+# the base were made, unseen, by a name the words did not follow: an import alias (`from
+# app.base import Repository as Default`, a package's re-export), a registry whose filter
+# `issubclass(c, Repository)` is true of Repository itself, a class keyword on the class
+# statement's line (`class TicketSvc(Service, repo=Repository)`), a classmethod called on an
+# alias (`Default.purge_all(conn)`). Repository's own `table = "tickets"` then deletes every
+# tenant's tickets: no finding, exit 0. Each is now the base made (TG001 at its `table`).
+
+REPOSITORY = """\
+from typing import ClassVar
+
+
+class Repository:
+    table: ClassVar[str] = "tickets"
+    PURGE: ClassVar[str] = "DELETE FROM {table} WHERE title IS NULL"
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    async def purge(self):
+        return await self.conn.execute(f"DELETE FROM {self.table} WHERE title IS NULL")
+
+    @classmethod
+    async def purge_all(cls, conn):
+        return await conn.execute(cls.PURGE.format(table=cls.table))
+
+
+class CountryRepo(Repository):
+    table = "countries"
+"""
+
+MADE_UNSEEN = {
+    "an import alias": {
+        "app/use.py": """\
+            from app.base import Repository as Default
+
+
+            async def purge(conn):
+                await Default(conn).purge()
+            """,
+    },
+    "a re-export under another name": {
+        "app/__init__.py": "from app.base import Repository as BaseRepo\n",
+        "app/use.py": """\
+            from app import BaseRepo
+
+
+            async def purge(conn):
+                await BaseRepo(conn).purge()
+            """,
+    },
+    "a classmethod called on an alias": {
+        "app/use.py": """\
+            from app.base import Repository as Default
+
+
+            async def purge(conn):
+                await Default.purge_all(conn)
+            """,
+    },
+    "a registry filtered by issubclass": {
+        "app/use.py": """\
+            import inspect
+
+            import app.base
+
+            REPOS = {
+                n: c
+                for n, c in inspect.getmembers(app.base, inspect.isclass)
+                if issubclass(c, app.base.Repository)
+            }
+
+
+            async def purge(conn, name):
+                await REPOS[name](conn).purge()
+            """,
+    },
+    "a class keyword on the class line": {
+        "app/use.py": """\
+            from app.base import Repository
+
+
+            class Service:
+                def __init_subclass__(cls, repo, **kw):
+                    cls.repo = repo
+
+
+            class TicketService(Service, repo=Repository): pass
+
+
+            async def purge(conn):
+                await TicketService.repo(conn).purge()
+            """,
+    },
+}
+
+
+@pytest.mark.parametrize("shape", sorted(MADE_UNSEEN))
+def test_a_base_made_by_another_name_keeps_its_value(tmp_path: Path, shape: str) -> None:
+    code, found = check(tmp_path, {"app/base.py": REPOSITORY, **MADE_UNSEEN[shape]})
+    assert ("app/base.py", 5, "TG001") in found, found
+    assert code == 1
+
+
+NOT_MADE = {
+    "a subclass only": """\
+        from app.base import CountryRepo as Countries
+
+
+        async def purge(conn):
+            await Countries(conn).purge()
+            await Countries.purge_all(conn)
+        """,
+    "a registry that leaves the base out": """\
+        import inspect
+
+        import app.base
+
+        REPOS = {
+            n: c
+            for n, c in inspect.getmembers(app.base, inspect.isclass)
+            if issubclass(c, app.base.Repository) and c is not app.base.Repository
+        }
+
+
+        async def purge(conn, name):
+            await REPOS[name](conn).purge()
+        """,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(NOT_MADE))
+def test_a_base_never_made_stays_unread(tmp_path: Path, shape: str) -> None:
+    assert check(tmp_path, {"app/base.py": REPOSITORY, "app/use.py": NOT_MADE[shape]}) == (0, set())

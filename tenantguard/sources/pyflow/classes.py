@@ -304,7 +304,8 @@ class _Classes(_Project):
         dunder, `Repository.__init__(self, …)`, is called for a subclass's object)."""
         key = "called:" + info.name
         if key not in self._made:
-            pattern = re.compile(rf"\b{re.escape(info.name)}\s*\.\s*(?!__)\w+\s*\(")
+            names = "|".join(re.escape(n) for n in self._names_of(info.name))
+            pattern = re.compile(rf"\b(?:{names})\s*\.\s*(?!__)\w+\s*\(")
             texts = ["".join(info.module.origin.lines)]
             for path in self.files:
                 try:
@@ -480,8 +481,9 @@ class _Classes(_Project):
             if any(_makes_its_class(m) for m in cls.methods.values()):
                 return True
         name = info.name
+        names = self._names_of(name)  # (h37Q: `from .base import Repository as Default`)
         if name not in self._made:
-            pattern = re.compile(rf"\b{re.escape(name)}\b")
+            patterns = [(n, re.compile(rf"\b{re.escape(n)}\b")) for n in names]
             texts: list[str] = []
             own = info.module.path
             files = self.files
@@ -493,11 +495,25 @@ class _Classes(_Project):
                         text = handle.read()
                 except OSError:
                     continue
-                if pattern.search(text):
+                if any(p.search(text) for _, p in patterns):
                     texts.append(text)
-            self._made[name] = any(_makes_by_name(t, name, pattern) for t in texts)
-        self._consulted_names.add("word:" + name)
+            self._made[name] = any(
+                _makes_by_name(t, n, p) for t in texts for n, p in patterns if p.search(t)
+            )
+        for n in names:
+            self._consulted_names.add("word:" + n)
         return self._made[name]
+
+    def _names_of(self, name: str) -> list[str]:
+        """A class's name and every name the project gives it (`from .base import Repository
+        as Default`, `Default = base.Repository`, aliases of aliases)."""
+        if self.files:
+            self.prepare()
+        known = [name]
+        for each in known:
+            self._consulted_names.add("alias:" + each)
+            known.extend(a for a in sorted(self._renamed.get(each, ())) if a not in known)
+        return known
 
     def _subclasses(self, info: ClassInfo) -> list[ClassInfo]:
         """The project's classes that derive from `info`, at any depth (helper 113: a table a

@@ -701,20 +701,35 @@ def _generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 # uses of a class's name that do not make an object of it (see `_may_be_made`)
 _ANNOTATED = lazy_pattern(r"(?:(?<!lambda)\b\w+\s*:|->)\s*[\"']?(?:[\w.]+\[)*\Z")
 
-_CHECKED = lazy_pattern(r"\b(?:isinstance|issubclass)\([^()]*\Z|\bsuper\(\s*\Z")
+_CHECKED = lazy_pattern(
+    r"\bisinstance\([^()]*\Z|\bsuper\(\s*\Z|(?:\bis(?:\s+not)?|[!=]=)\s*(?:\w+\.)*\Z"
+)
+
+# `issubclass(c, Repository)`: true of Repository itself, a registry's filter lets it in
+# (`{n: c for n, c in getmembers(m, isclass) if issubclass(c, Repository)}`) unless the file
+# leaves it out by name (`c is not Repository`)
+_SUBCLASS_TEST = lazy_pattern(r"\bissubclass\([^()]*\Z")
+
+# a class statement's own name, or a positional base of one written on its line (a keyword,
+# `class S(Service, repo=Repository)`, or a body on the line, may make an object of it)
+_CLASS_HEAD = lazy_pattern(r"^\s*class\s+(?:\w+\s*\([^=()]*)?\Z")
 
 
 def _makes_by_name(text: str, name: str, pattern: re.Pattern[str]) -> bool:
     """Whether a file's text uses a class's name in a way that may make an object of it."""
     for line in text.splitlines():
         stripped = line.lstrip()
-        if name not in line or stripped.startswith(("#", "class ", "import ", "from ")):
+        if name not in line or stripped.startswith(("#", "import ", "from ")):
             continue
         for match in pattern.finditer(line):
             before, after = line[: match.start()], line[match.end() :].lstrip()
             if after.startswith("."):
                 continue  # `Name.__init__(self, …)`, `Name.X`
-            if _CHECKED.search(before):
+            if _CHECKED.search(before) or _CLASS_HEAD.search(before):
+                continue
+            if _SUBCLASS_TEST.search(before) and re.search(
+                rf"(?:\bis\s+not|!=)\s*(?:\w+\.)*{re.escape(name)}\b", text
+            ):
                 continue
             if (
                 not after.startswith("(")
