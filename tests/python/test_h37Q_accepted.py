@@ -283,3 +283,41 @@ NOT_MADE = {
 @pytest.mark.parametrize("shape", sorted(NOT_MADE))
 def test_a_base_never_made_stays_unread(tmp_path: Path, shape: str) -> None:
     assert check(tmp_path, {"app/base.py": REPOSITORY, "app/use.py": NOT_MADE[shape]}) == (0, set())
+
+
+# Class C: `dataclasses.fields(self)` / `fields(cls)` (not of a class named at the call) was
+# read as the fields of the class the method is written in; the object may be of a project
+# subclass with fields of its own (`TenantRow(Row)` adding `account_id`), and `UPDATE tickets
+# SET {f.name} = …` then moves the row to another tenant (TG004). It was read with Row's
+# fields only: no finding at all, exit 0. Now not read as Row's (TG009 at the sink: the
+# subclass's columns are not proven); `fields(Row)` of the class itself is still read.
+
+FIELDS_OF_SELF = """\
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class Row:
+    id: int
+    title: str
+
+    async def save(self, cur):
+        sets = ", ".join(f"{f.name} = %({f.name})s" for f in fields(HOLDER))
+        await cur.execute(f"UPDATE tickets SET {sets} WHERE id = %(id)s AND account_id = %(a)s", {})
+
+
+@dataclass
+class TenantRow(Row):
+    account_id: int = 0
+"""
+
+
+@pytest.mark.parametrize("holder", ["self", "type(self)", "self.__class__"])
+def test_fields_of_self_are_not_the_base_class_fields(tmp_path: Path, holder: str) -> None:
+    code, found = check(tmp_path, {"app/rows.py": FIELDS_OF_SELF.replace("HOLDER", holder)})
+    assert {(line, rule) for _, line, rule in found} & {(11, "TG009"), (11, "TG004")}, found
+
+
+def test_fields_of_a_class_named_are_read(tmp_path: Path) -> None:
+    code, found = check(tmp_path, {"app/rows.py": FIELDS_OF_SELF.replace("HOLDER", "Row")})
+    assert (code, found) == (0, set())

@@ -497,6 +497,14 @@ class _Values(_Scopes):
             return None
         if info.base_exprs or info.node.keywords:
             return None  # a base's fields come first (one outside the project: not known)
+        exact = (isinstance(owner, InstanceRef) and owner.exact) or (
+            isinstance(owner, ClassRef) and not owner.any_subclass
+        )
+        if not exact and self.index._subclasses(info):
+            # `fields(self)`, `fields(cls)`: of the object's class, which may be a subclass
+            # with fields of its own (h37Q: `TenantRow(Row)` adding `account_id`, set by
+            # `UPDATE … SET {f.name} = …` read with Row's fields only: no finding, exit 0)
+            return None
         origin = self.origin
         return [
             InstanceRef(
