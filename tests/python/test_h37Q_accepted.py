@@ -314,7 +314,7 @@ class TenantRow(Row):
 
 @pytest.mark.parametrize("holder", ["self", "type(self)", "self.__class__"])
 def test_fields_of_self_are_not_the_base_class_fields(tmp_path: Path, holder: str) -> None:
-    code, found = check(tmp_path, {"app/rows.py": FIELDS_OF_SELF.replace("HOLDER", holder)})
+    _, found = check(tmp_path, {"app/rows.py": FIELDS_OF_SELF.replace("HOLDER", holder)})
     assert {(line, rule) for _, line, rule in found} & {(11, "TG009"), (11, "TG004")}, found
 
 
