@@ -321,3 +321,52 @@ def test_fields_of_self_are_not_the_base_class_fields(tmp_path: Path, holder: st
 def test_fields_of_a_class_named_are_read(tmp_path: Path) -> None:
     code, found = check(tmp_path, {"app/rows.py": FIELDS_OF_SELF.replace("HOLDER", "Row")})
     assert (code, found) == (0, set())
+
+
+# Class D: a change of a collection by name anywhere in the project (`TABLES["x"] = …`,
+# `TABLES.update(…)`) made every module's `TABLES` unknown, also when the changing module
+# changes its OWN `TABLES = {}` and reaches no other. A dispatch dict built from it, `{k:
+# T.format(table=t) for k, t in TABLES.items()}` with an unpinned `T`, was TG001 alone and a
+# TG009 warning (exit 0) once an unrelated module of the tree used the same name: a leak
+# reduced to a warning. A change through an import, a parameter or an attribute still counts.
+
+DISPATCH = """\
+TABLES = {"tickets": "tickets", "tags": "tags"}
+T = "DELETE FROM {table} WHERE id = $1"
+QUERIES = {k: T.format(table=t) for k, t in TABLES.items()}
+
+
+async def purge(conn, kind, id_):
+    await conn.execute(QUERIES[kind], id_)
+"""
+
+UNRELATED = {
+    "an item set": 'TABLES = {}\nTABLES["x"] = "countries"\n',
+    "update in a function": "TABLES = {}\n\n\ndef add(**kw):\n    TABLES.update(kw)\n",
+    "a list appended": 'TABLES = []\nTABLES.append("countries")\n',
+}
+
+
+@pytest.mark.parametrize("other", sorted(UNRELATED))
+def test_a_module_changing_its_own_collection_leaves_others_known(
+    tmp_path: Path, other: str
+) -> None:
+    code, found = check(tmp_path, {"app/a.py": DISPATCH, "app/b.py": UNRELATED[other]})
+    assert ("app/a.py", 1, "TG001") in found, found
+    assert code == 1
+
+
+REACHING = {
+    "a from-import": 'from app.a import TABLES\n\nTABLES["x"] = "countries"\n',
+    "an attribute": 'from app import a\n\nTABLES = {}\na.TABLES["x"] = "countries"\n',
+    "a parameter": (
+        "from app import a\n\nTABLES = {}\n\n\ndef add(TABLES):\n"
+        '    TABLES["x"] = "countries"\n\n\nadd(a.TABLES)\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("other", sorted(REACHING))
+def test_a_change_that_reaches_the_collection_still_counts(tmp_path: Path, other: str) -> None:
+    _, found = check(tmp_path, {"app/a.py": DISPATCH, "app/b.py": REACHING[other]})
+    assert ("app/a.py", 7, "TG009") in found, found

@@ -664,7 +664,46 @@ def _read_outside_changes(text: str, nested: bool = False) -> set[str]:
         if enclosing is not None and enclosing[1].intersection(handed):
             # `def a(x): widen(x)`: `a` changes what it is handed when `widen` does
             found.add(f"passes:{enclosing[0]}:{call.group(1)}")
+    if not nested:
+        mutated = [f[8:] for f in found if f.startswith("mutated:")]
+        own = [n for n in mutated if _own_collection(code, raw, n)]
+        found.difference_update("mutated:" + n for n in own)
+        found.update("mutated-own:" + n for n in own)  # (see `ProjectIndex.changed_outside`)
     return found
+
+
+# `TABLES = {…}` at a module's top level (a fresh display or an empty collection made there)
+_OWN_DISPLAY = (
+    r"^{name}[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:[\[{{(]|(?:dict|list|set|defaultdict|OrderedDict)\()"
+)
+
+# a use of a name that may make it another object's: an import, a parameter, a loop's or a
+# `with`'s target, `global`, an attribute of that name, a walrus, an indented assignment
+_OTHER_BINDING = (
+    r"^[ \t]*(?:import|from|def|async|class|global|nonlocal|for|with|except)\b[^\n]*\b{name}\b"
+    r"|\bfor\b[^\n]*\b{name}\b[^\n]*\bin\b|\blambda\b[^:\n]*\b{name}\b|\.[ \t]*{name}\b"
+    r"|\b{name}[ \t]*:=|^[ \t]+{name}[ \t]*(?::[^=\n]*)?=(?!=)|\bas[ \t]+{name}\b"
+)
+
+
+def _own_collection(code: str, raw: str, name: str) -> bool:
+    """Whether every change a file makes to the collection `name` is a change of its own
+    module's object (said `mutated-own:`, not `mutated:`): the file makes it at its top level (`TABLES = {}`), has no star import,
+    and binds or reaches no other object under that name (an import, a parameter, a loop's
+    target, `q.TABLES`, `getattr(q, "TABLES")`). Another module's `TABLES` is not changed by
+    it (h37Q: `TABLES["x"] = …` in an unrelated module made every project `TABLES` unknown,
+    a TG001 of `{k: T.format(table=t) for k, t in TABLES.items()}` a TG009 warning)."""
+    if "*" in "".join(_STAR_IMPORT.findall(code)):
+        return False
+    word = re.escape(name)
+    if re.search(_OWN_DISPLAY.format(name=word), code, re.M) is None:
+        return False
+    if re.search(_OTHER_BINDING.format(name=word), code, re.M) is not None:
+        return False
+    return re.search(rf"[\"']{word}[\"']", raw) is None
+
+
+_STAR_IMPORT = lazy_pattern(r"^[ \t]*from[ \t]+\S+[ \t]+import[ \t]+(\*)", re.M)
 
 
 def _class_of(code: str, def_at: int) -> str | None:

@@ -298,7 +298,14 @@ class _Project:
         self._consulted_names.add(name)
         return name in self._defined  # the project's files only: not what this process read
 
-    def changed_outside(self, name: str, *, stored: bool = True, dunder: bool = False) -> bool:
+    def changed_outside(
+        self,
+        name: str,
+        *,
+        stored: bool = True,
+        dunder: bool = False,
+        home: ModuleInfo | None = None,
+    ) -> bool:
         """Whether a file of the project may assign the attribute `name` of some object other
         than `self` / `cls` (`queries.X = …`, `Repo.X = …`, `setattr(obj, "X", …)`), or, with
         `stored` False, change a collection of that name in place (`X.append(…)`, `q.X[k] =
@@ -308,7 +315,18 @@ class _Project:
         key = ("stored:" if stored else "mutated:") + name
         if name.startswith("__") and not dunder:
             return False
-        return self._changed_somewhere(key)
+        if self._changed_somewhere(key):
+            return True
+        if stored:
+            return False
+        # a file that changes its own module's collection of that name only (`TABLES = {}`
+        # then `TABLES["x"] = …`, no import or attribute of that name): a change of `home`'s
+        # `name` when `home` is that file; of any module's when the asker does not say which
+        # (h37Q: an unrelated module's own `TABLES` made a TG001 of `TABLES.items()` TG009)
+        own = "mutated-own:" + name
+        if home is None:
+            return self._changed_somewhere(own)
+        return own in _outside_changes("".join(home.origin.lines))
 
     def hooked_attribute(self, name: str, info: ClassInfo) -> bool:
         """Whether a classmethod or `__init_subclass__` of a class C of the project sets

@@ -277,7 +277,7 @@ class _Statements(_Calls):
             and self.function is None
             and not self._in_class_body
             and isinstance(value, ast.Dict | ast.List | ast.Tuple | ast.Set)
-            and self.index.changed_outside(target.id, stored=False)
+            and self.index.changed_outside(target.id, stored=False, home=self.module)
         ):
             # `REG = {"p": PARTS}` and `REG["p"].append(…)` in another module: PARTS itself is
             # changed (h34N; each file's alias scan is its own)
@@ -313,7 +313,10 @@ class _Statements(_Calls):
                     if self.function is None or target.id in _shared_names(self.function.node)
                     else target.id in _local_changes(self.function.node, self.index)
                 )
-                or (self.function is None and self.index.changed_outside(target.id, stored=False))
+                or (
+                    self.function is None
+                    and self.index.changed_outside(target.id, stored=False, home=self.module)
+                )
             ):
                 reason = f"`{target.id}` is changed after it is built"
                 binding = hole(target, self.origin, reason)
