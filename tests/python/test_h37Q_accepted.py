@@ -370,3 +370,49 @@ REACHING = {
 def test_a_change_that_reaches_the_collection_still_counts(tmp_path: Path, other: str) -> None:
     _, found = check(tmp_path, {"app/a.py": DISPATCH, "app/b.py": REACHING[other]})
     assert ("app/a.py", 7, "TG009") in found, found
+
+
+# Class E: a comprehension over a project Enum (`" UNION ALL ".join(f"… FROM {t.value} WHERE
+# account_id = $1" for t in Table)`) is read member by member, the members its body makes.
+# A member added at run time (aenum's `extend_enum(Table, "GLOBAL", "tags --")`,
+# `Table._member_map_[…] = …`) or the enum replaced (`q.Table = Enum(…)`) comes last and its
+# `--` ends the statement's filter: `… UNION ALL SELECT count(*) FROM tags -- WHERE …`, every
+# tenant's tags counted. No finding, exit 0; now not read member by member (TG009).
+
+TABLE_ENUM = """\
+from enum import Enum
+
+
+class Table(Enum):
+    TICKETS = "tickets"
+    TAGS = "tags"
+
+
+async def counts(conn, a):
+    body = " UNION ALL ".join(f"SELECT count(*) FROM {t.value} WHERE account_id = $1" for t in Table)
+    return await conn.fetch(body, a)
+"""
+
+MEMBERS_ADDED = {
+    "extend_enum": (
+        "from aenum import extend_enum\n\nfrom app.q import Table\n\n"
+        'extend_enum(Table, "GLOBAL", "tags --")\n'
+    ),
+    "the member map": 'from app.q import Table\n\nTable._member_map_["GLOBAL"] = object()\n',
+    "the enum replaced": (
+        "from enum import Enum\n\nimport app.q\n\n"
+        'app.q.Table = Enum("Table", {"GLOBAL": "tags --"})\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(MEMBERS_ADDED))
+def test_an_enum_given_members_elsewhere_is_not_read_by_its_body(
+    tmp_path: Path, shape: str
+) -> None:
+    _, found = check(tmp_path, {"app/q.py": TABLE_ENUM, "app/x.py": MEMBERS_ADDED[shape]})
+    assert ("app/q.py", 11, "TG009") in found, found
+
+
+def test_an_enum_of_its_body_only_is_read_member_by_member(tmp_path: Path) -> None:
+    assert check(tmp_path, {"app/q.py": TABLE_ENUM}) == (0, set())

@@ -436,6 +436,7 @@ class _Values(_Scopes):
             or any("Flag" in _dotted(b) for cls in order for b in cls.base_exprs)
             or any("__new__" in cls.methods or "__init__" in cls.methods for cls in order)
             or not _plain_enum_body(info.node)
+            or self._members_added(info)
         ):
             return None  # (an enum with members has no subclass: its members are its own)
         values: list[Value] = []
@@ -453,6 +454,22 @@ class _Values(_Scopes):
         if not values or len(values) > 64:
             return None
         return [InstanceRef(info, exact=True, given=((_LOOPED_MEMBER, v),)) for v in values]
+
+    def _members_added(self, info: ClassInfo) -> bool:
+        """Whether a file of the project may give the enum members its body does not make, or
+        replace it: `extend_enum(Status, "ALL", …)` (aenum) or `Status._member_map_[…] = …`
+        anywhere, `q.Status = …` (h37Q: a member added at run time, `"tags --"`, ended the
+        joined statement's filter, read with the body's members only: no finding)."""
+        index = self.index
+        return (
+            index.changed_outside(info.name)
+            or index.changed_outside("_member_map_", stored=False)
+            or index.changed_outside("_member_map_")
+            or any(
+                index._changed_somewhere(f"handed:{adder}:{info.name}")
+                for adder in ("extend_enum", "_add_member_", "add_member")
+            )
+        )
 
     def dataclass_fields(self, node: ast.expr) -> list[Binding] | None:
         """What `for f in fields(Row)` binds `f` to, field after field (the standard
