@@ -416,3 +416,118 @@ def test_an_enum_given_members_elsewhere_is_not_read_by_its_body(
 
 def test_an_enum_of_its_body_only_is_read_member_by_member(tmp_path: Path) -> None:
     assert check(tmp_path, {"app/q.py": TABLE_ENUM}) == (0, set())
+
+
+# Class B2: a base decorated by a project decorator (`@register class Repository:`) is handed
+# to it, which may keep it in a registry the project makes objects from by a name never
+# written (`REPOS[name](conn)`): the base's `table = "tickets"` was left unread (no object
+# "made"), no finding, exit 0. A standard decorator that keeps nothing (`@dataclass`) does not
+# count.
+
+DECORATED = """\
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from app.registry import register
+
+
+@DECORATOR
+class Repository:
+    table: ClassVar[str] = "tickets"
+    conn: Any = None
+
+    async def purge(self):
+        return await self.conn.execute(f"DELETE FROM {self.table} WHERE title IS NULL")
+
+
+@register
+class CountryRepo(Repository):
+    table = "countries"
+"""
+
+REGISTRY = """\
+REPOS = {}
+
+
+def register(cls):
+    REPOS[cls.__name__.lower()] = cls
+    return cls
+"""
+
+FROM_REGISTRY = """\
+from app.registry import REPOS
+
+
+async def purge(conn, name):
+    await REPOS[name](conn).purge()
+"""
+
+
+@pytest.mark.parametrize(("decorator", "leak"), [("register", True), ("dataclass", False)])
+def test_a_base_handed_to_a_decorator_may_be_made(
+    tmp_path: Path, decorator: str, leak: bool
+) -> None:
+    files = {
+        "app/base.py": DECORATED.replace("DECORATOR", decorator),
+        "app/registry.py": REGISTRY,
+        "app/use.py": FROM_REGISTRY,
+    }
+    code, found = check(tmp_path, files)
+    assert (code, found) == ((1, {("app/base.py", 9, "TG001")}) if leak else (0, set()))
+
+
+# Class F (not fixed): a subclass the reader does not see — a class statement inside a
+# function (`def make(): class Tags(Base): COUNT_SQL = "SELECT count(*) FROM {table}"`), or
+# `type("Tags", (Base,), NS)` with its namespace in a variable — overrides the SQL a base's
+# classmethod reads through `cls` (`cls.COUNT_SQL.format(table=cls.table)`): `make().count(
+# conn, 1)` counts every tenant's tags. The subclasses are read from module bodies only (a
+# function's classes are left out: `ClassInfo.top`), a `type()` namespace only as a display.
+
+UNSEEN_BASE = """\
+class Base:
+    COUNT_SQL = "SELECT count(*) FROM {table} WHERE account_id = $1"
+    table = "tickets"
+
+    @classmethod
+    async def count(cls, conn, acct):
+        return await conn.fetchval(cls.COUNT_SQL.format(table=cls.table), acct)
+"""
+
+UNSEEN_SUBCLASS = {
+    "a class in a function": """\
+        from app.q import Base
+
+
+        def make():
+            class Tags(Base):
+                table = "tags"
+                COUNT_SQL = "SELECT count(*) FROM {table}"
+
+            return Tags
+
+
+        async def tags(conn):
+            return await make().count(conn, 1)
+        """,
+    "type() with a namespace variable": """\
+        from app.q import Base
+
+        NS = {"table": "tags", "COUNT_SQL": "SELECT count(*) FROM {table}"}
+        Tags = type("Tags", (Base,), NS)
+
+
+        async def tags(conn):
+            return await Tags.count(conn, 1)
+        """,
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h37Q: subclasses made in a function body or by type() with a namespace variable "
+    "are not read; their overrides of a base's SQL pass in silence",
+)
+@pytest.mark.parametrize("shape", sorted(UNSEEN_SUBCLASS))
+def test_a_subclass_the_reader_does_not_see_unproves_the_base(tmp_path: Path, shape: str) -> None:
+    code, found = check(tmp_path, {"app/q.py": UNSEEN_BASE, "app/r.py": UNSEEN_SUBCLASS[shape]})
+    assert code == 1 or any(path == "app/q.py" and line == 7 for path, line, _ in found), found

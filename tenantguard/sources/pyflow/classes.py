@@ -34,6 +34,7 @@ from tenantguard.sources.pyflow.syntax import (
     _makes_its_own,
     _none_value,
     _own_calls,
+    _standard,
     _string_annotation,
 )
 from tenantguard.sources.pyflow.walker import _Walker
@@ -480,6 +481,10 @@ class _Classes(_Project):
         for cls in self.bases(info)[0]:
             if any(_makes_its_class(m) for m in cls.methods.values()):
                 return True
+        if any(not _inert_decorator(info, d) for d in info.node.decorator_list):
+            # `@register class Repository:` — the decorator is handed the class, and may keep
+            # it where the project makes it by a name never written (h37Q: `REPOS[name](conn)`)
+            return True
         name = info.name
         names = self._names_of(name)  # (h37Q: `from .base import Repository as Default`)
         if name not in self._made:
@@ -697,3 +702,19 @@ class _Classes(_Project):
                 "made by type",
             )
         )
+
+
+# decorators of the standard library that keep no reference to the class they are given
+_INERT_DECORATORS = (
+    (("dataclasses",), "dataclass"),
+    (("typing", "typing_extensions"), "final"),
+    (("typing", "typing_extensions"), "runtime_checkable"),
+    (("functools",), "total_ordering"),
+    (("enum",), "unique"),
+)
+
+
+def _inert_decorator(info: ClassInfo, node: ast.expr) -> bool:
+    """Whether a class decorator is one of `_INERT_DECORATORS` (called or not)."""
+    func = node.func if isinstance(node, ast.Call) else node
+    return any(_standard(info, func, modules, name) for modules, name in _INERT_DECORATORS)
