@@ -12,9 +12,14 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tests.conftest import fresh_database
 
 SCHEMA = """\
 CREATE TABLE accounts (id int PRIMARY KEY);
@@ -531,3 +536,59 @@ UNSEEN_SUBCLASS = {
 def test_a_subclass_the_reader_does_not_see_unproves_the_base(tmp_path: Path, shape: str) -> None:
     code, found = check(tmp_path, {"app/q.py": UNSEEN_BASE, "app/r.py": UNSEEN_SUBCLASS[shape]})
     assert code == 1 or any(path == "app/q.py" and line == 7 for path, line, _ in found), found
+
+
+# On the server: what the two unseen shapes of class B and E send, run as the project runs
+# them (the tree's own code, in a fresh process, on a database with two accounts' rows).
+
+SERVER_SCHEMA = (
+    SCHEMA
+    + """\
+INSERT INTO accounts VALUES (1), (2);
+INSERT INTO tickets (account_id, title) VALUES (1, NULL), (2, NULL), (2, 'kept');
+INSERT INTO tags (account_id, name) VALUES (1, 'a'), (2, 'b'), (2, 'c');
+"""
+)
+
+RUN = """\
+import asyncio
+import sys
+
+import asyncpg
+
+from app.use import purge
+
+
+async def main():
+    conn = await asyncpg.connect(sys.argv[1])
+    try:
+        await purge(conn)
+    finally:
+        await conn.close()
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+async def desk(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, SERVER_SCHEMA) as dsn:
+        yield dsn
+
+
+async def test_the_aliased_base_deletes_every_account_s_tickets(tmp_path: Path, desk: str) -> None:
+    files = {"app/base.py": REPOSITORY, **MADE_UNSEEN["an import alias"]}
+    assert check(tmp_path, files)[1] == {("app/base.py", 5, "TG001")}
+    (tmp_path / "run.py").write_text(RUN)
+    done = subprocess.run(
+        [sys.executable, "run.py", desk], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    conn = await asyncpg.connect(desk)
+    try:
+        rows = await conn.fetch("SELECT account_id, title FROM tickets ORDER BY id")
+    finally:
+        await conn.close()
+    # account 2's untitled ticket went too, by a purge run for no account at all
+    assert [tuple(r) for r in rows] == [(2, "kept")]
