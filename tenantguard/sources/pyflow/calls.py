@@ -99,6 +99,39 @@ if TYPE_CHECKING:
     from tenantguard.sources.pyvalues import Value
 
 
+# callables that take text for people under a prose keyword and keep it as such: argparse's,
+# click's and typer's, pydantic's and FastAPI's parameter makers (their result is kept: a
+# parser, a field's default)
+_PROSE_CALLEES = frozenset(
+    {
+        "ArgumentParser",
+        "add_parser",
+        "add_subparsers",
+        "add_argument_group",
+        "add_mutually_exclusive_group",
+        "add_argument",
+        "Option",
+        "Argument",
+        "Field",
+        "Query",
+        "Path",
+        "Body",
+        "Header",
+        "Cookie",
+        "Form",
+        "File",
+        "Typer",
+        "command",
+        "group",
+        "option",
+        "argument",
+    }
+)
+
+# the calls of a module whose result is dropped (`_Calls._result_dropped`), by its tree
+_DROPPED: dict[int, tuple[ast.Module | None, set[int]]] = {}
+
+
 class _Calls(_Texts):
     """Sinks, project calls and non-string bindings (see the module docstring)."""
 
@@ -164,6 +197,11 @@ class _Calls(_Texts):
         `conn.execute(check.summary)`, passed in silence as prose); so is a call of a name
         the module binds to a value (`Check = namedtuple(…)`)."""
         func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if name not in _PROSE_CALLEES and id(node) not in self._result_dropped():
+            # a library object kept with the text (`SimpleNamespace(summary="DELETE …")`, a
+            # job's `description=`) may hand it on to a sink: read as any string
+            return False
         if isinstance(func, ast.Name):
             if self.index.may_define(func.id):
                 return False
@@ -176,6 +214,23 @@ class _Calls(_Texts):
                 return False
             return not isinstance(self.binding_of_receiver(func), ClassRef | FuncRef)
         return False
+
+    def _result_dropped(self) -> set[int]:
+        """The calls of the module whose result the code does not keep: a statement of its
+        own (`p.add_argument(…)`) or a decorator (`@click.option(…)`, `@app.get(…)`)."""
+        tree = self.module.tree
+        known = _DROPPED.get(id(tree))
+        if known is None or known[0] is not tree:
+            found: set[int] = set()
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                    found.add(id(node.value))
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    found.update(id(d) for d in node.decorator_list if isinstance(d, ast.Call))
+            if len(_DROPPED) > 256:
+                _DROPPED.clear()
+            known = _DROPPED[id(tree)] = (tree, found)
+        return known[1]
 
     def on_call(self, node: ast.Call) -> None:
         node = self._unwrapped(node)
