@@ -364,6 +364,9 @@ def test_a_module_changing_its_own_collection_leaves_others_known(
 
 
 REACHING = {
+    "a name bound to what a call returns": (
+        'from app.registry import tables\n\nTABLES = {}\nTABLES = tables()\nTABLES["x"] = "y"\n'
+    ),
     "a from-import": 'from app.a import TABLES\n\nTABLES["x"] = "countries"\n',
     "an attribute": 'from app import a\n\nTABLES = {}\na.TABLES["x"] = "countries"\n',
     "a parameter": (

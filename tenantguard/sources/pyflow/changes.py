@@ -700,6 +700,11 @@ def _own_collection(code: str, raw: str, name: str) -> bool:
         return False
     if re.search(_OTHER_BINDING.format(name=word), code, re.M) is not None:
         return False
+    display = re.compile(_OWN_DISPLAY.format(name=word))
+    for line in code.splitlines():
+        target = line.split("=", 1)[0] if "=" in line.replace("==", "") else ""
+        if re.search(rf"\b{word}\b(?![ \t]*[\[.])", target) and not display.match(line):
+            return False  # `TABLES = registry()`, `TABLES, X = …`: another object, maybe
     return re.search(rf"[\"']{word}[\"']", raw) is None
 
 
