@@ -219,7 +219,7 @@ import enum
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeGuard
 
 from sqlglot import exp
@@ -1993,7 +1993,36 @@ def _join_filter_after_the_scan(
             for column in item.find_all(exp.Column):
                 if analysis.resolve(block, column, seen) in nullable:
                     return False
-    return True
+    return not _nullable_side_read_elsewhere(analysis, block, nullable)
+
+
+def _nullable_side_read_elsewhere(
+    analysis: Analysis, block: Block, nullable: Sequence[Source]
+) -> bool:
+    """Whether a condition outside `block`'s own may test its outer join's nullable side: the
+    block is another's body (a derived table, a CTE, a subquery: the enclosing condition on
+    its output is pulled down onto that side), or another block reads a nullable source (a
+    LATERAL re-projection `LATERAL (SELECT p.id AS pid) z … z.pid = 1` is pulled up). Either
+    makes the join inner in PostgreSQL's reduce_outer_joins, and the ON condition a filter of
+    the preserved side's scan, tied with the pin (h37C: `SELECT s.title FROM (SELECT t.title,
+    p.id AS pid FROM tasks t LEFT JOIN plans p ON (10 / t.estimate) IS NOT NULL WHERE
+    t.tenant_key = $1) s WHERE s.pid = 1` divided by another account's zero). Counted whatever
+    reads it (a false alarm at worst)."""
+    if block.parent is not None:
+        return True
+    names = {s.name for s in nullable}
+    for item in block.every_source:  # a LATERAL VALUES or function re-projecting it
+        if item not in nullable and any(c.table in names for c in item.node.find_all(exp.Column)):
+            return True
+    for other in analysis.model.blocks:
+        if other is block:
+            continue
+        if any(body is block for s in other.every_source for body in s.body):
+            return True
+        for column in other.node.find_all(exp.Column):
+            if analysis.resolve(other, column) in nullable:
+                return True
+    return False
 
 
 def _failing_views_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:

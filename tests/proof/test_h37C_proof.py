@@ -1,0 +1,107 @@
+"""Round 37, helper C: h37B's acceptances of FROM items attacked on the server, under several
+plans (an index on `estimate`, enable_seqscan/nestloop/hashjoin/indexscan off,
+join_collapse_limit = 1, a parallel plan, a generic plan, 20000 rows of the other account).
+Tenant 1 is account 7770001; account 7770002 holds a row whose `estimate` is 0, so a division
+run on its row raises DivisionByZeroError: the error is the leak, [('mine',)] without it.
+
+An outer join's ON on its preserved side (b9ac37f) is a join filter only while the join stays
+outer. A strict test of the nullable side written OUTSIDE the join's block (an enclosing
+block's WHERE on a derived table's or CTE's output, a LATERAL re-projection of the nullable
+side's column, a LATERAL VALUES) is pulled onto it: reduce_outer_joins makes the join inner and
+the ON condition a filter of the preserved side's scan, tied with the pin: the division runs on
+the other account's zero. Only the block's own conditions were read (no finding); now TG013.
+
+Held under every plan tried (no finding, no leak): generate_series/unnest/jsonb/ROWS FROM over a
+source pinned in its scan, a multi-row VALUES or generate_series joined by a condition on the
+pinned side, a LATERAL subquery with LIMIT or an aggregate, a window's PARTITION BY $1 + 0.5
+after the WHERE's pin (also beside `tenant_key IN ($1)`), HAVING $1 + 0.5, the plain LEFT JOIN
+ON on the preserved side, `p IS NOT NULL` (a row test: not strict, the join stays outer).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tenantguard.embedded import ThrowawayPostgres
+from tests.conftest import fresh_database
+from tests.leak_corpus import codes
+from tests.proof.test_h37B_proof import PLANS
+from tests.proof.test_schema import policy_for
+
+_ON = "tasks t LEFT JOIN plans p ON (10 / t.estimate) IS NOT NULL"
+MADE_INNER_OUTSIDE = [
+    f"SELECT s.title FROM (SELECT t.title, p.id AS pid FROM {_ON} WHERE t.tenant_key = $1) s"
+    " WHERE s.pid = 1",
+    f"WITH s AS (SELECT t.title, p.id AS pid FROM {_ON} WHERE t.tenant_key = $1)"
+    " SELECT title FROM s WHERE pid = 1",
+    f"SELECT t.title FROM {_ON} JOIN LATERAL (SELECT p.id AS pid) z ON z.pid = 1"
+    " WHERE t.tenant_key = $1",
+    f"SELECT t.title FROM {_ON}, LATERAL (SELECT p.id AS pid) z WHERE t.tenant_key = $1"
+    " AND z.pid = 1",
+    f"SELECT t.title FROM {_ON}, LATERAL (VALUES (p.id)) z(pid) WHERE t.tenant_key = $1"
+    " AND z.pid = 1",
+]
+KEPT_OUTER = [
+    f"SELECT t.title FROM {_ON} WHERE t.tenant_key = $1",
+    f"SELECT t.title FROM {_ON} WHERE t.tenant_key = $1 AND p IS NOT NULL",
+]
+PLAN_SETTINGS = [
+    "",
+    "SET enable_seqscan = off",
+    "SET join_collapse_limit = 1",
+    "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
+    " SET min_parallel_table_scan_size = 0",
+    "SET enable_nestloop = off",
+    "SET enable_hashjoin = off; SET enable_mergejoin = off",
+    "SET plan_cache_mode = force_generic_plan",
+]
+
+
+async def _titles(conn: asyncpg.Connection, sql: str) -> set[str]:
+    return {r["title"] for r in await conn.fetch(sql, 7770001)}
+
+
+async def test_an_outer_join_made_inner_outside_divides(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, PLANS) as dsn:
+        conn = await asyncpg.connect(dsn)
+        divided: set[str] = set()
+        try:
+            for extra in ["", "CREATE INDEX ON tasks (estimate); ANALYZE"]:
+                if extra:
+                    await conn.execute(extra)
+                for setting in PLAN_SETTINGS:
+                    await conn.execute("RESET ALL")
+                    if setting:
+                        await conn.execute(setting)
+                    for sql in MADE_INNER_OUTSIDE:
+                        # the default plan divides; others may scan by the pin's index first
+                        if not setting:
+                            with pytest.raises(asyncpg.DivisionByZeroError):
+                                await conn.fetch(sql, 7770001)
+                            continue
+                        try:
+                            assert await _titles(conn, sql) == {"mine"}, (setting, sql)
+                        except asyncpg.DivisionByZeroError:
+                            divided.add(setting)
+                    for sql in KEPT_OUTER:
+                        assert await _titles(conn, sql) == {"mine"}, (setting, sql)
+            # every other setting divides too (enable_seqscan = off: with the index on estimate,
+            # an index scan of it; without, by the pin's index: [('mine',)] for some statements)
+            assert divided == set(PLAN_SETTINGS[1:]), divided
+            await conn.execute("RESET ALL")
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE tenant_key = 7770002")
+            for sql in MADE_INNER_OUTSIDE:  # the other account's zero is what failed
+                assert await _titles(conn, sql) == {"mine"}, sql
+        finally:
+            await conn.close()
+
+
+def test_an_outer_join_made_inner_outside_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, PLANS, tenant_column="tenant_key")
+    for sql in MADE_INNER_OUTSIDE:
+        assert codes(sql, policy) == ["TG013"], sql
+    for sql in KEPT_OUTER:
+        assert codes(sql, policy) == [], sql
