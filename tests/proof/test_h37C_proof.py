@@ -105,3 +105,69 @@ def test_an_outer_join_made_inner_outside_is_judged(tmp_path: Path) -> None:
         assert codes(sql, policy) == ["TG013"], sql
     for sql in KEPT_OUTER:
         assert codes(sql, policy) == [], sql
+
+
+# A LATERAL select WITH a FROM that re-projects the outer row is pulled up like one without
+# (h37A's _reprojected_before_the_pin read only the latter): `x.e` is `t.estimate`, the test a
+# condition of the scan of tasks, tied with the pin. On an outer join's nullable side the
+# output is a placeholder evaluated at the join: safe, as are OFFSET 0 / DISTINCT (kept whole).
+REPROJECTED_WITH_FROM = [
+    "SELECT t.title FROM tasks t, LATERAL (SELECT t.estimate AS e FROM plans p) x"
+    " WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT t.estimate AS e FROM generate_series(1, 1) g) x"
+    " WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+    "SELECT t.title FROM tasks t JOIN LATERAL (SELECT t.estimate AS e, p.id FROM plans p"
+    " WHERE p.id = 1) x ON (10 / x.e) IS NOT NULL WHERE t.tenant_key = $1",
+]
+REPROJECTED_WITH_FROM_TWINS = [
+    "SELECT t.title FROM tasks t, LATERAL (SELECT t.estimate AS e FROM plans p OFFSET 0) x"
+    " WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT DISTINCT t.estimate AS e FROM plans p) x"
+    " WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+    "SELECT t.title FROM tasks t LEFT JOIN LATERAL (SELECT t.estimate AS e FROM plans p) x"
+    " ON true WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+    "SELECT t.title FROM tasks t LEFT JOIN LATERAL (SELECT t.estimate AS e FROM plans p) x"
+    " ON (10 / x.e) IS NOT NULL WHERE t.tenant_key = $1",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT t.estimate AS e FROM plans p) x"
+    " WHERE t.tenant_key = $1 AND (10 / x.e) + 1 > 0",
+]
+
+
+async def test_a_reprojection_with_from_divides(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, PLANS) as dsn:
+        conn = await asyncpg.connect(dsn)
+        divided: set[str] = set()
+        try:
+            for extra in ["", "CREATE INDEX ON tasks (estimate); ANALYZE"]:
+                if extra:
+                    await conn.execute(extra)
+                for setting in PLAN_SETTINGS:
+                    await conn.execute("RESET ALL")
+                    if setting:
+                        await conn.execute(setting)
+                    for sql in REPROJECTED_WITH_FROM:
+                        if not setting:  # the default plan divides; others may not
+                            with pytest.raises(asyncpg.DivisionByZeroError):
+                                await conn.fetch(sql, 7770001)
+                            continue
+                        try:
+                            assert await _titles(conn, sql) == {"mine"}, (setting, sql)
+                        except asyncpg.DivisionByZeroError:
+                            divided.add(setting)
+                    for sql in REPROJECTED_WITH_FROM_TWINS:
+                        assert await _titles(conn, sql) == {"mine"}, (setting, sql)
+            assert divided == set(PLAN_SETTINGS[1:]), divided
+            await conn.execute("RESET ALL")
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE tenant_key = 7770002")
+            for sql in REPROJECTED_WITH_FROM:
+                assert await _titles(conn, sql) == {"mine"}, sql
+        finally:
+            await conn.close()
+
+
+def test_a_reprojection_with_from_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, PLANS, tenant_column="tenant_key")
+    for sql in REPROJECTED_WITH_FROM:
+        assert codes(sql, policy) == ["TG013"], sql
+    for sql in REPROJECTED_WITH_FROM_TWINS:
+        assert codes(sql, policy) == [], sql

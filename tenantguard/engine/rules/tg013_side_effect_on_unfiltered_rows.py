@@ -2714,8 +2714,9 @@ def _reprojected_before_the_pin(
     cost: float,
     depth: int = 0,
 ) -> Source | None:
-    """A condition on a column of a LATERAL select without FROM that re-projects a column of
-    a source before it (`tasks t, LATERAL (SELECT t.estimate AS e) x WHERE t.tenant_key = $1
+    """A condition on a column of a LATERAL select (without FROM, or with one, pulled up
+    alike: h37C, `LATERAL (SELECT t.estimate AS e FROM plans p) x … (10 / x.e) IS NOT NULL`
+    divided by another account's zero) that re-projects a column of a source before it (`tasks t, LATERAL (SELECT t.estimate AS e) x WHERE t.tenant_key = $1
     AND (10 / x.e) IS NOT NULL`): PostgreSQL pulls the select up, `x.e` is `t.estimate`, and
     the condition is one of the scan of tasks, ordered by cost with its pin (h37A). That
     source; None for any other. A re-projection of a re-projection is followed (h37B:
@@ -2745,11 +2746,18 @@ def _reprojected_before_the_pin(
         node = body.node
         if (
             not isinstance(node, exp.Select)
-            or node.args.get("from_") is not None
             or any(node.args.get(k) for k in ("limit", "offset", "fetch"))
             or not analysis.projections.row_by_row(body)
         ):
             continue  # (kept whole, OFFSET 0: run for the pinned rows only)
+        if node.args.get("from_") is not None and any(
+            derived in nullable for _, nullable, _ in block.outer_joins
+        ):
+            # a body with FROM pulled up on an outer join's nullable side: its output is a
+            # placeholder evaluated at that join, not in the scan of `t` (h37C: `tasks t
+            # LEFT JOIN LATERAL (SELECT t.estimate AS e FROM plans p) x ON true WHERE (10 /
+            # x.e) IS NOT NULL` returned [('mine',)] with another account's zero present)
+            continue
         for item in node.expressions:
             if item.alias_or_name != column.name:
                 continue
