@@ -1993,11 +1993,11 @@ def _join_filter_after_the_scan(
             for column in item.find_all(exp.Column):
                 if analysis.resolve(block, column, seen) in nullable:
                     return False
-    return not _nullable_side_read_elsewhere(analysis, block, nullable)
+    return not _nullable_side_read_elsewhere(analysis, block, nullable, on)
 
 
 def _nullable_side_read_elsewhere(
-    analysis: Analysis, block: Block, nullable: Sequence[Source]
+    analysis: Analysis, block: Block, nullable: Sequence[Source], on: exp.Expression
 ) -> bool:
     """Whether a condition outside `block`'s own may test its outer join's nullable side: the
     block is another's body (a derived table, a CTE, a subquery: the enclosing condition on
@@ -2007,10 +2007,28 @@ def _nullable_side_read_elsewhere(
     the preserved side's scan, tied with the pin (h37C: `SELECT s.title FROM (SELECT t.title,
     p.id AS pid FROM tasks t LEFT JOIN plans p ON (10 / t.estimate) IS NOT NULL WHERE
     t.tenant_key = $1) s WHERE s.pid = 1` divided by another account's zero). Counted whatever
-    reads it (a false alarm at worst)."""
+    reads it (a false alarm at worst). In the block itself, beyond the conditions the proof
+    models: a whole-row reference (`row_to_json(p) IS NOT NULL`, `(p).id = 1`, `to_jsonb(p)
+    ->> 'id' = '1'`, `p::text = …`), an unqualified or unresolved column, a HAVING condition
+    (moved to WHERE), a USING or NATURAL join (its equality strict on the merged column): each
+    made the join inner on the server (h37C)."""
     if block.parent is not None:
         return True
     names = {s.name for s in nullable}
+    joins = block.node.args.get("joins") or []
+    if any(j.args.get("using") or j.args.get("method") for j in joins):
+        return True
+    conditions = [block.node.args.get(k) for k in ("where", "having")]
+    conditions += [j.args.get("on") for j in joins]
+    for condition in conditions:
+        if not isinstance(condition, exp.Expression) or condition is on:
+            continue
+        for column in condition.find_all(exp.Column):
+            if column.table in names or (
+                not column.table
+                and (column.name in names or analysis.resolve(block, column) in (None, *nullable))
+            ):
+                return True
     for item in block.every_source:  # a LATERAL VALUES or function re-projecting it
         if item not in nullable and any(c.table in names for c in item.node.find_all(exp.Column)):
             return True
