@@ -185,14 +185,26 @@ def test_a_reprojection_with_from_is_judged(tmp_path: Path) -> None:
         assert codes(sql, policy) == [], sql
 
 
-# Not fixed: a re-projection of the outer row by a derived table nested in a LATERAL body
-# (PostgreSQL pulls both up: `q.e` is `t.estimate`, the test a condition of the scan of tasks),
-# tested outside the body or in its WHERE.
+# A re-projection of the outer row by a derived table nested in a LATERAL body: PostgreSQL
+# pulls both up, `q.e` is `t.estimate`, the test a condition of the scan of tasks (fixed when
+# tested outside the body). Not fixed (strict xfail): the test in the body's own WHERE.
 NESTED_REPROJECTION = [
     "SELECT t.title FROM tasks t, LATERAL (SELECT q.e FROM (SELECT t.estimate AS e FROM plans p) q)"
     " x WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+]
+NESTED_IN_THE_BODY = [
     "SELECT t.title FROM tasks t, LATERAL (SELECT q.e FROM (SELECT t.estimate AS e FROM plans p) q"
     " WHERE (10 / q.e) IS NOT NULL) x WHERE t.tenant_key = $1",
+]
+NESTED_TWINS = [  # kept whole, a placeholder on a nullable side, dearer than the pin
+    "SELECT t.title FROM tasks t, LATERAL (SELECT q.e FROM (SELECT t.estimate AS e FROM plans p"
+    " OFFSET 0) q) x WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT q.e FROM plans r LEFT JOIN LATERAL (SELECT"
+    " t.estimate AS e FROM plans p) q ON true) x WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT q.e FROM (SELECT DISTINCT t.estimate AS e FROM"
+    " plans p) q) x WHERE t.tenant_key = $1 AND (10 / x.e) IS NOT NULL",
+    "SELECT t.title FROM tasks t, LATERAL (SELECT q.e FROM (SELECT t.estimate AS e FROM plans p) q)"
+    " x WHERE t.tenant_key = $1 AND (10 / x.e) + 1 > 0",
 ]
 
 
@@ -200,21 +212,32 @@ async def test_a_nested_reprojection_divides(postgres: ThrowawayPostgres) -> Non
     async with fresh_database(postgres, PLANS) as dsn:
         conn = await asyncpg.connect(dsn)
         try:
-            for sql in NESTED_REPROJECTION:
+            for sql in NESTED_REPROJECTION + NESTED_IN_THE_BODY:
                 with pytest.raises(asyncpg.DivisionByZeroError):
                     await conn.fetch(sql, 7770001)
+            for sql in NESTED_TWINS:
+                assert await _titles(conn, sql) == {"mine"}, sql
             await conn.execute("UPDATE tasks SET estimate = 1 WHERE tenant_key = 7770002")
-            for sql in NESTED_REPROJECTION:
+            for sql in NESTED_REPROJECTION + NESTED_IN_THE_BODY:
                 assert await _titles(conn, sql) == {"mine"}, sql
         finally:
             await conn.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a derived table nested in a LATERAL body re-projecting the outer row is not followed",
-)
 def test_a_nested_reprojection_is_judged(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, PLANS, tenant_column="tenant_key")
     for sql in NESTED_REPROJECTION:
+        assert codes(sql, policy) == ["TG013"], sql
+    for sql in NESTED_TWINS:
+        assert codes(sql, policy) == [], sql
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a test in a LATERAL body's WHERE on a nested derived table's re-projection of the"
+    " outer row is not followed to that row",
+)
+def test_a_nested_reprojection_in_the_body_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, PLANS, tenant_column="tenant_key")
+    for sql in NESTED_IN_THE_BODY:
         assert codes(sql, policy) == ["TG013"], sql

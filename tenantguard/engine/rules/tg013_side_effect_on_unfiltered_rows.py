@@ -2731,6 +2731,7 @@ def _reprojected_before_the_pin(
     visible: Span | None,
     cost: float,
     depth: int = 0,
+    reader: Block | None = None,
 ) -> Source | None:
     """A condition on a column of a LATERAL select (without FROM, or with one, pulled up
     alike: h37C, `LATERAL (SELECT t.estimate AS e FROM plans p) x … (10 / x.e) IS NOT NULL`
@@ -2742,7 +2743,7 @@ def _reprojected_before_the_pin(
     for column in parts:
         if not isinstance(column, exp.Column):
             continue
-        derived = analysis.resolve(block, column, visible)
+        derived = analysis.resolve(reader or block, column, visible)
         if derived is None:
             continue
         values = _pulled_up_values(analysis, derived)
@@ -2758,8 +2759,8 @@ def _reprojected_before_the_pin(
                 if found is not None:
                     return found
             continue
-        if not derived.lateral or len(derived.body) != 1:
-            continue
+        if (not derived.lateral and reader is None) or len(derived.body) != 1:
+            continue  # (nested in a body pulled up, h37C: any derived table of it)
         body = derived.body[0]
         node = body.node
         if (
@@ -2769,7 +2770,7 @@ def _reprojected_before_the_pin(
         ):
             continue  # (kept whole, OFFSET 0: run for the pinned rows only)
         if node.args.get("from_") is not None and any(
-            derived in nullable for _, nullable, _ in block.outer_joins
+            derived in nullable for _, nullable, _ in (reader or block).outer_joins
         ):
             # a body with FROM pulled up on an outer join's nullable side: its output is a
             # placeholder evaluated at that join, not in the scan of `t` (h37C: `tasks t
@@ -2781,6 +2782,14 @@ def _reprojected_before_the_pin(
                 continue
             for inner in item.find_all(exp.Column):
                 source = analysis.resolve(body, inner, None)
+                if source is not None and source.block is body and depth < 8:
+                    # a derived table of the body, pulled up with it (h37C: `LATERAL (SELECT
+                    # q.e FROM (SELECT t.estimate AS e FROM plans p) q) x … (10 / x.e)`)
+                    chained = _reprojected_before_the_pin(
+                        analysis, block, [inner], None, cost, depth + 1, body
+                    )
+                    if chained is not None:
+                        return chained
                 found = _reprojected_source(
                     analysis, block, inner, source, cost, depth, pulled=False
                 )
