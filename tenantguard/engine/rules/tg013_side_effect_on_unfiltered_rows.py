@@ -1996,6 +1996,15 @@ def _join_filter_after_the_scan(
     return not _nullable_side_read_elsewhere(analysis, block, nullable, on)
 
 
+def _unresolved_or_in(
+    analysis: Analysis, block: Block, column: exp.Column, sources: Sequence[Source]
+) -> bool:
+    """Whether `column` resolves to no source of `block`, or to one of `sources`. (Not written
+    `resolve(…) in (None, *sources)`: mypyc cannot compile a starred item there.)"""
+    source = analysis.resolve(block, column)
+    return source is None or source in sources
+
+
 def _nullable_side_read_elsewhere(
     analysis: Analysis, block: Block, nullable: Sequence[Source], on: exp.Expression
 ) -> bool:
@@ -2026,7 +2035,7 @@ def _nullable_side_read_elsewhere(
         for column in condition.find_all(exp.Column):
             if column.table in names or (
                 not column.table
-                and (column.name in names or analysis.resolve(block, column) in (None, *nullable))
+                and (column.name in names or _unresolved_or_in(analysis, block, column, nullable))
             ):
                 return True
     for item in block.every_source:  # a LATERAL VALUES or function re-projecting it
