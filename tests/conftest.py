@@ -153,6 +153,8 @@ def postgres() -> Iterator[ThrowawayPostgres]:
             "wal_level": "minimal",
             "max_wal_senders": "0",
             "autovacuum": "off",
+            # two-phase commit, for the tests of a migration's PREPARE TRANSACTION (h37V)
+            "max_prepared_transactions": "4",
         },
     )
     server.start()

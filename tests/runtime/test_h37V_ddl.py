@@ -69,9 +69,8 @@ async def test_ddl_told_however_it_runs(two_clinics: str, how: str) -> None:
     "too; an opt-out setting would let any DDL author go unheard",
 )
 async def test_ddl_in_a_two_phase_transaction(two_clinics: str) -> None:
-    """PREPARE TRANSACTION of a migration's DDL (skipped where prepared transactions are
-    disabled: the test server's max_prepared_transactions is 0, and the conftest forbids
-    ALTER SYSTEM)."""
+    """PREPARE TRANSACTION of a migration's DDL (the suite's server allows prepared
+    transactions, tests/conftest.py; skipped on a server that does not)."""
     await _raw(two_clinics, CATALOG_WATCH + VIEW)
     if (await _raw(two_clinics, "SHOW max_prepared_transactions"))[0][0] == "0":
         pytest.skip("prepared transactions are disabled on this server")
