@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -292,3 +293,49 @@ def codes(sql: str, policy: Any) -> list[str]:
     return sorted(
         {f.code for f in analyze_statement(sql, policy).findings if f.severity == "error"}
     )
+
+
+@dataclass
+class Verdict:
+    """One case of a corpus: what the server showed and what tenantguard said."""
+
+    case: Case
+    leak: bool
+    outcome: Outcome
+    codes: list[str]
+
+
+async def judged(
+    postgres: ThrowawayPostgres, corpus: Corpus, policy: Any, *, dump: str = ""
+) -> list[Verdict]:
+    """Every case of `corpus` run on two databases (the server's verdict) and checked with
+    `policy` (tenantguard's codes). When the environment variable named `dump` is set, a table
+    of the verdicts is written to the file it names (line, LEAK/safe, codes, the server's
+    result, the statement), for reading a corpus's false alarms."""
+    async with two_databases(postgres, corpus) as dsns:
+        found = await server_verdicts(dsns, corpus)
+    verdicts = [
+        Verdict(case, leak, outcome, codes(case.sql, policy))
+        for case, (leak, outcome) in zip(corpus.cases, found, strict=True)
+    ]
+    path = os.environ.get(dump) if dump else None
+    if path:
+        with open(path, "w", encoding="utf-8") as out:
+            for v in verdicts:
+                print(
+                    v.case.line,
+                    "LEAK" if v.leak else "safe",
+                    ",".join(v.codes) or "pass",
+                    v.outcome.result[0],
+                    repr(v.outcome.result[-1])[:150],
+                    "|",
+                    " ".join(v.case.sql.split()),
+                    sep="\t",
+                    file=out,
+                )
+    return verdicts
+
+
+def missed_leaks(verdicts: Sequence[Verdict]) -> list[str]:
+    """The leaks with no error finding, as `line N: statement`."""
+    return [f"line {v.case.line}: {v.case.sql}" for v in verdicts if v.leak and not v.codes]

@@ -24,7 +24,6 @@ statements were flagged; now 1 passes (a foreign key to the primary key, exempt 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import asyncpg
@@ -32,7 +31,7 @@ import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 from tests.conftest import fresh_database
-from tests.leak_corpus import codes, load, server_verdicts, two_databases
+from tests.leak_corpus import codes, judged, load, missed_leaks
 from tests.proof.test_schema import policy_for
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "h35a"
@@ -45,31 +44,11 @@ async def test_the_corpus_has_no_missed_leak(postgres: ThrowawayPostgres, tmp_pa
     """Every statement of tests/fixtures/h35a/corpus.sql that the server shows leaking is an
     error finding (the false alarms are counted in the corpus's notes, not asserted here)."""
     corpus = load(CORPUS, MINE, THEIRS, column="company", others=OTHERS)
-    async with two_databases(postgres, corpus) as dsns:
-        found = await server_verdicts(dsns, corpus)
     policy = policy_for(tmp_path, corpus.schema, tenant_column="company")
-    verdicts = [
-        (case, leak, outcome, codes(case.sql, policy))
-        for case, (leak, outcome) in zip(corpus.cases, found, strict=True)
-    ]
-    dump = os.environ.get("H35A_DUMP")
-    if dump:
-        with open(dump, "w", encoding="utf-8") as out:
-            for case, leak, outcome, found_codes in verdicts:
-                print(
-                    case.line,
-                    "LEAK" if leak else "safe",
-                    ",".join(found_codes) or "pass",
-                    outcome.result[0],
-                    repr(outcome.result[-1])[:150],
-                    "|",
-                    " ".join(case.sql.split()),
-                    sep="\t",
-                    file=out,
-                )
-    leaks = [case for case, leak, _, _ in verdicts if leak]
+    verdicts = await judged(postgres, corpus, policy, dump="H35A_DUMP")
+    leaks = [v.case for v in verdicts if v.leak]
     assert len(corpus.cases) >= 400 and len(leaks) >= 150
-    missed = [f"line {case.line}: {case.sql}" for case, leak, _, c in verdicts if leak and not c]
+    missed = missed_leaks(verdicts)
     # a foreign key to the primary key (invoice_lines.invoice_id REFERENCES invoices (id)): the
     # write fails where no company has invoice 100 — the rows' identity, exempt by design
     # (h31a, engine.referencing_keys), as the primary key's own check is (round 30)

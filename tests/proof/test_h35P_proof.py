@@ -21,14 +21,13 @@ tenantguard's verdict is compared.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import asyncpg
 
 from tenantguard.embedded import ThrowawayPostgres
 from tests.conftest import fresh_database
-from tests.leak_corpus import codes, load, server_verdicts, two_databases
+from tests.leak_corpus import codes, judged, load, missed_leaks
 from tests.proof.test_schema import policy_for
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "h35p"
@@ -43,23 +42,14 @@ async def test_the_corpus_has_no_missed_leak_and_passes_its_safe_twins(
     postgres: ThrowawayPostgres, tmp_path: Path
 ) -> None:
     corpus = load(CORPUS, A, B)
-    async with two_databases(postgres, corpus) as dsns:
-        found = await server_verdicts(dsns, corpus)
     policy = policy_for(tmp_path, corpus.schema, tenant_column="org")
-    verdicts = [
-        (case, leak, outcome, codes(case.sql, policy))
-        for case, (leak, outcome) in zip(corpus.cases, found, strict=True)
-    ]
-    if os.environ.get("H35P_DUMP"):
-        for case, leak, outcome, found_codes in verdicts:
-            print(case.line, leak, found_codes, outcome.result)
+    verdicts = await judged(postgres, corpus, policy, dump="H35P_DUMP")
     # the corpus's comment before each statement says LEAK or safe: the server agrees
     text = (CORPUS / "corpus.sql").read_text(encoding="utf-8").splitlines()
-    said = [text[case.line - 2].startswith("-- LEAK") for case, _, _, _ in verdicts]
-    assert [leak for _, leak, _, _ in verdicts] == said
-    missed = [f"line {c.line}: {c.sql}" for c, leak, _, found in verdicts if leak and not found]
-    assert missed == []
-    flagged = [c.line for c, leak, _, found in verdicts if not leak and found]
+    said = [text[v.case.line - 2].startswith("-- LEAK") for v in verdicts]
+    assert [v.leak for v in verdicts] == said
+    assert missed_leaks(verdicts) == []
+    flagged = [v.case.line for v in verdicts if not v.leak and v.codes]
     assert flagged == FLAGGED_SAFE
     # the sessions' path configured as public alone: countries is public's, regions too (a
     # claim the login role postgres breaks, as lines 28 and 30 show)

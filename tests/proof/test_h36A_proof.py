@@ -17,7 +17,6 @@ JOIN / USING beside the domain-typed staff.clinic_id, grouping sets over a deriv
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import asyncpg
@@ -25,7 +24,7 @@ import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 from tests.conftest import fresh_database
-from tests.leak_corpus import codes, load, server_verdicts, two_databases
+from tests.leak_corpus import codes, judged, load, missed_leaks
 from tests.proof.test_schema import policy_for
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "h36a"
@@ -49,31 +48,11 @@ async def test_the_corpus_has_no_missed_leak(postgres: ThrowawayPostgres, tmp_pa
         schemas=("public", *PATH),
         search_path=", ".join(PATH),
     )
-    async with two_databases(postgres, corpus) as dsns:
-        found = await server_verdicts(dsns, corpus)
     policy = corpus_policy(tmp_path)
-    verdicts = [
-        (case, leak, outcome, codes(case.sql, policy))
-        for case, (leak, outcome) in zip(corpus.cases, found, strict=True)
-    ]
-    dump = os.environ.get("H36A_DUMP")
-    if dump:
-        with open(dump, "w", encoding="utf-8") as out:
-            for case, leak, outcome, found_codes in verdicts:
-                print(
-                    case.line,
-                    "LEAK" if leak else "safe",
-                    ",".join(found_codes) or "pass",
-                    outcome.result[0],
-                    repr(outcome.result[-1])[:150],
-                    "|",
-                    " ".join(case.sql.split()),
-                    sep="\t",
-                    file=out,
-                )
-    leaks = [case for case, leak, _, _ in verdicts if leak]
+    verdicts = await judged(postgres, corpus, policy, dump="H36A_DUMP")
+    leaks = [v.case for v in verdicts if v.leak]
     assert len(corpus.cases) >= 600 and len(leaks) >= 200
-    missed = [f"line {case.line}: {case.sql}" for case, leak, _, c in verdicts if leak and not c]
+    missed = missed_leaks(verdicts)
     # a literal clinic id is a pin by design (rules.yaml "pinned by literal"): the statement
     # names the clinic it reads or writes, 7002 here, as `tenant_id = 42` does
     assert [m for m in missed if "7002" not in m] == []

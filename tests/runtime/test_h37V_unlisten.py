@@ -62,13 +62,16 @@ async def test_a_function_that_unlistens(two_clinics: str, body: str) -> None:
     assert not _leaked(rows), rows
 
 
-async def test_a_pool_init_that_unlistens(two_clinics: str) -> None:
+@pytest.mark.parametrize("hook", ["init", "setup"])
+async def test_a_pool_hook_that_unlistens(two_clinics: str, hook: str) -> None:
+    """The pool's `init` (each new connection) or `setup` (each acquire) runs UNLISTEN *."""
     await _raw(two_clinics, CATALOG_WATCH + VIEW)
 
-    async def init(connection: Any) -> None:
+    async def unlisten(connection: Any) -> None:
         await connection.execute("UNLISTEN *")
 
-    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1, init=init)
+    hooks: dict[str, Any] = {hook: unlisten}
+    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1, **hooks)
     try:
         async with pool.acquire() as conn:
             rows = await _after_ddl(two_clinics, conn, lambda: asyncio.sleep(0))
@@ -151,21 +154,6 @@ async def test_the_application_s_session_statements(two_clinics: str, sql: str) 
         rows = await _after_ddl(two_clinics, conn, lambda: conn.execute(sql))
     finally:
         await conn.close()
-    assert not _leaked(rows), rows
-
-
-async def test_a_pool_setup_that_unlistens(two_clinics: str) -> None:
-    await _raw(two_clinics, CATALOG_WATCH + VIEW)
-
-    async def setup(connection: Any) -> None:
-        await connection.execute("UNLISTEN *")
-
-    pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1, setup=setup)
-    try:
-        async with pool.acquire() as conn:
-            rows = await _after_ddl(two_clinics, conn, lambda: asyncio.sleep(0))
-    finally:
-        await pool.close()
     assert not _leaked(rows), rows
 
 
