@@ -1345,6 +1345,7 @@ def _check_groups(
             *_unread_schema_sources(group, facts.names),
         ):
             print(f"tenantguard: warning: {warning}", file=sys.stderr)
+            tally.warnings.append(str(warning))  # the machine formats carry them too
         tally.files += len(group.files)
         left, where = _rules_left_out(group)
         tally.left_out.update(left)
@@ -1389,7 +1390,16 @@ def _report(
     if args.statistics:
         sys.stdout.write(render_statistics(args.format, list(findings), style))
     else:
-        write_report(sys.stdout, args.format, findings, 0, 0, style, summary=tally.summary)
+        write_report(
+            sys.stdout,
+            args.format,
+            findings,
+            0,
+            0,
+            style,
+            summary=tally.summary,
+            notices=tuple(tally.warnings),
+        )
     if stale is not None and not write_file:
         _say_stale(args.baseline, stale())
     failed = tally.errors > 0
@@ -1411,9 +1421,11 @@ class _Tally:
         "schema_statements",
         "statements",
         "tenant_statements",
+        "warnings",
     )
 
     def __init__(self) -> None:
+        self.warnings: list[str] = []  # the configuration's, said before any report
         self.files = 0
         self.statements = 0
         self.schema_statements = 0

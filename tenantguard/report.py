@@ -387,6 +387,7 @@ def write_json(
     files: int,
     statements: int,
     summary: SummaryLike = None,
+    notices: tuple[str, ...] = (),
 ) -> None:
     """One JSON document: the findings one per line (json's C encoder writes each; `indent`
     would switch the whole document to the pure-Python encoder), then a summary."""
@@ -425,6 +426,8 @@ def write_json(
                 if counts.left_out_in
                 else {}
             ),
+            # (only when the configuration drew warnings: a tenant table no schema creates…)
+            **({"configuration_warnings": list(notices)} if notices else {}),
         }
     )
     closing = "\n  ]" if total else "]"
@@ -460,7 +463,10 @@ def _workspace_path(path: str) -> str:
     return Path(os.path.relpath(full, root)).as_posix()
 
 
-def write_github(out: TextIO, findings: Iterable[Finding]) -> None:
+def write_github(out: TextIO, findings: Iterable[Finding], notices: tuple[str, ...] = ()) -> None:
+    title = _escape_github("tenantguard configuration", property_=True)
+    for notice in notices:
+        out.write(f"::warning title={title}::{_escape_github(notice)}\n")
     for f in findings:
         level = "error" if f.severity is Severity.ERROR else "warning"
         props = (
@@ -487,7 +493,7 @@ def render_sarif(
     return out.getvalue()
 
 
-def write_sarif(out: TextIO, findings: Iterable[Finding]) -> None:
+def write_sarif(out: TextIO, findings: Iterable[Finding], notices: tuple[str, ...] = ()) -> None:
     """A SARIF 2.1.0 log; the results written one at a time (the document as `json.dumps`
     with `indent=2` would print it)."""
     from tenantguard.baseline import fingerprint
@@ -519,6 +525,21 @@ def write_sarif(out: TextIO, findings: Iterable[Finding]) -> None:
                     "tool": {"driver": {**driver, "rules": rules}},
                     # columns count characters (as the text report's), not UTF-16 code units
                     "columnKind": "unicodeCodePoints",
+                    **(
+                        {
+                            "invocations": [
+                                {
+                                    "executionSuccessful": True,
+                                    "toolConfigurationNotifications": [
+                                        {"level": "warning", "message": {"text": notice}}
+                                        for notice in notices
+                                    ],
+                                }
+                            ]
+                        }
+                        if notices
+                        else {}
+                    ),
                     "results": [None],
                 }
             ],
@@ -620,19 +641,24 @@ def write_report(
     style: Style = Style(),
     *,
     summary: SummaryLike = None,
+    notices: tuple[str, ...] = (),
 ) -> None:
     """Writes the report to `out` as it goes, one finding at a time, taking each from
-    `findings` only when the one before is written: nothing holds the report whole."""
+    `findings` only when the one before is written: nothing holds the report whole.
+    `notices`: the configuration's warnings (said on standard error already): the machine
+    formats carry them too, where a CI reads them — json in `configuration_warnings`, SARIF as
+    the run's toolConfigurationNotifications, github as warning annotations; the text formats
+    leave them on standard error."""
     if fmt in ("text", "full"):
         write_text(out, findings, files, statements, style, summary)
     elif fmt == "concise":
         write_concise(out, findings, files, statements, style, summary)
     elif fmt == "json":
-        write_json(out, findings, files, statements, summary)
+        write_json(out, findings, files, statements, summary, notices)
     elif fmt == "sarif":
-        write_sarif(out, findings)
+        write_sarif(out, findings, notices)
     else:
-        write_github(out, findings)
+        write_github(out, findings, notices)
 
 
 def render(
