@@ -1495,9 +1495,39 @@ def _group_findings(
                     tally.tenant_statements = None
                 else:
                     tally.tenant_statements += report.tenant_statements
-            yield from sorted(report.findings, key=_order)
+            found = report.findings
+            if any(f.code == "TG007" for f in found):
+                found = _migration_help(report, group.settings.root)
+            yield from sorted(found, key=_order)
 
     return heapq.merge(files(), schema, key=_order)
+
+
+def _migration_help(report: FileReport, root: Path) -> tuple[Finding, ...]:
+    """TG007's help in a file that looks like a schema migration (in a migrations folder, or
+    named as one: `db/migrations/0002_x.sql`, `alembic/versions/…py`): a project's migrations
+    checked as application code are no mistake of the statement but of the configuration —
+    say which folder to add to `schema_paths` first (h37H's warning does when they make a
+    table the check does not know; this, when they change known ones)."""
+    import dataclasses
+
+    from tenantguard.schema_sources import in_migrations, schema_directory, schema_like
+
+    relative = Path(os.path.relpath(os.path.abspath(report.path), root)).as_posix()
+    if relative.startswith("../"):
+        return report.findings
+    looks = in_migrations(relative) if is_python(report.path) else schema_like(relative)
+    if not looks:
+        return report.findings
+    folder = schema_directory(relative, root)
+    help_ = (
+        f"if {folder!r} holds the schema's migrations, add it to schema_paths in the "
+        "configuration (read as schema, not checked as application code); otherwise move the "
+        "statement to a numbered, idempotent patch in the patch directory"
+    )
+    return tuple(
+        dataclasses.replace(f, help=help_) if f.code == "TG007" else f for f in report.findings
+    )
 
 
 def _schema_findings(
