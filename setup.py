@@ -19,7 +19,10 @@ from pathlib import Path
 from setuptools import setup
 
 # what runs for every statement and pays compiled: the proof (its hot path), the statement
-# rules, the context they read the proof through, the entry point that parses and runs them.
+# rules, the context they read the proof through, the entry point that parses and runs them,
+# and the knowledge TG013 reads on every statement (costs: the order PostgreSQL evaluates
+# conditions in; failing: what an expression may raise on a row; subqueries: their shapes;
+# placement: where a node runs relative to the tenant pin).
 # (sqltext, bulk_values, verdicts, search_path and pgfunctions compile too, but gain nothing
 # measurable: benchmarks/instructions.py.) A compiled module keeps no docstring: a rule's
 # documentation, its module's docstring, is read from its source, installed beside the
@@ -28,6 +31,10 @@ COMPILED = [
     "tenantguard/engine/analyze.py",
     "tenantguard/engine/cascades.py",
     "tenantguard/engine/context.py",
+    "tenantguard/engine/costs.py",
+    "tenantguard/engine/failing.py",
+    "tenantguard/engine/placement.py",
+    "tenantguard/engine/subqueries.py",
     *sorted(str(p) for p in Path("tenantguard/engine/proof").glob("*.py")),
     *sorted(str(p) for p in Path("tenantguard/engine/rules").glob("tg*.py")),
 ]

@@ -11,7 +11,10 @@ import pytest
 from tenantguard.engine import proof_compiled
 
 # the engine's modules setup.py compiles besides the proof's package and the statement rules
-COMPILED_ENGINE = ("analyze", "cascades", "context")
+COMPILED_ENGINE = (
+    *("analyze", "cascades", "context"),
+    *("costs", "failing", "placement", "subqueries"),  # TG013's knowledge (engine level)
+)
 
 
 @pytest.mark.skipif(

@@ -51,8 +51,8 @@ def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
     more; TG013 compares the costs as it does for a derived table); the first pin that is not
     proven ends the search (a tenant column of another type: the plain pin's cost)."""
     from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.costs import condition_cost
     from tenantguard.engine.findings import Severity
-    from tenantguard.engine.rules.tg013_side_effect_on_unfiltered_rows import condition_cost
 
     column = _quoted(policy.tenant_column)
 
