@@ -54,7 +54,8 @@ MUTATIONS = [
     (
         "lossy casts pin",
         "tenantguard/engine/proof/values.py",
-        "            if not exact_cast(node):\n                return None",
+        "            if not exact_cast(node, policy=policy):  # type: ignore[arg-type]\n"
+        "                return None",
         "            if False:\n                return None",
     ),
     (
@@ -83,8 +84,8 @@ MUTATIONS = [
     ),
     (
         "TG013 trusts every pin",
-        "tenantguard/engine/rules/tg013_side_effect_on_unfiltered_rows.py",
-        "    if fact is None or fact.pushed:",
+        "tenantguard/engine/placement.py",
+        "    if fact is None or fact.pushed or fact.in_having:",
         "    if fact is None:",
     ),
     (
@@ -126,14 +127,14 @@ MUTATIONS = [
     (
         "a carriage return does not end a line comment",
         "tenantguard/engine/sqltext.py",
-        '_LINE_END = re.compile(r"[\\n\\r]")',
-        '_LINE_END = re.compile(r"[\\n]")',
+        '_LINE_END = lazy_pattern(r"[\\n\\r]")',
+        '_LINE_END = lazy_pattern(r"[\\n]")',
     ),
     (
         "dollar tags of ASCII only",
         "tenantguard/engine/sqltext.py",
-        "\\$(?:[^\\x00-\\x40\\x5b-\\x5e\\x60\\x7b-\\x7f][^\\x00-\\x2f\\x3a-\\x40\\x5b-\\x5e\\x60\\x7b-\\x7f]*)?\\$",
-        "\\$(?:[A-Za-z_][A-Za-z_0-9]*)?\\$",
+        '_DOLLAR_TAG = lazy_pattern(rf"\\$(?:{NAME_START}{TAG_CHAR}*)?\\$")',
+        '_DOLLAR_TAG = lazy_pattern(r"\\$(?:[A-Za-z_][A-Za-z_0-9]*)?\\$")',
     ),
     (
         "a composite foreign key pins without its other columns",
@@ -144,13 +145,13 @@ MUTATIONS = [
     (
         "a parameter cast lossily elsewhere still pins",
         "tenantguard/engine/proof/blocks.py",
-        "if value is not None and self.lossy and value in self.lossy:",
-        "if False:",
+        "        if self.lossy and value in self.lossy:\n            return None",
+        "        if False:\n            return None",
     ),
     (
         "pushdown into a MATERIALIZED CTE",
         "tenantguard/engine/proof/solve.py",
-        "        if _materialized(block):\n",
+        "        if self._materialized(block, len(readers)):\n",
         "        if False:\n",
     ),
     (
@@ -192,14 +193,14 @@ MUTATIONS = [
     (
         "DISTINCT ON is a grouping by the select list",
         "tenantguard/engine/proof/projections.py",
-        "                keys = list(on.expressions) if isinstance(on, exp.Tuple) else [on]",
+        "                keys = [_ordering_key(node, k) for k in listed]",
         "                keys = [e.this if isinstance(e, exp.Alias) else e for e in node.expressions]",
     ),
     (
         "a pin is pushed past a LIMIT of a set operation",
         "tenantguard/engine/proof/solve.py",
-        "        if len(reader.body) > 1 and not self._filter_commutes(block.node):\n            return None\n",
-        "",
+        "            not self._filter_commutes(block.node) or not self._set_pushdown_safe(reader)",
+        "            not self._set_pushdown_safe(reader)",
     ),
 ]
 
