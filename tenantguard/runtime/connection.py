@@ -426,7 +426,7 @@ def _scoped_cursor(guarded: M) -> M:
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_aborted", "_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_told", "_tg_typed", "_tg_unlistens", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_aborted", "_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_pooled", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_told", "_tg_typed", "_tg_unlistens", "_tg_unnamed")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -500,6 +500,11 @@ class GuardedConnection(asyncpg.Connection):
         # first, and the catalog only if the mark moved (h37V: a flood of forged ones made
         # every call read the whole catalog, 20-40 ms each)
         self._tg_told = False
+        # the statements run on another server process than the startup told: a pooler sits
+        # between (`_tg_apply_catalog`). In transaction pooling each transaction may run on
+        # another process, whose session another client set: what the guard set before is
+        # never trusted there (`_tg_set`: h38R, clinic 2's setting read by clinic 1)
+        self._tg_pooled = False
         # the catalog's read failed in the application's failed transaction: read after it
         # (`_tg_in_failed_transaction`)
         self._tg_aborted = False
@@ -957,9 +962,14 @@ class GuardedConnection(asyncpg.Connection):
         await _execute(
             self, f"SELECT set_config({guard._setting_literal}, {_literal(value)}, false)"
         )
+        guard.setting_syncs += 1
+        if self._tg_pooled and not self.is_in_transaction():
+            # behind a pooler, the next statement outside a transaction may run on another
+            # server process: the setting is set again before it (kept within a transaction,
+            # which one process runs to its end)
+            return
         self._tg_setting = value
         self._tg_in_txn_set = self.is_in_transaction()
-        guard.setting_syncs += 1
 
     async def _tg_then(self, plan: _Plan, call: Coroutine[Any, Any, T], lease: int) -> T:
         """Runs `call` once the setting holds what `plan` asks (checked now: the coroutine
@@ -1049,6 +1059,10 @@ class GuardedConnection(asyncpg.Connection):
                 found["broken"] = [bool(await _fetchval(self, _WATCH_TABLE_QUERY))]
             # the process running the statements: another than the startup's behind a pooler
             found["backend"] = [await _fetchval(self, _BACKEND_QUERY)]
+            # what the reader's startup told: the rows are shared by the connections reading
+            # together (`_tg_catalog_read`), each told its own (h38R: a direct pool of
+            # min_size 4 was said pooled)
+            found["told"] = [self.get_server_pid()]
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
                 found["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
             found["names"] = await self._tg_policy_names()
@@ -1117,8 +1131,9 @@ class GuardedConnection(asyncpg.Connection):
             guard.watch_broken_found()
         if catalog["outdated"][0]:
             guard.watch_outdated_found()
-        told = self.get_server_pid()
-        if catalog["backend"][0] != told:
+        told = catalog["told"][0]
+        self._tg_pooled = catalog["backend"][0] != told
+        if self._tg_pooled:
             guard.watch_pooled_found(told, catalog["backend"][0])
         policy = guard.policy
         spanning = spanning_keys(

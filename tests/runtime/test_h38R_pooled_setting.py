@@ -1,0 +1,99 @@
+"""Round 38 (helper h38R): the tenant setting behind a transaction-mode pooler, on a real server
+(PgBouncer `pool_mode = transaction`, one server connection; skipped where no `pgbouncer` binary
+is installed: `apt-get install pgbouncer`).
+
+The guard keeps what it knows of its session's tenant setting (`_tg_setting`) and skips the
+`set_config` round trip when the session already holds the request's tenant. Behind a
+transaction-mode pooler each transaction (each statement outside one) may run on another server
+process, whose session another client set: clinic 1's guarded connection set `app.tenant_id` to
+1, another client (clinic 2's guarded connection, through the same pooler) set it to 2 on the
+same server process, and clinic 1's next read pinned by the setting (`tenant_id =
+current_setting('app.tenant_id')::bigint`, or Row-Level Security with `set_tenant_setting`) ran
+without setting it again: it returned ['Carla'], clinic 2's patient.
+
+FIXED: a connection whose server process is not the one its startup told (a pooler sits
+between: `GuardedConnection._tg_pooled`) never trusts a setting it set in an earlier
+transaction: the setting is set again in the statement's own transaction (outside one, the guard
+opens one around the set and the statement: the same server process runs both). A direct
+connection keeps the skip (the hot path adds no round trip).
+
+FIXED with it: the pooler was told by comparing the catalog's `pg_backend_pid()` with the
+startup's pid of the connection applying the rows, but the rows are shared by the connections
+reading together: a direct pool of min_size 4 was said pooled (`catalog_watch_pooled`). Each
+read now keeps its reader's own startup pid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantguard.runtime import connect, create_pool, tenant
+from tests.runtime.test_h37V_pooler import pooled  # noqa: F401  # the PgBouncer fixture
+from tests.runtime.test_runtime import POLICY
+
+BY_SETTING = (
+    "SELECT first_name FROM patients"
+    " WHERE tenant_id = current_setting('app.tenant_id')::bigint ORDER BY id"
+)
+BY_VALUE = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY id"
+
+
+async def _names(conn: Any, clinic: int, sql: str = BY_SETTING) -> list[str]:
+    with tenant(clinic):
+        rows = await (conn.fetch(sql) if sql == BY_SETTING else conn.fetch(sql, clinic))
+    return [r[0] for r in rows]
+
+
+async def _interleaved(dsn: str, **options: Any) -> list[list[str]]:
+    """Clinic 1's, clinic 2's, then clinic 1's reads by the setting, each on its own guarded
+    connection of `dsn` (both through the pooler: one server process)."""
+    first: Any = await connect(dsn, policy=POLICY, statement_cache_size=0, **options)
+    second: Any = await connect(dsn, policy=POLICY, statement_cache_size=0, **options)
+    try:
+        return [
+            await _names(first, 1),
+            await _names(second, 2),
+            await _names(first, 1),
+            await _names(first, 1),
+        ]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_setting_pin_behind_a_transaction_pooler(two_clinics: str, pooled: str) -> None:  # noqa: F811
+    """Was [['Ana', 'Bruno'], ['Carla'], ['Carla'], ['Carla']]."""
+    seen = await _interleaved(pooled)
+    assert seen == [["Ana", "Bruno"], ["Carla"], ["Ana", "Bruno"], ["Ana", "Bruno"]]
+
+
+async def test_rls_setting_behind_a_transaction_pooler(two_clinics: str, pooled: str) -> None:  # noqa: F811
+    """set_tenant_setting=True (the setting kept for Row-Level Security): each read of the
+    pinned query is also run after the other clinic's on the shared server process."""
+    seen = await _interleaved(pooled, set_tenant_setting=True)
+    assert seen == [["Ana", "Bruno"], ["Carla"], ["Ana", "Bruno"], ["Ana", "Bruno"]]
+
+
+async def test_a_direct_connection_keeps_the_skip(two_clinics: str) -> None:
+    """Twin: a direct connection sets the setting once for two reads of one clinic."""
+    conn: Any = await connect(two_clinics, policy=POLICY)
+    try:
+        syncs = conn.tenantguard.setting_syncs
+        assert await _names(conn, 1) == ["Ana", "Bruno"]
+        assert await _names(conn, 1) == ["Ana", "Bruno"]
+        assert conn.tenantguard.setting_syncs == syncs + 1
+        assert await _names(conn, 2) == ["Carla"]
+        assert await _names(conn, 1, BY_VALUE) == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
+
+
+async def test_a_direct_pool_is_not_said_pooled(two_clinics: str) -> None:
+    """Was True: three of the four connections applied the first one's catalog rows."""
+    pool: Any = await create_pool(two_clinics, policy=POLICY, min_size=4, max_size=4)
+    try:
+        async with pool.acquire() as conn:
+            assert await _names(conn, 1) == ["Ana", "Bruno"]
+        assert pool.tenantguard.watch_pooled is False
+    finally:
+        await pool.close()
