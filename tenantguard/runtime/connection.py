@@ -958,6 +958,17 @@ class GuardedConnection(asyncpg.Connection):
     async def _tg_set(self, value: str) -> None:
         guard = self.tenantguard
         self._tg_setting = None  # a cancelled or failed round trip leaves the value unknown
+        if self._tg_pooled and value and not self.is_in_transaction():
+            # (`_tg_then` runs its calls in a transaction of their own instead: `_tg_pooled_call`)
+            guard.violation(
+                "the connection goes through a connection pooler: in transaction pooling the "
+                "statement may run on another server process than the tenant setting set "
+                "before it, whose session another client set (another tenant's rows)",
+                "run it inside a transaction (`async with conn.transaction():`), where the "
+                "guard sets the setting on the process that runs the statement; or connect "
+                "the guarded application directly (or through session pooling)",
+                "(the tenant setting, set before a statement outside a transaction)",
+            )
         # the simple protocol costs the client least; the value is a quoted literal
         await _execute(
             self, f"SELECT set_config({guard._setting_literal}, {_literal(value)}, false)"
@@ -975,6 +986,7 @@ class GuardedConnection(asyncpg.Connection):
         """Runs `call` once the setting holds what `plan` asks (checked now: the coroutine
         may be awaited after others that changed it), in the pool's `lease` it was made in
         (`_tg_same_lease`)."""
+        pooled: str | None = None  # the setting to set in a transaction of the call's own
         try:
             if lease != self._pool_release_ctr:  # type: ignore[attr-defined]
                 self._tg_released()
@@ -986,10 +998,15 @@ class GuardedConnection(asyncpg.Connection):
             if type(plan) is _Forget:
                 await self._tg_forget(plan)
             elif plan is not None and plan != self._tg_setting:
-                await self._tg_set(plan)  # type: ignore[arg-type]  # a str: the others are out
+                if self._tg_pooled and plan and not self.is_in_transaction():
+                    pooled = plan  # type: ignore[assignment]  # a str: the others are out
+                else:
+                    await self._tg_set(plan)  # type: ignore[arg-type]  # a str: the others are out
         except BaseException:
             call.close()  # never started: nothing reached the server
             raise
+        if pooled is not None:
+            return await self._tg_pooled_call(pooled, call)
         try:
             result = await call
         except BaseException:
@@ -1002,6 +1019,45 @@ class GuardedConnection(asyncpg.Connection):
         if self._tg_cursors and not self.is_in_transaction():
             self._tg_cursors.clear()  # a transaction ended: its cursors with it
         return result
+
+    async def _tg_pooled_call(self, value: str, call: Coroutine[Any, Any, T]) -> T:
+        """Runs `call` (a plain statement, or a write: `_tg_then`) on a connection behind a
+        pooler, outside a transaction, in a transaction of its own that first sets the tenant
+        setting (for that transaction only): a transaction-mode pooler runs a transaction on
+        one server process, where two statements outside one may run on two, the second in a
+        session another client set to another tenant (h38R: 196 of 300 reads of clinic 1 by
+        the setting returned clinic 2's rows while another client set it)."""
+        self._tg_setting = None
+        guard = self.tenantguard
+        try:
+            await _execute(
+                self, f"BEGIN; SELECT set_config({guard._setting_literal}, {_literal(value)}, true)"
+            )
+        except BaseException:
+            call.close()
+            await self._tg_end_own_transaction()
+            raise
+        guard.setting_syncs += 1
+        try:
+            result = await call
+        except BaseException:
+            self._tg_fast = False
+            await self._tg_end_own_transaction()
+            raise
+        await _execute(self, "COMMIT")
+        return result
+
+    async def _tg_end_own_transaction(self) -> None:
+        """Rolls back the transaction `_tg_pooled_call` opened; when that fails (the call was
+        cancelled mid-way, the connection is lost), the connection is ended: left open, the
+        application's next statements would run in a transaction it never commits."""
+        if self.is_closed() or not self.is_in_transaction():
+            return
+        try:
+            await _execute(self, "ROLLBACK")
+        except BaseException:
+            self.terminate()
+            raise
 
     def _tg_released(self) -> None:
         """Refuses a call made before the pool's release of the connection and run after it

@@ -17,6 +17,14 @@ transaction: the setting is set again in the statement's own transaction (outsid
 opens one around the set and the statement: the same server process runs both). A direct
 connection keeps the skip (the hot path adds no round trip).
 
+FIXED (the same class, raced): set again before each statement, the setting and the statement
+were still two transactions, which the pooler may run on two server processes: while another
+client set `app.tenant_id` to 2 in a loop, 196 of 300 reads of clinic 1 by the setting returned
+['Carla']. A call (`execute`, `fetch*`) outside a transaction now runs in a transaction of its
+own, `BEGIN; SELECT set_config(…, true)` first (one round trip), then the call, then `COMMIT`;
+a statement the guard cannot wrap (a prepared statement's run, executemany, a COPY) is refused
+there, saying to run it in a transaction, where it runs.
+
 FIXED with it: the pooler was told by comparing the catalog's `pg_backend_pid()` with the
 startup's pid of the connection applying the rows, but the rows are shared by the connections
 reading together: a direct pool of min_size 4 was said pooled (`catalog_watch_pooled`). Each
@@ -25,8 +33,13 @@ read now keeps its reader's own startup pid.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import asyncpg
+import pytest
+
+from tenantguard import TenantIsolationError
 from tenantguard.runtime import connect, create_pool, tenant
 from tests.runtime.test_h37V_pooler import pooled  # noqa: F401  # the PgBouncer fixture
 from tests.runtime.test_runtime import POLICY
@@ -97,3 +110,50 @@ async def test_a_direct_pool_is_not_said_pooled(two_clinics: str) -> None:
         assert pool.tenantguard.watch_pooled is False
     finally:
         await pool.close()
+
+
+async def test_a_setting_pin_raced_behind_a_transaction_pooler(
+    two_clinics: str,
+    pooled: str,  # noqa: F811
+) -> None:
+    """Another client sets the setting to 2 in a loop while clinic 1 reads by the setting: was
+    196 of 300 reads returning ['Carla']. Bounded: 300 reads, then the loop stops."""
+    clinic: Any = await connect(pooled, policy=POLICY, statement_cache_size=0)
+    other = await asyncpg.connect(pooled, statement_cache_size=0)
+    stop = asyncio.Event()
+
+    async def set_two() -> None:
+        while not stop.is_set():
+            await other.execute("SELECT set_config('app.tenant_id', '2', false)")
+
+    task = asyncio.create_task(set_two())
+    seen: list[list[str]] = []
+    try:
+        for _ in range(300):
+            seen.append(await _names(clinic, 1))
+    finally:
+        stop.set()
+        await task
+        await clinic.close()
+        await other.close()
+    assert [names for names in seen if names != ["Ana", "Bruno"]] == []
+    assert not clinic.is_in_transaction()
+
+
+async def test_a_prepared_setting_pin_behind_a_pooler_runs_in_a_transaction(
+    two_clinics: str,
+    pooled: str,  # noqa: F811
+) -> None:
+    """A prepared statement's run, outside a transaction, is refused (its setting could be
+    set on another server process); inside one it returns clinic 1's rows."""
+    conn: Any = await connect(pooled, policy=POLICY, statement_cache_size=0)
+    try:
+        with tenant(1):
+            statement = await conn.prepare(BY_SETTING)
+            with pytest.raises(TenantIsolationError, match="inside a transaction"):
+                await statement.fetch()
+            async with conn.transaction():
+                assert [r[0] for r in await statement.fetch()] == ["Ana", "Bruno"]
+            assert await _names(conn, 1) == ["Ana", "Bruno"]
+    finally:
+        await conn.close()
