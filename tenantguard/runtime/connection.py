@@ -1607,7 +1607,13 @@ class GuardedConnection(asyncpg.Connection):
     async def _tg_forget(self, plan: _Forget) -> None:
         """Sets the setting as `plan` asks, then forgets what the guard knows of the session:
         the statement about to run may change the setting (or the lexer's settings)."""
-        if plan.value is not None and plan.value != self._tg_setting:
+        if (
+            plan.value is not None
+            and plan.value != self._tg_setting
+            and not (plan.ending and self._tg_pooled and not self.is_in_transaction())
+        ):
+            # (behind a pooler, a BEGIN is not preceded by it: the setting set outside the
+            # transaction may be another server process's; its statements set it in it)
             await self._tg_set(plan.value)
         if plan.ending and not self._tg_in_txn_set:
             return  # it ends a transaction in which nothing was set: it reverts nothing
