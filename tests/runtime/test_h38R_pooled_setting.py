@@ -35,7 +35,10 @@ guarded connection through the same pooler, read `current_setting('my.stash', tr
 'Ana,Bruno'. Under transaction pooling the server process's session is shared by every client,
 and no reset of the guard's reaches the other clients' statements. (A fix that refuses every
 non-plain statement on a pooled connection refuses each call of the schema's own functions,
-in session pooling too, where the guard can tell nothing apart.)
+in session pooling too, where the guard can tell nothing apart.) The same with what the
+guard relies on of the session: another client's `SET search_path = archive, public` on the
+shared server process made clinic 1's `SELECT code FROM countries` (a global table in public,
+a tenant table in archive; the guard read the path at connect) return ['mine', 'theirs'].
 
 FIXED with it: the pooler was told by comparing the catalog's `pg_backend_pid()` with the
 startup's pid of the connection applying the rows, but the rows are shared by the connections
@@ -46,6 +49,7 @@ read now keeps its reader's own startup pid.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import asyncpg
@@ -53,6 +57,7 @@ import pytest
 
 from tenantguard import TenantIsolationError
 from tenantguard.runtime import connect, create_pool, tenant
+from tests.runtime.test_h36C_attacks import COUNTRIES, PATH_POLICY, _raw
 from tests.runtime.test_h37V_pooler import pooled  # noqa: F401  # the PgBouncer fixture
 from tests.runtime.test_runtime import POLICY
 
@@ -223,3 +228,27 @@ async def test_a_transaction_behind_a_pooler_with_the_setting_kept(
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h38R, not fixed: behind a transaction-mode pooler another client's session "
+    "search_path on the shared server process turns a global name into a tenant table: "
+    "['mine', 'theirs']",
+)
+async def test_a_search_path_set_by_another_client_behind_a_pooler(
+    two_clinics: str,
+    pooled: str,  # noqa: F811
+) -> None:
+    await _raw(two_clinics, COUNTRIES + ";")
+    conn: Any = await connect(pooled, policy=PATH_POLICY, statement_cache_size=0)
+    other = await asyncpg.connect(pooled, statement_cache_size=0)
+    try:
+        await other.execute("SET search_path = archive, public")
+        rows: list[str] = []
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            rows = [r[0] for r in await conn.fetch("SELECT code FROM countries ORDER BY 1")]
+    finally:
+        await conn.close()
+        await other.close()
+    assert rows in ([], ["es", "fr"]), rows
