@@ -668,6 +668,16 @@ class GuardedConnection(asyncpg.Connection):
             # a pin by the setting is ensured when the call runs: another may run first
             if verdict.expression_pin or target != self._tg_setting:
                 wanted = target
+            if (
+                self._tg_pooled
+                and type(query) is str
+                and not self.is_in_transaction()
+                and is_control_statement(query)
+            ):
+                # behind a pooler, a lone BEGIN outside a transaction is sent without it: set
+                # there it may be another server process's; the statements in the transaction
+                # set it in it (a script with more than control statements still needs it)
+                wanted = None
         # on a database whose schema code may change a setting where the text does not name
         # it (`runtime.schema_code`), no statement is plain
         plain = verdict.plain and not self._tg_schema_code
@@ -1607,13 +1617,7 @@ class GuardedConnection(asyncpg.Connection):
     async def _tg_forget(self, plan: _Forget) -> None:
         """Sets the setting as `plan` asks, then forgets what the guard knows of the session:
         the statement about to run may change the setting (or the lexer's settings)."""
-        if (
-            plan.value is not None
-            and plan.value != self._tg_setting
-            and not (plan.ending and self._tg_pooled and not self.is_in_transaction())
-        ):
-            # (behind a pooler, a BEGIN is not preceded by it: the setting set outside the
-            # transaction may be another server process's; its statements set it in it)
+        if plan.value is not None and plan.value != self._tg_setting:
             await self._tg_set(plan.value)
         if plan.ending and not self._tg_in_txn_set:
             return  # it ends a transaction in which nothing was set: it reverts nothing

@@ -24,8 +24,12 @@ client set `app.tenant_id` to 2 in a loop, 196 of 300 reads of clinic 1 by the s
 own, `BEGIN; SELECT set_config(…, true)` first (one round trip), then the call, then `COMMIT`;
 a statement the guard cannot wrap (a prepared statement's run, executemany, a COPY, a statement
 that may leave session state: a call of the schema's functions, `pg_sleep`) is refused there,
-saying to run it in a transaction, where it runs. A BEGIN is not preceded by the setting there
-(its statements set it in the transaction): with `set_tenant_setting` it was refused.
+saying to run it in a transaction, where it runs. A lone BEGIN is not preceded by the setting
+there (its statements set it in the transaction): with `set_tenant_setting` it was refused.
+A first version skipped the setting for every statement that opens or ends a transaction: the
+script `UPDATE patients SET last_name = 'X' WHERE tenant_id = current_setting('app.tenant_id')
+::bigint; COMMIT` (or `BEGIN; UPDATE …; COMMIT`) of clinic 1 ran on the process another client
+had set to 2 and changed Carla's row; a script is refused there now.
 
 NOT FIXED (strict xfail): other session state behind such a pooler. Clinic 1's request ran
 `SELECT set_config('my.stash', (SELECT string_agg(first_name, ',') FROM patients WHERE
@@ -252,3 +256,32 @@ async def test_a_search_path_set_by_another_client_behind_a_pooler(
         await conn.close()
         await other.close()
     assert rows in ([], ["es", "fr"]), rows
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "UPDATE patients SET last_name = 'X'"
+        " WHERE tenant_id = current_setting('app.tenant_id')::bigint; COMMIT",
+        "BEGIN; UPDATE patients SET last_name = 'X'"
+        " WHERE tenant_id = current_setting('app.tenant_id')::bigint; COMMIT",
+    ],
+)
+async def test_a_script_ending_a_transaction_behind_a_pooler(
+    two_clinics: str,
+    pooled: str,  # noqa: F811
+    script: str,
+) -> None:
+    """Another client set the setting to 2 on the shared server process; clinic 1's script
+    by the setting is refused (was: Carla's last_name 'X'); no row changed."""
+    conn: Any = await connect(pooled, policy=POLICY, statement_cache_size=0)
+    other = await asyncpg.connect(pooled, statement_cache_size=0)
+    try:
+        await other.execute("SELECT set_config('app.tenant_id', '2', false)")
+        with tenant(1), contextlib.suppress(TenantIsolationError):
+            await conn.execute(script)
+    finally:
+        await conn.close()
+        await other.close()
+    rows = await _raw(two_clinics, "SELECT first_name, last_name FROM patients ORDER BY id")
+    assert [tuple(r) for r in rows] == [("Ana", None), ("Bruno", None), ("Carla", None)]
