@@ -64,6 +64,9 @@ class Corpus:
     # (None: the database's); round 36 (h36A) spreads its tables over app, billing, reporting
     schemas: tuple[str, ...] = ("public", "archive")
     search_path: str | None = None
+    # more type names whose parameters take the tenant's id as an integer (a domain over one:
+    # h38A's org_ref, which PostgreSQL types `INSERT … VALUES ($1)` by)
+    numbers: tuple[str, ...] = ()
 
     def foreign(self, row: str) -> bool:
         """Whether a row's text is of another tenant than tenant 1."""
@@ -102,6 +105,7 @@ def load(
     others: tuple[str, ...] = (),
     schemas: tuple[str, ...] = ("public", "archive"),
     search_path: str | None = None,
+    numbers: tuple[str, ...] = (),
 ) -> Corpus:
     """The corpus of `directory`; a `-- args: [...]` comment line before a statement gives its
     arguments (a Python list; the strings `T` and `O` stand for tenant 1's and the other's id)."""
@@ -120,7 +124,7 @@ def load(
                 for a in ast.literal_eval(found[-1].strip())
             )
         cases.append(Case(statement.text, statement.line, args))
-    return Corpus(directory, tenant, other, column, cases, others, schemas, search_path)
+    return Corpus(directory, tenant, other, column, cases, others, schemas, search_path, numbers)
 
 
 @asynccontextmanager
@@ -140,7 +144,7 @@ def _value(kind: str, at: int, corpus: Corpus) -> object:
     ident = corpus.tenant if at == 0 else corpus.other
     if kind == "uuid":
         return uuid.UUID(ident)
-    if kind in _INT_TYPES:
+    if kind in _INT_TYPES or kind in corpus.numbers:
         return int(ident) if at == 0 and ident.isdigit() else 1
     if kind == "bool":
         return True
@@ -239,7 +243,10 @@ async def run(conn: asyncpg.Connection, corpus: Corpus, case: Case) -> Outcome:
                 stmt = await conn.prepare(case.sql)
                 kinds = [t.name for t in stmt.get_parameters()]
                 if case.args is not None:
-                    args = [_convert(a, k) for a, k in zip(case.args, kinds, strict=True)]
+                    args = [
+                        _convert(a, "int4" if k in corpus.numbers else k)
+                        for a, k in zip(case.args, kinds, strict=True)
+                    ]
                 else:
                     args = [_value(k, at, corpus) for at, k in enumerate(kinds)]
                 rows = await stmt.fetch(*args)
