@@ -685,6 +685,7 @@ def _build_policy(
         table_name,
     )
     from tenantguard.sources.schema.checks import (
+        chained_columns,
         failing_columns,
         failing_views,
         filled_tables,
@@ -959,6 +960,13 @@ def _build_policy(
         if tested:
             policy = policy.replace(
                 failing_columns={sql_name(v): {sql_name(c) for c in cs} for v, cs in tested.items()}
+            )
+        chained = chained_columns(schema, policy)
+        if chained:
+            policy = policy.replace(
+                chained_columns={
+                    sql_name(v): {sql_name(c) for c in cs} for v, cs in chained.items()
+                }
             )
     if schema is not None and schema.defaults:
         leaky = leaky_defaults(schema, policy)

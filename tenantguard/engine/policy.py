@@ -300,6 +300,7 @@ class Policy:
         "_expression_trees",
         "allow_multi_tenant",
         "cascades",
+        "chained_columns",
         "checked_foreign_keys",
         "collated_tables",
         "composite_key_firsts",
@@ -521,6 +522,12 @@ class Policy:
     # pushed into the view's scan, and runs there before any pin dearer than `tenant_id = V`
     # (TG013, round 33)
     failing_columns: Mapping[str, frozenset[str]]
+    # views of the schema sources pinned from outside -> their output columns read from a
+    # source of the view's query pinned only through a join (a key): a reader's condition on
+    # one is pushed into that source's scan and runs there, on every tenant's rows, before the
+    # join that pins them, whatever the pin costs (TG013, h38A: `v_lesson_org … WHERE org_id =
+    # $1 AND 600 / minutes > 0` of `lessons l JOIN courses c ON c.id = l.course_id`)
+    chained_columns: Mapping[str, frozenset[str]]
     # of the `unpinnable` tables whose tenant column compares loosely, those whose type is text
     # or varchar, loose by its collation only: an equality with an explicit deterministic
     # COLLATE ("C", "POSIX", "default", ucs_basic) compares it exactly, and pins it
@@ -598,6 +605,7 @@ class Policy:
         volatile_views: Iterable[str] = (),
         failing_views: Mapping[str, float] | None = None,
         failing_columns: Mapping[str, Iterable[str]] | None = None,
+        chained_columns: Mapping[str, Iterable[str]] | None = None,
         collated_tables: Iterable[str] = (),
         view_tenant_names: Mapping[str, str] | None = None,
         renaming_views: Iterable[str] = (),
@@ -758,6 +766,13 @@ class Policy:
             "failing_columns",
             MappingProxyType(
                 {normalize_name(v): _names(cs) for v, cs in (failing_columns or {}).items()}
+            ),
+        )
+        init(
+            self,
+            "chained_columns",
+            MappingProxyType(
+                {normalize_name(v): _names(cs) for v, cs in (chained_columns or {}).items()}
             ),
         )
         init(self, "collated_tables", _names(collated_tables, table_name))
@@ -1174,6 +1189,9 @@ class Policy:
             "failing_views": {sql_name(v): c for v, c in self.failing_views.items()},
             "failing_columns": {
                 sql_name(v): {sql_name(c) for c in cs} for v, cs in self.failing_columns.items()
+            },
+            "chained_columns": {
+                sql_name(v): {sql_name(c) for c in cs} for v, cs in self.chained_columns.items()
             },
             "collated_tables": {sql_name(t) for t in self.collated_tables},
             "view_tenant_names": {

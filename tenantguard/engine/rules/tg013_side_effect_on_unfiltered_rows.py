@@ -190,7 +190,12 @@ SQL function is inlined as a view is, any other body runs whole before every pin
 reader's condition on a view's column that an expression which may fail computes
 (`Policy.failing_columns`: `WHERE r <> 0` of a view showing `100 / (points - 8) AS r`) beside
 a pin dearer than the plain one (also through a derived table, CTE or view showing the
-column): pushed into the view's scan, it runs first.
+column): pushed into the view's scan, it runs first. So, whatever the pin costs, is a
+reader's failing condition on a column a view, derived table, CTE or inlined SQL function
+reads from a source of its query pinned only through a join (a key: `lessons l JOIN courses c
+ON c.id = l.course_id`, the pin on `c.org_id`; `Policy.chained_columns` for a view or
+function): PostgreSQL pulls the body up — or pushes the condition past DISTINCT, a grouping
+key or a set operation — into that source's scan, on every tenant's rows (h38A).
 
 ## Why is this bad?
 The query's result is pinned, but the side effect is not: `pg_notify` sends another tenant's
@@ -215,6 +220,7 @@ SELECT pg_notify('changes', name) FROM mine;
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 
 from sqlglot import exp
@@ -288,6 +294,7 @@ from tenantguard.engine.proof import (
     function_name,
 )
 from tenantguard.engine.proof.blocks import sets_tenant_setting
+from tenantguard.engine.proof.pushdown import chained_scan_source
 from tenantguard.engine.proof.syntax import (
     calls_volatile,
     identifier_name,
@@ -564,6 +571,16 @@ def _errors_before_the_pin(
             source = pulled[0] if pulled is not None else None
         if source is None:
             source = reprojected_before_the_pin(analysis, block, parts, visible, cost)
+        if source is None:  # pushed into a body's scan pinned through a join only (h38A)
+            source = chained_scan_source(
+                analysis.names,
+                analysis.projections.row_by_row,
+                block,
+                parts,
+                visible,
+                functools.partial(_pinned_no_sooner, cost, analysis),
+                ctx.policy.chained_columns,
+            )
         if source is None and cost <= _SETTING_PIN_COST:
             # a view (or function) pinned inside by the tenant setting: its filter merges with
             # this WHERE, and costs a setting read, a cast and a comparison (round 22, helper 108)
@@ -597,6 +614,11 @@ def _errors_before_the_pin(
                 "make the condition unable to fail (compare as text, `current_setting(…, "
                 "true)`), or filter by tenant in a MATERIALIZED CTE and test the rows it keeps",
             )
+
+
+def _pinned_no_sooner(cost: float, analysis: Analysis, source: Source) -> bool:
+    """Whether a condition of `cost` may run before `source`'s pin in its scan."""
+    return cost <= pin_cost(source, analysis)
 
 
 def _failing_views_before_the_pin(ctx: Context, analysis: Analysis) -> Iterator[Finding]:

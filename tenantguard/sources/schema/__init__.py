@@ -34,6 +34,7 @@ The package reads in layers, each a module that can be read alone:
 from __future__ import annotations
 
 from tenantguard.sources.schema.checks import (
+    chained_columns,
     failing_columns,
     failing_views,
     filled_tables,
@@ -77,6 +78,7 @@ __all__ = [
     "SchemaProblem",
     "ViewInfo",
     "_normalized_dynamic",
+    "chained_columns",
     "copied_column",
     "failing_columns",
     "failing_views",

@@ -197,6 +197,125 @@ def _failing_columns_of(
     return False
 
 
+def chained_columns(schema: SchemaInfo, policy: Policy) -> dict[str, set[str]]:
+    """The output columns of the views pinned from outside read from a source of the view's
+    query pinned only through a join (a key: `lessons l JOIN courses c ON c.id =
+    l.course_id`, the tenant column c's): a reader's condition on one runs in that source's
+    scan, on every tenant's rows, before the join pins them — whatever the reader's pin costs
+    (h38A: `v_lesson_org … WHERE org_id = $1 AND 600 / minutes > 0` failed exactly when
+    another org held a lesson of 0 minutes). Found as TG013 finds it in a derived table
+    (`engine.proof.pushdown`), by a failing test of each column beside the plain pin; to a
+    fixed point over views of views. So too the SQL functions PostgreSQL inlines as it does views
+    (one SELECT, STABLE or IMMUTABLE): without parameters, pinned from outside; with some,
+    pinned inside by them (`lessons_in(o) … WHERE c.org_id = o`, read as `$1`), whose body
+    PostgreSQL inlines with the argument, the reader's condition pushed down alike."""
+    queries: dict[str, tuple[ViewInfo, bool]] = {
+        name: (view, True) for name, view in schema.views.items() if name not in schema.materialized
+    }
+    for name, function in schema.functions.items():
+        if (
+            name in queries
+            or function.overloads
+            or function.returned is not None
+            or len(function.body) != 1
+            or table_name(sql_name(name)) not in policy.stable_functions
+        ):
+            continue
+        outputs = list(function.outputs) or None
+        if not function.parameters:
+            queries[name] = (ViewInfo(function.body[0], outputs), True)
+            continue
+        query = _parameters_numbered(function.body[0], function.parameters)
+        if query is not None:
+            queries[name] = (ViewInfo(query, outputs), False)
+    found: dict[str, set[str]] = {}
+    fresh: set[str] | None = None
+    while fresh is None or fresh:
+        reading = policy.replace(
+            chained_columns={sql_name(v): {sql_name(c) for c in cs} for v, cs in found.items()}
+        )
+        before = set(found)
+        for name in sorted(queries.keys() - found.keys()):
+            view, outside = queries[name]
+            if fresh is None or _mentions([view.query], fresh):
+                _chained_columns_of(name, view, reading, found, outside=outside)
+        fresh = set(found) - before
+    return found
+
+
+def _parameters_numbered(query: str, parameters: list[str]) -> str | None:
+    """A SQL function's query with its named parameters written `$n` (a bare column of that
+    name: PostgreSQL reads a column of the body's tables first, which the probe then reads as
+    the column too — the function then pinned by nothing, a finding of its own); None when
+    the query cannot be read."""
+    try:
+        tree = sqlglot.parse_one(query, read="postgres")
+    except (SqlglotError, RecursionError):
+        return None
+    if not isinstance(tree, exp.Expression):
+        return None
+    places = {p.lower(): i + 1 for i, p in enumerate(parameters) if p}
+    for node in list(tree.find_all(exp.Column)):
+        if not node.table and node.name.lower() in places and node is not tree:
+            node.replace(exp.Placeholder(this=str(places[node.name.lower()])))
+    return tree.sql("postgres")
+
+
+def _chained_columns_of(
+    name: str, view: ViewInfo, policy: Policy, found: dict[str, set[str]], *, outside: bool
+) -> None:
+    """`chained_columns` of one view (or inlined function), into `found`; `outside`: pinned
+    by its reader's pin on its tenant column (else inside, by its parameters)."""
+    from tenantguard.engine.analyze import analyze_statement
+    from tenantguard.engine.findings import Severity
+
+    relation = table_name(sql_name(name))
+    shown = policy.table_columns.get(relation) or set(view.columns or ()) or _named(view.query)
+    if (
+        not shown
+        or policy.unpinnable.get(relation)
+        or (outside and not policy.is_tenant_table(relation))
+    ):
+        return
+    column = policy.view_tenant_names.get(relation, policy.tenant_column)
+    listed = ", ".join(_quoted(c) for c in view.columns or ())
+    alias = f"v({listed})" if listed else "v"
+    pin = f"v.{_quoted(column)} = $1" if outside else "true"
+
+    def codes(test: str) -> set[str]:
+        probe = f"SELECT * FROM ({view.query}) AS {alias} WHERE {pin}{test}"
+        return {
+            f.code
+            for f in analyze_statement(probe, policy).findings
+            if f.severity is Severity.ERROR
+        }
+
+    others = sorted(set(shown) - {column})
+    if not others or codes("") or "TG013" not in codes(_failing_tests(others)):
+        return  # (one probe for them all first: most views have none)
+    chained = {n for n in others if "TG013" in codes(_failing_tests([n]))}
+    if chained:
+        found[name] = chained
+
+
+def _named(query: str) -> set[str]:
+    """The output names of a query (its first branch's), where the schema reader has none (a
+    set operation); empty when it cannot be read."""
+    try:
+        tree = sqlglot.parse_one(query, read="postgres")
+    except (SqlglotError, RecursionError):
+        return set()
+    if not isinstance(tree, exp.Query):
+        return set()
+    return {n for n in tree.named_selects if n and n != "*"}
+
+
+def _failing_tests(names: list[str]) -> str:
+    """Conditions that may fail on each of these columns of `v`, ANDed after the pin: each
+    dearer than the pin (two operators), which PostgreSQL runs first in one scan."""
+    return "".join(f" AND 1 / v.{_quoted(n)} > 0" for n in names)
+
+
 def filled_tables(
     schema: SchemaInfo, policy: Policy, by_setting: Mapping[str, str] | None = None
 ) -> dict[str, str]:
