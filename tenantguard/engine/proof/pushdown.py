@@ -40,13 +40,23 @@ def chained_scan_source(
         if not isinstance(column, exp.Column) or not column.name:
             continue
         derived = names.resolve(block, column, visible)
-        if derived is None or not derived.pinned:
+        if derived is None:
+            continue
+        if derived.kind is SourceKind.OTHER and column.name in _rows_from_one(
+            derived, chained_columns
+        ):
+            return derived  # `ROWS FROM (f($1))`: one function, inlined as `f($1)` is
+        if not derived.pinned:
             continue
         if any(derived in nullable for _, nullable, _ in block.outer_joins):
             continue  # a placeholder evaluated at the outer join, not in the body's scan
         if derived.kind is SourceKind.TABLE:
             shown = chained_columns.get(derived.table or "")
-            if shown is not None and column.name in shown:
+            if (
+                shown is not None
+                and column.name in shown
+                and not derived.node.args.get("ordinality")  # a function run whole
+            ):
                 return derived
             continue
         if derived.kind not in (SourceKind.DERIVED, SourceKind.CTE) or not derived.body:
@@ -75,6 +85,20 @@ def chained_scan_source(
                 if source.pinned and source.tenant and runs_before(source):
                     return derived
     return None
+
+
+def _rows_from_one(source: Source, chained_columns: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The chained columns of the one function of a `ROWS FROM (f(…))` without ORDINALITY
+    (PostgreSQL inlines it as it does `f(…)`); empty for any other source."""
+    node = source.node
+    calls = node.args.get("rows_from") if isinstance(node, exp.Table) else None
+    if not calls or len(calls) != 1 or node.args.get("ordinality"):
+        return frozenset()
+    call = calls[0].this if isinstance(calls[0], exp.Table) else calls[0]
+    if not isinstance(call, exp.Anonymous | exp.Func):
+        return frozenset()
+    name = call.name if isinstance(call, exp.Anonymous) else call.sql_name()
+    return chained_columns.get(name.lower(), frozenset())
 
 
 def _items_of(derived: Source, name: str) -> list[tuple[Block, exp.Expression]]:
