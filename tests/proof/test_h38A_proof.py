@@ -30,7 +30,6 @@ reading a row by a global id (`learner_name(e.learner_id)`, TG006).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import asyncpg
@@ -38,7 +37,7 @@ import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 from tests.conftest import fresh_database
-from tests.leak_corpus import Corpus, codes, load, server_verdicts, two_databases
+from tests.leak_corpus import Corpus, codes, judged, load, missed_leaks
 from tests.proof.test_schema import policy_for
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "h38a"
@@ -66,31 +65,11 @@ async def test_the_corpus_has_no_missed_leak(postgres: ThrowawayPostgres, tmp_pa
     """Every statement of tests/fixtures/h38a/corpus.sql that the server shows leaking is an
     error finding (the false alarms are counted in the docstring above, not asserted here)."""
     corpus = corpus_of()
-    async with two_databases(postgres, corpus) as dsns:
-        found = await server_verdicts(dsns, corpus)
     policy = corpus_policy(tmp_path, corpus.schema)
-    verdicts = [
-        (case, leak, outcome, codes(case.sql, policy))
-        for case, (leak, outcome) in zip(corpus.cases, found, strict=True)
-    ]
-    dump = os.environ.get("H38A_DUMP")
-    if dump:
-        with open(dump, "w", encoding="utf-8") as out:
-            for case, leak, outcome, found_codes in verdicts:
-                print(
-                    case.line,
-                    "LEAK" if leak else "safe",
-                    ",".join(found_codes) or "pass",
-                    outcome.result[0],
-                    repr(outcome.result[-1])[:150],
-                    "|",
-                    " ".join(case.sql.split()),
-                    sep="\t",
-                    file=out,
-                )
-    leaks = [case for case, leak, _, _ in verdicts if leak]
+    verdicts = await judged(postgres, corpus, policy, dump="H38A_DUMP")
+    leaks = [v.case for v in verdicts if v.leak]
     assert len(corpus.cases) >= 400 and len(leaks) >= 100
-    missed = [f"line {case.line}: {case.sql}" for case, leak, _, c in verdicts if leak and not c]
+    missed = missed_leaks(verdicts)
     # by design: a literal org id is a pin (rules.yaml "pinned by literal"), 5550002 here,
     # also written `5550001.6::integer`; the primary key is the rows' identity, not a key
     # checked across tenants (TG013's help: `INSERT … VALUES (12, $1, …)` fails on another
