@@ -761,11 +761,17 @@ class _ModuleCheck:
         tree's check does, as it shows the constant's other faults)."""
         texts = [p for p in alternative if type(p) is Lit]
         part = texts[0] if texts else None
-        if (
-            type(part) is not Lit
-            or not isinstance(part.node, ast.Constant)
-            or self.local(part.origin)
-            or any(p.node is not part.node or p.origin is not part.origin for p in texts)
+        if type(part) is not Lit or self.local(part.origin):
+            return False
+        if isinstance(part.node, ast.JoinedStr):
+            # an f-string of a base class's method, `f"DELETE FROM {self.table} …"`, sent by a
+            # subclass's: its fields filled by what they hold here, as that module's check
+            # fills them with each subclass's (h38D: said there, and at `table = "items"`)
+            ends = (texts[0], texts[-1])
+            if any(p.node is not part.node or p.origin is not part.origin for p in ends):
+                return False
+        elif not isinstance(part.node, ast.Constant) or any(
+            p.node is not part.node or p.origin is not part.origin for p in texts
         ):
             return False
         path = part.origin.path
@@ -778,6 +784,8 @@ class _ModuleCheck:
         if not said:
             return False
         probe = _ModuleCheck(info, self.analyzer, self.index, self.severity)
+        if isinstance(part.node, ast.JoinedStr):
+            probe.anchor = part.node  # where that module's check says it: at the f-string
         probe.statement_findings(alternative, None, at_sink=True)
         return {(c.finding.code, c.finding.line, c.finding.column) for c in probe.out} <= said
 
@@ -799,6 +807,16 @@ class _ModuleCheck:
             other.report_unresolved = False
             for sink in other.sinks():
                 other.sink(sink)
+            for fold, value in info.folds:
+                # an f-string read with what its fields hold (`{self.table}` of each subclass)
+                other.out = []
+                other.seen = set()
+                other.free_fold(fold, value)
+                said = frozenset(
+                    (c.finding.code, c.finding.line, c.finding.column) for c in other.out
+                )
+                if said:
+                    found[_place(fold)] = said
             for node in info.strings:
                 place = _place(node)
                 if place in other.consumed or id(node) in info.messages:

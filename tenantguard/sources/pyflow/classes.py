@@ -11,7 +11,7 @@ import os
 import re
 from typing import TYPE_CHECKING, cast
 
-from tenantguard.sources.pyflow.model import ClassRef, ImportedRef, ModuleRef
+from tenantguard.sources.pyflow.model import ClassRef, FuncRef, ImportedRef, ModuleRef
 from tenantguard.sources.pyflow.names import (
     _NO_ATTRIBUTES_BASES,
     _TEXT_DUNDERS,
@@ -264,7 +264,7 @@ class _Classes(_Project):
             # its own, or a mixin's before the base in its order (helper 115: `class
             # Inv(Mixin, Base)` with the table on Mixin)
             found = self.class_attribute(sub, name)
-            if found is not None and all(found is not v for v in values):
+            if found is not None and not any(_same_binding(found, v) for v in values):
                 values.append(found)
         if not values:
             if not complete:
@@ -283,7 +283,7 @@ class _Classes(_Project):
             return union(values, node, origin)  # type: ignore[arg-type]
         return (
             values[0]
-            if all(v is values[0] for v in values)
+            if all(_same_binding(v, values[0]) for v in values)
             else hole(node, origin, f"`self.{name}` holds different kinds of values")
         )
 
@@ -718,3 +718,21 @@ def _inert_decorator(info: ClassInfo, node: ast.expr) -> bool:
     """Whether a class decorator is one of `_INERT_DECORATORS` (called or not)."""
     func = node.func if isinstance(node, ast.Call) else node
     return any(_standard(info, func, modules, name) for modules, name in _INERT_DECORATORS)
+
+
+def _same_binding(a: Binding, b: Binding) -> bool:
+    """The same binding, or the same `def` / class statement read twice (a base's module read
+    again for a subclass in another module: two `FuncRef`s of one `@property`, h38D)."""
+    if a is b:
+        return True
+    if isinstance(a, FuncRef) and isinstance(b, FuncRef):
+        return (
+            a.bound == b.bound
+            and a.info.name == b.info.name
+            and a.info.module.path == b.info.module.path
+            and a.info.node.lineno == b.info.node.lineno
+            and a.info.node.col_offset == b.info.node.col_offset
+        )
+    if isinstance(a, ClassRef) and isinstance(b, ClassRef):
+        return a.any_subclass == b.any_subclass and _same_class(a.info, b.info)
+    return False

@@ -230,6 +230,14 @@ class ProjectIndex(_Classes):
         else:
             call = _call_given(part, info)  # a function's call that gives nothing
         out: list[Alternative] = []
+        # the parameters its SQL starts with (`f"{sql} LIMIT …"`): a caller's own parameter
+        # given there stands in their place (a wrapper of the caller's, see below); not one
+        # inside its text (`"… WHERE " + where`: the helper builds SQL from it, TG009 there)
+        completing = {
+            name
+            for name, alternatives in passed_parameters(value, info).items()
+            if all(_starts_with(a, name, info) for a in alternatives)
+        }
         for alternative in value:
             choices: list[Value] = []
             for piece in alternative:
@@ -262,7 +270,17 @@ class ProjectIndex(_Classes):
                         argument = _default(info, piece)
                     if argument is not None:
                         argument = self.returned(argument, depth + 1, seen | {id(info)})
-                        if not all(is_constant(a) for a in argument):
+                        if (
+                            piece.param in completing
+                            and piece.transform is None
+                            and _a_callers_parameter(argument)
+                        ):
+                            # `paginate(sql, …)` in a wrapper `fetch_page(conn, sql)`: the
+                            # caller's own parameter, whose callers' SQL is checked, stands
+                            # where the helper puts it (h38D: TG009 "`sql` is a parameter of
+                            # paginate()" inside a wrapper that only adds a tail)
+                            pass
+                        elif not all(is_constant(a) for a in argument):
                             # a part only known at run time: TG009 stays at the parameter,
                             # where the function leaves it to run time (as before)
                             argument = None
@@ -398,7 +416,9 @@ class ProjectIndex(_Classes):
             for function in inner:
                 inner.extend(function.nested)
             for sink in (s for function in inner for s in function.sinks):
-                for parameter, template in passed_parameters(sink.value, info).items():
+                # through a project helper's return too: `conn.fetch(paginate(sql, …))` (h38D)
+                sent = self.returned(sink.value)
+                for parameter, template in passed_parameters(sent, info).items():
                     reaches(parameter, sink.method, sink.certain, template)
             for call in (c for function in inner for c in function.calls):
                 if not _carries_parameters(call, info):
@@ -652,3 +672,21 @@ def _call_given(part: Hole, info: FunctionInfo) -> Call | None:
     )
     call.sequences.update(dict(sequences))
     return call
+
+
+def _a_callers_parameter(value: Value) -> bool:
+    """Whether a value is one whole parameter of a function, unchanged (a string one)."""
+    if len(value) != 1 or len(value[0]) != 1:
+        return False
+    part = value[0][0]
+    return type(part) is Hole and part.param is not None and part.string
+
+
+def _starts_with(alternative: Alternative, parameter: str, owner: FunctionInfo) -> bool:
+    """Whether a text starts with a parameter of `owner` (blanks aside)."""
+    for part in alternative:
+        if isinstance(part, Hole):
+            return part.param == parameter and part.owner is owner
+        if part.text.strip():
+            return False
+    return False

@@ -70,6 +70,7 @@ from tenantguard.sources.pyflow.syntax import (
     _makes_records,
     _named_lambda,
     _plain_dataclass,
+    _plain_named_tuple,
     _rows,
     _string_like,
 )
@@ -1101,7 +1102,7 @@ class _Statements(_Calls):
                     and "ClassVar" not in ast.unparse(statement.annotation)
                 ):
                     field_name = statement.target.id
-                    if _plain_dataclass(info):  # what `Queries()` holds
+                    if _plain_dataclass(info) or _plain_named_tuple(info):  # `Queries()`
                         given = _field_default(statement.value)
                         info.defaults[field_name] = (
                             info.attributes[field_name] if given is None else self.evaluate(given)

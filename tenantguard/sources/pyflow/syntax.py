@@ -452,6 +452,17 @@ def _plain_dataclass(info: ClassInfo) -> bool:
     )
 
 
+def _plain_named_tuple(info: ClassInfo) -> bool:
+    """A `typing.NamedTuple` class with no decorator and no other base: `Q()` holds its fields'
+    defaults (the class cannot replace `__new__`/`__init__`, typing refuses it)."""
+    bases = info.base_exprs
+    return (
+        not info.node.decorator_list
+        and len(bases) == 1
+        and _standard(info, bases[0], ("typing", "typing_extensions"), "NamedTuple")
+    )
+
+
 def _standard(info: ClassInfo, node: ast.expr, modules: tuple[str, ...], name: str) -> bool:
     """Whether `node` (a decorator, a base) is `name` of one of the standard library's
     `modules` as the class's module imports it (`from dataclasses import dataclass`,
@@ -524,7 +535,7 @@ def _constructor_fields(info: ClassInfo) -> tuple[tuple[str, ...] | None, bool]:
     named_tuple = len(bases) == 1 and _standard(
         info, bases[0], ("typing", "typing_extensions"), "NamedTuple"
     )
-    if named_tuple and info.node.decorator_list:
+    if named_tuple and not _plain_named_tuple(info):
         return None, False  # (a decorator may wrap what the class makes)
     kw_only = False
     if not named_tuple:

@@ -249,6 +249,19 @@ class _Texts(_Values):
         ):
             reason = f"`{_short(node)}` is a number computed at run time"
             return hole(node, origin, reason, kind="value", string=False, integer=True)
+        if (
+            isinstance(func, ast.Name)
+            and func.id in ("min", "max", "abs")
+            and (len(node.args) == 1 if func.id == "abs" else len(node.args) >= 2)
+            and not node.keywords
+            and not any(isinstance(a, ast.Starred) for a in node.args)
+            and self.lookup(func.id) is None  # the built-in
+            and all(integer_value(self.evaluate(a)) for a in node.args)
+        ):
+            # `min(int(limit), MAX_PAGE_SIZE)`: one of its int arguments (or their absolute
+            # value), an int as `int(…)` is (h38D)
+            reason = f"`{_short(node)}` is a number computed at run time"
+            return hole(node, origin, reason, kind="value", string=False, integer=True)
         name = self._unaliased(node, name)
         if name in _TRANSPARENT | _UNINDENTS and node.args:
             return self.evaluate(node.args[0])
