@@ -630,6 +630,16 @@ def check_file(
         )
         if source.text is None and unknown_language(source.path):
             findings, anchors = _unknown_language(findings, anchors)
+        elif not schema:
+            findings, anchors, template_line = _templates(findings, anchors)
+            if template_line is not None:
+                notes = (
+                    *notes,
+                    f"{source.display}:{template_line}: a template (`{{table}}`, `{{{{ x }}}}`, "
+                    "`{% … %}`: braces outside quotes, which PostgreSQL never reads) is not "
+                    "checked as it stands; the program that fills it is checked where it sends "
+                    "the text it makes",
+                )
         if schema:  # the reader takes a variable for its name; statements built at run time
             unseen = [u for u in unseen if u[2]]  # create what no source shows
         if unseen:  # what psql runs beyond the text: never a silent pass
@@ -658,6 +668,40 @@ def check_file(
     return FileReport(source.display, located, count, notes, consulted, schema, tenant, sent)
 
 
+# what PostgreSQL reads as quoted or commented (braces there are text)
+_QUOTED_OR_COMMENT = lazy_pattern(
+    r"--[^\n]*|/\*[\s\S]*?\*/|[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\""
+    r"|\$(\w*)\$[\s\S]*?\$\1\$"
+)
+
+
+def _parse_failure(finding: Finding) -> bool:
+    """A TG006 that says the statement cannot be read (not one about what it does)."""
+    return finding.code == "TG006" and (
+        "syntax" in finding.message or "parse" in finding.message or "tokenize" in finding.message
+    )
+
+
+def _templates(
+    findings: list[Finding], anchors: list[tuple[int, ...]]
+) -> tuple[list[Finding], list[tuple[int, ...]], int | None]:
+    """An application `.sql` file's statements that do not parse because they are templates
+    a program fills before sending (`SELECT id FROM {table}` read by Python and `.format`ted,
+    Jinja's `{{ x }}` / `{% if %}`): a brace outside quotes and comments, which PostgreSQL
+    never reads, so the text cannot run as it stands. Not TG006 there (h38D): the program's
+    call is checked with the text it makes; the line of the first, for a note."""
+    dropped = [
+        i
+        for i, f in enumerate(findings)
+        if _parse_failure(f) and re.search(r"[{}]", _QUOTED_OR_COMMENT.sub(" ", f.statement))
+    ]
+    if not dropped:
+        return findings, anchors, None
+    line = min(findings[i].line for i in dropped)
+    kept = [i for i in range(len(findings)) if i not in set(dropped)]
+    return [findings[i] for i in kept], [anchors[i] for i in kept], line
+
+
 def _unknown_language(
     findings: list[Finding], anchors: list[tuple[int, ...]]
 ) -> tuple[list[Finding], list[tuple[int, ...]]]:
@@ -665,12 +709,7 @@ def _unknown_language(
     suffix, no Python shebang) is read as SQL; where that reading fails, one finding says so
     (at the first failure, as severe as the worst), not a syntax error per statement (helper
     124: a Python script `bin/manage` was a pile of them)."""
-    failed = [
-        i
-        for i, f in enumerate(findings)
-        if f.code == "TG006"  # unprovable: the statement cannot be read
-        and ("syntax" in f.message or "parse" in f.message or "tokenize" in f.message)
-    ]
+    failed = [i for i, f in enumerate(findings) if _parse_failure(f)]
     if not failed:
         return findings, anchors
     first = findings[failed[0]]

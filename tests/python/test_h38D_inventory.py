@@ -343,12 +343,12 @@ def test_a_chained_builder_is_at_least_tg009() -> None:
     assert _inv(BUILDER) == [(15, "TG009")]
 
 
-# Not fixed (strict xfail), class 7: a `.sql` file that is a `str.format` template,
-# `SELECT id FROM {table} WHERE company_id = $1`, read by `Path(__file__).with_name("t.sql")
-# .read_text().format(table="items")`: the Python call is checked with the text formatted
-# (a leak there is found), but the file itself, checked as application SQL, is TG006 "cannot
-# parse the statement: Expected table name but got `{`" (a warning on a file no one runs as
-# it is).
+# Class 7: a `.sql` file that is a `str.format` template, `SELECT id FROM {table} WHERE
+# company_id = $1`, read by `Path(__file__).with_name("t.sql").read_text().format(table=…)`:
+# the Python call is checked with the text formatted (a leak there is found), but the file
+# itself, checked as application SQL, was TG006 "cannot parse the statement: Expected table
+# name but got `{`" — a warning on a file no one runs as it is. A brace outside quotes and
+# comments is never PostgreSQL: such a statement is a template, noted once, not TG006.
 
 TEMPLATE_PY = """\
 from pathlib import Path
@@ -361,7 +361,6 @@ async def pinned(conn, cid):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a .sql str.format template is TG006 on its own")
 def test_a_sql_template_read_by_python_is_not_tg006(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -371,3 +370,25 @@ def test_a_sql_template_read_by_python_is_not_tg006(
         "app/t.sql": "SELECT id FROM {table} WHERE company_id = $1\n",
     }
     assert _project(tmp_path, files, capsys) == []
+
+
+def test_a_sql_template_filled_with_a_leak_is_found_where_it_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/q.py": TEMPLATE_PY,
+        "app/t.sql": "SELECT id FROM {table} WHERE company_id = $1 OR true\n",
+    }
+    assert _project(tmp_path, files, capsys) == ["app/q.py:7:TG001"]
+
+
+def test_a_statement_that_fails_without_a_template_brace_stays_tg006(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = {
+        # braces inside a string literal, a comment and a dollar quote are text
+        "app/bad.sql": "SELECT id FROM items -- {x}\nWHERE tags = '{a}' AND $q${b}$q$ AND AND\n",
+        "app/t.sql": "SELECT id FROM {table} WHERE company_id = $1;\nSELECT id FROM items;\n",
+    }
+    assert _project(tmp_path, files, capsys) == ["app/bad.sql:2:TG006", "app/t.sql:2:TG001"]
