@@ -56,7 +56,12 @@ from tenantguard.sources.pyflow import (
     sent_unchanged,
 )
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, Value, starts_like_sql
-from tenantguard.sources.suppressions import Suppression, covers, sql_suppressions
+from tenantguard.sources.suppressions import (
+    Suppression,
+    covers,
+    python_suppressions,
+    sql_suppressions,
+)
 
 # a table's name, as pandas' read_sql reads it (not SQL)
 _TABLE_NAME = lazy_pattern(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?")
@@ -781,7 +786,10 @@ class _ModuleCheck:
         if info is None:
             return False
         said = self._alone(info).get(_place(part.node))
-        if not said:
+        if not said or _suppressed_near(info, part.node, {code for code, _, _ in said}):
+            # a suppression there (`X = "SELECT …"  # tenantguard: ignore[TG001] -- admin
+            # report`) is that module's reason for its own use: a call sending X from here is
+            # another use, said here, where its own reason must be written (s38)
             return False
         probe = _ModuleCheck(info, self.analyzer, self.index, self.severity)
         if isinstance(part.node, ast.JoinedStr):
@@ -1312,6 +1320,20 @@ def _at_the_calls(found: list[_Checked]) -> list[_Checked]:
 
 
 _READ_FILE_SUPPRESSIONS: dict[str, list[Suppression]] = {}
+
+
+def _suppressed_near(info: ModuleInfo, node: ast.AST, codes: set[str]) -> bool:
+    """Whether the module holding `node` (a literal sent from another module) has a suppression
+    of one of `codes` for the whole file, or on the literal's lines or the line before them."""
+    text = "".join(info.origin.lines)
+    if "tenantguard" not in text:
+        return False
+    first = getattr(node, "lineno", 0)
+    last = getattr(node, "end_lineno", None) or first
+    return any(
+        s.codes & codes and (s.whole_file or first - 1 <= s.line <= last)
+        for s in python_suppressions(text)
+    )
 
 
 def _suppressed_in_read_file(finding: Finding, start: int, text: str, variant: _Variant) -> bool:
