@@ -18,7 +18,7 @@ Besides proving statements, the connection keeps what it knows of its session:
 - `_tg_clean`: nothing since the last reset left state a reset would undo (then, with
   `set_tenant_setting`, the pool's reset round trip is skipped: the next acquirer's setting
   round trip takes its place);
-- `_tg_owner`: whose statements left that state (a tenant's key, `_UNSCOPED_OWNER`, or None:
+- `_tg_owner`: whose statements left that state (a tenant's key, `UNSCOPED_OWNER`, or None:
   statements outside any block only): a connection of `connect()`, which no pool resets, is
   reset before another tenant's first statement (`_tg_switch`).
 """
@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
-import inspect
 import os
 from collections.abc import (
     AsyncIterable,
@@ -43,7 +42,7 @@ from collections.abc import (
 )
 from contextvars import ContextVar, copy_context
 from pathlib import Path
-from typing import Any, Concatenate, NoReturn, ParamSpec, TypeAlias, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar
 from uuid import UUID as _UUID
 
 import asyncpg
@@ -57,11 +56,27 @@ from tenantguard.engine.referencing_keys import keys_through_views
 from tenantguard.engine.search_path import set_search_paths
 from tenantguard.engine.spanning_keys import through_views
 from tenantguard.engine.sqltext import split_sql
-from tenantguard.errors import ConfigError, TenantIsolationError
+from tenantguard.errors import ConfigError
+from tenantguard.runtime.codecs import TENANT_TYPES, GuardedSettings, coroutine_functions
 from tenantguard.runtime.context import _SCOPE, Scope
+from tenantguard.runtime.cursors import ScopedCursorFactory, SettingCursorFactory
 from tenantguard.runtime.guard import SEVERAL_VALUES as _SEVERAL_VALUES
 from tenantguard.runtime.guard import Guard, Mode, RuntimeVerdict, as_mode
 from tenantguard.runtime.parameter_types import describe, first_inexact_pin, why_inexact
+from tenantguard.runtime.plans import (
+    MIXED_OWNER,
+    OUTSIDE_OWNER,
+    UNSCOPED_OWNER,
+    UNSEEN,
+    Driver,
+    Forget,
+    Frozen,
+    Later,
+    Plan,
+    Wrote,
+    combine,
+    owner_of,
+)
 from tenantguard.runtime.schema_code import CASCADES_QUERY as _CASCADES_QUERY
 from tenantguard.runtime.schema_code import CATALOG_CHANGED as _CATALOG_CHANGED
 from tenantguard.runtime.schema_code import CHECK_NAME as _CHECK_NAME
@@ -122,31 +137,39 @@ from tenantguard.runtime.schema_code import (
     view_writes,
 )
 from tenantguard.runtime.session import (
-    RELIED_ON_SETTINGS,
-    SEARCH_PATH,
     is_control_statement,
     schema_calls,
-    search_path_problem,
+)
+from tenantguard.runtime.startup import (
+    _get_settings,
+    lexes_standard,
+    session_problem,
+    startup_problem,
 )
 from tenantguard.runtime.tokens import inline_parameters
+from tenantguard.runtime.values import (
+    COPY_COLUMNS,
+    COPY_FLAGS,
+    COPY_TEXTS,
+    _frozen,
+    _table,
+    column_names,
+    ident,
+    literal,
+    no_uuid_value,
+)
 
 __all__ = ["GuardedConnection", "GuardedPool", "GuardedStatement", "connect", "create_pool"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
-# what a check asks before its statement runs: the tenant setting's value (to forget after it),
-# a check still to make (`_Later`), the driver's exemption (`_Driver`), or nothing
-_Plan: TypeAlias = "str | _Forget | _Frozen | _Later | _Driver | _Wrote | None"
 M = TypeVar("M", bound=Callable[..., Any])
 # what makes a call whose plan asks for more than asyncpg's call (`_then`, `_then_cursor`)
 _Then: TypeAlias = (
-    "Callable[[GuardedConnection, _Plan, Any, str, tuple[Any, ...], dict[str, Any]], Any]"
+    "Callable[[GuardedConnection, Plan, Any, str, tuple[Any, ...], dict[str, Any]], Any]"
 )
 
 _get_scope = _SCOPE.get
-# a uuid.UUID's bytes as its `bytes` property makes them (big-endian), without the property
-# and without an int subclass's own method (an `int` slot set with object.__setattr__)
-_to_bytes = int.to_bytes
 # asyncpg's own methods: what the guarded ones call once a statement is admitted
 _execute = asyncpg.Connection.execute
 _fetch = asyncpg.Connection.fetch
@@ -162,7 +185,6 @@ _TEMPORARY_QUERY = (
 )
 _cursor = asyncpg.Connection.cursor
 _get_statement = asyncpg.Connection._get_statement  # type: ignore[attr-defined]
-_get_settings = asyncpg.Connection.get_settings
 _check_open = asyncpg.Connection._check_open  # type: ignore[attr-defined]
 _introspect_types = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
 # the connection whose statement's types asyncpg is introspecting in this task (its own queries)
@@ -234,18 +256,9 @@ WHERE p.proname = ANY($2::text[]) AND n.nspname NOT IN ('pg_catalog', 'informati
 # the catalog reads in flight (`GuardedConnection._tg_catalog_read`), by guard, event loop,
 # server, user, database and server settings; an entry lives as long as its read
 _CATALOG_READS: dict[tuple[Any, ...], asyncio.Future[dict[str, list[Any]] | None]] = {}
-# `GuardedConnection._tg_owner` of state an `unscoped()` block's statements left (or several
-# blocks': `GuardedConnection._tg_left`)
-_UNSCOPED_OWNER = object()
 _DEALLOCATE_CHECK = f"DEALLOCATE {_CHECK_NAME}"
-# `GuardedConnection._tg_owner` of state statements outside any block left from tenant tables'
-# rows (`set_config('my.x', (SELECT … WHERE tenant_id = 1))`, an INSERT's `lastval()`)
-_OUTSIDE_OWNER = object()
-# `GuardedConnection._tg_owner` of state several blocks left (no block's to adopt)
-_MIXED_OWNER = object()
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
-_SPACE_OR_QUOTE = lazy_pattern(r'[\s"]+')
 # a statement that may create or change schema code (DDL, or a DO block or function running it):
 # the guard's connections read the catalog again (`_tg_catalog_stale`); a word in a string or a
 # comment counts too (the cost of a catalog read, never a wrong trust)
@@ -310,7 +323,7 @@ def _guarded(method: M, then: _Then) -> M:
                     try:
                         number = value.int
                     except AttributeError:
-                        _no_uuid_value(value)
+                        no_uuid_value(value)
                     if type(number) is not int or number != scope.uuid_number:
                         # another tenant's, or not a number
                         return then(
@@ -339,17 +352,17 @@ def _guarded(method: M, then: _Then) -> M:
         setting = verdict.expression_pin or (verdict.needs_setting and wanted != self._tg_setting)
         if verdict.writes:
             # a sequence it advances: the pool's reset must run, and the state is the block's
-            # that made the call, told again when it runs (`_Wrote`: it may run after a reset)
-            owner = _owner_of(scope, verdict.touches_tenant_tables)
+            # that made the call, told again when it runs (`Wrote`: it may run after a reset)
+            owner = owner_of(scope, verdict.touches_tenant_tables)
             self._tg_left(owner)
-            wrote = _Wrote(wanted if setting else None, owner)
+            wrote = Wrote(wanted if setting else None, owner)
             return then(
-                self, wrote if call is None else _Frozen(call[2:], wrote), method, query, args,
+                self, wrote if call is None else Frozen(call[2:], wrote), method, query, args,
                 options,
             )  # fmt: skip
         if setting:
             # a pin by the setting is ensured when the call runs, not now
-            plan = wanted if call is None else _Frozen(call[2:], wanted)
+            plan = wanted if call is None else Frozen(call[2:], wanted)
             return then(self, plan, method, query, args, options)
         if call is None:
             if options:
@@ -383,12 +396,12 @@ def _in_lease(
 
 
 def _then(
-    connection: GuardedConnection, plan: _Plan, method: Callable[..., Coroutine[Any, Any, T]],
+    connection: GuardedConnection, plan: Plan, method: Callable[..., Coroutine[Any, Any, T]],
     query: str, args: tuple[Any, ...], options: dict[str, Any],
 ) -> Coroutine[Any, Any, T]:  # fmt: skip
     """asyncpg's `method` for a call whose check asked for more than running it: the frozen
     arguments, the setting first."""
-    if type(plan) is _Frozen:
+    if type(plan) is Frozen:
         args, plan = plan.args, plan.plan
     call = method(connection, query, *args, **options)
     if plan is None:
@@ -398,15 +411,15 @@ def _then(
 
 
 def _then_cursor(
-    connection: GuardedConnection, plan: _Plan, method: Callable[..., Any], query: str,
+    connection: GuardedConnection, plan: Plan, method: Callable[..., Any], query: str,
     args: tuple[Any, ...], options: dict[str, Any],
 ) -> Any:  # fmt: skip
     """asyncpg's cursor factory for a call whose check asked for more than making it: the
     frozen arguments; the setting before each of the cursor's round trips."""
-    if type(plan) is _Frozen:
+    if type(plan) is Frozen:
         args, plan = plan.args, plan.plan
     factory = method(connection, query, *args, **options)
-    return factory if plan is None else _SettingCursorFactory(factory, connection, plan)
+    return factory if plan is None else SettingCursorFactory(factory, connection, plan)
 
 
 def _scoped_cursor(guarded: M) -> M:
@@ -415,7 +428,7 @@ def _scoped_cursor(guarded: M) -> M:
 
     def cursor(self: GuardedConnection, query: str, *args: Any, **options: Any) -> Any:
         factory = guarded(self, query, *args, **options)
-        return _ScopedCursorFactory.made(factory, self, query)
+        return ScopedCursorFactory.made(factory, self, query)
 
     cursor = functools.wraps(guarded)(cursor)
     cursor.__qualname__ = guarded.__qualname__
@@ -443,7 +456,7 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
         # a setting the guard relies on, given in the startup packet (no statement sets it)
-        self._tg_startup = _startup_problem(self)
+        self._tg_startup = startup_problem(self)
         # the policy's names not checked against the catalog yet: nothing was there to check
         # them against (a database whose schema the patches have not built yet)
         self._tg_names_pending = False
@@ -555,24 +568,24 @@ class GuardedConnection(asyncpg.Connection):
 
     # -- admission: the check, and whether the setting must be set first ---------------------
 
-    def _tg_admit_args(self, query: object, args: tuple[Any, ...]) -> _Plan:
+    def _tg_admit_args(self, query: object, args: tuple[Any, ...]) -> Plan:
         """`_tg_admit_slow` of one call's arguments, each uuid.UUID in them frozen first (see
-        `_frozen`): then the plan carries the arguments to send (`_Frozen`)."""
+        `_frozen`): then the plan carries the arguments to send (`Frozen`)."""
         for value in args:
             if type(value) is _UUID:
                 frozen = _frozen(args)
-                return _Frozen(frozen, self._tg_admit_slow(query, (frozen,)))
+                return Frozen(frozen, self._tg_admit_slow(query, (frozen,)))
         return self._tg_admit_slow(query, (args,))
 
-    def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> _Plan:
+    def _tg_admit_slow(self, query: object, rows: Iterable[Sequence[object]]) -> Plan:
         if (driver := self._tg_driver) is not None:
             if asyncio.current_task() is self._tg_driver_task:
                 # asyncpg's or the pool's own statement: never blocked, not counted, if it
                 # runs in this driver run (`_tg_resolve`: the coroutine may be kept for later)
-                return _Driver(driver, query, tuple(rows))
+                return Driver(driver, query, tuple(rows))
             # the application's call, made while the driver's statements run: checked when
             # it is awaited, once they are done, against the session they leave
-            return _Later(query, tuple(rows))
+            return Later(query, tuple(rows))
         if (
             ((self._tg_check_due or self._tg_reset_due) and not self.is_in_transaction())
             or self._tg_catalog_stale
@@ -582,7 +595,7 @@ class GuardedConnection(asyncpg.Connection):
             # (and the reset deferred run) in the round trip before it, then checked again;
             # or since a statement that may have changed the schema (h33r: a trigger a
             # function call made ran unread by the lease's next INSERT): the catalog read again
-            return _Later(query, tuple(rows), catch_up=True)
+            return Later(query, tuple(rows), catch_up=True)
         guard = self.tenantguard
         if guard.mode is Mode.OFF and not guard._set_tenant_setting:
             return self._tg_unseen()
@@ -591,10 +604,10 @@ class GuardedConnection(asyncpg.Connection):
         scope = _get_scope()
         unscoped = _unscoped_here(scope)
         if not self._tg_lexer_ok and guard.mode is not Mode.OFF and not unscoped:
-            problem, hint = _session_problem(self) or ("the session changed", "")
+            problem, hint = session_problem(self) or ("the session changed", "")
             guard.violation(f"{problem}, so no statement can be proven", hint, query)
         if not self._tg_clean and self._tg_switch(scope, guard, query):
-            return _Later(query, tuple(rows), reset=True)
+            return Later(query, tuple(rows), reset=True)
         verdict = guard.check(query, rows)
         if verdict is None:
             return self._tg_unseen()
@@ -610,7 +623,7 @@ class GuardedConnection(asyncpg.Connection):
             # this session's transaction is open): the watch's mark read first (h37R)
             if not self._tg_order_checked:
                 self._tg_order_due = True
-                return _Later(query, tuple(rows), catch_up=True)
+                return Later(query, tuple(rows), catch_up=True)
             self._tg_order_checked = False  # this call's
         if verdict.cursors:
             self._tg_cursor_uses(verdict.cursors, scope, unscoped, query)
@@ -687,14 +700,14 @@ class GuardedConnection(asyncpg.Connection):
             if verdict.opens_transaction:
                 # through `_tg_then`, which runs it in its pool lease only (`_tg_released`); a
                 # BEGIN reverts nothing (`ending`): what the guard knows of the setting stays
-                return _Forget(wanted, True, ending=True)
-            if verdict.writes:  # told again when it runs (`_Wrote`)
-                return _Wrote(wanted, _owner_of(scope, verdict.touches_tenant_tables))
+                return Forget(wanted, True, ending=True)
+            if verdict.writes:  # told again when it runs (`Wrote`)
+                return Wrote(wanted, owner_of(scope, verdict.touches_tenant_tables))
             return wanted
         if plain and not self._tg_in_txn_set:
             # the end of a transaction reverts a value set inside it, which the guard may set
             # after this call is made and before it runs: decided when it runs
-            return _Forget(wanted, True, ending=True)
+            return Forget(wanted, True, ending=True)
         # after this statement the setting's value is unknown (a rollback reverts what the
         # transaction set; anything else may change it): forgotten now, and again when it is
         # sent (its call may be kept and awaited after others set the setting again), so that
@@ -725,7 +738,7 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_catalog_stale = True
         self._tg_setting = None
         # whose state it leaves, told when it runs (it may be awaited in another block)
-        return _Forget(wanted, plain, owner=_owner_of(scope, tenant_rows))
+        return Forget(wanted, plain, owner=owner_of(scope, tenant_rows))
 
     def _tg_refuse_unnamed(self, guard: Guard, query: object) -> None:
         """Refuses a statement on a database where an operator, a cast, a domain's CHECK, a
@@ -842,12 +855,12 @@ class GuardedConnection(asyncpg.Connection):
         guard = type(self)._tg_guard
         if guard is None or guard._mode is Mode.OFF:
             return
-        if self._tg_startup is None and _lexes_standard(self):
+        if self._tg_startup is None and lexes_standard(self):
             return
         if _unscoped_here(_get_scope()):
             return
         self._tg_lexer_ok = False
-        problem, hint = _session_problem(self) or ("the session changed", "")
+        problem, hint = session_problem(self) or ("the session changed", "")
         guard.violation(
             f"{problem} when the call ran: the server would not read its statement as the "
             "guard proved it",
@@ -855,7 +868,7 @@ class GuardedConnection(asyncpg.Connection):
             "(a call made before the session's lexer changed)",
         )
 
-    def _tg_unseen(self) -> _Forget:
+    def _tg_unseen(self) -> Forget:
         """The plan of a statement the guard did not look at (mode off, or not SQL text in
         report mode): it may change the tenant setting or the lexer's settings, so what the
         guard knows of the session is forgotten now and again when it runs (it may be awaited
@@ -863,13 +876,13 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_dirty(_get_scope())
         self._tg_fast = False
         self._tg_setting = None
-        return _UNSEEN
+        return UNSEEN
 
     def _tg_dirty(self, scope: Scope | None, tenant_rows: bool = False) -> None:
         """The statement admitted may leave state in the session (`_tg_clean`): the state of
         the block it runs in (`_tg_owner`; outside any block, of whoever left it before,
-        unless it reads or writes tenant tables: `_OUTSIDE_OWNER`)."""
-        self._tg_left(_owner_of(scope, tenant_rows))
+        unless it reads or writes tenant tables: `OUTSIDE_OWNER`)."""
+        self._tg_left(owner_of(scope, tenant_rows))
 
     def _tg_left(self, owner: object) -> None:
         """`owner`'s statement left state on the session (None: one of no block's that
@@ -881,7 +894,7 @@ class GuardedConnection(asyncpg.Connection):
             if self._tg_clean or self._tg_owner is None or self._tg_owner == owner:
                 self._tg_owner = owner
             else:
-                self._tg_owner = _MIXED_OWNER
+                self._tg_owner = MIXED_OWNER
         self._tg_clean = False
 
     def _tg_switch(self, scope: Scope | None, guard: Guard, query: object) -> bool:
@@ -897,7 +910,7 @@ class GuardedConnection(asyncpg.Connection):
         block's alone: a request's own trusted step in its transaction (a lookup, an audit
         row), whose state the tenant's block takes on from then (a false alarm of the first
         version). State of statements outside any block that touched tenant tables
-        (`_OUTSIDE_OWNER`) or of several blocks (`_MIXED_OWNER`) is nobody's to take on."""
+        (`OUTSIDE_OWNER`) or of several blocks (`MIXED_OWNER`) is nobody's to take on."""
         owner = self._tg_owner
         if owner is None or scope is None or not scope.keyed or scope.key == owner:
             return False
@@ -913,14 +926,14 @@ class GuardedConnection(asyncpg.Connection):
             # the COMMIT of a tenant's transaction after an unscoped() step in it); the next
             # statement is checked again (reset first once the transaction ends)
             return False
-        if owner is _UNSCOPED_OWNER:
+        if owner is UNSCOPED_OWNER:
             self._tg_owner = scope.key
             return False
         left = (
             "several blocks'"
-            if owner is _MIXED_OWNER
+            if owner is MIXED_OWNER
             else "no tenant() block's"
-            if owner is _OUTSIDE_OWNER
+            if owner is OUTSIDE_OWNER
             else "another tenant's"
         )
         guard.violation(
@@ -946,7 +959,7 @@ class GuardedConnection(asyncpg.Connection):
 
     def _tg_refresh(self) -> None:
         """Forgets the setting's value and re-reads how the session lexes strings."""
-        self._tg_lexer_ok = self._tg_startup is None and _lexes_standard(self)
+        self._tg_lexer_ok = self._tg_startup is None and lexes_standard(self)
         self._tg_setting = None
         self._tg_in_txn_set = False
         self._tg_hot = self.tenantguard
@@ -981,7 +994,7 @@ class GuardedConnection(asyncpg.Connection):
             )
         # the simple protocol costs the client least; the value is a quoted literal
         await _execute(
-            self, f"SELECT set_config({guard._setting_literal}, {_literal(value)}, false)"
+            self, f"SELECT set_config({guard._setting_literal}, {literal(value)}, false)"
         )
         guard.setting_syncs += 1
         if self._tg_pooled and not self.is_in_transaction():
@@ -992,7 +1005,7 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_setting = value
         self._tg_in_txn_set = self.is_in_transaction()
 
-    async def _tg_then(self, plan: _Plan, call: Coroutine[Any, Any, T], lease: int) -> T:
+    async def _tg_then(self, plan: Plan, call: Coroutine[Any, Any, T], lease: int) -> T:
         """Runs `call` once the setting holds what `plan` asks (checked now: the coroutine
         may be awaited after others that changed it), in the pool's `lease` it was made in
         (`_tg_same_lease`)."""
@@ -1000,12 +1013,12 @@ class GuardedConnection(asyncpg.Connection):
         try:
             if lease != self._pool_release_ctr:  # type: ignore[attr-defined]
                 self._tg_released()
-            if type(plan) is _Later or type(plan) is _Driver:
+            if type(plan) is Later or type(plan) is Driver:
                 plan = await self._tg_resolve(plan)
-            if type(plan) is _Wrote:
+            if type(plan) is Wrote:
                 self._tg_left(plan.owner)
                 plan = plan.value
-            if type(plan) is _Forget:
+            if type(plan) is Forget:
                 await self._tg_forget(plan)
             elif plan is not None and plan != self._tg_setting:
                 if self._tg_pooled and plan and not self.is_in_transaction():
@@ -1041,7 +1054,7 @@ class GuardedConnection(asyncpg.Connection):
         guard = self.tenantguard
         try:
             await _execute(
-                self, f"BEGIN; SELECT set_config({guard._setting_literal}, {_literal(value)}, true)"
+                self, f"BEGIN; SELECT set_config({guard._setting_literal}, {literal(value)}, true)"
             )
         except BaseException:
             call.close()
@@ -1343,7 +1356,7 @@ class GuardedConnection(asyncpg.Connection):
         temporary = await self._tg_driver_call(lambda: _fetch(self, _TEMPORARY_QUERY))
         if self._tg_shadowed:
             self._tg_shadowed = False
-            self._tg_startup = _startup_problem(self)
+            self._tg_startup = startup_problem(self)
             self._tg_lexer_ok = self._tg_fast = False
         global_names = {*policy.global_tables, *policy.global_homes}
         shadowing = sorted({str(row[0]) for row in temporary} & global_names)
@@ -1495,7 +1508,7 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_names_pending = not any(mine and has for _, mine, has, _, _ in rows)
         if self._tg_names_problem:  # checked again: the problem is said again if it stands
             self._tg_names_problem = False
-            self._tg_startup = _startup_problem(self)
+            self._tg_startup = startup_problem(self)
             self._tg_fast = False  # the lexer's state is read again before the next statement
         listed = [(name, has) for name, mine, has, _, _ in rows if mine]
         unlisted = sorted(
@@ -1550,16 +1563,16 @@ class GuardedConnection(asyncpg.Connection):
                 continue
             await driver.wait()
 
-    async def _tg_resolve(self, plan: _Later | _Driver) -> _Plan:
+    async def _tg_resolve(self, plan: Later | Driver) -> Plan:
         """The plan of a call as it starts running. A call the driver's task made passes only
         in that same driver run; kept and awaited after it, it is the application's call."""
-        if type(plan) is _Driver:
+        if type(plan) is Driver:
             if plan.run is self._tg_driver:
                 return None
-            plan = _Later(plan.query, plan.rows)
-        return await self._tg_after_driver(plan)  # type: ignore[arg-type]  # a _Later now
+            plan = Later(plan.query, plan.rows)
+        return await self._tg_after_driver(plan)  # type: ignore[arg-type]  # a Later now
 
-    async def _tg_after_driver(self, plan: _Later) -> _Plan:
+    async def _tg_after_driver(self, plan: Later) -> Plan:
         """The check of a call made while the driver's statements ran, made now that they are
         done (synchronously after the wait: they cannot start again in between)."""
         if plan.reset:
@@ -1569,9 +1582,9 @@ class GuardedConnection(asyncpg.Connection):
         for _ in range(_SETTLE_ROUNDS):
             await self._tg_settled()
             later = self._tg_admit_slow(plan.query, plan.rows)
-            if type(later) is _Driver:
+            if type(later) is Driver:
                 return None  # this task runs the driver now: its statement, run at once
-            if type(later) is not _Later:
+            if type(later) is not Later:
                 return later
             if later.reset:
                 # another block's state found once the catalog was caught up with (h34L: a
@@ -1599,22 +1612,22 @@ class GuardedConnection(asyncpg.Connection):
             query,
         )
 
-    async def _tg_ensure(self, plan: _Plan) -> str | None:
+    async def _tg_ensure(self, plan: Plan) -> str | None:
         """Sets the setting as `plan` asks, right before the statement it was made for;
         returns the value it asks (None: none)."""
-        if type(plan) is _Later or type(plan) is _Driver:
+        if type(plan) is Later or type(plan) is Driver:
             plan = await self._tg_resolve(plan)
-        if type(plan) is _Wrote:
+        if type(plan) is Wrote:
             self._tg_left(plan.owner)
             plan = plan.value
-        if type(plan) is _Forget:
+        if type(plan) is Forget:
             await self._tg_forget(plan)
             return plan.value
         if plan is not None and plan != self._tg_setting:
             await self._tg_set(plan)  # type: ignore[arg-type]  # a str: the others are out
         return plan  # type: ignore[return-value]
 
-    async def _tg_forget(self, plan: _Forget) -> None:
+    async def _tg_forget(self, plan: Forget) -> None:
         """Sets the setting as `plan` asks, then forgets what the guard knows of the session:
         the statement about to run may change the setting (or the lexer's settings)."""
         if plan.value is not None and plan.value != self._tg_setting:
@@ -1857,7 +1870,7 @@ class GuardedConnection(asyncpg.Connection):
                 scope = _get_scope()
                 value = scope.key if scope is not None and scope.key is not None else ""
                 parts.append(
-                    f"SELECT set_config({guard._setting_literal}, {_literal(value)}, false)"
+                    f"SELECT set_config({guard._setting_literal}, {literal(value)}, false)"
                 )
             script = ";\n".join(part.rstrip().rstrip(";") for part in parts)
 
@@ -1979,8 +1992,8 @@ class GuardedConnection(asyncpg.Connection):
         login = str(self._params.user)  # type: ignore[attr-defined]
         if role != "none" or session != login:
             self.tenantguard.keep_role()  # a request may not change it (helper h32d)
-        role_sql = "NONE" if role == "none" else _ident(role)
-        self._tg_identity = f"SET SESSION AUTHORIZATION {_ident(session)};\nSET ROLE {role_sql};"
+        role_sql = "NONE" if role == "none" else ident(role)
+        self._tg_identity = f"SET SESSION AUTHORIZATION {ident(session)};\nSET ROLE {role_sql};"
         connection: Any = self
         connection._reset_query = None  # made again with it
 
@@ -2020,8 +2033,8 @@ class GuardedConnection(asyncpg.Connection):
 
     def get_settings(self) -> Any:
         """asyncpg's settings of the connection (the values the server reported), whose codec
-        methods are checked as `set_type_codec` is (`_GuardedSettings`)."""
-        return _GuardedSettings(_get_settings(self), self)
+        methods are checked as `set_type_codec` is (`GuardedSettings`)."""
+        return GuardedSettings(_get_settings(self), self)
 
     def _tg_check_settings(self, method: str) -> None:
         """A codec method of the settings, called directly: refused outside the pool's
@@ -2148,7 +2161,7 @@ class GuardedConnection(asyncpg.Connection):
             return
         # an async encoder/decoder: refused where any codec is, saying that asyncpg never
         # awaits a codec (it cannot work) and that the call alone hands it each value
-        asynchronous = _coroutine_functions(functions)
+        asynchronous = coroutine_functions(functions)
         why = (
             f" ({asynchronous}: asyncpg calls codecs synchronously and never awaits them, so it "
             "would not work, while each call still hands it the value — a coroutine never "
@@ -2163,7 +2176,7 @@ class GuardedConnection(asyncpg.Connection):
                 "pass the type's name as a str",
                 f"{method}(…)",
             )
-        elif typename.lower() in _TENANT_TYPES:
+        elif typename.lower() in TENANT_TYPES:
             guard.violation(
                 f"{method}() on {typename}: a tenant id is sent as a value of that type, and a "
                 "codec decides what is sent for it, while the guard compares the value given "
@@ -2222,7 +2235,7 @@ class GuardedConnection(asyncpg.Connection):
         record_class: Any = None,
     ) -> GuardedStatement:
         # the structure (and literal pins) is proven now; the values when the statement runs
-        if type(plan := self._tg_admit_slow(query, ())) is _Later:
+        if type(plan := self._tg_admit_slow(query, ())) is Later:
             await self._tg_after_driver(plan)
         if name is not None:
             self._tg_check_statement_name(name, query)
@@ -2255,7 +2268,7 @@ class GuardedConnection(asyncpg.Connection):
     # the factory is lazy: the check happens now, where the call is; the setting before the
     # cursor's first round trip
     # each of its cursor's reads (a row of the iteration, `fetch`, `fetchrow`, `forward`)
-    # runs only in the scope it was made in (`_ScopedCursorFactory`)
+    # runs only in the scope it was made in (`ScopedCursorFactory`)
     cursor = _scoped_cursor(_guarded(_cursor, _then_cursor))
 
     @_in_lease
@@ -2280,7 +2293,7 @@ class GuardedConnection(asyncpg.Connection):
         for parameter in statement.get_parameters():
             name = parameter.name
             name = "_" + name[:-2] if name.endswith("[]") else name
-            types.append(f"{_ident(parameter.schema)}.{_ident(name)}")
+            types.append(f"{ident(parameter.schema)}.{ident(name)}")
         columns = ", ".join(f"quote_literal(${i}::{t}::text)" for i, t in enumerate(types, 1))
         row = await _fetchrow(self, f"SELECT {columns}", *args) if types else ()
         try:
@@ -2434,7 +2447,7 @@ class GuardedConnection(asyncpg.Connection):
         for name, value in texts.items():
             if value is not None and type(value) is not str:
                 problems.append((name, "a str", value))
-        names = _column_names(columns)
+        names = column_names(columns)
         if names is None and columns is not None:
             problems.append(("columns", "a list of str", columns))
         checked = dict(options)
@@ -2442,7 +2455,7 @@ class GuardedConnection(asyncpg.Connection):
         for name, value in options.items():
             if value is None:
                 continue
-            if name in _COPY_FLAGS:
+            if name in COPY_FLAGS:
                 if type(value) is bool or (
                     name == "header" and type(value) is str and value.lower() == "match"
                 ):
@@ -2450,15 +2463,15 @@ class GuardedConnection(asyncpg.Connection):
                 problems.append(
                     (name, "a bool" + (" (or 'match')" if name == "header" else ""), value)
                 )
-            elif name in _COPY_TEXTS:
+            elif name in COPY_TEXTS:
                 if type(value) is str:
                     quoted_texts = True
                 else:
                     problems.append((name, "a str", value))
-            elif name in _COPY_COLUMNS:
+            elif name in COPY_COLUMNS:
                 if name == "force_quote" and type(value) is bool:
                     continue
-                listed = _column_names(value)
+                listed = column_names(value)
                 if listed is None:
                     problems.append((name, "a list of str", value))
                 else:
@@ -2471,10 +2484,10 @@ class GuardedConnection(asyncpg.Connection):
                 f"{method}({name}=…)",
                 reference=name,
             )
-        if quoted_texts and not _lexes_standard(self):
+        if quoted_texts and not lexes_standard(self):
             scope = _get_scope()
             if not _unscoped_here(scope):
-                problem, hint = _session_problem(self) or ("the session changed", "")
+                problem, hint = session_problem(self) or ("the session changed", "")
                 guard.violation(
                     f"{problem}: the COPY options asyncpg quotes as literals would end "
                     "elsewhere for the server",
@@ -2509,7 +2522,7 @@ class GuardedConnection(asyncpg.Connection):
             return f"INSERT INTO {target} DEFAULT VALUES"
         placeholders = ", ".join(f"${i + 1}" for i in range(len(names)))
         return (
-            f"INSERT INTO {target} ({', '.join(_ident(n) for n in names)}) VALUES ({placeholders})"
+            f"INSERT INTO {target} ({', '.join(ident(n) for n in names)}) VALUES ({placeholders})"
         )
 
     def _tg_check_copy_in(
@@ -2521,7 +2534,7 @@ class GuardedConnection(asyncpg.Connection):
         where: str | None,
         *,
         streamed: bool = False,
-    ) -> _Plan:
+    ) -> Plan:
         """COPY into a table: the `where` is proven as an expression; into a tenant table the
         tenant column is required and each record's value checked (a file cannot be)."""
         guard = self.tenantguard
@@ -2532,7 +2545,7 @@ class GuardedConnection(asyncpg.Connection):
             return wanted
         statement = self._tg_copy_insert(table_name, schema_name, columns)
         if rows is None and not streamed:
-            wanted = _combine(wanted, self._tg_admit_slow(statement, ()))  # tenant column given
+            wanted = combine(wanted, self._tg_admit_slow(statement, ()))  # tenant column given
             scope = _get_scope()
             if not _unscoped_here(scope):
                 guard.violation(
@@ -2543,9 +2556,9 @@ class GuardedConnection(asyncpg.Connection):
                     reference=table_name,
                 )
             return wanted
-        return _combine(wanted, self._tg_admit_slow(statement, rows if rows is not None else ()))
+        return combine(wanted, self._tg_admit_slow(statement, rows if rows is not None else ()))
 
-    def _tg_check_where(self, where: object) -> _Plan:
+    def _tg_check_where(self, where: object) -> Plan:
         """`where` is pasted after `WHERE` in the COPY: it must be one expression, proven."""
         guard = self.tenantguard
         if not isinstance(where, str):
@@ -2670,563 +2683,8 @@ def _outside_requests(dispatch: Callable[..., None], *args: Any) -> None:
     context.run(dispatch, *args)
 
 
-def _reported(connection: asyncpg.Connection, name: str) -> object:
-    """A setting the server reports (ParameterStatus), or None."""
-    settings = _get_settings(connection)  # asyncpg's own (the guarded one returns a view)
-    try:  # its __getattr__ directly: a plain getattr first fails inside, 1 us lost
-        return type(settings).__getattr__(settings, name)
-    except AttributeError:  # another asyncpg, or not reported (then None: refuse all)
-        return getattr(settings, name, None)
-
-
-# PostgreSQL's names of UTF-8 (`pg_char_to_encoding`: case and punctuation ignored): PgBouncer
-# reports the client's own spelling, asyncpg's `utf-8` (h37V: every statement was refused)
-_UTF8_NAMES = frozenset({"utf8", "unicode"})
-_NOT_ALNUM = lazy_pattern(r"[^a-z0-9]")
-
-
-def _utf8(encoding: object) -> bool:
-    """The reported client_encoding names UTF-8 as PostgreSQL reads encoding names."""
-    return encoding == "UTF8" or (
-        type(encoding) is str and _NOT_ALNUM.sub("", encoding.lower()) in _UTF8_NAMES
-    )
-
-
-def _lexes_standard(connection: asyncpg.Connection) -> bool:
-    """True when the server reads the statements asyncpg sends as the guard does: strings
-    with standard_conforming_strings on, bytes as UTF-8 (what asyncpg sends the text in)."""
-    return _reported(connection, "standard_conforming_strings") == "on" and _utf8(
-        _reported(connection, "client_encoding")
-    )
-
-
-def _startup_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
-    """A setting the guard relies on (`RELIED_ON_SETTINGS`) that the connection was opened
-    with: `server_settings=`, a DSN's query parameters (asyncpg sends both in the startup
-    packet, and `pool.set_connect_args()` changes them for the pool's next connections) or
-    `options` (command-line switches: `-c name=value`, `--name=value`, `-` read as `_`).
-    Not every such setting is reported back (`session_replication_role` is not), so the
-    names are read here: one given at all is not trusted, whatever its value; a search_path
-    only when it names pg_catalog after another schema (`session.search_path_problem`)."""
-    params = getattr(connection, "_params", None)
-    settings = getattr(params, "server_settings", None)
-    if params is None or (settings is not None and not isinstance(settings, dict)):
-        return (
-            "the connection's startup settings cannot be read (another asyncpg?)",
-            "report this to the tenantguard maintainers",
-        )
-    relied_on = {**RELIED_ON_SETTINGS, SEARCH_PATH[0]: SEARCH_PATH[1:]}
-    for name, value in (settings or {}).items():
-        key = str(name).lower().replace("-", "_")
-        text = _SPACE_OR_QUOTE.sub("", str(value).lower())
-        if key == "options":
-            # PostgreSQL splits the switches at blanks, `\` escaping the next character
-            text = text.replace("\\", "").replace("-", "_")
-            named = [relied for relied in RELIED_ON_SETTINGS if relied in text]
-            if "search_path" in text and search_path_problem(text):
-                named.append("search_path")
-        elif key == "search_path":
-            named = [key] if search_path_problem(f"search_path={text}") else []
-        else:
-            named = [key] if key in RELIED_ON_SETTINGS else []
-        if (
-            not named
-            and "search_path" in key + text
-            and _reads_names_elsewhere(connection, key, text)
-        ):
-            return (
-                "the connection was opened with a search_path in its startup settings under "
-                "which a name the proof reads as a global table (config `search_path`) may be "
-                "another schema's, a tenant table's (h35P)",
-                "set config `search_path` to the sessions' path, or do not pass search_path in "
-                "server_settings=, the DSN or pool.set_connect_args()",
-            )
-        if named:
-            why, hint = relied_on[named[0]]
-            return (
-                f"the connection was opened with {named[0]} in its startup settings "
-                f"({'options' if key == 'options' else 'server_settings or the DSN'}), {why}",
-                f"{hint}: do not pass it in server_settings=, the DSN or pool.set_connect_args()",
-            )
-    return None
-
-
-def _reads_names_elsewhere(connection: asyncpg.Connection, key: str, text: str) -> bool:
-    """Does a search_path given at startup (`text`: the setting's value lower-cased without
-    blanks) read a name the guard's policy holds global (`Policy.global_homes`) in another
-    schema? One in `options` (switches the guard does not split) or that cannot be read does."""
-    guard = getattr(type(connection), "_tg_guard", None)
-    policy = getattr(guard, "policy", None)
-    if policy is None or not policy.global_homes:
-        return False
-    if key != "search_path":
-        return True
-    paths = set_search_paths(f"SET search_path = {text}")
-    return any(policy.read_otherwise(path) for path in paths) or not paths
-
-
-def _session_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
-    """Why the server would not read statements as the guard does, and what to do."""
-    startup = getattr(connection, "_tg_startup", None)
-    if startup is not None:
-        return startup  # type: ignore[no-any-return]
-    if _reported(connection, "standard_conforming_strings") != "on":
-        return (
-            "standard_conforming_strings is off in this session: the server ends strings "
-            "where the guard does not (`'a\\''`)",
-            "turn it on for the application's role or database "
-            "(ALTER ROLE … SET standard_conforming_strings = on)",
-        )
-    encoding = _reported(connection, "client_encoding")
-    if not _utf8(encoding):
-        return (
-            f"client_encoding is {encoding} in this session: asyncpg sends statements in "
-            "UTF-8, which the server reads in that encoding, where a character may swallow "
-            "the `\\` after it and end a string where the guard does not",
-            "leave client_encoding at UTF8, asyncpg's (RESET client_encoding)",
-        )
-    return None
-
-
-# how asyncpg's `_format_copy_opts` writes each COPY option: pasted with str() (a bool only),
-# quoted as a literal (a str), or a list of names quoted one by one (`force_quote=True` too)
-_COPY_FLAGS = frozenset({"header", "oids", "freeze"})
-_COPY_TEXTS = frozenset({"format", "delimiter", "null", "quote", "escape", "encoding"})
-_COPY_COLUMNS = frozenset({"force_quote", "force_not_null", "force_null"})
-
-
-def _column_names(value: object) -> tuple[str, ...] | None:
-    """`value` as a tuple of exact str (read once), or None when it is not a list of names."""
-    if value is None or isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        return None
-    names = tuple(value)
-    return names if all(type(name) is str for name in names) else None
-
-
-# the types a tenant value is sent as, with the other names asyncpg knows them by
-# (protocol.BUILTIN_TYPE_NAME_MAP): a codec set on one of them decides what a tenant id becomes
-_TENANT_TYPES = frozenset(
-    {
-        "int2", "smallint", "int4", "int", "integer", "int8", "bigint", "numeric", "decimal",
-        "text", "varchar", "character varying", "bpchar", "char", "character", "name", "uuid",
-    }
-)  # fmt: skip
-
-
-def _coroutine_functions(functions: dict[str, Any] | None) -> str:
-    """Which of a codec's `encoder=`/`decoder=` are coroutine functions ('' when none)."""
-    found = [
-        name
-        for name in ("encoder", "decoder")
-        if functions
-        and (
-            inspect.iscoroutinefunction(function := functions.get(name))
-            or inspect.iscoroutinefunction(vars(type(function)).get("__call__"))
-        )
-    ]
-    if not found:
-        return ""
-    return (
-        " and ".join(f"{name}=" for name in found)
-        + (" is" if len(found) == 1 else " are")
-        + (" a coroutine function" if len(found) == 1 else " coroutine functions")
-    )
-
-
-def _combine(first: _Plan, second: _Plan) -> _Plan:
-    """One plan for two checks of one call: the later value, forgotten if either says so.
-
-    Never a `_Later`: the copy methods that combine checks wait for the driver first; a
-    `_Driver` is theirs to run at once, in the driver's run."""
-    assert not isinstance(first, _Later | _Frozen)
-    assert not isinstance(second, _Later | _Frozen)
-    # the copies admit their statements as they run: the state a write leaves is told already
-    first = first.value if isinstance(first, _Wrote) else first
-    second = second.value if isinstance(second, _Wrote) else second
-    first = None if isinstance(first, _Driver) else first
-    second = None if isinstance(second, _Driver) else second
-    if first is None or second is None:
-        return first if second is None else second
-    value = second.value if isinstance(second, _Forget) else second
-    if value is None:
-        value = first.value if isinstance(first, _Forget) else first
-    if isinstance(first, _Forget) or isinstance(second, _Forget):
-        plain = all(p.plain for p in (first, second) if isinstance(p, _Forget))
-        return _Forget(value, plain)
-    return value
-
-
-class _Later:
-    """The check of a call made while the driver's statements ran, to make when it runs; or
-    (`reset`) of a tenant's first call on a connection another left state on
-    (`GuardedConnection._tg_switch`): made after the connection's reset."""
-
-    __slots__ = ("catch_up", "query", "reset", "rows")
-
-    def __init__(
-        self,
-        query: object,
-        rows: tuple[Sequence[object], ...],
-        *,
-        reset: bool = False,
-        catch_up: bool = False,
-    ) -> None:
-        self.query = query
-        self.rows = rows
-        self.reset = reset
-        # the first call since the pool's release: `GuardedConnection._tg_catch_up` first
-        self.catch_up = catch_up
-
-
-class _Driver:
-    """A call made by the task running the driver's statements (`run`): its own, if it runs
-    in that run; the application's, checked, if it is kept and run after."""
-
-    __slots__ = ("query", "rows", "run")
-
-    def __init__(
-        self, run: asyncio.Event, query: object, rows: tuple[Sequence[object], ...]
-    ) -> None:
-        self.run = run
-        self.query = query
-        self.rows = rows
-
-
-def _frozen(values: Iterable[Any]) -> tuple[Any, ...]:
-    """`values` as a tuple, each uuid.UUID in it replaced by asyncpg's own UUID of the same
-    value. A uuid.UUID is immutable by convention only (`object.__setattr__(u, "int", …)`)
-    and asyncpg encodes it when the statement is sent, after the check: asyncpg's UUID keeps
-    its bytes in C, and asyncpg sends it as it is."""
-    row = tuple(values)
-    for value in row:
-        if type(value) is _UUID:
-            return tuple(_pg_uuid(v) if type(v) is _UUID else v for v in row)
-    return row
-
-
-def _pg_uuid(value: _UUID) -> object:
-    """asyncpg's UUID of a uuid.UUID's value (read from its `int` slot)."""
-    try:
-        return _PgUUID(_to_bytes(value.int, 16))
-    except (AttributeError, TypeError, OverflowError):
-        _no_uuid_value(value)
-
-
-def _no_uuid_value(value: object) -> NoReturn:
-    """A uuid.UUID whose `int` slot was deleted or set to something that is no 128-bit
-    number (object.__setattr__) has no value to check or to send: refused in every mode
-    (asyncpg could not encode it either)."""
-    try:
-        slot = repr(object.__getattribute__(value, "int"))[:40]
-    except AttributeError:
-        slot = "nothing"
-    raise TenantIsolationError(
-        f"TG-RUNTIME: a uuid.UUID argument holds {slot} in its int slot, no uuid value: it "
-        "cannot be checked or sent — pass the tenant's uuid.UUID as uuid.UUID() made it",
-        rule="TG-RUNTIME",
-        hint="pass the tenant's uuid.UUID as uuid.UUID() made it",
-    )
-
-
-class _GuardedSettings:
-    """asyncpg's `ConnectionSettings` as `GuardedConnection.get_settings()` hands it out: the
-    settings the server reported read as asyncpg's do (`settings.server_version`), and the
-    methods that only read; any other method (`add_python_codec`… what `set_type_codec` calls,
-    and whatever a later asyncpg adds) is checked first."""
-
-    __slots__ = ("_connection", "_settings")
-
-    def __init__(self, settings: Any, connection: GuardedConnection) -> None:
-        self._settings = settings
-        self._connection = connection
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._settings, name)
-        if name in _READING_METHODS or not hasattr(type(self._settings), name):
-            return value  # a setting the server reported, or a method that only reads
-
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            self._connection._tg_check_settings(name)
-            return value(*args, **kwargs)
-
-        return checked
-
-    def __repr__(self) -> str:
-        return repr(self._settings)
-
-
-# the methods of asyncpg's ConnectionSettings that change nothing
-_READING_METHODS = frozenset(
-    {"get_data_codec", "get_json_decoder", "get_json_encoder", "get_text_codec"}
-)
-
-
-class _Frozen:
-    """The plan of a call whose arguments are sent as `args` (`_frozen`), not as given."""
-
-    __slots__ = ("args", "plan")
-
-    def __init__(self, args: tuple[Any, ...], plan: _Plan) -> None:
-        self.args = args
-        self.plan = plan
-
-
-class _Wrote:
-    """The plan of a write (`verdict.writes`: a sequence it advances leaves `lastval()` and
-    `currval()` in the session) taken as plain: the setting `value` first, and the state told
-    again, as the block's that made the call (`owner`), when it runs (helper h33c: a write made
-    in clinic 1's block and awaited in clinic 2's, after the reset clinic 2's first statement
-    made, left clinic 1's new patient id to clinic 2's `SELECT lastval()`)."""
-
-    __slots__ = ("owner", "value")
-
-    def __init__(self, value: str | None, owner: object) -> None:
-        self.value = value
-        self.owner = owner
-
-
 # a cursor name declared twice in one transaction (`GuardedConnection._tg_cursor_uses`)
 _CONTESTED: tuple[str, object] = ("contested", object())
-
-
-class _Forget:
-    """A statement after which the setting's value is unknown: the setting `value` (None:
-    leave it) before it runs, then forgotten; `plain`: it leaves nothing a reset would undo;
-    `ending`: it ends a transaction, forgotten only if the value was set inside it."""
-
-    __slots__ = ("ending", "owner", "plain", "value")
-
-    def __init__(
-        self, value: str | None, plain: bool, *, ending: bool = False, owner: object = None
-    ) -> None:
-        self.value = value
-        self.plain = plain
-        self.ending = ending
-        # the `_tg_owner` of the state it leaves, decided when it was called (None: the
-        # block that awaits it)
-        self.owner = owner
-
-
-# the plan of a statement the guard did not look at (`GuardedConnection._tg_unseen`)
-_UNSEEN = _Forget(None, False)
-
-
-def _owner_of(scope: Scope | None, tenant_rows: bool) -> object:
-    """The `GuardedConnection._tg_owner` of state a statement of `scope` leaves: a tenant's
-    key, `_UNSCOPED_OWNER`, `_OUTSIDE_OWNER` (no block's, from tenant tables' rows) or None."""
-    if scope is not None:
-        return scope.key if scope.keyed else _UNSCOPED_OWNER
-    return _OUTSIDE_OWNER if tenant_rows else None
-
-
-def _literal(text: str) -> str:
-    """A string literal for a session that lexes with standard_conforming_strings on (the
-    only kind the guard serves): quotes doubled, backslashes literal."""
-    if "\x00" in text:
-        raise ValueError("a tenant value cannot contain a NUL character")
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _table(table_name: str, schema_name: str | None) -> str:
-    """The table as asyncpg names it in COPY: quoted, so exactly `table_name`."""
-    target = _ident(table_name)
-    return f"{_ident(schema_name)}.{target}" if schema_name else target
-
-
-class _SettingCursorFactory:
-    """A cursor factory whose cursor holds the tenant setting at each of its round trips.
-
-    The server reads the setting while it runs the portal, chunk by chunk (a sequential scan
-    evaluates `current_setting()` per row): the first round trip and every later one
-    (`prefetch`, `Cursor.fetch`/`fetchrow`/`forward`) run under the request's value, which
-    another call on the connection may have changed in between. Each runs only in the pool's
-    lease the factory was made in (`_tg_released`): asyncpg refuses a kept cursor, but only
-    after the setting was set in the session of the request holding the connection then.
-    """
-
-    __slots__ = ("_connection", "_factory", "_lease", "_wanted")
-
-    def __init__(self, factory: Any, connection: GuardedConnection, wanted: _Plan) -> None:
-        self._factory = factory
-        self._connection = connection
-        self._wanted = wanted
-        self._lease: int = connection._pool_release_ctr  # type: ignore[attr-defined]
-
-    def _check_lease(self) -> None:
-        if self._lease != self._connection._pool_release_ctr:  # type: ignore[attr-defined]
-            self._connection._tg_released()
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Any]:
-        connection = self._connection
-        self._check_lease()
-        value = await connection._tg_ensure(self._wanted)
-        rows = self._factory.__aiter__()
-        while True:
-            # a row from asyncpg's buffer or a chunk: a comparison, a round trip if changed
-            if value is not None and value != connection._tg_setting:
-                await connection._tg_set(value)
-            try:
-                row = await rows.__anext__()
-            except StopAsyncIteration:
-                return
-            yield row
-
-    def __await__(self) -> Any:
-        return self._open().__await__()
-
-    async def _open(self) -> Any:
-        self._check_lease()
-        value = await self._connection._tg_ensure(self._wanted)
-        cursor = await self._factory
-        if value is None:
-            return cursor
-        return _SettingCursor(cursor, self._connection, value, self._lease)
-
-
-class _SettingCursor:
-    """asyncpg's `Cursor`, whose round trips run with the tenant setting at `value`."""
-
-    __slots__ = ("_connection", "_cursor", "_lease", "_value")
-
-    def __init__(self, cursor: Any, connection: GuardedConnection, value: str, lease: int) -> None:
-        self._cursor = cursor
-        self._connection = connection
-        self._value = value
-        self._lease = lease
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-    async def _ensure(self) -> None:
-        connection = self._connection
-        if self._lease != connection._pool_release_ctr:  # type: ignore[attr-defined]
-            connection._tg_released()  # a cursor kept past the release (its factory's lease)
-        if self._value != connection._tg_setting:
-            await connection._tg_set(self._value)
-
-    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Any]:
-        await self._ensure()
-        return await self._cursor.fetch(n, timeout=timeout)  # type: ignore[no-any-return]
-
-    async def fetchrow(self, *, timeout: float | None = None) -> Any:
-        await self._ensure()
-        return await self._cursor.fetchrow(timeout=timeout)
-
-    async def forward(self, n: int, *, timeout: float | None = None) -> int:
-        await self._ensure()
-        return await self._cursor.forward(n, timeout=timeout)  # type: ignore[no-any-return]
-
-
-class _ScopedCursorFactory:
-    """A cursor factory whose rows are read only in the scope the factory was made in.
-
-    A cursor holds the rows of the scope its statement was checked in: `fetch` of a cursor
-    opened in clinic 1's block, made in clinic 2's block (or in a task after clinic 1's block
-    ended, or outside any block) returned clinic 1's rows (round 34) — the rule SQL FETCH
-    follows (`_tg_cursor_uses`). A statement that reads no tenant table is not held."""
-
-    __slots__ = ("_connection", "_factory", "_query", "_scope")
-
-    def __init__(self, factory: Any, connection: GuardedConnection, query: str, scope: Scope):
-        self._factory = factory
-        self._connection = connection
-        self._query = query
-        self._scope = scope
-
-    @staticmethod
-    def made(factory: Any, connection: GuardedConnection, query: str) -> Any:
-        scope = _get_scope()
-        if scope is None:
-            return factory  # checked outside any block: no block's rows to keep
-        verdict = connection.tenantguard._cache.get(query)
-        if verdict is not None and not verdict.touches_tenant_tables:
-            return factory
-        return _ScopedCursorFactory(factory, connection, query, scope)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._factory, name)
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Any]:
-        rows = self._factory.__aiter__()
-        while True:
-            _cursor_read(self._scope, self._connection, self._query)
-            try:
-                row = await rows.__anext__()
-            except StopAsyncIteration:
-                return
-            yield row
-
-    def __await__(self) -> Any:
-        return self._open().__await__()
-
-    async def _open(self) -> Any:
-        _cursor_read(self._scope, self._connection, self._query)
-        return _ScopedCursor(await self._factory, self._connection, self._query, self._scope)
-
-
-class _ScopedCursor:
-    """asyncpg's `Cursor` (or `_SettingCursor`), read only in the scope it was made in."""
-
-    __slots__ = ("_connection", "_cursor", "_query", "_scope")
-
-    def __init__(self, cursor: Any, connection: GuardedConnection, query: str, scope: Scope):
-        self._cursor = cursor
-        self._connection = connection
-        self._query = query
-        self._scope = scope
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Any]:
-        _cursor_read(self._scope, self._connection, self._query)
-        return await self._cursor.fetch(n, timeout=timeout)  # type: ignore[no-any-return]
-
-    async def fetchrow(self, *, timeout: float | None = None) -> Any:
-        _cursor_read(self._scope, self._connection, self._query)
-        return await self._cursor.fetchrow(timeout=timeout)
-
-    async def forward(self, n: int, *, timeout: float | None = None) -> int:
-        _cursor_read(self._scope, self._connection, self._query)
-        return await self._cursor.forward(n, timeout=timeout)  # type: ignore[no-any-return]
-
-
-def _cursor_read(made: Scope, connection: GuardedConnection, query: str) -> None:
-    """Refuses a read of a cursor made under `made` in another scope: another tenant's block,
-    none, a block that has ended (a copied context), an unscoped() cursor read in tenant()."""
-    scope = _get_scope()
-    if scope is made and not scope.ended:
-        return  # the block it was made in (one comparison per row)
-    if scope is None:
-        why = "outside any tenant() block"
-    elif scope.over():
-        why = "after the block it was made in ended (a task or copied context)"
-    elif scope.owner is not None and scope.outside_owner():
-        why = "in the consumer of a generator holding a block across a yield"
-    elif scope.unscoped_reason is not None:
-        return  # unscoped() may read any tenant's rows
-    elif made.unscoped_reason is not None:
-        why = "in a tenant() block"
-    elif made.key != scope.key:
-        why = "in another tenant's block"
-    else:
-        return  # the same tenant's block, open
-    made_in = "unscoped()" if made.unscoped_reason is not None else f"tenant({made.key!r})"
-    connection.tenantguard.violation(
-        f"a cursor made in {made_in} is read {why}: its rows are that block's",
-        "open, read and close a cursor inside one block (the one whose rows it reads)",
-        query,
-    )
 
 
 class GuardedStatement:
@@ -3243,7 +2701,7 @@ class GuardedStatement:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._statement, name)
 
-    def _check(self, rows: Iterable[Sequence[object]], method: str) -> _Plan:
+    def _check(self, rows: Iterable[Sequence[object]], method: str) -> Plan:
         """The values, then the parameter types (checked again when the statement runs: it may
         have been prepared outside tenant(), where they were not refused).
 
@@ -3300,8 +2758,8 @@ class GuardedStatement:
         wanted = self._check((args,), "cursor")
         factory = self._statement.cursor(*args, prefetch=prefetch, timeout=timeout)
         if wanted is not None:
-            factory = _SettingCursorFactory(factory, connection, wanted)
-        return _ScopedCursorFactory.made(factory, connection, self._query)
+            factory = SettingCursorFactory(factory, connection, wanted)
+        return ScopedCursorFactory.made(factory, connection, self._query)
 
     async def explain(self, *args: Any, analyze: bool = False) -> Any:
         """asyncpg's `explain`, with the statement itself checked (EXPLAIN ANALYZE runs it)

@@ -1,0 +1,86 @@
+"""The values a guarded call sends, as the guard checked them: arguments with each uuid.UUID
+frozen into asyncpg's own UUID, SQL literals and identifiers the guard writes itself, and the
+COPY options as asyncpg writes them into the statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, NoReturn
+from uuid import UUID as _UUID
+
+from asyncpg.pgproto.pgproto import UUID as _PgUUID
+
+from tenantguard.errors import TenantIsolationError
+
+# a uuid.UUID's bytes as its `bytes` property makes them (big-endian), without the property
+# and without an int subclass's own method (an `int` slot set with object.__setattr__)
+_to_bytes = int.to_bytes
+
+# how asyncpg's `_format_copy_opts` writes each COPY option: pasted with str() (a bool only),
+# quoted as a literal (a str), or a list of names quoted one by one (`force_quote=True` too)
+COPY_FLAGS = frozenset({"header", "oids", "freeze"})
+COPY_TEXTS = frozenset({"format", "delimiter", "null", "quote", "escape", "encoding"})
+COPY_COLUMNS = frozenset({"force_quote", "force_not_null", "force_null"})
+
+
+def column_names(value: object) -> tuple[str, ...] | None:
+    """`value` as a tuple of exact str (read once), or None when it is not a list of names."""
+    if value is None or isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return None
+    names = tuple(value)
+    return names if all(type(name) is str for name in names) else None
+
+
+def _frozen(values: Iterable[Any]) -> tuple[Any, ...]:
+    """`values` as a tuple, each uuid.UUID in it replaced by asyncpg's own UUID of the same
+    value. A uuid.UUID is immutable by convention only (`object.__setattr__(u, "int", …)`)
+    and asyncpg encodes it when the statement is sent, after the check: asyncpg's UUID keeps
+    its bytes in C, and asyncpg sends it as it is."""
+    row = tuple(values)
+    for value in row:
+        if type(value) is _UUID:
+            return tuple(_pg_uuid(v) if type(v) is _UUID else v for v in row)
+    return row
+
+
+def _pg_uuid(value: _UUID) -> object:
+    """asyncpg's UUID of a uuid.UUID's value (read from its `int` slot)."""
+    try:
+        return _PgUUID(_to_bytes(value.int, 16))
+    except (AttributeError, TypeError, OverflowError):
+        no_uuid_value(value)
+
+
+def no_uuid_value(value: object) -> NoReturn:
+    """A uuid.UUID whose `int` slot was deleted or set to something that is no 128-bit
+    number (object.__setattr__) has no value to check or to send: refused in every mode
+    (asyncpg could not encode it either)."""
+    try:
+        slot = repr(object.__getattribute__(value, "int"))[:40]
+    except AttributeError:
+        slot = "nothing"
+    raise TenantIsolationError(
+        f"TG-RUNTIME: a uuid.UUID argument holds {slot} in its int slot, no uuid value: it "
+        "cannot be checked or sent — pass the tenant's uuid.UUID as uuid.UUID() made it",
+        rule="TG-RUNTIME",
+        hint="pass the tenant's uuid.UUID as uuid.UUID() made it",
+    )
+
+
+def literal(text: str) -> str:
+    """A string literal for a session that lexes with standard_conforming_strings on (the
+    only kind the guard serves): quotes doubled, backslashes literal."""
+    if "\x00" in text:
+        raise ValueError("a tenant value cannot contain a NUL character")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table(table_name: str, schema_name: str | None) -> str:
+    """The table as asyncpg names it in COPY: quoted, so exactly `table_name`."""
+    target = ident(table_name)
+    return f"{ident(schema_name)}.{target}" if schema_name else target
