@@ -148,7 +148,9 @@ def postgres() -> Iterator[ThrowawayPostgres]:
     server = ThrowawayPostgres(
         directory=cluster_directory(),
         settings={
-            "log_statement": "all",
+            # no `log_statement = all` for every test: the few that read the log ask for it on
+            # their own database (`log_every_statement`); logging the whole suite's statements
+            # costs CPU
             "max_connections": "200",
             "wal_level": "minimal",
             "max_wal_senders": "0",
@@ -335,6 +337,18 @@ async def fresh_database(
             await admin.close()
         if reset:
             raise AssertionError("the test changed the server's settings (ALTER SYSTEM)")
+
+
+async def log_every_statement(dsn: str) -> None:
+    """The server logs every statement of the sessions that connect to `dsn`'s database from
+    now on (`ALTER DATABASE … SET log_statement = 'all'`: the copy is dropped after the test,
+    the setting with it)."""
+    admin = await asyncpg.connect(dsn)
+    try:
+        name = await admin.fetchval("SELECT quote_ident(current_database())")
+        await admin.execute(f"ALTER DATABASE {name} SET log_statement = 'all'")
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

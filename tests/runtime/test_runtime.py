@@ -15,6 +15,7 @@ from tenantguard import Policy, TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.engine import bulk_values
 from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant, unscoped
+from tests.conftest import log_every_statement
 
 POLICY = Policy(
     "tenant_id",
@@ -292,13 +293,18 @@ async def test_require_tenant(dsn: str) -> None:
 
 
 async def test_blocked_statement_never_reaches_the_server(
-    conn: GuardedConnection, postgres: ThrowawayPostgres, dsn: str
+    postgres: ThrowawayPostgres, dsn: str
 ) -> None:
+    await log_every_statement(dsn)
+    conn = await connect(dsn, policy=POLICY)
     marker = f"marker_{uuid.uuid4().hex}"
-    with tenant(1), pytest.raises(TenantIsolationError):
-        await conn.execute(f"DELETE FROM patients /* {marker} */")
-    with tenant(1):
-        await conn.fetch(f"SELECT 1 FROM patients /* sent_{marker} */ WHERE tenant_id = $1", 1)
+    try:
+        with tenant(1), pytest.raises(TenantIsolationError):
+            await conn.execute(f"DELETE FROM patients /* {marker} */")
+        with tenant(1):
+            await conn.fetch(f"SELECT 1 FROM patients /* sent_{marker} */ WHERE tenant_id = $1", 1)
+    finally:
+        await conn.close()
     await asyncio.sleep(0.2)
     log = postgres.log()
     assert f"sent_{marker}" in log  # the server logs every statement it receives

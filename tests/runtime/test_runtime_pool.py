@@ -15,6 +15,7 @@ import pytest
 from tenantguard import Policy, TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.runtime import GuardedConnection, connect, create_pool, rls_policy_sql, tenant
+from tests.conftest import log_every_statement
 
 POLICY = Policy("tenant_id", {"patients", "chat_messages"}, global_tables={"tenants"})
 PINNED = "SELECT first_name FROM patients WHERE tenant_id = $1 ORDER BY first_name"
@@ -34,6 +35,7 @@ async def app_dsn(two_clinics: str) -> str:
         )
     finally:
         await owner.close()
+    await log_every_statement(two_clinics)  # read by `statements_of`
     parts = urlsplit(two_clinics)
     return urlunsplit(parts._replace(netloc=f"clinic_app@{parts.hostname}:{parts.port}"))
 
