@@ -47,6 +47,7 @@ __all__ = [
     "find_pg_dump",
     "refresh_statements",
     "refreshes",
+    "schema_and_database",
     "schema_diff",
     "schema_objects",
     "table_contents",
@@ -171,8 +172,49 @@ async def database_properties(dsn: Dsn, pg_dump: str) -> dict[str, list[str]]:
     finally:
         await conn.close()
     dump = await _pg_dump(dsn, pg_dump, "--schema-only", "--create", "--no-owner")
+    return _database_objects(schema_objects(dump), name, spelled)
+
+
+async def schema_and_database(dsn: Dsn, pg_dump: str) -> dict[str, list[str]]:
+    """`schema_objects(dump_schema(…)) | database_properties(…)` from one pg_dump run instead
+    of two (`--create` with the owners: the database's own entries, then the schema as
+    `dump_schema` has it). Each pg_dump reads every catalog: verify compares five schemas, and
+    one run less each takes about a tenth of a second of CPU off every one."""
+    conn = await connect(dsn)
+    try:
+        user = str(await conn.fetchval("SELECT current_user"))
+        pinned = {str(r["name"]): str(r["version"]) for r in await conn.fetch(_PINNED_VERSIONS)}
+        name = str(await conn.fetchval("SELECT pg_catalog.current_database()"))
+        spelled = str(
+            await conn.fetchval("SELECT pg_catalog.quote_ident(pg_catalog.current_database())")
+        )
+    finally:
+        await conn.close()
+    dump = await _pg_dump(dsn, pg_dump, "--schema-only", "--create", f"--exclude-table=*.{LEDGER}")
+    properties = _database_objects(schema_objects(dump), name, spelled)
+    # the database's own entries (its CREATE DATABASE, then psql's `\connect` and pg_dump's
+    # session SETs, kept in the entry before them) are not in dump_schema's dump
+    own = {f"DATABASE {spelled}", f"DATABASE {name}"}
+    objects = {
+        key: lines
+        for key, lines in schema_objects(
+            _with_extension_versions(_without_owner(dump, user), pinned)
+        ).items()
+        if not (
+            key.split(" #", 1)[0] in own
+            or key.startswith("DATABASE PROPERTIES ")
+            or (key.partition(" ")[0] in ("COMMENT", "ACL") and key.partition(" ")[2] in own)
+        )
+    }
+    return objects | properties
+
+
+def _database_objects(
+    dumped: dict[str, list[str]], name: str, spelled: str
+) -> dict[str, list[str]]:
+    """The database's own properties among a `--create` dump's objects (`database_properties`)."""
     objects: dict[str, list[str]] = {}
-    for key, lines in schema_objects(dump).items():
+    for key, lines in dumped.items():
         kind, _, rest = key.partition(" ")
         if key.startswith("DATABASE PROPERTIES "):
             kind, rest = "DATABASE PROPERTIES", key.removeprefix("DATABASE PROPERTIES ")

@@ -24,7 +24,6 @@ minute (left by a verify that was killed).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -53,6 +52,7 @@ from tenantguard.patches.dump import (
     dump_schema,
     find_pg_dump,
     refresh_statements,
+    schema_and_database,
     schema_diff,
     schema_objects,
     table_contents,
@@ -238,13 +238,9 @@ async def _server_pg_dump(dsn: Dsn) -> str:
 
 
 async def _schema(dsn: Dsn, pg_dump: str) -> dict[str, list[str]]:
-    """The schema's objects, and what is set on the database itself (pg_dump --create): the two
-    pg_dump runs side by side (each reads the catalogs in a snapshot of its own; nothing else
-    changes the database meanwhile)."""
-    dump, properties = await asyncio.gather(
-        dump_schema(dsn, pg_dump), database_properties(dsn, pg_dump)
-    )
-    return schema_objects(dump) | properties
+    """The schema's objects, and what is set on the database itself (pg_dump --create): one
+    pg_dump run, in one snapshot of the catalogs."""
+    return await schema_and_database(dsn, pg_dump)
 
 
 async def _state(dsn: Dsn, pg_dump: str) -> tuple[dict[str, list[str]], dict[str, TableContents]]:
