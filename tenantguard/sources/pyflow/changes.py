@@ -11,6 +11,7 @@ import ast
 import bisect
 import re
 import unicodedata
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from tenantguard._patterns import lazy_pattern
@@ -693,7 +694,11 @@ def _own_collection(code: str, raw: str, name: str) -> bool:
     target, `q.TABLES`, `getattr(q, "TABLES")`). Another module's `TABLES` is not changed by
     it (h37Q: `TABLES["x"] = …` in an unrelated module made every project `TABLES` unknown,
     a TG001 of `{k: T.format(table=t) for k, t in TABLES.items()}` a TG009 warning)."""
-    if "*" in "".join(_STAR_IMPORT.findall(code)):
+    # (the plain string tests first: a file's mutated names are asked one by one, thousands in
+    # a large project, and each pattern below is compiled for its name and runs over the file)
+    if not code.startswith(name) and f"\n{name}" not in code:
+        return False  # no line begins with the name: `_OWN_DISPLAY` cannot match
+    if _star_imported(code):
         return False
     word = re.escape(name)
     if re.search(_OWN_DISPLAY.format(name=word), code, re.M) is None:
@@ -701,14 +706,23 @@ def _own_collection(code: str, raw: str, name: str) -> bool:
     if re.search(_OTHER_BINDING.format(name=word), code, re.M) is not None:
         return False
     display = re.compile(_OWN_DISPLAY.format(name=word))
+    rebound = re.compile(rf"\b{word}\b(?![ \t]*[\[.])")
     for line in code.splitlines():
+        if name not in line:
+            continue  # `rebound` finds the name or nothing
         target = line.split("=", 1)[0] if "=" in line.replace("==", "") else ""
-        if re.search(rf"\b{word}\b(?![ \t]*[\[.])", target) and not display.match(line):
+        if rebound.search(target) and not display.match(line):
             return False  # `TABLES = registry()`, `TABLES, X = …`: another object, maybe
     return re.search(rf"[\"']{word}[\"']", raw) is None
 
 
 _STAR_IMPORT = lazy_pattern(r"^[ \t]*from[ \t]+\S+[ \t]+import[ \t]+(\*)", re.M)
+
+
+@lru_cache(maxsize=16)
+def _star_imported(code: str) -> bool:
+    """Whether the file imports `*` from a module (asked once per file, not once per name)."""
+    return "*" in "".join(_STAR_IMPORT.findall(code))
 
 
 def _class_of(code: str, def_at: int) -> str | None:
