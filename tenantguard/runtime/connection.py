@@ -239,7 +239,7 @@ ORDER BY 1
 # nothing (`Policy(tenant_tables={"patient"})`, `{'"Patients"'}`)
 _POLICY_NAMES_QUERY = """
 SELECT c.relname::text, c.relname = ANY($2::text[]), a.attname IS NOT NULL,
-       coalesce(a.attnotnull, false), c.relname = ANY($3::text[])
+       coalesce(a.attnotnull, false), c.relname = ANY($3::text[]), c.relkind IN ('v', 'm')
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a
@@ -248,7 +248,7 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
   AND (c.relname = ANY($2::text[]) OR c.relname = ANY($3::text[]) OR a.attname IS NOT NULL)
 UNION ALL
-SELECT p.proname::text, true, true, false, false
+SELECT p.proname::text, true, true, false, false, false
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE p.proname = ANY($2::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -1497,22 +1497,23 @@ class GuardedConnection(asyncpg.Connection):
         configuration must): none of its tenant tables is a table of this database (or a
         function of its schemas) while tables here hold the tenant column — a typo, a quoted
         mixed-case name —, or those found have no tenant column (the column misspelt). Tables
-        holding the tenant column that the policy names neither tenant nor global tables, and
-        global tables whose tenant column is NOT NULL (each row a tenant's), are said once in a
-        warning."""
+        holding the tenant column that the policy names neither tenant nor global tables are
+        checked as tenant tables (`Guard.unlisted_tables_found`, h38V: a table a migration added
+        was read unchecked by every clinic), and global tables whose tenant column is NOT NULL
+        (each row a tenant's) are said, each once in a warning."""
         guard = self.tenantguard
         policy = guard.policy
         column = policy.tenant_column
         # until one of the policy's tenant tables is found with its column (a schema the
         # patches have not built yet), a pool's connection checks again when acquired
-        self._tg_names_pending = not any(mine and has for _, mine, has, _, _ in rows)
+        self._tg_names_pending = not any(mine and has for _, mine, has, *_ in rows)
         if self._tg_names_problem:  # checked again: the problem is said again if it stands
             self._tg_names_problem = False
             self._tg_startup = startup_problem(self)
             self._tg_fast = False  # the lexer's state is read again before the next statement
-        listed = [(name, has) for name, mine, has, _, _ in rows if mine]
+        listed = [(name, has) for name, mine, has, *_ in rows if mine]
         unlisted = sorted(
-            {name for name, mine, has, _, glob in rows if has and not mine and not glob}
+            {name for name, mine, has, _, glob, _ in rows if has and not mine and not glob}
         )
         problem = None
         if not any(has for _, has in listed):
@@ -1540,9 +1541,13 @@ class GuardedConnection(asyncpg.Connection):
             )
             self._tg_lexer_ok = self._tg_fast = False
             return
-        shared = sorted({name for name, _, has, not_null, glob in rows if glob and not_null})
-        if unlisted or shared:
-            guard.unlisted_tables_found(tuple(unlisted), tuple(shared))
+        shared = sorted({name for name, _, has, not_null, glob, _ in rows if glob and not_null})
+        # the tables among them (a view is sorted by its body, over them: `Guard._with_views`)
+        # are checked as tenant tables from now on: fail closed (h38V)
+        tables = sorted(
+            {name for name, mine, has, _, glob, view in rows if has and not (mine or glob or view)}
+        )
+        guard.unlisted_tables_found(tuple(tables), tuple(shared))
 
     def _tg_is_driver(self) -> bool:
         """True in the task running the driver's statements in flight on this connection."""

@@ -857,44 +857,28 @@ class Guard:
         }
         # (the catalog's functions, sorted with them: a view may read tenant rows through one)
         functions = self._unknown_functions(policy)
-        # a view named like one of the policy's tables (a table renamed, a view made under
-        # its name by a migration) is sorted a second time with the catalog's tables that hold
-        # the tenant column and that the policy does not name read as tenant tables (h37R:
-        # `ALTER TABLE patients RENAME TO patients_all; CREATE VIEW patients AS SELECT …,
-        # tenant_id * 0 + 1 AS tenant_id … FROM patients_all` was read as the tenant table,
-        # pinned by its computed tenant_id: every clinic's rows). Other views over those tables
-        # pass unchecked, as the tables do (said by `unlisted_tables_found`)
-        unlisted = {sql_name(t) for t in self.unlisted_tables[0]}
-        named = {
-            view
-            for view in unnamed
-            if normalize_name(sql_name(view)) in policy.tenant_tables | policy.global_tables
-        }
-        passes: list[tuple[Policy, set[str] | None]] = [(judged, None)]
-        if unlisted and named:
-            widened = judged.replace(
-                tenant_tables={sql_name(t) for t in judged.tenant_tables} | unlisted
+        # (the catalog's tables that hold the tenant column and that the policy does not name
+        # are tenant tables here (`_with_unlisted`, h38V): a view over one is sorted as a view
+        # of tenant rows — and a view named like one of the policy's tables (h37R: `ALTER TABLE
+        # patients RENAME TO patients_all; CREATE VIEW patients AS SELECT …, tenant_id * 0 + 1
+        # AS tenant_id … FROM patients_all`) as one that cannot be pinned)
+        for layer in range(max(len(texts) for texts in sorting.values())):
+            found = tenant_relations(
+                # (pg_get_viewdef ends the query with a semicolon)
+                {
+                    view: ViewInfo(texts[min(layer, len(texts) - 1)].strip().rstrip(";"), None)
+                    for view, texts in sorting.items()
+                },
+                functions,
+                judged,
+                {view for view in sorting if view in materialized},
             )
-            passes.append((widened, named))
-        for judging, only in passes:
-            for layer in range(max(len(texts) for texts in sorting.values())):
-                found = tenant_relations(
-                    # (pg_get_viewdef ends the query with a semicolon)
-                    {
-                        view: ViewInfo(texts[min(layer, len(texts) - 1)].strip().rstrip(";"), None)
-                        for view, texts in sorting.items()
-                    },
-                    functions,
-                    judging,
-                    {view for view in sorting if view in materialized},
-                )
-                kept = unnamed if only is None else only
-                for view, columns in found.tenant.items():
-                    if view in kept and tenant.get(view) is None:
-                        tenant[view] = columns
-                for view, why in found.unpinnable.items():
-                    if view in kept and why and not unpinnable.get(view):
-                        unpinnable[view] = why
+            for view, columns in found.tenant.items():
+                if view in unnamed and tenant.get(view) is None:
+                    tenant[view] = columns
+            for view, why in found.unpinnable.items():
+                if view in unnamed and why and not unpinnable.get(view):
+                    unpinnable[view] = why
         for view in tenant:
             if normalize_name(sql_name(view)) in shadowing and not unpinnable.get(view):
                 unpinnable[view] = (
@@ -928,12 +912,29 @@ class Guard:
             unpinnable={**policy.unpinnable, **unpinnable},
         )
 
+    def _with_unlisted(self, policy: Policy) -> Policy:
+        """`policy` with the catalog's tables that hold the tenant column and that it names
+        neither tenant nor global tables (`unlisted_tables_found`) as tenant tables: a
+        statement reading one must be pinned to tenant() (fail closed, DESIGN §7). A migration
+        added `invoices (tenant_id, …)` and clinic 1's `SELECT amount FROM invoices` returned
+        every clinic's invoices until the configuration named it (h38V). A nullable tenant
+        column too: shared rows are opt-in (global_tables, `shared_rows`)."""
+        known = policy.tenant_tables | policy.global_tables
+        tables = {
+            sql_name(t) for t in self.unlisted_tables[0] if normalize_name(sql_name(t)) not in known
+        }
+        if not tables:
+            return policy
+        return policy.replace(tenant_tables={sql_name(t) for t in policy.tenant_tables} | tables)
+
     def _with_readers(self, policy: Policy) -> Policy:
         """`policy` knowing the setting's readers as views filtered by it, with or without
         schema sources (round 26): the proof reads a condition on one that PostgreSQL may
         evaluate before the view's filter (an error that quotes another tenant's value: TG013),
         and a write through one as a write of its tenant table (TG002, TG003, TG004: the view's
-        filter holds neither an INSERT's values nor an UPDATE's new ones)."""
+        filter holds neither an INSERT's values nor an UPDATE's new ones). The catalog's
+        unlisted tables first (`_with_unlisted`)."""
+        policy = self._with_unlisted(policy)
         readers = self._setting_readers - policy.setting_views
         writes = {
             sql_name(view): tuple(c if c == "?" else sql_name(c) for c in shown)
@@ -1147,13 +1148,14 @@ class Guard:
 
     def unlisted_tables_found(self, tables: tuple[str, ...], shared: tuple[str, ...] = ()) -> None:
         """A connection found tables holding the tenant column that the policy names neither
-        tenant nor global tables, or global tables whose tenant column is NOT NULL: said once
-        (again when what was found changes)."""
+        tenant nor global tables (checked as tenant tables from now on: `_with_unlisted`), or
+        global tables whose tenant column is NOT NULL: said once (again when what was found
+        changes)."""
         if (tables, shared) == self.unlisted_tables:
             return
-        sorted_again = tables != self.unlisted_tables[0] and self._view_queries[0]
+        checked_again = tables != self.unlisted_tables[0]
         self.unlisted_tables = (tables, shared)
-        if sorted_again:  # the views named like the policy's tables sorted with them (h37R)
+        if checked_again:  # proven with them as tenant tables (`_with_unlisted`)
             self._proven_with = self._with_readers(self._policy)
             self.clear_cache()
         column = self._policy.tenant_column
@@ -1161,9 +1163,10 @@ class Guard:
             shown = ", ".join(tables[:10]) + (" …" if len(tables) > 10 else "")
             log.warning(
                 "tenantguard: tables of this database have the tenant column %s but are not in "
-                "the policy's tenant tables: %s. Statements reading them pass unchecked. Add "
-                "them to tenant_tables (or to global_tables, if their rows are shared on "
-                "purpose)",
+                "the policy's tenant tables: %s. They are checked as tenant tables (a statement "
+                "reading them must be pinned to tenant()). Add them to tenant_tables, or to "
+                "global_tables if their rows are shared on purpose (a global table is not "
+                "checked)",
                 column,
                 shown,
                 extra={"tenantguard": {"event": "unlisted_tables", "tables": list(tables)}},
