@@ -224,7 +224,30 @@ def _parse_expression(text: str) -> exp.Expression:
         raise ValueError(f"tenant expression {text!r} is not valid SQL: {said}") from error
     if not isinstance(parsed, exp.Expression):
         raise ValueError(f"tenant expression {text!r} is not an expression")
-    return strip_casts(parsed)
+    return _plain_arguments(strip_casts(parsed))
+
+
+def _plain_arguments(node: exp.Expression) -> exp.Expression:
+    """`current_setting('app.tenant_id'::text)` -> `current_setting('app.tenant_id')`: a
+    string literal cast to text is the same value, and it is how PostgreSQL prints the call
+    back (pg_get_viewdef, pg_get_ruledef, pg_dump, psql's \\d+): a view, rule or dump pinned
+    by the tenant setting reads so (s38: the runtime guard read such a view's pin as another
+    value than the configured expression's). Only a call's direct arguments, only that cast."""
+    if not isinstance(node, exp.Anonymous) or not any(
+        isinstance(a, exp.Cast) for a in node.expressions
+    ):
+        return node
+    arguments = [
+        a.this
+        if isinstance(a, exp.Cast)
+        and isinstance(a.this, exp.Literal)
+        and a.this.is_string
+        and a.to.this in (exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR)
+        and not a.to.expressions
+        else a
+        for a in node.expressions
+    ]
+    return exp.Anonymous(this=node.this, expressions=arguments)
 
 
 # the columns of PostgreSQL 15's catalogs (pg_catalog, information_schema) of type name (63
@@ -1019,6 +1042,7 @@ class Policy:
             and str(node.expression.this).lower() == "current_setting"
         ):
             node = node.expression
+        node = _plain_arguments(node)
         if (
             isinstance(node, exp.Anonymous)
             and str(node.this).lower() == "current_setting"
