@@ -288,6 +288,7 @@ class Guard:
         "_full",
         "_function_definitions",
         "_function_infos",
+        "_function_stable",
         "_generation",
         "_hidden",
         "_hits",
@@ -370,6 +371,7 @@ class Guard:
         # the database's functions' definitions (`learn_function_definitions`)
         self._function_definitions: tuple[str, ...] = ()
         self._function_infos: dict[str, FunctionInfo] = {}  # read from them
+        self._function_stable: frozenset[str] = frozenset()  # (those STABLE or IMMUTABLE)
         self._registry: tuple[str, str] | None = None
         self._cascades: dict[str, dict[str, frozenset[str]]] = {}
         self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
@@ -690,7 +692,9 @@ class Guard:
         schema = SchemaInfo()  # read once here, sorted again with each policy
         for definition in merged:
             schema.add_sql(definition.rstrip().rstrip(";") + ";")
+        schema.settle_functions()
         self._function_infos = schema.functions
+        self._function_stable = frozenset(schema.stable_functions)
         self._relearn("_function_definitions", merged)
 
     def _with_functions(self, policy: Policy) -> Policy:
@@ -1001,7 +1005,7 @@ class Guard:
             and not self._view_queries[0]
             and not self._places
         ):
-            return self._with_functions(self._with_path_functions(policy))
+            return self._with_view_facts(self._with_functions(self._with_path_functions(policy)))
         if checked:
             policy = policy.replace(
                 checked_foreign_keys={
@@ -1065,7 +1069,83 @@ class Guard:
                 **writes,
             },
         )
-        return self._with_functions(self._with_views(self._with_path_functions(policy)))
+        return self._with_view_facts(
+            self._with_functions(self._with_views(self._with_path_functions(policy)))
+        )
+
+    def _with_view_facts(self, policy: Policy) -> Policy:
+        """`policy` with what TG013 reads of the catalog's views and inlinable SQL functions
+        (`failing_views`, `failing_columns`, `chained_columns`), found by the schema reader's
+        own functions (`sources.schema.checks`) over their definitions as the catalog read
+        them (`learn_views`, `learn_function_definitions`); the policy's own (schema sources)
+        win. Without them a policy written by hand had none (h38B: `SELECT title FROM v_tlist
+        WHERE r <> 0 AND tenant_id::text = $1`, a view showing `100 / (points - 8) AS r`, raised
+        DivisionByZeroError exactly when another tenant held a ticket of 8 points: an error
+        oracle `tenantguard check` flags). No round trip: made when the policy is rebuilt."""
+        queries, materialized = self._view_queries
+        known = policy.functions | {normalize_name(n) for n in policy.inlined_functions}
+        functions = {
+            name: function
+            for name, function in self._function_infos.items()
+            if normalize_name(sql_name(name)) not in known
+        }
+        if not queries and not functions:
+            return policy
+        from tenantguard.sources.schema.checks import (
+            chained_columns,
+            failing_columns,
+            failing_views,
+        )
+        from tenantguard.sources.schema.reading import SchemaInfo
+        from tenantguard.sources.schema.records import ViewInfo
+
+        reading = policy.replace(
+            stable_functions={sql_name(f) for f in policy.stable_functions}
+            | {sql_name(f) for f in self._function_stable}
+        )
+        failing: dict[str, float] = {}
+        tested: dict[str, set[str]] = {}
+        chained: dict[str, set[str]] = {}
+        # (one name in several schemas: each of its queries read, the facts of all kept)
+        layers = max((len(texts) for texts in queries.values()), default=1)
+        for layer in range(layers):
+            schema = SchemaInfo()
+            schema.views = {
+                view: ViewInfo(texts[min(layer, len(texts) - 1)].strip().rstrip(";"), None)
+                for view, texts in queries.items()
+            }
+            schema.materialized = {view for view in queries if view in materialized}
+            schema.functions = dict(functions)
+            for view, cost in failing_views(schema, reading).items():
+                failing[view] = min(cost, failing.get(view, cost))
+            found = reading.replace(
+                failing_views={
+                    **{sql_name(v): c for v, c in failing.items()},
+                    **{sql_name(v): c for v, c in policy.failing_views.items()},
+                }
+            )
+            for view, columns in failing_columns(schema, found).items():
+                tested.setdefault(view, set()).update(columns)
+            for view, columns in chained_columns(schema, found).items():
+                chained.setdefault(view, set()).update(columns)
+        if not failing and not tested and not chained:
+            return policy
+
+        def merged(
+            own: Mapping[str, frozenset[str]], new: Mapping[str, set[str]]
+        ) -> dict[str, set[str]]:
+            out = {sql_name(v): {sql_name(c) for c in cs} for v, cs in new.items()}
+            out.update({sql_name(v): {sql_name(c) for c in cs} for v, cs in own.items()})
+            return out
+
+        return policy.replace(
+            failing_views={
+                **{sql_name(v): c for v, c in failing.items()},
+                **{sql_name(v): c for v, c in policy.failing_views.items()},
+            },
+            failing_columns=merged(policy.failing_columns, tested),
+            chained_columns=merged(policy.chained_columns, chained),
+        )
 
     def schema_code_found(self, functions: tuple[str, ...]) -> None:
         """A connection found schema code that may change a setting where no statement names
