@@ -130,6 +130,17 @@ async def test_a_chained_column_through_the_guard(chained: str) -> None:
         await conn.close()
 
 
+async def test_a_chained_column_of_a_view_the_sources_lack(chained: str, tmp_path: Path) -> None:
+    """The policy from schema sources that create the tables only (the view and the function
+    made in the database, by a migration the configuration does not name): the guard sorts
+    them as pinnable from outside (the sources' keys), and had no chained columns for them —
+    both leaks ran, DivisionByZeroError from the other org's lesson of 0 minutes."""
+    policy = policy_for(tmp_path, CHAINED.split("CREATE VIEW")[0], tenant_column="org_id")
+    assert not policy.chained_columns  # type: ignore[attr-defined]
+    await _oracle(chained, CHAINED_LEAKS, 1, "UPDATE lessons SET minutes = 1 WHERE org_id = 2")
+    await _guarded(chained, policy, CHAINED_LEAKS, CHAINED_TWINS, 1)  # type: ignore[arg-type]
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="false alarm, not fixed: a guard with a policy written by hand reads a view or "
