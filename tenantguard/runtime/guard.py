@@ -272,6 +272,10 @@ _BACKTICKED = lazy_pattern(r"`[^`]*`")
 _EXPLAIN = lazy_pattern(r"[ \t\n\r\f\v]*explain(?![\w$])", re.IGNORECASE)
 
 
+# what `Guard._with_view_facts` finds: failing views (-> cost), failing and chained columns
+_ViewFacts = tuple[dict[str, float], dict[str, set[str]], dict[str, set[str]]]
+
+
 class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
@@ -312,6 +316,7 @@ class Guard:
         "_spanning",
         "_stateful",
         "_tenant_setting",
+        "_view_facts",
         "_view_queries",
         "_view_writes",
         "blocked",
@@ -372,6 +377,8 @@ class Guard:
         self._function_definitions: tuple[str, ...] = ()
         self._function_infos: dict[str, FunctionInfo] = {}  # read from them
         self._function_stable: frozenset[str] = frozenset()  # (those STABLE or IMMUTABLE)
+        # the last facts `_with_view_facts` found, with what they were found from
+        self._view_facts: tuple[object, _ViewFacts] | None = None
         self._registry: tuple[str, str] | None = None
         self._cascades: dict[str, dict[str, frozenset[str]]] = {}
         self._checked_keys: dict[str, tuple[ForeignKey, ...]] = {}
@@ -1091,6 +1098,34 @@ class Guard:
         }
         if not queries and not functions:
             return policy
+        # (a policy is rebuilt at each fact a connection learns, about ten times at a connect:
+        # the facts found again only when what they are found from changed)
+        key = (queries, materialized, self._function_definitions, policy.to_json())
+        if self._view_facts is None or self._view_facts[0] != key:
+            self._view_facts = (key, self._view_facts_of(policy, functions))
+        failing, tested, chained = self._view_facts[1]
+        if not failing and not tested and not chained:
+            return policy
+
+        def merged(
+            own: Mapping[str, frozenset[str]], new: Mapping[str, set[str]]
+        ) -> dict[str, set[str]]:
+            out = {sql_name(v): {sql_name(c) for c in cs} for v, cs in new.items()}
+            out.update({sql_name(v): {sql_name(c) for c in cs} for v, cs in own.items()})
+            return out
+
+        return policy.replace(
+            failing_views={
+                **{sql_name(v): c for v, c in failing.items()},
+                **{sql_name(v): c for v, c in policy.failing_views.items()},
+            },
+            failing_columns=merged(policy.failing_columns, tested),
+            chained_columns=merged(policy.chained_columns, chained),
+        )
+
+    def _view_facts_of(self, policy: Policy, functions: Mapping[str, FunctionInfo]) -> _ViewFacts:
+        """`_with_view_facts`'s facts, found (the static functions, over a `SchemaInfo` of the
+        catalog's views and these functions)."""
         from tenantguard.sources.schema.checks import (
             chained_columns,
             failing_columns,
@@ -1099,6 +1134,7 @@ class Guard:
         from tenantguard.sources.schema.reading import SchemaInfo
         from tenantguard.sources.schema.records import ViewInfo
 
+        queries, materialized = self._view_queries
         reading = policy.replace(
             stable_functions={sql_name(f) for f in policy.stable_functions}
             | {sql_name(f) for f in self._function_stable}
@@ -1128,24 +1164,7 @@ class Guard:
                 tested.setdefault(view, set()).update(columns)
             for view, columns in chained_columns(schema, found).items():
                 chained.setdefault(view, set()).update(columns)
-        if not failing and not tested and not chained:
-            return policy
-
-        def merged(
-            own: Mapping[str, frozenset[str]], new: Mapping[str, set[str]]
-        ) -> dict[str, set[str]]:
-            out = {sql_name(v): {sql_name(c) for c in cs} for v, cs in new.items()}
-            out.update({sql_name(v): {sql_name(c) for c in cs} for v, cs in own.items()})
-            return out
-
-        return policy.replace(
-            failing_views={
-                **{sql_name(v): c for v, c in failing.items()},
-                **{sql_name(v): c for v, c in policy.failing_views.items()},
-            },
-            failing_columns=merged(policy.failing_columns, tested),
-            chained_columns=merged(policy.chained_columns, chained),
-        )
+        return failing, tested, chained
 
     def schema_code_found(self, functions: tuple[str, ...]) -> None:
         """A connection found schema code that may change a setting where no statement names
