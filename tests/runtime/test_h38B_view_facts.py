@@ -33,6 +33,7 @@ from tenantguard.runtime import connect, tenant
 from tests.conftest import fresh_database
 from tests.leak_corpus import codes
 from tests.proof.test_h38A_proof import CHAINED
+from tests.proof.test_h38B_pushdown import LEAKS, SCHEMA, TWINS
 from tests.proof.test_schema import policy_for
 
 CHAINED_POLICY = Policy("org_id", {"courses", "lessons"}, global_tables={"orgs"})
@@ -179,3 +180,18 @@ def test_the_static_proof_flags_the_same(tmp_path: Path) -> None:
         assert codes(sql, tickets) == ["TG013"], sql
     for sql, _ in TICKETS_TWINS:
         assert codes(sql, tickets) == [], sql
+
+
+@pytest.fixture
+async def shapes(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    async with fresh_database(postgres, SCHEMA) as dsn:
+        yield dsn
+
+
+async def test_the_pushdown_shapes_through_the_guard(shapes: str, tmp_path: Path) -> None:
+    """tests/proof/test_h38B_pushdown's shapes (views over views, LEFT JOIN, LATERAL, alias
+    lists, UNION ALL, functions with OUT parameters…), their views and functions made in the
+    database only: before 19ea95b all but the LATERAL call ran through the guard (DivisionByZeroError from
+    the other org's lesson of 0 minutes); now refused (TG013), the twins return ['mine']."""
+    policy = policy_for(tmp_path, CHAINED.split("CREATE VIEW")[0], tenant_column="org_id")
+    await _guarded(shapes, policy, LEAKS, TWINS, 1)  # type: ignore[arg-type]

@@ -46,7 +46,10 @@ def chained_scan_source(
             derived, chained_columns
         ):
             return derived  # `ROWS FROM (f($1))`: one function, inlined as `f($1)` is
-        if not derived.pinned:
+        if not derived.pinned and (depth == 0 or not derived.body):
+            # (inside a body followed, a derived table pinned inside — a LATERAL subquery
+            # correlated by a key, `LATERAL (SELECT … FROM lessons l WHERE l.course_id =
+            # c.id) x` — is pulled up alike: its sources' pins are judged below; h38B)
             continue
         if any(derived in nullable for _, nullable, _ in block.outer_joins):
             continue  # a placeholder evaluated at the outer join, not in the body's scan

@@ -270,7 +270,14 @@ def _chained_columns_of(
     from tenantguard.engine.findings import Severity
 
     relation = table_name(sql_name(name))
-    shown = policy.table_columns.get(relation) or set(view.columns or ()) or _named(view.query)
+    shown = (
+        policy.table_columns.get(relation)
+        or set(view.columns or ())
+        or _named(view.query)
+        # (columns unknown, `SELECT *` over another view or function: those its chained ones
+        # may be — h38B: `CREATE VIEW v_over AS SELECT * FROM v_lesson_org`)
+        or set().union(*found.values())
+    )
     if (
         not shown
         or policy.unpinnable.get(relation)
