@@ -46,10 +46,11 @@ def chained_scan_source(
             derived, chained_columns
         ):
             return derived  # `ROWS FROM (f($1))`: one function, inlined as `f($1)` is
-        if not derived.pinned and (depth == 0 or not derived.body):
-            # (inside a body followed, a derived table pinned inside — a LATERAL subquery
-            # correlated by a key, `LATERAL (SELECT … FROM lessons l WHERE l.course_id =
-            # c.id) x` — is pulled up alike: its sources' pins are judged below; h38B)
+        if not derived.pinned and not derived.body:
+            # (a derived table pinned inside — a LATERAL subquery correlated by a key,
+            # `LATERAL (SELECT … FROM lessons l WHERE l.course_id = c.id) x`, a body pinned by
+            # its own `c.org_id = $1` — is pulled up alike: its sources' pins are judged
+            # below, by the condition's cost; h38B)
             continue
         if any(derived in nullable for _, nullable, _ in block.outer_joins):
             continue  # a placeholder evaluated at the outer join, not in the body's scan
