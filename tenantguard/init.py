@@ -652,9 +652,18 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
         f"Tenant tables ({len(proposal.tenant_tables)}, they have {proposal.tenant_column}; "
         f"read from the schema at each check): {', '.join(proposal.tenant_tables) or '-'}",
     )
+    # (only the registry is written to the configuration: the others are read at each check)
+    registry = (
+        f"; {proposal.tenant_root}, the registry, also written"
+        if proposal.tenant_root
+        and normalize_name(proposal.tenant_root_key or "id")
+        != normalize_name(proposal.tenant_column or "")
+        else ""
+    )
     _say(
         out,
-        f"Global tables (no {proposal.tenant_column}): {', '.join(proposal.global_tables) or '-'}",
+        f"Global tables (no {proposal.tenant_column}; read from the schema at each check"
+        f"{registry}): {', '.join(proposal.global_tables) or '-'}",
     )
     if proposal.tenant_setting is not None:
         _say(
