@@ -1,0 +1,74 @@
+"""SQL written in one file and sent from another is said once, where it is written, when the
+run checks that file — and at the call that sends it when the run does not (session 38).
+
+A pre-commit run checks the changed files only. `handlers.py` sending `QUERY` imported from
+`queries.py`, or the text of `sql/q.sql` it reads, unpinned: the tree's check said it at
+queries.py / q.sql, and the check of handlers.py alone said "No findings: 1 statement …
+proven" (the leak left to a file the run did not read). Not fixed yet (strict xfail): that
+run should say it at the call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_h34H_newcomer import run
+
+HANDLERS = {
+    "constant": "from app.queries import QUERY\n\n\nasync def f(conn):\n"
+    "    return await conn.fetch(QUERY)\n",
+    "read file": "from pathlib import Path\n\n"
+    'QUERY = (Path(__file__).parent / "sql" / "q.sql").read_text()\n\n\n'
+    "async def f(conn):\n    return await conn.fetch(QUERY)\n",
+}
+WRITTEN = {"constant": "app/queries.py", "read file": "app/sql/q.sql"}
+
+
+def _project(root: Path, how: str, pinned: bool) -> Path:
+    (root / "app" / "sql").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_tables = ["patients"]\n', encoding="utf-8"
+    )
+    sql = "SELECT * FROM patients" + (" WHERE tenant_id = $1" if pinned else "")
+    (root / "app" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "app" / "queries.py").write_text(f'QUERY = "{sql}"\n', encoding="utf-8")
+    (root / "app" / "sql" / "q.sql").write_text(sql + ";\n", encoding="utf-8")
+    (root / "app" / "handlers.py").write_text(HANDLERS[how], encoding="utf-8")
+    return root
+
+
+def _found(root: Path, *args: str) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    result = run("check", "--format", "json", *args, cwd=root)
+    document = json.loads(result.stdout)
+    assert result.returncode == (1 if document["findings"] else 0), result.stderr
+    return [(f["path"], f["rule"]) for f in document["findings"]], document["summary"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not fixed: a file's findings are the tree's for that file (tests/cli/test_projects.py"
+    " and others hold that contract); a fix (said at the call when the run does not check the"
+    " file it is written in: `sent` findings kept by the command line) was written and left out"
+    " this session, as it changes that contract for ~10 tests",
+)
+@pytest.mark.parametrize("how", sorted(HANDLERS))
+@pytest.mark.parametrize("cache", [["--no-cache"], []], ids=["no-cache", "cache"])
+def test_the_sender_alone_says_what_is_written_elsewhere(
+    tmp_path: Path, how: str, cache: list[str]
+) -> None:
+    root = _project(tmp_path / "p", how, pinned=False)
+    for _ in range(2 if cache == [] else 1):  # with the cache: the stored reports too
+        assert _found(root, *cache, "app/handlers.py")[0] == [("app/handlers.py", "TG001")]
+        # the tree: said once, where it is written
+        tree, _ = _found(root, *cache, "app")
+        assert (WRITTEN[how], "TG001") in tree
+        assert [f for f in tree if f[0] == "app/handlers.py"] == []
+
+
+@pytest.mark.parametrize("how", sorted(HANDLERS))
+def test_a_pinned_statement_written_elsewhere_is_proven_alone(tmp_path: Path, how: str) -> None:
+    root = _project(tmp_path / "p", how, pinned=True)
+    findings, summary = _found(root, "--no-cache", "app/handlers.py")
+    assert findings == [] and summary["statements"] == 1
