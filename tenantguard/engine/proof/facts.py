@@ -19,6 +19,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from tenantguard.engine.pgfunctions import AGGREGATE_FUNCTIONS, BUILTIN_FUNCTIONS
+from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.blocks import Model, exact_comparison
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
 from tenantguard.engine.proof.names import Names, known_columns, projection_items
@@ -480,6 +481,39 @@ def _item_name(item: exp.Expression) -> str | None:
     if type(item) is exp.Column and type(item.this) is exp.Identifier:
         return identifier_name(item.this)
     return None
+
+
+def _star_key_row(
+    policy: Policy, body: Block, items: list[exp.Expression], name: str
+) -> tuple[Source, str] | None:
+    """The table source and column a body's `*` (or `t.*`) outputs under `name`: the one source
+    the stars cover that may have that column, a plain table whose columns the schema shows,
+    covered by one star, and no written item of that name; every other source covered shows
+    its columns, without that name. None otherwise (a name output twice is ambiguous, a join
+    renamed by position, `USING` merging two tables' columns)."""
+    if body.join_lists or any(_item_name(i) == name for i in items if not is_star(i)):
+        return None
+    covered: list[Source] = []
+    for item in items:
+        if not is_star(item):
+            continue
+        qualifier = identifier_name(item.args.get("table")) if type(item) is exp.Column else ""
+        if qualifier:
+            if qualifier not in body.sources:
+                return None
+            covered.append(body.sources[qualifier])
+        else:
+            covered.extend(body.every_source)
+    owners = []
+    for source in covered:
+        columns = known_columns(policy, source)
+        if columns is None:
+            return None
+        if name in columns:
+            owners.append(source)
+    if len(owners) != 1 or not _plain_table(owners[0]):
+        return None
+    return owners[0], name
 
 
 def _key_table(source: Source) -> bool:
@@ -1344,6 +1378,11 @@ class FactCollector:
             if not items:
                 return None
             names = source.column_names
+            if names is None and not written and any(is_star(i) for i in items):
+                # `JOIN (SELECT * FROM products WHERE seller_id = $1) p ON t.product_id = p.id`
+                # (round 38, h38P): the `*`'s one table of that column, when no other item or
+                # source may output that name (exact either way: the answer is by the schema)
+                return _star_key_row(self.policy, body, items, name)
             if names is None and not exact and not written:
                 # a first look, for the item of that name only (most chains end elsewhere:
                 # `pr.id = m.professional_id`): every item's name is computed on the second
