@@ -22,6 +22,7 @@ from tenantguard import TenantIsolationError
 from tenantguard.embedded import ThrowawayPostgres
 from tenantguard.runtime import GuardedConnection, create_pool, tenant
 from tenantguard.runtime import connection as guarded_connection
+from tests.conftest import log_every_statement
 from tests.runtime import test_runtime_attacks as round2
 from tests.runtime.test_runtime_attacks import BY_SETTING, CLINIC_1, PINNED, POLICY, Setup
 from tests.runtime.test_runtime_pool import statements_of
@@ -60,6 +61,7 @@ async def test_the_pools_reset_is_sent_without_the_applications_check(
     """asyncpg's reset script, sent at each release, goes to asyncpg's own `execute` from
     `GuardedConnection.reset`: not through the guarded `execute` the application calls (its
     admission, the driver's exemption, a coroutine more), and never counted as checked."""
+    await log_every_statement(two_clinics)  # read by `statements_of`
     pool = await create_pool(two_clinics, policy=POLICY, min_size=1, max_size=1)
     executed: list[str] = []
     try:
