@@ -1,0 +1,95 @@
+"""Session 38 (helper h38W): an outside attack on h38V (unlisted tables holding the tenant
+column are checked as tenant tables), on a real server: the tenant column arriving after
+connect (ALTER TABLE … ADD COLUMN / RENAME COLUMN), the verdict cache across that DDL, a foreign
+table, a temporary table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tenantguard.runtime import connect
+from tenantguard.runtime.schema_code import CATALOG_WATCH
+from tests.runtime.test_h36C_attacks import _raw
+from tests.runtime.test_h38V_unlisted import _TOLD, REFUSED, _guarded, _run_as_clinic_1
+from tests.runtime.test_runtime import POLICY
+
+READ = "SELECT amount FROM invoices ORDER BY 1"
+
+# name -> (before connect, after connect by another session, read once before the DDL)
+SHAPES: dict[str, tuple[str, str, bool]] = {
+    "column added": (
+        "CREATE TABLE invoices (id bigint PRIMARY KEY, amount text);"
+        " INSERT INTO invoices VALUES (1, 'a1'), (2, 'b2');",
+        "ALTER TABLE invoices ADD COLUMN tenant_id bigint; UPDATE invoices SET tenant_id = id;",
+        False,
+    ),
+    "column added, read before": (
+        "CREATE TABLE invoices (id bigint PRIMARY KEY, amount text);"
+        " INSERT INTO invoices VALUES (1, 'a1'), (2, 'b2');",
+        "ALTER TABLE invoices ADD COLUMN tenant_id bigint; UPDATE invoices SET tenant_id = id;",
+        True,
+    ),
+    "column renamed": (
+        "CREATE TABLE invoices (id bigint PRIMARY KEY, clinic bigint, amount text);"
+        " INSERT INTO invoices VALUES (1, 1, 'a1'), (2, 2, 'b2');",
+        "ALTER TABLE invoices RENAME COLUMN clinic TO tenant_id;",
+        False,
+    ),
+    "column renamed, read before": (
+        "CREATE TABLE invoices (id bigint PRIMARY KEY, clinic bigint, amount text);"
+        " INSERT INTO invoices VALUES (1, 1, 'a1'), (2, 2, 'b2');",
+        "ALTER TABLE invoices RENAME COLUMN clinic TO tenant_id;",
+        True,
+    ),
+    "table renamed, read before": (
+        "CREATE TABLE invoices (id bigint PRIMARY KEY, amount text);"
+        " CREATE TABLE invoices_new (id bigint PRIMARY KEY, tenant_id bigint, amount text);"
+        " INSERT INTO invoices_new VALUES (1, 1, 'a1'), (2, 2, 'b2');",
+        "ALTER TABLE invoices RENAME TO invoices_old;"
+        " ALTER TABLE invoices_new RENAME TO invoices;",
+        True,
+    ),
+    "foreign table": (
+        "CREATE EXTENSION postgres_fdw;"
+        " CREATE TABLE invoices_src (id bigint PRIMARY KEY, tenant_id bigint, amount text);"
+        " INSERT INTO invoices_src VALUES (1, 1, 'a1'), (2, 2, 'b2');"
+        " CREATE SERVER here FOREIGN DATA WRAPPER postgres_fdw"
+        " OPTIONS (host '{host}', port '{port}', dbname '{database}');"
+        " CREATE USER MAPPING FOR CURRENT_USER SERVER here OPTIONS (user '{user}');"
+        " CREATE FOREIGN TABLE invoices (id bigint, tenant_id bigint, amount text)"
+        " SERVER here OPTIONS (table_name 'invoices_src');",
+        "",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("how", ["connect", "pool"])
+async def test_the_tenant_column_arriving_after_connect(
+    two_clinics: str, shape: str, how: str
+) -> None:
+    before, after, read_before = SHAPES[shape]
+    raw = await _raw(two_clinics, "SELECT current_user::text, inet_server_port()")
+    user, port = raw[0]
+    database = two_clinics.rsplit("/", 1)[-1].split("?")[0]
+    before = before.format(host="127.0.0.1", port=port, database=database, user=user)
+    await _raw(two_clinics, CATALOG_WATCH + before + " SELECT 1;")
+    async with _guarded(two_clinics, how, POLICY) as run:
+        first = await _run_as_clinic_1(run, READ) if read_before else None
+        if after:
+            await _raw(two_clinics, after + " SELECT 1;")
+            await asyncio.sleep(_TOLD)
+        everyone = await _run_as_clinic_1(run, READ)
+        mine = await _run_as_clinic_1(
+            run, "SELECT amount FROM invoices WHERE tenant_id = $1 ORDER BY 1", 1
+        )
+    rows = await _raw(two_clinics, READ)
+    assert [r["amount"] for r in rows] == ["a1", "b2"]
+    assert first != REFUSED, first  # no tenant column yet: a global read
+    assert everyone == REFUSED, everyone
+    assert mine == ["a1"], mine
