@@ -685,15 +685,13 @@ def _build_policy(
         table_name,
     )
     from tenantguard.sources.schema.checks import (
-        chained_columns,
-        failing_columns,
-        failing_views,
         filled_tables,
         hidden_writes,
         implicit_calls,
         leaky_defaults,
         leaky_generated,
         through_views,
+        view_facts,
     )
 
     tables = set(settings.tenant_tables)
@@ -952,16 +950,13 @@ def _build_policy(
                 setting_indices={sql_name(n): i for n, i in indices.items()},
             )
     if schema is not None and (schema.views or schema.functions):
-        failing = failing_views(schema, policy)
+        failing, tested, chained = view_facts(schema, policy)
         if failing:
             policy = policy.replace(failing_views={sql_name(v): c for v, c in failing.items()})
-    if schema is not None and (schema.views or schema.functions):
-        tested = failing_columns(schema, policy)
         if tested:
             policy = policy.replace(
                 failing_columns={sql_name(v): {sql_name(c) for c in cs} for v, cs in tested.items()}
             )
-        chained = chained_columns(schema, policy)
         if chained:
             policy = policy.replace(
                 chained_columns={

@@ -1126,11 +1126,7 @@ class Guard:
     def _view_facts_of(self, policy: Policy, functions: Mapping[str, FunctionInfo]) -> _ViewFacts:
         """`_with_view_facts`'s facts, found (the static functions, over a `SchemaInfo` of the
         catalog's views and these functions)."""
-        from tenantguard.sources.schema.checks import (
-            chained_columns,
-            failing_columns,
-            failing_views,
-        )
+        from tenantguard.sources.schema.checks import view_facts
         from tenantguard.sources.schema.reading import SchemaInfo
         from tenantguard.sources.schema.records import ViewInfo
 
@@ -1152,17 +1148,12 @@ class Guard:
             }
             schema.materialized = {view for view in queries if view in materialized}
             schema.functions = dict(functions)
-            for view, cost in failing_views(schema, reading).items():
+            layer_failing, layer_tested, layer_chained = view_facts(schema, reading)
+            for view, cost in layer_failing.items():
                 failing[view] = min(cost, failing.get(view, cost))
-            found = reading.replace(
-                failing_views={
-                    **{sql_name(v): c for v, c in failing.items()},
-                    **{sql_name(v): c for v, c in policy.failing_views.items()},
-                }
-            )
-            for view, columns in failing_columns(schema, found).items():
+            for view, columns in layer_tested.items():
                 tested.setdefault(view, set()).update(columns)
-            for view, columns in chained_columns(schema, found).items():
+            for view, columns in layer_chained.items():
                 chained.setdefault(view, set()).update(columns)
         return failing, tested, chained
 

@@ -7,11 +7,9 @@ table, a temporary table.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
-from tenantguard.runtime import connect
 from tenantguard.runtime.schema_code import CATALOG_WATCH
 from tests.runtime.test_h36C_attacks import _raw
 from tests.runtime.test_h38V_unlisted import _TOLD, REFUSED, _guarded, _run_as_clinic_1
@@ -49,8 +47,7 @@ SHAPES: dict[str, tuple[str, str, bool]] = {
         "CREATE TABLE invoices (id bigint PRIMARY KEY, amount text);"
         " CREATE TABLE invoices_new (id bigint PRIMARY KEY, tenant_id bigint, amount text);"
         " INSERT INTO invoices_new VALUES (1, 1, 'a1'), (2, 2, 'b2');",
-        "ALTER TABLE invoices RENAME TO invoices_old;"
-        " ALTER TABLE invoices_new RENAME TO invoices;",
+        "ALTER TABLE invoices RENAME TO invoices_old; ALTER TABLE invoices_new RENAME TO invoices;",
         True,
     ),
     "foreign table": (

@@ -41,6 +41,48 @@ def _dearest_pin(column: str) -> str:
     return f"v.{column} = (SELECT $1)"
 
 
+def view_facts(
+    schema: SchemaInfo, policy: Policy
+) -> tuple[dict[str, float], dict[str, set[str]], dict[str, set[str]]]:
+    """TG013's facts of the schema's views and inlined functions — `failing_views`,
+    `failing_columns`, `chained_columns` — each found knowing the others, to a fixed point (the
+    policy's own kept beside them in the reading). A view whose own condition tests a failing
+    or chained column of the view it reads is a failing view: `CREATE VIEW a_filter AS SELECT
+    id, tenant_id, title FROM a_top WHERE r <> 0` over a view showing `100 / (points - 8) AS r`
+    — found before the failing columns, it was not one, and `SELECT title FROM a_filter WHERE
+    tenant_id::text = $1` raised DivisionByZeroError exactly when another tenant held a ticket
+    of 8 points (h38W: `check` and the runtime guard both let it through)."""
+
+    def names(facts: Mapping[str, AbstractSet[str]]) -> dict[str, set[str]]:
+        return {sql_name(v): {sql_name(c) for c in cs} for v, cs in facts.items()}
+
+    failing: dict[str, float] = {}
+    tested: dict[str, set[str]] = {}
+    chained: dict[str, set[str]] = {}
+    for _ in range(len(schema.views) + len(schema.functions) + 2):
+        reading = policy.replace(
+            failing_views={
+                **{sql_name(v): c for v, c in failing.items()},
+                **{sql_name(v): c for v, c in policy.failing_views.items()},
+            },
+            failing_columns={**names(tested), **names(policy.failing_columns)},
+            chained_columns={**names(chained), **names(policy.chained_columns)},
+        )
+        new_failing = failing_views(schema, reading)
+        reading = reading.replace(
+            failing_views={
+                **{sql_name(v): c for v, c in new_failing.items()},
+                **{sql_name(v): c for v, c in policy.failing_views.items()},
+            }
+        )
+        new_tested = failing_columns(schema, reading)
+        new_chained = chained_columns(schema, reading)
+        if (new_failing, new_tested, new_chained) == (failing, tested, chained):
+            break
+        failing, tested, chained = new_failing, new_tested, new_chained
+    return failing, tested, chained
+
+
 def failing_views(schema: SchemaInfo, policy: Policy) -> dict[str, float]:
     """The views pinned from outside (`_view_verdict` ""), whose own conditions may fail on a
     row before a dear pin runs (TG013 with a pin read as unbounded in cost, `_dearest_pin`)
