@@ -2511,7 +2511,7 @@ class GuardedConnection(asyncpg.Connection):
         tenant table, whose records' tenant values are checked."""
         if columns or self.tenantguard.mode is Mode.OFF:
             return columns
-        if not self.tenantguard.policy.is_tenant_table(table_name):
+        if not self.tenantguard.checks_table(table_name):
             return columns
         intro = f"SELECT * FROM {_table(table_name, schema_name)} LIMIT 1"
         statement = await self._prepare(intro, use_cache=True)  # type: ignore[attr-defined]
@@ -2546,7 +2546,7 @@ class GuardedConnection(asyncpg.Connection):
         wanted = None
         if where is not None:
             wanted = self._tg_check_where(where)
-        if not guard.policy.is_tenant_table(table_name):
+        if not guard.checks_table(table_name):
             return wanted
         statement = self._tg_copy_insert(table_name, schema_name, columns)
         if rows is None and not streamed:

@@ -466,6 +466,15 @@ class Guard:
         if policy is not old:
             self._changed("policy", "the policy given", "another policy", sys._getframe(1))
 
+    def checks_table(self, table: str) -> bool:
+        """Whether the guard checks `table` as a tenant table: the policy's, or one the catalog
+        showed holding the tenant column that the policy does not list (`_with_unlisted`). A
+        path that decides by itself whether to check (the `copy_*` methods) asks this, not
+        `policy.is_tenant_table`: clinic 1's `copy_records_to_table("invoices", records=[(3,
+        2, "planted")])` into such a table wrote clinic 2's row (h38W), where the INSERT it
+        amounts to was refused."""
+        return self._proven_with.is_tenant_table(table)
+
     @property
     def require_tenant(self) -> bool:
         return self._require_tenant

@@ -7,12 +7,16 @@ table, a temporary table.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from tenantguard import TenantIsolationError
+from tenantguard.runtime import connect, tenant
 from tenantguard.runtime.schema_code import CATALOG_WATCH
 from tests.runtime.test_h36C_attacks import _raw
-from tests.runtime.test_h38V_unlisted import _TOLD, REFUSED, _guarded, _run_as_clinic_1
+from tests.runtime.test_h38V_unlisted import _TOLD, INVOICES, REFUSED, _guarded, _run_as_clinic_1
 from tests.runtime.test_runtime import POLICY
 
 READ = "SELECT amount FROM invoices ORDER BY 1"
@@ -90,3 +94,48 @@ async def test_the_tenant_column_arriving_after_connect(
     assert first != REFUSED, first  # no tenant column yet: a global read
     assert everyone == REFUSED, everyone
     assert mine == ["a1"], mine
+
+
+async def _records(rows: list[tuple[object, ...]]) -> AsyncIterator[tuple[object, ...]]:
+    for row in rows:
+        yield row
+
+
+# how clinic 1 copies records in: (columns=, streamed)
+COPIES = {
+    "every column": (None, False),
+    "columns named": (["id", "tenant_id", "amount"], False),
+    "streamed": (None, True),
+    "streamed, columns named": (["id", "tenant_id", "amount"], True),
+}
+
+
+@pytest.mark.parametrize("copy", sorted(COPIES))
+async def test_copy_records_into_a_table_the_policy_does_not_list(
+    two_clinics: str, copy: str
+) -> None:
+    """copy_records_to_table decided whether to check the records by the policy as given, not
+    by the one the guard proves with (h38V's unlisted tables as tenant tables): clinic 1's
+    `copy_records_to_table("invoices", records=[(3, 2, "planted")])` wrote a row of clinic
+    2 ('COPY 1'), while the same INSERT is refused."""
+    columns, streamed = COPIES[copy]
+    await _raw(two_clinics, INVOICES)
+    conn = await connect(two_clinics, policy=POLICY)
+
+    def source(rows: list[tuple[object, ...]]) -> Any:
+        return _records(rows) if streamed else rows
+
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError):
+                await conn.copy_records_to_table(
+                    "invoices", records=source([(3, 2, "planted")]), columns=columns
+                )
+            # the twin: clinic 1's own record, copied
+            await conn.copy_records_to_table(
+                "invoices", records=source([(4, 1, "mine")]), columns=columns
+            )
+    finally:
+        await conn.close()
+    rows = await _raw(two_clinics, "SELECT id, tenant_id, amount FROM invoices ORDER BY 1")
+    assert [tuple(r) for r in rows] == [(1, 1, "a1"), (2, 2, "b2"), (4, 1, "mine")]
