@@ -1214,9 +1214,11 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_pooled = catalog["backend"][0] != told
         if self._tg_pooled:
             guard.watch_pooled_found(told, catalog["backend"][0])
+        # (tenant tables as the guard checks them: the policy's and the catalog's unlisted
+        # ones, known since _tg_check_policy_names; h38W)
         policy = guard.policy
         spanning = spanning_keys(
-            (tuple(row) for row in keys), policy.is_tenant_table, policy.tenant_column
+            (tuple(row) for row in keys), guard.checks_table, policy.tenant_column
         )
         # one name may be a view in several schemas (h31i: the one read last hid the other's
         # keys): each definition is followed, in a layer of its own over the first ones
@@ -1304,9 +1306,8 @@ class GuardedConnection(asyncpg.Connection):
             rows = await self._tg_driver_call(
                 lambda: _fetch(self, _WRITE_VIEW_QUERY, sorted(readers))
             )
-            policy = guard.policy
             writes = view_writes(
-                (tuple(row) for row in rows), policy.is_tenant_table, policy.tenant_column
+                (tuple(row) for row in rows), guard.checks_table, guard.policy.tenant_column
             )
         guard.learn_setting_readers(readers, writes)
         # last: the views the policy does not name are sorted once, knowing those filtered by
@@ -1335,7 +1336,7 @@ class GuardedConnection(asyncpg.Connection):
             guard.learn_cascades(
                 cascades(
                     (tuple(row) for row in actions),
-                    policy.is_tenant_table,
+                    guard.checks_table,
                     policy.tenant_column,
                     lambda child, verb: any(
                         kind == verb or kind.startswith(f"{verb} OF ")

@@ -139,3 +139,34 @@ async def test_copy_records_into_a_table_the_policy_does_not_list(
         await conn.close()
     rows = await _raw(two_clinics, "SELECT id, tenant_id, amount FROM invoices ORDER BY 1")
     assert [tuple(r) for r in rows] == [(1, 1, "a1"), (2, 2, "b2"), (4, 1, "mine")]
+
+
+SETTING_VIEW = (
+    " CREATE VIEW my_invoices AS SELECT * FROM invoices"
+    " WHERE tenant_id = current_setting('app.tenant_id')::bigint;"
+)
+
+
+@pytest.mark.parametrize("listed", [False, True])
+async def test_a_write_through_a_view_filtered_by_the_setting(
+    two_clinics: str, listed: bool
+) -> None:
+    """A view filtered by the tenant setting over such a table: the guard learns which writes
+    through it reach a tenant table (`view_writes`) by the policy as given, so for an unlisted
+    table none — clinic 1's `UPDATE my_invoices SET tenant_id = 2 WHERE id = 1` ran ('UPDATE
+    1') and moved clinic 1's invoice to clinic 2: the server held [(1, 2, 'a1'), (2, 2,
+    'b2')]. Listed (the twin), TG004 refused it. Now both refuse; clinic 1's read through the
+    view returns its own invoice."""
+    await _raw(two_clinics, INVOICES + SETTING_VIEW)
+    policy = POLICY.replace(tenant_tables={*POLICY.tenant_tables, "invoices"}) if listed else POLICY
+    conn = await connect(two_clinics, policy=policy)
+    try:
+        with tenant(1):
+            with pytest.raises(TenantIsolationError, match="TG004"):
+                await conn.execute("UPDATE my_invoices SET tenant_id = 2 WHERE id = 1")
+            mine = [r["amount"] for r in await conn.fetch("SELECT amount FROM my_invoices")]
+    finally:
+        await conn.close()
+    rows = await _raw(two_clinics, "SELECT id, tenant_id, amount FROM invoices ORDER BY 1")
+    assert [tuple(r) for r in rows] == [(1, 1, "a1"), (2, 2, "b2")]
+    assert mine == ["a1"]
