@@ -1251,7 +1251,7 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))
         guard.learn_cascades(
-            cascades((tuple(row) for row in actions), policy.is_tenant_table, policy.tenant_column)
+            cascades((tuple(row) for row in actions), guard.checks_table, policy.tenant_column)
         )
         checked = checked_foreign_keys(tuple(row) for row in actions)
         if checked and defined:  # a write through a view is one of its base table

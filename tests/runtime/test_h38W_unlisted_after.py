@@ -170,3 +170,38 @@ async def test_a_write_through_a_view_filtered_by_the_setting(
     rows = await _raw(two_clinics, "SELECT id, tenant_id, amount FROM invoices ORDER BY 1")
     assert [tuple(r) for r in rows] == [(1, 1, "a1"), (2, 2, "b2")]
     assert mine == ["a1"]
+
+
+CASCADING = (
+    "CREATE TABLE bills (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, amount text,"
+    " patient_id bigint REFERENCES patients (id) ON DELETE CASCADE);"
+    " INSERT INTO bills SELECT 1, 2, 'b2', min(id) FROM patients WHERE tenant_id = 1;"
+)
+
+
+@pytest.mark.parametrize("listed", [False, True])
+async def test_a_cascade_into_a_table_the_policy_does_not_list(
+    two_clinics: str, listed: bool
+) -> None:
+    """A foreign key without the tenant column from such a table (clinic 2's bill naming
+    clinic 1's patient): clinic 1's pinned DELETE of its patient cascades to clinic 2's bill.
+    The guard reads which keys reach other tenants' rows (`cascades`) knowing the tenant
+    tables: the unlisted one must count as the listed one does."""
+    await _raw(two_clinics, CASCADING)
+    policy = POLICY.replace(tenant_tables={*POLICY.tenant_tables, "bills"}) if listed else POLICY
+    conn = await connect(two_clinics, policy=policy)
+    try:
+        with tenant(1):
+            try:
+                await conn.execute(
+                    "DELETE FROM patients WHERE tenant_id = $1 AND id = (SELECT min(id)"
+                    " FROM patients WHERE tenant_id = $1)",
+                    1,
+                )
+                outcome = "deleted"
+            except TenantIsolationError:
+                outcome = "refused"
+    finally:
+        await conn.close()
+    bills = await _raw(two_clinics, "SELECT tenant_id, amount FROM bills")
+    assert (outcome, [tuple(r) for r in bills]) == ("refused", [(2, "b2")])
