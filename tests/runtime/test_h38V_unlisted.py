@@ -39,6 +39,14 @@ TABLE = (
 INVOICES = TABLE.format(name="invoices", null="NOT NULL")
 
 # name -> (made before connect, made after connect by another session, clinic 1's statement)
+PARTITIONED = (
+    "CREATE TABLE invoices (tenant_id bigint NOT NULL, amount text)"
+    " PARTITION BY LIST (tenant_id);"
+    " CREATE TABLE invoices_1 PARTITION OF invoices FOR VALUES IN (1);"
+    " CREATE TABLE invoices_2 PARTITION OF invoices FOR VALUES IN (2);"
+    " INSERT INTO invoices VALUES (1, 'a1'), (2, 'b2');"
+)
+
 SHAPES: dict[str, tuple[str, str, str]] = {
     "table": (INVOICES, "", "SELECT amount FROM invoices ORDER BY 1"),
     "star": (INVOICES, "", "SELECT * FROM invoices ORDER BY 1"),
@@ -100,20 +108,12 @@ SHAPES: dict[str, tuple[str, str, str]] = {
         "SELECT amount FROM billing.invoices ORDER BY 1",
     ),
     "partition": (
-        "CREATE TABLE invoices (tenant_id bigint NOT NULL, amount text)"
-        " PARTITION BY LIST (tenant_id);"
-        " CREATE TABLE invoices_1 PARTITION OF invoices FOR VALUES IN (1);"
-        " CREATE TABLE invoices_2 PARTITION OF invoices FOR VALUES IN (2);"
-        " INSERT INTO invoices VALUES (1, 'a1'), (2, 'b2');",
+        PARTITIONED,
         "",
         "SELECT amount FROM invoices_2 UNION ALL SELECT amount FROM invoices_1 ORDER BY 1",
     ),
     "partitioned parent": (
-        "CREATE TABLE invoices (tenant_id bigint NOT NULL, amount text)"
-        " PARTITION BY LIST (tenant_id);"
-        " CREATE TABLE invoices_1 PARTITION OF invoices FOR VALUES IN (1);"
-        " CREATE TABLE invoices_2 PARTITION OF invoices FOR VALUES IN (2);"
-        " INSERT INTO invoices VALUES (1, 'a1'), (2, 'b2');",
+        PARTITIONED,
         "",
         "SELECT amount FROM invoices ORDER BY 1",
     ),
