@@ -43,6 +43,7 @@ from tenantguard.sources.walk import (
     discover,
     is_python,
     merge_read_files,
+    said_at_the_calls,
     special_kind,
     stdin_source,
 )
@@ -983,6 +984,9 @@ def _check_group(
         held: list[FileReport] = []
         # (a run of SQL files only streams as before: no Python file sends their statements)
         mixed = any(is_python(f.path) for f in files)
+        # what a file leaves to the check of another file its SQL is written in is said at its
+        # calls when this run does not check that file (`said_at_the_calls`)
+        checked_here = {f.relative for f in files if f.relative is not None}
         for source in files:
             report = done.get(source.display)
             if report is None:  # checked now, in the same order
@@ -995,7 +999,8 @@ def _check_group(
             else:
                 yield report
         if held:
-            yield from merge_read_files(held)
+            for merged in merge_read_files(held):
+                yield said_at_the_calls(merged, checked_here)
         if cache is not None:
             cache.save(facts, consulted, project)
             _say_unsaved(cache)

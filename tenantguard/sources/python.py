@@ -588,6 +588,10 @@ class _ModuleCheck:
         self.checked = 0
         # a free `+` of constants being checked: where text written in another module is said
         self.anchor: ast.AST | None = None
+        # a constant of another module being checked at a call that sends it as it is: its
+        # findings are that module's (`said_where_written`), said here only when a run does
+        # not check that module (`Finding.read_from`)
+        self.sending_written = False
 
     def run(self) -> None:
         for sink in self.sinks():
@@ -710,7 +714,15 @@ class _ModuleCheck:
                 continue  # `schema.execute("query { … }")`: not SQL
             self.checked += 1
             if self.said_where_written(alternative):
-                continue  # a constant of another module, sent as it is: reported there, once
+                # a constant of another module, sent as it is: reported there, once, when the
+                # run checks that module; here when it does not (a pre-commit run of this file
+                # alone said "proven": s38) — each finding names where it is written
+                self.sending_written = True
+                try:
+                    self.statement_findings(alternative, sink, at_sink=True)
+                finally:
+                    self.sending_written = False
+                continue
             read = self.statement_findings(alternative, sink, at_sink=True)
             if not read and self._names_tenant_table(skeleton):
                 self.unfillable(sink, skeleton)  # else the tenant check would pass in silence
@@ -1045,9 +1057,23 @@ class _ModuleCheck:
             end_column,
             finding.path,
             finding.statement,
-            self.read_at(variant, begin, start, len(text)),
+            self.read_at(variant, begin, start, len(text))
+            or (self.written_at(variant, begin) if self.sending_written else ""),
         )
         return _Checked(moved, tuple(anchors), call)
+
+    def written_at(self, variant: _Variant, offset: int) -> str:
+        """For an offset in a constant of another module of the project, that module and the
+        line there ("app/queries.py:3", relative to the project's root): where its own check
+        says what this call's check finds (`said_where_written`)."""
+        part, inside = variant.locate(offset)
+        if type(part) is not Lit or part.node is None:
+            return ""
+        path = part.origin.path
+        if path is None or self.index.root is None:
+            return ""
+        relative = os.path.relpath(os.path.realpath(path), self.index.root)
+        return f"{relative.replace(os.sep, '/')}:{part.position(inside)[0]}"
 
     def read_at(self, variant: _Variant, offset: int, start: int, length: int) -> str:
         """For an offset in a statement that is all text of a file the program reads (`(SQL_DIR

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -69,12 +70,26 @@ def test_one_file_of_a_project_resolves_its_imports(
     code = main(["check", "--format", "json", os.path.join("app", "sub", "deep.py")])
     findings = json.loads(capsys.readouterr().out)["findings"]
     # its constants are resolved (no TG009); the leaky ones, sent as they are, are reported
-    # where they are written (queries.py, repo.py: the tree's check shows them)
-    assert code == 0 and findings == []
+    # where they are written (queries.py, repo.py) by a run that checks those files, and here,
+    # at the calls, by one that does not (s39: this run said nothing of them)
+    assert code == 1
+    assert [(f["line"], f["rule"]) for f in findings] == [(9, "TG001"), (17, "TG001")]
+    assert "(the SQL is written at app/repo.py:6)" in findings[1]["help"]
     code = main(["check", "--format", "json", os.path.join("app", "service.py")])
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert code == 1
-    assert {(f["line"], f["rule"]) for f in findings} == {(21, "TG001"), (22, "TG009")}
+    assert {(f["line"], f["rule"]) for f in findings} == {
+        (19, "TG001"),  # SEARCH, sent as it is: queries.py is not checked by this run
+        (21, "TG001"),
+        (22, "TG009"),
+    }
+    code = main(["check", "--format", "json", os.path.join("app", "service.py"), "app/queries.py"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert {(f["path"], f["line"]) for f in findings if f["rule"] == "TG001"} == {
+        ("app/queries.py", 4),  # said once, where it is written
+        ("app/queries.py", 5),
+        ("app/service.py", 21),
+    }
     assert any(f["message"].endswith("(in SQL from app/queries.py)") for f in findings)
     assert any("(the SQL is written at app/queries.py:5)" in f["help"] for f in findings)
 
@@ -131,6 +146,33 @@ def findings_by_file(
     return found
 
 
+_WRITTEN_AT = re.compile(r"\(the SQL is written at ([^()]+):(\d+)\)")
+
+
+def assert_alone_is_the_trees(
+    alone: dict[str, list[tuple[int, int, str, str, str]]],
+    tree: dict[str, list[tuple[int, int, str, str, str]]],
+    file: str,
+    run: Collection[str],
+) -> None:
+    """`file` checked in a run of the files `run`: the tree's findings for it, and one more at
+    each call sending SQL written in a file the run does not check, for each finding the
+    tree's check says there (a pre-commit run of the sender alone said "proven", s38)."""
+    extra = list(alone.get(file, []))
+    for finding in tree.get(file, []):
+        assert finding in extra, (file, finding)
+        extra.remove(finding)
+    for line, _, rule, message, help_ in extra:
+        where = _WRITTEN_AT.search(help_)
+        if where is None:  # a `.sql` file's text, read where the finding is (`read_text()`)
+            read = [w for w, fs in tree.items() if w.endswith(".sql") and w not in run]
+            assert any((rule, message) == f[2:4] for w in read for f in tree[w]), (file, line)
+            continue
+        written, at = where[1], int(where[2])
+        assert written not in run, (file, line, written)
+        assert (at, rule) in {(f[0], f[2]) for f in tree.get(written, [])}, (file, line, written)
+
+
 def copy_project(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import shutil
 
@@ -155,23 +197,25 @@ def test_a_file_checked_alone_gets_what_it_gets_in_the_tree(
 ) -> None:
     """Pre-commit passes the staged files, CI the tree: one file's findings are the same in
     both, and whatever the run checked before it (other files, in another order, from the
-    cache or not)."""
+    cache or not) — but for SQL it sends that is written in a file the run does not check,
+    said at its calls (s39: said nowhere before)."""
     root = copy_project(name, tmp_path, monkeypatch)
     files = sources(root)
     tree = findings_by_file(capsys, "--no-cache", ".")
     assert tree  # every project has findings
     for file in files:
         alone = findings_by_file(capsys, "--no-cache", file)
-        assert alone.get(file, []) == tree.get(file, []), file
+        assert_alone_is_the_trees(alone, tree, file, {file})
     assert findings_by_file(capsys, "--no-cache", *reversed(files)) == tree
     # warm: each file first alone (its entry cached), then the tree (the others checked after)
     for file in reversed(files):
-        assert findings_by_file(capsys, file).get(file, []) == tree.get(file, []), file
+        assert_alone_is_the_trees(findings_by_file(capsys, file), tree, file, {file})
         assert findings_by_file(capsys, ".") == tree
     for half in (files[::2], files[1::2]) if len(files) > 1 else ():
         cold = findings_by_file(capsys, "--no-cache", *half)
         # (a schema file's unreadable statements are said by every run: the policy reads them)
-        assert {f: cold[f] for f in half if f in cold} == {f: tree[f] for f in half if f in tree}
+        for file in half:
+            assert_alone_is_the_trees(cold, tree, file, set(half))
 
 
 def test_a_change_in_another_module_reaches_a_file_checked_alone(
@@ -191,14 +235,16 @@ def test_a_change_in_another_module_reaches_a_file_checked_alone(
     )
     after = findings_by_file(capsys, worker)[worker]
     assert after == findings_by_file(capsys, "--no-cache", worker)[worker]
-    # the constant sent as it is is reported where it is written (queries.py); completed by
-    # the call, at the call
+    # the constant sent as it is is reported where it is written (queries.py) by a run that
+    # checks it, here by this one (s39); completed by the call, at the call
     assert [(line, rule) for line, _, rule, _, _ in after] == [
+        (7, "TG001"),
         (8, "TG001"),
         (9, "TG001"),
         (10, "TG001"),
     ]
-    assert "(in SQL from app/queries.py)" in after[2][3]
+    assert "(the SQL is written at app/queries.py:" in after[0][4]
+    assert "(in SQL from app/queries.py)" in after[3][3]
     db = root / "app" / "db.py"
     db.write_text(db.read_text().replace("fetch(sql, *args)", "fetch('SELECT 1')"))
     # run_query no longer sends its argument: what workers.py passes it is not SQL any more;

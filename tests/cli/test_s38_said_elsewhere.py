@@ -4,8 +4,10 @@ run checks that file — and at the call that sends it when the run does not (se
 A pre-commit run checks the changed files only. `handlers.py` sending `QUERY` imported from
 `queries.py`, or the text of `sql/q.sql` it reads, unpinned: the tree's check said it at
 queries.py / q.sql, and the check of handlers.py alone said "No findings: 1 statement …
-proven" (the leak left to a file the run did not read). Not fixed yet (strict xfail): that
-run should say it at the call."""
+proven" (the leak left to a file the run did not read). Fixed in s39: the findings a file
+leaves to the file its SQL is written in (`FileReport.sent`, `Finding.read_from`, for
+constants of other modules too) are said at its calls when the run does not check that file
+(`walk.said_at_the_calls`)."""
 
 from __future__ import annotations
 
@@ -46,13 +48,6 @@ def _found(root: Path, *args: str) -> tuple[list[tuple[str, str]], dict[str, int
     return [(f["path"], f["rule"]) for f in document["findings"]], document["summary"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed: a file's findings are the tree's for that file (tests/cli/test_projects.py"
-    " and others hold that contract); a fix (said at the call when the run does not check the"
-    " file it is written in: `sent` findings kept by the command line) was written and left out"
-    " this session, as it changes that contract for ~10 tests",
-)
 @pytest.mark.parametrize("how", sorted(HANDLERS))
 @pytest.mark.parametrize("cache", [["--no-cache"], []], ids=["no-cache", "cache"])
 def test_the_sender_alone_says_what_is_written_elsewhere(

@@ -502,7 +502,7 @@ ORDER_PROJECT = {
 }
 
 
-Checked = dict[str, list[tuple[int, int, str, str, str]]]
+Checked = dict[str, list[tuple[int, int, str, str, str, str]]]
 
 
 def checked_in_every_order(tmp_path: Path, sources: dict[str, str]) -> Checked:
@@ -519,7 +519,10 @@ def checked_in_every_order(tmp_path: Path, sources: dict[str, str]) -> Checked:
 
     def check(name: str, index: ProjectIndex) -> list[tuple[int, int, str, str, str]]:
         found, _, _ = check_python_text(sources[name], analyzer, path=str(paths[name]), index=index)
-        return sorted((f.line, f.column, f.code, f.message, f.help) for f in found)
+        # (those said where their SQL is written, `read_from`, apart: "sent" to that file)
+        return sorted(
+            (f.line, f.column, f.code, f.message, f.help, f.read_from and "sent") for f in found
+        )
 
     alone = {n: check(n, ProjectIndex(project, root=str(tmp_path))) for n in sources}
     for order in itertools.permutations(sources):
@@ -530,13 +533,14 @@ def checked_in_every_order(tmp_path: Path, sources: dict[str, str]) -> Checked:
 
 def test_findings_do_not_depend_on_what_the_index_read_before(tmp_path: Path) -> None:
     alone = checked_in_every_order(tmp_path, ORDER_PROJECT)
-    found = {n: [(line, code) for line, _, code, _, _ in f] for n, f in alone.items()}
+    found = {n: [(line, code, sent) for line, _, code, _, _, sent in f] for n, f in alone.items()}
     assert found == {
-        "queries.py": [(6, "TG001")],
+        "queries.py": [(6, "TG001", "")],
         # BASE, sent as it is (wrappers.py:13, late.py:3): reported where it is written
-        "wrappers.py": [],
-        "users.py": [(4, "TG001"), (6, "TG001")],  # again() reaches fetch() through send()
-        "late.py": [(5, "TG001"), (6, "TG001")],
+        # (sent: said at the call only by a run that does not check queries.py, s39)
+        "wrappers.py": [(13, "TG001", "sent")],
+        "users.py": [(4, "TG001", ""), (6, "TG001", "")],  # again() reaches fetch() via send()
+        "late.py": [(3, "TG001", "sent"), (5, "TG001", ""), (6, "TG001", "")],
     }
     assert alone["users.py"][1][3].endswith("(in SQL from queries.py)")  # the project's path
 
@@ -567,6 +571,7 @@ def test_a_constant_that_comes_back_through_another_module_is_the_files_own(
             "leads in the SELECT statement is not pinned to one tenant",
             "add `leads.tenant_id = $n` to the WHERE of the SELECT statement "
             "(this SQL is sent by .fetch() at line 4)",
+            "",
         )
     ]
 
