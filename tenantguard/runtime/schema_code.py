@@ -25,6 +25,7 @@ way to change a setting from SQL).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -1181,13 +1182,53 @@ def trigger_writes(
     partitioned table (or of a parent of INHERITS) runs what its partitions' triggers run
     (`inherits`: rows of `INHERITS_QUERY`; helper h33d: workspace 1's note written through the
     parent moved every workspace's count in a partition's BEFORE trigger)."""
+    texts = [str(row[0]) for row in triggers if row[0]]
+    view_rows = [tuple(row) for row in views]
+    rules = [str(row[1]) for row in view_rows if row[2] == "rule" and row[1]]
+    if not texts and not rules:
+        return {}
+    inherit_rows = [tuple(row) for row in inherits]
+    # the same catalog read again with the same policy (each connection of a pool, each
+    # connection's catalog read after DDL that changed something else): read once, ~40-90 ms
+    # of PL/pgSQL read each time (keyed by the policy's whole content, `Policy.to_json`)
+    key = json.dumps([texts, view_rows, inherit_rows, _policy_key(policy)], default=str)
+    found = _TRIGGER_WRITES.pop(key, None)
+    if found is None:
+        found = _trigger_writes(texts, rules, view_rows, policy, inherit_rows)
+    _TRIGGER_WRITES[key] = found
+    while len(_TRIGGER_WRITES) > 8:
+        del _TRIGGER_WRITES[next(iter(_TRIGGER_WRITES))]
+    return {relation: dict(kinds) for relation, kinds in found.items()}
+
+
+_TRIGGER_WRITES: dict[str, dict[str, dict[str, str]]] = {}  # the last few, oldest first
+_POLICY_KEYS: dict[int, tuple[Any, str]] = {}  # id -> (the policy, kept alive; its key)
+
+
+def _policy_key(policy: Any) -> str:
+    """A policy's whole content as text (`to_json`, which builds it again), made once per
+    policy object of the last few."""
+    known = _POLICY_KEYS.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
+    key = json.dumps(policy.to_json(), sort_keys=True, default=str)
+    _POLICY_KEYS[id(policy)] = (policy, key)
+    while len(_POLICY_KEYS) > 8:
+        del _POLICY_KEYS[next(iter(_POLICY_KEYS))]
+    return key
+
+
+def _trigger_writes(
+    texts: list[str],
+    rules: list[str],
+    views: list[tuple[object, ...]],
+    policy: Any,
+    inherits: list[tuple[object, ...]],
+) -> dict[str, dict[str, str]]:
+    """`trigger_writes`, read."""
     from tenantguard.sources.schema.checks import hidden_writes, through_views
     from tenantguard.sources.schema.reading import SchemaInfo
 
-    texts = [str(row[0]) for row in triggers if row[0]]
-    rules = [str(row[1]) for row in views if row[2] == "rule" and row[1]]
-    if not texts and not rules:
-        return {}
     # the catalog prints `current_setting('app.tenant_id')` as `current_setting('app.tenant_id'
     # ::text)`: the tenant expressions are read in that spelling too
     deparsed = []

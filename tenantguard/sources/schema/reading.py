@@ -7,6 +7,7 @@ The top layer of `SchemaInfo` on `views`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -958,8 +959,10 @@ def _rows_only_strings(node: Any, text: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=2048)
 def _row_statement(statement: str) -> bool:
-    """One statement that is a query or a row change (see `_rows_only_strings`)."""
+    """One statement that is a query or a row change (see `_rows_only_strings`; once per text:
+    the runtime guard reads the catalog's functions again at each connection's read)."""
     import pglast
 
     text = "SELECT " + statement[len("RETURN") :] if statement.startswith("RETURN") else statement

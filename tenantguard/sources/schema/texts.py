@@ -8,6 +8,7 @@ Relies on nothing else of the reader (no state).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -295,16 +296,27 @@ def _shadowed_trigger_names(tree: Any) -> set[str]:
     }
 
 
+@functools.lru_cache(maxsize=512)
+def _plpgsql_tree(text: str) -> Any:
+    """pglast's reading of a PL/pgSQL body (its JSON as Python lists and dicts), None when it
+    rejects it. Read once per text: the readers below read one body several times, and the
+    runtime guard reads the catalog's functions again at each connection's catalog read (the
+    same texts). Shared: its readers walk it, never change it."""
+    import pglast
+
+    try:
+        return pglast.parse_plpgsql(text)
+    except Exception:  # pglast raises its own and PostgreSQL's errors
+        return None
+
+
 def _plpgsql_queries(text: str) -> tuple[list[str], str, tuple[tuple[str, str], ...]]:
     """The SQL a PL/pgSQL function runs: its statements and the queries inside its expressions
     (`n := (SELECT …)`, `IF EXISTS (SELECT …)`) as statements the proof can read, the text of
     its dynamic SQL (`EXECUTE …`), which it cannot, and its constants. A body pglast rejects is
     all opaque."""
-    import pglast
-
-    try:
-        tree = pglast.parse_plpgsql(text)
-    except Exception:  # pglast raises its own and PostgreSQL's errors
+    tree = _plpgsql_tree(text)
+    if tree is None:
         return [], text, ()
     queries: list[str] = []
     dynamic: list[str] = []
@@ -468,11 +480,8 @@ _LOOPS = frozenset(
 def _returned_queries(text: str) -> tuple[str, ...]:
     """The queries of a PL/pgSQL body's RETURN QUERY statements outside any loop (a loop's
     may read its variables); () for a body pglast rejects (opaque anyway)."""
-    import pglast
-
-    try:
-        tree = pglast.parse_plpgsql(text)
-    except Exception:  # pglast raises its own and PostgreSQL's errors
+    tree = _plpgsql_tree(text)
+    if tree is None:
         return ()
     found: list[str] = []
     stack: list[tuple[Any, bool]] = [(tree, False)]
@@ -493,11 +502,8 @@ def _returned_queries(text: str) -> tuple[str, ...]:
 def _plpgsql_function(text: str) -> tuple[dict[str, Any], list[Any]] | None:
     """A PL/pgSQL body as pglast reads it: the function and its datums (variables, by number);
     None when pglast rejects it."""
-    import pglast
-
-    try:
-        tree = pglast.parse_plpgsql(text)
-    except Exception:  # pglast raises its own and PostgreSQL's errors
+    tree = _plpgsql_tree(text)
+    if tree is None:
         return None
     function = tree[0].get("PLpgSQL_function", {}) if isinstance(tree, list) and tree else {}
     if not isinstance(function, dict):
