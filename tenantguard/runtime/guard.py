@@ -10,13 +10,14 @@ refused.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import re
 import sys
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import FrameType
+from types import FrameType, MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -274,6 +275,22 @@ _EXPLAIN = lazy_pattern(r"[ \t\n\r\f\v]*explain(?![\w$])", re.IGNORECASE)
 
 # what `Guard._with_view_facts` finds: failing views (-> cost), failing and chained columns
 _ViewFacts = tuple[dict[str, float], dict[str, set[str]], dict[str, set[str]]]
+
+
+@functools.lru_cache(maxsize=8)
+def _read_function_definitions(
+    definitions: tuple[str, ...],
+) -> tuple[Mapping[str, FunctionInfo], frozenset[str]]:
+    """The functions `definitions` (`pg_get_functiondef`) define, read as schema sources are
+    (`Guard.learn_function_definitions`), and those of them STABLE or IMMUTABLE. Once per
+    catalog: each connection of a pool reads the same (read only, shared)."""
+    from tenantguard.sources.schema.reading import SchemaInfo
+
+    schema = SchemaInfo()  # read once here, sorted again with each policy
+    for definition in definitions:
+        schema.add_sql(definition.rstrip().rstrip(";") + ";")
+    schema.settle_functions()
+    return MappingProxyType(schema.functions), frozenset(schema.stable_functions)
 
 
 class Guard:
@@ -716,14 +733,9 @@ class Guard:
         merged = known + tuple(d for d in definitions if d not in known)
         if merged == known:
             return
-        from tenantguard.sources.schema.reading import SchemaInfo
-
-        schema = SchemaInfo()  # read once here, sorted again with each policy
-        for definition in merged:
-            schema.add_sql(definition.rstrip().rstrip(";") + ";")
-        schema.settle_functions()
-        self._function_infos = schema.functions
-        self._function_stable = frozenset(schema.stable_functions)
+        infos, stable = _read_function_definitions(merged)
+        self._function_infos = dict(infos)
+        self._function_stable = stable
         self._relearn("_function_definitions", merged)
 
     def _with_functions(self, policy: Policy) -> Policy:
@@ -1035,51 +1047,41 @@ class Guard:
             and not self._places
         ):
             return self._with_view_facts(self._with_functions(self._with_path_functions(policy)))
+        # (one policy made with every change: each reads its own field of `policy` alone)
+        changes: dict[str, object] = {}
         if checked:
-            policy = policy.replace(
-                checked_foreign_keys={
-                    table: policy.checked_foreign_keys.get(table, ()) + checked.get(table, ())
-                    for table in {*policy.checked_foreign_keys, *checked}
-                }
-            )
+            changes["checked_foreign_keys"] = {
+                table: policy.checked_foreign_keys.get(table, ()) + checked.get(table, ())
+                for table in {*policy.checked_foreign_keys, *checked}
+            }
         if typed or domains:
-            policy = policy.replace(
-                tenant_column_types={
-                    **{sql_name(t): k for t, k in typed.items()},
-                    **{sql_name(t): k for t, k in policy.tenant_column_types.items()},
-                },
-                exact_domains={**domains, **policy.exact_domains},
-            )
+            changes["tenant_column_types"] = {
+                **{sql_name(t): k for t, k in typed.items()},
+                **{sql_name(t): k for t, k in policy.tenant_column_types.items()},
+            }
+            changes["exact_domains"] = {**domains, **policy.exact_domains}
         if self._places:
-            policy = policy.replace(
-                tenant_places={
-                    **{
-                        sql_name(t): k
-                        for t, k in policy.tenant_places.items()
-                        if t not in self._places
-                    },
-                    **{sql_name(t): k for t, k in self._places.items() if k is not None},
-                }
-            )
+            changes["tenant_places"] = {
+                **{
+                    sql_name(t): k for t, k in policy.tenant_places.items() if t not in self._places
+                },
+                **{sql_name(t): k for t, k in self._places.items() if k is not None},
+            }
         if hidden:
-            policy = policy.replace(
-                hidden_writes={
-                    table: {**hidden.get(table, {}), **policy.hidden_writes.get(table, {})}
-                    for table in {*policy.hidden_writes, *hidden}
-                }
-            )
+            changes["hidden_writes"] = {
+                table: {**hidden.get(table, {}), **policy.hidden_writes.get(table, {})}
+                for table in {*policy.hidden_writes, *hidden}
+            }
         if cascaded:
-            policy = policy.replace(
-                cascades={
-                    table: {**policy.cascades.get(table, {}), **cascaded.get(table, {})}
-                    for table in {*policy.cascades, *cascaded}
-                }
-            )
+            changes["cascades"] = {
+                table: {**policy.cascades.get(table, {}), **cascaded.get(table, {})}
+                for table in {*policy.cascades, *cascaded}
+            }
         if registry is not None:
-            policy = policy.replace(
-                tenant_root=sql_name(registry[0]), tenant_root_key=sql_name(registry[1])
-            )
+            changes["tenant_root"] = sql_name(registry[0])
+            changes["tenant_root_key"] = sql_name(registry[1])
         policy = policy.replace(
+            **changes,
             inlined_functions={
                 **inlined,
                 **{sql_name(n): b for n, b in policy.inlined_functions.items()},
