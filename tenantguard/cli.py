@@ -551,8 +551,11 @@ def _without_baseline(
 
     remaining = Counter(known)
     matched: list[Finding] | None = [] if write_file else None
+    roots = sorted({os.path.realpath(g.settings.root) for g in groups})
     kept = tally.reported(
-        without_baseline(tally.seen(findings), known, base, remaining=remaining, matched=matched)
+        without_baseline(
+            tally.seen(findings), known, base, remaining=remaining, matched=matched, roots=roots
+        )
     )
 
     def stale() -> list[dict[str, object]]:

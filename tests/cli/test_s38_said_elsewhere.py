@@ -67,3 +67,28 @@ def test_a_pinned_statement_written_elsewhere_is_proven_alone(tmp_path: Path, ho
     root = _project(tmp_path / "p", how, pinned=True)
     findings, summary = _found(root, "--no-cache", "app/handlers.py")
     assert findings == [] and summary["statements"] == 1
+
+
+@pytest.mark.parametrize("how", sorted(HANDLERS))
+def test_a_baseline_written_by_the_tree_holds_for_the_sender_alone(tmp_path: Path, how: str) -> None:
+    """A baseline written by a check of the tree records the leak where it is written; a
+    pre-commit run of the sender alone says it at the call: the same leak, hidden by that
+    entry (not a new one), while a new leak of the sender is still said (s39)."""
+    root = _project(tmp_path / "p", how, pinned=False)
+    written = run("check", "--no-cache", "--write-baseline", "tg-baseline.json", "app", cwd=root)
+    assert written.returncode == 0, written.stderr
+    entries = json.loads((root / "tg-baseline.json").read_text(encoding="utf-8"))
+    assert WRITTEN[how] in [e["path"] for e in entries["findings"]], entries
+    baseline = ["--no-cache", "--baseline", "tg-baseline.json"]
+    findings, summary = _found(root, *baseline, "app/handlers.py")
+    assert findings == [] and summary["hidden_by_baseline"] == 1, summary
+    assert _found(root, "--no-cache", "app/handlers.py")[0] == [("app/handlers.py", "TG001")]
+    handlers = root / "app" / "handlers.py"
+    handlers.write_text(
+        handlers.read_text(encoding="utf-8")
+        + "\n\nasync def g(conn):\n    return await conn.fetch('SELECT * FROM patients')\n",
+        encoding="utf-8",
+    )
+    assert _found(root, *baseline, "app/handlers.py")[0] == [("app/handlers.py", "TG001")]
+    # and the tree: the recorded one hidden, the new one said
+    assert _found(root, *baseline, "app")[0] == [("app/handlers.py", "TG001")]
