@@ -70,7 +70,9 @@ def test_a_pinned_statement_written_elsewhere_is_proven_alone(tmp_path: Path, ho
 
 
 @pytest.mark.parametrize("how", sorted(HANDLERS))
-def test_a_baseline_written_by_the_tree_holds_for_the_sender_alone(tmp_path: Path, how: str) -> None:
+def test_a_baseline_written_by_the_tree_holds_for_the_sender_alone(
+    tmp_path: Path, how: str
+) -> None:
     """A baseline written by a check of the tree records the leak where it is written; a
     pre-commit run of the sender alone says it at the call: the same leak, hidden by that
     entry (not a new one), while a new leak of the sender is still said (s39)."""
