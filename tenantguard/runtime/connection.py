@@ -704,10 +704,13 @@ class GuardedConnection(asyncpg.Connection):
             if verdict.writes:  # told again when it runs (`Wrote`)
                 return Wrote(wanted, owner_of(scope, verdict.touches_tenant_tables))
             return wanted
+        # one COMMIT, ROLLBACK, ROLLBACK TO…: sent even when the setting cannot be set before
+        # it, in a failed transaction (`_tg_forget`)
+        closing = verdict.ends_transaction and type(query) is str and is_control_statement(query)
         if plain and not self._tg_in_txn_set:
             # the end of a transaction reverts a value set inside it, which the guard may set
             # after this call is made and before it runs: decided when it runs
-            return Forget(wanted, True, ending=True)
+            return Forget(wanted, True, ending=True, closing=closing)
         # after this statement the setting's value is unknown (a rollback reverts what the
         # transaction set; anything else may change it): forgotten now, and again when it is
         # sent (its call may be kept and awaited after others set the setting again), so that
@@ -738,7 +741,7 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_catalog_stale = True
         self._tg_setting = None
         # whose state it leaves, told when it runs (it may be awaited in another block)
-        return Forget(wanted, plain, owner=owner_of(scope, tenant_rows))
+        return Forget(wanted, plain, owner=owner_of(scope, tenant_rows), closing=closing)
 
     def _tg_refuse_unnamed(self, guard: Guard, query: object) -> None:
         """Refuses a statement on a database where an operator, a cast, a domain's CHECK, a
@@ -1635,9 +1638,19 @@ class GuardedConnection(asyncpg.Connection):
 
     async def _tg_forget(self, plan: Forget) -> None:
         """Sets the setting as `plan` asks, then forgets what the guard knows of the session:
-        the statement about to run may change the setting (or the lexer's settings)."""
+        the statement about to run may change the setting (or the lexer's settings).
+
+        In a failed transaction the server refuses the setting's `set_config` (and every
+        statement but one that ends the transaction or goes back to a savepoint): the ROLLBACK
+        it was set for is sent all the same — refused with it, it never reached the server and
+        the connection stayed in the failed transaction for good, every later ROLLBACK refused
+        the same way (h39R). Such a statement reads no row; the setting is unknown after it."""
         if plan.value is not None and plan.value != self._tg_setting:
-            await self._tg_set(plan.value)
+            try:
+                await self._tg_set(plan.value)
+            except asyncpg.InFailedSQLTransactionError:
+                if not plan.closing:
+                    raise
         if plan.ending and not self._tg_in_txn_set:
             return  # it ends a transaction in which nothing was set: it reverts nothing
         self._tg_setting = None

@@ -116,16 +116,25 @@ class Wrote:
 class Forget:
     """A statement after which the setting's value is unknown: the setting `value` (None:
     leave it) before it runs, then forgotten; `plain`: it leaves nothing a reset would undo;
-    `ending`: it ends a transaction, forgotten only if the value was set inside it."""
+    `ending`: it ends a transaction, forgotten only if the value was set inside it; `closing`:
+    it is one statement ending the transaction or going back to a savepoint (COMMIT, ROLLBACK,
+    ROLLBACK TO…), sent even where the setting cannot be set first (a failed transaction)."""
 
-    __slots__ = ("ending", "owner", "plain", "value")
+    __slots__ = ("closing", "ending", "owner", "plain", "value")
 
     def __init__(
-        self, value: str | None, plain: bool, *, ending: bool = False, owner: object = None
+        self,
+        value: str | None,
+        plain: bool,
+        *,
+        ending: bool = False,
+        owner: object = None,
+        closing: bool = False,
     ) -> None:
         self.value = value
         self.plain = plain
         self.ending = ending
+        self.closing = closing
         # the `_tg_owner` of the state it leaves, decided when it was called (None: the
         # block that awaits it)
         self.owner = owner
