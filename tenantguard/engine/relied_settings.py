@@ -62,7 +62,7 @@ RELIED_ON_SETTINGS = {
             "condition that may fail after the tenant pin by PostgreSQL's default costs, and at "
             "other costs (every one 0) it runs first, on every tenant's rows, its error showing "
             "their values",
-            "leave the planner's cost settings at the server's values in requests (tune them "
+            "leave the planner's cost settings at the server's values in requests (tune them above 0 "
             "in postgresql.conf or for the role: ALTER ROLE … SET)",
         ),
     ),

@@ -141,8 +141,10 @@ from tenantguard.runtime.session import (
     schema_calls,
 )
 from tenantguard.runtime.startup import (
+    SERVER_RELIED_ON,
     _get_settings,
     lexes_standard,
+    server_setting_problem,
     session_problem,
     startup_problem,
 )
@@ -177,7 +179,10 @@ _fetchrow = asyncpg.Connection.fetchrow
 _fetchval = asyncpg.Connection.fetchval
 _PATH_QUERY = (
     "SELECT pg_catalog.current_schemas(true)::pg_catalog.text[], current_user::pg_catalog.text,"
-    " pg_catalog.current_setting('search_path')"
+    " pg_catalog.current_setting('search_path'), "
+    # the settings the proof relies on, as the server's and the role's defaults give them
+    # (ALTER DATABASE / ROLE … SET, postgresql.conf): `startup.server_setting_problem`
+    + ", ".join(f"pg_catalog.current_setting('{name}')" for name in SERVER_RELIED_ON)
 )
 _TEMPORARY_QUERY = (
     "SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class c"
@@ -1154,6 +1159,7 @@ class GuardedConnection(asyncpg.Connection):
             if path_row is not None:
                 found["path"], found["user"] = [path_row[0]], [path_row[1]]
                 found["setting"] = [path_row[2]]
+                found["relied"] = [dict(zip(SERVER_RELIED_ON, path_row[3:], strict=True))]
             global_names = sorted({*guard.policy.global_tables, *guard.policy.global_homes})
             for name, query, args in (
                 (
@@ -1415,6 +1421,16 @@ class GuardedConnection(asyncpg.Connection):
                     "set config `search_path` to the sessions' path, or ALTER ROLE / ALTER "
                     "DATABASE … RESET search_path",
                 )
+                self._tg_lexer_ok = self._tg_fast = False
+        relied = catalog.get("relied", [None])[0]
+        if relied is not None and self._tg_startup is None:
+            # a setting the proof relies on, set for the database or the role (or in
+            # postgresql.conf): every session starts with it, unseen by the startup packet
+            # and by the statements (h39R: `ALTER DATABASE d SET cpu_operator_cost = 0`, and
+            # clinic 1's proven read failed with `invalid input syntax for type integer:
+            # "Carla"`, clinic 2's patient)
+            self._tg_startup = server_setting_problem(relied)
+            if self._tg_startup is not None:
                 self._tg_lexer_ok = self._tg_fast = False
         if loose and self._tg_startup is None:
             # `tenant_id = 'acme'` is true of 'ACME' too: a pin selects other tenants' rows

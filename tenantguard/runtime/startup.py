@@ -113,6 +113,50 @@ def _reads_names_elsewhere(connection: asyncpg.Connection, key: str, text: str) 
     return any(policy.read_otherwise(path) for path in paths) or not paths
 
 
+# the settings the proof relies on that no ParameterStatus reports, read from the session as
+# it starts (the server's, the database's and the role's defaults: `server_setting_problem`)
+_COSTS = (
+    "cpu_operator_cost",
+    "cpu_tuple_cost",
+    "cpu_index_tuple_cost",
+    "seq_page_cost",
+    "random_page_cost",
+)
+SERVER_RELIED_ON = ("session_replication_role", *_COSTS)
+
+
+def server_setting_problem(values: dict[str, object]) -> tuple[str, str] | None:
+    """A setting the proof relies on (`RELIED_ON_SETTINGS`) whose value the session starts
+    with breaks what the proof assumes: set for the database or the role (`ALTER DATABASE |
+    ROLE … SET`) or in postgresql.conf, it reaches every session unseen by its startup packet
+    (`startup_problem`) and by its statements. `session_replication_role` other than origin
+    (foreign keys unchecked); a planner cost of 0, at which PostgreSQL evaluates a scan's
+    conditions in the order written, a failing one before the tenant pin (h39R: `ALTER
+    DATABASE d SET cpu_operator_cost = 0`, and clinic 1's proven read failed with `invalid
+    input syntax for type integer: "Carla"`, clinic 2's patient). Tuned costs above 0 keep
+    the order by cost the proof relies on: they pass."""
+    role = values.get("session_replication_role")
+    if role != "origin":
+        return (
+            f"the session starts with session_replication_role = {role} (set for the "
+            f"database or the role, or in postgresql.conf), {RELIED_ON_SETTINGS['session_replication_role'][0]}",
+            "ALTER ROLE / ALTER DATABASE … RESET session_replication_role (replication tools "
+            "connect unguarded)",
+        )
+    for name in _COSTS:
+        try:
+            zero = not float(str(values.get(name))) > 0  # (NaN too)
+        except ValueError:
+            zero = True
+        if zero:
+            return (
+                f"the session starts with {name} = {values.get(name)} (set for the database "
+                f"or the role, or in postgresql.conf), {RELIED_ON_SETTINGS[name][0]}",
+                f"ALTER ROLE / ALTER DATABASE … RESET {name}, or tune it above 0",
+            )
+    return None
+
+
 def session_problem(connection: asyncpg.Connection) -> tuple[str, str] | None:
     """Why the server would not read statements as the guard does, and what to do."""
     startup = getattr(connection, "_tg_startup", None)
