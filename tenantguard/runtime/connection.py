@@ -1118,6 +1118,21 @@ class GuardedConnection(asyncpg.Connection):
         return await call
 
     async def _tg_read_schema_code(self) -> None:
+        """`_tg_read_catalog_facts`, whose failure (a call cancelled or timed out while it
+        ran, the server's error) leaves the catalog to read again before the next statement:
+        the callers mark it read (`_tg_catalog_stale`) before reading, and a read cancelled
+        half-way left the facts of before the DDL that asked for it, trusted (h39R: the view
+        `pv` replaced by one passing every clinic's rows as clinic 1's; clinic 1's
+        `asyncio.wait_for(conn.fetch(…), 0.0005)` timed out in the read the watch's
+        notification asked for, and its next read of pv returned Ana, Bruno and Carla)."""
+        try:
+            await self._tg_read_catalog_facts()
+        except BaseException:
+            self._tg_catalog_stale = True
+            self._tg_fast = False
+            raise
+
+    async def _tg_read_catalog_facts(self) -> None:
         """Reads what the catalog says that the statements' text does not: which of the
         schema's functions may change a setting where no statement's text names them
         (`runtime.schema_code`: if any, no statement is plain on this connection — the setting
@@ -1971,13 +1986,20 @@ class GuardedConnection(asyncpg.Connection):
         """The watch's mark read (one round trip), and the catalog read again if it moved
         since this connection read it: before a statement proven by a column order, and
         after a notification on the watch's channel (which any session may send)."""
-        if not self.is_in_transaction():
-            self._tg_told = False
-            await self._tg_listen()  # (ended by schema code: made again before the mark's read)
         try:
-            mark = await self._tg_driver_call(lambda: _fetchval(self, _WATCH_VERSION_QUERY))
-        except asyncpg.UndefinedTableError:
-            mark = None  # the watch dropped: read again, without it
+            if not self.is_in_transaction():
+                self._tg_told = False
+                await self._tg_listen()  # (ended by schema code: made again before the mark's read)
+            try:
+                mark = await self._tg_driver_call(lambda: _fetchval(self, _WATCH_VERSION_QUERY))
+            except asyncpg.UndefinedTableError:
+                mark = None  # the watch dropped: read again, without it
+        except BaseException:
+            # cancelled or failed before the mark was compared (h39R): what the notification
+            # told is still to check, before the next statement
+            self._tg_told = True
+            self._tg_fast = False
+            raise
         if mark != self._tg_catalog_mark:
             self.tenantguard.catalog_changed()
             self._tg_catalog_stale = False
