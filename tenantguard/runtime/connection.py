@@ -53,7 +53,7 @@ from asyncpg.pool import Pool
 from tenantguard._patterns import lazy_pattern
 from tenantguard.engine.policy import ForeignKey, Policy
 from tenantguard.engine.referencing_keys import keys_through_views
-from tenantguard.engine.search_path import set_search_paths
+from tenantguard.engine.search_path import set_search_paths, without_comments
 from tenantguard.engine.spanning_keys import through_views
 from tenantguard.engine.sqltext import split_sql
 from tenantguard.errors import ConfigError
@@ -268,6 +268,24 @@ _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made b
 # the guard's connections read the catalog again (`_tg_catalog_stale`); a word in a string or a
 # comment counts too (the cost of a catalog read, never a wrong trust)
 _SCHEMA_CHANGE = lazy_pattern(r"(?i)(?<![\w$])(?:create|alter|drop|do|execute)(?![\w$])")
+# `SELECT … INTO [TEMP] t` (and WITH … SELECT … INTO, TABLE … INTO) creates a table with no
+# word of _SCHEMA_CHANGE (h39R: a temporary `countries`, every clinic's rows, shadowed the
+# global table unread): an INTO that is not an INSERT's or a MERGE's counts as a schema change
+_INTO = lazy_pattern(r"(?i)(?<![\w$])into(?![\w$])")
+_WRITE_INTO = lazy_pattern(r"(?i)(?<![\w$])(?:insert|merge)\s+into(?![\w$])")
+
+
+def _changes_schema(query: str) -> bool:
+    """May the statement (or script) create, change or drop a relation? Read in the text: a
+    word in a string or a comment counts too (a catalog read more, never one less)."""
+    if _SCHEMA_CHANGE.search(query) is not None:
+        return True
+    if "into" not in query.lower():
+        return False
+    bare = without_comments(query)
+    return len(_INTO.findall(bare)) > len(_WRITE_INTO.findall(bare))
+
+
 # a statement that may end the session's LISTEN of the catalog watch's channel (UNLISTEN *,
 # DISCARD ALL; a DO block's too): heard again before the next statement, with the catalog read
 # again (h37R); a word in a string or a comment counts too. (A schema function running UNLISTEN
@@ -732,7 +750,7 @@ class GuardedConnection(asyncpg.Connection):
         if (
             not verdict.plain
             and type(query) is str
-            and (_SCHEMA_CHANGE.search(query) is not None or verdict.calls & self._tg_ddl_code)
+            and (_changes_schema(query) or verdict.calls & self._tg_ddl_code)
         ):
             self._tg_changed_schema = True
             guard.catalog_changed()
