@@ -110,7 +110,8 @@ async def test_a_cost_reloaded_into_open_sessions(two_clinics: str) -> None:
     try:
         with tenant(1):
             assert [r[0] for r in await conn.fetch(ORACLE_BY_COST, 1)] == ["Ana", "Bruno"]
-        await _raw(two_clinics, "ALTER SYSTEM SET cpu_operator_cost = 0; SELECT pg_reload_conf();")
+        await _raw(two_clinics, "ALTER SYSTEM SET cpu_operator_cost = 0;")
+        await _raw(two_clinics, "SELECT pg_reload_conf()")
         try:
             for _ in range(50):  # the reload reaches the backend in a moment
                 if await conn.fetchval("SHOW cpu_operator_cost") == "0":
@@ -125,9 +126,8 @@ async def test_a_cost_reloaded_into_open_sessions(two_clinics: str) -> None:
                 except (asyncpg.PostgresError, TenantIsolationError) as error:
                     told = str(error)
         finally:
-            await _raw(
-                two_clinics, "ALTER SYSTEM RESET cpu_operator_cost; SELECT pg_reload_conf();"
-            )
+            await _raw(two_clinics, "ALTER SYSTEM RESET cpu_operator_cost;")
+            await _raw(two_clinics, "SELECT pg_reload_conf()")
     finally:
         await conn.close()
     assert "Carla" not in told and "TG-RUNTIME" in told
