@@ -988,8 +988,14 @@ def _check_group(
         # (a run of SQL files only streams as before: no Python file sends their statements)
         mixed = any(is_python(f.path) for f in files)
         # what a file leaves to the check of another file its SQL is written in is said at its
-        # calls when this run does not check that file (`said_at_the_calls`)
+        # calls when this run does not check that file, or does not run that rule there (a
+        # per-file ignore of queries.py is that file's own use: `said_at_the_calls`)
         checked_here = {f.relative for f in files if f.relative is not None}
+        enabled = _enabled_rules(group.selection)
+
+        def said_there(file: str, rule: str) -> bool:
+            return file in checked_here and (enabled is None or rule in enabled.in_file(file))
+
         for source in files:
             report = done.get(source.display)
             if report is None:  # checked now, in the same order
@@ -1003,7 +1009,7 @@ def _check_group(
                 yield report
         if held:
             for merged in merge_read_files(held):
-                yield said_at_the_calls(merged, checked_here)
+                yield said_at_the_calls(merged, said_there)
         if cache is not None:
             cache.save(facts, consulted, project)
             _say_unsaved(cache)

@@ -15,7 +15,7 @@ import functools
 import os
 import re
 import stat
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,13 +205,14 @@ def merge_read_files(reports: Iterable[FileReport]) -> list[FileReport]:
     return out
 
 
-def said_at_the_calls(report: FileReport, checked: Collection[str]) -> FileReport:
+def said_at_the_calls(report: FileReport, said_there: Callable[[str, str], bool]) -> FileReport:
     """`report` with the findings it leaves to the check of the file their SQL is written in
     (`FileReport.sent`: a `.sql` file it reads, a constant of another module it sends) said
-    here, at the calls, when that file is not among `checked` (this run's files, relative to
-    the project's root): a pre-commit run checks the changed files only, and the check of
-    `handlers.py` alone said "proven" of an unpinned query written in `queries.py` (s38)."""
-    here = tuple(f for f in report.sent if f.read_from.rpartition(":")[0] not in checked)
+    here, at the calls, when `said_there(file, rule)` is false (that file, relative to the
+    project's root, is not among this run's, or the rule does not run there): a pre-commit run
+    checks the changed files only, and the check of `handlers.py` alone said "proven" of an
+    unpinned query written in `queries.py` (s38)."""
+    here = tuple(f for f in report.sent if not said_there(f.read_from.rpartition(":")[0], f.code))
     if not here:
         return report
     return FileReport(

@@ -94,3 +94,15 @@ def test_a_baseline_written_by_the_tree_holds_for_the_sender_alone(
     assert _found(root, *baseline, "app/handlers.py")[0] == [("app/handlers.py", "TG001")]
     # and the tree: the recorded one hidden, the new one said
     assert _found(root, *baseline, "app")[0] == [("app/handlers.py", "TG001")]
+
+
+@pytest.mark.parametrize("how", sorted(HANDLERS))
+def test_a_rule_ignored_where_it_is_written_is_said_at_the_call(tmp_path: Path, how: str) -> None:
+    """A per-file ignore of TG001 in the file the SQL is written in is that file's own use
+    (an admin report there): the tree's check said the leak nowhere, sent from handlers.py,
+    where TG001 runs (s39)."""
+    root = _project(tmp_path / "p", how, pinned=False)
+    with (root / "pyproject.toml").open("a", encoding="utf-8") as config:
+        config.write(f'\n[tool.tenantguard.per-file-ignores]\n"{WRITTEN[how]}" = ["TG001"]\n')
+    tree, _ = _found(root, "--no-cache", "app")
+    assert ("app/handlers.py", "TG001") in tree and (WRITTEN[how], "TG001") not in tree, tree
