@@ -1378,7 +1378,7 @@ class FactCollector:
             if not items:
                 return None
             names = source.column_names
-            if names is None and not written and any(is_star(i) for i in items):
+            if names is None and not written and body.starred:
                 # `JOIN (SELECT * FROM products WHERE seller_id = $1) p ON t.product_id = p.id`
                 # (round 38, h38P): the `*`'s one table of that column, when no other item or
                 # source may output that name (exact either way: the answer is by the schema)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from tenantguard.engine.proof.syntax import SetChains
+from tenantguard.engine.proof.syntax import SetChains, is_star
 from tenantguard.engine.verdicts import PinValue
 
 __all__ = ["Block", "Fact", "PinValue", "Proof", "Role", "Source", "SourceKind", "Span"]
@@ -267,6 +267,7 @@ class Block:
         "_label",
         "_outputs",
         "_outputs_known",
+        "_starred",
         "ambiguous",
         "chains",
         "every_source",
@@ -324,6 +325,7 @@ class Block:
     _label: str | None
     _outputs: list[str] | None
     _outputs_known: bool
+    _starred: bool | None
 
     def __init__(
         self, node: exp.Expression, parent: Block | None, *, chains: SetChains | None = None
@@ -349,6 +351,7 @@ class Block:
         self._label = None
         self._outputs = None
         self._outputs_known = False
+        self._starred = None
 
     @property
     def label(self) -> str:
@@ -369,6 +372,16 @@ class Block:
             self._outputs = output_names(self.node)
             self._outputs_known = True
         return self._outputs
+
+    @property
+    def starred(self) -> bool:
+        """Does the block's select list hold a `*` (`is_star`), computed once: a key followed
+        through a derived table or CTE asks it at each step (False for a block that is no
+        SELECT)."""
+        if self._starred is None:
+            node = self.node
+            self._starred = type(node) is exp.Select and any(is_star(i) for i in node.expressions)
+        return self._starred
 
     @property
     def kind(self) -> str:
