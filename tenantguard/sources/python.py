@@ -592,6 +592,7 @@ class _ModuleCheck:
         # findings are that module's (`said_where_written`), said here only when a run does
         # not check that module (`Finding.read_from`)
         self.sending_written = False
+        self._formatting: dict[int, ast.expr] | None = None
 
     def run(self) -> None:
         for sink in self.sinks():
@@ -1130,8 +1131,44 @@ class _ModuleCheck:
             return set()  # (one statement of several in the literal: its own lines only)
         first, end = node.lineno, node.end_lineno or node.lineno
         if not self.nothing_else_after(end, node.end_col_offset):
-            return {first - 1, first}
+            # a literal then `% {"days": N}  # tenantguard: …` or `.strip()  # …`: the
+            # suppression after what formats the literal is the statement's (h39D: it was the
+            # dict key's, TG011, and the statement's TG001 stayed)
+            outer = self.formatting().get(id(node))
+            if outer is None:
+                return {first - 1, first}
+            end = outer.end_lineno or outer.lineno
+            if not self.nothing_else_after(end, outer.end_col_offset):
+                return {first - 1, first}
         return {first - 1, first, end - 1, end}
+
+    def formatting(self) -> dict[int, ast.expr]:
+        """For each string literal of the module, by id, the outermost expression that only
+        formats it: `%` with it on the left, `.format(…)`, `.strip()`, `.replace(…)` and
+        other methods called on it, chained (`CLAIM.strip() % args` of a literal); made on
+        first need."""
+        if self._formatting is None:
+            made: dict[int, ast.expr] = {}
+            inner: dict[int, int] = {}  # an expression's id -> the literal's it formats
+            tree = self.info.tree
+            # children before their parents (a parent is walked before them): the outermost
+            # expression of a chain is recorded last
+            for node in reversed(list(ast.walk(tree))) if tree is not None else ():
+                if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+                    held = node.left
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    held = node.func.value
+                else:
+                    continue
+                if isinstance(held, ast.Constant) and isinstance(held.value, str):
+                    inner[id(node)] = id(held)
+                elif id(held) in inner:
+                    inner[id(node)] = inner[id(held)]
+                else:
+                    continue
+                made[inner[id(node)]] = node
+            self._formatting = made
+        return self._formatting
 
     def nothing_else_after(self, line: int, column: int | None) -> bool:
         """Whether the rest of a line after a call or literal ends holds no other string or

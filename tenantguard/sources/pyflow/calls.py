@@ -978,6 +978,13 @@ class _Calls(_Texts):
                 # a query method kept in a dict, list or tuple, called through an item (h32g)
                 self.sink(node, f".{kept.attr}()", certain=kept.certain)
                 return True
+        if isinstance(func, ast.IfExp):
+            chosen = self.query_method(func)
+            if chosen is not None and chosen.attr != "callproc":
+                # `(conn.fetch if many else conn.fetchrow)(sql)`: the query method chosen there,
+                # called at once (h39D: no sink, SQL of any kind went unseen)
+                self.sink(node, f".{chosen.attr}()", certain=chosen.certain)
+                return True
         makers: tuple[ast.expr, ...] = (func,)
         unknown = False
         if isinstance(func, ast.Name):
@@ -1471,6 +1478,10 @@ class _Calls(_Texts):
         instance = self.instance_of(inner)
         if instance is not None:  # `q = Queries()`: q.by_org() runs Queries.by_org
             return instance
+        if isinstance(inner, ast.Subscript | ast.Call):
+            record = self.binding_of_receiver(inner)
+            if isinstance(record, InstanceRef) and record.given:
+                return record  # `q = BY_NAME[name]` of records: any of them (`Items.records`)
         if (
             isinstance(inner, ast.Tuple | ast.List)
             and inner.elts
@@ -1481,6 +1492,7 @@ class _Calls(_Texts):
                 tuple(self.evaluate(e) for e in inner.elts),
                 None,
                 rows=None if rows is None else tuple(tuple(map(self.evaluate, r)) for r in rows),
+                records=self.records_made(inner.elts),
             )
         members = _set_display(inner)
         if members is not None:  # `{"a", "b"}`, `frozenset({…})`: read by `in` and `for`
@@ -1501,8 +1513,20 @@ class _Calls(_Texts):
             ]
             if all(isinstance(k, str) for k in keys):
                 values = tuple(self.evaluate(v) for v in inner.values)
-                return Items(values, tuple(keys))  # type: ignore[arg-type]
+                records = self.records_made(inner.values)
+                return Items(values, tuple(keys), records=records)  # type: ignore[arg-type]
         return self.evaluate(node)
+
+    def records_made(self, elements: list[ast.expr]) -> tuple[InstanceRef, ...] | None:
+        """The objects a display's items make when each calls a record class of the project
+        with its fields given (`(Query("tags", "SELECT …"), Query(…))`): each one; else None."""
+        made: list[InstanceRef] = []
+        for element in elements:
+            instance = self.instance_of(element) if isinstance(element, ast.Call) else None
+            if instance is None or not instance.given:
+                return None
+            made.append(instance)
+        return tuple(made) if made else None
 
     def comprehension_items(self, node: ast.expr) -> Items | None:
         """A list or dict comprehension over an ordered tuple or list of constants, without a
@@ -1527,11 +1551,16 @@ class _Calls(_Texts):
         if not isinstance(node, ast.DictComp):
             return None
         filtered: list[bool] = []
-        pairs = self._each_constant(
-            node, lambda: (self.evaluate(node.key), self.evaluate(node.value)), filtered
-        )
+        made: list[Binding | None] = []
+
+        def read() -> tuple[Value, Value]:
+            made.append(self.binding_of_receiver(node.value))  # `{q.name: q for q in NAMED}`
+            return self.evaluate(node.key), self.evaluate(node.value)
+
+        pairs = self._each_constant(node, read, filtered)
         if not pairs:
             return None
+        records = tuple(r for r in made if isinstance(r, InstanceRef) and r.given)
         keys: list[str] = []
         for key, _ in pairs:
             if not (len(key) == 1 and is_constant(key[0])):
@@ -1539,7 +1568,12 @@ class _Calls(_Texts):
             keys.append("".join(p.text for p in key[0] if type(p) is Lit))
         if len(set(keys)) != len(keys):
             return None  # (a later key replaces an earlier one's value)
-        return Items(tuple(v for _, v in pairs), tuple(keys), subset=bool(filtered))
+        return Items(
+            tuple(v for _, v in pairs),
+            tuple(keys),
+            subset=bool(filtered),
+            records=records if len(records) == len(made) and not filtered else None,
+        )
 
     def dict_call(self, node: ast.expr) -> Items | None:
         """`dict(name="name", new="created_at")` (the builtin, keywords only): its items."""

@@ -798,7 +798,10 @@ def _changed_elsewhere_only(
             return False
         _, parameters, g_start, g_end = max(holders, key=lambda s: s[2])
         if name in parameters:
-            return False
+            # that function's own parameter (`def _page(self, sql, *args)` beside `def
+            # _rows(self, sql, *args)` and a method growing its local `args`): another
+            # variable, whatever that function does with it (h39D)
+            continue
         first = word.search(code, g_start, g_end)
         if first is None or _FRESH_BINDING.match(code, first.end()) is None:
             return False

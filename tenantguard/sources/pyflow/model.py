@@ -106,6 +106,10 @@ class Items:
     # some of these items, in this order: a dict comprehension with a condition kept those
     # that passed it (`{k: v for k, v in fields.items() if v is not None}`)
     subset: bool = False
+    # items that are each an object of a record class of the project made with its fields
+    # given (`NAMED = (Query("tags", "SELECT …"), …)`): each one, for `NAMED[0].sql`,
+    # `BY_NAME[k].sql`, `for q in NAMED: q.sql`
+    records: tuple[InstanceRef, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

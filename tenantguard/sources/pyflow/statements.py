@@ -771,7 +771,28 @@ class _Statements(_Calls):
                 for sub, value in zip(target.elts, columns, strict=True):
                     self.assign(sub, value, None)
                 return
+        record = self.looped_record(iterable)
+        if isinstance(target, ast.Name) and record is not None:
+            self.assign(target, record, None)  # `for q in NAMED:` — any of its records
+            return
         self.assign(target, self.iteration(iterable), None)
+
+    def looped_record(self, iterable: ast.expr) -> InstanceRef | None:
+        """What a loop over a tuple or list of records of the project (or a dict's
+        `.values()`) binds: any one of them (`Items.records`)."""
+        named = iterable
+        if _dict_view(iterable):
+            if iterable.func.attr != "values":
+                return None
+            named = iterable.func.value
+        if not isinstance(named, ast.Name | ast.Attribute):
+            return None
+        items = self.items_of(named)
+        if items is None or items.records is None or not items.ordered:
+            return None
+        if named is iterable and items.keys is not None:
+            return None  # `for k in BY_NAME`: its keys
+        return self.any_record(items.records, iterable)
 
     def unpacked(
         self, iterable: ast.expr, width: int, first: bool | None = None

@@ -196,7 +196,11 @@ class _Texts(_Values):
             if items.keys is None:
                 if how != "iter" or len(names) != 1:
                     return None
-                rows = [(v,) for v in items.values]
+                rows = (
+                    [(v,) for v in items.values]
+                    if items.records is None
+                    else [(r,) for r in items.records]  # `for q in NAMED`: each record
+                )
             else:
                 if (
                     (how == "items") != (len(names) == 2)

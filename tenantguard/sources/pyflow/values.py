@@ -176,6 +176,39 @@ class _Values(_Scopes):
             made.info, exact=True, bare=not node.args and not node.keywords, given=given
         )
 
+    def record_item(self, collection: ast.expr, key: ast.expr) -> InstanceRef | None:
+        """An item of a tuple, list or dict of records of the project each made with its
+        fields given (`Items.records`): the one a constant key names, else any of them."""
+        items = self.items_of(collection)
+        if items is None or items.records is None or not items.ordered:
+            return None
+        records = items.records
+        if isinstance(key, ast.Slice):
+            return None
+        if isinstance(key, ast.Constant):
+            if items.keys is not None and key.value in items.keys:
+                at = len(items.keys) - 1 - items.keys[::-1].index(key.value)
+                return records[at]
+            if items.keys is None and type(key.value) is int:
+                count = len(records)
+                return records[key.value] if -count <= key.value < count else None
+            if items.keys is not None and not any(k.startswith("\0") for k in items.keys):
+                return None  # no such item: the call fails at run time
+        return self.any_record(records, key)
+
+    def any_record(self, records: tuple[InstanceRef, ...], node: ast.AST) -> InstanceRef | None:
+        """Any one of these records, as one object whose fields hold any of their values
+        (each checked); None unless they are of one class and give the same fields."""
+        first = records[0]
+        names = [name for name, _ in first.given]
+        if any(r.info is not first.info or [n for n, _ in r.given] != names for r in records):
+            return None
+        given = tuple(
+            (name, union([dict(r.given)[name] for r in records], node, self.origin))
+            for name in names
+        )
+        return InstanceRef(first.info, exact=True, given=given)
+
     def _fields_given(self, info: ClassInfo, node: ast.Call) -> tuple[tuple[str, Value], ...]:
         """The fields a call of a dataclass or NamedTuple of the project gives, each with its
         argument's value (`Query("SELECT …", name="x")`); none where an argument is unpacked
@@ -202,6 +235,18 @@ class _Values(_Scopes):
         """The reference an expression stands for (`self`, a class, a module), if any."""
         if isinstance(node, ast.Name):
             return self.lookup(node.id)
+        if isinstance(node, ast.Subscript):
+            return self.record_item(node.value, node.slice)  # `NAMED[0]`, `BY_NAME[k]`
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            record = self.record_item(node.func.value, node.args[0])  # `BY_NAME.get(k)`
+            if record is not None:
+                return record
         if isinstance(node, ast.Call):
             if _is_name(node.func, "type") and len(node.args) == 1 and not node.keywords:
                 made = self.binding_of_receiver(node.args[0])  # `type(self)`: self's class
