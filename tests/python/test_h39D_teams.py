@@ -269,3 +269,58 @@ def test_a_suppression_after_what_formats_a_literal_is_the_literals(
     main(["check", "--no-cache", "--format", "json", str(tmp_path)])
     data = json.loads(capsys.readouterr().out)
     assert sorted((f["line"], f["rule"]) for f in data["findings"]) == [(13, "TG001")]
+
+
+# Class 5: importlib.resources anchored at a package of the project given as a module object,
+# `from teamsvc import sql as sql_pkg` then `resources.files(sql_pkg).joinpath("q.sql")
+# .read_text()`, or `import teamsvc.sql` then `files(teamsvc.sql)` (Python accepts a module
+# as the anchor): TG009 "computed at run time" at every call, and what a call adds to the
+# file's text (`+ " OR true"`) only that warning. Now the package's directory, as for
+# `files("teamsvc.sql")`.
+
+RESOURCES = {
+    "app/__init__.py": "",
+    "app/sql/__init__.py": '"""SQL files."""\n',
+    "app/sql/pinned.sql": "SELECT id FROM tasks WHERE team_id = $1\n",
+    "app/res.py": """\
+from importlib import resources
+
+import app.sql
+from app import sql as sql_pkg
+from app import res as this
+
+PINNED = resources.files(sql_pkg).joinpath("pinned.sql").read_text()
+DOTTED = (resources.files(app.sql) / "pinned.sql").read_text()
+MODULE = resources.files(this).joinpath("pinned.sql").read_text()
+
+
+async def a(conn):
+    return await conn.fetch(PINNED, 1)
+
+
+async def b(conn):
+    return await conn.fetch(DOTTED + " OR true", 1)
+
+
+async def c(conn):
+    return await conn.fetch(MODULE, 1)
+""",
+}
+
+
+def test_resources_of_a_package_given_as_a_module_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tenantguard]\ntenant_column = "team_id"\ntenant_tables = ["tasks"]\n',
+        encoding="utf-8",
+    )
+    for name, text in RESOURCES.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    main(["check", "--no-cache", "--format", "json", str(tmp_path)])
+    data = json.loads(capsys.readouterr().out)
+    found = sorted((Path(f["path"]).name, f["line"], f["rule"]) for f in data["findings"])
+    # `files(this)` of a module that is no package: its files are not known (TG009)
+    assert found == [("res.py", 8, "TG001"), ("res.py", 21, "TG009")]

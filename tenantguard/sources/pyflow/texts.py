@@ -943,6 +943,10 @@ class _Texts(_Values):
             if self.lookup(anchor) is None:
                 return os.path.dirname(os.path.abspath(own))
             return None
+        if own and isinstance(node, ast.Name | ast.Attribute):
+            package = self._package_module(node)
+            if package is not None:
+                return package
         text = _constant_text_of(self.evaluate(node))
         if not own or not text or not all(p.isidentifier() for p in text.split(".")):
             return None
@@ -950,6 +954,28 @@ class _Texts(_Values):
         if found is None:
             return None
         return found if os.path.isdir(found) else os.path.dirname(found)
+
+    def _package_module(self, node: ast.Name | ast.Attribute) -> str | None:
+        """The directory of a package of the project an anchor names as a module object
+        (`from app import sql as sql_pkg`, `import app.sql`: `files(sql_pkg)`,
+        `files(app.sql)`); None for anything else (a module that is no package included)."""
+        ref = self.binding_of_receiver(node)
+        found: str | None = None
+        if isinstance(ref, ImportedRef):
+            imported = self.index.imported(ref)
+            if isinstance(imported, ModuleRef):
+                ref = imported
+            elif imported is None and ref.module.importer:
+                # `from app import sql`: the submodule, when the package binds no such name
+                dotted = f"{ref.module.name}.{ref.name}" if ref.module.name else ref.name
+                where = os.path.dirname(os.path.abspath(ref.module.importer))
+                found = find_module(where, dotted, ref.module.level)
+        if isinstance(ref, ModuleRef) and ref.importer:
+            where = os.path.dirname(os.path.abspath(ref.importer))
+            found = find_module(where, ref.name, ref.level)
+        if found is None or os.path.basename(found) != "__init__.py":
+            return None
+        return os.path.dirname(found)
 
     def _path_texts(self, nodes: Sequence[ast.expr]) -> list[str] | None:
         """The constant texts of a path's parts (`"sql"`, a name bound to one), or None."""
