@@ -324,3 +324,26 @@ def test_resources_of_a_package_given_as_a_module_object(
     found = sorted((Path(f["path"]).name, f["line"], f["rule"]) for f in data["findings"])
     # `files(this)` of a module that is no package: its files are not known (TG009)
     assert found == [("res.py", 8, "TG001"), ("res.py", 21, "TG009")]
+
+
+# Class 6: text printed for people through a terminal object, rich's `console.print("SELECT *
+# FROM tasks  -- preview …")` or Django's `self.stdout.write("DELETE FROM comments …")`, was
+# checked as SQL standing alone (TG001) while `print(…)`, `click.echo(…)` and log calls were
+# messages. A `print` / `write` of anything else is still read.
+
+CONSOLE = """\
+import sys
+
+
+class Command:
+    def handle(self, console, team_id):
+        console.print("SELECT * FROM tasks  -- preview of the rows the purge removes")
+        self.stdout.write("DELETE FROM comments WHERE task_id = 1 will run")
+        sys.stderr.write("UPDATE labels SET name = 'x' is next")
+        self.console.print("SELECT id FROM labels")
+        doc.write("SELECT id FROM comments")
+"""
+
+
+def test_text_printed_on_a_terminal_is_a_message() -> None:
+    assert _teams(CONSOLE) == [(10, "TG001")]

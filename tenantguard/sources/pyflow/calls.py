@@ -30,6 +30,7 @@ from tenantguard.sources.pyflow.model import (
 )
 from tenantguard.sources.pyflow.names import (
     _BUILDERS,
+    _CONSOLE_WRITES,
     _CURSOR_METHODS,
     _CURSOR_RECEIVER,
     _DBAPI_DRIVERS,
@@ -276,6 +277,10 @@ class _Calls(_Texts):
                 isinstance(func.value, ast.Name) and func.value.id in ("click", "typer")
             ):
                 self._messages(node)
+                return
+            console = _CONSOLE_WRITES.get(name)
+            if console is not None and console.search(_receiver_name(func.value).lower()):
+                self._messages(node)  # `console.print(…)`, `self.stdout.write(…)`
                 return
             if name in _TABLE_COPIES:
                 self.module.copies.extend(self._named_tables(node))

@@ -160,6 +160,11 @@ _TEXT_PROBES = frozenset({"startswith", "endswith", "removeprefix", "removesuffi
 
 _TELEMETRY_RECEIVER = lazy_pattern(r"span|trace|sentry|telemetry|otel|scope")
 
+# text written for people on a terminal: rich's `console.print(…)` (`rich.print`,
+# `err_console.print`), Django's `self.stdout.write(…)`, `sys.stderr.write(…)` (h39D: a
+# `console.print("SELECT * FROM tasks  -- preview")` was TG001, `print(…)` was not)
+_CONSOLE_WRITES = {"print": lazy_pattern(r"console|rich"), "write": lazy_pattern(r"std(?:out|err)")}
+
 # DB-API drivers whose `cursor(name)` takes a cursor's name, not SQL
 _DBAPI_DRIVERS = frozenset(
     {"psycopg", "psycopg2", "psycopg2cffi", "pg8000", "aiopg", "psycopg_pool"}
