@@ -14,6 +14,7 @@ from typing import Any
 from sqlglot import exp
 
 from tenantguard.sources.schema.nodes import (
+    _DEEPEST_VIEW,
     _EXACT_BASES,
     _PINNING,
     BUILTIN_TYPES,
@@ -21,6 +22,7 @@ from tenantguard.sources.schema.nodes import (
     _domain_base,
     _enum,
     _output_name,
+    _parsed,
     _relname,
     _row_calls,
     _schema_of,
@@ -107,6 +109,49 @@ class _Types(_State):
                 return True
         names = list(_strings(getattr(type_name, "names", None) or ()))
         return bool(names) and names[-1] in self.loose_types
+
+    def _loose_query(self, node: Any, depth: int = 0) -> bool:
+        """Whether a query (CREATE TABLE AS's, SELECT … INTO's) may output a column that
+        compares loosely: the new table keeps each output's collation and type (h39A), so a
+        COLLATE of a nondeterministic collation, a cast to citext or a domain of one, a read of
+        a table with such a column or of a view (followed) whose query has one, or a call of a
+        function of the schema (its output types unread) anywhere in it — fail closed."""
+        from pglast.ast import Node
+        from pglast.parser import ParseError
+
+        stack: list[Any] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, tuple | list):
+                stack.extend(current)
+                continue
+            if not isinstance(current, Node):
+                continue
+            kind = type(current).__name__
+            called = list(_strings(getattr(current, "funcname", None) or ()))[-1:]
+            if kind == "CollateClause" and self._loose_type(None, current):
+                return True
+            if kind == "TypeName" and self._loose_type(current, None):
+                return True
+            if called and called[0] in self.functions:
+                return True
+            if kind == "RangeVar":
+                name = _relname(current)
+                if self.loose.get(name):
+                    return True
+                view = self.views.get(name)
+                if view is not None:
+                    if depth >= _DEEPEST_VIEW:
+                        return True
+                    try:
+                        body = _parsed(view.query)
+                    except ParseError:  # unread: fail closed
+                        return True
+                    if self._loose_query(body, depth + 1):
+                        return True
+                continue
+            stack.extend(getattr(current, f) for f in current if getattr(current, f) is not None)
+        return False
 
     def _lossy_type(self, type_name: Any, collate: Any) -> bool:
         """Whether a parameter compared with a column of this type (or an array of it) is typed

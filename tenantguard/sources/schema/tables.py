@@ -147,6 +147,10 @@ class _Tables(_Paths):
         self.order.pop(_relname(into.rel), None)  # its columns' order: not kept
         self._lossy_outputs(node, list(_strings(into.colNames)) or None)
         self.filled[_relname(into.rel)] = ViewInfo(query, list(_strings(into.colNames)) or None)
+        if names and (
+            any(self.loose.get(t) for t in _relations_read(node)) or self._loose_query(node)
+        ):  # as CREATE TABLE AS: each column keeps its collation and domain
+            self.loose.setdefault(_relname(into.rel), set()).update(names)
 
     def _table_element(self, table: str, columns: set[str], element: Any) -> None:
         from pglast.enums import ConstrType, TableLikeOption
@@ -293,7 +297,7 @@ class _Tables(_Paths):
         self.order.pop(name, None)  # its columns' order: not kept
         for read in _relations_read(source):  # a row held there may be copied whole (superset)
             self._row_slots.setdefault(name, set()).update(self._row_slots.get(read, ()))
-        if any(self.loose.get(t) for t in _relations_read(source)):
+        if any(self.loose.get(t) for t in _relations_read(source)) or self._loose_query(source):
             # a column keeps its collation and domain, under any name: fail closed
             self.loose.setdefault(name, set()).update(names)
 
