@@ -277,6 +277,7 @@ def pin_cost(source: Source, analysis: Analysis | None = None) -> float:
             fact is None
             or current.passthrough
             or fact.via_key
+            or fact.joined  # a join condition with a scan of its own (h39A)
             or fact.multi
             or fact.in_having
             or (isinstance(fact.conjunct, exp.In) and fact.conjunct.args.get("query"))

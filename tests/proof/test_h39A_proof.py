@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 from tests.conftest import fresh_database
@@ -126,3 +127,73 @@ def test_a_table_created_as_a_query_keeps_its_collation_judged(tmp_path: Path) -
         )
     for table in CTAS_EXACT:
         assert codes(f"SELECT title FROM {table} WHERE workspace_key = $1", policy) == [], table
+
+
+# 2. A pin through a FROM item PostgreSQL does not pull up is no condition of the scan: `tasks t
+# JOIN (VALUES ($1, 1), ($1, 2)) v(w, id) ON t.workspace_key = v.w … WHERE 10 / t.estimate > 0`
+# — a VALUES list of several rows (or a derived table or CTE that is a set operation,
+# MATERIALIZED, DISTINCT, kept by OFFSET 0) is a scan of its own, joined to t: the pin is a join
+# condition, and the division runs in t's scan on every workspace's rows. The proof costed
+# `t.workspace_key = v.w` as a condition of t's scan (v.w is `$1` in every row): no finding.
+# Now such a pin counts as evaluated after every condition (TG013). Twins: one row (PostgreSQL
+# pulls it up: `= $1` in the scan), a plain derived table, a CTE read once.
+JOINED = """
+CREATE TABLE tasks (id integer PRIMARY KEY, workspace_key text NOT NULL, title text NOT NULL,
+  estimate integer NOT NULL);
+INSERT INTO tasks VALUES (1, 'ws_acme', 'mine', 8), (2, 'ws_acme', 'mine2', 3),
+  (11, 'WS_ACME', 'theirs', 0);
+"""
+JOINED_READS = [
+    "SELECT t.title FROM tasks t JOIN (VALUES ($1, 1), ($1, 2)) v(w, id)"
+    " ON t.workspace_key = v.w AND t.id = v.id WHERE 10 / t.estimate > 0",
+    "SELECT t.title FROM tasks t JOIN (VALUES ($1, 1), ($1, 2)) v(w, id)"
+    " ON t.workspace_key = v.w AND t.id = v.id AND 10 / t.estimate > 0",
+    "MERGE INTO tasks t USING (VALUES ($1, 1), ($1, 2)) v(w, id) ON t.workspace_key = v.w"
+    " AND t.id = v.id AND 10 / t.estimate > 0 WHEN MATCHED THEN UPDATE SET title = t.title",
+    "SELECT t.title FROM tasks t JOIN (SELECT $1::text AS w UNION ALL SELECT $1::text) v"
+    " ON t.workspace_key = v.w WHERE 10 / t.estimate > 0",
+    "WITH v AS MATERIALIZED (SELECT $1::text AS w) SELECT t.title FROM tasks t"
+    " JOIN v ON t.workspace_key = v.w WHERE 10 / t.estimate > 0",
+    "SELECT t.title FROM tasks t JOIN (SELECT $1::text AS w OFFSET 0) v"
+    " ON t.workspace_key = v.w WHERE 10 / t.estimate > 0",
+    "SELECT t.title FROM tasks t JOIN (SELECT DISTINCT $1::text AS w) v"
+    " ON t.workspace_key = v.w WHERE 10 / t.estimate > 0",
+]
+JOINED_TWINS = [
+    "SELECT t.title FROM tasks t JOIN (VALUES ($1, 1)) v(w, id)"
+    " ON t.workspace_key = v.w AND t.id = v.id WHERE 10 / t.estimate > 0",
+    "SELECT t.title FROM tasks t JOIN (SELECT $1::text AS w) v"
+    " ON t.workspace_key = v.w WHERE 10 / t.estimate > 0",
+    "WITH v AS (SELECT $1::text AS w) SELECT t.title FROM tasks t"
+    " JOIN v ON t.workspace_key = v.w WHERE 10 / t.estimate > 0",
+    "SELECT t.title FROM tasks t JOIN (VALUES ($1, 1), ($1, 2)) v(w, id)"
+    " ON t.workspace_key = v.w AND t.id = v.id WHERE t.title <> 'x'",
+]
+
+
+async def test_a_pin_through_a_joined_values_list_runs_after_the_scan(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, JOINED) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in JOINED_TWINS:
+                rows = await conn.fetch(sql, "ws_acme")
+                assert sorted(r["title"] for r in rows) in (["mine"], ["mine", "mine2"]), sql
+            for sql in JOINED_READS:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(sql, "ws_acme")
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE workspace_key = 'WS_ACME'")
+            for sql in JOINED_READS:  # the other workspace's zero is what failed
+                async with conn.transaction():
+                    await conn.fetch(sql, "ws_acme")
+        finally:
+            await conn.close()
+
+
+def test_a_pin_through_a_joined_values_list_is_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, JOINED, tenant_column="workspace_key")
+    for sql in JOINED_READS:
+        assert codes(sql, policy) == ["TG013"], sql
+    for sql in JOINED_TWINS:
+        assert codes(sql, policy) == [], sql

@@ -25,6 +25,7 @@ from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, 
 from tenantguard.engine.proof.names import Names, known_columns, projection_items
 from tenantguard.engine.proof.syntax import (
     PARENS_AND_CASTS,
+    calls_volatile,
     conjuncts,
     disjuncts,
     identifier_name,
@@ -36,6 +37,9 @@ from tenantguard.engine.proof.syntax import (
     walk,
 )
 from tenantguard.engine.proof.values import multi_values
+
+# what keeps a SELECT whole, a subquery of its own (not pulled up into its reader)
+_KEPT_WHOLE = ("group", "having", "distinct", "limit", "offset", "fetch", "qualify", "locks")
 
 __all__ = ["SEVERAL", "SHARED", "FactCollector"]
 
@@ -826,8 +830,10 @@ class FactCollector:
                 # `IS NOT DISTINCT FROM nullif($1, 0)`: NULL for tenant 0, then rows of no
                 # tenant; `=` only reads nullif's NULL as matching nothing (h36B)
                 value = None
+            joined = False
             if value is None and self.has_values and not _null_safe(conjunct):
                 value = self.values_pin(block, other_side, visible)
+                joined = value is not None and self._joined(block, other_side, visible)
             selected: Source | None = None
             if (
                 value is None
@@ -857,7 +863,7 @@ class FactCollector:
                 # `= (SELECT p.tenant_id FROM p …)` once p is pinned to V
                 value, selected = self._subquery_pin(other_side)
             if value is not None:
-                fact = Fact(source, conjunct, clause, value=value)
+                fact = Fact(source, conjunct, clause, value=value, joined=joined)
             elif selected is not None and selected is not source:
                 fact = Fact(source, conjunct, clause, other=selected)
             elif multi_values(other_side, self.policy, self.model.lossy):
@@ -2030,6 +2036,48 @@ class FactCollector:
         output: bool = False,
     ) -> PinValue | None:
         return values_column_pin(self.model, self.names, block, side, visible, output=output)
+
+    def _joined(self, block: Block, side: exp.Expression, visible: Span | None) -> bool:
+        """Is the VALUES list, derived table or CTE whose column `side` is (one pinning value
+        in every row: `values_pin`) a scan of its own, joined — not pulled up into the block,
+        its column then the value itself in the scans it meets (h39A)? Pulled up: a VALUES
+        list of one row, a body of one plain SELECT row by row (not MATERIALIZED, a CTE read
+        once), with no volatile call and no call that may return a set (any call of a name no
+        built-in node is, to be sure). Joined, the pin is a join condition: a failing
+        condition of the source's own scan runs on every tenant's rows before it."""
+        while isinstance(side, exp.Paren):
+            side = side.this
+        source = self.names.resolve(block, side, visible) if type(side) is exp.Column else None
+        if source is None:
+            return True
+        node: exp.Expression | None
+        if source.kind is SourceKind.VALUES:
+            node = source.rows
+            if node is None or len(node.expressions) != 1:
+                return True
+        elif source.kind is SourceKind.DERIVED or source.kind is SourceKind.CTE:
+            if len(source.body) != 1:
+                return True
+            body = source.body[0]
+            node = body.node
+            if (
+                not isinstance(node, exp.Select)
+                or any(node.args.get(c) for c in _KEPT_WHOLE)
+                or id(body) in self.model.aggregating
+            ):
+                return True
+            cte = node.parent
+            if isinstance(cte, exp.CTE):
+                materialized = cte.args.get("materialized")
+                reads = len(self.model.readers.get(id(body), ()))
+                if materialized or (materialized is None and reads > 1):
+                    return True
+        else:
+            return True
+        return calls_volatile(node, self.policy) or any(
+            isinstance(call, exp.Anonymous | exp.Explode | exp.Unnest | exp.GenerateSeries)
+            for call in node.find_all(exp.Func)
+        )
 
     def _argument_facts(self, source: Source) -> None:
         """A function whose body pins its rows by a parameter: pinned by the argument given

@@ -37,6 +37,7 @@ class Fact:
     __slots__ = (
         "clause",
         "conjunct",
+        "joined",
         "multi",
         "null_safe",
         "other",
@@ -57,6 +58,9 @@ class Fact:
     # admits a NULL tenant column: `IS NOT DISTINCT FROM`, or shared rows (`OR … IS NULL`)
     null_safe: bool
     via_key: bool  # an equality through a composite foreign key (MATCH SIMPLE)
+    # the value is a column of a FROM item PostgreSQL keeps a scan of its own (a VALUES list of
+    # several rows, a body it does not pull up): a join condition, not one of the source's scan
+    joined: bool
 
     def __init__(
         self,
@@ -69,6 +73,7 @@ class Fact:
         pushed: bool = False,
         null_safe: bool = False,
         via_key: bool = False,
+        joined: bool = False,
     ) -> None:
         self.target = target
         self.conjunct = conjunct
@@ -79,6 +84,7 @@ class Fact:
         self.pushed = pushed
         self.null_safe = null_safe
         self.via_key = via_key
+        self.joined = joined
 
     @property
     def in_having(self) -> bool:
