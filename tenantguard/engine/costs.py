@@ -281,6 +281,7 @@ def pin_cost(source: Source, analysis: Analysis | None = None) -> float:
             or fact.multi
             or fact.in_having
             or (isinstance(fact.conjunct, exp.In) and fact.conjunct.args.get("query"))
+            or _in_values(fact.conjunct)
             or fact.conjunct.find(exp.Subquery) is not None  # a SubPlan: evaluated last
         ):
             return UNBOUNDED
@@ -301,6 +302,18 @@ def pin_cost(source: Source, analysis: Analysis | None = None) -> float:
         current = fact.other
         chained = True
     return UNBOUNDED
+
+
+def _in_values(conjunct: exp.Expression) -> bool:
+    """`x IN (VALUES (V), (V))` (sqlglot keeps the VALUES as the list's one item): a semi-join
+    with a VALUES list of several rows, a scan of its own, not a condition of x's scan (h39A;
+    one row is pulled up, `x = V`)."""
+    if not isinstance(conjunct, exp.In) or len(conjunct.expressions) != 1:
+        return False
+    values = conjunct.expressions[0]
+    while isinstance(values, exp.Paren | exp.Subquery):
+        values = values.this
+    return type(values) is exp.Values and len(values.expressions) > 1
 
 
 def _root_cost(conjunct: exp.Expression) -> float:

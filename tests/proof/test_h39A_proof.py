@@ -134,7 +134,8 @@ def test_a_table_created_as_a_query_keeps_its_collation_judged(tmp_path: Path) -
 # — a VALUES list of several rows (or a derived table or CTE that is a set operation,
 # MATERIALIZED, DISTINCT, kept by OFFSET 0) is a scan of its own, joined to t: the pin is a join
 # condition, and the division runs in t's scan on every workspace's rows. The proof costed
-# `t.workspace_key = v.w` as a condition of t's scan (v.w is `$1` in every row): no finding.
+# `t.workspace_key = v.w` as a condition of t's scan (v.w is `$1` in every row), and so `IN
+# (VALUES ($1), ($1))` (a semi-join with the list): no finding.
 # Now such a pin counts as evaluated after every condition (TG013). Twins: one row (PostgreSQL
 # pulls it up: `= $1` in the scan), a plain derived table, a CTE read once.
 JOINED = """
@@ -158,6 +159,11 @@ JOINED_READS = [
     " ON t.workspace_key = v.w WHERE 10 / t.estimate > 0",
     "SELECT t.title FROM tasks t JOIN (SELECT DISTINCT $1::text AS w) v"
     " ON t.workspace_key = v.w WHERE 10 / t.estimate > 0",
+    # IN a VALUES list of several rows: a semi-join with a scan of its own
+    "SELECT t.title FROM tasks t WHERE t.workspace_key IN (VALUES ($1), ($1))"
+    " AND 10 / t.estimate > 0",
+    "SELECT t.title FROM tasks t WHERE (t.workspace_key, t.id) IN (VALUES ($1, 1), ($1, 2))"
+    " AND 10 / t.estimate > 0",
 ]
 JOINED_TWINS = [
     "SELECT t.title FROM tasks t JOIN (VALUES ($1, 1)) v(w, id)"
@@ -168,6 +174,9 @@ JOINED_TWINS = [
     " JOIN v ON t.workspace_key = v.w WHERE 10 / t.estimate > 0",
     "SELECT t.title FROM tasks t JOIN (VALUES ($1, 1), ($1, 2)) v(w, id)"
     " ON t.workspace_key = v.w AND t.id = v.id WHERE t.title <> 'x'",
+    "SELECT t.title FROM tasks t WHERE t.workspace_key IN (VALUES ($1)) AND 10 / t.estimate > 0",
+    "SELECT t.title FROM tasks t WHERE (t.workspace_key, t.id) IN (($1, 1), ($1, 2))"
+    " AND 10 / t.estimate > 0",
 ]
 
 
