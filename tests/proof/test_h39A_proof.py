@@ -206,3 +206,62 @@ def test_a_pin_through_a_joined_values_list_is_judged(tmp_path: Path) -> None:
         assert codes(sql, policy) == ["TG013"], sql
     for sql in JOINED_TWINS:
         assert codes(sql, policy) == [], sql
+
+
+# 3. A FILTER pin over a view that computes on every row: `SELECT count(*) FILTER (WHERE
+# workspace_key = $1) FROM v_bad` — the FILTERs of a one-row aggregate block pin it (fp14), but
+# no pin reaches the scan, so a view's (or an inlined SQL function's) own condition that may
+# fail (`WHERE 100 / estimate > 0`), security_barrier or not, runs on every workspace's rows
+# before them; so does a FILTER's condition on a column the view computes by a failing
+# expression, before the pin in its AND (`r > 0 AND workspace_key = $1`; after it, the AND
+# stops first: refused all the same, a false alarm). Now the FILTERs pin no such source
+# (TG001). Twins: a plain view, the failing column read by the aggregate (its arguments are
+# computed after the FILTER).
+FILTERED = """
+CREATE TABLE tasks (id integer PRIMARY KEY, workspace_key text NOT NULL, title text NOT NULL,
+  estimate integer NOT NULL);
+CREATE VIEW v_bad AS SELECT * FROM tasks WHERE 100 / estimate > 0;
+CREATE VIEW v_sb WITH (security_barrier) AS SELECT * FROM tasks WHERE 100 / estimate > 0;
+CREATE VIEW v_ratio AS SELECT id, workspace_key, 100 / estimate AS r FROM tasks;
+CREATE VIEW v_plain AS SELECT id, workspace_key, title FROM tasks;
+CREATE FUNCTION all_tasks() RETURNS SETOF tasks LANGUAGE sql STABLE
+  AS $$ SELECT * FROM tasks WHERE 100 / estimate > 0 $$;
+INSERT INTO tasks VALUES (1, 'ws_acme', 'mine', 8), (11, 'WS_ACME', 'theirs', 0);
+"""
+FILTERED_READS = [
+    "SELECT count(*) FILTER (WHERE workspace_key = $1) FROM v_bad",
+    "SELECT count(*) FILTER (WHERE workspace_key = $1) FROM v_sb",
+    "SELECT count(*) FILTER (WHERE workspace_key = $1) FROM all_tasks()",
+    "SELECT count(*) FILTER (WHERE r > 0 AND workspace_key = $1) FROM v_ratio",
+]
+FILTERED_TWINS = [
+    "SELECT sum(r) FILTER (WHERE workspace_key = $1) FROM v_ratio",
+    "SELECT count(*) FILTER (WHERE workspace_key = $1) FROM v_plain",
+    "SELECT count(*) FILTER (WHERE workspace_key = $1) FROM tasks",
+]
+
+
+async def test_a_filter_pin_over_a_view_that_computes_on_every_row(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, FILTERED) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in FILTERED_TWINS:
+                assert [tuple(r) for r in await conn.fetch(sql, "ws_acme")] in ([(1,)], [(12,)])
+            for sql in FILTERED_READS:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(sql, "ws_acme")
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE workspace_key = 'WS_ACME'")
+            for sql in FILTERED_READS:  # the other workspace's zero is what failed
+                assert [tuple(r) for r in await conn.fetch(sql, "ws_acme")] == [(1,)], sql
+        finally:
+            await conn.close()
+
+
+def test_a_filter_pin_over_a_view_that_computes_on_every_row_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, FILTERED, tenant_column="workspace_key")
+    for sql in FILTERED_READS:
+        assert codes(sql, policy) == ["TG001"], sql
+    for sql in FILTERED_TWINS:
+        assert codes(sql, policy) == [], sql

@@ -1289,6 +1289,10 @@ class Model:
             and everything[0].unpinnable is None
             and group is None
             and having is None
+            # a view (or function) of the schema whose own conditions may fail or act runs
+            # them on every tenant's row before any FILTER (no pin reaches its scan: h39A)
+            and (everything[0].table or "") not in self.policy.failing_views
+            and (everything[0].table or "") not in self.policy.volatile_views
         ):
             filters = self._aggregate_filters(node, everything[0])
             for condition in filters or ():
@@ -1437,7 +1441,9 @@ class Model:
                 if not isinstance(aggregate, exp.AggFunc) or not isinstance(where, exp.Where):
                     return None
                 condition = where.this
-                if not self._plain_condition(condition):
+                if not self._plain_condition(condition) or self._reads_failing_column(
+                    condition, source
+                ):
                     return None
                 if not any(
                     type(c) is exp.EQ and self._pins_by_value(c, source, tenant)
@@ -1454,6 +1460,16 @@ class Model:
                 return None
             stack.extend(current.iter_expressions())
         return filters
+
+    def _reads_failing_column(self, condition: exp.Expression, source: Source) -> bool:
+        """Does a FILTER's condition read a column the view computes by an expression that
+        may fail (`Policy.failing_columns`: `100 / (points - 8) AS r`)? The condition runs on
+        every row, so the expression does too, unless a pin before it in an AND stops it there
+        (PostgreSQL evaluates a FILTER's AND in order): in any order, to be sure (h39A)."""
+        failing = self.policy.failing_columns.get(source.table or "") or frozenset()
+        return bool(failing) and any(
+            identifier_name(c.this) in failing for c in condition.find_all(exp.Column)
+        )
 
     def _plain_condition(self, condition: exp.Expression) -> bool:
         """Columns, values, comparisons and connectives only (a tenant expression counts)."""

@@ -73,7 +73,10 @@ What pins a reference `R`:
   or aggregate outside the filters, no GROUP BY — a group of another tenant's rows only shows
   its key —, no HAVING, no window, no WHERE, no join, no nested query), each filter holding
   columns, values, comparisons and connectives only (it runs on every row: no call, no cast of
-  a column);
+  a column) — R a table, or a view or function of the schema that computes nothing on its
+  rows that may fail or act (no pin reaches its scan: a view's own `WHERE 100 / n > 0` runs
+  on every tenant's rows before the FILTERs, and so does a filter's test of a column the view
+  computes by a failing expression, h39A);
 - the same equality spelled `IS NOT DISTINCT FROM` (or `NOT (… IS DISTINCT FROM V)`; on a
   nullable tenant column too, with or without `shared_rows`: V is the request's tenant, never
   NULL — the runtime guard refuses a NULL bound where it checks a pin — so no row of no tenant
@@ -396,7 +399,10 @@ NOT, `<>`, ranges, `IS NOT NULL`, `coalesce(…)` (but the forms above), a value
 other than the tenant column never pin. Nor does anything pin a table whose tenant column the
 schema sources declare to compare loosely — `citext`, a collation created `deterministic =
 false` (or `FROM` one), a domain over either, also through `LIKE`, `INHERITS`, `PARTITION OF`
-or `ALTER COLUMN … TYPE`: `workspace = 'acme'` matches 'ACME' there, even as `workspace::text`
+or `ALTER COLUMN … TYPE`, or a `CREATE TABLE … AS` (`SELECT … INTO`) whose query applies one
+(`workspace COLLATE ci AS workspace`, a cast to such a domain, a view's column of one, a set
+operation's branch; a call of a schema function, its types unread: h39A) — each column keeps
+its collation and type: `workspace = 'acme'` matches 'ACME' there, even as `workspace::text`
 (the cast keeps the collation) or chained from an exact column (the comparison takes the
 column's collation); an upsert on it is TG003.
 

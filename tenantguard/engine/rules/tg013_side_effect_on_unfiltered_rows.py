@@ -74,7 +74,10 @@ an argument of a function (`round($1, 2)`), a VALUES column, a CASE result or a 
 beside a decimal (`$01` is `$1`; a window's PARTITION BY comes after the WHERE: h37B) —
 is converted on every row, one unit more (h37A)). Such a condition is reported when its cost is at most its source's pin's; a
 pin that is not a condition of the source's own scan (a composite foreign key, `IN (SELECT …)`,
-a derived table pinned inside) counts as evaluated after every condition. A failing call in
+a derived table pinned inside; a column of a VALUES list of several rows, or of a derived
+table or CTE PostgreSQL keeps whole — a set operation, MATERIALIZED or read twice, DISTINCT,
+GROUP BY, LIMIT/OFFSET, a volatile or set-returning call —, and `IN (VALUES (V), (V))`: a join
+with a scan of its own, h39A) counts as evaluated after every condition. A failing call in
 the select list of a derived table PostgreSQL merges into its reader counts in the reader's
 conditions that test its output (`(SELECT current_setting(name) AS s …) d WHERE d.s IS NULL`),
 and so does one in a VALUES list of one row in FROM, pulled up alike (`LATERAL (VALUES (10 /
