@@ -65,6 +65,68 @@ def pinned_readers(
     ]
 
 
+# what PostgreSQL evaluates whole on each row, its parts in their written order: a CASE (its
+# WHEN tests and operand before any result), coalesce, IS TRUE, IS NOT DISTINCT FROM TRUE —
+# never split into conditions ordered by cost, as the ANDs of a WHERE are (`NOT NOT c` and
+# `c = TRUE` are simplified to `c`, and split)
+_EVALUATED_WHOLE = (exp.Case, exp.Coalesce, exp.Is, exp.NullSafeEQ)
+# where a condition's walk up stops: its clause, its block
+_CLAUSES = (exp.Where, exp.Having, exp.Join, exp.Select, exp.Subquery, exp.Merge)
+
+
+def pinned_with(
+    analysis: Analysis,
+    block: Block,
+    node: exp.Expression,
+    parts: list[exp.Expression],
+    visible: Span | None,
+) -> Source | None:
+    """A source whose pin sits with `node` in one expression PostgreSQL evaluates whole on
+    every row (h39A: `CASE WHEN 10 / estimate > 0 THEN workspace_key = $1 ELSE workspace_key =
+    $1 END`, `(10 / estimate > 0 AND workspace_key = $1) IS TRUE`, `coalesce(…, FALSE)`): the
+    proof reads the pin out of the form, but the server runs the form's parts in order on
+    each row, `node` before (or without) the pin. None when `node` is under no such form, or
+    no source read by `parts` is pinned inside the same one."""
+    wrapper: exp.Expr | None = None
+    current: exp.Expr | None = node.parent
+    while current is not None and not isinstance(current, _CLAUSES):
+        if isinstance(current, _EVALUATED_WHOLE):
+            wrapper = current  # the outermost
+        current = current.parent
+    if wrapper is None:
+        return None
+    return next(
+        (
+            s
+            for s in sources_of(analysis, block, parts, visible)
+            if s.block is block
+            and carries_tenant_rows(s)
+            and any(
+                is_within(f.conjunct, wrapper) and not _after_in_an_and(f.conjunct, node, wrapper)
+                for f in s.facts
+            )
+        ),
+        None,
+    )
+
+
+def _after_in_an_and(pin: exp.Expr, node: exp.Expression, wrapper: exp.Expr) -> bool:
+    """Is `node` in the right operand of an AND (inside `wrapper`) whose left operand holds
+    `pin`? The AND evaluates its left first and stops there where it is FALSE: `(workspace_key
+    = $1 AND 10 / estimate > 0) IS TRUE` divides on the pinned rows only."""
+    current: exp.Expr | None = node
+    while current is not None and current is not wrapper:
+        parent = current.parent
+        if (
+            isinstance(parent, exp.And)
+            and parent.expression is current
+            and is_within(pin, parent.this)
+        ):
+            return True
+        current = parent
+    return False
+
+
 def join_filter_after_the_scan(
     analysis: Analysis, block: Block, conjunct: exp.Expr, source: Source
 ) -> bool:

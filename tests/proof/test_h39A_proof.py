@@ -265,3 +265,55 @@ def test_a_filter_pin_over_a_view_that_computes_on_every_row_judged(tmp_path: Pa
         assert codes(sql, policy) == ["TG001"], sql
     for sql in FILTERED_TWINS:
         assert codes(sql, policy) == [], sql
+
+
+# 4. A pin inside a form PostgreSQL evaluates whole, after a part that may fail: `CASE WHEN 10 /
+# estimate > 0 THEN workspace_key = $1 ELSE workspace_key = $1 END` (a simple CASE's operand
+# alike), `(10 / estimate > 0 AND workspace_key = $1) IS TRUE`, `coalesce(… AND …, FALSE)`. The
+# proof reads the pin out of the form, but the server evaluates the form on every row, its WHEN
+# tests and its AND's operands in their written order: the division runs on every workspace's
+# rows. Now TG013 (`placement.pinned_with`). Twins: the pin first in the AND, the failing part
+# in a form of its own beside a plain pin, `NOT NOT (…)` (the planner splits it).
+WHOLE = JOINED
+WHOLE_READS = [
+    "SELECT title FROM tasks WHERE CASE WHEN 10 / estimate > 0 THEN workspace_key = $1"
+    " ELSE workspace_key = $1 END",
+    "SELECT title FROM tasks WHERE CASE 10 / estimate WHEN 1 THEN workspace_key = $1"
+    " ELSE workspace_key = $1 END",
+    "SELECT title FROM tasks WHERE CASE WHEN 10 / estimate > 0 THEN workspace_key = $1 END",
+    "SELECT title FROM tasks WHERE (10 / estimate > 0 AND workspace_key = $1) IS TRUE",
+    "SELECT title FROM tasks WHERE coalesce(10 / estimate > 0 AND workspace_key = $1, false)",
+]
+WHOLE_TWINS = [
+    "SELECT title FROM tasks WHERE (workspace_key = $1 AND 10 / estimate > 0) IS TRUE",
+    "SELECT title FROM tasks WHERE workspace_key = $1 AND (10 / estimate > 0) IS TRUE",
+    "SELECT title FROM tasks WHERE NOT NOT (10 / estimate > 0 AND workspace_key = $1)",
+    "SELECT title FROM tasks WHERE CASE WHEN title <> 'x' THEN workspace_key = $1"
+    " ELSE workspace_key = $1 END",
+]
+
+
+async def test_a_pin_inside_a_form_evaluated_whole(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, WHOLE) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in WHOLE_TWINS:
+                rows = await conn.fetch(sql, "ws_acme")
+                assert sorted(r["title"] for r in rows) == ["mine", "mine2"], sql
+            for sql in WHOLE_READS:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await conn.fetch(sql, "ws_acme")
+            await conn.execute("UPDATE tasks SET estimate = 1 WHERE workspace_key = 'WS_ACME'")
+            for sql in WHOLE_READS:  # the other workspace's zero is what failed
+                rows = await conn.fetch(sql, "ws_acme")
+                assert "theirs" not in [r["title"] for r in rows], sql
+        finally:
+            await conn.close()
+
+
+def test_a_pin_inside_a_form_evaluated_whole_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, WHOLE, tenant_column="workspace_key")
+    for sql in WHOLE_READS:
+        assert codes(sql, policy) == ["TG013"], sql
+    for sql in WHOLE_TWINS:
+        assert codes(sql, policy) == [], sql

@@ -274,6 +274,7 @@ from tenantguard.engine.placement import (
     pinned_by_setting,
     pinned_inside,
     pinned_readers,
+    pinned_with,
     pulled_up_before_the_pin,
     pulled_up_values,
     read_as,
@@ -568,6 +569,8 @@ def _errors_before_the_pin(
         if cost is None:
             cost = costs[key] = _cost(conjunct, upper=False, policy=ctx.policy, within=node)  # type: ignore[arg-type]
         source = pinned_after(reading, cost, analysis)
+        if source is None:  # in one form with the pin, evaluated whole in order (h39A)
+            source = pinned_with(analysis, block, node, parts, visible)
         if source is None:
             # a condition of a subquery PostgreSQL pulls up, on an enclosing source (h37A)
             pulled = pulled_up_before_the_pin(analysis, locate, block, parts, visible, cost)
