@@ -77,7 +77,11 @@ pin that is not a condition of the source's own scan (a composite foreign key, `
 a derived table pinned inside; a column of a VALUES list of several rows, or of a derived
 table or CTE PostgreSQL keeps whole — a set operation, MATERIALIZED or read twice, DISTINCT,
 GROUP BY, LIMIT/OFFSET, a volatile or set-returning call —, and `IN (VALUES (V), (V))`: a join
-with a scan of its own, h39A) counts as evaluated after every condition. A failing call in
+with a scan of its own, h39A) counts as evaluated after every condition. A part of a pin's
+own form that PostgreSQL evaluates whole on every row — the WHEN tests or operand of a CASE
+pin (`CASE WHEN 10 / n > 0 THEN tenant_id = $1 ELSE tenant_id = $1 END`), an AND's operand
+written before the pin under IS TRUE or coalesce — runs before the pin (h39A); `NOT NOT c`,
+`c = TRUE` and an OR of pins are simplified and split into conditions ordered by cost. A failing call in
 the select list of a derived table PostgreSQL merges into its reader counts in the reader's
 conditions that test its output (`(SELECT current_setting(name) AS s …) d WHERE d.s IS NULL`),
 and so does one in a VALUES list of one row in FROM, pulled up alike (`LATERAL (VALUES (10 /
