@@ -75,18 +75,14 @@ _CLAUSES = (exp.Where, exp.Having, exp.Join, exp.Select, exp.Subquery, exp.Merge
 
 
 def pinned_with(
-    analysis: Analysis,
-    block: Block,
-    node: exp.Expression,
-    parts: list[exp.Expression],
-    visible: Span | None,
+    analysis: Analysis, block: Block, node: exp.Expression, visible: Span | None
 ) -> Source | None:
     """A source whose pin sits with `node` in one expression PostgreSQL evaluates whole on
     every row (h39A: `CASE WHEN 10 / estimate > 0 THEN workspace_key = $1 ELSE workspace_key =
     $1 END`, `(10 / estimate > 0 AND workspace_key = $1) IS TRUE`, `coalesce(…, FALSE)`): the
     proof reads the pin out of the form, but the server runs the form's parts in order on
     each row, `node` before (or without) the pin. None when `node` is under no such form, or
-    no source read by `parts` is pinned inside the same one."""
+    no source the form reads is pinned inside it."""
     wrapper: exp.Expr | None = None
     current: exp.Expr | None = node.parent
     while current is not None and not isinstance(current, _CLAUSES):
@@ -98,7 +94,7 @@ def pinned_with(
     return next(
         (
             s
-            for s in sources_of(analysis, block, parts, visible)
+            for s in sources_of(analysis, block, list(wrapper.find_all(exp.Column)), visible)
             if s.block is block
             and carries_tenant_rows(s)
             and any(
@@ -237,6 +233,15 @@ def run_before_the_pin(
         if position == "after" and not moved_to_where(ctx, block, conjunct):
             continue
         parts: list[exp.Expression] = list(conjunct.find_all(exp.Column))
+        wrapped = pinned_with(analysis, block, node, visible)  # in one form with a pin (h39A)
+        if (
+            wrapped is not None
+            and id(conjunct) not in reported
+            and (decided is None or decided(analysis, node, conjunct, block, wrapped))
+        ):
+            reported.add(id(conjunct))
+            yield node, wrapped
+            continue
         if not parts:
             continue
         key: exp.Expr = conjunct

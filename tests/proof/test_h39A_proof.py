@@ -329,9 +329,57 @@ async def test_a_pin_inside_a_form_evaluated_whole(postgres: ThrowawayPostgres) 
             await conn.close()
 
 
+# random() in such a form runs on every row too: the session's next random() tells how many
+# rows of other workspaces the scan met (h28b's class); pin first in the AND, on tenant 1's only
+RANDOM_READ = (
+    "SELECT title FROM tasks WHERE coalesce(random() < 2 AND title <> '' AND workspace_key = $1,"
+    " false)"
+)
+RANDOM_TWIN = (
+    "SELECT title FROM tasks WHERE coalesce(workspace_key = $1 AND random() < 2 AND title <> '',"
+    " false)"
+)
+
+
+async def _next_random(conn: asyncpg.Connection, sql: str, drop_theirs: bool) -> float:
+    async with conn.transaction():
+        if drop_theirs:
+            await conn.execute("DELETE FROM tasks WHERE workspace_key = 'WS_ACME'")
+        await conn.execute("SELECT setseed(0.5)")
+        await conn.fetch(sql, "ws_acme")
+        raise _Rollback(await conn.fetchval("SELECT random()"))  # rolled back
+
+
+class _Rollback(Exception):
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
+async def _random_after(conn: asyncpg.Connection, sql: str, drop_theirs: bool) -> float:
+    try:
+        await _next_random(conn, sql, drop_theirs)
+    except _Rollback as done:
+        return done.value
+    raise AssertionError("not reached")
+
+
+async def test_random_in_a_pin_form_counts_other_rows(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, WHOLE) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            assert await _random_after(conn, RANDOM_READ, False) != await _random_after(
+                conn, RANDOM_READ, True
+            )
+            assert await _random_after(conn, RANDOM_TWIN, False) == await _random_after(
+                conn, RANDOM_TWIN, True
+            )
+        finally:
+            await conn.close()
+
+
 def test_a_pin_inside_a_form_evaluated_whole_judged(tmp_path: Path) -> None:
     policy = policy_for(tmp_path, WHOLE, tenant_column="workspace_key")
-    for sql in WHOLE_READS:
+    for sql in [*WHOLE_READS, RANDOM_READ]:
         assert codes(sql, policy) == ["TG013"], sql
-    for sql in WHOLE_TWINS:
+    for sql in [*WHOLE_TWINS, RANDOM_TWIN]:
         assert codes(sql, policy) == [], sql

@@ -80,7 +80,9 @@ GROUP BY, LIMIT/OFFSET, a volatile or set-returning call —, and `IN (VALUES (V
 with a scan of its own, h39A) counts as evaluated after every condition. A part of a pin's
 own form that PostgreSQL evaluates whole on every row — the WHEN tests or operand of a CASE
 pin (`CASE WHEN 10 / n > 0 THEN tenant_id = $1 ELSE tenant_id = $1 END`), an AND's operand
-written before the pin under IS TRUE or coalesce — runs before the pin (h39A); `NOT NOT c`,
+written before the pin under IS TRUE or coalesce — runs before the pin, and so does a side
+effect or random() there (`coalesce(random() < 2 AND name <> '' AND tenant_id = $1, FALSE)`:
+the next random() tells how many rows the scan met; h39A); `NOT NOT c`,
 `c = TRUE` and an OR of pins are simplified and split into conditions ordered by cost. A failing call in
 the select list of a derived table PostgreSQL merges into its reader counts in the reader's
 conditions that test its output (`(SELECT current_setting(name) AS s …) d WHERE d.s IS NULL`),
@@ -574,7 +576,7 @@ def _errors_before_the_pin(
             cost = costs[key] = _cost(conjunct, upper=False, policy=ctx.policy, within=node)  # type: ignore[arg-type]
         source = pinned_after(reading, cost, analysis)
         if source is None:  # in one form with the pin, evaluated whole in order (h39A)
-            source = pinned_with(analysis, block, node, parts, visible)
+            source = pinned_with(analysis, block, node, visible)
         if source is None:
             # a condition of a subquery PostgreSQL pulls up, on an enclosing source (h37A)
             pulled = pulled_up_before_the_pin(analysis, locate, block, parts, visible, cost)
