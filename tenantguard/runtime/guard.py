@@ -494,6 +494,14 @@ class Guard:
         self._owns_expressions = self._owns()
         self.clear_cache()
         if policy is not old:
+            # what the connections read of the catalog was read FOR the old policy (the tables
+            # holding the tenant column it does not list, what the triggers write to its
+            # tenant tables, the keys and cascades reaching them): each reads it again before
+            # its next statement (h39C: after `guard.policy = …` dropping invoices from the
+            # tenant tables, clinic 1's unpinned read of invoices returned clinic 2's row, and
+            # an INSERT whose trigger moved every clinic's counters, tenant rows of the new
+            # policy, ran)
+            self.catalog_changed()
             self._changed("policy", "the policy given", "another policy", sys._getframe(1))
 
     def checks_table(self, table: str) -> bool:

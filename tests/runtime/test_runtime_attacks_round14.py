@@ -276,7 +276,7 @@ async def test_parameter_types_found_exact_under_another_policy_are_checked_agai
     guard_only: Setup,
 ) -> None:
     """The connection keeps, per statement, that PostgreSQL typed its pinning parameters
-    exactly. Under a policy that does not name patients yet, `$1` pins nothing: the statement
+    exactly. Under a policy holding patients global, `$1` pins nothing: the statement
     was kept as exact. Once the policy is corrected (`guard.policy = …`, which clears the
     verdicts), the same text is pinned by `$1` — typed real by its first use — and the kept
     note let it through without looking: West's request read East's Dora."""
@@ -289,7 +289,10 @@ async def test_parameter_types_found_exact_under_another_policy_are_checked_agai
     conn = await guard_only.connect()
     try:
         guard = conn.tenantguard
-        guard.policy = Policy("tenant_id", {"appointments"}, global_tables={"tenants"})
+        # (patients held global: a table holding the tenant column that a policy does not
+        # list is checked as a tenant table (h38V), from the catalog read again at a
+        # change of the policy (h39C))
+        guard.policy = Policy("tenant_id", {"appointments"}, global_tables={"tenants", "patients"})
         with tenant(WEST):
             before = await names_or_refused(conn, REAL_FIRST, WEST)
             guard.policy = POLICY  # the operator's fix, at run time
@@ -316,7 +319,10 @@ async def test_a_prepared_statement_typed_under_another_policy_is_checked_again(
     seen: list[str] = []
     try:
         guard = conn.tenantguard
-        guard.policy = Policy("tenant_id", {"appointments"}, global_tables={"tenants"})
+        # (patients held global: a table holding the tenant column that a policy does not
+        # list is checked as a tenant table (h38V), from the catalog read again at a
+        # change of the policy (h39C))
+        guard.policy = Policy("tenant_id", {"appointments"}, global_tables={"tenants", "patients"})
         with tenant(WEST):
             statement = await conn.prepare(REAL_FIRST)
             seen += [r[0] for r in await statement.fetch(WEST)]

@@ -1,0 +1,94 @@
+"""Session 39 (helper h39C): an attack on the guard's facts learnt from the catalog when the
+policy is changed after connect (`guard.policy = …`, a feature flag, DESIGN §7). What a
+connection read of the catalog is read FOR a policy: the tables holding the tenant column that
+it does not list (`unlisted_tables_found`), what the triggers write (`trigger_writes`, judged
+by which tables are tenant tables), the keys and cascades reaching tenant tables. Set another
+policy, and the statements must be proven as a connection opened with that policy proves them:
+each connection reads the catalog again before its next statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tenantguard import Policy, TenantIsolationError
+from tenantguard.runtime import connect, create_pool, tenant
+from tests.runtime.test_h36C_attacks import _raw
+from tests.runtime.test_runtime import POLICY
+
+SCHEMA = """
+CREATE TABLE invoices (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, amount text);
+INSERT INTO invoices VALUES (1, 1, 'a1'), (2, 2, 'b2');
+CREATE TABLE counters (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, n int NOT NULL);
+INSERT INTO counters VALUES (1, 1, 0), (2, 2, 0);
+CREATE TABLE notes (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, body text);
+CREATE FUNCTION count_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE counters SET n = n + 1;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER count_note AFTER INSERT ON notes FOR EACH ROW EXECUTE FUNCTION count_note();
+"""
+
+TABLES = set(POLICY.tenant_tables)
+# invoices listed, counters global (its rows shared on purpose, said in a warning)
+FIRST = Policy("tenant_id", TABLES | {"invoices", "notes"}, global_tables={"tenants", "counters"})
+# invoices not listed (checked as a tenant table: h38V), counters a tenant table
+SECOND = Policy("tenant_id", TABLES | {"notes", "counters"}, global_tables={"tenants"})
+
+REFUSED = "(refused)"
+
+
+async def _clinic_1(conn: Any, sql: str, *args: object) -> object:
+    with tenant(1):
+        try:
+            if sql.lstrip().upper().startswith("INSERT"):
+                return await conn.execute(sql, *args)
+            return [r[0] for r in await conn.fetch(sql, *args)]
+        except TenantIsolationError:
+            return REFUSED
+
+
+@pytest.fixture
+async def ready(two_clinics: str) -> AsyncIterator[str]:
+    await _raw(two_clinics, SCHEMA)
+    yield two_clinics
+
+
+@pytest.mark.parametrize("how", ["connect", "pool", "given"])
+async def test_the_policy_set_after_connect_proves_as_given(ready: str, how: str) -> None:
+    """`guard.policy = SECOND` after a connection read the catalog for FIRST: clinic 1's
+    unpinned read of invoices (a table SECOND does not list) and its INSERT into notes (whose
+    trigger moves every clinic's counters, a tenant table of SECOND) are refused, as with
+    SECOND given at connect ("given")."""
+    pool = None
+    if how == "pool":
+        pool = await create_pool(ready, policy=FIRST, min_size=1, max_size=1)
+        lease = pool.acquire()
+        conn: Any = await lease.__aenter__()
+    else:
+        conn = await connect(ready, policy=SECOND if how == "given" else FIRST)
+    try:
+        assert await _clinic_1(conn, "SELECT 1") == [1]  # the catalog read for the first policy
+        conn.tenantguard.policy = SECOND
+        everyone = await _clinic_1(conn, "SELECT amount FROM invoices ORDER BY 1")
+        mine = await _clinic_1(
+            conn, "SELECT amount FROM invoices WHERE tenant_id = $1 ORDER BY 1", 1
+        )
+        written = await _clinic_1(
+            conn, "INSERT INTO notes (id, tenant_id, body) VALUES ($1, $2, 'n')", 1, 1
+        )
+    finally:
+        if pool is not None:
+            await lease.__aexit__(None, None, None)
+            await pool.close()
+        else:
+            await conn.close()
+    counters = await _raw(ready, "SELECT tenant_id, n FROM counters ORDER BY 1")
+    assert everyone == REFUSED, everyone  # was ['a1', 'b2']: clinic 2's invoice
+    assert mine == ["a1"], mine
+    assert written == REFUSED, written  # was 'INSERT 0 1'
+    assert [tuple(r) for r in counters] == [(1, 0), (2, 0)], counters  # was (2, 1)
