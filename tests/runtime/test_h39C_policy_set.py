@@ -9,6 +9,7 @@ each connection reads the catalog again before its next statement.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from tenantguard import Policy, TenantIsolationError
 from tenantguard.runtime import connect, create_pool, tenant
+from tenantguard.runtime.schema_code import CATALOG_WATCH
 from tests.runtime.test_h36C_attacks import _raw
 from tests.runtime.test_runtime import POLICY
 
@@ -92,3 +94,54 @@ async def test_the_policy_set_after_connect_proves_as_given(ready: str, how: str
     assert mine == ["a1"], mine
     assert written == REFUSED, written  # was 'INSERT 0 1'
     assert [tuple(r) for r in counters] == [(1, 0), (2, 0)], counters  # was (2, 1)
+
+
+# --- the guard turned on (mode "off" -> "enforce") with the catalog read while it was off ----
+
+PV = "CREATE VIEW pv AS SELECT tenant_id, first_name FROM patients;"
+PV_REPLACED = (  # every clinic's rows under tenant_id 1 (test_h37R_catalog_after)
+    "CREATE OR REPLACE VIEW pv AS SELECT tenant_id * 0 + 1 AS tenant_id, first_name FROM patients;"
+)
+PV_NAMES = "SELECT first_name FROM pv WHERE tenant_id = $1 ORDER BY 1"
+_TOLD = 0.05  # the catalog watch's notification on its way (test_h37R_catalog_after)
+
+
+@pytest.mark.parametrize("when", ["between leases", "within the lease", "connect", "unchanged"])
+async def test_the_guard_turned_on_reads_the_catalog_of_now(two_clinics: str, when: str) -> None:
+    """Another session replaces pv while the guard is off, then the guard is turned on
+    (`guard.mode = "enforce"`, a feature flag) within a lease: clinic 1's read of pv pinned by
+    its computed tenant_id must be refused, not return Carla (clinic 2's)."""
+    await _raw(two_clinics, CATALOG_WATCH + PV)
+    names: object
+    if when == "connect":
+        conn: Any = await connect(two_clinics, policy=POLICY, mode="off")
+        try:
+            await conn.fetch("SELECT 1")
+            await _raw(two_clinics, PV_REPLACED)
+            await asyncio.sleep(_TOLD)
+            conn.tenantguard.mode = "enforce"
+            names = await _clinic_1(conn, PV_NAMES, 1)
+        finally:
+            await conn.close()
+    else:
+        pool = await create_pool(two_clinics, policy=POLICY, mode="off", min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as leased:
+                await leased.fetch("SELECT 1")
+            if when == "between leases":
+                await _raw(two_clinics, PV_REPLACED)
+            if when == "unchanged":  # the twin: pv as it was, clinic 1's rows
+                await _raw(two_clinics, "SELECT 1")
+            async with pool.acquire() as leased:
+                await leased.fetch("SELECT 1")
+                if when == "within the lease":
+                    await _raw(two_clinics, PV_REPLACED)
+                    await asyncio.sleep(_TOLD)
+                pool.tenantguard.mode = "enforce"
+                names = await _clinic_1(leased, PV_NAMES, 1)
+        finally:
+            await pool.close()
+    if when == "unchanged":
+        assert names == ["Ana", "Bruno"], names
+    else:
+        assert names == REFUSED, names  # not Carla's (clinic 2)
