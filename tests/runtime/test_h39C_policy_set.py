@@ -145,3 +145,25 @@ async def test_the_guard_turned_on_reads_the_catalog_of_now(two_clinics: str, wh
         assert names == ["Ana", "Bruno"], names
     else:
         assert names == REFUSED, names  # not Carla's (clinic 2)
+
+
+async def test_a_copy_after_the_policy_set(ready: str) -> None:
+    """The copy path decides by itself whether to check (`Guard.checks_table`): after
+    `guard.policy = SECOND`, clinic 1's copy of a record of clinic 2 into invoices (a table
+    SECOND does not list, holding the tenant column) is refused; its own is copied."""
+    conn: Any = await connect(ready, policy=FIRST)
+    try:
+        assert await _clinic_1(conn, "SELECT 1") == [1]
+        conn.tenantguard.policy = SECOND
+        with tenant(1):
+            try:
+                await conn.copy_records_to_table("invoices", records=[(3, 2, "planted")])
+                planted = "copied"
+            except TenantIsolationError:
+                planted = REFUSED
+            await conn.copy_records_to_table("invoices", records=[(4, 1, "mine")])
+    finally:
+        await conn.close()
+    rows = await _raw(ready, "SELECT id, tenant_id, amount FROM invoices ORDER BY 1")
+    assert planted == REFUSED, planted
+    assert [tuple(r) for r in rows] == [(1, 1, "a1"), (2, 2, "b2"), (4, 1, "mine")], rows
