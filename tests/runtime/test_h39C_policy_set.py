@@ -60,15 +60,19 @@ async def ready(two_clinics: str) -> AsyncIterator[str]:
     yield two_clinics
 
 
-@pytest.mark.parametrize("how", ["connect", "pool", "given"])
+@pytest.mark.parametrize("how", ["connect", "pool", "pool, idle", "given"])
 async def test_the_policy_set_after_connect_proves_as_given(ready: str, how: str) -> None:
     """`guard.policy = SECOND` after a connection read the catalog for FIRST: clinic 1's
     unpinned read of invoices (a table SECOND does not list) and its INSERT into notes (whose
     trigger moves every clinic's counters, a tenant table of SECOND) are refused, as with
     SECOND given at connect ("given")."""
     pool = None
-    if how == "pool":
+    if how.startswith("pool"):
         pool = await create_pool(ready, policy=FIRST, min_size=1, max_size=1)
+        if how == "pool, idle":  # set between two leases: read again as it is handed out
+            async with pool.acquire() as leased:
+                assert await _clinic_1(leased, "SELECT 1") == [1]
+            pool.tenantguard.policy = SECOND
         lease = pool.acquire()
         conn: Any = await lease.__aenter__()
     else:
