@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -1191,23 +1192,26 @@ def trigger_writes(
     # the same catalog read again with the same policy (each connection of a pool, each
     # connection's catalog read after DDL that changed something else): read once, ~40-90 ms
     # of PL/pgSQL read each time (keyed by the policy's whole content, `Policy.to_json`)
-    key = json.dumps([texts, view_rows, inherit_rows, _policy_key(policy)], default=str)
-    found = _TRIGGER_WRITES.pop(key, None)
+    with _CACHED:  # (event loops in several threads share these)
+        key = json.dumps([texts, view_rows, inherit_rows, _policy_key(policy)], default=str)
+        found = _TRIGGER_WRITES.pop(key, None)
     if found is None:
         found = _trigger_writes(texts, rules, view_rows, policy, inherit_rows)
-    _TRIGGER_WRITES[key] = found
-    while len(_TRIGGER_WRITES) > 8:
-        del _TRIGGER_WRITES[next(iter(_TRIGGER_WRITES))]
+    with _CACHED:
+        _TRIGGER_WRITES[key] = found
+        while len(_TRIGGER_WRITES) > 8:
+            del _TRIGGER_WRITES[next(iter(_TRIGGER_WRITES))]
     return {relation: dict(kinds) for relation, kinds in found.items()}
 
 
+_CACHED = threading.Lock()
 _TRIGGER_WRITES: dict[str, dict[str, dict[str, str]]] = {}  # the last few, oldest first
 _POLICY_KEYS: dict[int, tuple[Any, str]] = {}  # id -> (the policy, kept alive; its key)
 
 
 def _policy_key(policy: Any) -> str:
     """A policy's whole content as text (`to_json`, which builds it again), made once per
-    policy object of the last few."""
+    policy object of the last few (called holding `_CACHED`)."""
     known = _POLICY_KEYS.get(id(policy))
     if known is not None and known[0] is policy:
         return known[1]
