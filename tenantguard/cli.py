@@ -988,13 +988,17 @@ def _check_group(
         # (a run of SQL files only streams as before: no Python file sends their statements)
         mixed = any(is_python(f.path) for f in files)
         # what a file leaves to the check of another file its SQL is written in is said at its
-        # calls when this run does not check that file, or does not run that rule there (a
-        # per-file ignore of queries.py is that file's own use: `said_at_the_calls`)
-        checked_here = {f.relative for f in files if f.relative is not None}
-        enabled = _enabled_rules(group.selection)
+        # calls unless this run's report of that file says that rule (where that file says it
+        # depends on how it sends the text itself: at a call of its own, at the f-string, at
+        # the constant — its line is not matched): a run that does
+        # not check that file, does not run the rule there (a per-file ignore of queries.py is
+        # that file's own use), or reads it with other rules (a module under the patch
+        # directory: h39E) says it nowhere else (`said_at_the_calls`)
+        said: set[tuple[str, str]] = set()
+        root = os.path.realpath(group.settings.root)
 
         def said_there(file: str, rule: str) -> bool:
-            return file in checked_here and (enabled is None or rule in enabled.in_file(file))
+            return (file, rule) in said
 
         for source in files:
             report = done.get(source.display)
@@ -1003,6 +1007,10 @@ def _check_group(
                 if cache is not None and source.display in digests:
                     cache.store(source, digests[source.display], report)
                 consulted.append(report.consulted)
+            if report.findings and source.text is None:
+                # (keyed as `Finding.read_from` names a file: its real path from the root)
+                where = os.path.relpath(os.path.realpath(source.path), root).replace(os.sep, "/")
+                said.update((where, f.code) for f in report.findings)
             if held or report.sent or (mixed and report.findings and not is_python(source.path)):
                 held.append(report)
             else:

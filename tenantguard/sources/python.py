@@ -1034,6 +1034,13 @@ class _ModuleCheck:
                 # completed at the call (`PINNED + " OR …"`): said there when several calls
                 # do so (`_at_the_calls`); text sent as it is stays said where written
                 call = self.origin.node_position(sink.argument)
+        read_from = self.read_at(variant, begin, start, len(text))
+        if not read_from and self.sending_written:
+            read_from = self.written_at(variant, begin)
+            if foreign is None and read_from:
+                # (text of this file filling another's f-string: said here, and there the
+                # help names where: h39E)
+                fix += f" (the SQL is written at {read_from})"
         anchors = {line - 1, line}
         statement_line, _, _ = self.position(variant, start, sink)
         anchors |= {statement_line - 1, statement_line}
@@ -1058,23 +1065,32 @@ class _ModuleCheck:
             end_column,
             finding.path,
             finding.statement,
-            self.read_at(variant, begin, start, len(text))
-            or (self.written_at(variant, begin) if self.sending_written else ""),
+            read_from,
         )
         return _Checked(moved, tuple(anchors), call)
 
     def written_at(self, variant: _Variant, offset: int) -> str:
         """For an offset in a constant of another module of the project, that module and the
         line there ("app/queries.py:3", relative to the project's root): where its own check
-        says what this call's check finds (`said_where_written`)."""
-        part, inside = variant.locate(offset)
-        if type(part) is not Lit or part.node is None:
+        says what this call's check finds (`said_where_written`). An f-string of a base class
+        filled here (`f"DELETE FROM {self.table} …"`, `table = "items"`): that module says
+        what falls in text written elsewhere at the f-string, as it says a subclass's (h39E:
+        this file's line was named, and a run of this file alone said "proven")."""
+        written = next((p for p in variant.parts if type(p) is Lit), None)
+        if written is None or written.node is None:
             return ""
-        path = part.origin.path
+        path = written.origin.path
         if path is None or self.index.root is None:
             return ""
+        part, inside = variant.locate(offset)
+        if type(part) is Lit and part.origin is written.origin and part.node is not None:
+            line = part.position(inside)[0]
+        elif type(part) is Hole and part.origin is written.origin:
+            line = written.origin.node_position(part.node)[0]
+        else:
+            line = written.origin.node_position(written.node)[0]
         relative = os.path.relpath(os.path.realpath(path), self.index.root)
-        return f"{relative.replace(os.sep, '/')}:{part.position(inside)[0]}"
+        return f"{relative.replace(os.sep, '/')}:{line}"
 
     def read_at(self, variant: _Variant, offset: int, start: int, length: int) -> str:
         """For an offset in a statement that is all text of a file the program reads (`(SQL_DIR
