@@ -173,11 +173,19 @@ def _written_fingerprints(finding: Finding, roots: tuple[str, ...], base: Path |
     written = finding.read_from.rpartition(":")[0]
     # (the call's message names the other module: "… (in SQL from app/queries.py)")
     message = re.sub(r" \(in SQL from [^()]*\)$", "", finding.message)
+    # the written file's message names this one when text of this file fills it there (an
+    # f-string of a base class, `table = "patients"` here: "… (in SQL from app/items.py)")
+    senders = {finding.path.replace(os.sep, "/")}
+    senders.update(
+        os.path.relpath(os.path.abspath(finding.path), root).replace(os.sep, "/") for root in roots
+    )
+    messages = [message, *(f"{message} (in SQL from {sender})" for sender in sorted(senders))]
     return [
         fingerprint(
-            dataclasses.replace(finding, path=str(Path(root) / written), message=message), base
+            dataclasses.replace(finding, path=str(Path(root) / written), message=said), base
         )
         for root in roots
+        for said in messages
     ]
 
 
