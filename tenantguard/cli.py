@@ -988,17 +988,27 @@ def _check_group(
         # (a run of SQL files only streams as before: no Python file sends their statements)
         mixed = any(is_python(f.path) for f in files)
         # what a file leaves to the check of another file its SQL is written in is said at its
-        # calls unless this run's report of that file says that rule (where that file says it
-        # depends on how it sends the text itself: at a call of its own, at the f-string, at
-        # the constant — its line is not matched): a run that does
-        # not check that file, does not run the rule there (a per-file ignore of queries.py is
-        # that file's own use), or reads it with other rules (a module under the patch
-        # directory: h39E) says it nowhere else (`said_at_the_calls`)
+        # calls unless this run checks that file as application code with that rule running
+        # there, or its report says that rule (where that file says it depends on how it sends
+        # the text itself: at a call of its own, at the f-string, at the constant — its line is
+        # not matched): a run that does not check that file, does not run the rule there (a
+        # per-file ignore of queries.py is that file's own use), or reads it with other rules
+        # (a module under the patch directory: h39E) says it nowhere else; a suppression in
+        # that file is its own check's to judge (a reasonless one is TG010 there, h36D)
+        # (`said_at_the_calls`)
         said: set[tuple[str, str]] = set()
         root = os.path.realpath(group.settings.root)
 
+        def relative(source: SourceFile) -> str:  # as `Finding.read_from` names a file
+            return os.path.relpath(os.path.realpath(source.path), root).replace(os.sep, "/")
+
+        application = {relative(f) for f in files if not f.in_patch and f.text is None}
+        enabled = _enabled_rules(group.selection)
+
         def said_there(file: str, rule: str) -> bool:
-            return (file, rule) in said
+            return (file, rule) in said or (
+                file in application and (enabled is None or rule in enabled.in_file(file))
+            )
 
         for source in files:
             report = done.get(source.display)
@@ -1008,9 +1018,7 @@ def _check_group(
                     cache.store(source, digests[source.display], report)
                 consulted.append(report.consulted)
             if report.findings and source.text is None:
-                # (keyed as `Finding.read_from` names a file: its real path from the root)
-                where = os.path.relpath(os.path.realpath(source.path), root).replace(os.sep, "/")
-                said.update((where, f.code) for f in report.findings)
+                said.update((relative(source), f.code) for f in report.findings)
             if held or report.sent or (mixed and report.findings and not is_python(source.path)):
                 held.append(report)
             else:
