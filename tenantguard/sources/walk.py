@@ -208,12 +208,13 @@ def merge_read_files(reports: Iterable[FileReport]) -> list[FileReport]:
 def said_at_the_calls(report: FileReport, said_there: Callable[[str, str], bool]) -> FileReport:
     """`report` with the findings it leaves to the check of the file their SQL is written in
     (`FileReport.sent`: a `.sql` file it reads, a constant of another module it sends) said
-    here, at the calls, when `said_there(file, rule)` is false (this run's report of that
-    file, relative to the project's root, says nothing of that rule: the file is not among
-    this run's, the rule does not run there, or the file is read with other rules — a module
-    under the patch directory, h39E): a pre-commit run checks the changed files only, and the
-    check of `handlers.py` alone said "proven" of an unpinned query written in `queries.py`
-    (s38)."""
+    here, at the calls, when `said_there(file, rule)` is false (that file, relative to the
+    project's root, is not checked by this run as application code with the rule running in
+    it, and its report says nothing of that rule: the file is not among this run's, the rule
+    does not run there, or the file is read with other rules — a module under the patch
+    directory, h39E; the command line's `_check_group`): a pre-commit run checks the changed
+    files only, and the check of `handlers.py` alone said "proven" of an unpinned query
+    written in `queries.py` (s38)."""
     here = tuple(f for f in report.sent if not said_there(f.read_from.rpartition(":")[0], f.code))
     if not here:
         return report
