@@ -69,38 +69,50 @@ class SettingCursorFactory:
         return _SettingCursor(cursor, self._connection, value, self._lease)
 
 
-class _SettingCursor:
-    """asyncpg's `Cursor`, whose round trips run with the tenant setting at `value`."""
+class _CheckedCursor:
+    """asyncpg's `Cursor`, with a check (`_before`) ahead of each of its round trips."""
 
-    __slots__ = ("_connection", "_cursor", "_lease", "_value")
+    __slots__ = ("_connection", "_cursor")
 
-    def __init__(self, cursor: Any, connection: GuardedConnection, value: str, lease: int) -> None:
+    def __init__(self, cursor: Any, connection: GuardedConnection) -> None:
         self._cursor = cursor
         self._connection = connection
-        self._value = value
-        self._lease = lease
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cursor, name)
 
-    async def _ensure(self) -> None:
+    async def _before(self) -> None:
+        raise NotImplementedError
+
+    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Any]:
+        await self._before()
+        return await self._cursor.fetch(n, timeout=timeout)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, *, timeout: float | None = None) -> Any:
+        await self._before()
+        return await self._cursor.fetchrow(timeout=timeout)
+
+    async def forward(self, n: int, *, timeout: float | None = None) -> int:
+        await self._before()
+        return await self._cursor.forward(n, timeout=timeout)  # type: ignore[no-any-return]
+
+
+class _SettingCursor(_CheckedCursor):
+    """asyncpg's `Cursor`, whose round trips run with the tenant setting at `value`."""
+
+    __slots__ = ("_lease", "_value")
+
+    def __init__(self, cursor: Any, connection: GuardedConnection, value: str, lease: int) -> None:
+        super().__init__(cursor, connection)
+        self._value = value
+        self._lease = lease
+
+    async def _before(self) -> None:
         connection = self._connection
         if self._lease != connection._pool_release_ctr:  # type: ignore[attr-defined]
             connection._tg_released()  # a cursor kept past the release (its factory's lease)
         if self._value != connection._tg_setting:
             await connection._tg_set(self._value)
-
-    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Any]:
-        await self._ensure()
-        return await self._cursor.fetch(n, timeout=timeout)  # type: ignore[no-any-return]
-
-    async def fetchrow(self, *, timeout: float | None = None) -> Any:
-        await self._ensure()
-        return await self._cursor.fetchrow(timeout=timeout)
-
-    async def forward(self, n: int, *, timeout: float | None = None) -> int:
-        await self._ensure()
-        return await self._cursor.forward(n, timeout=timeout)  # type: ignore[no-any-return]
 
 
 class ScopedCursorFactory:
@@ -153,31 +165,18 @@ class ScopedCursorFactory:
         return _ScopedCursor(await self._factory, self._connection, self._query, self._scope)
 
 
-class _ScopedCursor:
+class _ScopedCursor(_CheckedCursor):
     """asyncpg's `Cursor` (or `_SettingCursor`), read only in the scope it was made in."""
 
-    __slots__ = ("_connection", "_cursor", "_query", "_scope")
+    __slots__ = ("_query", "_scope")
 
     def __init__(self, cursor: Any, connection: GuardedConnection, query: str, scope: Scope):
-        self._cursor = cursor
-        self._connection = connection
+        super().__init__(cursor, connection)
         self._query = query
         self._scope = scope
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Any]:
+    async def _before(self) -> None:
         _cursor_read(self._scope, self._connection, self._query)
-        return await self._cursor.fetch(n, timeout=timeout)  # type: ignore[no-any-return]
-
-    async def fetchrow(self, *, timeout: float | None = None) -> Any:
-        _cursor_read(self._scope, self._connection, self._query)
-        return await self._cursor.fetchrow(timeout=timeout)
-
-    async def forward(self, n: int, *, timeout: float | None = None) -> int:
-        _cursor_read(self._scope, self._connection, self._query)
-        return await self._cursor.forward(n, timeout=timeout)  # type: ignore[no-any-return]
 
 
 def _cursor_read(made: Scope, connection: GuardedConnection, query: str) -> None:
