@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from types import MappingProxyType
@@ -320,6 +321,7 @@ class Policy:
 
     __slots__ = (
         "_catalog_typed",
+        "_content_key",
         "_expression_trees",
         "allow_multi_tenant",
         "cascades",
@@ -582,6 +584,7 @@ class Policy:
     lossy_arguments: Mapping[str, frozenset[int]]
     _expression_trees: tuple[exp.Expression, ...]
     _catalog_typed: Policy | None
+    _content_key: str | None
     # do two tables' tenant columns compare exactly whichever two they are (every tenant column
     # type told of one exact family)? None until the proof first asks (`blocks.exact_comparison`)
     tenant_types_exact: bool | None
@@ -739,6 +742,7 @@ class Policy:
         )
         init(self, "lossy_columns", _names(lossy_columns) - {self.tenant_column})
         init(self, "_catalog_typed", None)
+        init(self, "_content_key", None)
         init(self, "tenant_types_exact", None)
         init(
             self,
@@ -1148,6 +1152,15 @@ class Policy:
         (`from_json` builds the same policy again; a cache keeps it by the content of what it
         was built from)."""
         return {name: _encode(value) for name, value in self.arguments().items()}
+
+    def content_key(self) -> str:
+        """The policy's whole content as one text (`to_json`, keys sorted), made once: a key for
+        what is worked out from a policy, equal for two policies built alike."""
+        key = self._content_key
+        if key is None:
+            key = json.dumps(self.to_json(), sort_keys=True, default=str)
+            object.__setattr__(self, "_content_key", key)
+        return key
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Policy:

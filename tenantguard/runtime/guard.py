@@ -1132,7 +1132,7 @@ class Guard:
             return policy
         # (a policy is rebuilt at each fact a connection learns, about ten times at a connect:
         # the facts found again only when what they are found from changed)
-        key = (queries, materialized, self._function_definitions, policy.to_json())
+        key = (queries, materialized, self._function_definitions, policy.content_key())
         if self._view_facts is None or self._view_facts[0] != key:
             self._view_facts = (key, self._view_facts_of(policy, functions))
         failing, tested, chained = self._view_facts[1]

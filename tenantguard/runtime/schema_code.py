@@ -1191,9 +1191,9 @@ def trigger_writes(
     inherit_rows = [tuple(row) for row in inherits]
     # the same catalog read again with the same policy (each connection of a pool, each
     # connection's catalog read after DDL that changed something else): read once, ~40-90 ms
-    # of PL/pgSQL read each time (keyed by the policy's whole content, `Policy.to_json`)
+    # of PL/pgSQL read each time (keyed by the policy's whole content, `Policy.content_key`)
     with _CACHED:  # (event loops in several threads share these)
-        key = json.dumps([texts, view_rows, inherit_rows, _policy_key(policy)], default=str)
+        key = json.dumps([texts, view_rows, inherit_rows, policy.content_key()], default=str)
         found = _TRIGGER_WRITES.pop(key, None)
     if found is None:
         found = _trigger_writes(texts, rules, view_rows, policy, inherit_rows)
@@ -1206,20 +1206,6 @@ def trigger_writes(
 
 _CACHED = threading.Lock()
 _TRIGGER_WRITES: dict[str, dict[str, dict[str, str]]] = {}  # the last few, oldest first
-_POLICY_KEYS: dict[int, tuple[Any, str]] = {}  # id -> (the policy, kept alive; its key)
-
-
-def _policy_key(policy: Any) -> str:
-    """A policy's whole content as text (`to_json`, which builds it again), made once per
-    policy object of the last few (called holding `_CACHED`)."""
-    known = _POLICY_KEYS.get(id(policy))
-    if known is not None and known[0] is policy:
-        return known[1]
-    key = json.dumps(policy.to_json(), sort_keys=True, default=str)
-    _POLICY_KEYS[id(policy)] = (policy, key)
-    while len(_POLICY_KEYS) > 8:
-        del _POLICY_KEYS[next(iter(_POLICY_KEYS))]
-    return key
 
 
 def _trigger_writes(
