@@ -40,7 +40,10 @@ from tenantguard.selection import EnabledRules, RuleSelection, parse_selectors
 from tenantguard.sources.walk import (
     FileReport,
     SourceFile,
+    base_class_files,
     discover,
+    from_named,
+    importing_files,
     is_python,
     merge_read_files,
     said_at_the_calls,
@@ -934,8 +937,16 @@ def _check_group(
     from tenantguard.cache import CheckCache, PolicyFacts, StoredVerdicts
 
     settings = group.settings
-    files = sorted(group.files, key=lambda f: f.display)  # the order findings are reported in
     project = _project_python(settings)
+    # (a run of some files: those a named file's subclasses fill the SQL of, checked for it)
+    named = [f.display for f in group.files if is_python(f.path) and f.text is None]
+    lent = (
+        _lent_files(group.files, settings, project, getattr(args, "check_dependents", False))
+        if named and not group.walked
+        else []
+    )
+    # the order findings are reported in
+    files = sorted([*group.files, *lent], key=lambda f: f.display)
     cache = store = None
     if not args.no_cache and not group.reads_stdin and files:
         cache = CheckCache.open(settings, repr((patch_rules_only, group.selection.key())))
@@ -1002,7 +1013,9 @@ def _check_group(
         def relative(source: SourceFile) -> str:  # as `Finding.read_from` names a file
             return os.path.relpath(os.path.realpath(source.path), root).replace(os.sep, "/")
 
-        application = {relative(f) for f in files if not f.in_patch and f.text is None}
+        application = {
+            relative(f) for f in files if not f.in_patch and f.text is None and f not in lent
+        }
         enabled = _enabled_rules(group.selection)
 
         def said_there(file: str, rule: str) -> bool:
@@ -1017,6 +1030,11 @@ def _check_group(
                 if cache is not None and source.display in digests:
                     cache.store(source, digests[source.display], report)
                 consulted.append(report.consulted)
+            if source in lent:
+                found = from_named(report, named)
+                if found is None:
+                    continue
+                report = found
             if report.findings and source.text is None:
                 said.update((relative(source), f.code) for f in report.findings)
             if held or report.sent or (mixed and report.findings and not is_python(source.path)):
@@ -1075,6 +1093,34 @@ class _ProjectFiles:
         if self._sql is None:
             _, self._sql = self._walk()
         return self._sql
+
+
+def _lent_files(
+    named: list[SourceFile], settings: Settings, project: _ProjectFiles, dependents: bool
+) -> list[SourceFile]:
+    """The project's files (not among `named`, nor schema sources) whose check may say findings
+    in SQL a named Python file fills or writes: those defining classes the named files' classes
+    derive from (`base_class_files`), and with `--check-dependents` those importing a named
+    module (`importing_files`). Their findings in SQL from a named file are said
+    (`from_named`), as the tree says them: a run of the named files alone said "proven"."""
+    python = [str(f.path) for f in named if is_python(f.path) and f.text is None]
+    paths = base_class_files(python, project)
+    if dependents:
+        root = os.path.realpath(settings.root)
+        paths = sorted({*paths, *importing_files(python, project, root)})
+    if not paths:
+        return []
+    taken = {os.path.realpath(f.path) for f in named}
+    found, _ = discover(
+        [Path(p) for p in paths if os.path.realpath(p) not in taken],
+        root=settings.root,
+        include=settings.include,
+        exclude=settings.exclude,
+        pipeline=[settings.patch_dir, *settings.schema_paths],
+        patch_dir=settings.patch_dir,
+        respect_gitignore=settings.respect_gitignore,
+    )
+    return [f for f in found if not f.in_patch]
 
 
 def _project_python(settings: Settings) -> _ProjectFiles:

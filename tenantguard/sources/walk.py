@@ -230,6 +230,106 @@ def said_at_the_calls(report: FileReport, said_there: Callable[[str, str], bool]
     )
 
 
+# `class Name(Bases…)` at any indentation (bases across lines: up to the closing parenthesis)
+_CLASS_WITH_BASES = lazy_pattern(rb"^[ \t]*class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?", re.MULTILINE)
+_WORD = lazy_pattern(rb"\w+")
+
+
+def base_class_files(named: Iterable[str], project: Callable[[], Iterable[str]]) -> list[str]:
+    """Of the project's Python files (paths) other than `named`, those defining a class a class
+    of a named file derives from, directly or through others (by name: two classes named
+    alike are both taken). Their check fills a base class's SQL with a named file's subclass
+    (`table = "patients"` here, `f"DELETE FROM {self.table} …"` sent there): a run of the
+    subclass's file alone said "proven" of what the tree says at the base class (h39E)."""
+
+    def classes(path: str) -> list[tuple[bytes, bytes]]:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return []
+        return [(m[1], m[2] or b"") for m in _CLASS_WITH_BASES.finditer(data)]
+
+    done = {os.path.realpath(p) for p in named}
+    wanted = {w for p in done for _, bases in classes(p) for w in _WORD.findall(bases)}
+    if not wanted:
+        return []
+    defined: dict[bytes, list[tuple[str, bytes]]] = {}
+    for path in project():
+        if os.path.realpath(path) not in done:
+            for name, bases in classes(path):
+                defined.setdefault(name, []).append((path, bases))
+    found: list[str] = []
+    seen: set[bytes] = set()
+    while wanted - seen:
+        name = min(wanted - seen)
+        seen.add(name)
+        for path, bases in defined.get(name, ()):
+            if path not in found:
+                found.append(path)
+            wanted.update(_WORD.findall(bases))
+    return sorted(found)
+
+
+def importing_files(
+    named: Iterable[str], project: Callable[[], Iterable[str]], root: str
+) -> list[str]:
+    """Of the project's Python files (paths) other than `named`, those importing a named module
+    (by its name, in an import statement: an over-approximation), and those importing a package
+    whose `__init__.py` does (a re-export). A change to `queries.py` alone can make an unchanged
+    call elsewhere leak (`queries.OPEN + " OR …"`, said at that call): `--check-dependents`
+    checks them for it."""
+    done = {os.path.realpath(p) for p in named}
+    wanted = {_module_word(p, root) for p in done} - {""}
+    found: list[str] = []
+    texts: dict[str, bytes] = {}
+    for path in project():
+        if os.path.realpath(path) not in done:
+            try:
+                with open(path, "rb") as handle:
+                    texts[path] = handle.read()
+            except OSError:
+                continue
+    seen: set[str] = set()
+    while wanted - seen:
+        word = min(wanted - seen)
+        seen.add(word)
+        mention = re.compile(
+            rb"^[ \t]*(?:from|import)\b[^\n]*\b%s\b|^[ \t]*from\b[^\n(]*\([^)]*\b%s\b"
+            % (re.escape(word.encode()), re.escape(word.encode())),
+            re.MULTILINE,
+        )
+        for path, data in texts.items():
+            if path not in found and mention.search(data):
+                found.append(path)
+                if os.path.basename(path) == "__init__.py":
+                    wanted.add(_module_word(path, root))
+    return sorted(found)
+
+
+def _module_word(path: str, root: str) -> str:
+    """The last part of a module's dotted name (`queries` of app/queries.py, `app` of
+    app/__init__.py); "" for a file outside `root` or at its top as `__init__.py`."""
+    relative = os.path.relpath(os.path.realpath(path), root)
+    parts = Path(relative).with_suffix("").parts
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    if not parts or parts[0] == os.pardir:
+        return ""
+    return parts[-1]
+
+
+def from_named(report: FileReport, named: Iterable[str]) -> FileReport | None:
+    """Of the report of a file checked for the named files' sake (`base_class_files`), the
+    findings in SQL taken from one of them ("… (in SQL from app/items.py)", as the tree says
+    them there); None when there are none."""
+    ends = tuple(f" (in SQL from {d})" for d in named)
+    kept = tuple(f for f in report.findings if f.message.endswith(ends))
+    if not kept:
+        return None
+    return FileReport(report.path, kept, 0, (), report.consulted, report.schema, 0)
+
+
 def _read_key(displayed: str, senders: dict[tuple[str, str, int], list[str]], f: Finding) -> str:
     """The key (relative to the project root) of a report's path as displayed (relative to
     the working directory): the one of the senders' files its path ends with."""

@@ -154,10 +154,14 @@ def assert_alone_is_the_trees(
     tree: dict[str, list[tuple[int, int, str, str, str]]],
     file: str,
     run: Collection[str],
+    *,
+    complete: bool = False,
 ) -> None:
     """`file` checked in a run of the files `run`: the tree's findings for it, and one more at
     each call sending SQL written in a file the run does not check, for each finding the
-    tree's check says there (a pre-commit run of the sender alone said "proven", s38)."""
+    tree's check says there (a pre-commit run of the sender alone said "proven", s38); and
+    the tree's findings in other files in SQL from this one, there: those of the base classes
+    it fills (any run), and with `complete` (a `--check-dependents` run) every one (s40)."""
     extra = list(alone.get(file, []))
     for finding in tree.get(file, []):
         assert finding in extra, (file, finding)
@@ -171,6 +175,25 @@ def assert_alone_is_the_trees(
         written, at = where[1], int(where[2])
         assert written not in run, (file, line, written)
         assert (at, rule) in {(f[0], f[2]) for f in tree.get(written, [])}, (file, line, written)
+    # the tree's findings elsewhere in SQL this file fills (a base class's f-string sent there
+    # with this subclass's `table`): said where the tree says them, and only those (s40)
+    mine = f" (in SQL from {file})"
+    ours = tuple(f" (in SQL from {f})" for f in run)
+    for where, found in alone.items():
+        if where != file and where not in run:
+            for finding in found:
+                if " (in SQL from " in finding[3]:  # (a schema file's problems: said by any run)
+                    assert finding in tree.get(where, []), (file, where)
+                    assert finding[3].endswith(ours), (file, where)
+    for where, found in tree.items() if complete else ():
+        if where != file and where not in run:
+            for finding in found:
+                if finding[3].endswith(mine) and finding not in alone.get(where, []):
+                    # or said here, where written (the tree says it there too)
+                    written = _WRITTEN_AT.search(finding[4])
+                    assert written is not None and written[1] == file, (file, where, finding)
+                    here = {(f[0], f[2]) for f in alone.get(file, [])}
+                    assert (int(written[2]), finding[2]) in here, (file, where, finding)
 
 
 def copy_project(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -206,6 +229,10 @@ def test_a_file_checked_alone_gets_what_it_gets_in_the_tree(
     for file in files:
         alone = findings_by_file(capsys, "--no-cache", file)
         assert_alone_is_the_trees(alone, tree, file, {file})
+        if file.endswith(".py"):  # (pre-commit's run: a schema source checks the whole tree)
+            alone = findings_by_file(capsys, "--no-cache", "--check-dependents", file)
+            if alone != tree:
+                assert_alone_is_the_trees(alone, tree, file, {file}, complete=True)
     assert findings_by_file(capsys, "--no-cache", *reversed(files)) == tree
     # warm: each file first alone (its entry cached), then the tree (the others checked after)
     for file in reversed(files):
