@@ -1046,6 +1046,8 @@ class Policy:
             and str(node.expression.this).lower() == "current_setting"
         ):
             node = node.expression
+        elif self._schema_namesake(node):
+            return None
         node = _plain_arguments(node)
         if (
             isinstance(node, exp.Anonymous)
@@ -1059,6 +1061,23 @@ class Policy:
             if node == tree:
                 return index
         return None
+
+    def _schema_namesake(self, node: exp.Expression) -> bool:
+        """Whether an unqualified call may be a function of the schema sources rather than the
+        built-in of that name (round 40, h40A): PostgreSQL chooses a schema's
+        `current_setting(setting varchar)` over pg_catalog's `current_setting(text)` for an
+        argument of its exact type, so an argument cast to any type but text calls it. A bare
+        literal (unknown: text, the preferred string type, wins) or one cast to text calls
+        pg_catalog's, which comes first in the search path for the same argument types."""
+        return (
+            isinstance(node, exp.Anonymous)
+            and str(node.this).lower() in self.functions
+            and any(
+                isinstance(a, exp.Cast)
+                and (a.to.this != exp.DataType.Type.TEXT or bool(a.to.expressions))
+                for a in node.expressions
+            )
+        )
 
     def surely_global(self, name: str, schema: str | None) -> bool:
         """Is the relation `name` (of `schema` as written, None: unqualified) one the schema

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
+
 from tenantguard.embedded import ThrowawayPostgres
-from tests.leak_corpus import Corpus, load, missed_but_by_design
+from tests.conftest import fresh_database
+from tests.leak_corpus import Corpus, codes, load, missed_but_by_design
 from tests.proof.test_schema import policy_for
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "h40a"
@@ -61,3 +64,58 @@ KNOWN_MISSED: list[str] = []
 def _by_design(missed: str) -> bool:
     # a literal of another company is a pin (rules.yaml "pinned by literal")
     return "40002" in missed.split(":", 1)[1] and "$" not in missed.split(":", 1)[1]
+
+
+# 1. A schema function named like the built-in of the tenant expression: `CREATE FUNCTION
+# hr.current_setting(setting varchar) RETURNS text` (a compatibility shim) is what PostgreSQL
+# calls for `current_setting('app.tenant_id'::varchar)` — an argument of its exact type beats
+# pg_catalog's `current_setting(text)` — so `"CompanyId" = current_setting('app.tenant_id'::
+# varchar)::int` compares with whatever the shim returns: here another company's id, whose rows
+# came back. The proof read the call as the tenant expression (the varchar cast stripped as
+# PostgreSQL's print of the name). Now a call of a name the schema sources create, with an
+# argument cast to any type but text, is no tenant expression. Twins: a bare literal or one
+# cast to text (pg_catalog's is chosen), the qualified built-in.
+SHIM = """
+CREATE SCHEMA hr;
+CREATE TABLE employees (id integer PRIMARY KEY, "CompanyId" integer NOT NULL, name text NOT NULL);
+CREATE FUNCTION hr.current_setting(setting varchar) RETURNS text LANGUAGE sql STABLE
+  AS $$ SELECT '40002' $$;
+INSERT INTO employees VALUES (1, 40001, 'mine'), (11, 40002, 'theirs');
+"""
+SHIM_READS = [
+    "SELECT name FROM employees WHERE \"CompanyId\" = current_setting('app.tenant_id'::varchar)::int",
+    'SELECT name FROM employees WHERE "CompanyId"'
+    " = current_setting(CAST('app.tenant_id' AS varchar))::int",
+    "SELECT name FROM employees WHERE \"CompanyId\"::text = current_setting('app.tenant_id'::varchar)",
+]
+SHIM_TWINS = [
+    "SELECT name FROM employees WHERE \"CompanyId\" = current_setting('app.tenant_id')::int",
+    "SELECT name FROM employees WHERE \"CompanyId\" = current_setting('app.tenant_id'::text)::int",
+    "SELECT name FROM employees WHERE \"CompanyId\" = current_setting('app.tenant_id', true)::int",
+    'SELECT name FROM employees WHERE "CompanyId"'
+    " = pg_catalog.current_setting('app.tenant_id'::varchar)::int",
+]
+
+
+async def test_a_schema_function_named_like_the_tenant_expression(
+    postgres: ThrowawayPostgres,
+) -> None:
+    async with fresh_database(postgres, SHIM) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SET search_path = hr, public")
+            await conn.execute("SET app.tenant_id = '40001'")
+            for sql in SHIM_READS:
+                assert [r["name"] for r in await conn.fetch(sql)] == ["theirs"], sql
+            for sql in SHIM_TWINS:
+                assert [r["name"] for r in await conn.fetch(sql)] == ["mine"], sql
+        finally:
+            await conn.close()
+
+
+def test_a_schema_function_named_like_the_tenant_expression_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, SHIM, tenant_column='"CompanyId"', search_path=PATH)
+    for sql in SHIM_READS:
+        assert codes(sql, policy) == ["TG001"], sql
+    for sql in SHIM_TWINS:
+        assert codes(sql, policy) == [], sql

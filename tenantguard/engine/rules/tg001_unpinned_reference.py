@@ -18,7 +18,10 @@ What pins a reference `R`:
   a statement that calls `set_config` on that setting, or on a setting named by an expression, or
   calls (reads) a function (view) of the schema sources that may change it — any function in a
   language other than SQL and PL/pgSQL may, its queries being out of sight: a FROM item or CTE
-  runs it before the rows are read, and the expression reads the new value), or a
+  runs it before the rows are read, and the expression reads the new value; nor, unqualified,
+  with the setting's name cast to a type but text when the schema sources create a function of
+  that name — `hr.current_setting(setting varchar)` is what PostgreSQL calls for
+  `current_setting('app.tenant_id'::varchar)`, h40A), or a
   cast of one to a type whose equality is exact (integers, `numeric` without a scale, `text`,
   `varchar` without a length, `uuid`, or a domain of the schema over one of those — or over
   such a domain — with no length, precision, array or collation of its own but `"C"`,
