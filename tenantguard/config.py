@@ -1613,7 +1613,13 @@ def _tenant_defaults(schema: SchemaInfo, column: str, settings: Settings) -> dic
     from tenantguard.engine.policy import Policy, sql_name
     from tenantguard.sources.schema.relations import pin_of
 
-    probe = Policy(settings.tenant_column, tenant_expressions=settings.tenant_expressions)
+    # with the schema's function names: a default `current_setting('app.tenant_id'::varchar)`
+    # made where a schema's `current_setting(varchar)` is seen calls that one (h40A)
+    probe = Policy(
+        settings.tenant_column,
+        tenant_expressions=settings.tenant_expressions,
+        functions=_quoted_names(schema.functions),
+    )
     out: dict[str, int] = {}
     for table, expression in found.items():
         value = pin_of(expression, probe)

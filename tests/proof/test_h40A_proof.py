@@ -119,3 +119,42 @@ def test_a_schema_function_named_like_the_tenant_expression_judged(tmp_path: Pat
         assert codes(sql, policy) == ["TG001"], sql
     for sql in SHIM_TWINS:
         assert codes(sql, policy) == [], sql
+
+
+# 2. The same shim in a tenant column's DEFAULT: `"CompanyId" integer NOT NULL DEFAULT
+# current_setting('app.tenant_id'::varchar)::int`, made under a search path that sees
+# hr.current_setting, is bound to the shim: `INSERT INTO hr.notes (id, body) VALUES (…)` writes
+# a row of another company (RETURNING showed 40002). The tenant defaults were read with a
+# policy that knew no schema function (TG002 said nothing: the default was the tenant
+# expression). Now that policy holds the schema's function names. Twin: a default of the bare
+# literal (pg_catalog's current_setting), 40001.
+DEFAULTED = (
+    SHIM
+    + """
+SET search_path = hr, public;
+CREATE TABLE hr.notes (id integer PRIMARY KEY,
+  "CompanyId" integer NOT NULL DEFAULT current_setting('app.tenant_id'::varchar)::int, body text);
+RESET search_path;
+CREATE TABLE hr.memos (id integer PRIMARY KEY,
+  "CompanyId" integer NOT NULL DEFAULT current_setting('app.tenant_id')::int, body text);
+"""
+)
+DEFAULTED_WRITE = "INSERT INTO hr.notes (id, body) VALUES (50, 'new') RETURNING \"CompanyId\""
+DEFAULTED_TWIN = "INSERT INTO hr.memos (id, body) VALUES (50, 'new') RETURNING \"CompanyId\""
+
+
+async def test_a_tenant_default_through_a_schema_namesake(postgres: ThrowawayPostgres) -> None:
+    async with fresh_database(postgres, DEFAULTED) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SET app.tenant_id = '40001'")
+            assert await conn.fetchval(DEFAULTED_WRITE) == 40002
+            assert await conn.fetchval(DEFAULTED_TWIN) == 40001
+        finally:
+            await conn.close()
+
+
+def test_a_tenant_default_through_a_schema_namesake_judged(tmp_path: Path) -> None:
+    policy = policy_for(tmp_path, DEFAULTED, tenant_column='"CompanyId"', search_path=PATH)
+    assert codes(DEFAULTED_WRITE, policy) == ["TG002"]
+    assert codes(DEFAULTED_TWIN, policy) == []
