@@ -16,6 +16,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import TypeGuard
 
 from sqlglot import exp
@@ -287,6 +288,21 @@ def _branch(kind: type[exp.Expression]) -> _Branch:
     return _Branch.NONE
 
 
+def namesake_of(node: exp.Expression, functions: AbstractSet[str]) -> str:
+    """The name of a call sqlglot reads as a built-in function of its own (`exp.Lower`) when
+    the schema sources create a function of that name too (`functions`); "" otherwise."""
+    if not functions or not isinstance(node, exp.Func) or isinstance(node, exp.Anonymous):
+        return ""
+    name = _SQL_NAMES.get(type(node))
+    if name is None:
+        name = _SQL_NAMES[type(node)] = type(node).sql_name().lower()
+    return name if name in functions else ""
+
+
+# the name of each typed call met (`exp.Lower`: "lower")
+_SQL_NAMES: dict[type[exp.Expression], str] = {}
+
+
 # `_branch` of each node type met (a node's type decides its reading: a chain of isinstance
 # tests per node cost more than the rest of the rule on most statements)
 _BRANCHES: dict[type[exp.Expression], _Branch] = {}
@@ -311,6 +327,12 @@ def revealing_parts(
     branch = _BRANCHES.get(type(node))
     if branch is None:
         branch = _BRANCHES[type(node)] = _branch(type(node))
+    # a call sqlglot reads as a built-in's (`LOWER(x)`) of a name the schema sources also
+    # create: PostgreSQL calls the schema's where its argument types match better
+    # (`hr.lower(v varchar)` for `lower(email::varchar)`, h40A), and its body may fail
+    namesake = namesake_of(node, functions) if inlined and branch is not _Branch.CALL else ""
+    if namesake in inlined and _body_fails(inlined[namesake]):
+        return [a for a in node.iter_expressions() if not isinstance(a, exp.Literal)] or None
     if branch is _Branch.NONE:
         return None  # (a CASE, a coalesce…: most nodes indexed for this rule)
     if branch is _Branch.CAST:

@@ -52,7 +52,9 @@ a pin by a value) — but an extension's C function the runtime guard finds in t
 `similarity` and a few others fail on no value). Without schema sources, the runtime guard
 reads the database's SQL and procedural functions in the catalog as the schema sources would
 give them (`Policy.inlined_functions`: a SQL function's one statement, a function declared
-cheaper than the default as one that may fail on anything). A scalar subquery that is correlated to nothing and may return several rows
+cheaper than the default as one that may fail on anything). A call of a built-in's name that the
+schema's functions share is one of either (PostgreSQL calls the schema's where its argument
+types match better: `hr.lower(v varchar)` for `lower(email::varchar)`, h40A). A scalar subquery that is correlated to nothing and may return several rows
 (a set operation, a VALUES list, a set-returning function in its select list, no LIMIT 1 nor
 aggregate row) fails when a row first reaches its condition: "more than one row returned by a
 subquery used as an expression" tells that one did (round 29). Control arguments count too: an encoding (`length(bytes, name)`), regular
@@ -257,6 +259,7 @@ from tenantguard.engine.failing import (
     is_cast,
     may_fail,
     may_hold_a_date,
+    namesake_of,
     reads_a_column,
     revealing_parts,
     tenant_column_casts,
@@ -266,6 +269,7 @@ from tenantguard.engine.failing import (
     varies,
 )
 from tenantguard.engine.findings import Finding, Severity
+from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
 from tenantguard.engine.placement import (
     Locator,
     _placement,
@@ -476,6 +480,14 @@ def _revealed(ctx: Context, analysis: Analysis) -> _Revealed:
     nodes += [n for found in model.calls.values() for n in found]
     functions = ctx.policy.functions
     inlined = ctx.policy.inlined_functions
+    if ctx.tree is not None and any(n in BUILTIN_FUNCTIONS for n in functions & inlined.keys()):
+        # a typed call (`LOWER(x)`) of a name the schema's functions share, which the walk
+        # does not index: PostgreSQL may call the schema's (h40A); only where one exists
+        nodes += [
+            n
+            for n in ctx.tree.find_all(exp.Expression)
+            if namesake_of(n, functions) in inlined and not may_fail(type(n))
+        ]
     extensions = ctx.policy.extension_functions
     casts = tenant_column_casts(ctx.policy)
     return [
