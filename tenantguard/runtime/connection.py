@@ -2435,7 +2435,12 @@ class GuardedConnection(asyncpg.Connection):
             columns,
             kwargs,
         )
-        wanted = self._tg_check_copy_in(table_name, schema_name, columns, None, where)
+        # the columns the file fills (every column of the table without a list): a table the
+        # guard does not check is proven as the INSERT the COPY amounts to (its triggers)
+        filled: Sequence[str] | None = columns
+        if not self.tenantguard.checks_table(table_name):
+            filled = await self._tg_copied_columns(table_name, schema_name, columns)
+        wanted = self._tg_check_copy_in(table_name, schema_name, filled, None, where)
         await self._tg_ensure(wanted)
         return await super().copy_to_table(
             table_name,
@@ -2491,8 +2496,10 @@ class GuardedConnection(asyncpg.Connection):
             # the columns the records were checked for, named: a COPY with no column list
             # writes by the table's order when it runs, which another session's DDL may have
             # moved since it was read (h37R: `copy_records_to_table('notes', records=[(1, 7)])`
-            # in a transaction, after `tenant_id` was dropped and added again, wrote tenant 7)
-            columns=written or columns,
+            # in a transaction, after `tenant_id` was dropped and added again, wrote tenant 7);
+            # another table's records are not checked: its COPY is asyncpg's (whose first
+            # statement, `SELECT * FROM t LIMIT 1`, the guard's read of its columns prepared)
+            columns=(written or columns) if self.tenantguard.checks_table(table_name) else columns,
             schema_name=schema_name,
             where=where,
             **kwargs,
@@ -2577,11 +2584,10 @@ class GuardedConnection(asyncpg.Connection):
         """The columns `copy_records_to_table` writes: the ones named, or, when none is
         (asyncpg's COPY then has no column list and writes every column of the table in its
         order), the table's own, read as asyncpg reads them before its COPY (its statement
-        `SELECT * FROM t LIMIT 1`, prepared with its cache: the COPY reuses it). Only for a
-        tenant table, whose records' tenant values are checked."""
+        `SELECT * FROM t LIMIT 1`, prepared with its cache: the COPY reuses it). A tenant
+        table's records are checked against them; any table's COPY is proven as the INSERT
+        into them it amounts to (`_tg_check_copy_in`)."""
         if columns or self.tenantguard.mode is Mode.OFF:
-            return columns
-        if not self.tenantguard.checks_table(table_name):
             return columns
         intro = f"SELECT * FROM {_table(table_name, schema_name)} LIMIT 1"
         statement = await self._prepare(intro, use_cache=True)  # type: ignore[attr-defined]
@@ -2611,14 +2617,19 @@ class GuardedConnection(asyncpg.Connection):
         streamed: bool = False,
     ) -> Plan:
         """COPY into a table: the `where` is proven as an expression; into a tenant table the
-        tenant column is required and each record's value checked (a file cannot be)."""
+        tenant column is required and each record's value checked (a file cannot be). Into
+        any other table the COPY is proven as the INSERT it amounts to, which runs the same
+        triggers, defaults and constraints (h40R: a trigger of `staging` copying each row into
+        `patients` with the row's clinic wrote clinic 2's patient from clinic 1's
+        `copy_records_to_table('staging', …)`, where `INSERT INTO staging` was refused)."""
         guard = self.tenantguard
         wanted = None
         if where is not None:
             wanted = self._tg_check_where(where)
-        if not guard.checks_table(table_name):
-            return wanted
         statement = self._tg_copy_insert(table_name, schema_name, columns)
+        if not guard.checks_table(table_name):
+            # no parameter of an INSERT into it pins a tenant: its structure is proven
+            return combine(wanted, self._tg_admit_slow(statement, ()))
         if rows is None and not streamed:
             wanted = combine(wanted, self._tg_admit_slow(statement, ()))  # tenant column given
             scope = _get_scope()
