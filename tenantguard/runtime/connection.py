@@ -462,7 +462,7 @@ def _scoped_cursor(guarded: M) -> M:
 class GuardedConnection(asyncpg.Connection):
     """An asyncpg connection that proves each statement before sending it."""
 
-    __slots__ = ("_tg_aborted", "_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_pooled", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_told", "_tg_typed", "_tg_unlistens", "_tg_unnamed")  # fmt: skip
+    __slots__ = ("_tg_aborted", "_tg_catalog_mark", "_tg_catalog_stale", "_tg_changed_schema", "_tg_check_due", "_tg_check_prepared", "_tg_clean", "_tg_configuring", "_tg_cursors", "_tg_ddl_code", "_tg_driver", "_tg_driver_task", "_tg_fast", "_tg_hot", "_tg_identity", "_tg_in_txn_set", "_tg_lexer_ok", "_tg_listening", "_tg_names_pending", "_tg_names_problem", "_tg_order_checked", "_tg_order_due", "_tg_owner", "_tg_pooled", "_tg_reset_due", "_tg_reset_kept", "_tg_role_changers", "_tg_role_unnamed", "_tg_schema_code", "_tg_setting", "_tg_setting_callers_refused", "_tg_setting_changers", "_tg_setting_everywhere", "_tg_setting_unnamed", "_tg_shadowed", "_tg_startup", "_tg_told", "_tg_typed", "_tg_unlistens", "_tg_unnamed", "_tg_unscoped_in_txn")  # fmt: skip
 
     _tg_guard: Guard | None = None  # set on the subclass `connect()`/`create_pool()` make
 
@@ -476,6 +476,9 @@ class GuardedConnection(asyncpg.Connection):
         self._tg_clean = True
         # whose statements left the state `_tg_clean` tells of (see the module's doc)
         self._tg_owner: object = None
+        # state owned by `UNSCOPED_OWNER` was left inside the transaction still open (the
+        # request's own step, which its tenant's block takes on: `_tg_switch`)
+        self._tg_unscoped_in_txn = False
         self._tg_in_txn_set = False  # the setting was set inside the open transaction
         self._tg_lexer_ok = False
         # a setting the guard relies on, given in the startup packet (no statement sets it)
@@ -634,6 +637,9 @@ class GuardedConnection(asyncpg.Connection):
         verdict = guard.check(query, rows)
         if verdict is None:
             return self._tg_unseen()
+        if verdict.opens_transaction:
+            # state an unscoped() step left so far was left before this transaction
+            self._tg_unscoped_in_txn = False
         if self._tg_unlistens:
             # any statement may run the code that ends the LISTEN (a trigger, a default, a
             # view, a policy): made again, and the mark read, before the next call (DDL
@@ -918,6 +924,13 @@ class GuardedConnection(asyncpg.Connection):
         (helper h32h)."""
         if owner is not None:
             if self._tg_clean or self._tg_owner is None or self._tg_owner == owner:
+                if owner is UNSCOPED_OWNER:
+                    # in the open transaction, all of it (`_tg_switch`); a BEGIN sent after it
+                    # says it was not (`_tg_admit_slow`)
+                    in_txn = self.is_in_transaction()
+                    self._tg_unscoped_in_txn = in_txn and (
+                        self._tg_clean or self._tg_owner is not owner or self._tg_unscoped_in_txn
+                    )
                 self._tg_owner = owner
             else:
                 self._tg_owner = MIXED_OWNER
@@ -952,14 +965,19 @@ class GuardedConnection(asyncpg.Connection):
             # the COMMIT of a tenant's transaction after an unscoped() step in it); the next
             # statement is checked again (reset first once the transaction ends)
             return False
-        if owner is UNSCOPED_OWNER:
+        if owner is UNSCOPED_OWNER and self._tg_unscoped_in_txn:
             self._tg_owner = scope.key
             return False
+        # (an unscoped() job's state from before the transaction is no step of it: a worker's
+        # nightly job left a TEMP table of every clinic's rows, read by clinic 2's block in a
+        # transaction opened outside any block, h40R)
         left = (
             "several blocks'"
             if owner is MIXED_OWNER
             else "no tenant() block's"
             if owner is OUTSIDE_OWNER
+            else "an unscoped() block's (made before this transaction)"
+            if owner is UNSCOPED_OWNER
             else "another tenant's"
         )
         guard.violation(
