@@ -2515,7 +2515,11 @@ class GuardedConnection(asyncpg.Connection):
             # in a transaction, after `tenant_id` was dropped and added again, wrote tenant 7);
             # another table's records are not checked: its COPY is asyncpg's (whose first
             # statement, `SELECT * FROM t LIMIT 1`, the guard's read of its columns prepared)
-            columns=(written or columns) if self.tenantguard.checks_table(table_name) else columns,
+            columns=(
+                (written or columns)
+                if self.tenantguard.checks_relation(table_name, schema_name)
+                else columns
+            ),
             schema_name=schema_name,
             where=where,
             **kwargs,
@@ -2643,7 +2647,7 @@ class GuardedConnection(asyncpg.Connection):
         if where is not None:
             wanted = self._tg_check_where(where)
         statement = self._tg_copy_insert(table_name, schema_name, columns)
-        if not guard.checks_table(table_name):
+        if not guard.checks_relation(table_name, schema_name):
             # no parameter of an INSERT into it pins a tenant: its structure is proven
             return combine(wanted, self._tg_admit_slow(statement, ()))
         if rows is None and not streamed:

@@ -513,6 +513,13 @@ class Guard:
         amounts to was refused."""
         return self._proven_with.is_tenant_table(table)
 
+    def checks_relation(self, table: str, schema: str | None) -> bool:
+        """`checks_table` of the relation `schema.table` (schema None: the one the search path
+        reads): a name global in some schemas and of tenant rows in others (`global_homes`,
+        h40R) is not checked in its global homes."""
+        policy = self._proven_with
+        return policy.is_tenant_table(table) and not policy.surely_global(table, schema)
+
     @property
     def require_tenant(self) -> bool:
         return self._require_tenant
@@ -787,19 +794,29 @@ class Guard:
         homes, user = self._catalog_homes
         if not homes:
             return policy
-        from tenantguard.runtime.schema_code import catalog_resolved, tenant_shadow
+        from tenantguard.runtime.schema_code import catalog_resolved, tenant_homes, tenant_shadow
 
         path = tuple(user if e == "$user" and user else e for e in policy.search_path)
         relation_homes = {sql_name(t): set(h) for t, h in policy.relation_homes.items()}
         global_homes = {sql_name(t): set(h) for t, h in policy.global_homes.items()}
         shadowed: dict[str, str] = {}
+        # global names another schema holds with the tenant column (`archive.tenants`): a
+        # tenant table there, global in its homes (h40R: named by its schema, clinic 1 read and
+        # wrote clinic 2's rows as the global table's)
+        split: set[str] = set()
         for name, held in homes.items():
             real = {h for h in held if not h.startswith("$")}
             relation_homes[sql_name(name)] = relation_homes.get(sql_name(name), set()) | real
             if name not in policy.global_tables:
                 continue
             home = catalog_resolved(held, path, user or None)
-            if home is None or home == "?" or home in policy.global_homes.get(name, ()):
+            if home is None or home == "?":
+                continue
+            known = policy.global_homes.get(name, frozenset())
+            if tenant_homes(held) - {home} - known and not tenant_shadow(held, home):
+                split.add(sql_name(name))
+                global_homes.setdefault(sql_name(name), set()).add(home)
+            if home in known:
                 continue
             if tenant_shadow(held, home):
                 # (h37R) the path reads a table of tenant rows under the global name
@@ -814,6 +831,11 @@ class Guard:
         policy = policy.replace(
             search_path=path, relation_homes=relation_homes, global_homes=global_homes
         )
+        if split:
+            policy = policy.replace(
+                global_tables={sql_name(t) for t in policy.global_tables} - split,
+                tenant_tables={sql_name(t) for t in policy.tenant_tables} | split,
+            )
         if not shadowed:
             return policy
         return policy.replace(

@@ -1369,6 +1369,11 @@ def catalog_homes(rows: Iterable[Sequence[object]]) -> dict[str, frozenset[str]]
     return {name: frozenset(schemas) for name, schemas in found.items()}
 
 
+def tenant_homes(held: frozenset[str]) -> set[str]:
+    """The schemas whose relation of a global name holds the tenant column (`catalog_homes`)."""
+    return {h[len(_TENANT) :] for h in held if h.startswith(_TENANT)}
+
+
 def tenant_shadow(held: frozenset[str], home: str) -> bool:
     """Whether the relation of a global name that a path reads, in schema `home`, holds the
     tenant column while another schema holds a relation of the name too (`catalog_homes`):

@@ -278,15 +278,12 @@ async def test_a_write_to_a_table_the_policy_does_not_list_is_checked(
     assert [tuple(r) for r in rows] == [(1, 1, "a1!"), (1, 4, "mine"), (2, 2, "b2")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed (h38V): a relation of another schema named like a global table of the "
-    "policy, holding the tenant column, read qualified (`billing.tenants`): the name is "
-    "listed (global), so it is not an unlisted table, and the catalog's home of the global "
-    "name (global_homes) is used only when the name is also a tenant table "
-    "(`Policy.is_tenant_relation`): returned ['a1', 'b2']",
-)
 async def test_a_table_of_another_schema_named_like_a_global_table(two_clinics: str) -> None:
+    """A relation of another schema named like a global table of the policy, holding the tenant
+    column, read qualified (`billing.tenants`): returned ['a1', 'b2'] (h38V's strict xfail: the
+    name is listed global, so not an unlisted table). Fixed in h40R: such a name is a tenant
+    table in the schemas whose relation holds the tenant column, global in its homes
+    (tests/runtime/test_h40R_qualified_global_name.py)."""
     await _raw(
         two_clinics,
         "CREATE SCHEMA billing; CREATE TABLE billing.tenants (tenant_id bigint NOT NULL,"
