@@ -271,6 +271,13 @@ def _owns(expression: str, setting: str) -> bool:
 _BACKTICKED = lazy_pattern(r"`[^`]*`")
 # a statement that is an EXPLAIN (read in its text without comments)
 _EXPLAIN = lazy_pattern(r"[ \t\n\r\f\v]*explain(?![\w$])", re.IGNORECASE)
+# its prefix up to the statement it explains: `EXPLAIN [(options)] [ANALYZE] [VERBOSE]`
+_EXPLAIN_PREFIX = lazy_pattern(
+    r"[ \t\n\r\f\v]*explain(?![\w$])[ \t\n\r\f\v]*"
+    r"(?:\((?:[^()'\"]|'[^']*')*\)[ \t\n\r\f\v]*)?"
+    r"(?:(?:analy[sz]e|verbose)(?![\w$])[ \t\n\r\f\v]*)*",
+    re.IGNORECASE,
+)
 
 
 # what `Guard._with_view_facts` finds: failing views (-> cost), failing and chained columns
@@ -1628,6 +1635,29 @@ class Guard:
                     "request",
                 )
             )
+        if self._mode is not Mode.OFF and not errors:
+            # an EXPLAIN of a statement reading tenant rows where its text names no tenant
+            # table: a function pinned by its argument (`names_of($1)`, inlined by the planner)
+            # showed `Rows Removed by Filter` — the other tenants' count (h40R); judged as the
+            # prepared statement's explain() judges it, by the statement it explains
+            for text in texts:
+                bare = without_comments(text)
+                prefix = _EXPLAIN_PREFIX.match(bare)
+                if prefix is None or not bare[prefix.end() :].strip():
+                    continue
+                explained = self.verdict(bare[prefix.end() :])
+                if explained.touches_tenant_tables or explained.expression_pin:
+                    errors.append(
+                        _runtime_finding(
+                            "EXPLAIN of a statement that reads tenant rows (through a function "
+                            "or view its text names): the plan shows the rows its filters "
+                            "removed and the planner's estimates, computed over every "
+                            "tenant's rows",
+                            "run EXPLAIN in a maintenance session (tenantguard.unscoped()), "
+                            "not in a request",
+                        )
+                    )
+                    break
         # a view or function whose code leaves session state: the pool's reset must run
         stateful = bool(named & self._stateful)
         expression = expression or reads_setting
