@@ -1076,23 +1076,23 @@ def _say_unsaved(cache: CheckCache) -> None:
 
 
 class _ProjectFiles:
-    """The project's Python files, listed on first need (called), and the application SQL
-    files the same walk finds (`sql_files`: real paths; not under the schema pipeline)."""
+    """The project's Python files, listed on first need (called; `sources`: as the walk found
+    them), and the application SQL files the same walk finds (`sql_files`: real paths; not
+    under the schema pipeline)."""
 
-    __slots__ = ("_sql", "_walk")
+    __slots__ = ("_walk",)
 
-    def __init__(self, walk: Callable[[], tuple[list[str], frozenset[str]]]) -> None:
+    def __init__(self, walk: Callable[[], tuple[list[SourceFile], frozenset[str]]]) -> None:
         self._walk = walk
-        self._sql: frozenset[str] | None = None
 
     def __call__(self) -> list[str]:
-        python, self._sql = self._walk()
-        return python
+        return [str(f.path) for f in self._walk()[0]]
+
+    def sources(self) -> list[SourceFile]:
+        return self._walk()[0]
 
     def sql_files(self) -> frozenset[str]:
-        if self._sql is None:
-            _, self._sql = self._walk()
-        return self._sql
+        return self._walk()[1]
 
 
 def _lent_files(
@@ -1110,17 +1110,8 @@ def _lent_files(
         paths = sorted({*paths, *importing_files(python, project, root)})
     if not paths:
         return []
-    taken = {os.path.realpath(f.path) for f in named}
-    found, _ = discover(
-        [Path(p) for p in paths if os.path.realpath(p) not in taken],
-        root=settings.root,
-        include=settings.include,
-        exclude=settings.exclude,
-        pipeline=[settings.patch_dir, *settings.schema_paths],
-        patch_dir=settings.patch_dir,
-        respect_gitignore=settings.respect_gitignore,
-    )
-    return [f for f in found if not f.in_patch]
+    wanted = {os.path.realpath(p) for p in paths} - {os.path.realpath(f.path) for f in named}
+    return [f for f in project.sources() if os.path.realpath(f.path) in wanted and not f.in_patch]
 
 
 def _project_python(settings: Settings) -> _ProjectFiles:
@@ -1130,9 +1121,9 @@ def _project_python(settings: Settings) -> _ProjectFiles:
     file gets the same findings from pre-commit (its staged files) as from CI (the tree).
     The SQL files of that walk: a statement of one the program reads and sends is reported
     where that file's own check reports it (h36D)."""
-    listed: list[tuple[list[str], frozenset[str]]] = []
+    listed: list[tuple[list[SourceFile], frozenset[str]]] = []
 
-    def files() -> tuple[list[str], frozenset[str]]:
+    def files() -> tuple[list[SourceFile], frozenset[str]]:
         if not listed:
             found, _ = discover(
                 [settings.root],
@@ -1145,7 +1136,7 @@ def _project_python(settings: Settings) -> _ProjectFiles:
             )
             listed.append(
                 (
-                    sorted(str(f.path) for f in found if is_python(f.path)),
+                    sorted((f for f in found if is_python(f.path)), key=lambda f: str(f.path)),
                     frozenset(
                         str(f.path) for f in found if not f.in_patch and not is_python(f.path)
                     ),
