@@ -1251,8 +1251,11 @@ class _Calls(_Texts):
             return hole(starred, self.origin, reason, param=_VARARGS + collected, owner=function)
         call = starred.value if isinstance(starred, ast.Await) else starred
         returns = self.returning(call.func) if isinstance(call, ast.Call) else None
+        given = (
+            self._arguments(call) if returns is not None and isinstance(call, ast.Call) else None
+        )
         reason = f"the SQL is unpacked from `{_short(starred)}`"
-        return hole(starred, self.origin, reason, returns=returns, position=0)
+        return hole(starred, self.origin, reason, returns=returns, position=0, given=given)
 
     def _own_varargs(self, starred: ast.expr) -> str | None:
         """The name of the running function's `*args` when `starred` is it as the function
@@ -1521,17 +1524,6 @@ class _Calls(_Texts):
                 records = self.records_made(inner.values)
                 return Items(values, tuple(keys), records=records)  # type: ignore[arg-type]
         return self.evaluate(node)
-
-    def records_made(self, elements: list[ast.expr]) -> tuple[InstanceRef, ...] | None:
-        """The objects a display's items make when each calls a record class of the project
-        with its fields given (`(Query("tags", "SELECT …"), Query(…))`): each one; else None."""
-        made: list[InstanceRef] = []
-        for element in elements:
-            instance = self.instance_of(element) if isinstance(element, ast.Call) else None
-            if instance is None or not instance.given:
-                return None
-            made.append(instance)
-        return tuple(made) if made else None
 
     def comprehension_items(self, node: ast.expr) -> Items | None:
         """A list or dict comprehension over an ordered tuple or list of constants, without a

@@ -22,6 +22,7 @@ from tenantguard.sources.pyflow.names import (
     expression_name,
 )
 from tenantguard.sources.pyflow.project import _Project
+from tenantguard.sources.pyflow.scan import _blanked
 from tenantguard.sources.pyflow.stores import _ANY_NAME, _sets_any_attribute
 from tenantguard.sources.pyflow.syntax import (
     _RECORD_MAKERS,
@@ -314,7 +315,7 @@ class _Classes(_Project):
                         texts.append(handle.read())
                 except OSError:
                     continue
-            self._made[key] = any(pattern.search(t) for t in texts)
+            self._made[key] = any(pattern.search(_as_code(t)) for t in texts if pattern.search(t))
         self._consulted_names.add("word:" + info.name)
         return self._made[key]
 
@@ -502,8 +503,9 @@ class _Classes(_Project):
                     continue
                 if any(p.search(text) for _, p in patterns):
                     texts.append(text)
+            codes = [_as_code(t) for t in texts]
             self._made[name] = any(
-                _makes_by_name(t, n, p) for t in texts for n, p in patterns if p.search(t)
+                _makes_by_name(t, n, p) for t in codes for n, p in patterns if p.search(t)
             )
         for n in names:
             self._consulted_names.add("word:" + n)
@@ -736,3 +738,19 @@ def _same_binding(a: Binding, b: Binding) -> bool:
     if isinstance(a, ClassRef) and isinstance(b, ClassRef):
         return a.any_subclass == b.any_subclass and _same_class(a.info, b.info)
     return False
+
+
+# a string literal that is only a name or a dotted path (`"Repository"`,
+# `"app.repos.base.Repository"`, `"app.repos:Repository"`): what `getattr`, `import_string`
+# and settings name a class by
+_NAMING_STRING = re.compile(r"""[rRuU]?(['"])((?:[A-Za-z_]\w*[.:])*([A-Za-z_]\w*))\1""")
+
+
+def _as_code(text: str) -> str:
+    """A file's text as code that may name a class: its strings and comments blanked — a
+    docstring, a log or error message or a comment naming `Repository` makes no object of it
+    (h40D: "Repository base: …" in a module's docstring read the base's `TABLE = ""` into
+    its subclasses' SQL, TG006) — and the last name of each string that is only a (dotted)
+    name on a line of its own, as code naming the class by it would."""
+    named = "".join("\n" + m.group(3) for m in _NAMING_STRING.finditer(text))
+    return _blanked(text) + named

@@ -165,6 +165,8 @@ class ProjectIndex(_Classes):
                     item = items[part.position] if part.position < len(items) else None
                     if item is None:
                         return None
+                    # its parameters as the call gives them (`return f"{sql} LIMIT …", n`)
+                    item = self._filled(item, info, part, depth, seen, None)
                     values.append(self.returned(item, depth + 1, seen | {id(info)}))
                 continue
             if not info.returns:

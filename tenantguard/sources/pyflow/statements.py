@@ -380,11 +380,22 @@ class _Statements(_Calls):
                     else None
                 )
                 if returns is not None and call is not None:  # `sql, args = build(…)`
+                    assert isinstance(call, ast.Call)
+                    # what the call gives its parameters: `paged("SELECT …", 10)` returning
+                    # `f"{sql} LIMIT {int(limit)}", limit` (before, `sql` stayed a hole: TG009)
+                    given = self._arguments(call)
                     for position, sub in enumerate(target.elts):
                         reason = f"`{_short(sub)}` is unpacked from `{_short(call)}`"
                         self.assign(
                             sub,
-                            hole(sub, self.origin, reason, returns=returns, position=position),
+                            hole(
+                                sub,
+                                self.origin,
+                                reason,
+                                returns=returns,
+                                position=position,
+                                given=given,
+                            ),
                             None,
                         )
                     return
@@ -785,9 +796,14 @@ class _Statements(_Calls):
             if iterable.func.attr != "values":
                 return None
             named = iterable.func.value
-        if not isinstance(named, ast.Name | ast.Attribute):
+        if isinstance(named, ast.Tuple | ast.List):
+            # a display written in the loop itself, `for q in (Query("a", "…"), …)`
+            made = self.binding(named)
+            items = made if isinstance(made, Items) else None
+        elif isinstance(named, ast.Name | ast.Attribute):
+            items = self.items_of(named)
+        else:
             return None
-        items = self.items_of(named)
         if items is None or items.records is None or not items.ordered:
             return None
         if named is iterable and items.keys is not None:

@@ -174,7 +174,13 @@ class _Texts(_Values):
             and isinstance(source, ast.Tuple | ast.List)
             and not any(isinstance(e, ast.Starred) for e in source.elts)
         ):
-            rows = [(self.evaluate(e),) for e in source.elts]
+            # `for q in (Query("a", "SELECT …"), …)`: each record its item makes
+            records = self.records_made(source.elts)
+            rows = (
+                [(self.evaluate(e),) for e in source.elts]
+                if records is None
+                else [(r,) for r in records]
+            )
         elif len(names) == 1 and (members := self.enum_members(source)) is not None:
             # `", ".join(f"count(*) FILTER (WHERE status = '{s.value}')" for s in Status)`
             rows = [(m,) for m in members]

@@ -176,6 +176,17 @@ class _Values(_Scopes):
             made.info, exact=True, bare=not node.args and not node.keywords, given=given
         )
 
+    def records_made(self, elements: list[ast.expr]) -> tuple[InstanceRef, ...] | None:
+        """The objects a display's items make when each calls a record class of the project
+        with its fields given (`(Query("tags", "SELECT …"), Query(…))`): each one; else None."""
+        made: list[InstanceRef] = []
+        for element in elements:
+            instance = self.instance_of(element) if isinstance(element, ast.Call) else None
+            if instance is None or not instance.given:
+                return None
+            made.append(instance)
+        return tuple(made) if made else None
+
     def record_item(self, collection: ast.expr, key: ast.expr) -> InstanceRef | None:
         """An item of a tuple, list or dict of records of the project each made with its
         fields given (`Items.records`): the one a constant key names, else any of them."""
@@ -229,7 +240,15 @@ class _Values(_Scopes):
             if keyword.arg not in fields or keyword.arg in given:
                 return ()
             given[keyword.arg] = self.evaluate(keyword.value)
-        return tuple(given.items())
+        if info.defaults and not self.index.changed_outside("__defaults__", dunder=True):
+            # a field the call leaves out holds its default, as one made with no arguments
+            # does (`Report("by status").sql`; `Query("a", "…", one=True)` beside
+            # `Query("b", "…")` in one registry: the same fields, read through an item)
+            for name in fields:
+                default = info.defaults.get(name)
+                if name not in given and isinstance(default, tuple):
+                    given[name] = default
+        return tuple((name, given[name]) for name in fields if name in given)
 
     def binding_of_receiver(self, node: ast.expr) -> Binding | None:
         """The reference an expression stands for (`self`, a class, a module), if any."""

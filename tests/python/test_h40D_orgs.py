@@ -1,0 +1,284 @@
+"""Session 40 (helper D), issue 12: a multi-org ledger as a first-time user meets it.
+
+`tests/fixtures/projects/h40D_orgs/` (tenant column `org_id`; `tenantguard init` wrote its
+configuration from `schema/*.sql` and alembic's `migrations/versions/`) sends SQL through aiosql
+named queries (`-- name: get_invoices`, `add_invoice<!`, `^`, `$`, `*!`, `#`), encode/databases
+(`fetch_all(query=…, values=…)`, `execute`, `iterate`, an optional `AND org_id = :org_id`),
+SQLAlchemy Core over asyncpg (`text(…)`, `.bindparams(…)`, `session.execute`, `select(…)`
+builders, `exec_driver_sql`), Django's raw SQL (`connection.cursor()`, `objects.raw`, `RawSQL`,
+`.extra(select=…)`), an asyncpg repository base class with SQL in its subclasses' attributes, a
+`Query` dataclass registry, an `Enum` of statements, `string.Template`, helpers returning
+`(sql, args)`, `NamedTuple` defaults; nightly jobs reading every org (suppressions), tests/ and
+scripts/ with SQL, GraphQL, Jinja and log formats. Each expected finding is marked inline;
+`tenantguard check` runs on it in a fresh process and must report exactly those.
+"""
+
+from __future__ import annotations
+
+from tenantguard.engine.analyze import Analyzer
+from tenantguard.engine.policy import Policy
+from tenantguard.sources.python import check_python_text
+from tests.cli.test_projects import PROJECTS, expectations
+from tests.python.test_h34D_real_tree import reported
+
+ROOT = PROJECTS / "h40D_orgs"
+
+
+def test_the_orgs_tree_reports_exactly_what_it_expects() -> None:
+    got = reported(ROOT)
+    want = expectations(ROOT)
+    # (reported and not expected, expected and not reported)
+    assert (sorted(got - want), sorted(want - got)) == ([], [])
+
+
+def _orgs(source: str) -> list[tuple[int, str]]:
+    policy = Policy("org_id", ["invoices", "payments", "customers"])
+    out, _, _ = check_python_text(source, Analyzer(policy))
+    return sorted((f.line, f.code) for f in out)
+
+
+# Class 1: a record class of the project (a plain dataclass or NamedTuple) called with some of
+# its fields and the others left to their defaults. `Query("a", "SELECT …", one=True)` beside
+# `Query("b", "SELECT …")` in one registry gave the two records different fields: every read
+# through an item (`REGISTRY[name].sql`, `for q in NAMED`) was TG009 ("`query.sql` is read at
+# run time") — a warning at each call of constant SQL, and a leak in one record only a warning.
+# `Report("by status").sql` of `class Report(NamedTuple): title: str; sql: str = "SELECT …"`
+# (the default, as the object holds it) was TG009 too: a field left out of the call holds its
+# default, as one made with no arguments does.
+
+RECORDS = """\
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    sql: str
+    one: bool = False
+
+
+NAMED = (
+    Query("count", "SELECT count(*) FROM invoices WHERE org_id = $1", one=True),
+    Query("paid", "SELECT id FROM payments WHERE org_id = $1"),
+)
+BY_NAME = {q.name: q for q in NAMED}
+
+
+async def run_named(conn, name, org_id):
+    query = BY_NAME[name]
+    if query.one:
+        return await conn.fetchval(query.sql, org_id)
+    return await conn.fetch(query.sql, org_id)
+
+
+class Report(NamedTuple):
+    title: str
+    sql: str = "SELECT status, count(*) FROM invoices WHERE org_id = $1 GROUP BY status"
+    limit: int = 10
+
+
+async def run_report(conn, org_id):
+    return await conn.fetch(Report("by status").sql, org_id)
+
+
+async def run_report_kw(conn, org_id):
+    return await conn.fetch(Report(title="by status", limit=5).sql, org_id)
+"""
+
+
+def test_records_with_fields_left_to_their_defaults_are_read() -> None:
+    assert _orgs(RECORDS) == []
+
+
+def _line(source: str, text: str) -> int:
+    return next(i for i, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+def test_a_leak_in_a_record_with_defaults_or_in_a_default_is_found() -> None:
+    leaky = RECORDS.replace(
+        'Query("paid", "SELECT id FROM payments WHERE org_id = $1")',
+        'Query("paid", "SELECT id FROM payments WHERE org_id = $1 OR true")',
+    ).replace(
+        "status, count(*) FROM invoices WHERE org_id = $1 GROUP BY status",
+        "status, count(*) FROM invoices GROUP BY status",
+    )
+    # the record's text and the default, each said once per call that sends it
+    record, default = _line(leaky, "OR true"), _line(leaky, "sql: str =")
+    assert _orgs(leaky) == [(record, "TG001")] * 2 + [(default, "TG001")] * 2
+
+
+def test_a_default_completed_at_the_call_is_found_there() -> None:
+    completed = RECORDS.replace(
+        'Report("by status").sql, org_id', 'Report("by status").sql + " OR true", org_id'
+    ).replace("GROUP BY status", "")
+    # said at the table's name, in the default's text (the help names the call)
+    assert _orgs(completed) == [(_line(completed, "sql: str ="), "TG001")]
+
+
+def test_a_field_given_at_the_call_is_what_the_object_holds() -> None:
+    given = RECORDS.replace('Report("by status").sql', 'Report("x", "SELECT id FROM invoices").sql')
+    assert _orgs(given) == [(_line(given, "SELECT id FROM invoices"), "TG001")]
+
+
+# Class 2: a registry of records built over a tuple or list written in the comprehension or
+# loop itself, `{q.name: q for q in (Query("a", "SELECT …"), Query("b", "SELECT …"))}` or
+# `for q in [Query(…), …]:`, was read at run time (TG009 at each call), while the same records
+# bound to a name first (`NAMED = (…)`, then `for q in NAMED`) were each checked.
+
+INLINE = """\
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    sql: str
+
+
+REGISTRY: dict[str, Query] = {
+    q.name: q
+    for q in (
+        Query("count", "SELECT count(*) FROM invoices WHERE org_id = $1"),
+        Query("paid", "SELECT id FROM payments WHERE org_id = $1"),
+    )
+}
+
+
+async def run_named(conn, name, org_id):
+    return await conn.fetch(REGISTRY[name].sql, org_id)
+
+
+async def run_all(conn, org_id):
+    for q in [Query("a", "SELECT id FROM customers WHERE org_id = $1"), Query("b", "SELECT 1")]:
+        await conn.fetch(q.sql, org_id)
+"""
+
+
+def test_records_looped_over_a_display_written_there_are_read() -> None:
+    assert _orgs(INLINE) == []
+
+
+def test_a_leak_in_a_record_looped_over_there_is_found_at_its_text() -> None:
+    leaky = INLINE.replace("payments WHERE org_id = $1", "payments WHERE org_id = $1 OR true")
+    leaky = leaky.replace("customers WHERE org_id = $1", "customers")
+    assert _orgs(leaky) == [
+        (_line(leaky, "OR true"), "TG001"),
+        (_line(leaky, "FROM customers"), "TG001"),
+    ]
+
+
+# Class 3: a helper of the project returning `(sql, args)` built from its parameters,
+# `def paged(sql, limit): return f"{sql} LIMIT {int(limit)}", limit`, unpacked at the call
+# (`sql, _ = paged("SELECT …", 10)`) or spread into it (`conn.fetch(*paged(…))`): its parameters
+# were holes, whatever the call gave them — TG009 at `{sql}` and even at `{int(limit)}` for a
+# pinned constant, and a leak the helper makes of the call's text (`f"{sql} OR true"`, a table
+# name filled into `f"SELECT id FROM {table}"`) only a warning. A helper's single return was
+# already read with the call's arguments; an item of the tuple it returns now is too.
+
+TUPLES = """\
+def paged(sql, limit):
+    return f"{sql} LIMIT {int(limit)}", limit
+
+
+def scoped(table):
+    return f"SELECT id FROM {table} WHERE org_id = $1", [1]
+
+
+async def first(conn, org_id):
+    sql, _ = paged("SELECT id FROM customers WHERE org_id = $1", 10)
+    return await conn.fetch(sql, org_id)
+
+
+async def spread(conn):
+    return await conn.fetch(*paged("SELECT id FROM invoices WHERE org_id = 7", 10))
+
+
+async def by_table(conn):
+    sql, args = scoped("payments")
+    return await conn.fetch(sql, *args)
+"""
+
+
+def test_a_helpers_tuple_is_read_with_what_the_call_gives_it() -> None:
+    assert _orgs(TUPLES) == []
+
+
+def test_a_leak_a_helpers_tuple_makes_of_the_calls_text_is_an_error() -> None:
+    leaky = TUPLES.replace('LIMIT {int(limit)}", limit', 'OR true", limit').replace(
+        'FROM {table} WHERE org_id = $1", [1]', 'FROM {table}", []'
+    )
+    assert _orgs(leaky) == [
+        (_line(leaky, 'paged("SELECT id FROM customers'), "TG001"),
+        (_line(leaky, 'paged("SELECT id FROM invoices'), "TG001"),
+        (_line(leaky, 'scoped("payments")'), "TG001"),
+    ]
+
+
+def test_a_helpers_tuple_of_a_callers_run_time_name_stays_unresolved() -> None:
+    unknown = TUPLES.replace('scoped("payments")', "scoped(table)").replace(
+        "def by_table(conn)", "def by_table(conn, table)"
+    )
+    assert _orgs(unknown) == [(_line(unknown, 'f"SELECT id FROM {table}'), "TG009")]
+
+
+# Class 4: a repository base whose subclasses each name their table (`TABLE = ""` on the base,
+# `TABLE = "customers"` on each subclass) is read with the subclasses' values only while no
+# object of the base itself may be made. Whether one may was read in the files' raw text: the
+# base's name in a docstring ("Repository base: …"), a log or error message or a trailing
+# comment counted as a use that may make one, so the base's `""` reached
+# `f"DELETE FROM {self.TABLE} WHERE …"`: TG006 "Expected table name" (a false alarm, and one
+# that a prose edit turns on or off). Strings and comments are now prose; a string that is
+# only the (dotted) name, `getattr(models, "Repository")`, `"app.repos.Repository"`, still
+# names the class.
+
+BASE = '''\
+"""Repository base: every table's repository derives from Repository."""
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+class Repository:
+    TABLE = ""
+
+    def __init__(self, conn, org_id):
+        self.conn = conn
+        self.org_id = org_id
+
+    async def run(self, sql, *args):
+        log.debug("Repository %s runs %s", type(self).__name__, sql)
+        return await self.conn.execute(sql, *args)
+
+    async def delete(self, item_id):
+        # the base Repository is never made: each subclass names its table
+        return await self.run(f"DELETE FROM {self.TABLE} WHERE org_id = $1 AND id = $2", self.org_id, item_id)
+
+
+class CustomerRepo(Repository):
+    TABLE = "customers"
+
+
+class PaymentRepo(Repository):
+    """Payments (a Repository of its own)."""
+
+    TABLE = "payments"
+
+
+def missing(name):
+    return LookupError(f"no Repository for {name}")
+'''
+
+
+def test_a_base_named_in_prose_is_not_made() -> None:
+    assert _orgs(BASE) == []
+
+
+def test_a_base_named_by_a_string_that_is_only_its_name_may_be_made() -> None:
+    for made in (
+        'import sys\nREPO = getattr(sys.modules[__name__], "Repository")\n',
+        'REPO = import_string("ledger.repos.base.Repository")\n',
+    ):
+        source = BASE + made
+        assert _orgs(source) == [(_line(source, "DELETE FROM"), "TG006")], made
