@@ -600,6 +600,7 @@ def check_file(
             schema, chosen = True, patch_analyzer  # a schema source, not application code
         touching = chosen.touching
 
+        built: list[int] = []
         findings, count, anchors = check_python_text(
             text,
             chosen,
@@ -607,7 +608,19 @@ def check_file(
             path=os.fspath(source.path),
             index=options.python_index,
             schema_source=schema,
+            built=built,
         )
+        if built and not schema:
+            # a query builder's statement (SQLAlchemy's `select(…)`): no SQL text to prove,
+            # never a silent pass (h40D)
+            many = len(built) != 1
+            listed = ", ".join(str(n) for n in built)
+            notes = (
+                f"{source.display}:{built[0]}: {len(built)} call{'s' * many} (line{'s' * many} "
+                f"{listed}) send{'' if many else 's'} a query builder's statement (SQLAlchemy's "
+                "`select(…)`), not SQL text: it is not proven pinned to one tenant here; the "
+                "runtime guard checks the SQL it becomes",
+            )
         if makes_tables:  # its DDL is where the configuration says the schema is made
             kept_ddl = [i for i, f in enumerate(findings) if f.code != _DDL_RULE]
             findings, anchors = [findings[i] for i in kept_ddl], [anchors[i] for i in kept_ddl]

@@ -55,6 +55,7 @@ from tenantguard.sources.pyflow import (
     given_argument,
     sent_unchanged,
 )
+from tenantguard.sources.pyflow.names import _BUILT
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, Value, starts_like_sql
 from tenantguard.sources.suppressions import (
     Suppression,
@@ -586,6 +587,9 @@ class _ModuleCheck:
         self.reported_holes: set[tuple[int, str]] = set()
         self.same: dict[int, bool] = {}  # origin id -> is this file
         self.checked = 0
+        # lines of the calls that send a query builder's statement (`select(Invoice)…`): no
+        # SQL text to prove there, said in a note (h40D: never a silent pass)
+        self.built: set[int] = set()
         # a free `+` of constants being checked: where text written in another module is said
         self.anchor: ast.AST | None = None
         # a constant of another module being checked at a call that sends it as it is: its
@@ -705,6 +709,8 @@ class _ModuleCheck:
                         continue  # a wrapper's parameter: its callers' SQL is checked
                     if sink.certain and part.string:
                         unknown.append(part)
+                    elif not part.string and part.reason.endswith(_BUILT):
+                        self.built.add(sink.call.lineno)
                 continue
             skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
             if (
@@ -1612,10 +1618,13 @@ def check_python_text(
     path: str | None = None,
     index: ProjectIndex | None = None,
     schema_source: bool = False,
+    built: list[int] | None = None,
 ) -> tuple[list[Finding], int, list[tuple[int, ...]]]:
     """(findings, SQL strings checked, anchor lines per finding) of one Python source.
 
     A schema source (a migration) sends DDL and maintenance SQL built as it likes: no TG009.
+    `built`, when given, receives the lines of the calls that send a query builder's
+    statement (`session.execute(select(Invoice).where(…))`): no text there to prove.
     """
 
     def unprovable(message: str, fix: str, line: int = 1, column: int = 1) -> Finding:
@@ -1663,6 +1672,8 @@ def check_python_text(
         return [unprovable(message, "simplify the file")], 0, [()]
     findings = [c.finding for c in check.out]
     anchors = [c.anchors for c in check.out]
+    if built is not None:
+        built.extend(sorted(check.built))
     if literals_only:
         findings.insert(0, found)
         anchors.insert(0, ())

@@ -15,6 +15,9 @@ scripts/ with SQL, GraphQL, Jinja and log formats. Each expected finding is mark
 
 from __future__ import annotations
 
+import pytest
+
+from tenantguard.cli import main
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.policy import Policy
 from tenantguard.sources.python import check_python_text
@@ -282,3 +285,24 @@ def test_a_base_named_by_a_string_that_is_only_its_name_may_be_made() -> None:
     ):
         source = BASE + made
         assert _orgs(source) == [(_line(source, "DELETE FROM"), "TG006")], made
+
+
+# Class 5: a query builder's statement sent to a sink, `session.execute(select(Invoice)
+# .where(Invoice.number == number))`, is no SQL text: the reader cannot prove it (README: "Not
+# SQL"), and it passed in silence — "proven" said of the file, with an unpinned read in it. It
+# is now said, once per file, in a note on standard error naming the lines of those calls
+# (the runtime guard checks the SQL they become); JSON and SARIF findings are unchanged.
+
+
+def test_a_query_builders_statement_is_said_not_proven(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    main(["check", "--no-cache", "ledger/core.py", "ledger/named.py"])
+    err = capsys.readouterr().err
+    notes = [line for line in err.splitlines() if "query builder" in line]
+    assert notes == [
+        "tenantguard: note: ledger/core.py:48: 2 calls (lines 48, 53) send a query builder's "
+        "statement (SQLAlchemy's `select(…)`), not SQL text: it is not proven pinned to one "
+        "tenant here; the runtime guard checks the SQL it becomes"
+    ]
