@@ -306,3 +306,40 @@ def test_a_query_builders_statement_is_said_not_proven(
         "statement (SQLAlchemy's `select(…)`), not SQL text: it is not proven pinned to one "
         "tenant here; the runtime guard checks the SQL it becomes"
     ]
+
+
+# Class 6: `string.Template(…).substitute(mapping)` (or `**mapping`) of a dict of constants
+# bound to a name, `mapping = {"table": "payments"}`: TG009 "computed at run time" although
+# the text is constant (a keyword or a dict display written in the call was read). A dict
+# changed after (`mapping["table"] = name`, `.update(…)`) or with items unpacked into it stays
+# TG009.
+
+TEMPLATES = """\
+import string
+
+T = string.Template("SELECT id FROM $table WHERE org_id = $$1")
+NAMES = {"table": "payments"}
+
+
+async def by_name(conn):
+    mapping = {"table": "customers"}
+    return await conn.fetch(T.substitute(mapping), 1)
+
+
+async def unpacked(conn):
+    return await conn.fetch(T.substitute(**NAMES), 1)
+"""
+
+
+def test_a_templates_mapping_bound_to_a_name_is_read() -> None:
+    assert _orgs(TEMPLATES) == []
+    leaky = TEMPLATES.replace("WHERE org_id = $$1", "WHERE org_id = $$1 OR true")
+    assert [code for _, code in _orgs(leaky)] == ["TG001", "TG001"]
+
+
+def test_a_templates_mapping_changed_after_stays_unresolved() -> None:
+    changed = TEMPLATES.replace(
+        "    return await conn.fetch(T.substitute(mapping), 1)",
+        '    mapping["table"] = name\n    return await conn.fetch(T.substitute(mapping), 1)',
+    ).replace("def by_name(conn)", "def by_name(conn, name)")
+    assert _orgs(changed) == [(_line(changed, "T.substitute(mapping)"), "TG009")]

@@ -572,9 +572,17 @@ class _Texts(_Values):
         arguments = list(node.args)
         if len(arguments) > 1 or any(isinstance(a, ast.Starred) for a in arguments):
             return None
-        if arguments:
+        if arguments and not isinstance(arguments[0], ast.Dict):
+            # a dict of constant keys bound to a name, `T.substitute(mapping)` of `mapping =
+            # {"table": "payments"}` (h40D: TG009 "computed at run time"); `**mapping` below
+            named = self._named_mapping(arguments[0])
+            if named is None:
+                return None
+            keywords.update(named)
+        elif arguments:
             mapping = arguments[0]
-            if not isinstance(mapping, ast.Dict) or any(k is None for k in mapping.keys):
+            assert isinstance(mapping, ast.Dict)
+            if any(k is None for k in mapping.keys):
                 return None
             for key, item in zip(mapping.keys, mapping.values, strict=True):
                 text = _constant_text_of(self.evaluate(key)) if key is not None else None
@@ -583,9 +591,26 @@ class _Texts(_Values):
                 keywords[text] = self.evaluate(item)
         for keyword in node.keywords:
             if keyword.arg is None:
-                return None
+                named = self._named_mapping(keyword.value)
+                if named is None:
+                    return None
+                keywords.update(named)
+                continue
             keywords[keyword.arg] = self.evaluate(keyword.value)
         return keywords
+
+    def _named_mapping(self, node: ast.expr) -> dict[str, Value] | None:
+        """The items of a dict of constant keys a name holds (all of them: none kept by a
+        condition, no key known only at run time); None otherwise."""
+        items = self.items_of(node)
+        if (
+            items is None
+            or items.keys is None
+            or items.subset
+            or any(k.startswith("\0") for k in items.keys)
+        ):
+            return None
+        return dict(zip(items.keys, items.values, strict=True))
 
     def _jinja_render(self, node: ast.Call, func: ast.Attribute) -> Value | None:
         """`Template("SELECT … {% if t %}AND tenant_id = {{ t }}{% endif %}").render(t=…)`
