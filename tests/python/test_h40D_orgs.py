@@ -343,3 +343,33 @@ def test_a_templates_mapping_changed_after_stays_unresolved() -> None:
         '    mapping["table"] = name\n    return await conn.fetch(T.substitute(mapping), 1)',
     ).replace("def by_name(conn)", "def by_name(conn, name)")
     assert _orgs(changed) == [(_line(changed, "T.substitute(mapping)"), "TG009")]
+
+
+# Message: a `WHERE` built by a helper that appends `f"{key} = ${len(args)}"` for each key of
+# its `**filters` is TG009 (a key is an identifier known at run time), said at the loop as
+# "items appended to `parts` in a loop" — naming the list, not what in its items is unknown.
+# It now says which part.
+
+FILTERS = """\
+def where_clause(org_id, **filters):
+    parts = ["org_id = $1"]
+    args = [org_id]
+    for key, value in filters.items():
+        args.append(value)
+        parts.append(f"{key} = ${len(args)}")
+    return " AND ".join(parts), args
+
+
+async def find(conn, org_id, **filters):
+    where, args = where_clause(org_id, **filters)
+    return await conn.fetch(f"SELECT id FROM invoices WHERE {where}", *args)
+"""
+
+
+def test_a_loops_unknown_item_is_named_in_the_message() -> None:
+    policy = Policy("org_id", ["invoices"])
+    out, _, _ = check_python_text(FILTERS, Analyzer(policy))
+    assert [(f.line, f.code) for f in out] == [(4, "TG009")]
+    assert out[0].message.endswith(
+        "items appended to `parts` in a loop: `key` is unpacked from a value computed at run time"
+    )

@@ -171,6 +171,21 @@ def _loop_items(before: Grown, after: object, node: ast.AST, origin: Origin) -> 
     return value
 
 
+def _unknown_item(before: Grown, after: object) -> Hole | None:
+    """The first part known only at run time of an item a loop appends to a list (`{key}` of
+    `f"{key} = ${len(args)}"` for `key` over a request's dict), to say why its items are."""
+    if not isinstance(after, Grown):
+        return None
+    for items in after.lists:
+        start = max((len(old) for old in before.lists if items[: len(old)] == old), default=0)
+        for item in items[start:]:
+            for alternative in item:
+                for part in alternative:
+                    if type(part) is Hole and part.string:
+                        return part
+    return None
+
+
 def _pass_sequences(
     before: Grown, first: object, after: object
 ) -> tuple[tuple[Value, ...], ...] | None:

@@ -25,6 +25,7 @@ from tenantguard.sources.pyflow.loops import (
     _straight,
     _tested_for_items,
     _unknown,
+    _unknown_item,
     _yielded,
 )
 from tenantguard.sources.pyflow.model import (
@@ -600,6 +601,9 @@ class _Statements(_Calls):
                         # as one pass's items, then two passes' (`VALUES ($1, $2), ($1, $3)`,
                         # `… OR name = $2 OR name = $3`); a list some passes skip, as any one
                         reason = f"items appended to `{name}` in a loop"
+                        unknown = _unknown_item(before, binding) if item is None else None
+                        if unknown is not None:  # say which part (h40D: the list alone)
+                            reason += f": {unknown.reason}"
                         # (the first pass's items, then a later pass's, when every pass
                         # appends: `"" if i == 0 else "OR "` is "" only on the first)
                         every = name in _appended_every_time(node.body)
