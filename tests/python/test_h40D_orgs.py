@@ -373,3 +373,47 @@ def test_a_loops_unknown_item_is_named_in_the_message() -> None:
     assert out[0].message.endswith(
         "items appended to `parts` in a loop: `key` is unpacked from a value computed at run time"
     )
+
+
+# Class 7: a wrapper that passes its own `**kwargs` on whole into a sink, `async def
+# fetch_kw(**kw): return await database.fetch_all(**kw)` (encode/databases' keywords,
+# `query=`/`values=`): each caller's `query=` was checked, and the wrapper itself was TG009
+# ("the SQL is unpacked from `**kw`") — a warning on code that sends only its callers' SQL. It
+# is a wrapper's parameter now (as `kw.pop("query")` was); a `**kw` changed or read elsewhere
+# in it (`kw["query"] += " OR true"`) stays TG009, and a caller that unpacks a dict of its own
+# is TG009 at that call.
+
+KWARGS = """\
+from databases import Database
+
+database = Database("postgresql://x")
+
+
+async def fetch_kw(**kw):
+    return await database.fetch_all(**kw)
+
+
+async def widened(**kw):
+    kw["query"] = kw["query"] + " OR true"
+    return await database.fetch_all(**kw)
+
+
+async def pinned(org_id):
+    return await fetch_kw(query="SELECT id FROM payments WHERE org_id = :o", values={"o": org_id})
+
+
+async def leaky():
+    return await fetch_kw(query="SELECT id FROM invoices", values={})
+
+
+async def unpacked(other):
+    return await fetch_kw(**other)
+"""
+
+
+def test_kwargs_passed_on_whole_make_a_wrapper() -> None:
+    assert _orgs(KWARGS) == [
+        (_line(KWARGS, 'kw["query"] = kw') + 1, "TG009"),  # at its `**kw`
+        (_line(KWARGS, "SELECT id FROM invoices"), "TG001"),
+        (_line(KWARGS, "fetch_kw(**other)"), "TG009"),
+    ]

@@ -80,7 +80,15 @@ from tenantguard.sources.pyflow.stores import (
     _replaced,
     _stored_items,
 )
-from tenantguard.sources.pyflow.syntax import _ITEMS, _VARARGS, _none_value, _rows, _sql_like
+from tenantguard.sources.pyflow.syntax import (
+    _ANY_SQL_KEY,
+    _ITEMS,
+    _KWARG,
+    _VARARGS,
+    _none_value,
+    _rows,
+    _sql_like,
+)
 from tenantguard.sources.pyflow.texts import _Texts
 from tenantguard.sources.pyvalues import (
     Hole,
@@ -1186,6 +1194,8 @@ class _Calls(_Texts):
                     None,
                 )
                 if value is None:
+                    value = self._own_kwargs_passed(unpacked)
+                if value is None:
                     reason = f"the SQL is unpacked from `**{_short(unpacked)}`"
                     value = hole(unpacked, self.origin, reason)
                 self.recorded[id(node)] = Sink(
@@ -1256,6 +1266,35 @@ class _Calls(_Texts):
         )
         reason = f"the SQL is unpacked from `{_short(starred)}`"
         return hole(starred, self.origin, reason, returns=returns, position=0, given=given)
+
+    def _own_kwargs_passed(self, unpacked: ast.expr) -> Value | None:
+        """The running function's own `**kwargs` passed on whole into the sink, `async def
+        fetch_kw(**kw): return await database.fetch_all(**kw)`, used nowhere else: the SQL
+        its callers give as `query=` (or `sql=`…), a wrapper's parameter (h40D: TG009 there,
+        though each caller's SQL was checked); else None."""
+        function = self.function
+        kwarg = function.node.args.kwarg if function is not None else None
+        if (
+            function is None
+            or kwarg is None
+            or not isinstance(unpacked, ast.Name)
+            or unpacked.id != kwarg.arg
+        ):
+            return None
+        bound = self.lookup(kwarg.arg)
+        if not (
+            isinstance(bound, tuple)
+            and len(bound) == 1
+            and len(bound[0]) == 1
+            and type(bound[0][0]) is Hole
+            and bound[0][0].node is kwarg
+        ):
+            return None  # bound again
+        uses = [n for n in ast.walk(function.node) if isinstance(n, ast.Name) and n.id == kwarg.arg]
+        if uses != [unpacked]:
+            return None  # read or changed elsewhere (`kw["sql"] = …`, `f(kw)`, a second `**kw`)
+        reason = f"the SQL is what the caller gives as `query=` (or `sql=`) in `**{kwarg.arg}`"
+        return hole(unpacked, self.origin, reason, param=_KWARG + _ANY_SQL_KEY, owner=function)
 
     def _own_varargs(self, starred: ast.expr) -> str | None:
         """The name of the running function's `*args` when `starred` is it as the function

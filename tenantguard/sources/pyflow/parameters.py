@@ -10,8 +10,15 @@ import re
 from typing import TYPE_CHECKING
 
 from tenantguard._patterns import lazy_pattern
-from tenantguard.sources.pyflow.names import _short
-from tenantguard.sources.pyflow.syntax import _ITEMS, _JOINED, _KWARG, _VARARGS, _constant_text
+from tenantguard.sources.pyflow.names import _SQL_KEYWORDS, _short
+from tenantguard.sources.pyflow.syntax import (
+    _ANY_SQL_KEY,
+    _ITEMS,
+    _JOINED,
+    _KWARG,
+    _VARARGS,
+    _constant_text,
+)
 from tenantguard.sources.pyvalues import Hole, Lit, concat, hole, join_values, union
 
 if TYPE_CHECKING:
@@ -180,6 +187,10 @@ def _argument_for(
         key = parameter[len(_KWARG) :]
         args = callee.node.args
         named = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+        if args.kwarg is not None and key == _ANY_SQL_KEY:
+            # `**kw` passed on whole into the sink: the SQL keyword the call gives (h40D)
+            sql_keys = [k for k in _SQL_KEYWORDS if k in call.keywords and k not in named]
+            return call.keywords[sql_keys[0]] if len(sql_keys) == 1 else None
         return None if args.kwarg is None or key in named else call.keywords.get(key)
     if parameter.startswith(_VARARGS):
         vararg = callee.node.args.vararg

@@ -291,6 +291,11 @@ _VARARGS = "*"
 # `sql=` (`**sql`)
 _KWARG = "**"
 
+# the key of `_KWARG` when a function passes its `**kwargs` on whole into a sink,
+# `conn.fetch_all(**kw)`: the SQL is what the caller gives as `query=` (or `sql=`,
+# `statement=`, `operation=`)
+_ANY_SQL_KEY = "?"
+
 # the name under which the items of a parameter a loop goes over are a wrapper's parameter
 # (`for q in queries: conn.execute(q)`: `[]queries`)
 _ITEMS = "[]"
