@@ -1485,6 +1485,7 @@ class _Tally:
         "left_everywhere",
         "left_out",
         "left_out_in",
+        "notes",
         "schema_statements",
         "statements",
         "tenant_statements",
@@ -1493,6 +1494,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.warnings: list[str] = []  # the configuration's, said before any report
+        self.notes: list[str] = []  # the files', said as each report comes
         self.files = 0
         self.statements = 0
         self.schema_statements = 0
@@ -1514,6 +1516,7 @@ class _Tally:
                 for code, paths in sorted(self.left_out_in.items())
                 if code in self.left_out and not self._everywhere(code)
             },
+            notes=tuple(self.notes),
         )  # fmt: skip
 
     def _everywhere(self, code: str) -> bool:
@@ -1555,6 +1558,7 @@ def _group_findings(
         for report in reports:
             for note in report.notes:
                 print(f"tenantguard: note: {note}", file=sys.stderr)
+            tally.notes.extend(report.notes)
             tally.statements += report.statements
             tally.schema_statements += report.statements if report.schema else 0
             if not report.schema and tally.tenant_statements is not None:

@@ -102,6 +102,7 @@ class Summary:
         "hidden",
         "left_out",
         "left_out_in",
+        "notes",
         "schema_statements",
         "statements",
         "subject",
@@ -117,6 +118,9 @@ class Summary:
     left_out: Final[tuple[str, ...]]  # rules deciding proof that the selection did not run
     # of those, the ones left out only in some files (`per_file_ignores`): the files, by rule
     left_out_in: Final[dict[str, tuple[str, ...]]]
+    # the files' notes (said on standard error as each file comes: psql meta-commands skipped,
+    # a query builder's statement not proven…), for the machine formats
+    notes: Final[tuple[str, ...]]
 
     def __init__(
         self,
@@ -128,6 +132,7 @@ class Summary:
         tenant_statements: int | None = None,
         left_out: tuple[str, ...] = (),
         left_out_in: dict[str, tuple[str, ...]] | None = None,
+        notes: tuple[str, ...] = (),
     ) -> None:
         self.files = files
         self.statements = statements
@@ -137,6 +142,7 @@ class Summary:
         self.tenant_statements = tenant_statements
         self.left_out = left_out
         self.left_out_in = left_out_in or {}
+        self.notes = notes
 
     @property
     def application_statements(self) -> int:
@@ -428,6 +434,8 @@ def write_json(
             ),
             # (only when the configuration drew warnings: a tenant table no schema creates…)
             **({"configuration_warnings": list(notices)} if notices else {}),
+            # (only when a file's check left a note: a query builder's statement not proven…)
+            **({"notes": list(counts.notes)} if counts.notes else {}),
         }
     )
     closing = "\n  ]" if total else "]"

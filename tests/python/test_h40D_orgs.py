@@ -15,6 +15,8 @@ scripts/ with SQL, GraphQL, Jinja and log formats. Each expected finding is mark
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tenantguard.cli import main
@@ -305,6 +307,12 @@ def test_a_query_builders_statement_is_said_not_proven(
         "tenantguard: note: ledger/core.py:48: 2 calls (lines 48, 53) send a query builder's "
         "statement (SQLAlchemy's `select(…)`), not SQL text: it is not proven pinned to one "
         "tenant here; the runtime guard checks the SQL it becomes"
+    ]
+    # the machine formats carry it too, where a CI reads them (s40: standard error only)
+    main(["check", "--no-cache", "--format", "json", "ledger/core.py", "ledger/named.py"])
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert [n for n in summary["notes"] if "query builder" in n] == [
+        notes[0][len("tenantguard: note: ") :]
     ]
 
 
