@@ -264,6 +264,25 @@ def declared_query(text: str) -> str | None:
     return "".join(c if c in "\n\r" else " " for c in text[:start]) + text[start:]
 
 
+# `EXPLAIN [(options)] [ANALYZE] [VERBOSE]`: the words before the statement an EXPLAIN explains
+_EXPLAIN_PREFIX = lazy_pattern(
+    r"[ \t\n\r\f\v]*explain(?![\w$])[ \t\n\r\f\v]*"
+    r"(?:\((?:[^()'\"]|'[^']*')*\)[ \t\n\r\f\v]*)?"
+    r"(?:(?:analy[sz]e|verbose)(?![\w$])[ \t\n\r\f\v]*)*",
+    re.IGNORECASE,
+)
+
+
+def explained_statement(bare: str) -> str | None:
+    """The statement an EXPLAIN explains (`bare`: its text without comments); None when `bare`
+    is no EXPLAIN of a statement. Its plan (`Rows Removed by Filter`, the planner's estimates)
+    tells of every tenant's rows the statement reads, pinned or not (h40R)."""
+    prefix = _EXPLAIN_PREFIX.match(bare)
+    if prefix is None or not bare[prefix.end() :].strip():
+        return None
+    return bare[prefix.end() :]
+
+
 _DOLLAR_QUOTE = lazy_pattern(r"\$(?![0-9])")  # a `$` that may open a dollar quote
 _SPACE = lazy_pattern(r"[ \t\n\r\f\v]*")
 

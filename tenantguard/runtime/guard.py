@@ -27,7 +27,12 @@ from tenantguard.engine.analyze import analyze_statement
 from tenantguard.engine.findings import Finding, Severity
 from tenantguard.engine.policy import ForeignKey, Policy, normalize_name, sql_name, strip_casts
 from tenantguard.engine.search_path import without_comments
-from tenantguard.engine.sqltext import cursor_query_start, cursor_use, split_sql
+from tenantguard.engine.sqltext import (
+    cursor_query_start,
+    cursor_use,
+    explained_statement,
+    split_sql,
+)
 from tenantguard.engine.verdicts import Verdict
 from tenantguard.errors import ConfigError, TenantIsolationError
 from tenantguard.runtime.context import _SCOPE, UUID_TYPES, Scope, matches
@@ -271,13 +276,6 @@ def _owns(expression: str, setting: str) -> bool:
 _BACKTICKED = lazy_pattern(r"`[^`]*`")
 # a statement that is an EXPLAIN (read in its text without comments)
 _EXPLAIN = lazy_pattern(r"[ \t\n\r\f\v]*explain(?![\w$])", re.IGNORECASE)
-# its prefix up to the statement it explains: `EXPLAIN [(options)] [ANALYZE] [VERBOSE]`
-_EXPLAIN_PREFIX = lazy_pattern(
-    r"[ \t\n\r\f\v]*explain(?![\w$])[ \t\n\r\f\v]*"
-    r"(?:\((?:[^()'\"]|'[^']*')*\)[ \t\n\r\f\v]*)?"
-    r"(?:(?:analy[sz]e|verbose)(?![\w$])[ \t\n\r\f\v]*)*",
-    re.IGNORECASE,
-)
 
 
 # what `Guard._with_view_facts` finds: failing views (-> cost), failing and chained columns
@@ -1641,11 +1639,10 @@ class Guard:
             # showed `Rows Removed by Filter` — the other tenants' count (h40R); judged as the
             # prepared statement's explain() judges it, by the statement it explains
             for text in texts:
-                bare = without_comments(text)
-                prefix = _EXPLAIN_PREFIX.match(bare)
-                if prefix is None or not bare[prefix.end() :].strip():
+                statement = explained_statement(without_comments(text))
+                if statement is None:
                     continue
-                explained = self.verdict(bare[prefix.end() :])
+                explained = self.verdict(statement)
                 if explained.touches_tenant_tables or explained.expression_pin:
                     errors.append(
                         _runtime_finding(

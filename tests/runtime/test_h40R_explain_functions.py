@@ -67,3 +67,35 @@ async def test_the_explains_that_pass(conn: GuardedConnection) -> None:
     with unscoped("a DBA's look at the plan"):
         plan = await conn.fetch(EXPLAINS[0], 1)
     assert "Rows Removed by Filter: 1" in [r[0].strip() for r in plan]
+
+
+def test_the_static_check_flags_what_the_guard_refuses(tmp_path: object) -> None:
+    """`tenantguard check` with the same function in the schema sources: each EXPLAIN is TG006
+    (s40: it passed — the EXPLAIN names no tenant table), the call itself is proven."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(str(tmp_path))
+    (root / "db").mkdir()
+    (root / "db/schema.sql").write_text(
+        "CREATE TABLE tenants (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE patients (id bigserial PRIMARY KEY, first_name text,\n"
+        "    tenant_id bigint NOT NULL REFERENCES tenants (id));\n" + NAMES_OF + "\n",
+        encoding="utf-8",
+    )
+    (root / "pyproject.toml").write_text('[tool.tenantguard]\nschema_paths = ["db"]\n')
+    (root / "q.sql").write_text(
+        "".join(f"{e};\n" for e in [*EXPLAINS, "SELECT * FROM names_of($1)"]), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tenantguard", "check", "--no-cache", "--format", "json", "q.sql"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = [(f["line"], f["rule"]) for f in json.loads(result.stdout)["findings"]]
+    assert found == [(n + 1, "TG006") for n in range(len(EXPLAINS))], result.stderr
+    assert result.returncode == 1

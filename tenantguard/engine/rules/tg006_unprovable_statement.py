@@ -167,6 +167,7 @@ from tenantguard.engine.search_path import (
 )
 from tenantguard.engine.sqltext import (
     declared_query,
+    explained_statement,
     normalize_placeholders,
     operators_in,
     original_offset,
@@ -1075,6 +1076,26 @@ def _reads_statements(
     return False
 
 
+def _explained(ctx: Context) -> Iterator[Finding]:
+    """An EXPLAIN naming no tenant table of a statement that reads tenant rows through a
+    function or view (`EXPLAIN ANALYZE SELECT * FROM names_of($1)`, `names_of` pinned by its
+    argument): its plan's `Rows Removed by Filter` is the other tenants' count (h40R; the
+    runtime guard refused it, this check passed it)."""
+    from tenantguard.engine.analyze import analyze_statement  # (it runs this rule)
+
+    statement = explained_statement(without_comments(ctx.sql))
+    if statement is None or not analyze_statement(statement, ctx.policy).touches_tenant_tables:
+        return
+    yield ctx.finding(
+        RULE,
+        None,
+        "EXPLAIN of a statement that reads tenant rows (through a function or view it calls): "
+        "the plan shows the rows its filters removed and the planner's estimates, computed "
+        "over every tenant's rows",
+        "run EXPLAIN in a maintenance session, not in the application's requests",
+    )
+
+
 def _outside_the_database(ctx: Context) -> Iterator[Finding]:
     """COPY to or from a program or a file of the server, and LOAD: the server runs a shell
     command (psql against the same database is one), reads or writes its own files (a table's
@@ -1373,6 +1394,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             return
     if named and _REFRESH.fullmatch(without_comments(ctx.sql)):
         named = []  # it runs the view's own query (read with the schema) and returns no row
+    if isinstance(ctx.tree, exp.Command) and not named and str(ctx.tree.this).upper() == "EXPLAIN":
+        yield from _explained(ctx)
     if named:
         keyword = str(ctx.tree.this).upper()
         yield ctx.finding(
