@@ -23,6 +23,7 @@ from sqlglot import exp
 from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
 from tenantguard.engine.policy import INHERITED_ROWS, Policy, strip_casts
 from tenantguard.engine.proof.model import Block, Fact, PinValue, Role, Source, SourceKind, Span
+from tenantguard.engine.proof.names import could_own
 from tenantguard.engine.proof.syntax import (
     PRUNED,
     SetChains,
@@ -31,6 +32,7 @@ from tenantguard.engine.proof.syntax import (
     conjuncts,
     defined_columns,
     identifier_name,
+    is_star,
     is_table_name,
     set_branches,
     subclasses,
@@ -363,7 +365,7 @@ class Model:
         self.chains = SetChains()  # shared by every block: each union walked once
         # `_column_type` of a source's column, by the source's id: syntax only, so fixed once
         # the walk is done (`exact_comparison` asks it of the same sources again and again)
-        self.column_types: dict[tuple[int, str], str | None] = {}
+        self.column_types: dict[tuple[int, str], tuple[str | None, int]] = {}
         self._walk(lossy_columns and bool(policy.lossy_columns))
         for block in self.blocks:
             self._collect_sources(block)
@@ -1085,8 +1087,6 @@ class Model:
         (the right one for a RIGHT JOIN; a FULL JOIN's coalesce is no one's) — and `j` names
         nothing else. Inside parentheses (`(a JOIN b USING (x) AS j) AS k` hides it) the alias
         is not followed: its columns resolve to nothing."""
-        from tenantguard.engine.proof.names import could_own
-
         node: exp.Expr | None = join.parent
         while node is not None and node is not block.node:
             if isinstance(node, exp.Subquery | exp.Paren):
@@ -1140,8 +1140,6 @@ class Model:
         The left column is the merged one of an earlier USING, or the only left source that has
         the column (PostgreSQL rejects a USING column that the left side has twice).
         """
-        from tenantguard.engine.proof.names import could_own
-
         column = self.tenant_col
         policy = self.policy
         if column in block.merged and block.merged[column][1][0] in left:
@@ -1685,12 +1683,12 @@ def exact_comparison(
     left: Source,
     right: Source,
     column: str,
-    known: dict[tuple[int, str], str | None] | None = None,
+    known: dict[tuple[int, str], tuple[str | None, int]] | None = None,
 ) -> bool:
     """May `left.column = right.column` chain a pin from one to the other? Not when their
     types compare in a lossy one (`bigint = float8`: 9007199254740993 equals 9007199254740992
     there, so a pinned side matches another tenant's rows on the other: helper h32d).
-    `known`: the types found so far (`Model.column_types`), filled in."""
+    `known`: the types found so far (`Model.column_types`: `_column_type`'s), filled in."""
     if not policy.tenant_column_types and not policy.typed_columns:
         return True
     if (
@@ -1701,15 +1699,10 @@ def exact_comparison(
     ):
         return True  # whichever two tables (the walk below finds two types of one family)
 
-    def typed(source: Source) -> str | None:
-        if known is None:
-            return _column_type(policy, source, column)
-        key = (id(source), column)
-        if key not in known:
-            known[key] = _column_type(policy, source, column)
-        return known[key]
-
-    return _exact_merge(_based(policy, typed(left)), _based(policy, typed(right)))
+    return _exact_merge(
+        _based(policy, _column_type(policy, left, column, known=known)),
+        _based(policy, _column_type(policy, right, column, known=known)),
+    )
 
 
 def _based(policy: Policy, kind: str | None) -> str | None:
@@ -1736,28 +1729,71 @@ def _tables_compare_exactly(policy: Policy) -> bool:
     return found
 
 
-def _column_type(policy: Policy, source: Source, column: str, depth: int = 0) -> str | None:
+_DEEPEST = 8  # `_column_type` follows a column at most this many blocks down
+_CUT = _DEEPEST + 1  # a height no answer reused may have: the walk was cut short below
+
+
+def _column_type(
+    policy: Policy,
+    source: Source,
+    column: str,
+    depth: int = 0,
+    known: dict[tuple[int, str], tuple[str | None, int]] | None = None,
+) -> str | None:
     """The type of `source`'s column `column` as far as the schema and the SQL tell: a table's
     from the schema (None if not known), a derived table's or CTE's from each branch's item (a
-    column followed to its one source, a cast, a number), `_SOME_TYPE` for anything else."""
-    from tenantguard.engine.proof.names import could_own
-    from tenantguard.engine.proof.projections import projection_item
-    from tenantguard.engine.proof.syntax import is_star
+    column followed to its one source, a cast, a number), `_SOME_TYPE` for anything else.
+    `known` (`Model.column_types`, by the source's id): the answers found so far, each with its
+    height (how many blocks down it looked), so that a column met again along a CTE chain is
+    not followed again — an answer is reused only where it looked no deeper than `_DEEPEST`
+    allows from there, so it is the one the walk would find again."""
+    return _typed_column(policy, source, column, depth, known)[0]
 
-    if depth > 8:
-        return None
+
+def _typed_column(
+    policy: Policy,
+    source: Source,
+    column: str,
+    depth: int,
+    known: dict[tuple[int, str], tuple[str | None, int]] | None,
+) -> tuple[str | None, int]:
+    """`_column_type` and its height (`_CUT` when the walk was cut short below)."""
+    if depth > _DEEPEST:
+        return None, _CUT
     if source.kind is SourceKind.TABLE:
         if source.column_names is not None or source.table is None:
-            return None
+            return None, 0
         if column == policy.tenant_column and source.table in policy.tenant_column_types:
-            return policy.tenant_column_types[source.table]
-        return policy.typed_columns.get(source.table, {}).get(column)
+            return policy.tenant_column_types[source.table], 0
+        return policy.typed_columns.get(source.table, {}).get(column), 0
+    key = (id(source), column)
+    if known is not None:
+        found_before = known.get(key)
+        if found_before is not None and depth + found_before[1] <= _DEEPEST:
+            return found_before
+    answer = _followed_type(policy, source, column, depth, known)
+    if known is not None and answer[1] < _CUT:
+        known[key] = answer
+    return answer
+
+
+def _followed_type(
+    policy: Policy,
+    source: Source,
+    column: str,
+    depth: int,
+    known: dict[tuple[int, str], tuple[str | None, int]] | None,
+) -> tuple[str | None, int]:
+    """`_typed_column` of a source that is no table: its items' types, followed down."""
+    from tenantguard.engine.proof.projections import projection_item
+
     index = None
     if source.column_names is not None:
         if column not in source.column_names:
-            return None
+            return None, 0
         index = source.column_names.index(column)
     found: set[str | None] = set()
+    height = 0
     items: list[tuple[exp.Expression | None, Block | None]] = []
     if source.kind is SourceKind.VALUES and isinstance(source.rows, exp.Values):
         if index is None and column.startswith("column") and column[6:].isdigit():
@@ -1770,7 +1806,7 @@ def _column_type(policy: Policy, source: Source, column: str, depth: int = 0) ->
     elif source.kind in (SourceKind.DERIVED, SourceKind.CTE) and source.body:
         items = [(projection_item(body.node, column, index), body) for body in source.body]
     else:
-        return None
+        return None, 0
     for item, body in items:
         if isinstance(item, exp.Alias):
             item = item.this
@@ -1787,17 +1823,21 @@ def _column_type(policy: Policy, source: Source, column: str, depth: int = 0) ->
                 for s in body.every_source
                 if (s.name == qualifier if qualifier else could_own(policy, s, name))
             ]
-            found.add(
-                _column_type(policy, owners[0], name, depth + 1) if len(owners) == 1 else None
-            )
+            if len(owners) == 1:
+                kind, below = _typed_column(policy, owners[0], name, depth + 1, known)
+                found.add(kind)
+                height = max(height, below + 1)
+            else:
+                found.add(None)
         elif is_star(item):
             found.add(None)
         else:
             found.add(_value_type(item))
-    known = {k for k in found if k is not None}
-    if _SOME_TYPE in known or len(known) > 1:
-        return _SOME_TYPE if _SOME_TYPE in known or not _exact_merge(*sorted(known)[:2]) else None
-    return next(iter(known), None)
+    known_kinds = {k for k in found if k is not None}
+    if _SOME_TYPE in known_kinds or len(known_kinds) > 1:
+        lossy = _SOME_TYPE in known_kinds or not _exact_merge(*sorted(known_kinds)[:2])
+        return _SOME_TYPE if lossy else None, min(height, _CUT)
+    return next(iter(known_kinds), None), min(height, _CUT)
 
 
 def _value_type(item: exp.Expression) -> str | None:
