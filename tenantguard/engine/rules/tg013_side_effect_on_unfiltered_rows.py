@@ -480,7 +480,8 @@ def _revealed(ctx: Context, analysis: Analysis) -> _Revealed:
     nodes += [n for found in model.calls.values() for n in found]
     functions = ctx.policy.functions
     inlined = ctx.policy.inlined_functions
-    if ctx.tree is not None and any(n in BUILTIN_FUNCTIONS for n in functions & inlined.keys()):
+    # (not `functions & inlined.keys()`: a set at run time, which the compiled build refuses)
+    if ctx.tree is not None and any(n in BUILTIN_FUNCTIONS and n in inlined for n in functions):
         # a typed call (`LOWER(x)`) of a name the schema's functions share, which the walk
         # does not index: PostgreSQL may call the schema's (h40A); only where one exists
         nodes += [
