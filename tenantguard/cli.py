@@ -939,7 +939,14 @@ def _check_group(
     settings = group.settings
     project = _project_python(settings)
     # (a run of some files: those a named file's subclasses fill the SQL of, checked for it)
-    named = [f.display for f in group.files if is_python(f.path) and f.text is None]
+    # (named as `Finding.read_from` and "(in SQL from …)" name a file: from the project's root,
+    # not as given: `backend/app/q.py` run from the git root, `../app/q.py` from a subfolder)
+    top = os.path.realpath(settings.root)
+    named = [
+        os.path.relpath(os.path.realpath(f.path), top).replace(os.sep, "/")
+        for f in group.files
+        if is_python(f.path) and f.text is None
+    ]
     lent = (
         _lent_files(group.files, settings, project, getattr(args, "check_dependents", False))
         if named and not group.walked

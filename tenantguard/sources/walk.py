@@ -275,10 +275,12 @@ def importing_files(
     named: Iterable[str], project: Callable[[], Iterable[str]], root: str
 ) -> list[str]:
     """Of the project's Python files (paths) other than `named`, those importing a named module
-    (by its name, in an import statement: an over-approximation), and those importing a package
-    whose `__init__.py` does (a re-export). A change to `queries.py` alone can make an unchanged
-    call elsewhere leak (`queries.OPEN + " OR …"`, said at that call): `--check-dependents`
-    checks them for it."""
+    (by its name, in an import statement: an over-approximation), and those importing a module
+    that does at its top level (a re-export: `from app.queries import OPEN` in a package's
+    `__init__.py` or in any module, h40E), transitively. A change to `queries.py` alone can
+    make an unchanged call elsewhere leak (`queries.OPEN + " OR …"`, said at that call):
+    `--check-dependents` checks them for it. An import continued by a backslash is read as one
+    line (h40E)."""
     done = {os.path.realpath(p) for p in named}
     wanted = {_module_word(p, root) for p in done} - {""}
     found: list[str] = []
@@ -287,7 +289,7 @@ def importing_files(
         if os.path.realpath(path) not in done:
             try:
                 with open(path, "rb") as handle:
-                    texts[path] = handle.read()
+                    texts[path] = _CONTINUED.sub(b" ", handle.read())
             except OSError:
                 continue
     seen: set[str] = set()
@@ -295,16 +297,22 @@ def importing_files(
         word = min(wanted - seen)
         seen.add(word)
         mention = re.compile(
-            rb"^[ \t]*(?:from|import)\b[^\n]*\b%s\b|^[ \t]*from\b[^\n(]*\([^)]*\b%s\b"
+            rb"^([ \t]*)(?:(?:from|import)\b[^\n]*\b%s\b|from\b[^\n(]*\([^)]*\b%s\b)"
             % (re.escape(word.encode()), re.escape(word.encode())),
             re.MULTILINE,
         )
         for path, data in texts.items():
-            if path not in found and mention.search(data):
+            if path in found:
+                continue
+            imports = [m[1] for m in mention.finditer(data)]
+            if imports:
                 found.append(path)
-                if os.path.basename(path) == "__init__.py":
+                if b"" in imports:  # at the top level: importable from it in turn
                     wanted.add(_module_word(path, root))
     return sorted(found)
+
+
+_CONTINUED = lazy_pattern(rb"\\\r?\n")  # a backslash ending a line: the line goes on
 
 
 def _module_word(path: str, root: str) -> str:

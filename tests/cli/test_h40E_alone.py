@@ -1,0 +1,105 @@
+"""A file checked alone (pre-commit: `check --force-exclude --check-dependents <staged>`) must
+not say "proven" of a leak the tree's check says elsewhere because of that file's text (h40E,
+attacking s40's `_lent_files`: the base classes' and importers' files checked for the named
+files' sake, their findings "… (in SQL from <named file>)" said).
+
+app/queries.py writes `OPEN = "SELECT * FROM patients WHERE tenant_id = $1"`; another module
+completes it at a call (`OPEN + " OR urgent"`): the tree says TG001 there (in SQL from
+app/queries.py). Each case is a real shape in which a --check-dependents run of queries.py
+alone said "No findings", exit 0; its twin (`notes`, no tenant table) says nothing anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_h34H_newcomer import run, write
+
+LEAK = 'OPEN = "SELECT * FROM patients WHERE tenant_id = $1"\n'
+SAFE = LEAK.replace("patients", "notes")
+
+
+def _use(imports: str, expression: str) -> str:
+    return f'{imports}\n\n\nasync def f(conn):\n    return await conn.fetch({expression} + " OR urgent")\n'
+
+
+USE = _use("from app.queries import OPEN", "OPEN")
+
+
+def _project(root: Path, files: dict[str, str], queries: str = LEAK) -> Path:
+    write(root / "pyproject.toml", '[tool.tenantguard]\ntenant_tables = ["patients"]\n')
+    write(root / "app/__init__.py", "")
+    write(root / "app/queries.py", queries)
+    for name, text in files.items():
+        write(root / name, text)
+    return root
+
+
+def _found(cwd: Path, *args: str) -> tuple[int, list[tuple[str, int, str]]]:
+    result = run("check", "--format", "json", *args, cwd=cwd)
+    document = json.loads(result.stdout)
+    return result.returncode, [(f["path"], f["line"], f["rule"]) for f in document["findings"]]
+
+
+DEPENDENTS = ("--no-cache", "--force-exclude", "--check-dependents")
+
+
+@pytest.mark.parametrize(
+    ("below", "named"),
+    [
+        ("backend", "backend/app/queries.py"),  # the configuration below the git root
+        ("", "queries.py"),  # run from a subfolder of the project (app/)
+    ],
+    ids=["config-below-cwd", "from-a-subfolder"],
+)
+def test_a_named_file_given_relative_to_another_directory(
+    tmp_path: Path, below: str, named: str
+) -> None:
+    """pre-commit runs at the git root and names `backend/app/queries.py` when the project
+    (its pyproject.toml) is `backend/`: the importer's finding says "(in SQL from
+    app/queries.py)", relative to the project; the run's name of the file is relative to the
+    working directory: `from_named` matched nothing and the run said "proven", exit 0."""
+    root = _project(tmp_path / "repo" / below if below else tmp_path / "repo", {"app/use.py": USE})
+    cwd = tmp_path / "repo" if below else root / "app"
+    tree = _found(root, "--no-cache", "app")
+    assert tree == (1, [("app/use.py", 5, "TG001")])
+    code, found = _found(cwd, *DEPENDENTS, named)
+    assert code == 1
+    assert [(os.path.relpath(cwd / p, root), line, rule) for p, line, rule in found] == [
+        (os.path.join("app", "use.py"), 5, "TG001")
+    ]
+    safe = _project(tmp_path / "safe", {"app/use.py": USE}, SAFE)
+    assert _found(safe, *DEPENDENTS, "app/queries.py") == (0, [])
+
+
+REEXPORTS = {
+    # a module (not a package's __init__) re-exporting the constant
+    "module": {
+        "app/consts.py": "from app.queries import OPEN\n",
+        "app/use.py": _use("from app.consts import OPEN", "OPEN"),
+    },
+    # a package __init__ re-exporting it, itself re-exported by a module
+    "init-then-module": {
+        "app/sub/__init__.py": "from app.queries import OPEN\n",
+        "app/top.py": "from app.sub import OPEN as X\n",
+        "app/use.py": _use("from app.top import X", "X"),
+    },
+    # an import continued by a backslash
+    "backslash": {"app/use.py": _use("from app import \\\n    queries", "queries.OPEN")},
+}
+
+
+@pytest.mark.parametrize("shape", sorted(REEXPORTS))
+def test_an_importer_through_a_re_export_or_a_continued_line(tmp_path: Path, shape: str) -> None:
+    """`importing_files` followed a re-export through a package's `__init__.py` only, and read
+    an import statement's first line only: the tree says the completed constant at app/use.py
+    (through app/consts.py's `from app.queries import OPEN`), queries.py alone said nothing."""
+    root = _project(tmp_path / "p", REEXPORTS[shape])
+    line = 6 if shape == "backslash" else 5
+    assert _found(root, "--no-cache", "app") == (1, [("app/use.py", line, "TG001")])
+    assert _found(root, *DEPENDENTS, "app/queries.py") == (1, [("app/use.py", line, "TG001")])
+    safe = _project(tmp_path / "safe", REEXPORTS[shape], SAFE)
+    assert _found(safe, *DEPENDENTS, "app/queries.py") == (0, [])
