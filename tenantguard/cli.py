@@ -1108,8 +1108,9 @@ def _lent_files(
     """The project's files (not among `named`, nor schema sources) whose check may say findings
     in SQL a named Python file fills or writes: those defining classes the named files' classes
     derive from (`base_class_files`), and with `--check-dependents` those importing a named
-    module (`importing_files`). Their findings in SQL from a named file are said
-    (`from_named`), as the tree says them: a run of the named files alone said "proven"."""
+    module (`importing_files`), untracked files aside (`_tracked`). Their findings in SQL from
+    a named file are said (`from_named`), as the tree says them: a run of the named files alone
+    said "proven"."""
     python = [str(f.path) for f in named if is_python(f.path) and f.text is None]
     paths = base_class_files(python, project)
     if dependents:
@@ -1118,7 +1119,10 @@ def _lent_files(
     if not paths:
         return []
     wanted = {os.path.realpath(p) for p in paths} - {os.path.realpath(f.path) for f in named}
-    return [f for f in project.sources() if os.path.realpath(f.path) in wanted and not f.in_patch]
+    found = [f for f in project.sources() if os.path.realpath(f.path) in wanted and not f.in_patch]
+    # (a file left untracked, a scratch script, is not the commit's: the CI's tree does not
+    # hold it, and it does not block a pre-commit run of the files it imports, h40E)
+    return _tracked(found, settings.root) if found else found
 
 
 def _project_python(settings: Settings) -> _ProjectFiles:

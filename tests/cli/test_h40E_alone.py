@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_h34H_newcomer import run, write
+from tests.cli.test_precommit import git
 
 LEAK = 'OPEN = "SELECT * FROM patients WHERE tenant_id = $1"\n'
 SAFE = LEAK.replace("patients", "notes")
@@ -103,3 +104,17 @@ def test_an_importer_through_a_re_export_or_a_continued_line(tmp_path: Path, sha
     assert _found(root, *DEPENDENTS, "app/queries.py") == (1, [("app/use.py", line, "TG001")])
     safe = _project(tmp_path / "safe", REEXPORTS[shape], SAFE)
     assert _found(safe, *DEPENDENTS, "app/queries.py") == (0, [])
+
+
+def test_an_untracked_importer_does_not_block_the_commit(tmp_path: Path) -> None:
+    """A scratch script left untracked (not the commit's) that completes OPEN: checked for
+    queries.py's sake, it made a pre-commit run of queries.py fail (exit 1) where the CI's
+    tree, a checkout of the commit, does not hold it; a run checking the project's dependents
+    leaves untracked files out (h36H, `_tracked`). Once added, it blocks."""
+    root = _project(tmp_path / "p", {})
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    write(root / "app/scratch.py", USE)
+    assert _found(root, *DEPENDENTS, "app/queries.py") == (0, [])
+    git(root, "add", "app/scratch.py")
+    assert _found(root, *DEPENDENTS, "app/queries.py") == (1, [("app/scratch.py", 5, "TG001")])
