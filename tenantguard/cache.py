@@ -968,6 +968,7 @@ def _row(finding: Finding) -> list[object]:
         finding.end_column,
         finding.statement,
         finding.read_from,
+        list(finding.filled_from),
     ]
 
 
@@ -986,4 +987,5 @@ def _finding(row: list[Any], path: str) -> Finding:
         path,
         str(statement),
         str(row[10]) if len(row) > 10 else "",
+        tuple(str(f) for f in row[11]) if len(row) > 11 else (),
     )

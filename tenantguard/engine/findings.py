@@ -66,6 +66,10 @@ class Finding:
     # where Python sends it: that file's path and line, "app/sql/q.sql:1" (a run that checks
     # that file too reports it there, once, `sources.walk.merge_read_files`)
     read_from: str = ""
+    # the other files whose text the statement holds, wherever the finding points (a module's
+    # constant, a subclass's field filling an f-string, a file the program reads), relative to
+    # the project's root: a run of one of them alone says it (`sources.walk.from_named`, h40E)
+    filled_from: tuple[str, ...] = ()
 
     def at(
         self, line: int, column: int, end_line: int, end_column: int, path: str | None = None
@@ -85,6 +89,7 @@ class Finding:
             self.path if path is None else path,
             self.statement,
             self.read_from,
+            self.filled_from,
         )
 
     def in_file(self, path: str) -> Finding:

@@ -1072,8 +1072,22 @@ class _ModuleCheck:
             finding.path,
             finding.statement,
             read_from,
+            self.filled_from(variant),
         )
         return _Checked(moved, tuple(anchors), call)
+
+    def filled_from(self, variant: _Variant) -> tuple[str, ...]:
+        """The other files whose text a statement holds (`Finding.filled_from`): of its parts,
+        the modules other than this one they are written in, and the files read (h40E: a
+        condition of queries.py completing this file's `SELECT … WHERE `, the finding at this
+        file's text, did not name queries.py)."""
+        names: set[str] = set()
+        for part in variant.parts:
+            if not self.local(part.origin):
+                names.add(part.origin.display)
+            if type(part) is Lit and part.read_from is not None:
+                names.add(self.index.display(part.read_from))
+        return tuple(sorted(names))
 
     def written_at(self, variant: _Variant, offset: int) -> str:
         """For an offset in a constant of another module of the project, that module and the

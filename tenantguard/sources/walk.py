@@ -331,9 +331,14 @@ def _module_word(path: str, root: str) -> str:
 def from_named(report: FileReport, named: Iterable[str]) -> FileReport | None:
     """Of the report of a file checked for the named files' sake (`base_class_files`), the
     findings in SQL taken from one of them ("… (in SQL from app/items.py)", as the tree says
-    them there); None when there are none."""
-    ends = tuple(f" (in SQL from {d})" for d in named)
-    kept = tuple(f for f in report.findings if f.message.endswith(ends))
+    them there), or in a statement holding text of one of them wherever the finding points
+    (`Finding.filled_from`: `"SELECT … WHERE " + COND`, COND written in a named file, h40E);
+    None when there are none."""
+    names = set(named)
+    ends = tuple(f" (in SQL from {d})" for d in names)
+    kept = tuple(
+        f for f in report.findings if f.message.endswith(ends) or names.intersection(f.filled_from)
+    )
     if not kept:
         return None
     return FileReport(report.path, kept, 0, (), report.consulted, report.schema, 0)

@@ -118,3 +118,51 @@ def test_an_untracked_importer_does_not_block_the_commit(tmp_path: Path) -> None
     assert _found(root, *DEPENDENTS, "app/queries.py") == (0, [])
     git(root, "add", "app/scratch.py")
     assert _found(root, *DEPENDENTS, "app/queries.py") == (1, [("app/scratch.py", 5, "TG001")])
+
+
+FILLED = {
+    # a module's condition completing this file's statement: the finding points at `patients`,
+    # text of app/use.py
+    "concatenated": (
+        "app/use.py",
+        "from app.queries import COND\n\n\nasync def f(conn):\n"
+        "    return await conn.fetch('SELECT * FROM patients WHERE ' + COND)\n",
+        "COND = 'archived OR tenant_id = $1'\n",
+        "COND = 'tenant_id = $1'\n",
+    ),
+    "f-string": (
+        "app/use.py",
+        "from app.queries import COND\n\n\nasync def f(conn):\n"
+        "    return await conn.fetch(f'SELECT * FROM patients WHERE {COND}')\n",
+        "COND = 'true'\n",
+        "COND = 'tenant_id = $1'\n",
+    ),
+    # a subclass's field filling the condition of the base class's f-string
+    "subclass-field": (
+        "app/base.py",
+        "class Repo:\n    cond = 'tenant_id = $1'\n\n    async def run(self, conn):\n"
+        "        return await conn.fetch(f'SELECT * FROM patients WHERE {self.cond}')\n",
+        "from app.base import Repo\n\n\nclass Items(Repo):\n    cond = 'true'\n",
+        "from app.base import Repo\n\n\nclass Items(Repo):\n    cond = 'tenant_id = $1 AND true'\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(FILLED))
+def test_a_named_file_filling_part_of_a_statement_pointed_at_elsewhere(
+    tmp_path: Path, shape: str
+) -> None:
+    """queries.py's `COND` fills the WHERE of `'SELECT * FROM patients WHERE ' + COND` in
+    use.py: the tree says TG001 at use.py:5, pointing at `patients` (use.py's text), so its
+    message does not end "(in SQL from app/queries.py)" and `from_named` dropped it: a run of
+    queries.py alone said "proven" of `COND = 'true'`. Findings now carry the files their
+    statement holds text of (`Finding.filled_from`)."""
+    other, text, leak, safe = FILLED[shape]
+    root = _project(tmp_path / "p", {other: text}, leak)
+    assert _found(root, "--no-cache", "app") == (1, [(other, 5, "TG001")])
+    for cache in (["--no-cache"], [], []):  # cold, then the stored reports
+        found = _found(root, *cache, "--check-dependents", "app/queries.py")
+        assert found == (1, [(other, 5, "TG001")])
+    twin = _project(tmp_path / "safe", {other: text}, safe)
+    assert _found(twin, "--no-cache", "app") == (0, [])
+    assert _found(twin, *DEPENDENTS, "app/queries.py") == (0, [])
