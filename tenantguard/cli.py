@@ -46,6 +46,7 @@ from tenantguard.sources.walk import (
     importing_files,
     is_python,
     merge_read_files,
+    reading_files,
     said_at_the_calls,
     special_kind,
     stdin_source,
@@ -945,7 +946,7 @@ def _check_group(
     named = [
         os.path.relpath(os.path.realpath(f.path), top).replace(os.sep, "/")
         for f in group.files
-        if is_python(f.path) and f.text is None
+        if f.text is None and (is_python(f.path) or not f.in_patch)
     ]
     lent = (
         _lent_files(group.files, settings, project, getattr(args, "check_dependents", False))
@@ -1108,14 +1109,18 @@ def _lent_files(
     """The project's files (not among `named`, nor schema sources) whose check may say findings
     in SQL a named Python file fills or writes: those defining classes the named files' classes
     derive from (`base_class_files`), and with `--check-dependents` those importing a named
-    module (`importing_files`), untracked files aside (`_tracked`). Their findings in SQL from
+    module (`importing_files`) or reading a named file (`reading_files`), and their importers,
+    untracked files aside (`_tracked`). Their findings in SQL from
     a named file are said (`from_named`), as the tree says them: a run of the named files alone
     said "proven"."""
     python = [str(f.path) for f in named if is_python(f.path) and f.text is None]
     paths = base_class_files(python, project)
     if dependents:
         root = os.path.realpath(settings.root)
-        paths = sorted({*paths, *importing_files(python, project, root)})
+        # (a `.sql` file of the application: the Python files reading it, and their importers)
+        read = [str(f.path) for f in named if not is_python(f.path) and f.text is None]
+        readers = reading_files(read, project) if read else []
+        paths = sorted({*paths, *readers, *importing_files([*python, *readers], project, root)})
     if not paths:
         return []
     wanted = {os.path.realpath(p) for p in paths} - {os.path.realpath(f.path) for f in named}

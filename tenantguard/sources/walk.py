@@ -309,6 +309,33 @@ def importing_files(
     return sorted(found)
 
 
+def reading_files(named: Iterable[str], project: Callable[[], Iterable[str]]) -> list[str]:
+    """Of the project's Python files (paths), those that may read a named file (`.sql` of the
+    application): naming it (`"open.sql"`), or beside it or in its parent folder naming its
+    suffix (`Path(__file__).parent.glob("*.sql")`): an over-approximation. A statement they
+    complete with its text (`(HERE / "cond.sql").read_text()` after `WHERE `) is said there
+    by the tree, and by a `--check-dependents` run of the file alone (h40E)."""
+    wanted = [
+        (os.path.basename(real).encode(), os.path.splitext(real)[1].encode(), os.path.dirname(real))
+        for real in map(os.path.realpath, named)
+    ]
+    found: list[str] = []
+    for path in project():
+        real = os.path.realpath(path)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        folder = os.path.dirname(real)
+        for name, suffix, where in wanted:
+            beside = folder in (where, os.path.dirname(where))
+            if name in data or (beside and suffix and suffix in data):
+                found.append(path)
+                break
+    return sorted(found)
+
+
 # an import statement (its indentation first): to the line's end, or a parenthesized list's
 _IMPORT = lazy_pattern(
     rb"^([ \t]*)(?:from\b[^\n(]*\([^)]*\)[^\n]*|(?:from|import)\b[^\n]*)", re.MULTILINE

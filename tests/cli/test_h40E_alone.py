@@ -166,3 +166,62 @@ def test_a_named_file_filling_part_of_a_statement_pointed_at_elsewhere(
     twin = _project(tmp_path / "safe", {other: text}, safe)
     assert _found(twin, "--no-cache", "app") == (0, [])
     assert _found(twin, *DEPENDENTS, "app/queries.py") == (0, [])
+
+
+READ = {
+    # read beside the module, completed there
+    "read-by-name": (
+        "app/open.sql",
+        {
+            "app/use.py": "from pathlib import Path\n\n"
+            "SQL = (Path(__file__).parent / 'open.sql').read_text()\n\n\n"
+            "async def f(conn):\n    return await conn.fetch(SQL + ' OR urgent')\n\n\n"
+            "async def g(conn):\n    return await conn.fetch('DELETE FROM patients')\n"
+        },
+        "SELECT * FROM patients WHERE tenant_id = $1\n",
+        [("app/use.py", 3, "TG001")],
+    ),
+    # a condition read from a file, after this file's `WHERE `
+    "condition": (
+        "app/cond.sql",
+        {
+            "app/use.py": "from pathlib import Path\n\n"
+            "COND = (Path(__file__).parent / 'cond.sql').read_text()\n\n\n"
+            "async def f(conn):\n    return await conn.fetch('SELECT * FROM patients WHERE ' + COND)\n"
+        },
+        "true\n",
+        [("app/use.py", 7, "TG001")],
+    ),
+    # every file of a folder read by its package, completed by another module
+    "folder": (
+        "app/sql/open.sql",
+        {
+            "app/sql/__init__.py": "from pathlib import Path\n\n"
+            "QUERIES = {p.stem: p.read_text() for p in Path(__file__).parent.glob('*.sql')}\n",
+            "app/use.py": _use("from app.sql import QUERIES", "QUERIES['open']"),
+        },
+        "SELECT * FROM patients WHERE tenant_id = $1\n",
+        [("app/use.py", 5, "TG001")],
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(READ))
+def test_a_sql_file_read_and_completed_by_python(tmp_path: Path, shape: str) -> None:
+    """app/open.sql (pinned) read by app/use.py and completed there (`SQL + ' OR urgent'`):
+    the tree says TG001 at use.py; a pre-commit run of open.sql alone checked no Python file
+    for it (only named Python files had importers) and said "proven", exit 0. Now the Python
+    files that may read it (naming it, or beside it naming `.sql`) and their importers are
+    checked for it, and their findings in statements holding its text said; the reader's own
+    unrelated leak (`DELETE FROM patients`) is not this run's."""
+    named, files, sql, said = READ[shape]
+    root = _project(tmp_path / "p", {**files, named: sql})
+    tree = _found(root, "--no-cache", "app")
+    assert tree[0] == 1 and set(said) <= set(tree[1])
+    for cache in (["--no-cache"], [], []):
+        assert _found(root, *cache, "--force-exclude", "--check-dependents", named) == (1, said)
+    twin = _project(tmp_path / "safe", {**files, named: sql.replace("patients", "notes")})
+    twin_sql = "tenant_id = $1\n" if shape == "condition" else None
+    if twin_sql:
+        (twin / named).write_text(twin_sql, encoding="utf-8")
+    assert _found(twin, *DEPENDENTS, named) == (0, [])
