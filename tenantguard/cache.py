@@ -674,7 +674,8 @@ class StoredVerdicts:
             return  # a bug's outcome (or memory running out) is not kept: the next run retries
         row = [
             [
-                [*_row(f)[:-2], f.path, None if f.statement == text else f.statement]
+                # (code to end_column: a statement's verdict reads from no file)
+                [*_row(f)[:9], f.path, None if f.statement == text else f.statement]
                 for f in verdict.findings
             ],
             [[p.kind, p.key] for p in verdict.pin_values],
