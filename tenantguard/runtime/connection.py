@@ -79,6 +79,9 @@ from tenantguard.runtime.plans import (
 )
 from tenantguard.runtime.schema_code import CASCADES_QUERY as _CASCADES_QUERY
 from tenantguard.runtime.schema_code import CATALOG_CHANGED as _CATALOG_CHANGED
+from tenantguard.runtime.schema_code import (
+    CATALOG_FINGERPRINT_QUERY as _CATALOG_FINGERPRINT_QUERY,
+)
 from tenantguard.runtime.schema_code import CHECK_NAME as _CHECK_NAME
 from tenantguard.runtime.schema_code import CHECK_PREPARE as _CHECK_PREPARE
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
@@ -261,6 +264,12 @@ WHERE p.proname = ANY($2::text[]) AND n.nspname NOT IN ('pg_catalog', 'informati
 # the catalog reads in flight (`GuardedConnection._tg_catalog_read`), by guard, event loop,
 # server, user, database and server settings; an entry lives as long as its read
 _CATALOG_READS: dict[tuple[Any, ...], asyncio.Future[dict[str, list[Any]] | None]] = {}
+# the rows of the catalog read's queries (`_tg_read_catalog_facts`) by server, user, database,
+# startup settings, session path and policy names, with the catalog's fingerprint read just
+# before them (`schema_code.CATALOG_FINGERPRINT_QUERY`): reused by a later read whose
+# fingerprint is equal; the last _CATALOG_READ_ROWS_KEPT keys kept
+_CATALOG_READ_ROWS: dict[tuple[Any, ...], tuple[object, dict[str, list[Any]]]] = {}
+_CATALOG_READ_ROWS_KEPT = 32
 _DEALLOCATE_CHECK = f"DEALLOCATE {_CHECK_NAME}"
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
@@ -1201,9 +1210,6 @@ class GuardedConnection(asyncpg.Connection):
             # together (`_tg_catalog_read`), each told its own (h38R: a direct pool of
             # min_size 4 was said pooled)
             found["told"] = [self.get_server_pid()]
-            if version >= 12:  # nondeterministic collations came with PostgreSQL 12
-                found["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
-            found["names"] = await self._tg_policy_names()
             # the session's real path: the role's and database's settings (ALTER ROLE /
             # DATABASE … SET search_path) apply to every session, unseen by startup settings
             path_row = await _fetchrow(self, _PATH_QUERY)
@@ -1212,6 +1218,33 @@ class GuardedConnection(asyncpg.Connection):
                 found["setting"] = [path_row[2]]
                 found["relied"] = [dict(zip(SERVER_RELIED_ON, path_row[3:], strict=True))]
             global_names = sorted({*guard.policy.global_tables, *guard.policy.global_homes})
+            policy = guard.policy
+            # the rows of the catalog's queries, read before on this server, database, user,
+            # session path and settings for the same names, are read again only when the
+            # catalog's fingerprint, read now, differs from the one read just before them
+            # (`schema_code.CATALOG_FINGERPRINT_QUERY`): a connect then reads 2 rows, not 19
+            # queries' (~35 ms of a new backend's CPU). Not inside a transaction (its own
+            # uncommitted DDL), nor before PostgreSQL 11 (hashtextextended)
+            key: tuple[Any, ...] | None = None
+            fingerprint: object = None
+            if version >= 11 and not self.is_in_transaction():
+                fingerprint = await _fetchval(self, _CATALOG_FINGERPRINT_QUERY)
+                key = (
+                    *self._tg_server_key(),
+                    tuple(tuple(v) if isinstance(v, list) else v for v in path_row or ()),
+                    column,
+                    tuple(sorted(policy.tenant_tables)),
+                    tuple(sorted(policy.global_tables)),
+                    tuple(global_names),
+                )
+                kept = _CATALOG_READ_ROWS.get(key)
+                if kept is not None and kept[0] == fingerprint:
+                    found.update(kept[1])
+                    return found
+            rows: dict[str, list[Any]] = {"loose": []}
+            if version >= 12:  # nondeterministic collations came with PostgreSQL 12
+                rows["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
+            rows["names"] = await self._tg_policy_names()
             for name, query, args in (
                 (
                     "functions",
@@ -1239,7 +1272,15 @@ class GuardedConnection(asyncpg.Connection):
                 ("homes", _GLOBAL_HOMES_QUERY, (global_names, column)),
                 ("definitions", _FUNCTION_DEFINITIONS_QUERY, ()),
             ):
-                found[name] = await _fetch(self, query, *args)
+                rows[name] = await _fetch(self, query, *args)
+            if key is not None:
+                # (rows read across a change made after the fingerprint are kept under a
+                # fingerprint the catalog never shows again: never reused)
+                _CATALOG_READ_ROWS.pop(key, None)
+                _CATALOG_READ_ROWS[key] = (fingerprint, rows)
+                while len(_CATALOG_READ_ROWS) > _CATALOG_READ_ROWS_KEPT:
+                    del _CATALOG_READ_ROWS[next(iter(_CATALOG_READ_ROWS))]
+            found.update(rows)
             return found
 
         # before the catalog is read: DDL committed after the read is heard (h37R). On a
@@ -1498,6 +1539,19 @@ class GuardedConnection(asyncpg.Connection):
             self._tg_fast = False
             guard.schema_code_found(found)
 
+    def _tg_server_key(self) -> tuple[Any, ...]:
+        """The server, user, database, startup settings and server version the connection
+        was opened with: what the catalog read's rows are read for."""
+        params = self._params  # type: ignore[attr-defined]
+        settings = params.server_settings or {}
+        return (
+            str(self._addr),  # type: ignore[attr-defined]
+            params.user,
+            params.database,
+            tuple(sorted((str(k), str(v)) for k, v in settings.items())),
+            self.get_server_version(),
+        )
+
     async def _tg_catalog_read(
         self, read: Callable[[], Awaitable[dict[str, list[Any]]]]
     ) -> dict[str, list[Any]]:
@@ -1509,17 +1563,7 @@ class GuardedConnection(asyncpg.Connection):
         another of the same key reads waits for that read; the one that began is the one
         that reads (a read begun earlier sees no less than its own would). When that read
         fails or is cancelled, each waiting connection reads for itself."""
-        params = self._params  # type: ignore[attr-defined]
-        settings = params.server_settings or {}
-        key = (
-            self.tenantguard,
-            asyncio.get_running_loop(),
-            str(self._addr),  # type: ignore[attr-defined]
-            params.user,
-            params.database,
-            tuple(sorted((str(k), str(v)) for k, v in settings.items())),
-            self.get_server_version(),
-        )
+        key = (self.tenantguard, asyncio.get_running_loop(), *self._tg_server_key())
         shared = _CATALOG_READS.get(key)
         if shared is not None:
             rows = await asyncio.shield(shared)  # this task cancelled: the read goes on

@@ -1645,3 +1645,50 @@ def catalog_check(version: str) -> str:
     It runs `CHECK_PREPARE`'s statement: the script prepares it first on a connection that has
     not (`GuardedConnection._tg_check_prepared`)."""
     return f"EXECUTE {CHECK_NAME}('" + version.replace("'", "''") + "')"
+
+
+# The catalogs whose rows the catalog read's queries read (and those whose names or texts the
+# deparsing functions print: pg_get_functiondef, pg_get_viewdef, pg_get_expr, pg_get_indexdef,
+# regclass/regproc output), each fingerprinted by its visible row versions: how many, and the
+# sum of a hash of each one's place and creating transaction (ctid, xmin). Any committed change
+# of such a catalog (an INSERT, UPDATE or DELETE: CREATE, ALTER, DROP, GRANT …) adds row
+# versions made by a transaction the earlier fingerprint did not see, or removes some: the
+# fingerprint of one statement's snapshot never returns to an earlier value once a change
+# committed (VACUUM FULL or FREEZE of a catalog change it too: a read more, never a stale one).
+# Not xmin-tracked, so hashed by content: the roles (pg_authid is unreadable), and the
+# session's settings as the server gives them (postgresql.conf reloaded, ALTER DATABASE / ROLE
+# … SET: what the deparsing prints may depend on them). With the server's start time and the
+# database's oid: two servers or databases copied from one (a template, a copied data
+# directory) hold the same row versions. `GuardedConnection._tg_catalog_read` reuses a read's
+# rows only where this row is equal, read in the same session just before (`CATALOG_READ_ROWS`).
+FINGERPRINTED_CATALOGS = (
+    "pg_proc", "pg_namespace", "pg_language", "pg_aggregate", "pg_depend", "pg_class",
+    "pg_attribute", "pg_attrdef", "pg_type", "pg_constraint", "pg_trigger", "pg_rewrite",
+    "pg_index", "pg_inherits", "pg_partitioned_table", "pg_policy", "pg_operator", "pg_cast",
+    "pg_collation", "pg_enum", "pg_opclass", "pg_opfamily", "pg_am", "pg_extension",
+    "pg_range", "pg_auth_members", "pg_db_role_setting", "pg_database", "pg_event_trigger",
+)  # fmt: skip
+CATALOG_FINGERPRINT_QUERY = (
+    "SELECT ARRAY["
+    + ", ".join(
+        [
+            "pg_catalog.pg_postmaster_start_time()::pg_catalog.text",
+            "(SELECT d.oid::pg_catalog.text FROM pg_catalog.pg_database d"
+            " WHERE d.datname = pg_catalog.current_database())",
+            *(
+                f"(SELECT pg_catalog.count(*)::pg_catalog.text || ':' || coalesce("
+                "pg_catalog.sum(pg_catalog.hashtextextended(c.ctid::pg_catalog.text || ':' || "
+                "c.xmin::pg_catalog.text, 0)), 0)::pg_catalog.text "
+                f"FROM pg_catalog.{catalog} c)"
+                for catalog in FINGERPRINTED_CATALOGS
+            ),
+            "(SELECT pg_catalog.count(*)::pg_catalog.text || ':' || coalesce("
+            "pg_catalog.sum(pg_catalog.hashtextextended(r::pg_catalog.text, 0)), 0)::pg_catalog.text"
+            " FROM pg_catalog.pg_roles r)",
+            "(SELECT pg_catalog.count(*)::pg_catalog.text || ':' || coalesce("
+            "pg_catalog.sum(pg_catalog.hashtextextended(s.name || '=' || coalesce("
+            "s.setting, ''), 0)), 0)::pg_catalog.text FROM pg_catalog.pg_settings s)",
+        ]
+    )
+    + "]"
+)

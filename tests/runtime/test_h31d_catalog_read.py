@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from tenantguard import Policy, TenantIsolationError
-from tenantguard.runtime import GuardedConnection, connect, create_pool, tenant
+from tenantguard.runtime import GuardedConnection, connect, connection, create_pool, tenant
 from tenantguard.runtime.connection import _CATALOG_READS, _bound_class
 from tenantguard.runtime.guard import Guard
 
@@ -33,8 +33,17 @@ def facts(connection: Any) -> tuple[object, ...]:
     )
 
 
+def _no_rows_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows of an earlier catalog read on the same catalog are not reused (h40C:
+    `connection._CATALOG_READ_ROWS`): every read here reads, as these tests count."""
+    monkeypatch.setattr(connection, "_CATALOG_READ_ROWS", {})
+    monkeypatch.setattr(connection, "_CATALOG_READ_ROWS_KEPT", 0)
+
+
 def counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the catalog reads (each reads the policy's names once)."""
+    """Counts the catalog reads (each reads the policy's names once), the rows of an earlier
+    read never reused (`_no_rows_reused`)."""
+    _no_rows_reused(monkeypatch)
     calls: list[int] = []
     real = GuardedConnection._tg_policy_names
 
@@ -80,6 +89,7 @@ async def test_a_pools_connections_share_the_catalog_read_and_keep_the_same_fact
 async def test_a_failed_shared_read_is_made_again_by_the_waiting_connection(
     two_clinics: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _no_rows_reused(monkeypatch)
     guard = Guard(POLICY)
     first = await asyncpg.connect(two_clinics, connection_class=_bound_class(guard))
     second = await asyncpg.connect(two_clinics, connection_class=_bound_class(guard))
