@@ -53,6 +53,7 @@ from tenantguard.runtime.tokens import code_lexemes, redact_literals
 
 if TYPE_CHECKING:
     from tenantguard.sources.schema.records import FunctionInfo
+    from tenantguard.sources.schema.relations import Relations
 
 __all__ = [
     "DEFAULT_MAX_STATEMENT_BYTES",
@@ -296,6 +297,11 @@ def _read_function_definitions(
         schema.add_sql(definition.rstrip().rstrip(";") + ";")
     schema.settle_functions()
     return MappingProxyType(schema.functions), frozenset(schema.stable_functions)
+
+
+# `Guard._with_functions`'s sorting of the catalog's functions (read only, shared), by the
+# definitions and the policy's content: the last few, oldest first
+_FUNCTION_SORTS: dict[tuple[tuple[str, ...], str], Relations] = {}
 
 
 class Guard:
@@ -771,7 +777,16 @@ class Guard:
             return policy
         from tenantguard.sources.schema.relations import tenant_relations
 
-        found = tenant_relations({}, functions, policy, set())
+        # (the functions are those of the definitions `policy` does not name: the sorting is
+        # the definitions' and the policy's, made once for both in the process — a test suite
+        # or a restarted worker makes a guard per connect, each sorted them again, ~4 ms)
+        key = (self._function_definitions, policy.content_key())
+        found = _FUNCTION_SORTS.pop(key, None)
+        if found is None:
+            found = tenant_relations({}, functions, policy, set())
+        _FUNCTION_SORTS[key] = found
+        while len(_FUNCTION_SORTS) > 8:
+            del _FUNCTION_SORTS[next(iter(_FUNCTION_SORTS))]
         if not found.tenant and not found.pinned_by_arguments:
             return policy
         return policy.replace(

@@ -147,3 +147,32 @@ async def test_rows_read_for_another_policy_are_not_reused(
     assert [r["amount"] for r in rows] == ["a1", "b2"]
     assert await _clinic_1_reads(two_clinics, READ) == REFUSED
     assert reads.queries == 4
+
+
+MY_NAMES = """CREATE OR REPLACE FUNCTION my_names(clinic bigint) RETURNS SETOF text LANGUAGE sql
+    STABLE AS $$SELECT first_name FROM patients WHERE tenant_id = clinic ORDER BY 1$$;"""
+
+
+@pytest.mark.parametrize("twice", [False, True])
+async def test_a_function_body_replaced_between_two_connects(two_clinics: str, twice: bool) -> None:
+    """A function pinned by its argument, then replaced by one reading every clinic's names
+    (pg_proc's row updated; the functions sorted again: `Guard._with_functions`, whose
+    sorting is kept by the definitions' text): a new guard's connect refuses clinic 1's call.
+    `twice`: and back to the pinned text, then to the leaking one again (texts sorted before)."""
+    steps = [MY_NAMES, MY_NAMES.replace(" WHERE tenant_id = clinic", "")]
+    if twice:
+        steps += steps
+    got = []
+    for ddl in steps:
+        await _raw(two_clinics, ddl)
+        conn = await connect(two_clinics, policy=POLICY)
+        try:
+            with tenant(1):
+                try:
+                    got.append(await conn.fetchval("SELECT array_agg(n) FROM my_names(1) n"))
+                except TenantIsolationError:
+                    got.append("(refused)")
+        finally:
+            await conn.close()
+    expected = [["Ana", "Bruno"], "(refused)"]
+    assert got == expected * (2 if twice else 1), got
