@@ -1667,6 +1667,7 @@ FINGERPRINTED_CATALOGS = (
     "pg_index", "pg_inherits", "pg_partitioned_table", "pg_policy", "pg_operator", "pg_cast",
     "pg_collation", "pg_enum", "pg_opclass", "pg_opfamily", "pg_am", "pg_extension",
     "pg_range", "pg_auth_members", "pg_db_role_setting", "pg_database", "pg_event_trigger",
+    "pg_transform", "pg_ts_config", "pg_ts_dict",
 )  # fmt: skip
 CATALOG_FINGERPRINT_QUERY = (
     "SELECT ARRAY["

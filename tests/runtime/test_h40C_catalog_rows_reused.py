@@ -176,3 +176,40 @@ async def test_a_function_body_replaced_between_two_connects(two_clinics: str, t
             await conn.close()
     expected = [["Ana", "Bruno"], "(refused)"]
     assert got == expected * (2 if twice else 1), got
+
+
+@pytest.mark.parametrize(
+    "ddl",
+    [
+        # how the server prints the functions' and views' texts (pg_settings, by content)
+        "ALTER DATABASE {db} SET quote_all_identifiers = on;",
+        # a role's membership (pg_auth_members; pg_has_role in the global homes' query)
+        "CREATE ROLE h40c_member; GRANT h40c_member TO CURRENT_USER;",
+        # an enum's label (printed in a column default's text: pg_enum)
+        "ALTER TYPE h40c_kind RENAME VALUE 'a' TO 'b';",
+    ],
+)
+async def test_what_the_texts_are_printed_by_is_fingerprinted(
+    two_clinics: str, ddl: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changes that touch none of the rows the queries select, but what the server prints
+    them with: the next connect reads the catalog again."""
+    reads = _Reads(monkeypatch)
+    await _raw(
+        two_clinics,
+        "CREATE TYPE h40c_kind AS ENUM ('a');"
+        " CREATE TABLE h40c_t (id int, k h40c_kind DEFAULT 'a');",
+    )
+    db = two_clinics.rsplit("/", 1)[-1].split("?")[0]
+    try:
+        for _ in range(2):
+            conn = await connect(two_clinics, policy=POLICY)
+            await conn.close()
+        assert reads.queries == 2
+        await _raw(two_clinics, ddl.format(db=db))
+        conn = await connect(two_clinics, policy=POLICY)
+        await conn.close()
+        assert reads.queries == 4
+    finally:
+        if "ROLE" in ddl:
+            await _raw(two_clinics, "DROP ROLE h40c_member;")
