@@ -268,8 +268,21 @@ _CATALOG_READS: dict[tuple[Any, ...], asyncio.Future[dict[str, list[Any]] | None
 # startup settings, session path and policy names, with the catalog's fingerprint read just
 # before them (`schema_code.CATALOG_FINGERPRINT_QUERY`): reused by a later read whose
 # fingerprint is equal; the last _CATALOG_READ_ROWS_KEPT keys kept
-_CATALOG_READ_ROWS: dict[tuple[Any, ...], tuple[object, dict[str, list[Any]]]] = {}
+_CATALOG_READ_ROWS: dict[tuple[Any, ...], tuple[object, dict[str, list[Any]]] | None] = {}
 _CATALOG_READ_ROWS_KEPT = 32
+
+
+def _keep_catalog_rows(
+    key: tuple[Any, ...], kept: tuple[object, dict[str, list[Any]]] | None
+) -> None:
+    """`_CATALOG_READ_ROWS[key] = kept` (None: the key read once, nothing kept), the newest
+    last, the oldest dropped past _CATALOG_READ_ROWS_KEPT."""
+    _CATALOG_READ_ROWS.pop(key, None)
+    _CATALOG_READ_ROWS[key] = kept
+    while len(_CATALOG_READ_ROWS) > _CATALOG_READ_ROWS_KEPT:
+        del _CATALOG_READ_ROWS[next(iter(_CATALOG_READ_ROWS))]
+
+
 _DEALLOCATE_CHECK = f"DEALLOCATE {_CHECK_NAME}"
 # `_tg_schema_code` of a connection that has not read the schema's code
 _SCHEMA_CODE_UNREAD = ("(the schema's code was not read: a connection not made by tenantguard)",)
@@ -1223,12 +1236,13 @@ class GuardedConnection(asyncpg.Connection):
             # session path and settings for the same names, are read again only when the
             # catalog's fingerprint, read now, differs from the one read just before them
             # (`schema_code.CATALOG_FINGERPRINT_QUERY`): a connect then reads 2 rows, not 19
-            # queries' (~35 ms of a new backend's CPU). Not inside a transaction (its own
-            # uncommitted DDL), nor before PostgreSQL 11 (hashtextextended)
+            # queries' (~35 ms of a new backend's CPU). The first read of a key reads no
+            # fingerprint and keeps nothing (a key read once, as a test's database copy is,
+            # costs nothing more): the second keeps its rows. Not inside a transaction (its
+            # own uncommitted DDL), nor before PostgreSQL 11 (hashtextextended)
             key: tuple[Any, ...] | None = None
             fingerprint: object = None
             if version >= 11 and not self.is_in_transaction():
-                fingerprint = await _fetchval(self, _CATALOG_FINGERPRINT_QUERY)
                 key = (
                     *self._tg_server_key(),
                     tuple(tuple(v) if isinstance(v, list) else v for v in path_row or ()),
@@ -1237,10 +1251,15 @@ class GuardedConnection(asyncpg.Connection):
                     tuple(sorted(policy.global_tables)),
                     tuple(global_names),
                 )
-                kept = _CATALOG_READ_ROWS.get(key)
-                if kept is not None and kept[0] == fingerprint:
-                    found.update(kept[1])
-                    return found
+                if key in _CATALOG_READ_ROWS:
+                    fingerprint = await _fetchval(self, _CATALOG_FINGERPRINT_QUERY)
+                    kept = _CATALOG_READ_ROWS.get(key)
+                    if kept is not None and kept[0] == fingerprint:
+                        found.update(kept[1])
+                        return found
+                else:
+                    _keep_catalog_rows(key, None)
+                    key = None
             rows: dict[str, list[Any]] = {"loose": []}
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
                 rows["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
@@ -1276,10 +1295,7 @@ class GuardedConnection(asyncpg.Connection):
             if key is not None:
                 # (rows read across a change made after the fingerprint are kept under a
                 # fingerprint the catalog never shows again: never reused)
-                _CATALOG_READ_ROWS.pop(key, None)
-                _CATALOG_READ_ROWS[key] = (fingerprint, rows)
-                while len(_CATALOG_READ_ROWS) > _CATALOG_READ_ROWS_KEPT:
-                    del _CATALOG_READ_ROWS[next(iter(_CATALOG_READ_ROWS))]
+                _keep_catalog_rows(key, (fingerprint, rows))
             found.update(rows)
             return found
 

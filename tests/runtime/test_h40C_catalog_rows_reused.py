@@ -1,8 +1,8 @@
 """Session 40 (helper h40C): a guarded connect reuses the rows of an earlier connect's catalog
 read (same server, database, user, session path, policy names) only while the catalog's
 fingerprint read in its own session is the one read before those rows
-(`schema_code.CATALOG_FINGERPRINT_QUERY`). Each test changes the catalog from another
-session between two connects — each a guard of its own, as a test suite or a restarted
+(`schema_code.CATALOG_FINGERPRINT_QUERY`; the first connect of a key keeps nothing, the
+second keeps its rows). Each test changes the catalog from another session between connects — each a guard of its own, as a test suite or a restarted
 worker makes them — and asserts the rows the second one returns or changes: the change is
 seen, never the rows read before it.
 """
@@ -83,14 +83,14 @@ async def test_a_table_holding_the_tenant_column_after_the_first_connect(
 ) -> None:
     reads = _Reads(monkeypatch)
     await _raw(two_clinics, INVOICES)
-    # no tenant column yet: a global read, every row; the second connect reuses the rows
-    assert await _clinic_1_reads(two_clinics, READ) == ["a1", "b2"]
-    assert reads.queries == 2
-    assert await _clinic_1_reads(two_clinics, READ) == ["a1", "b2"]
-    assert reads.queries == 2, "the unchanged catalog was read again"
+    # no tenant column yet: a global read, every row; the second connect keeps the rows, the
+    # third reuses them
+    for queries in (2, 4, 4):
+        assert await _clinic_1_reads(two_clinics, READ) == ["a1", "b2"]
+        assert reads.queries == queries
     await _raw(two_clinics, UNLISTED[shape])
     everyone = await _clinic_1_reads(two_clinics, READ)
-    assert reads.queries == 4, "the changed catalog's rows were reused"
+    assert reads.queries == 6, "the changed catalog's rows were reused"
     mine = await _clinic_1_reads(
         two_clinics, "SELECT amount FROM invoices WHERE tenant_id = $1 ORDER BY 1", 1
     )
@@ -111,22 +111,30 @@ WRITES = {
 async def test_schema_code_changed_between_two_connects(two_clinics: str, shape: str) -> None:
     await _raw(two_clinics, SCHEMA)
     got = []
-    for number, ddl in enumerate(["SELECT 1;", *WRITES[shape], "SELECT 1;"], start=1):
+    number = 0
+    for ddl in ["SELECT 1;", *WRITES[shape], "SELECT 1;"]:
         await _raw(two_clinics, ddl)
-        conn = await connect(two_clinics, policy=TENANT)
-        try:
-            with tenant(1):
-                try:
-                    got.append(await conn.execute(INSERT, number, 1))
-                except TenantIsolationError:
-                    got.append("(refused)")
-        finally:
-            await conn.close()
+        for _ in range(2):  # (the first connect after the DDL reads, the second keeps its rows)
+            number += 1
+            got.append(await _note(two_clinics, number))
     counters = [tuple(r) for r in await _raw(two_clinics, "SELECT tenant_id, n FROM counters")]
     allowed = ["(refused)" not in g for g in got]
-    # the first, pinned: run; after the last DDL (and on a connect after it again): refused
-    assert allowed[0] and not allowed[-1] and not allowed[-2], got
+    # the first, pinned: run; after the last DDL (and on connects after it again): refused
+    assert allowed[:2] == [True, True] and not any(allowed[-4:]), got
     assert sorted(counters) == [(1, sum(allowed)), (2, 0)], counters
+
+
+async def _note(dsn: str, number: int) -> str:
+    """Clinic 1's note `number` written on a new guard's connection, or '(refused)'."""
+    conn = await connect(dsn, policy=TENANT)
+    try:
+        with tenant(1):
+            try:
+                return str(await conn.execute(INSERT, number, 1))
+            except TenantIsolationError:
+                return "(refused)"
+    finally:
+        await conn.close()
 
 
 async def test_rows_read_for_another_policy_are_not_reused(
@@ -138,15 +146,16 @@ async def test_rows_read_for_another_policy_are_not_reused(
     reads = _Reads(monkeypatch)
     await _raw(two_clinics, INVOICES + " ALTER TABLE invoices RENAME COLUMN clinic TO tenant_id;")
     shared = POLICY.replace(global_tables={*POLICY.global_tables, "invoices"})
-    conn = await connect(two_clinics, policy=shared)
-    try:
-        with tenant(1):
-            rows = await conn.fetch(READ)
-    finally:
-        await conn.close()
-    assert [r["amount"] for r in rows] == ["a1", "b2"]
+    for _ in range(2):  # (the second keeps its rows)
+        conn = await connect(two_clinics, policy=shared)
+        try:
+            with tenant(1):
+                rows = await conn.fetch(READ)
+        finally:
+            await conn.close()
+        assert [r["amount"] for r in rows] == ["a1", "b2"]
     assert await _clinic_1_reads(two_clinics, READ) == REFUSED
-    assert reads.queries == 4
+    assert reads.queries == 6
 
 
 MY_NAMES = """CREATE OR REPLACE FUNCTION my_names(clinic bigint) RETURNS SETOF text LANGUAGE sql
@@ -165,16 +174,17 @@ async def test_a_function_body_replaced_between_two_connects(two_clinics: str, t
     got = []
     for ddl in steps:
         await _raw(two_clinics, ddl)
-        conn = await connect(two_clinics, policy=POLICY)
-        try:
-            with tenant(1):
-                try:
-                    got.append(await conn.fetchval("SELECT array_agg(n) FROM my_names(1) n"))
-                except TenantIsolationError:
-                    got.append("(refused)")
-        finally:
-            await conn.close()
-    expected = [["Ana", "Bruno"], "(refused)"]
+        for _ in range(2):  # (the first connect after the DDL reads, the second keeps its rows)
+            conn = await connect(two_clinics, policy=POLICY)
+            try:
+                with tenant(1):
+                    try:
+                        got.append(await conn.fetchval("SELECT array_agg(n) FROM my_names(1) n"))
+                    except TenantIsolationError:
+                        got.append("(refused)")
+            finally:
+                await conn.close()
+    expected = [["Ana", "Bruno"]] * 2 + ["(refused)"] * 2
     assert got == expected * (2 if twice else 1), got
 
 
@@ -202,14 +212,14 @@ async def test_what_the_texts_are_printed_by_is_fingerprinted(
     )
     db = two_clinics.rsplit("/", 1)[-1].split("?")[0]
     try:
-        for _ in range(2):
+        for queries in (2, 4, 4):  # (the second keeps its rows, the third reuses them)
             conn = await connect(two_clinics, policy=POLICY)
             await conn.close()
-        assert reads.queries == 2
+            assert reads.queries == queries
         await _raw(two_clinics, ddl.format(db=db))
         conn = await connect(two_clinics, policy=POLICY)
         await conn.close()
-        assert reads.queries == 4
+        assert reads.queries == 6
     finally:
         if "ROLE" in ddl:
             await _raw(two_clinics, "DROP ROLE h40c_member;")
