@@ -1255,7 +1255,8 @@ class GuardedConnection(asyncpg.Connection):
                     fingerprint = await _fetchval(self, _CATALOG_FINGERPRINT_QUERY)
                     kept = _CATALOG_READ_ROWS.get(key)
                     if kept is not None and kept[0] == fingerprint:
-                        found.update(kept[1])
+                        # (lists of their own: what one connection does with them is its own)
+                        found.update({n: list(r) for n, r in kept[1].items()})
                         return found
                 else:
                     _keep_catalog_rows(key, None)
