@@ -1281,14 +1281,7 @@ class _Calls(_Texts):
             or unpacked.id != kwarg.arg
         ):
             return None
-        bound = self.lookup(kwarg.arg)
-        if not (
-            isinstance(bound, tuple)
-            and len(bound) == 1
-            and len(bound[0]) == 1
-            and type(bound[0][0]) is Hole
-            and bound[0][0].node is kwarg
-        ):
+        if not self._as_received(kwarg):
             return None  # bound again
         uses = [n for n in ast.walk(function.node) if isinstance(n, ast.Name) and n.id == kwarg.arg]
         if uses != [unpacked]:

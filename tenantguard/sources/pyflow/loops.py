@@ -6,6 +6,7 @@ appends (`_loop_items`, `_pass_sequences`), the merge of what two branches leave
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from tenantguard.sources.pyflow.model import _YIELDED, Grown, MethodCaller
@@ -152,17 +153,9 @@ def _loop_items(before: Grown, after: object, node: ast.AST, origin: Origin) -> 
     statement (`", ".join(updates)`, `" AND ".join(conditions)`) are then checked one by one:
     an item that drops the pin or moves a row (`org_id = $2` in a SET) does it alone. None
     when an item holds text known only at run time (a key of a request's dict)."""
-    if not isinstance(after, Grown):
+    if not isinstance(after, Grown) or _unknown_item(before, after) is not None:
         return None
-    found: dict[Value, None] = {}
-    for items in after.lists:
-        start = max((len(old) for old in before.lists if items[: len(old)] == old), default=0)
-        for item in items[start:]:
-            for alternative in item:
-                for part in alternative:
-                    if type(part) is Hole and part.string:
-                        return None
-            found[item] = None
+    found = dict.fromkeys(_new_items(before, after))
     if not found:
         return None
     value = union(list(found), node, origin)
@@ -176,14 +169,19 @@ def _unknown_item(before: Grown, after: object) -> Hole | None:
     `f"{key} = ${len(args)}"` for `key` over a request's dict), to say why its items are."""
     if not isinstance(after, Grown):
         return None
+    for item in _new_items(before, after):
+        for alternative in item:
+            for part in alternative:
+                if type(part) is Hole and part.string:
+                    return part
+    return None
+
+
+def _new_items(before: Grown, after: Grown) -> Iterator[Value]:
+    """The items of each list `after` holds past what it held `before` (a loop's appends)."""
     for items in after.lists:
         start = max((len(old) for old in before.lists if items[: len(old)] == old), default=0)
-        for item in items[start:]:
-            for alternative in item:
-                for part in alternative:
-                    if type(part) is Hole and part.string:
-                        return part
-    return None
+        yield from items[start:]
 
 
 def _pass_sequences(

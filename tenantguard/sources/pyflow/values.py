@@ -92,16 +92,21 @@ class _Values(_Scopes):
         key = _kwarg_key(node, kwarg.arg)
         if key is None or (isinstance(node, ast.Call) and len(node.args) > 1):
             return None  # (`kw.get("sql", DEFAULT)`: the default is sent when none is given)
+        if not self._as_received(kwarg):
+            return None  # bound again
+        return key if _kwargs_only_read(function.node, kwarg.arg, key) else None
+
+    def _as_received(self, kwarg: ast.arg) -> bool:
+        """Whether the running function's `**kwargs` is bound to what it received (not bound
+        again in its body)."""
         bound = self.lookup(kwarg.arg)
-        if not (
+        return (
             isinstance(bound, tuple)
             and len(bound) == 1
             and len(bound[0]) == 1
             and type(bound[0][0]) is Hole
             and bound[0][0].node is kwarg
-        ):
-            return None  # bound again
-        return key if _kwargs_only_read(function.node, kwarg.arg, key) else None
+        )
 
     def plain_read(self, node: ast.expr) -> ast.expr:
         """`getattr(q, "PARTS")`, `vars(q)["PARTS"]`, `vars(q).get("PARTS")`,
