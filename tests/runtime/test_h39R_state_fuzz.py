@@ -113,4 +113,6 @@ async def test_the_session_under_failure(
             conn.terminate()
     assert leaks == []
     assert stuck == []
-    assert ran > 50  # the fuzz ran statements, not only refusals
+    # the fuzz ran statements, not only refusals: ~100 of the 250 steps have no timeout, and
+    # the cut ones count only when they finish (49 ran on a loaded machine, 80-100 idle)
+    assert ran > 25
