@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,14 @@ def _cache_outside_the_tree(
         yield
     finally:
         patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _warnings_said_again() -> None:
+    """Each test sees the runtime's once-per-process warnings said (`guard._UNLISTED_SAID`)."""
+    guard = sys.modules.get("tenantguard.runtime.guard")
+    if guard is not None:
+        guard._UNLISTED_SAID.clear()
 
 
 def read_cases(name: str) -> list[dict[str, Any]]:

@@ -304,6 +304,13 @@ def _read_function_definitions(
 _FUNCTION_SORTS: dict[tuple[tuple[str, ...], str], Relations] = {}
 
 
+# the warnings of `Guard.unlisted_tables_found` said in this process, by tenant column and the
+# tables found: a guard made per connection (a test suite's, a worker connecting per job) says
+# each once, not at every connect (h41C); forgotten past _UNLISTED_SAID_KEPT keys
+_UNLISTED_SAID: set[tuple[object, ...]] = set()
+_UNLISTED_SAID_KEPT = 256
+
+
 class Guard:
     """One policy, one mode, one verdict cache and its counters, shared by a pool's connections."""
 
@@ -1314,7 +1321,7 @@ class Guard:
         """A connection found tables holding the tenant column that the policy names neither
         tenant nor global tables (checked as tenant tables from now on: `_with_unlisted`), or
         global tables whose tenant column is NOT NULL: said once (again when what was found
-        changes)."""
+        changes), and once in the process for the same column and tables (`_UNLISTED_SAID`)."""
         if (tables, shared) == self.unlisted_tables:
             return
         checked_again = tables != self.unlisted_tables[0]
@@ -1323,6 +1330,12 @@ class Guard:
             self._stale = True
             self.clear_cache()
         column = self._policy.tenant_column
+        said = (column, tables, shared)
+        if said in _UNLISTED_SAID:  # said in this process already (another guard's)
+            return
+        if len(_UNLISTED_SAID) >= _UNLISTED_SAID_KEPT:
+            _UNLISTED_SAID.clear()
+        _UNLISTED_SAID.add(said)
         if tables:
             shown = ", ".join(tables[:10]) + (" …" if len(tables) > 10 else "")
             log.warning(
