@@ -814,6 +814,7 @@ class FactCollector:
         they say nothing."""
         owner_of = self.names.tenant_column_owner
         found = False
+        null_safe = _null_safe(conjunct)  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant
         # each side is asked for twice (both ways round): resolved once
         owners: dict[int, Source | None] = {}
         for column_side, other_side in pairs:
@@ -825,48 +826,30 @@ class FactCollector:
             if source is None or source not in filtered:
                 continue
             fact: Fact | None = None
-            value = self.model.pin_value(other_side) or self.model.array_pin_value(other_side)
-            if value is not None and _null_safe(conjunct) and other_side.find(exp.Nullif):
+            # a bare column (`t.tenant_id = p.tenant_id`, the common other side) is no array,
+            # ANY, ALL or subquery: of the readings below, only a tenant expression's (in
+            # `pin_value`), a VALUES or derived table's column and another source's tenant
+            # column may apply to it — the others are not asked (each would say None)
+            bare_column = type(other_side) is exp.Column
+            value = self.model.pin_value(other_side)
+            if value is None and not bare_column:
+                value = self.model.array_pin_value(other_side)
+            if value is not None and null_safe and other_side.find(exp.Nullif):
                 # `IS NOT DISTINCT FROM nullif($1, 0)`: NULL for tenant 0, then rows of no
                 # tenant; `=` only reads nullif's NULL as matching nothing (h36B)
                 value = None
             joined = False
-            if value is None and self.has_values and not _null_safe(conjunct):
+            if value is None and self.has_values and not null_safe:
                 value = self.values_pin(block, other_side, visible)
                 joined = value is not None and self._joined(block, other_side, visible)
             selected: Source | None = None
-            if (
-                value is None
-                and type(other_side) is exp.Any
-                and type(conjunct) is exp.EQ
-                and other_side.parent is conjunct
-                and isinstance(other_side.this, exp.Subquery)
-            ):
-                # `= ANY (SELECT …)` is `IN (SELECT …)` (never ALL: TRUE for every row when the
-                # subquery returns none)
-                value, selected = self._subquery_pin(other_side.this)
-            elif (
-                value is None
-                and type(other_side) is exp.All
-                and type(conjunct) is exp.EQ
-                and other_side.parent is conjunct
-            ):
-                # `= ALL (SELECT V)` (round 35, h35B): a SELECT of one item and no clause returns
-                # one row, so it is `= V`; ALL of no row is TRUE for every row: anything else
-                # (a FROM, WHERE, LIMIT …, which may return none) pins nothing
-                value = self._one_row_value(other_side.this)
-            elif (
-                value is None and isinstance(other_side, exp.Subquery) and not _null_safe(conjunct)
-            ):
-                # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
-                # equal), or an error (several rows), as `IN (SELECT V)` is; so is
-                # `= (SELECT p.tenant_id FROM p …)` once p is pinned to V
-                value, selected = self._subquery_pin(other_side)
+            if value is None and not bare_column:
+                value, selected = self._quantified_pin(conjunct, other_side, null_safe)
             if value is not None:
                 fact = Fact(source, conjunct, clause, value=value, joined=joined)
             elif selected is not None and selected is not source:
                 fact = Fact(source, conjunct, clause, other=selected)
-            elif multi_values(other_side, self.policy, self.model.lossy):
+            elif not bare_column and multi_values(other_side, self.policy, self.model.lossy):
                 fact = Fact(source, conjunct, clause, multi=True)
             else:
                 key = id(other_side)
@@ -886,12 +869,42 @@ class FactCollector:
                     )
                 ):
                     fact = Fact(source, conjunct, clause, other=other)
-            if fact is not None and _null_safe(conjunct):
-                fact.null_safe = True  # NULL IS NOT DISTINCT FROM NULL: rows of no tenant
             if fact is not None:
+                fact.null_safe = null_safe
                 source.facts.append(fact)
                 found = True
         return found
+
+    def _quantified_pin(
+        self, conjunct: exp.Expression, other_side: exp.Expression, null_safe: bool
+    ) -> tuple[PinValue | None, Source | None]:
+        """What the other side of an equality with a tenant column pins it to when it is a
+        subquery: `= ANY (SELECT …)`, `= ALL (SELECT V)`, `= (SELECT …)` — a pinning value, or
+        the source whose tenant column every row of the subquery holds (`_subquery_pin`)."""
+        if (
+            type(other_side) is exp.Any
+            and type(conjunct) is exp.EQ
+            and other_side.parent is conjunct
+            and isinstance(other_side.this, exp.Subquery)
+        ):
+            # `= ANY (SELECT …)` is `IN (SELECT …)` (never ALL: TRUE for every row when the
+            # subquery returns none)
+            return self._subquery_pin(other_side.this)
+        if (
+            type(other_side) is exp.All
+            and type(conjunct) is exp.EQ
+            and other_side.parent is conjunct
+        ):
+            # `= ALL (SELECT V)` (round 35, h35B): a SELECT of one item and no clause returns
+            # one row, so it is `= V`; ALL of no row is TRUE for every row: anything else
+            # (a FROM, WHERE, LIMIT …, which may return none) pins nothing
+            return self._one_row_value(other_side.this), None
+        if isinstance(other_side, exp.Subquery) and not null_safe:
+            # `= (SELECT V)`: the scalar subquery is V, or NULL (no row: nothing is
+            # equal), or an error (several rows), as `IN (SELECT V)` is; so is
+            # `= (SELECT p.tenant_id FROM p …)` once p is pinned to V
+            return self._subquery_pin(other_side)
+        return None, None
 
     def _full_merged_fact(
         self,
