@@ -228,6 +228,11 @@ def _parse_expression(text: str) -> exp.Expression:
     return _plain_arguments(strip_casts(parsed))
 
 
+# the nodes `tenant_expression_index` rewrites before comparing (`_setting_call`): calls, and
+# `pg_catalog.current_setting(…)`; any other node is compared as it is
+_CALL_SHAPES = (exp.Anonymous, exp.Dot)
+
+
 def _plain_arguments(node: exp.Expression) -> exp.Expression:
     """`current_setting('app.tenant_id'::text)` -> `current_setting('app.tenant_id')`: a
     string literal cast to text is the same value, and it is how PostgreSQL prints the call
@@ -1038,6 +1043,20 @@ class Policy:
         `current_setting(name, true)` (NULL when unset: it matches no row) counts as
         `current_setting(name)`, and `pg_catalog.current_setting(…)` is the built-in itself.
         """
+        if isinstance(node, _CALL_SHAPES):  # (a column, a parameter…: compared as it is)
+            called = self._setting_call(node)
+            if called is None:
+                return None
+            node = called
+        for index, tree in enumerate(self._expression_trees):
+            if node == tree:
+                return index
+        return None
+
+    def _setting_call(self, node: exp.Expression) -> exp.Expression | None:
+        """A call as `tenant_expression_index` compares it: `pg_catalog.current_setting(…)` as
+        the built-in, `current_setting(name, true)` as `current_setting(name)`, a literal
+        argument cast to text as the literal; None for a schema's function of the name."""
         if (
             isinstance(node, exp.Dot)
             and isinstance(node.this, exp.Identifier)
@@ -1057,10 +1076,7 @@ class Policy:
             and node.expressions[1].this is True
         ):
             node = exp.Anonymous(this=node.this, expressions=[node.expressions[0]])
-        for index, tree in enumerate(self._expression_trees):
-            if node == tree:
-                return index
-        return None
+        return node
 
     def _schema_namesake(self, node: exp.Expression) -> bool:
         """Whether an unqualified call may be a function of the schema sources rather than the

@@ -82,11 +82,10 @@ def _equalities(conjunct: exp.Expression) -> list[tuple[exp.Expression, exp.Expr
         left, right = conjunct.this, low  # `x BETWEEN V AND V` is `x = V`
     else:
         return None
-    if (is_row(left) or is_row(right)) and any(
-        is_star(i) for i in (*left.expressions, *right.expressions)
-    ):
+    left_row, right_row = is_row(left), is_row(right)  # (asked once: most sides are none)
+    if (left_row or right_row) and any(is_star(i) for i in (*left.expressions, *right.expressions)):
         return None  # `(x.*, tenant_id) = (…)`: the columns pair otherwise than the items
-    if is_row(left) and is_row(right) and len(left.expressions) == len(right.expressions):
+    if left_row and right_row and len(left.expressions) == len(right.expressions):
         sides = list(zip(left.expressions, right.expressions, strict=True))
         return [*sides, *((b, a) for a, b in sides)]
     return [(left, right), (right, left)]
