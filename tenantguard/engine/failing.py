@@ -11,13 +11,12 @@ PostgreSQL: imports no rule.
 
 from __future__ import annotations
 
-import enum
 import functools
 import json
 import re
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from typing import TypeGuard
+from typing import Final, TypeGuard
 
 from sqlglot import exp
 
@@ -232,31 +231,35 @@ _UNITS = frozenset(
 )
 
 
-class _Branch(enum.Enum):
-    """Which reading of `revealing_parts` a node gets: told by its type alone."""
+class _Branch:
+    """Which reading of `revealing_parts` a node gets: told by its type alone. Plain int
+    constants, not an `enum.Enum`: on Python 3.11 each read of an Enum member (`_Branch.CAST`)
+    goes through a descriptor, some ten times a plain class attribute's cost, and
+    `revealing_parts` compares a node's branch with up to seventeen of them (TG013 reads every
+    indexed call and cast of a statement: a tenth of the rule's instructions)."""
 
-    NONE = 0
-    CAST = 1
-    DIVISION = 2
-    ARITHMETIC = 3
-    REPEAT = 4
-    DOMAIN = 5
-    ARRAY = 6
-    FORMATTED = 7
-    ZONE = 8
-    UNIT = 9
-    PATH = 10
-    FORMAT = 11
-    ENCODING = 12
-    CONTROL = 13
-    QUOTING = 14
-    FAILING = 15
-    CALL = 16
+    NONE: Final = 0
+    CAST: Final = 1
+    DIVISION: Final = 2
+    ARITHMETIC: Final = 3
+    REPEAT: Final = 4
+    DOMAIN: Final = 5
+    ARRAY: Final = 6
+    FORMATTED: Final = 7
+    ZONE: Final = 8
+    UNIT: Final = 9
+    PATH: Final = 10
+    FORMAT: Final = 11
+    ENCODING: Final = 12
+    CONTROL: Final = 13
+    QUOTING: Final = 14
+    FAILING: Final = 15
+    CALL: Final = 16
 
 
-def _branch(kind: type[exp.Expression]) -> _Branch:
+def _branch(kind: type[exp.Expression]) -> int:
     """The first reading whose types `kind` is one of, in `revealing_parts`' order."""
-    readings: tuple[tuple[_Branch, tuple[type[exp.Expression], ...]], ...] = (
+    readings: tuple[tuple[int, tuple[type[exp.Expression], ...]], ...] = (
         (_Branch.CAST, (exp.Cast,)),
         (_Branch.DIVISION, (exp.Div, exp.Mod, exp.IntDiv)),
         (_Branch.ARITHMETIC, (exp.Add, exp.Sub, exp.Mul, exp.Neg)),
@@ -305,7 +308,7 @@ _SQL_NAMES: dict[type[exp.Expression], str] = {}
 
 # `_branch` of each node type met (a node's type decides its reading: a chain of isinstance
 # tests per node cost more than the rest of the rule on most statements)
-_BRANCHES: dict[type[exp.Expression], _Branch] = {}
+_BRANCHES: dict[type[exp.Expression], int] = {}
 
 
 def revealing_parts(
@@ -330,12 +333,12 @@ def revealing_parts(
     # a call sqlglot reads as a built-in's (`LOWER(x)`) of a name the schema sources also
     # create: PostgreSQL calls the schema's where its argument types match better
     # (`hr.lower(v varchar)` for `lower(email::varchar)`, h40A), and its body may fail
-    namesake = namesake_of(node, functions) if inlined and branch is not _Branch.CALL else ""
+    namesake = namesake_of(node, functions) if inlined and branch != _Branch.CALL else ""
     if namesake in inlined and _body_fails(inlined[namesake]):
         return [a for a in node.iter_expressions() if not isinstance(a, exp.Literal)] or None
-    if branch is _Branch.NONE:
+    if branch == _Branch.NONE:
         return None  # (a CASE, a coalesce…: most nodes indexed for this rule)
-    if branch is _Branch.CAST:
+    if branch == _Branch.CAST:
         to = node.args.get("to")
         operand = node.this
         if (
@@ -355,17 +358,17 @@ def revealing_parts(
         ):
             return [operand]
         return None
-    if branch is _Branch.DIVISION:
+    if branch == _Branch.DIVISION:
         divisor = node.expression  # "division by zero" tells which rows make it zero
         return [divisor] if varies(divisor) and not _cannot_be_zero(divisor) else None
-    if branch is _Branch.ARITHMETIC:
+    if branch == _Branch.ARITHMETIC:
         # `n + $2`, `n + 2147483000`, `n * n`, `d + n`, `ts + n * interval '1 day'`, `-n`: a
         # row's number, date or interval overflows its type ("integer out of range", "date out
         # of range") by its size, and a chosen operand reads it by binary search (helper 114,
         # round 24). Arithmetic of numeric values never overflows: told by the operands' types
         # (`unbounded`)
         return [side for side in node.iter_expressions() if varies(side)] or None
-    if branch is _Branch.REPEAT:
+    if branch == _Branch.REPEAT:
         # "requested length too large" past 1 GB, of the text's length times the count: a
         # row's text under a count the caller chooses (`repeat(name, $2)`, or a large literal)
         # tells its length by binary search (helper 126); a row's count, as any domain's
@@ -375,13 +378,13 @@ def revealing_parts(
         if (small is None or small >= _SMALL) and varies(text):
             sized.append(text)
         return sized or None
-    if branch is _Branch.DOMAIN:
+    if branch == _Branch.DOMAIN:
         # "cannot take logarithm of zero", "negative substring length not allowed", "field
         # position must not be zero"…: the arguments the function's domain rejects
         given: list[object] = [node.args.get(k) for k in _DOMAIN_ERRORS[type(node)]]
         rejected = [a for a in given if varies(a) and not _one_dimensional(a)]
         return rejected or None
-    if branch is _Branch.ARRAY:
+    if branch == _Branch.ARRAY:
         # ARRAY[ARRAY[…], x]: "multidimensional arrays must have array expressions with
         # matching dimensions" when a row's value makes the sizes differ
         items = list(node.expressions)
@@ -390,16 +393,16 @@ def revealing_parts(
         ):
             return [i for i in items if varies(i)]
         return None
-    if branch is _Branch.FORMATTED:
+    if branch == _Branch.FORMATTED:
         return [p for p in (node.this, node.args.get("format")) if isinstance(p, exp.Expression)]
-    if branch is _Branch.ZONE:
+    if branch == _Branch.ZONE:
         zone = node.args.get("zone")
         return (
             [zone]
             if isinstance(zone, exp.Expression) and not isinstance(zone, exp.Literal)
             else None
         )
-    if branch is _Branch.UNIT:
+    if branch == _Branch.UNIT:
         unit = node.args.get("unit") if not isinstance(node, exp.Extract) else node.this
         found: list[exp.Expression] = []
         if isinstance(unit, exp.Var):
@@ -413,28 +416,28 @@ def revealing_parts(
         if varies(zone):
             found.append(zone)
         return found or None
-    if branch is _Branch.PATH:
+    if branch == _Branch.PATH:
         # `#-`: "path element … is not an integer: "…"" of a path a row gives; "cannot delete
         # path in scalar", "path element at position 1 is not an integer" of a document a row
         # gives, by its kind (round 24b)
         return [p for p in (node.this, node.expression) if varies(p)] or None
-    if branch is _Branch.FORMAT:
+    if branch == _Branch.FORMAT:
         return [node.this] if not isinstance(node.this, exp.Literal) else None
-    if branch is _Branch.ENCODING:  # `encode(data, name)`: "unrecognized encoding: "…""
+    if branch == _Branch.ENCODING:  # `encode(data, name)`: "unrecognized encoding: "…""
         charset = node.args.get("charset")
         return [charset] if varies(charset) else None
-    if branch is _Branch.CONTROL:
+    if branch == _Branch.CONTROL:
         # `length(bytes, encoding)`, `regexp_like(text, pattern, flags)`: the control arguments
         # ("invalid encoding name "…"", "invalid regular expression option: "…"")
         control = [v for k, v in node.args.items() if k not in _TYPED_DATA and varies(v)]
         return control or None
-    if branch is _Branch.QUOTING:
+    if branch == _Branch.QUOTING:
         varying: list[exp.Expression] = [p for p in node.iter_expressions() if varies(p)]
         return varying or None
-    if branch is _Branch.FAILING:
+    if branch == _Branch.FAILING:
         varying = [p for p in node.iter_expressions() if varies(p)]
         return varying or None
-    if branch is _Branch.CALL:
+    if branch == _Branch.CALL:
         name = identifier_name(node.this)
         arguments = list(node.expressions)
         positions: tuple[int, ...] | None
