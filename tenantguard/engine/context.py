@@ -191,6 +191,29 @@ class Context:
         proof = self.proof
         return proof.find(*kinds) if proof is not None else []
 
+    def inserts_and_updates(self) -> list[exp.Expression] | None:
+        """The tree's INSERT and UPDATE nodes as `tree.find_all(exp.Insert, exp.Update)` gives
+        them, read from the proof's walk instead of a walk of the tree of their own; None when
+        that cannot be told so (no proof: walk the tree).
+
+        The proof's walk (`proof.blocks.Model._walk`) visits every node of the tree but the
+        inside of leaves (`PRUNED`: columns, names, literals, parameters, types — where sqlglot
+        puts no statement), and indexes each INSERT and UPDATE node (of these kinds or of any
+        subclass: `_INDEXED_TYPES`) under its exact type; TG002 and TG004 are skipped on the
+        same index (`Rule.needs`). So every node `find_all` would give is in the index. Its
+        order is not `find_all`'s (breadth first): with none or one node there is only one
+        order; with two or more, None (the caller walks, and its findings keep their order)."""
+        proof = self.proof
+        if proof is None:
+            return None
+        found = [
+            node
+            for kind, nodes in proof.index.items()
+            if issubclass(kind, (exp.Insert, exp.Update))
+            for node in nodes
+        ]
+        return found if len(found) < 2 else None
+
     @property
     def cascading_writes(self) -> list[CascadingWrite]:
         """DELETEs and UPDATEs whose foreign-key actions reach tenant tables."""

@@ -15,7 +15,7 @@ check new rows, DEFERRABLE ones at commit; those referencing the primary key lef
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -79,14 +79,17 @@ def checked_across_tenants(policy: Policy) -> dict[str, tuple[ForeignKey, ...]]:
     return found
 
 
-def referencing_writes(tree: exp.Expression, policy: Policy) -> list[ReferencingWrite]:
-    """The statement's writes (in CTEs too) that give a column of such a key a value."""
+def referencing_writes(
+    tree: exp.Expression, policy: Policy, nodes: Sequence[exp.Expression] | None = None
+) -> list[ReferencingWrite]:
+    """The statement's writes (in CTEs too) that give a column of such a key a value
+    (`nodes`: as for `spanning_keys.key_writes`)."""
     checked = checked_across_tenants(policy)
     if not checked:
         return []
     keys_of = {t: tuple(frozenset(k.columns) for k in keys) for t, keys in checked.items()}
     writes = []
-    for write in key_writes(tree, keys_of):
+    for write in key_writes(tree, keys_of, nodes):
         key = next(k for k in checked[write.table] if frozenset(k.columns) == write.key)
         writes.append(ReferencingWrite(write.node, write.table, write.column, key))
     return writes

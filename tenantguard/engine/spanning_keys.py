@@ -11,7 +11,7 @@ rows' identity, which applications give explicitly (a value the shared sequence 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlglot
@@ -33,21 +33,28 @@ class SpanningWrite:
     key: frozenset[str]
 
 
-def spanning_writes(tree: exp.Expression, policy: Policy) -> list[SpanningWrite]:
-    """The statement's writes (in CTEs too) that give a column of a spanning key a value."""
-    return key_writes(tree, policy.spanning_keys)
+def spanning_writes(
+    tree: exp.Expression, policy: Policy, nodes: Sequence[exp.Expression] | None = None
+) -> list[SpanningWrite]:
+    """The statement's writes (in CTEs too) that give a column of a spanning key a value
+    (`nodes`: as for `key_writes`)."""
+    return key_writes(tree, policy.spanning_keys, nodes)
 
 
 def key_writes(
-    tree: exp.Expression, keys_of: Mapping[str, tuple[frozenset[str], ...]]
+    tree: exp.Expression,
+    keys_of: Mapping[str, tuple[frozenset[str], ...]],
+    nodes: Sequence[exp.Expression] | None = None,
 ) -> list[SpanningWrite]:
     """The statement's writes (in CTEs too) that give a column of one of `keys_of`'s column
     sets (table -> sets) a value: the INSERT, UPDATE, MERGE action or ON CONFLICT … DO
-    UPDATE, the table, the column and the set."""
+    UPDATE, the table, the column and the set. `nodes`: the tree's INSERT and UPDATE nodes
+    as `tree.find_all(exp.Insert, exp.Update)` gives them, when the caller holds them
+    (`Context.inserts_and_updates`); None: the tree is walked for them."""
     if not keys_of:
         return []
     found: list[SpanningWrite] = []
-    for node in tree.find_all(exp.Insert, exp.Update):
+    for node in tree.find_all(exp.Insert, exp.Update) if nodes is None else nodes:
         assert isinstance(node, exp.Insert | exp.Update)
         when = node.parent
         merge = when.parent.parent if isinstance(when, exp.When) and when.parent else None

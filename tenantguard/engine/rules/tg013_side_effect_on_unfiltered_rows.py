@@ -408,7 +408,7 @@ def _spanning_writes(ctx: Context, tree: exp.Expression) -> Iterator[Finding]:
     """A write giving a value to a column of a key the server checks across every tenant
     (`engine.spanning_keys`): its error, or an ON CONFLICT that skips, tells whether another
     tenant holds the value (round 30)."""
-    for write in spanning_writes(tree, ctx.policy):
+    for write in spanning_writes(tree, ctx.policy, ctx.inserts_and_updates()):
         key = ", ".join(sorted(write.key))
         yield ctx.finding(
             RULE,
@@ -428,7 +428,7 @@ def _referencing_writes(ctx: Context, tree: exp.Expression) -> Iterator[Finding]
     tenant table's rows of every tenant (`engine.referencing_keys`): its error tells whether
     another tenant holds the value (helper h31a)."""
     tenant = ctx.policy.tenant_column
-    for write in referencing_writes(tree, ctx.policy):
+    for write in referencing_writes(tree, ctx.policy, ctx.inserts_and_updates()):
         key = write.key
         yield ctx.finding(
             RULE,
