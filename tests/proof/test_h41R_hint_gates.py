@@ -3,13 +3,8 @@ gates: a gate only decides which hints are looked for, never what is found (h41R
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-
 from tenantguard.engine.rules import tg006_unprovable_statement as tg006
-
-CASES = Path(__file__).resolve().parents[1] / "cases" / "rules.yaml"
+from tests.conftest import read_cases
 
 
 def _naive(lowered: str) -> bool:
@@ -33,7 +28,7 @@ def test_every_hint_is_found_in_any_surrounding() -> None:
 
 
 def test_the_screen_answers_as_one_test_per_hint() -> None:
-    texts = [t.lower() for t in _texts(yaml.safe_load(CASES.read_text(encoding="utf-8")))]
+    texts = [t.lower() for t in _texts(read_cases("rules.yaml"))]
     assert len(texts) > 1000
     differ = [t for t in texts if tg006._may_hint(t) != _naive(t)]
     assert differ == []
