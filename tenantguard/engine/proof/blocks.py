@@ -177,8 +177,51 @@ _WITH_OR_CTE = (exp.With, exp.CTE)
 _SET_WRAPPERS = (exp.SetOperation, exp.Paren, exp.Subquery)
 
 
-# pushed below a block's children on the walk's stack: popping it leaves the block
+# pushed below a block's children on the walk's stack: popping it leaves the block (no parse
+# makes a bare `Expression`: its kind tells the marker apart with the walk's one set lookup)
 _END_OF_BLOCK = exp.Expression()
+
+# What the walk does with a node of an interesting kind, told by one lookup: most such nodes
+# are only indexed (a `CASE`, a `-`) or are a table's name, and skip the tests of every other
+# role; the rest take them all (`_PLAN_ALL`). With `_PLANS_COLUMNS` (the statement may name a
+# column of a lossy type) the kinds of LOSSY_COLUMN_PARENTS are interesting too.
+_PLAN_END, _PLAN_INDEX, _PLAN_TABLE, _PLAN_ALL = range(4)
+
+
+def _plans(lossy_parents: frozenset[type[exp.Expr]]) -> dict[type[exp.Expr], int]:
+    plans: dict[type[exp.Expr], int] = {}
+    for kind in _INTERESTING | lossy_parents:
+        if kind in lossy_parents:
+            plans[kind] = _PLAN_ALL
+        elif kind in _INDEXED_SET and not (
+            kind in _FLOAT_KINDS
+            or kind in _CTE_SET
+            or kind in _WHOLE_TABLE_SET
+            or kind in _BLOCK_SET
+            or kind in _AGGREGATE_SET
+            or kind in _CAST_SET
+            or kind is exp.Table
+            or kind is exp.Anonymous
+        ):
+            plans[kind] = _PLAN_INDEX
+        elif kind is exp.Table and not (
+            kind in _FLOAT_KINDS
+            or kind in _INDEXED_SET
+            or kind in _CTE_SET
+            or kind in _WHOLE_TABLE_SET
+            or kind in _BLOCK_SET
+            or kind in _AGGREGATE_SET
+            or kind in _CAST_SET
+        ):
+            plans[kind] = _PLAN_TABLE
+        else:
+            plans[kind] = _PLAN_ALL
+    plans[type(_END_OF_BLOCK)] = _PLAN_END
+    return plans
+
+
+_PLANS = _plans(frozenset())
+_PLANS_COLUMNS = _plans(LOSSY_COLUMN_PARENTS)
 
 
 # set-returning built-ins whose columns have names of their own
@@ -399,7 +442,7 @@ class Model:
         compared or computed with are looked at from their parent. The block a node sits in is
         kept by a marker pushed below each block's children (no tuple per node)."""
         policy = self.policy
-        interesting = _INTERESTING
+        plans = _PLANS_COLUMNS if columns else _PLANS
         leaves = PRUNED
         lossy_parents = LOSSY_COLUMN_PARENTS if columns else frozenset()
         typed_parents: list[exp.Expression] = []  # looked at once the walk has seen every alias
@@ -412,18 +455,26 @@ class Model:
         stack: list[exp.Expression] = [] if type(self.tree) in leaves else [self.tree]
         push = stack.append
         skipped = _SKIPPED
+        index = self.index
         while stack:
             node = stack.pop()
-            if node is end_of_block:
-                block = enclosing.pop()
-                continue
             kind = type(node)
-            if kind in interesting:
+            if kind not in plans:
+                pass  # most nodes: only descended into
+            elif (plan := plans[kind]) == _PLAN_INDEX:
+                index.setdefault(kind, []).append(node)
+            elif plan == _PLAN_TABLE:
+                self._walked_table(node)
+            elif plan == _PLAN_END:
+                if node is end_of_block:
+                    block = enclosing.pop()
+                    continue
+            else:
                 if kind in _FLOAT_KINDS:  # `sqrt($1)`, `$1 = sqrt(x)`: $1 is double precision
                     self.lossy.update(float_typed_parameters(node, policy))
                     self.lossy.update(float_neighbours(node, policy, floats_seen))
                 if kind in _INDEXED_SET:
-                    self.index.setdefault(kind, []).append(node)
+                    index.setdefault(kind, []).append(node)
                 if kind in _CTE_SET:
                     assert isinstance(node, exp.CTE)
                     self.ctes.append(node)
@@ -454,15 +505,7 @@ class Model:
                     if float_root(node, policy):  # `$1 = x::real`: $1 is real everywhere
                         self.lossy.update(float_neighbours(node, policy, floats_seen))
                 elif kind is exp.Table:
-                    assert isinstance(node, exp.Table)
-                    if is_table_name(node):
-                        table_name = identifier_name(node.this)
-                        if policy.is_tenant_table(table_name):
-                            self.tenant_nodes.append(node)
-                        if not node.args.get("db") and not node.args.get("catalog"):
-                            self.unqualified.setdefault(table_name, []).append(node)
-                    elif isinstance(node.this, exp.Placeholder | exp.Parameter):
-                        self.pasted.append(node)
+                    self._walked_table(node)
                 elif kind is exp.Anonymous:
                     name = identifier_name(node.this)
                     self.calls.setdefault(name, []).append(node)
@@ -476,8 +519,8 @@ class Model:
                         self.tenant_calls.append(node)
                     elif name in policy.pinning_functions:
                         self.pinned_calls.append((node, block))
-            if kind in lossy_parents:  # `score > $1` with `score real`: $1 is real throughout
-                typed_parents.append(node)
+                if kind in lossy_parents:  # `score > $1`, `score real`: $1 is real throughout
+                    typed_parents.append(node)
             for value in node.args.values():
                 held = type(value)
                 if held in skipped:  # a leaf, None, a flag, a string: most arguments
@@ -490,6 +533,21 @@ class Model:
                     push(value)
         if typed_parents:  # once every alias is known (`WITH q AS (SELECT r AS x …)`)
             self.lossy.update(column_typed_parameters(typed_parents, policy, floats_seen))
+
+    def _walked_table(self, node: exp.Expression) -> None:
+        """A table the walk meets: noted by name (a tenant table's, one without a schema), or
+        as pasted in (`FROM %s`)."""
+        assert isinstance(node, exp.Table)
+        args = node.args
+        name = args.get("this")
+        if isinstance(name, exp.Identifier):  # `is_table_name`
+            table_name = identifier_name(name)
+            if self.policy.is_tenant_table(table_name):
+                self.tenant_nodes.append(node)
+            if not args.get("db") and not args.get("catalog"):
+                self.unqualified.setdefault(table_name, []).append(node)
+        elif isinstance(name, exp.Placeholder | exp.Parameter):
+            self.pasted.append(node)
 
     def pin_value(self, node: exp.Expression) -> PinValue | None:
         """`node` as a pinning value of this statement: not a parameter it casts lossily."""
@@ -582,9 +640,6 @@ class Model:
         if not isinstance(node, exp.Select):
             return None
         listed = source.column_names
-        names = source.body[0].outputs if listed is None else listed
-        if names is None:
-            return None
         found: list[str] = []
         # a branch reading the tenant registry alone: its key is its row's tenant (h36B2:
         # `(SELECT id FROM clinics WHERE id = $1) c JOIN patients p ON p.clinic_id = c.id`)
@@ -608,6 +663,11 @@ class Model:
         # the tenant column's own name output too: only as another column, the one item of
         # the tenant column renamed (`d(email, org_id)` over `SELECT org_id, email`: h32n)
         if len(found) != 1 or not found[0] or found[0] == self.tenant_col:
+            return None
+        # (the names only now: most bodies output no renamed tenant column, and say None above
+        # whatever their names are — a `*` among them included)
+        names = source.body[0].outputs if listed is None else listed
+        if names is None:
             return None
         if names.count(found[0]) != 1 or names.count(self.tenant_col) > 1:
             return None
