@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from tenantguard.engine.policy import Policy
 from tenantguard.engine.proof.model import Block, Role, Source, SourceKind, Span
-from tenantguard.engine.proof.syntax import defined_columns, identifier_name, is_star
+from tenantguard.engine.proof.syntax import defined_columns, identifier_name, is_star, subclasses
 from tenantguard.engine.proof.values import (
     _ROW_CALLS,
     column_side,
@@ -29,6 +29,10 @@ from tenantguard.engine.proof.values import (
 __all__ = ["Names", "could_own", "known_columns", "output_names"]
 
 _MISSING = object()
+# values with no column under them: `tenant_column_owner` answers None for them at once (the
+# other side of most pins, `tenant_id = $1`) — every reading it tries looks through casts,
+# parentheses and collations only, and finds none of those here
+_NO_COLUMN = subclasses(exp.Parameter, exp.Placeholder, exp.Literal, exp.Null, exp.Boolean)
 
 
 def output_names(node: exp.Expression) -> list[str] | None:
@@ -377,6 +381,8 @@ class Names:
         # narrowest integer cast (0: no cast; WIDE: casts to numeric or text)
         integer_cast = 0
         if type(node) is not exp.Column:
+            if type(node) in _NO_COLUMN:
+                return None
             bare = column_side(node)
             if type(bare) is exp.Dot:
                 return self._field_owner(block, bare, visible, integer_cast)
