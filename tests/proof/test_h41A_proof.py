@@ -19,8 +19,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
+import pytest
+
 from tenantguard.embedded import ThrowawayPostgres
+from tests.conftest import fresh_database
 from tests.leak_corpus import Corpus, load, missed_but_by_design
+from tests.proof.test_attack12_proof import _check
 from tests.proof.test_schema import policy_for
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "h41a"
@@ -52,3 +57,76 @@ KNOWN_MISSED: list[str] = []
 def _by_design(missed: str) -> bool:
     # a literal of another carrier is a pin (rules.yaml "pinned by literal")
     return "'FAST_CO'" in missed or "'fastXco'" in missed
+
+
+# 1. A schema operator `<>` decides a pin the proof reads through NOT: `NOT (carrier_ref <> V)`
+# is read as `carrier_ref = V` (TG001's help), and `CREATE OPERATOR = …` (or `<=`, `>=`, `<@`,
+# `@>`) of the schema is an error at its statement (TG006: the proof reads those as
+# PostgreSQL's own), but `CREATE OPERATOR <> (LEFTARG = varchar, RIGHTARG = text, FUNCTION =
+# ci_ne)` passed unreported: it is what PostgreSQL calls for `NOT (carrier_ref <> $1::text)` or
+# `NOT (carrier_ref <> current_setting('app.tenant_id'))` (an exact match of the operand types
+# beats pg_catalog's `<>(text, text)` reached by a cast), a case-blind comparison: FAST_CO's
+# row came back to fast_co. Now `<>` (and `!=`, its spelling) is one of the operators whose
+# definition by the schema is reported. Twins: the schema's `===` (no pin is read through it),
+# and no operator (PostgreSQL's own `<>`: one carrier's row).
+NOT_EQUAL_SCHEMA = """
+CREATE TABLE vans (id integer PRIMARY KEY, carrier_ref varchar(32) NOT NULL, plate text NOT NULL);
+"""
+NOT_EQUAL_OPERATOR = """
+CREATE FUNCTION ci_ne(a varchar, b text) RETURNS boolean LANGUAGE sql IMMUTABLE
+  AS $$ SELECT lower(a) <> lower(b) $$;
+CREATE OPERATOR <> (LEFTARG = varchar, RIGHTARG = text, FUNCTION = ci_ne);
+"""
+NOT_EQUAL_TWIN = """
+CREATE FUNCTION ci_ne(a varchar, b text) RETURNS boolean LANGUAGE sql IMMUTABLE
+  AS $$ SELECT lower(a) <> lower(b) $$;
+CREATE OPERATOR === (LEFTARG = varchar, RIGHTARG = text, FUNCTION = ci_ne);
+"""
+NOT_EQUAL_READS = [
+    "SELECT plate FROM vans WHERE NOT (carrier_ref <> $1::text)",
+    "SELECT plate FROM vans WHERE NOT (carrier_ref <> current_setting('app.tenant_id'))",
+]
+
+
+async def test_a_schema_not_equal_operator_on_the_server(postgres: ThrowawayPostgres) -> None:
+    rows = "INSERT INTO vans VALUES (1, 'fast_co', 'mine'), (11, 'FAST_CO', 'theirs');"
+    for extra, expected in ((NOT_EQUAL_OPERATOR, ["mine", "theirs"]), ("", ["mine"])):
+        async with fresh_database(postgres, NOT_EQUAL_SCHEMA + extra + rows) as dsn:
+            conn = await asyncpg.connect(dsn)
+            try:
+                await conn.execute("SET app.tenant_id = 'fast_co'")
+                for sql in NOT_EQUAL_READS:
+                    args = ["fast_co"] if "$1" in sql else []
+                    found = sorted(r["plate"] for r in await conn.fetch(sql, *args))
+                    assert found == expected, (extra, sql)
+            finally:
+                await conn.close()
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("", []),
+        (NOT_EQUAL_TWIN, []),
+        (NOT_EQUAL_OPERATOR, [("schema/0002.sql", 3, "TG006")]),
+        (NOT_EQUAL_OPERATOR.replace("<>", "!="), [("schema/0002.sql", 3, "TG006")]),
+    ],
+)
+def test_a_schema_not_equal_operator_is_reported(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    extra: str,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    (tmp_path / "tenantguard.toml").write_text(
+        'tenant_column = "carrier_ref"\nschema_paths = ["schema"]\n', encoding="utf-8"
+    )
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "schema/0001.sql").write_text(NOT_EQUAL_SCHEMA, encoding="utf-8")
+    (tmp_path / "schema/0002.sql").write_text(extra.lstrip("\n"), encoding="utf-8")
+    (tmp_path / "app/q.sql").write_text(
+        "".join(f"{sql};\n" for sql in NOT_EQUAL_READS), encoding="utf-8"
+    )
+    assert _check(tmp_path, monkeypatch, capsys, "app") == expected
