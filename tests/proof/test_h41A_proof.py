@@ -37,7 +37,7 @@ def corpus_of() -> Corpus:
         "fast_co",
         "FAST_CO",
         column="carrier_ref",
-        others=("fastXco",),
+        others=("fastXco", "fast_co "),
         schemas=("public",),
     )
 
