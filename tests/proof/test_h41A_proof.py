@@ -24,7 +24,7 @@ import pytest
 
 from tenantguard.embedded import ThrowawayPostgres
 from tests.conftest import fresh_database
-from tests.leak_corpus import Corpus, load, missed_but_by_design
+from tests.leak_corpus import Corpus, codes, load, missed_but_by_design
 from tests.proof.test_attack12_proof import _check
 from tests.proof.test_schema import policy_for
 
@@ -130,3 +130,40 @@ def test_a_schema_not_equal_operator_is_reported(
         "".join(f"{sql};\n" for sql in NOT_EQUAL_READS), encoding="utf-8"
     )
     assert _check(tmp_path, monkeypatch, capsys, "app") == expected
+
+
+# 2. `(x).*` in a select list expands the fields of x: a composite column's where x is (or may
+# be) a column — `(owner).*` of `owner owner_t` (a type with a field carrier_ref), `(m).*` of
+# `manifests m` that has a column m (PostgreSQL takes the column), `(m.m).*` — and the whole
+# row only where x is a relation and no column. The proof read every `(x).*` as a bare `*`:
+# the derived table's carrier_ref was manifests' tenant column, pinned from outside, and
+# another carrier's manifest that claims fast_co in its composite came back (rules.yaml,
+# round 41 "`(x).*` expands a composite column's fields").
+ROW_STAR_LEAKS = [
+    "SELECT body FROM (SELECT (owner).*, body FROM manifests) s WHERE carrier_ref = $1",
+    "SELECT body FROM (SELECT (m).*, body FROM manifests m) s WHERE carrier_ref = $1",
+    "SELECT body FROM (SELECT (m.m).*, body FROM manifests m) s WHERE s.carrier_ref = $1",
+]
+ROW_STAR_TWINS = [
+    "SELECT body FROM (SELECT (x.*).*, 1 AS k FROM manifests x) s WHERE s.carrier_ref = $1",
+    "SELECT body FROM (SELECT (x).*, 1 AS k FROM manifests x) s WHERE s.carrier_ref = $1",
+]
+
+
+async def test_a_row_star_of_a_composite_column_on_the_server(
+    postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    corpus = corpus_of()
+    policy = policy_for(tmp_path, corpus.schema, tenant_column="carrier_ref")
+    async with fresh_database(postgres, corpus.database("a")) as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for sql in ROW_STAR_LEAKS:
+                found = sorted(r["body"] for r in await conn.fetch(sql, "fast_co"))
+                assert found == ["mine", "theirs-A"], sql
+                assert codes(sql, policy) == ["TG001"], sql
+            for sql in ROW_STAR_TWINS:
+                assert [r["body"] for r in await conn.fetch(sql, "fast_co")] == ["mine"], sql
+                assert codes(sql, policy) == [], sql
+        finally:
+            await conn.close()

@@ -518,6 +518,24 @@ class Names:
         owner = self._resolve(block, visible, qualifier, self.tenant_col, "")
         return self._tenant_owner(owner, integer_cast)
 
+    def row_star_qualifier(self, block: Block, star: exp.Expression) -> str | None:
+        """The relation whose columns `(p).*` or `(p.*).*` (a Dot of `*`) expands, by its name
+        in `block`; None when `p` may be a column (a composite's fields: PostgreSQL looks a
+        lone name up as a column first), is qualified (`(t.col).*`) or is anything else."""
+        if type(star) is not exp.Dot or type(star.expression) is not exp.Star:
+            return None
+        row = star.this
+        while type(row) is exp.Paren:
+            row = row.this
+        if type(row) is not exp.Column or row.args.get("db") or row.args.get("catalog"):
+            return None
+        if type(row.this) is exp.Star:
+            return identifier_name(row.args.get("table")) or None
+        if type(row.this) is not exp.Identifier or row.args.get("table"):
+            return None
+        name = identifier_name(row.this)
+        return None if self._may_be_column(block, None, name) else name
+
     def _may_be_column(self, block: Block | None, visible: Span | None, name: str) -> bool:
         """May a source of some level the clause sees have a column `name` (PostgreSQL looks
         a lone name up as a column at every level before it looks for a relation)?"""

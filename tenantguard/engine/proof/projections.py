@@ -533,7 +533,16 @@ class Projections:
     def star_owner(
         self, block: Block, star: exp.Expression, column: str, index: int | None
     ) -> Source | None:
-        """The one source whose `column` a `*` (or `t.*`) of `block` outputs, or None."""
+        """The one source whose `column` a `*` (or `t.*`, `(t).*`, `(t.*).*`) of `block`
+        outputs, or None. `(x).*` expands the fields of x: the relation t's columns only where
+        x names t and may be no column (`(owner).*` of a composite column `owner` holding a
+        field carrier_ref, or `(m).*` of `manifests m` with a column m, is that column's
+        fields, h41A) — else None."""
+        if isinstance(star, exp.Dot):
+            qualifier = self.names.row_star_qualifier(block, star)
+            if qualifier is None:
+                return None
+            star = exp.column(exp.Star(), table=qualifier)
         if index is not None:
             # a `*` renamed by position: which column lands there is unknown, but where the
             # `*` reads one derived table or CTE of known names (round 34: `INSERT INTO t (…)

@@ -151,7 +151,9 @@ What pins a reference `R`:
   unless a source some level of the clause can see may have a column named p (of a table whose
   columns the schema sources show, none is): PostgreSQL looks a lone name up as a column, at
   every level, before it looks for a relation, and `(p)` is then that column (a composite's
-  field);
+  field); so, in a select list, `(p).*` outputs p's columns as `p.*` does (and `(p.*).*`
+  always), but `(owner).*`, `(p.owner).*` or `(p).*` where p may be a column output a
+  composite's fields — a field named tenant_id is then no tenant column (h41A);
 - the query of `DECLARE c [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL] CURSOR [{WITH |
   WITHOUT} HOLD] FOR query`, proven as itself (sqlglot keeps the statement opaque: its first
   words are read as the server reads them — blanks, comments, a quoted cursor name, keywords in
