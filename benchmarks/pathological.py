@@ -118,6 +118,22 @@ def union_in_subquery(n: int) -> str:
     return f"SELECT name FROM patients WHERE tenant_id = $1 AND id IN ({inner})"
 
 
+def intersect_chain(n: int) -> str:
+    """Each branch compared with its left neighbours' rows (INTERSECT): the operand each is
+    compared with is found by walks up and down the chain that the branches share."""
+    return " INTERSECT ".join(
+        f"SELECT tenant_id, name FROM patients WHERE tenant_id = $1 AND status = 's{i}'"
+        for i in range(n)
+    )
+
+
+def casts_with_the_pin(n: int) -> str:
+    """Failing casts in one form PostgreSQL evaluates whole, with the pin (`coalesce(pin AND
+    (…), false)`): where each runs relative to the pin is asked of the same ANDs and ORs."""
+    branches = " OR ".join(f"dni::int = {i}" for i in range(n))
+    return f"SELECT id FROM patients WHERE coalesce(tenant_id = $1 AND ({branches}), false)"
+
+
 def in_list(n: int) -> str:
     items = ", ".join(str(i) for i in range(n))
     return f"SELECT * FROM patients WHERE tenant_id = $1 AND id IN ({items})"
@@ -151,6 +167,8 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
     ),
     ("2 000-branch UNION in a CTE", lambda s: union_in_cte(int(2000 * s))),
     ("2 000-branch UNION in IN (…)", lambda s: union_in_subquery(int(2000 * s))),
+    ("2 000-branch INTERSECT", lambda s: intersect_chain(int(2000 * s))),
+    ("2 000 casts in one form with the pin", lambda s: casts_with_the_pin(int(2000 * s))),
     ("20 000-item IN list", lambda s: in_list(int(20000 * s))),
     ("5 MB INSERT", lambda s: big_insert(5 * s)),
     ("5 MB INSERT, every row different", lambda s: big_insert_distinct(5 * s)),

@@ -589,7 +589,7 @@ def _errors_before_the_pin(
             cost = costs[key] = _cost(conjunct, upper=False, policy=ctx.policy, within=node)  # type: ignore[arg-type]
         source = pinned_after(reading, cost, analysis)
         if source is None:  # in one form with the pin, evaluated whole in order (h39A)
-            source = pinned_with(analysis, block, node, visible)
+            source = pinned_with(analysis, block, node, visible, locate)
         if source is None:
             # a condition of a subquery PostgreSQL pulls up, on an enclosing source (h37A)
             pulled = pulled_up_before_the_pin(analysis, locate, block, parts, visible, cost)
