@@ -131,6 +131,7 @@ from tenantguard.runtime.schema_code import (
     spanning_keys,
     stateful_code,
     stateful_implicit,
+    stored_kinds,
     tenant_column_types,
     tenant_places,
     tenant_registry,
@@ -1042,6 +1043,9 @@ class GuardedConnection(asyncpg.Connection):
             and not self._tg_reset_due
             and not self._tg_unlistens
             and not self._tg_told  # a notification read while the driver's statements ran
+            # a tenant column whose scale rounds an int tenant: every call's tenant is checked
+            # against it (`Guard.check`), not only an odd str tenant's
+            and not self.tenantguard._stored_rounds
         )
 
     async def _tg_set(self, value: str) -> None:
@@ -1358,6 +1362,7 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_spanning_keys(spanning)
         typed = [tuple(r) for r in catalog["types"]]
         guard.learn_tenant_column_types(tenant_column_types(typed), exact_domains(typed))
+        guard.learn_stored_kinds(stored_kinds(typed))
         guard.learn_tenant_places(tenant_places((tuple(r) for r in catalog["places"]), column))
         homes = catalog_homes(tuple(r) for r in catalog["homes"])
         user = str(catalog.get("user", [""])[0])

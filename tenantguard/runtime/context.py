@@ -30,6 +30,8 @@ from types import FrameType, TracebackType
 
 from asyncpg.pgproto.pgproto import UUID as _PgUUID
 
+from tenantguard.runtime.values import odd_tenant_text
+
 __all__ = ["Scope", "current_scope", "tenant", "tenant_key", "unscoped"]
 
 log = logging.getLogger("tenantguard")
@@ -75,7 +77,9 @@ class Scope:
     def __post_init__(self) -> None:
         keyed = self.key is not None and self.unscoped_reason is None and self.owner is None
         object.__setattr__(self, "keyed", keyed)
-        object.__setattr__(self, "checkable", keyed)
+        # a str tenant a column may store as another one ('abc ', '1.4') is left to the full
+        # check (`Guard.check`, `values.stored_as_another`)
+        object.__setattr__(self, "checkable", keyed and not odd_tenant_text(self.value))
         frozen = _canonical_uuid(self.key)
         object.__setattr__(self, "frozen_key", frozen)
         number = None if frozen is None else int.from_bytes(frozen.bytes, "big")

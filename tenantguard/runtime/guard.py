@@ -50,6 +50,7 @@ from tenantguard.runtime.session import (
     statement_effects,
 )
 from tenantguard.runtime.tokens import code_lexemes, redact_literals
+from tenantguard.runtime.values import STORED_SCALE, stored_as_another
 
 if TYPE_CHECKING:
     from tenantguard.sources.schema.records import FunctionInfo
@@ -351,6 +352,8 @@ class Guard:
         "_spanning",
         "_stale",
         "_stateful",
+        "_stored",
+        "_stored_rounds",
         "_tenant_setting",
         "_view_facts",
         "_view_queries",
@@ -426,6 +429,10 @@ class Guard:
         self._role_views: frozenset[str] = frozenset()
         # the tenant column's types by relation, and the exact domains among them
         self._column_types: tuple[dict[str, str], dict[str, tuple[str, str]]] = ({}, {})
+        # how each relation's tenant column converts a value it stores (`learn_stored_kinds`),
+        # and whether one rounds an int tenant (a numeric with a negative scale)
+        self._stored: dict[str, str] = {}
+        self._stored_rounds = False
         # each name's tenant column place by the catalog's column order (None: unsure)
         self._places: dict[str, int | None] = {}
         # functions whose own search_path reads a global name elsewhere (name -> why)
@@ -690,6 +697,16 @@ class Guard:
         self._relearn(
             "_column_types",
             ({**self._column_types[0], **types}, {**self._column_types[1], **(domains or {})}),
+        )
+
+    def learn_stored_kinds(self, kinds: Mapping[str, str]) -> None:
+        """How each relation's tenant column converts a value it stores, as a connection read
+        it from the catalog (`runtime.schema_code.stored_kinds`): a tenant it stores as another
+        tenant's id is refused (`check`, helper h41G)."""
+        self._stored = dict(kinds)
+        self._stored_rounds = any(
+            kind.startswith(STORED_SCALE) and int(kind[len(STORED_SCALE) :]) < 0
+            for kind in kinds.values()
         )
 
     def learn_tenant_places(self, places: Mapping[str, int | None]) -> None:
@@ -1809,6 +1826,20 @@ class Guard:
                 query,
             )
             return verdict
+        if self._stored and (type(scope.value) is str or self._stored_rounds):
+            stored = stored_as_another(scope.value, self._stored)
+            if stored is not None:
+                relation, how = stored
+                self.violation(
+                    f"the request's tenant is stored as another tenant's id by {relation}."
+                    f"{self._policy.tenant_column}, which {how}: a write under it lands in "
+                    "that tenant's rows",
+                    "give the tenant column a type that stores the id as given (text, varchar "
+                    "without a length, bigint, numeric without a scale), or use tenant ids it "
+                    "stores unchanged (no trailing blank, an integer for an integer column)",
+                    query,
+                )
+                return verdict
         for literal in verdict.literals:
             if literal != scope.key and literal != scope.value:
                 self._mismatch(query, scope, literal, "a literal")

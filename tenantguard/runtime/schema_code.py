@@ -1287,7 +1287,7 @@ def _inherited(
 
 
 # each relation's tenant column ($1): its type as the proof names one (`int8`, `domain:d`),
-# and whether its collation is the type's own
+# whether its collation is the type's own, and how it converts a value it stores (`stored_kinds`)
 TENANT_TYPES_QUERY = """
 SELECT c.relname::text,
        CASE WHEN t.typtype = 'd' THEN 'domain:' || t.typname ELSE t.typname END::text,
@@ -1295,7 +1295,17 @@ SELECT c.relname::text,
        -- a domain over a built-in type, of its collation: its schema and that type
        CASE WHEN t.typtype = 'd' AND b.typtype = 'b' AND t.typndims = 0
                  AND t.typcollation = b.typcollation
-            THEN ARRAY[tn.nspname::text, b.typname::text] END
+            THEN ARRAY[tn.nspname::text, b.typname::text] END,
+       -- values.STORED_*: trailing blanks dropped, a numeric rounded to an integer or a scale
+       -- (numeric's typmod: precision << 16 | scale as 11 bits, + 4)
+       CASE WHEN coalesce(b.typname, t.typname) = 'bpchar'
+                 OR (coalesce(b.typname, t.typname) = 'varchar'
+                     AND greatest(a.atttypmod, t.typtypmod) >= 0) THEN 'blanks'
+            WHEN coalesce(b.typname, t.typname) IN ('int2', 'int4', 'int8') THEN 'integer'
+            WHEN coalesce(b.typname, t.typname) = 'numeric'
+                 AND greatest(a.atttypmod, t.typtypmod) >= 4
+            THEN 'scale:' || ((((greatest(a.atttypmod, t.typtypmod) - 4) & 2047) # 1024) - 1024)
+       END
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -1513,6 +1523,13 @@ def tenant_places(rows: Iterable[Sequence[object]], column: str) -> dict[str, in
 
 
 _EXACT_BASES = frozenset({"int2", "int4", "int8", "numeric", "text", "varchar", "uuid"})
+
+
+def stored_kinds(rows: Iterable[Sequence[object]]) -> dict[str, str]:
+    """How each relation's tenant column converts a value it stores (rows of
+    `TENANT_TYPES_QUERY`, `values.STORED_*`): the relations whose column may store a tenant id
+    as another one, an integer column among them (a numeric parameter is rounded into it)."""
+    return {str(row[0]): str(row[4]) for row in rows if len(row) > 4 and row[4] is not None}
 
 
 def exact_domains(rows: Iterable[Sequence[object]]) -> dict[str, tuple[str, str]]:

@@ -5,7 +5,8 @@ COPY options as asyncpg writes them into the statement.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Any, NoReturn
 from uuid import UUID as _UUID
 
@@ -84,3 +85,74 @@ def _table(table_name: str, schema_name: str | None) -> str:
     """The table as asyncpg names it in COPY: quoted, so exactly `table_name`."""
     target = ident(table_name)
     return f"{ident(schema_name)}.{target}" if schema_name else target
+
+
+# -- what the tenant column stores of a tenant id ---------------------------------------------
+#
+# A parameter has no typmod, so a pin's value is compared exactly; a column has one, and an
+# INSERT or UPDATE converts the value it stores to the column's type and typmod (helper h41G):
+# `varchar(3)` and `char(3)` drop the trailing blanks past their length (tenant 'abc ' is stored
+# as 'abc'), `numeric(12,-3)` rounds (16777217 as 16777000), an integer column rounds a
+# `numeric` parameter (tenant '1.4' as 1). `STORED_BLANKS`, `STORED_INTEGER` and
+# `STORED_SCALE` + scale name how a column converts (`TENANT_TYPES_QUERY`'s fifth column).
+STORED_BLANKS = "blanks"
+STORED_INTEGER = "integer"
+STORED_SCALE = "scale:"
+
+
+# wide enough that scaling a tenant id rounds nothing (PostgreSQL's numeric keeps 131072 digits
+# before the point; a tenant id anywhere near that is refused by its column or the parameter)
+_EXACT = Context(prec=200_000, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+def _finite_number(text: str) -> Decimal | None:
+    """`text` as asyncpg's numeric codec reads it (a Decimal), when it is a finite number."""
+    try:
+        number = Decimal(text)
+    except (ArithmeticError, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def odd_tenant_text(value: object) -> bool:
+    """True for a str tenant a column may store as another one: ending with a blank, or a
+    number that is not its int's own decimal text (`'1.4'`, `'01'`). The hot path leaves
+    such a tenant to the full check (`stored_as_another`)."""
+    if type(value) is not str:
+        return False
+    text: str = value
+    if text.endswith(" "):
+        return True
+    number = _finite_number(text)
+    # (a number of more than 40 digits is odd without being written out: `'1e999999'`)
+    return number is not None and (number.adjusted() > 40 or text != str(int(number)))
+
+
+def stored_as_another(value: object, columns: Mapping[str, str]) -> tuple[str, str] | None:
+    """The relation whose tenant column stores the tenant `value` (tenant()'s) as another
+    value, and how, or None. `columns`: how each relation's tenant column converts a value
+    it stores (`STORED_*`)."""
+    kind = type(value)
+    if kind is int:
+        number: Decimal | None = Decimal(value)  # type: ignore[arg-type]
+        blank = False
+    elif kind is str:
+        text: str = value  # type: ignore[assignment]
+        number = _finite_number(text)
+        blank = text.endswith(" ")
+    else:
+        return None
+    for relation, how in columns.items():
+        if how == STORED_BLANKS:
+            if blank:
+                return relation, "drops the trailing blanks past its length"
+        elif number is None:
+            continue
+        elif how == STORED_INTEGER:
+            if kind is str and number != number.to_integral_value():
+                return relation, "is an integer: a numeric parameter is rounded into it"
+        elif how.startswith(STORED_SCALE):
+            scaled = number.scaleb(int(how[len(STORED_SCALE) :]), context=_EXACT)
+            if scaled != scaled.to_integral_value(context=_EXACT):
+                return relation, "is a numeric whose scale rounds the id"
+    return None
