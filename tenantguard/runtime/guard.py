@@ -50,7 +50,7 @@ from tenantguard.runtime.session import (
     statement_effects,
 )
 from tenantguard.runtime.tokens import code_lexemes, redact_literals
-from tenantguard.runtime.values import STORED_SCALE, stored_as_another
+from tenantguard.runtime.values import stored_always, stored_as_another
 
 if TYPE_CHECKING:
     from tenantguard.sources.schema.records import FunctionInfo
@@ -430,7 +430,7 @@ class Guard:
         # the tenant column's types by relation, and the exact domains among them
         self._column_types: tuple[dict[str, str], dict[str, tuple[str, str]]] = ({}, {})
         # how each relation's tenant column converts a value it stores (`learn_stored_kinds`),
-        # and whether one rounds an int tenant (a numeric with a negative scale)
+        # and whether one may convert any tenant (`values.stored_always`: a negative scale…)
         self._stored: dict[str, str] = {}
         self._stored_rounds = False
         # each name's tenant column place by the catalog's column order (None: unsure)
@@ -704,10 +704,7 @@ class Guard:
         it from the catalog (`runtime.schema_code.stored_kinds`): a tenant it stores as another
         tenant's id is refused (`check`, helper h41G)."""
         self._stored = dict(kinds)
-        self._stored_rounds = any(
-            kind.startswith(STORED_SCALE) and int(kind[len(STORED_SCALE) :]) < 0
-            for kind in kinds.values()
-        )
+        self._stored_rounds = stored_always(kinds.values())
 
     def learn_tenant_places(self, places: Mapping[str, int | None]) -> None:
         """The tenant column's place among each name's columns, as the catalog orders them

@@ -1296,11 +1296,14 @@ SELECT c.relname::text,
        CASE WHEN t.typtype = 'd' AND b.typtype = 'b' AND t.typndims = 0
                  AND t.typcollation = b.typcollation
             THEN ARRAY[tn.nspname::text, b.typname::text] END,
-       -- values.STORED_*: trailing blanks dropped, a numeric rounded to an integer or a scale
+       -- values.STORED_*: trailing blanks dropped, bytes cut (name, "char"), a numeric rounded
+       -- to an integer or a scale
        -- (numeric's typmod: precision << 16 | scale as 11 bits, + 4)
        CASE WHEN coalesce(b.typname, t.typname) = 'bpchar'
                  OR (coalesce(b.typname, t.typname) = 'varchar'
                      AND greatest(a.atttypmod, t.typtypmod) >= 0) THEN 'blanks'
+            WHEN coalesce(b.typname, t.typname) = 'name' THEN 'bytes:63'
+            WHEN coalesce(b.typname, t.typname) = 'char' THEN 'bytes:1'
             WHEN coalesce(b.typname, t.typname) IN ('int2', 'int4', 'int8') THEN 'integer'
             WHEN coalesce(b.typname, t.typname) = 'numeric'
                  AND greatest(a.atttypmod, t.typtypmod) >= 4

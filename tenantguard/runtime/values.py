@@ -93,9 +93,12 @@ def _table(table_name: str, schema_name: str | None) -> str:
 # INSERT or UPDATE converts the value it stores to the column's type and typmod (helper h41G):
 # `varchar(3)` and `char(3)` drop the trailing blanks past their length (tenant 'abc ' is stored
 # as 'abc'), `numeric(12,-3)` rounds (16777217 as 16777000), an integer column rounds a
-# `numeric` parameter (tenant '1.4' as 1). `STORED_BLANKS`, `STORED_INTEGER` and
-# `STORED_SCALE` + scale name how a column converts (`TENANT_TYPES_QUERY`'s fifth column).
+# `numeric` parameter (tenant '1.4' as 1), `name` keeps 63 bytes and `"char"` one.
+# `STORED_BLANKS`, `STORED_BYTES` + length, `STORED_INTEGER` and `STORED_SCALE` + scale name how
+# a column converts (`TENANT_TYPES_QUERY`'s fifth column).
 STORED_BLANKS = "blanks"
+STORED_BYTES = "bytes:"
+_NAME_BYTES = 63  # a name's (NAMEDATALEN - 1)
 STORED_INTEGER = "integer"
 STORED_SCALE = "scale:"
 
@@ -103,6 +106,22 @@ STORED_SCALE = "scale:"
 # wide enough that scaling a tenant id rounds nothing (PostgreSQL's numeric keeps 131072 digits
 # before the point; a tenant id anywhere near that is refused by its column or the parameter)
 _EXACT = Context(prec=200_000, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+def _utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def stored_always(kinds: Iterable[str]) -> bool:
+    """True when a column of these kinds may store an int tenant, or any str tenant, as
+    another one (a numeric with a negative scale, a one-byte `"char"`): every tenant is
+    checked against them, not only an odd str tenant (`odd_tenant_text`)."""
+    for kind in kinds:
+        if kind.startswith(STORED_SCALE) and int(kind[len(STORED_SCALE) :]) < 0:
+            return True
+        if kind.startswith(STORED_BYTES) and int(kind[len(STORED_BYTES) :]) < _NAME_BYTES:
+            return True
+    return False
 
 
 def _finite_number(text: str) -> Decimal | None:
@@ -121,7 +140,7 @@ def odd_tenant_text(value: object) -> bool:
     if type(value) is not str:
         return False
     text: str = value
-    if text.endswith(" "):
+    if text.endswith(" ") or (len(text) > _NAME_BYTES // 4 and _utf8_length(text) > _NAME_BYTES):
         return True
     number = _finite_number(text)
     # (a number of more than 40 digits is odd without being written out: `'1e999999'`)
@@ -146,6 +165,9 @@ def stored_as_another(value: object, columns: Mapping[str, str]) -> tuple[str, s
         if how == STORED_BLANKS:
             if blank:
                 return relation, "drops the trailing blanks past its length"
+        elif how.startswith(STORED_BYTES):
+            if kind is str and _utf8_length(text) > int(how[len(STORED_BYTES) :]):
+                return relation, f"keeps {how[len(STORED_BYTES) :]} bytes of it"
         elif number is None:
             continue
         elif how == STORED_INTEGER:

@@ -25,12 +25,16 @@ CREATE TABLE vc (tenant_id varchar(3) NOT NULL, body text NOT NULL);
 CREATE TABLE ch (tenant_id char(3) NOT NULL, body text NOT NULL);
 CREATE TABLE wide (tenant_id numeric(12,-3) NOT NULL, body text NOT NULL);
 CREATE TABLE big (tenant_id bigint NOT NULL, body text NOT NULL);
+CREATE TABLE nm (tenant_id name NOT NULL, body text NOT NULL);
+CREATE TABLE one ("tenant_id" "char" NOT NULL, body text NOT NULL);
 INSERT INTO vc VALUES ('abc', 'theirs');
 INSERT INTO ch VALUES ('ab', 'theirs');
 INSERT INTO wide VALUES (16777000, 'theirs');
 INSERT INTO big VALUES (1, 'theirs');
+INSERT INTO nm VALUES (repeat('x', 63), 'theirs');
+INSERT INTO one VALUES ('a', 'theirs');
 """
-POLICY = Policy("tenant_id", {"vc", "ch", "wide", "big"})
+POLICY = Policy("tenant_id", {"vc", "ch", "wide", "big", "nm", "one"})
 
 # (table, the tenant whose id the column stores as another's, the INSERT, a tenant stored as
 # given, the value that tenant passes)
@@ -39,6 +43,8 @@ CASES = {
     "char(3) pads and drops blanks": ("ch", "ab ", "$1::text", "xy"),
     "numeric(12,-3) rounds": ("wide", 16777217, "$1", 16778000),
     "a numeric parameter rounded into bigint": ("big", "1.4", "$1::numeric", 7),
+    "name keeps 63 bytes": ("nm", "x" * 64, "$1::text", "y" * 63),
+    '"char" keeps one byte': ("one", "ab", "$1::text", "b"),
 }
 
 
@@ -105,3 +111,26 @@ async def test_a_write_the_column_stores_as_another_tenant_is_refused(
         )
     finally:
         await conn.close()
+
+
+def test_which_tenants_a_column_stores_as_others() -> None:
+    """Pure logic: the tenants left to the full check, and the ones each column converts."""
+    from tenantguard.runtime.context import tenant as block
+    from tenantguard.runtime.values import odd_tenant_text, stored_as_another
+
+    kinds = {"vc": "blanks", "nm": "bytes:63", "big": "integer", "wide": "scale:-3"}
+    for usual in (1, "1", "acme", "00000000-0000-0000-0000-000000000001", "x" * 63):
+        assert not odd_tenant_text(usual), usual
+        assert block(usual)._scope.checkable  # the hot path compares it
+    for odd in ("abc ", "1.4", "01", "1e999999", "é" * 32):
+        assert odd_tenant_text(odd), odd
+        assert not block(odd)._scope.checkable
+    assert stored_as_another("abc ", {"vc": "blanks"}) is not None
+    assert stored_as_another("é" * 32, {"nm": "bytes:63"}) is not None  # 64 bytes
+    assert stored_as_another("1.4", {"big": "integer"}) is not None
+    assert stored_as_another("01", {"big": "integer"}) is None  # the same number
+    assert stored_as_another(1, {"big": "integer", "vc": "blanks", "nm": "bytes:63"}) is None
+    assert stored_as_another(16777217, {"wide": "scale:-3"}) is not None
+    assert stored_as_another(16778000, kinds) is None
+    assert stored_as_another(10**40 + 1, {"n": "scale:0"}) is None  # exact, however long
+    assert stored_as_another("1e999999", kinds) is None  # no hang: it is an integer
