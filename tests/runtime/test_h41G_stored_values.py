@@ -98,6 +98,10 @@ async def test_a_write_the_column_stores_as_another_tenant_is_refused(
             assert table in str(refused.value)
             with pytest.raises(TenantIsolationError, match="stores"):
                 await conn.execute(insert, coerced)  # again: a cached verdict
+            with pytest.raises(TenantIsolationError, match="stores"):
+                await conn.copy_records_to_table(
+                    table, records=[(coerced, "mine")], columns=["tenant_id", "body"]
+                )
         assert await _rows(database, table) == before  # the other tenant's rows unchanged
         with tenant(exact):  # a tenant the column stores as given writes as before
             for _ in range(2):
