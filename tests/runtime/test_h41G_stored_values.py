@@ -26,20 +26,23 @@ CREATE TABLE ch (tenant_id char(3) NOT NULL, body text NOT NULL);
 CREATE TABLE wide (tenant_id numeric(12,-3) NOT NULL, body text NOT NULL);
 CREATE TABLE big (tenant_id bigint NOT NULL, body text NOT NULL);
 CREATE TABLE nm (tenant_id name NOT NULL, body text NOT NULL);
+CREATE DOMAIN slug3 AS varchar(3); CREATE TABLE dv (tenant_id slug3 NOT NULL, body text NOT NULL);
 CREATE TABLE one ("tenant_id" "char" NOT NULL, body text NOT NULL);
 INSERT INTO vc VALUES ('abc', 'theirs');
 INSERT INTO ch VALUES ('ab', 'theirs');
 INSERT INTO wide VALUES (16777000, 'theirs');
 INSERT INTO big VALUES (1, 'theirs');
 INSERT INTO nm VALUES (repeat('x', 63), 'theirs');
+INSERT INTO dv VALUES ('abc', 'theirs');
 INSERT INTO one VALUES ('a', 'theirs');
 """
-POLICY = Policy("tenant_id", {"vc", "ch", "wide", "big", "nm", "one"})
+POLICY = Policy("tenant_id", {"vc", "ch", "wide", "big", "nm", "one", "dv"})
 
 # (table, the tenant whose id the column stores as another's, the INSERT, a tenant stored as
 # given, the value that tenant passes)
 CASES = {
     "varchar(3) drops trailing blanks": ("vc", "abc ", "$1", "xyz"),
+    "a domain over varchar(3)": ("dv", "abc ", "$1::text", "xyz"),
     "char(3) pads and drops blanks": ("ch", "ab ", "$1::text", "xy"),
     "numeric(12,-3) rounds": ("wide", 16777217, "$1", 16778000),
     "a numeric parameter rounded into bigint": ("big", "1.4", "$1::numeric", 7),
