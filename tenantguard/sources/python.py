@@ -56,6 +56,7 @@ from tenantguard.sources.pyflow import (
     sent_unchanged,
 )
 from tenantguard.sources.pyflow.names import _BUILT
+from tenantguard.sources.pyflow.syntax import _joins_a_name
 from tenantguard.sources.pyvalues import Hole, Lit, Origin, Part, Value, starts_like_sql
 from tenantguard.sources.suppressions import (
     Suppression,
@@ -597,6 +598,8 @@ class _ModuleCheck:
         # not check that module (`Finding.read_from`)
         self.sending_written = False
         self._formatting: dict[int, ast.expr] | None = None
+        # the values of the module's assignments, by id (a constant of its own: `_joined_part`)
+        self._assigned_values: set[int] | None = None
 
     def run(self) -> None:
         for sink in self.sinks():
@@ -1260,11 +1263,17 @@ class _ModuleCheck:
         # its own operands: a module constant it reads (`BASE + "WHERE …"`) may be sent alone
         # elsewhere (another module's call), and is checked where it is written as before
         inside = {id(n) for n in ast.walk(node)}
+        # a join of a list kept in a name (`"\\n".join(parts)`, `head + " AND ".join(where)`):
+        # its parts, written in the function that joins them, are no strings of their own —
+        # when what it makes is a statement (a report's lines stay read one by one)
+        scope = self._joining_function(node, value)
         places = [
             _place(p.node)
             for alternative in value
             for p in alternative
-            if type(p) is Lit and p.node is not None and id(p.node) in inside
+            if type(p) is Lit
+            and p.node is not None
+            and (id(p.node) in inside or (scope is not None and self._joined_part(p, scope)))
         ]
         if not places:
             # its value is not known piece by piece (too many alternatives): its literals are
@@ -1294,6 +1303,40 @@ class _ModuleCheck:
                 self.free_alternative(alternative)
         finally:
             self.anchor = None
+
+    def _joining_function(self, node: ast.expr, value: Value) -> ast.AST | None:
+        """The function a free fold that joins a list kept in a name is written in, when
+        every statement it may make starts like SQL (its parts are then read together)."""
+        if not any(_joins_a_name(n) for n in ast.walk(node)):
+            return None
+        for alternative in value:
+            skeleton = "".join(p.text if type(p) is Lit else " " for p in alternative)
+            if not starts_like_sql(skeleton, query_only=True):
+                return None
+        around = [f.node for f in self.info.functions if _within(node, f.node)]
+        if around:
+            return min(around, key=lambda f: (f.end_lineno or 0) - f.lineno)
+        # at the module's top (`SQL = " ".join(_PARTS)`): its parts written there in a list
+        # or a call, not a constant of their own (`BASE = "SELECT …"` may be sent alone)
+        return self.info.tree
+
+    def _joined_part(self, part: Lit, scope: ast.AST) -> bool:
+        """A literal of this file that a join written in `scope` reads as one of its parts."""
+        node = part.node
+        if node is None or not self.local(part.origin):
+            return False
+        if scope is not self.info.tree:
+            return _within(node, scope)
+        if any(_within(node, f.node) for f in self.info.functions):
+            return False
+        if self._assigned_values is None:
+            tree = self.info.tree
+            self._assigned_values = {
+                id(statement.value)
+                for statement in (ast.walk(tree) if tree is not None else ())
+                if isinstance(statement, ast.Assign | ast.AnnAssign)
+            }
+        return self.info.tree is not None and id(node) not in self._assigned_values
 
     def free_string(self, node: ast.Constant | ast.JoinedStr) -> None:
         if isinstance(node, ast.Constant):
@@ -1460,6 +1503,15 @@ def _suppressed_in_read_file(finding: Finding, start: int, text: str, variant: _
     located = dataclasses.replace(finding, line=line, end_line=line)
     anchors = (first - 1, first, line - 1, line)
     return any(s.reason and finding.code in s.codes and covers(s, located, anchors) for s in found)
+
+
+def _within(node: ast.AST, outer: ast.AST) -> bool:
+    """Whether a node is written inside another (by their positions in one file)."""
+    start = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+    first = (getattr(outer, "lineno", 0), getattr(outer, "col_offset", 0))
+    end = (getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
+    last = (getattr(outer, "end_lineno", 0) or 0, getattr(outer, "end_col_offset", 0) or 0)
+    return first <= start and end <= last
 
 
 def _place(node: ast.AST) -> tuple[int, int, int | None, int | None]:

@@ -68,6 +68,7 @@ from tenantguard.sources.pyflow.syntax import (
     _empty_guard,
     _formats_a_constant,
     _is_enum,
+    _joins_a_name,
     _makes_records,
     _named_lambda,
     _plain_dataclass,
@@ -1216,6 +1217,7 @@ class _Statements(_Calls):
                 if all(
                     type(o) in (ast.JoinedStr, ast.Name)
                     or (type(o) is ast.Constant and type(o.value) is str)
+                    or _joins_a_name(o)
                     for o in operands
                 ) and any(type(o) is not ast.Name for o in operands):
                     self.module.folds.append((current, self.evaluate(current)))  # type: ignore[arg-type]
@@ -1229,7 +1231,7 @@ class _Statements(_Calls):
                         elif type(operand) is not ast.Constant:
                             stack.append(operand)
                     continue
-            if _formats_a_constant(current):
+            if _formats_a_constant(current) or _joins_a_name(current):
                 # `"UPDATE {} SET …".format(JOBS)`, `"… %s …" % JOBS`: read, as it is sent
                 # nowhere the check knows, with the values it formats in (as an f-string)
                 self.module.folds.append((current, self.evaluate(current)))  # type: ignore[arg-type]

@@ -124,6 +124,21 @@ def _formats_a_constant(node: ast.AST) -> bool:
     )
 
 
+def _joins_a_name(node: ast.AST) -> bool:
+    """`"\\n".join(parts)` of a constant separator and a list kept in a name (its parts
+    appended on conditions): one statement, read with every combination of its parts."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "join"
+        and isinstance(node.func.value, ast.Constant)
+        and type(node.func.value.value) is str
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], ast.Name)
+    )
+
+
 def _added(node: ast.BinOp) -> list[ast.expr]:
     """The operands of a `+` chain, in order (flattened without recursion)."""
     operands: list[ast.expr] = []

@@ -1,0 +1,97 @@
+"""Session 41 (helper D), issue 12: a multi-team FastAPI app as a first-time user meets it.
+
+`tests/fixtures/projects/h41D_teams/` (tenant column `team_id`; `tenantguard init` wrote its
+configuration from `migrations/0001_init.sql` and the Python migrator beside it) sends SQL from
+FastAPI routes (`conn = Depends(get_conn)`) through a service layer into DAOs, through two levels
+of wrappers taking it by keyword (`sql=` → `query=`, `stmt=`), `functools.partial(conn.fetchrow,
+SQL)`, `operator.methodcaller("fetch", SQL, team_id)`, `getattr(conn, "fetch")`,
+`asyncio.gather(*(conn.fetchval(s, t) for s in SUMMARY_QUERIES))`; SQL kept in a dict and a
+tuple by name, `Final[str]`, `textwrap.dedent`, implicit concatenation with a comment between,
+`"\\n".join(parts)` of conditional parts, `%` of a tuple of constants, f-strings with `!s` and
+`:>10`, raw strings, `@functools.cache` functions, `dataclasses.field(default=…)`, `@property`;
+psycopg 3 (`sql.SQL(…).format(sql.Identifier(t))`, `executemany`, `AsyncConnection.execute`,
+`cur.copy(…)`), asyncpg's `copy_from_query`, `cursor(…)` in `async for`, `prepare()`; workers
+reading every team (suppressions), scripts/, tests/ fixtures, jq, Elasticsearch, Cypher and a
+regex. Each expected finding is marked inline; `tenantguard check` runs on it in a fresh process
+and must report exactly those (tests/cli/test_projects.py::test_project).
+"""
+
+from __future__ import annotations
+
+from tenantguard.engine.analyze import Analyzer
+from tenantguard.engine.policy import Policy
+from tenantguard.sources.python import check_python_text
+
+
+def _teams(source: str) -> list[tuple[int, str]]:
+    policy = Policy("team_id", ["tasks", "members", "projects"])
+    out, _, _ = check_python_text(source, Analyzer(policy))
+    return sorted((f.line, f.code) for f in out)
+
+
+def _line(source: str, text: str) -> int:
+    return next(i for i, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+# Class 1: a statement built by `sep.join(parts)` of a list kept in a name, its parts appended
+# on conditions, in a builder function that the module does not call (another module sends
+# what it returns). Each part was a free string of its own: the head `"SELECT … FROM tasks t"`
+# standing alone was TG001 at every such builder, however its `WHERE t.team_id = $1` pinned it
+# (a false alarm on the commonest query builder there is). The join is read as the statements
+# it may make, every combination of the parts, as `+` of constants is: a pinned builder says
+# nothing, one whose optional part adds `OR …` is TG001 (at the table, as any statement's).
+
+BUILDERS = """\
+def task_filter_sql(*, mine: bool, include_done: bool) -> str:
+    parts = ["SELECT t.id, t.title FROM tasks t", "WHERE t.team_id = $1"]
+    if mine:
+        parts.append("AND t.project_id = $2")
+    if not include_done:
+        parts.append("AND NOT t.done")
+    return "\\n".join(parts)
+
+
+def member_sql(role):
+    head = "SELECT id FROM members"
+    where = ["team_id = $1"]
+    if role:
+        where.append("role = $2")
+    return head + " WHERE " + " AND ".join(where)
+"""
+
+
+def test_a_join_of_conditional_parts_is_one_statement() -> None:
+    assert _teams(BUILDERS) == []
+
+
+def test_an_or_in_an_optional_part_of_a_join_is_found_there() -> None:
+    leaky = BUILDERS.replace('"AND NOT t.done"', '"OR NOT t.done"')
+    # before: silent (the head alone was the finding, the same with or without the OR)
+    assert _teams(leaky) == [(_line(leaky, "FROM tasks t"), "TG001")]
+
+
+def test_a_join_with_no_pin_is_found() -> None:
+    leaky = BUILDERS.replace('"WHERE t.team_id = $1"', '"WHERE t.id > 0"')
+    assert _teams(leaky) == [(_line(leaky, "SELECT t.id, t.title FROM tasks t"), "TG001")]
+
+
+def test_a_join_at_the_module_top_is_one_statement() -> None:
+    source = '_PARTS = ["SELECT id FROM tasks", "WHERE team_id = $1"]\nSQL = " ".join(_PARTS)\n'
+    assert _teams(source) == []
+    leaky = source.replace("WHERE team_id = $1", "WHERE id > 0")
+    assert _teams(leaky) == [(1, "TG001")]
+
+
+def test_a_constant_of_its_own_joined_is_still_read_alone() -> None:
+    # `BASE` may be sent alone by another module: checked where it is written, as with `+`
+    source = (
+        'BASE = "SELECT id FROM tasks"\n'
+        'def f():\n    parts = [BASE, "WHERE team_id = $1"]\n    return " ".join(parts)\n'
+    )
+    assert _teams(source) == [(1, "TG001")]
+
+
+def test_parts_of_a_join_that_is_no_statement_are_still_read_alone() -> None:
+    # the join is a report's text, not SQL: the statement in it is checked standing alone
+    source = 'def report(n):\n    lines = ["Report:", "SELECT id FROM tasks"]\n    return "\\n".join(lines)\n'
+    assert _teams(source) == [(2, "TG001")]
