@@ -18,6 +18,8 @@ and must report exactly those (tests/cli/test_projects.py::test_project).
 
 from __future__ import annotations
 
+import pytest
+
 from tenantguard.engine.analyze import Analyzer
 from tenantguard.engine.policy import Policy
 from tenantguard.sources.python import check_python_text
@@ -95,3 +97,70 @@ def test_parts_of_a_join_that_is_no_statement_are_still_read_alone() -> None:
     # the join is a report's text, not SQL: the statement in it is checked standing alone
     source = 'def report(n):\n    lines = ["Report:", "SELECT id FROM tasks"]\n    return "\\n".join(lines)\n'
     assert _teams(source) == [(2, "TG001")]
+
+
+# Class 2: a dataclass field whose default is written `dataclasses.field(default="SELECT …",
+# repr=False)` (h40D read `sql: str = "SELECT …"` so, not this spelling). `field(…)` made the
+# constructor's fields unknown: `Report("by status").sql` was TG009 "a field: its default,
+# unless the constructor is given another" — a warning at constant SQL, and a leak in the
+# default only that warning at the call. `field(default=…)` with `repr=`, `compare=`, `hash=`,
+# `metadata=`, `doc=` is a default as `= "…"` is; `default_factory`, `init=False` and `kw_only`
+# change what the constructor takes and stay unread (TG009).
+
+RECORD = """\
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    sql: str = field(default="SELECT count(*) FROM tasks WHERE team_id = $1", repr=False)
+
+
+async def run(conn, team_id):
+    return await conn.fetch(Report("open").sql, team_id)
+"""
+
+
+def test_a_field_default_of_a_record_is_read_as_its_value() -> None:
+    assert _teams(RECORD) == []
+
+
+def test_a_leak_in_a_field_default_is_found_without_a_warning() -> None:
+    leaky = RECORD.replace("WHERE team_id = $1", "WHERE $1::bigint > 0")
+    assert _teams(leaky) == [(_line(leaky, "field(default="), "TG001")]
+
+
+def test_a_field_made_by_a_factory_stays_unread() -> None:
+    factory = RECORD.replace('field(default="', 'field(default_factory=lambda: "').replace(
+        '$1", repr', '$1", repr'
+    )
+    assert _teams(factory) == [(_line(factory, 'Report("open").sql'), "TG009")]
+
+
+# Not fixed (documented): the same field read by the class's own method, `self.list_sql`, on
+# an object the project makes with the connection only, `MemberDAO(conn).list(team_id)`, is
+# TG009 (plain `= "…"` defaults too): a dataclass has no `__init__` the reader follows as it
+# follows `self.query = query` (h35D). A leak in the default is still TG001 where written.
+
+FIELDS = """\
+from dataclasses import dataclass
+
+
+@dataclass
+class MemberDAO:
+    conn: object
+    list_sql: str = "SELECT id FROM members WHERE team_id = $1"
+
+    async def list(self, team_id):
+        return await self.conn.fetch(self.list_sql, team_id)
+
+
+async def handler(conn, team_id):
+    return await MemberDAO(conn).list(team_id)
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="dataclass fields read through self: TG009 (no __init__)")
+def test_a_field_read_by_the_class_own_method_is_its_default() -> None:
+    assert _teams(FIELDS) == []

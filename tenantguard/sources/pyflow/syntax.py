@@ -600,6 +600,7 @@ def _constructor_fields(info: ClassInfo) -> tuple[tuple[str, ...] | None, bool]:
             statement.value is not None
             and not named_tuple
             and not _plain_default(info, statement.value)
+            and not _plain_field(info, statement.value)
         ):
             # `field(…)` (init=False, kw_only, a factory…), also held by a name (`F = field(…)`,
             # `text: str = F`): only a default written as a literal or a string's name is read
@@ -623,6 +624,27 @@ def _plain_default(info: ClassInfo, node: ast.expr) -> bool:
         ):
             return False
     return True
+
+
+# what `dataclasses.field(…)` may be given beside `default=` and stay a plain default
+_FIELD_DISPLAY = frozenset({"default", "repr", "compare", "hash", "metadata", "doc"})
+
+
+def _plain_field(info: ClassInfo, node: ast.expr) -> bool:
+    """`field(default="SELECT …", repr=False)` of the standard library's dataclasses: a
+    default as `= "SELECT …"` is (no `default_factory`, `init=False` nor `kw_only`, which
+    change what the constructor takes)."""
+    if not (
+        isinstance(node, ast.Call)
+        and not node.args
+        and _standard(info, node.func, ("dataclasses",), "field")
+    ):
+        return False
+    given = {k.arg for k in node.keywords}
+    if "default" not in given or not given <= _FIELD_DISPLAY:
+        return False
+    default = next(k.value for k in node.keywords if k.arg == "default")
+    return _plain_default(info, default)
 
 
 def _names_bound_to_calls(tree: ast.Module | None) -> frozenset[str]:
