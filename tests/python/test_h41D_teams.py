@@ -164,3 +164,56 @@ async def handler(conn, team_id):
 @pytest.mark.xfail(strict=True, reason="dataclass fields read through self: TG009 (no __init__)")
 def test_a_field_read_by_the_class_own_method_is_its_default() -> None:
     assert _teams(FIELDS) == []
+
+
+# Class 3 (message): `fn = functools.partial(run_query, query="SELECT …")` then `await
+# fn(conn, …)` in several handlers, each with its own local `fn`. The partial kept in a name
+# was matched with every call of that name in the module: each handler's SQL was checked once
+# per handler, said two or three times at the same place, its help naming the other handlers'
+# calls ("sent by run_query() … at line 8"). A name the function assigns is its own (local,
+# unless declared `global` / `nonlocal`): the partials it assigns there are the ones it calls.
+
+PARTIALS = """\
+import functools
+
+
+async def run_query(conn, *, query, args=()):
+    return await conn.fetch(query, *args)
+
+
+async def members(conn, t):
+    fn = functools.partial(run_query, query="SELECT id FROM members WHERE team_id = $1")
+    return await fn(conn, args=(t,))
+
+
+async def tasks(conn, t):
+    fn = functools.partial(run_query, query="SELECT id FROM tasks WHERE id = $1")
+    return await fn(conn, args=(t,))
+
+
+FN = functools.partial(run_query, query="SELECT id FROM projects WHERE team_id = $1")
+
+
+async def projects(conn, t):
+    return await FN(conn, args=(t,))
+"""
+
+
+def _fixes(source: str) -> list[tuple[int, str, str]]:
+    policy = Policy("team_id", ["tasks", "members", "projects"])
+    out, _, _ = check_python_text(source, Analyzer(policy))
+    return sorted((f.line, f.code, f.help) for f in out)
+
+
+def test_a_partial_kept_in_a_local_name_is_called_by_its_function_only() -> None:
+    found = _fixes(PARTIALS)
+    leak, call = _line(PARTIALS, "FROM tasks WHERE id"), _line(PARTIALS, "FROM tasks WHERE id") + 1
+    assert [(line, code) for line, code, _ in found] == [(leak, "TG001")]
+    assert f"at line {call})" in found[0][2]
+
+
+def test_a_partial_kept_in_a_global_name_is_read_at_each_call() -> None:
+    leaky = PARTIALS.replace("FROM projects WHERE team_id = $1", "FROM projects")
+    leak = _line(leaky, "FROM projects")
+    found = [(line, code) for line, code, _ in _fixes(leaky)]
+    assert found == sorted([(leak, "TG001"), (_line(leaky, "FROM tasks WHERE id"), "TG001")])

@@ -71,6 +71,7 @@ from tenantguard.sources.pyflow.names import (
 from tenantguard.sources.pyflow.parameters import _constant_text_of
 from tenantguard.sources.pyflow.stores import (
     _ANY_NAME,
+    _declared_global,
     _item_holder,
     _kept_methodcallers,
     _kept_methods,
@@ -104,7 +105,7 @@ from tenantguard.sources.pyvalues import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from tenantguard.sources.pyflow.model import Binding, ClassInfo, FunctionInfo
+    from tenantguard.sources.pyflow.model import Binding, ClassInfo, FunctionInfo, ModuleInfo
     from tenantguard.sources.pyvalues import Value
 
 
@@ -918,7 +919,8 @@ class _Calls(_Texts):
             known = self.lookup(func.id)
             if known is not None and not isinstance(known, tuple):
                 return []  # a function, a class, a query method…: read as such
-            return _kept_partials(self.module.tree).get(func.id, [])
+            kept = _kept_partials(self.module.tree).get(func.id, [])
+            return self._own_partials(func.id, kept) or kept
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             receiver = self.binding_of_receiver(func.value)
             if func.value.id in ("self", "cls") and isinstance(receiver, InstanceRef | ClassRef):
@@ -926,6 +928,21 @@ class _Calls(_Texts):
                     return []  # a method of the class: called as such
                 return _kept_partials(self.module.tree).get(func.attr, [])
         return []
+
+    def _own_partials(self, name: str, kept: list[ast.Call]) -> list[ast.Call]:
+        """Those of the partials kept in `name` that the calling function assigns in its own
+        body: the name is then its local (unless declared `global` / `nonlocal`), and another
+        function's `fn = partial(…)` is not what it calls (s41: each handler's SQL was said
+        once per handler)."""
+        function = self.function
+        if function is None or not kept:
+            return []
+        node = function.node
+        if name in _declared_global(self.module, node) or any(
+            isinstance(n, ast.Nonlocal) and name in n.names for n in ast.walk(node)
+        ):
+            return []
+        return [call for call in kept if _innermost_function(self.module, call) is node]
 
     def _stored_method(self, stored: Iterable[ast.Attribute]) -> QueryMethod | None:
         """The first of the attributes stored that is a query method taking SQL."""
@@ -1689,3 +1706,18 @@ def _psql_command(node: ast.Call) -> ast.expr | None:
         ):
             return after
     return None
+
+
+def _innermost_function(module: ModuleInfo, node: ast.AST) -> ast.AST | None:
+    """The innermost function of a module whose body a node is written in (by position)."""
+    start = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+    found: ast.AST | None = None
+    for info in module.functions:
+        outer = info.node
+        first = (outer.lineno, outer.col_offset)
+        last = (outer.end_lineno or 0, outer.end_col_offset or 0)
+        if first <= start <= last and (
+            found is None or (found.lineno, found.col_offset) < first  # type: ignore[attr-defined]
+        ):
+            found = outer
+    return found
