@@ -134,6 +134,21 @@ def casts_with_the_pin(n: int) -> str:
     return f"SELECT id FROM patients WHERE coalesce(tenant_id = $1 AND ({branches}), false)"
 
 
+def divisions_after_the_pin(n: int) -> str:
+    """Divisions ANDed after the pin: TG013 weighs each against the pin's cost, and whether
+    the statement retypes the pin's parameter (a walk of the whole tree) was asked again
+    each time; each walk up from the pin, at the bottom of the chain of ANDs, too (s41)."""
+    divisions = " AND ".join(f"10 / id > {i}" for i in range(n))
+    return f"SELECT id FROM patients WHERE tenant_id = $1 AND {divisions}"
+
+
+def case_divisions_after_the_pin(n: int) -> str:
+    """Each division in a CASE of its own (a form evaluated whole): whether the pin is inside
+    that form was a walk up from the pin for each (s41)."""
+    cases = " AND ".join(f"CASE WHEN id > {i} THEN 10 / id ELSE 1 END > 0" for i in range(n))
+    return f"SELECT id FROM patients WHERE tenant_id = $1 AND {cases}"
+
+
 def in_list(n: int) -> str:
     items = ", ".join(str(i) for i in range(n))
     return f"SELECT * FROM patients WHERE tenant_id = $1 AND id IN ({items})"
@@ -169,6 +184,11 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
     ("2 000-branch UNION in IN (…)", lambda s: union_in_subquery(int(2000 * s))),
     ("2 000-branch INTERSECT", lambda s: intersect_chain(int(2000 * s))),
     ("2 000 casts in one form with the pin", lambda s: casts_with_the_pin(int(2000 * s))),
+    ("2 000 divisions ANDed after the pin", lambda s: divisions_after_the_pin(int(2000 * s))),
+    (
+        "2 000 CASE divisions ANDed after the pin",
+        lambda s: case_divisions_after_the_pin(int(2000 * s)),
+    ),
     ("20 000-item IN list", lambda s: in_list(int(20000 * s))),
     ("5 MB INSERT", lambda s: big_insert(5 * s)),
     ("5 MB INSERT, every row different", lambda s: big_insert_distinct(5 * s)),

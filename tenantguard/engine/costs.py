@@ -297,7 +297,9 @@ def pin_cost(source: Source, analysis: Analysis | None = None) -> float:
         if fact.value is not None:
             # a chain of plain `=` puts the pin's own comparison into each scan it reaches (an
             # equivalence class): what the root costs, not the links (round 22)
-            return _root_cost(fact.conjunct) if chained else total + _root_cost(fact.conjunct)
+            kept = analysis.retyped if analysis is not None else None
+            root = _root_cost(fact.conjunct, kept)
+            return root if chained else total + root
         total += _cost(fact.conjunct, upper=True)
         current = fact.other
         chained = True
@@ -316,12 +318,14 @@ def _in_values(conjunct: exp.Expression) -> bool:
     return type(values) is exp.Values and len(values.expressions) > 1
 
 
-def _root_cost(conjunct: exp.Expression) -> float:
+def _root_cost(
+    conjunct: exp.Expression, kept: dict[int, tuple[exp.Expr, bool]] | None = None
+) -> float:
     """What the pin's own condition costs from above in its scan: a row comparison PostgreSQL
     parses into one `=` per column (`ROW(v.tenant_id, 1) = ROW($1, 1)`) the dearest of the
     parts reading a column (helper h33m), any other its whole; one more when the statement
     may type the pin's parameter numeric (the column converted on every row, h37A)."""
-    retyped = 1.0 if _retyped_parameter(conjunct) else 0.0
+    retyped = 1.0 if _retyped_parameter(conjunct, kept) else 0.0
     parts = split_condition(conjunct) if isinstance(conjunct, exp.EQ) else None
     if not parts:
         return _cost(conjunct, upper=True) + retyped
@@ -471,7 +475,23 @@ def _numeric_operand(operand: exp.Expr | None, columns: set[str]) -> bool:
     return not (type(other) is exp.Column and other.name in columns)
 
 
-def _retyped_parameter(conjunct: exp.Expression) -> bool:
+def _retyped_parameter(
+    conjunct: exp.Expression, kept: dict[int, tuple[exp.Expr, bool]] | None = None
+) -> bool:
+    """`_retyped_parameter_in`, kept in `kept` (the statement's Analysis.retyped) when given:
+    TG013 weighs each failing expression against the pin, and each answer walked the whole
+    statement (1 000 divisions `10 / id > i` ANDed with the pin: 7 s, s41). The answer reads
+    nothing but the conjunct and the statement's tree, which the proof does not change: the
+    same by construction."""
+    if kept is None:
+        return _retyped_parameter_in(conjunct)
+    known = kept.get(id(conjunct))
+    if known is None or known[0] is not conjunct:
+        known = kept[id(conjunct)] = (conjunct, _retyped_parameter_in(conjunct))
+    return known[1]
+
+
+def _retyped_parameter_in(conjunct: exp.Expression) -> bool:
     """Whether a named parameter the pin compares bare with a column (`tenant_id = $1`) may
     be typed numeric by another use in the statement: PostgreSQL types a parameter once, by
     its first use (the select list is parsed before the WHERE), and `tenant_id = $1` of a

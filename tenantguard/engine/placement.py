@@ -98,7 +98,7 @@ def pinned_with(
             s
             for s in locate.form_sources(block, wrapper, visible)
             if any(
-                is_within(f.conjunct, wrapper)
+                id(wrapper) in locate.ancestors(f.conjunct)  # is_within, the walk kept
                 and not locate.after_in_an_and(f.conjunct, node, wrapper)
                 for f in s.facts
             )
@@ -108,7 +108,11 @@ def pinned_with(
 
 
 def join_filter_after_the_scan(
-    analysis: Analysis, block: Block, conjunct: exp.Expr, source: Source
+    analysis: Analysis,
+    block: Block,
+    conjunct: exp.Expr,
+    source: Source,
+    locate: Locator | None = None,
 ) -> bool:
     """Is `conjunct` a condition of an outer join's ON that reads `source` on the join's
     preserved side, pinned in its own scan, the join kept outer (no other condition of the
@@ -117,8 +121,12 @@ def join_filter_after_the_scan(
     into the preserved side's scan (it would drop rows the join keeps): it is a join filter,
     run on the rows that scan's pin kept (h37B: `tasks t LEFT JOIN plans p ON (10 /
     t.estimate) IS NOT NULL WHERE t.tenant_key = $1` returned [('mine',)] with another
-    account's zero present; with `AND p.id = 1` it divided by that zero)."""
-    join = conjunct.find_ancestor(exp.Join)
+    account's zero present; with `AND p.id = 1` it divided by that zero). (`locate`: the
+    statement's Locator, which keeps the walks up to the join: each of 2 000 ANDed conditions
+    walked up the chain of ANDs above it, s41.)"""
+    if not block.outer_joins:
+        return False  # no entries below: the walk up is not needed
+    join = locate.join_of(conjunct) if locate is not None else conjunct.find_ancestor(exp.Join)
     on = join.args.get("on") if join is not None else None
     if join is None or on is None or not is_within(conjunct, on):
         return False
@@ -661,6 +669,8 @@ class Locator:
         self.sources: dict[tuple[int, int, int], list[Source]] = {}  # `form_sources`
         # `after_in_an_and`, by pin and form: each node's answer, and where a walk up stops
         self.after: dict[tuple[int, int], tuple[dict[int, bool], dict[int, bool]]] = {}
+        self.lines: dict[int, set[int]] = {}  # `ancestors`, by node
+        self.joins: dict[int, exp.Join | None] = {}  # `join_of`, by node
 
     def __call__(
         self, node: exp.Expression
@@ -704,6 +714,38 @@ class Locator:
             if found is None and isinstance(step, _EVALUATED_WHOLE):
                 found = step
             self.forms[id(step)] = found
+        return found
+
+    def ancestors(self, node: exp.Expr) -> set[int]:
+        """The ids of `node` and every expression above it (`is_within(node, x)` is `id(x) in
+        ancestors(node)`), walked once per node for the statement: a pin at the bottom of a
+        chain of 2 000 ANDs was walked up again for each failing expression of the chain."""
+        found = self.lines.get(id(node))
+        if found is None:
+            found = self.lines[id(node)] = set()
+            current: exp.Expr | None = node
+            while current is not None:
+                found.add(id(current))
+                current = current.parent
+        return found
+
+    def join_of(self, node: exp.Expr) -> exp.Join | None:
+        """`node.find_ancestor(exp.Join)`, each step up taken once for the statement (a node's
+        answer is its parent's, unless the parent is a join)."""
+        path: list[exp.Expr] = []
+        found: exp.Join | None = None
+        current = node.parent
+        while current is not None:
+            if id(current) in self.joins:
+                found = self.joins[id(current)]
+                break
+            if isinstance(current, exp.Join):
+                found = current
+                break
+            path.append(current)
+            current = current.parent
+        for step in path:
+            self.joins[id(step)] = found
         return found
 
     def after_in_an_and(self, pin: exp.Expr, node: exp.Expression, wrapper: exp.Expr) -> bool:

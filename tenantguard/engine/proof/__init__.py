@@ -76,7 +76,7 @@ class Analysis:
     """One statement's proof in the making: the model, name resolution, projections and the
     solver, kept together for the rules that ask more of it (TG002, TG013)."""
 
-    __slots__ = ("facts", "model", "names", "policy", "projections", "tree")
+    __slots__ = ("facts", "model", "names", "policy", "projections", "retyped", "tree")
 
     def __init__(self, tree: exp.Expression, policy: Policy, *, lossy_columns: bool = True) -> None:
         self.tree = tree
@@ -85,6 +85,8 @@ class Analysis:
         self.names = Names(policy, frozenset(self.model.renamed), reads_root=self.model.reads_root)
         self.projections = Projections(self.model, self.names)
         self.facts = FactCollector(self.model, self.names)
+        # costs._retyped_parameter's answers, by pin conjunct (asked once per failing expression)
+        self.retyped: dict[int, tuple[exp.Expr, bool]] = {}
 
     @property
     def block_of(self) -> dict[int, Block]:

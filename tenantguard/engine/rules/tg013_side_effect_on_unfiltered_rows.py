@@ -580,7 +580,9 @@ def _errors_before_the_pin(
             continue
         reading = pinned_readers(analysis, block, parts, visible, conjunct)
         reading = [
-            s for s in reading if not join_filter_after_the_scan(analysis, block, conjunct, s)
+            s
+            for s in reading
+            if not join_filter_after_the_scan(analysis, block, conjunct, s, locate)
         ]
         # (a condition PostgreSQL splits costs the part holding the node)
         key = id(node) if split_condition(conjunct) else id(conjunct)
