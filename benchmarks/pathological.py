@@ -149,6 +149,14 @@ def case_divisions_after_the_pin(n: int) -> str:
     return f"SELECT id FROM patients WHERE tenant_id = $1 AND {cases}"
 
 
+def union_of_divisions(n: int) -> str:
+    """A division in each branch, each branch pinned: whether each pin's `$1` is retyped read
+    every use of `$1` in the statement, each walked up the chain of branches (s41)."""
+    return " UNION ALL ".join(
+        f"SELECT id FROM patients WHERE 10 / id > {i} AND tenant_id = $1" for i in range(n)
+    )
+
+
 def in_list(n: int) -> str:
     items = ", ".join(str(i) for i in range(n))
     return f"SELECT * FROM patients WHERE tenant_id = $1 AND id IN ({items})"
@@ -189,6 +197,7 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
         "2 000 CASE divisions ANDed after the pin",
         lambda s: case_divisions_after_the_pin(int(2000 * s)),
     ),
+    ("1 000-branch UNION, a division in each", lambda s: union_of_divisions(int(1000 * s))),
     ("20 000-item IN list", lambda s: in_list(int(20000 * s))),
     ("5 MB INSERT", lambda s: big_insert(5 * s)),
     ("5 MB INSERT, every row different", lambda s: big_insert_distinct(5 * s)),

@@ -10,13 +10,14 @@ Read by TG013 and by the schema checks (`sources.schema.checks.failing_views`). 
 from __future__ import annotations
 
 import functools
+from collections.abc import Set as AbstractSet
 
 from sqlglot import exp
 
 from tenantguard.engine.failing import TEXT_TYPES, body_trees
 from tenantguard.engine.pgfunctions import BUILTIN_FUNCTIONS
 from tenantguard.engine.policy import CHEAP_FUNCTION, Policy
-from tenantguard.engine.proof import Analysis, Block, Source, SourceKind
+from tenantguard.engine.proof import Analysis, Block, ParameterUses, Source, SourceKind
 from tenantguard.engine.proof.syntax import disjuncts, identifier_name, is_row, is_within
 
 UNBOUNDED = float("inf")
@@ -297,7 +298,7 @@ def pin_cost(source: Source, analysis: Analysis | None = None) -> float:
         if fact.value is not None:
             # a chain of plain `=` puts the pin's own comparison into each scan it reaches (an
             # equivalence class): what the root costs, not the links (round 22)
-            kept = analysis.retyped if analysis is not None else None
+            kept = analysis.parameters if analysis is not None else None
             root = _root_cost(fact.conjunct, kept)
             return root if chained else total + root
         total += _cost(fact.conjunct, upper=True)
@@ -318,9 +319,7 @@ def _in_values(conjunct: exp.Expression) -> bool:
     return type(values) is exp.Values and len(values.expressions) > 1
 
 
-def _root_cost(
-    conjunct: exp.Expression, kept: dict[int, tuple[exp.Expr, bool]] | None = None
-) -> float:
+def _root_cost(conjunct: exp.Expression, kept: ParameterUses | None = None) -> float:
     """What the pin's own condition costs from above in its scan: a row comparison PostgreSQL
     parses into one `=` per column (`ROW(v.tenant_id, 1) = ROW($1, 1)`) the dearest of the
     parts reading a column (helper h33m), any other its whole; one more when the statement
@@ -443,7 +442,7 @@ def _values_column_retypes(row: exp.Tuple, item: exp.Expr) -> bool:
     return False
 
 
-def _row_item_retypes(row: exp.Tuple, item: exp.Expr, columns: set[str]) -> bool:
+def _row_item_retypes(row: exp.Tuple, item: exp.Expr, columns: AbstractSet[str]) -> bool:
     """Whether the item at `item`'s place in the rows `row` is compared with (a row
     comparison, a row IN list) may type it numeric: unknown for anything but a row of items
     (a subquery), else as an operator's operand (`_numeric_operand`)."""
@@ -461,7 +460,7 @@ def _row_item_retypes(row: exp.Tuple, item: exp.Expr, columns: set[str]) -> bool
     return False
 
 
-def _numeric_operand(operand: exp.Expr | None, columns: set[str]) -> bool:
+def _numeric_operand(operand: exp.Expr | None, columns: AbstractSet[str]) -> bool:
     """Whether an operand met by a parameter may type it numeric: anything but a parameter,
     NULL, an integer or string literal, a cast to an integer type or a column of the pin's
     own column name (`columns`)."""
@@ -475,23 +474,62 @@ def _numeric_operand(operand: exp.Expr | None, columns: set[str]) -> bool:
     return not (type(other) is exp.Column and other.name in columns)
 
 
-def _retyped_parameter(
-    conjunct: exp.Expression, kept: dict[int, tuple[exp.Expr, bool]] | None = None
-) -> bool:
-    """`_retyped_parameter_in`, kept in `kept` (the statement's Analysis.retyped) when given:
-    TG013 weighs each failing expression against the pin, and each answer walked the whole
-    statement (1 000 divisions `10 / id > i` ANDed with the pin: 7 s, s41). The answer reads
-    nothing but the conjunct and the statement's tree, which the proof does not change: the
-    same by construction."""
+def _retyped_parameter(conjunct: exp.Expression, kept: ParameterUses | None = None) -> bool:
+    """`_retyped_parameter_in`, kept in `kept` (the statement's Analysis.parameters) when
+    given: TG013 weighs each failing expression against the pin, and each answer walked the
+    whole statement (1 000 divisions `10 / id > i` ANDed with the pin: 7 s, s41). The answer
+    reads nothing but the conjunct and the statement's tree, which the proof does not change:
+    the same by construction."""
     if kept is None:
         return _retyped_parameter_in(conjunct)
-    known = kept.get(id(conjunct))
+    known = kept.answers.get(id(conjunct))
     if known is None or known[0] is not conjunct:
-        known = kept[id(conjunct)] = (conjunct, _retyped_parameter_in(conjunct))
+        known = kept.answers[id(conjunct)] = (conjunct, _retyped_parameter_in(conjunct, kept))
     return known[1]
 
 
-def _retyped_parameter_in(conjunct: exp.Expression) -> bool:
+def _root_of(node: exp.Expr, kept: ParameterUses) -> exp.Expr:
+    """`node.root()`, each step up taken once for the statement (a node's root is its
+    parent's): the pins of 2 000 branches of a UNION each walked up the chain of branches."""
+    path: list[exp.Expr] = []
+    current = node
+    while True:
+        known = kept.roots.get(id(current))
+        if known is not None and known[0] is current:
+            root = known[1]
+            break
+        path.append(current)
+        if current.parent is None:
+            root = current
+            break
+        current = current.parent
+    for step in path:
+        kept.roots[id(step)] = (step, root)
+    return root
+
+
+def _retyping_uses(
+    root: exp.Expr, name: str, kind: type, columns: frozenset[str], kept: ParameterUses
+) -> list[exp.Expr]:
+    """The uses of parameter `name` (of `kind`) in the tree of `root` that may type it numeric
+    against a pin over `columns` (`_use_retypes`): one walk of the tree per statement, one pass
+    over a name's uses per set of pin columns, shared by every pin (2 000 pins of the branches
+    of a UNION each read the 2 000 uses of `$1`, s41)."""
+    named = kept.named.get(id(root))
+    if named is None:
+        named = kept.named[id(root)] = {}
+        for node in root.find_all(exp.Parameter, exp.Placeholder):
+            named.setdefault(_parameter_name(node), []).append(node)
+    key = (id(root), name, kind, columns)
+    found = kept.retyping.get(key)
+    if found is None:
+        found = kept.retyping[key] = [
+            n for n in named.get(name, ()) if type(n) is kind and _use_retypes(n, columns)
+        ]
+    return found
+
+
+def _retyped_parameter_in(conjunct: exp.Expression, kept: ParameterUses | None = None) -> bool:
     """Whether a named parameter the pin compares bare with a column (`tenant_id = $1`) may
     be typed numeric by another use in the statement: PostgreSQL types a parameter once, by
     its first use (the select list is parsed before the WHERE), and `tenant_id = $1` of a
@@ -511,61 +549,70 @@ def _retyped_parameter_in(conjunct: exp.Expression) -> bool:
             columns.update(c.name for c in parent.find_all(exp.Column))
     if not names:
         return False
+    if kept is not None:  # (the same test, its parts in another order: each is pure)
+        root, pinned = _root_of(conjunct, kept), frozenset(columns)
+        return any(
+            not is_within(node, conjunct) and not _typed_after(node, pin)
+            for name, pin in names.items()
+            for node in _retyping_uses(root, name, type(pin), pinned, kept)
+        )
     for node in conjunct.root().find_all(exp.Parameter, exp.Placeholder):
         pin = names.get(_parameter_name(node))
         if pin is None or type(pin) is not type(node) or is_within(node, conjunct):
             continue
         if _typed_after(node, pin):
             continue  # the pin's use comes first: it types the parameter as the column
-        parent = node.parent
-        child: exp.Expr = node
-        while isinstance(parent, exp.Paren):
-            child, parent = parent, parent.parent
-        if isinstance(parent, exp.Cast | exp.TryCast):
-            if parent.to.this in NUMERIC_TYPES:
-                return True
-            continue
-        if isinstance(parent, exp.Tuple) and isinstance(parent.parent, exp.Values):
-            # a VALUES column takes the common type of its rows (h37B: `(VALUES ($1),
-            # (0.5))` types $1 numeric in FROM, before the WHERE)
-            if _values_column_retypes(parent, child):
-                return True
-            continue
-        if isinstance(parent, exp.Tuple) and isinstance(parent.parent, _TYPING_PARENTS):
-            # a row compared with rows: typed by the item at its place in each other row
-            # (h37B: `(points + 7770000, 1) = ($1, 1)`, `($1, 1) = (7770001.0, 1)`)
-            if _row_item_retypes(parent, child, columns):
-                return True
-            continue
-        if isinstance(parent, exp.Func) and not isinstance(parent, _TYPING_PARENTS):
-            # an argument of a function: typed by the function's parameter (h37B:
-            # `round($1, 2)`, `scale($1)` are numeric), not known here
+        if _use_retypes(node, columns):
             return True
-        if not isinstance(parent, _TYPING_PARENTS):
+    return False
+
+
+def _use_retypes(node: exp.Expr, columns: AbstractSet[str]) -> bool:
+    """Whether this use of a parameter may type it numeric (`_retyped_parameter_in`), the pin
+    comparing it with columns named `columns`."""
+    parent = node.parent
+    child: exp.Expr = node
+    while isinstance(parent, exp.Paren):
+        child, parent = parent, parent.parent
+    if isinstance(parent, exp.Cast | exp.TryCast):
+        return parent.to.this in NUMERIC_TYPES
+    if isinstance(parent, exp.Tuple) and isinstance(parent.parent, exp.Values):
+        # a VALUES column takes the common type of its rows (h37B: `(VALUES ($1),
+        # (0.5))` types $1 numeric in FROM, before the WHERE)
+        return bool(_values_column_retypes(parent, child))
+    if isinstance(parent, exp.Tuple) and isinstance(parent.parent, _TYPING_PARENTS):
+        # a row compared with rows: typed by the item at its place in each other row
+        # (h37B: `(points + 7770000, 1) = ($1, 1)`, `($1, 1) = (7770001.0, 1)`)
+        return bool(_row_item_retypes(parent, child, columns))
+    if isinstance(parent, exp.Func) and not isinstance(parent, _TYPING_PARENTS):
+        # an argument of a function: typed by the function's parameter (h37B:
+        # `round($1, 2)`, `scale($1)` are numeric), not known here
+        return True
+    if not isinstance(parent, _TYPING_PARENTS):
+        return False
+    operands: list[exp.Expr | None] = list(parent.iter_expressions())
+    case = parent.parent if isinstance(parent, exp.If) else parent
+    if isinstance(case, exp.Case) and (
+        (parent is case and child.arg_key == "default")
+        or (parent is not case and child.arg_key == "true")
+    ):
+        # a CASE's results take their common type (h37B: `CASE WHEN … THEN 0.5 ELSE $1
+        # END` types $1 numeric): every branch's result is an operand
+        operands = [i.args.get("true") for i in case.args.get("ifs") or ()]
+        operands.append(case.args.get("default"))
+    for operand in operands:
+        other = unwrapped(operand)
+        if other is None or other is node or isinstance(other, exp.If):
             continue
-        operands: list[exp.Expr | None] = list(parent.iter_expressions())
-        case = parent.parent if isinstance(parent, exp.If) else parent
-        if isinstance(case, exp.Case) and (
-            (parent is case and child.arg_key == "default")
-            or (parent is not case and child.arg_key == "true")
-        ):
-            # a CASE's results take their common type (h37B: `CASE WHEN … THEN 0.5 ELSE $1
-            # END` types $1 numeric): every branch's result is an operand
-            operands = [i.args.get("true") for i in case.args.get("ifs") or ()]
-            operands.append(case.args.get("default"))
-        for operand in operands:
-            other = unwrapped(operand)
-            if other is None or other is node or isinstance(other, exp.If):
-                continue
-            if isinstance(other, exp.Parameter | exp.Placeholder | exp.Null):
-                continue
-            if isinstance(other, exp.Literal) and (other.is_string or not numeric_constant(other)):
-                continue
-            if isinstance(other, exp.Cast) and other.to.this in _INTEGER_TYPES:
-                continue
-            if type(other) is exp.Column and other.name in columns:
-                continue
-            return True
+        if isinstance(other, exp.Parameter | exp.Placeholder | exp.Null):
+            continue
+        if isinstance(other, exp.Literal) and (other.is_string or not numeric_constant(other)):
+            continue
+        if isinstance(other, exp.Cast) and other.to.this in _INTEGER_TYPES:
+            continue
+        if type(other) is exp.Column and other.name in columns:
+            continue
+        return True
     return False
 
 

@@ -72,11 +72,27 @@ __all__ = [
 _NOT_TENANTS = (SEVERAL, SHARED)
 
 
+class ParameterUses:
+    """What costs._retyped_parameter reads of one statement's tree, kept for the statement
+    (s41: each pin asked it again per failing expression, and walked the whole tree): its
+    answers by pin conjunct, each node's root, the parameters' uses by name, and those of a
+    name that may type it numeric against a pin's columns. Each entry keeps the node it is
+    about (an id is reused only once its node is gone)."""
+
+    __slots__ = ("answers", "named", "retyping", "roots")
+
+    def __init__(self) -> None:
+        self.answers: dict[int, tuple[exp.Expr, bool]] = {}
+        self.roots: dict[int, tuple[exp.Expr, exp.Expr]] = {}  # by node: (node, root)
+        self.named: dict[int, dict[str, list[exp.Expr]]] = {}  # by root (kept in `roots`)
+        self.retyping: dict[tuple[int, str, type, frozenset[str]], list[exp.Expr]] = {}
+
+
 class Analysis:
     """One statement's proof in the making: the model, name resolution, projections and the
     solver, kept together for the rules that ask more of it (TG002, TG013)."""
 
-    __slots__ = ("facts", "model", "names", "policy", "projections", "retyped", "tree")
+    __slots__ = ("facts", "model", "names", "parameters", "policy", "projections", "tree")
 
     def __init__(self, tree: exp.Expression, policy: Policy, *, lossy_columns: bool = True) -> None:
         self.tree = tree
@@ -85,8 +101,7 @@ class Analysis:
         self.names = Names(policy, frozenset(self.model.renamed), reads_root=self.model.reads_root)
         self.projections = Projections(self.model, self.names)
         self.facts = FactCollector(self.model, self.names)
-        # costs._retyped_parameter's answers, by pin conjunct (asked once per failing expression)
-        self.retyped: dict[int, tuple[exp.Expr, bool]] = {}
+        self.parameters = ParameterUses()  # what costs reads of the parameters, kept (s41)
 
     @property
     def block_of(self) -> dict[int, Block]:
