@@ -157,6 +157,16 @@ def union_of_divisions(n: int) -> str:
     )
 
 
+def values_of_the_parameter(n: int) -> str:
+    """A VALUES list whose rows all use the pin's `$1`, and a division: whether a use types
+    `$1` numeric read every other row of its column, for each use (s41)."""
+    rows = ", ".join(f"($1, {i})" for i in range(n))
+    return (
+        f"SELECT p.id FROM patients p JOIN (VALUES {rows}) v(t, k) ON v.k = p.id "
+        "WHERE p.tenant_id = $1 AND 10 / p.id > 0"
+    )
+
+
 def in_list(n: int) -> str:
     items = ", ".join(str(i) for i in range(n))
     return f"SELECT * FROM patients WHERE tenant_id = $1 AND id IN ({items})"
@@ -198,6 +208,7 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
         lambda s: case_divisions_after_the_pin(int(2000 * s)),
     ),
     ("1 000-branch UNION, a division in each", lambda s: union_of_divisions(int(1000 * s))),
+    ("2 000 VALUES rows of the pin's $1", lambda s: values_of_the_parameter(int(2000 * s))),
     ("20 000-item IN list", lambda s: in_list(int(20000 * s))),
     ("5 MB INSERT", lambda s: big_insert(5 * s)),
     ("5 MB INSERT, every row different", lambda s: big_insert_distinct(5 * s)),

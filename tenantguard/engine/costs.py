@@ -419,27 +419,40 @@ def _parameter_name(node: exp.Expr) -> str:
     return str(int(name)) if isinstance(node, exp.Parameter) and name.isdigit() else name
 
 
-def _values_column_retypes(row: exp.Tuple, item: exp.Expr) -> bool:
+def _values_column_retypes(
+    row: exp.Tuple, item: exp.Expr, kept: ParameterUses | None = None
+) -> bool:
     """Whether the column of a VALUES list holding `item` of `row` may be typed numeric by
     another row: any item there that is not a parameter, NULL, an integer literal or a cast to
-    an integer type (a string literal is unknown)."""
+    an integer type (a string literal is unknown). With `kept`, the rows whose item retypes
+    are listed once per column for the statement (2 000 rows `($1, i)`: each use of `$1` read
+    every row, s41)."""
     index = next((i for i, e in enumerate(row.expressions) if e is item), None)
     values = row.parent
     if index is None or values is None:
         return True
-    for other_row in values.expressions:
-        if other_row is row:
-            continue
-        items = other_row.expressions if isinstance(other_row, exp.Tuple) else [other_row]
-        other = unwrapped(items[index]) if index < len(items) else None
-        if other is None or isinstance(other, exp.Parameter | exp.Placeholder | exp.Null):
-            continue
-        if isinstance(other, exp.Literal) and (other.is_string or not numeric_constant(other)):
-            continue
-        if isinstance(other, exp.Cast) and other.to.this in _INTEGER_TYPES:
-            continue
-        return True
-    return False
+    if kept is None:
+        return any(
+            _values_item_retypes(other, index) for other in values.expressions if other is not row
+        )
+    known = kept.columns.get((id(values), index))
+    if known is None or known[0] is not values:
+        retyping = {id(o) for o in values.expressions if _values_item_retypes(o, index)}
+        known = kept.columns[(id(values), index)] = (values, retyping)
+    retyping = known[1]
+    return len(retyping) > 1 or (len(retyping) == 1 and id(row) not in retyping)
+
+
+def _values_item_retypes(row: exp.Expr, index: int) -> bool:
+    """Whether a VALUES row's item at `index` may type its column numeric
+    (`_values_column_retypes`)."""
+    items = row.expressions if isinstance(row, exp.Tuple) else [row]
+    other = unwrapped(items[index]) if index < len(items) else None
+    if other is None or isinstance(other, exp.Parameter | exp.Placeholder | exp.Null):
+        return False
+    if isinstance(other, exp.Literal) and (other.is_string or not numeric_constant(other)):
+        return False
+    return not (isinstance(other, exp.Cast) and other.to.this in _INTEGER_TYPES)
 
 
 def _row_item_retypes(row: exp.Tuple, item: exp.Expr, columns: AbstractSet[str]) -> bool:
@@ -524,7 +537,7 @@ def _retyping_uses(
     found = kept.retyping.get(key)
     if found is None:
         found = kept.retyping[key] = [
-            n for n in named.get(name, ()) if type(n) is kind and _use_retypes(n, columns)
+            n for n in named.get(name, ()) if type(n) is kind and _use_retypes(n, columns, kept)
         ]
     return found
 
@@ -567,7 +580,9 @@ def _retyped_parameter_in(conjunct: exp.Expression, kept: ParameterUses | None =
     return False
 
 
-def _use_retypes(node: exp.Expr, columns: AbstractSet[str]) -> bool:
+def _use_retypes(
+    node: exp.Expr, columns: AbstractSet[str], kept: ParameterUses | None = None
+) -> bool:
     """Whether this use of a parameter may type it numeric (`_retyped_parameter_in`), the pin
     comparing it with columns named `columns`."""
     parent = node.parent
@@ -579,7 +594,7 @@ def _use_retypes(node: exp.Expr, columns: AbstractSet[str]) -> bool:
     if isinstance(parent, exp.Tuple) and isinstance(parent.parent, exp.Values):
         # a VALUES column takes the common type of its rows (h37B: `(VALUES ($1),
         # (0.5))` types $1 numeric in FROM, before the WHERE)
-        return bool(_values_column_retypes(parent, child))
+        return bool(_values_column_retypes(parent, child, kept))
     if isinstance(parent, exp.Tuple) and isinstance(parent.parent, _TYPING_PARENTS):
         # a row compared with rows: typed by the item at its place in each other row
         # (h37B: `(points + 7770000, 1) = ($1, 1)`, `($1, 1) = (7770001.0, 1)`)

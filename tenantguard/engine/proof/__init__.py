@@ -79,13 +79,15 @@ class ParameterUses:
     name that may type it numeric against a pin's columns. Each entry keeps the node it is
     about (an id is reused only once its node is gone)."""
 
-    __slots__ = ("answers", "named", "retyping", "roots")
+    __slots__ = ("answers", "columns", "named", "retyping", "roots")
 
     def __init__(self) -> None:
         self.answers: dict[int, tuple[exp.Expr, bool]] = {}
         self.roots: dict[int, tuple[exp.Expr, exp.Expr]] = {}  # by node: (node, root)
         self.named: dict[int, dict[str, list[exp.Expr]]] = {}  # by root (kept in `roots`)
         self.retyping: dict[tuple[int, str, type, frozenset[str]], list[exp.Expr]] = {}
+        # a VALUES list's column: the ids of its rows whose item may type it numeric
+        self.columns: dict[tuple[int, int], tuple[exp.Expr, set[int]]] = {}
 
 
 class Analysis:
