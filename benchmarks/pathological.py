@@ -167,6 +167,17 @@ def values_of_the_parameter(n: int) -> str:
     )
 
 
+def divisions_in_an_outer_join(n: int) -> str:
+    """Divisions ANDed in a LEFT JOIN's ON: where each runs (the Locator shared nothing under
+    a join), whether the pin is a plain equality and whether each is a join filter walked up
+    the chain of ANDs for each (s41)."""
+    divisions = " AND ".join(f"10 / a.id > {i}" for i in range(n))
+    return (
+        "SELECT p.id FROM patients p LEFT JOIN appointments a ON a.tenant_id = p.tenant_id "
+        f"AND {divisions} WHERE p.tenant_id = $1"
+    )
+
+
 def in_list(n: int) -> str:
     items = ", ".join(str(i) for i in range(n))
     return f"SELECT * FROM patients WHERE tenant_id = $1 AND id IN ({items})"
@@ -209,6 +220,7 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
     ),
     ("1 000-branch UNION, a division in each", lambda s: union_of_divisions(int(1000 * s))),
     ("2 000 VALUES rows of the pin's $1", lambda s: values_of_the_parameter(int(2000 * s))),
+    ("2 000 divisions in a LEFT JOIN's ON", lambda s: divisions_in_an_outer_join(int(2000 * s))),
     ("20 000-item IN list", lambda s: in_list(int(20000 * s))),
     ("5 MB INSERT", lambda s: big_insert(5 * s)),
     ("5 MB INSERT, every row different", lambda s: big_insert_distinct(5 * s)),

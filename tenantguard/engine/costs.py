@@ -293,12 +293,12 @@ def pin_cost(source: Source, analysis: Analysis | None = None) -> float:
         # equivalence class: plain `=` all along, the root comparing the bare column (not
         # BETWEEN, `IS TRUE`, `tenant_id::text = $1`, IS NOT DISTINCT FROM: round 22)
         link = fact.value is None
-        if (link or chained) and not _equivalence(fact.conjunct, link=link):
+        kept = analysis.parameters if analysis is not None else None
+        if (link or chained) and not _equivalence(fact.conjunct, link=link, kept=kept):
             return UNBOUNDED
         if fact.value is not None:
             # a chain of plain `=` puts the pin's own comparison into each scan it reaches (an
             # equivalence class): what the root costs, not the links (round 22)
-            kept = analysis.parameters if analysis is not None else None
             root = _root_cost(fact.conjunct, kept)
             return root if chained else total + root
         total += _cost(fact.conjunct, upper=True)
@@ -631,7 +631,24 @@ def _use_retypes(
     return False
 
 
-def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
+def _equivalence(
+    conjunct: exp.Expression, *, link: bool, kept: ParameterUses | None = None
+) -> bool:
+    """`_equivalence_of`, kept in `kept` (the statement's) when given: asked again for each
+    failing expression, it walks up from the pin through the ANDs above it (2 000 conditions
+    ANDed in one ON, s41); it reads only the conjunct and the tree."""
+    if kept is None:
+        return _equivalence_of(conjunct, link=link)
+    known = kept.equivalences.get((id(conjunct), link))
+    if known is None or known[0] is not conjunct:
+        answer = _equivalence_of(conjunct, link=link, kept=kept)
+        known = kept.equivalences[(id(conjunct), link)] = (conjunct, answer)
+    return known[1]
+
+
+def _equivalence_of(
+    conjunct: exp.Expression, *, link: bool, kept: ParameterUses | None = None
+) -> bool:
     """A plain `=` PostgreSQL makes an equivalence class of: between two columns (a link of
     a chain, or a join's USING but a FULL one's), or with a bare column on one side (its root;
     `x IN (a)`, parsed as `x = a`, and a row comparison of bare columns, parsed as one `=` per
@@ -663,7 +680,7 @@ def _equivalence(conjunct: exp.Expression, *, link: bool) -> bool:
         for s in pairs[0]
     ):
         return False  # `t.tenant_id = $1::numeric`, `= 7.0`: the column is cast (h33m, h37A)
-    if _retyped_parameter(conjunct):
+    if _retyped_parameter(conjunct, kept):
         return False  # `$1` typed numeric by another use: the column is cast too (h37A)
     bare = [_bare(s) for s in pairs[0]]
     return all(bare) if link else any(bare)

@@ -128,7 +128,9 @@ def join_filter_after_the_scan(
         return False  # no entries below: the walk up is not needed
     join = locate.join_of(conjunct) if locate is not None else conjunct.find_ancestor(exp.Join)
     on = join.args.get("on") if join is not None else None
-    if join is None or on is None or not is_within(conjunct, on):
+    if join is None or on is None:
+        return False
+    if not (locate.within(conjunct, on) if locate is not None else is_within(conjunct, on)):
         return False
     entries = [(nullable, preserved) for j, nullable, preserved in block.outer_joins if j is join]
     if (
@@ -139,10 +141,27 @@ def join_filter_after_the_scan(
         or not _pinned_here(source, set())
     ):
         return False
+    if locate is None:
+        return _kept_outer(analysis, block, entries, on)
+    key = (id(block), id(join))  # (what follows reads only the block and the join)
+    if key not in locate.outer:
+        locate.outer[key] = _kept_outer(analysis, block, entries, on, locate)
+    return locate.outer[key]
+
+
+def _kept_outer(
+    analysis: Analysis,
+    block: Block,
+    entries: list[tuple[Span, Span]],
+    on: exp.Expression,
+    locate: Locator | None = None,
+) -> bool:
+    """`join_filter_after_the_scan`'s last test: no condition of the block outside the join's
+    ON reads its nullable side (`entries`), nor anything else does."""
     nullable = [s for n, _ in entries for s in n]
     for items, _, _, seen in block.filters:
         for item in items:
-            if is_within(item, on):
+            if locate.within(item, on) if locate is not None else is_within(item, on):
                 continue
             for column in item.find_all(exp.Column):
                 if analysis.resolve(block, column, seen) in nullable:
@@ -671,6 +690,12 @@ class Locator:
         self.after: dict[tuple[int, int], tuple[dict[int, bool], dict[int, bool]]] = {}
         self.lines: dict[int, set[int]] = {}  # `ancestors`, by node
         self.joins: dict[int, exp.Join | None] = {}  # `join_of`, by node
+        # `_under_join`: the placement by join and its child, the conjunct by node below one
+        self.joined: dict[tuple[int, int], tuple[Block | None, str, Span | None]] = {}
+        self.under: dict[int, exp.Expr | None] = {}
+        self.hung: dict[int, tuple[exp.Join, exp.Expr]] = {}  # by node: its join and child
+        self.subtrees: dict[int, set[int]] = {}  # `within`, by ancestor
+        self.outer: dict[tuple[int, int], bool] = {}  # `_kept_outer`, by block and join
 
     def __call__(
         self, node: exp.Expression
@@ -679,7 +704,12 @@ class Locator:
         path: list[exp.Expr] = []
         current: exp.Expr | None = node
         while current is not None and id(current) not in self.memo and id(current) not in blocks:
-            if isinstance(current, exp.Join):  # a join's ON changes the position: no sharing
+            hung = self.hung.get(id(current))
+            if hung is not None:  # under a join, walked before
+                return self._under_join(node, path, *hung, current)
+            if isinstance(current, exp.Join):  # a join's ON changes the position
+                if path:
+                    return self._under_join(node, path, current, path[-1], None)
                 block, position, visible = _placement(self.analysis, node)
                 conjunct = _conjunct_of(block, node) if block is not None else None
                 return block, position, visible, conjunct, node
@@ -728,6 +758,14 @@ class Locator:
                 found.add(id(current))
                 current = current.parent
         return found
+
+    def within(self, node: exp.Expr, ancestor: exp.Expr) -> bool:
+        """`is_within(node, ancestor)`, by the ids of `ancestor`'s subtree, read once per
+        ancestor for the statement (each of 2 000 conditions of one ON walked up to it, s41)."""
+        inside = self.subtrees.get(id(ancestor))
+        if inside is None:
+            inside = self.subtrees[id(ancestor)] = {id(n) for n in ancestor.walk()}
+        return id(node) in inside
 
     def join_of(self, node: exp.Expr) -> exp.Join | None:
         """`node.find_ancestor(exp.Join)`, each step up taken once for the statement (a node's
@@ -794,6 +832,38 @@ class Locator:
                 if s.block is block and carries_tenant_rows(s)
             ]
         return found
+
+    def _under_join(
+        self,
+        node: exp.Expression,
+        path: list[exp.Expr],
+        join: exp.Join,
+        child: exp.Expr,
+        stop: exp.Expr | None,
+    ) -> tuple[Block | None, str, Span | None, exp.Expr | None, exp.Expr]:
+        """`__call__` for a node under `join`, through its child `child` (`path`: the nodes
+        walked up from it, none a block, to the join's child or to `stop`, one walked before):
+        `_placement` and `_conjunct_of`, each step taken once for the statement (each of 2 000
+        conditions ANDed in one ON walked up the chain of ANDs above it, s41). Same answers by
+        construction: `_placement`'s walk up reads only the join's child it comes through and
+        what lies above the join; `_conjunct_of`'s answer is a node's own when it is a
+        top-level condition, else its parent's."""
+        key = (id(join), id(child))
+        place = self.joined.get(key)
+        if place is None:
+            place = self.joined[key] = _placement(self.analysis, node)
+        block, position, visible = place
+        for step in path:
+            self.hung[id(step)] = (join, child)
+        if block is None:
+            return block, position, visible, None, node
+        tops = self._tops(block)
+        conjunct = self.under[id(stop)] if stop is not None else _conjunct_of(block, join)
+        for step in reversed(path):  # from the join down: the innermost top-level condition
+            if id(step) in tops:
+                conjunct = step
+            self.under[id(step)] = conjunct
+        return block, position, visible, conjunct, node
 
     def _tops(self, block: Block) -> set[int]:
         found = self.tops.get(id(block))

@@ -79,7 +79,7 @@ class ParameterUses:
     name that may type it numeric against a pin's columns. Each entry keeps the node it is
     about (an id is reused only once its node is gone)."""
 
-    __slots__ = ("answers", "columns", "named", "retyping", "roots")
+    __slots__ = ("answers", "columns", "equivalences", "named", "retyping", "roots")
 
     def __init__(self) -> None:
         self.answers: dict[int, tuple[exp.Expr, bool]] = {}
@@ -88,6 +88,7 @@ class ParameterUses:
         self.retyping: dict[tuple[int, str, type, frozenset[str]], list[exp.Expr]] = {}
         # a VALUES list's column: the ids of its rows whose item may type it numeric
         self.columns: dict[tuple[int, int], tuple[exp.Expr, set[int]]] = {}
+        self.equivalences: dict[tuple[int, bool], tuple[exp.Expr, bool]] = {}  # costs._equivalence
 
 
 class Analysis:
