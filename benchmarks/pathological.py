@@ -178,6 +178,23 @@ def divisions_in_an_outer_join(n: int) -> str:
     )
 
 
+def joins_with_a_division(n: int) -> str:
+    """Joins each with a division in its ON: each join's top-level condition was found by
+    gathering all the block's conditions again (s41)."""
+    joins = " ".join(
+        f"JOIN appointments a{i} ON a{i}.tenant_id = p.tenant_id AND 10 / a{i}.id > 0"
+        for i in range(n)
+    )
+    return f"SELECT p.id FROM patients p {joins} WHERE p.tenant_id = $1"
+
+
+def pins_and_divisions(n: int) -> str:
+    """One source pinned again and again, a division after each pin: whether a condition is
+    one of the source's pins read all its pins, for each (s41)."""
+    parts = " AND ".join(f"tenant_id = ${i % 50 + 1} AND 10 / id > {i}" for i in range(n))
+    return f"SELECT id FROM patients WHERE {parts}"
+
+
 def in_list(n: int) -> str:
     items = ", ".join(str(i) for i in range(n))
     return f"SELECT * FROM patients WHERE tenant_id = $1 AND id IN ({items})"
@@ -221,6 +238,8 @@ SHAPES: list[tuple[str, Callable[[float], str]]] = [
     ("1 000-branch UNION, a division in each", lambda s: union_of_divisions(int(1000 * s))),
     ("2 000 VALUES rows of the pin's $1", lambda s: values_of_the_parameter(int(2000 * s))),
     ("2 000 divisions in a LEFT JOIN's ON", lambda s: divisions_in_an_outer_join(int(2000 * s))),
+    ("1 000 joins, a division in each ON", lambda s: joins_with_a_division(int(1000 * s))),
+    ("4 000 pins, a division after each", lambda s: pins_and_divisions(int(4000 * s))),
     ("20 000-item IN list", lambda s: in_list(int(20000 * s))),
     ("5 MB INSERT", lambda s: big_insert(5 * s)),
     ("5 MB INSERT, every row different", lambda s: big_insert_distinct(5 * s)),

@@ -49,11 +49,23 @@ def pinned_readers(
     parts: list[exp.Expression],
     visible: Span | None,
     conjunct: exp.Expr,
+    locate: Locator | None = None,
 ) -> list[Source]:
     """Of the block's sources a condition's `parts` read, those pinned (unpinned: TG001's),
     not by this very condition; not a MATERIALIZED CTE pinned inside, whose rows are pinned
     before any reader's condition runs (helper 120: the shape this rule's help recommends was
-    reported)."""
+    reported). (`locate`: the statement's Locator, which keeps each source's pinning
+    conditions: a source pinned 2 000 times read all its facts for each condition, s41.)"""
+    if locate is not None:
+        return [
+            s
+            for s in sources_of(analysis, block, parts, visible)
+            if s.block is block
+            and carries_tenant_rows(s)
+            and (s.pinned or pinned_inside(s))
+            and id(conjunct) not in locate.pinning(s)
+            and not _materialized_and_pinned_inside(s)
+        ]
     return [
         s
         for s in sources_of(analysis, block, parts, visible)
@@ -263,7 +275,7 @@ def run_before_the_pin(
             source, key = correlated
             candidates = [source]
         else:
-            reading = pinned_readers(analysis, block, parts, visible, conjunct)
+            reading = pinned_readers(analysis, block, parts, visible, conjunct, locate)
             cost = _cost(conjunct, upper=False, policy=ctx.policy, within=node)  # type: ignore[arg-type]
             # each source the condition may run before the pin of (the first that a row's
             # value decides it on: a column of a subquery in it may name another source too)
@@ -695,6 +707,7 @@ class Locator:
         self.under: dict[int, exp.Expr | None] = {}
         self.hung: dict[int, tuple[exp.Join, exp.Expr]] = {}  # by node: its join and child
         self.subtrees: dict[int, set[int]] = {}  # `within`, by ancestor
+        self.facts: dict[int, set[int]] = {}  # `pinning`, by source
         self.outer: dict[tuple[int, int], bool] = {}  # `_kept_outer`, by block and join
 
     def __call__(
@@ -711,7 +724,9 @@ class Locator:
                 if path:
                     return self._under_join(node, path, current, path[-1], None)
                 block, position, visible = _placement(self.analysis, node)
-                conjunct = _conjunct_of(block, node) if block is not None else None
+                conjunct = (
+                    _conjunct_in(self._tops(block), block, node) if block is not None else None
+                )
                 return block, position, visible, conjunct, node
             path.append(current)
             current = current.parent
@@ -757,6 +772,14 @@ class Locator:
             while current is not None:
                 found.add(id(current))
                 current = current.parent
+        return found
+
+    def pinning(self, source: Source) -> set[int]:
+        """The ids of the conditions of `source`'s facts (`pinned_readers`), read once per
+        source for the statement."""
+        found = self.facts.get(id(source))
+        if found is None:
+            found = self.facts[id(source)] = {id(f.conjunct) for f in source.facts}
         return found
 
     def within(self, node: exp.Expr, ancestor: exp.Expr) -> bool:
@@ -858,7 +881,7 @@ class Locator:
         if block is None:
             return block, position, visible, None, node
         tops = self._tops(block)
-        conjunct = self.under[id(stop)] if stop is not None else _conjunct_of(block, join)
+        conjunct = self.under[id(stop)] if stop is not None else _conjunct_in(tops, block, join)
         for step in reversed(path):  # from the join down: the innermost top-level condition
             if id(step) in tops:
                 conjunct = step
@@ -1001,7 +1024,11 @@ def read_as(reader: Source, position: int) -> str:
 
 def _conjunct_of(block: Block, node: exp.Expression) -> exp.Expr | None:
     """The top-level condition of `block`'s filters that holds `node`."""
-    tops = {id(c) for items, _, _, _ in block.filters for c in items}
+    return _conjunct_in({id(c) for items, _, _, _ in block.filters for c in items}, block, node)
+
+
+def _conjunct_in(tops: set[int], block: Block, node: exp.Expression) -> exp.Expr | None:
+    """`_conjunct_of`, the ids of the block's top-level conditions given (`Locator._tops`)."""
     current: exp.Expr | None = node
     while current is not None and current is not block.node:
         if id(current) in tops:

@@ -578,7 +578,7 @@ def _errors_before_the_pin(
             continue
         if conjunct is None or id(conjunct) in reported:
             continue
-        reading = pinned_readers(analysis, block, parts, visible, conjunct)
+        reading = pinned_readers(analysis, block, parts, visible, conjunct, locate)
         reading = [
             s
             for s in reading
