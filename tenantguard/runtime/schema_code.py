@@ -1307,7 +1307,10 @@ SELECT c.relname::text,
             WHEN coalesce(b.typname, t.typname) IN ('int2', 'int4', 'int8') THEN 'integer'
             WHEN coalesce(b.typname, t.typname) = 'numeric'
                  AND greatest(a.atttypmod, t.typtypmod) >= 4
-            THEN 'scale:' || ((((greatest(a.atttypmod, t.typtypmod) - 4) & 2047) # 1024) - 1024)
+            -- (pg_catalog.concat: a schema's `||` (integer, integer) would be chosen for an
+            -- unknown literal and an integer, h33l's stash)
+            THEN pg_catalog.concat('scale:',
+                 (((greatest(a.atttypmod, t.typtypmod) - 4) & 2047) # 1024) - 1024)
        END
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
