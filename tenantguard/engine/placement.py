@@ -875,7 +875,8 @@ class Locator:
         place = self.joined.get(key)
         if place is None:
             place = self.joined[key] = _placement(self.analysis, node)
-        block, position, visible = place
+        block: Block | None = place[0]  # (typed apart: mypyc infers None from the unpacking)
+        position, visible = place[1], place[2]
         for step in path:
             self.hung[id(step)] = (join, child)
         if block is None:
