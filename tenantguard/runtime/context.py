@@ -62,6 +62,9 @@ class Scope:
     # block has not ended: the hot path compares values with it (`checkable`)
     keyed: bool = field(init=False, compare=False)
     checkable: bool = field(init=False, compare=False)
+    # a str tenant a column may store as another one ('abc ', '1.4': `values.odd_tenant_text`),
+    # left to the full check (`Guard.check`, `values.stored_as_another`)
+    odd: bool = field(init=False, compare=False)
     # the block that set this scope has exited: the scope lives on only in contexts copied while
     # it was open (a task started in the block, a `call_soon` callback, `copy_context()`), which
     # are no request's any more — a worker task a request started lazily serves later requests
@@ -77,9 +80,9 @@ class Scope:
     def __post_init__(self) -> None:
         keyed = self.key is not None and self.unscoped_reason is None and self.owner is None
         object.__setattr__(self, "keyed", keyed)
-        # a str tenant a column may store as another one ('abc ', '1.4') is left to the full
-        # check (`Guard.check`, `values.stored_as_another`)
-        object.__setattr__(self, "checkable", keyed and not odd_tenant_text(self.value))
+        odd = odd_tenant_text(self.value)
+        object.__setattr__(self, "odd", odd)
+        object.__setattr__(self, "checkable", keyed and not odd)
         frozen = _canonical_uuid(self.key)
         object.__setattr__(self, "frozen_key", frozen)
         number = None if frozen is None else int.from_bytes(frozen.bytes, "big")
