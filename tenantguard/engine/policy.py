@@ -334,6 +334,7 @@ class Policy:
         "checked_foreign_keys",
         "collated_tables",
         "composite_key_firsts",
+        "composite_key_names",
         "composite_key_pairs",
         "composite_keys",
         "composite_keys_by_first",
@@ -490,6 +491,8 @@ class Policy:
     composite_keys: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]
     # every (column, referenced column) of those keys, both ways round
     composite_key_pairs: frozenset[tuple[str, str]]
+    # every column name of those pairs (a compared column of another name stands on no key)
+    composite_key_names: frozenset[str]
     composite_keys_by_first: Mapping[tuple[str, str, str], tuple[tuple[int, str, KeyPairs], ...]]
     composite_key_firsts: frozenset[tuple[str, str]]
     # domains of the schema a cast to which keeps `=` exact (`CREATE DOMAIN acct_id AS bigint`):
@@ -962,6 +965,7 @@ class Policy:
         init(self, "composite_keys", MappingProxyType(self._composite_keys()))
         pairs = {p for keys in self.composite_keys.values() for _, rest in keys for p in rest}
         init(self, "composite_key_pairs", frozenset(pairs | {(r, c) for c, r in pairs}))
+        init(self, "composite_key_names", frozenset(n for pair in pairs for n in pair))
         # the keys by (referencing table, first column, referenced column): the proof starts
         # from the equalities a statement has, not from every key of every table it reads
         by_first: dict[tuple[str, str, str], list[tuple[int, str, KeyPairs]]] = {}

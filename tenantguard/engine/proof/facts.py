@@ -1575,11 +1575,23 @@ class FactCollector:
         la, lb = identifier_name(one.this), identifier_name(other.this)
         if (la, lb) in wanted:
             return la, lb
-        renamed = []
+        # only a column named by a derived table's or CTE's qualifier may be renamed; one
+        # that is not keeps its name, which must then stand in a pair (most do not: done
+        # before following the other side through its body)
+        names = self.policy.composite_key_names
+        passed: list[bool] = []
         for side, name in ((one, la), (other, lb)):
             qualifier = side.args.get("table")
             source = block.sources.get(identifier_name(qualifier)) if qualifier else None
-            if source is not None and source.kind in (SourceKind.DERIVED, SourceKind.CTE):
+            through = source is not None and source.kind in (SourceKind.DERIVED, SourceKind.CTE)
+            if not through and name not in names:
+                return None
+            passed.append(through)
+        if not passed[0] and not passed[1]:
+            return None  # both as written: not a pair (above)
+        renamed = []
+        for side, name, through in ((one, la, passed[0]), (other, lb, passed[1])):
+            if through:
                 keyed = self._key_row(block, side, visible, returning=True)
                 name = keyed[1] if keyed is not None else name
             renamed.append(name)
