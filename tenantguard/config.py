@@ -769,6 +769,7 @@ def _build_policy(
         if schema is not None:  # a parent the tenant tables inherit from returns their rows
             tables |= {sql_name(t) for t in _inherited(schema, column, tables)}
             tables |= {sql_name(t) for t in _held(schema, column, tables)}
+            tables |= {sql_name(t) for t in _renamed(schema, column, tables)}
         if warnings is not None and schema is not None and root is not None:
             warnings.extend(_registry_references(schema, column, root, tables, settings))
         if root is not None and normalize_name(root_key) == column:
@@ -814,6 +815,7 @@ def _build_policy(
                     **_loose_tables(schema, column, tables),
                     **_inherited(schema, column, tables),
                     **_held(schema, column, tables),
+                    **_renamed(schema, column, tables),
                 }
                 if schema
                 else None
@@ -1468,6 +1470,22 @@ def _held(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:
         table: f"{HELD_ROWS} (of a row type with {column}): a read hands out those rows of "
         f"every tenant, and it has no {column} to pin"
         for table in schema.holding(column)
+    }
+
+
+def _renamed(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str]:
+    """Tables with no tenant column whose foreign key takes a column of theirs to a tenant
+    table's tenant column (`FOREIGN KEY (block_org, room_id) REFERENCES rooms (org_key, id)`):
+    their rows are tenant rows, told by a column the proof does not read as the tenant's, so
+    no read or write of them is pinned (round 42, h42A: `SELECT * FROM room_blocks` returned
+    the other org's block)."""
+    from tenantguard.engine.policy import RENAMED_TENANT, normalize_name
+
+    tenant = {normalize_name(t) for t in tables} | set(schema.tables_with(column))
+    return {
+        table: f"{RENAMED_TENANT} ({table}.{other} references {column}): its rows are tenant "
+        f"rows, and it has no {column} to pin"
+        for table, other in schema.renaming_tenant(tenant, column).items()
     }
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "HELD_ROWS",
     "INHERITED_ROWS",
     "LOOSE_COLUMN",
+    "RENAMED_TENANT",
     "ForeignKey",
     "FunctionPins",
     "Policy",
@@ -43,6 +44,9 @@ INHERITED_ROWS = "it has no tenant column and tenant tables inherit from it"
 # why a table with no tenant column is in `unpinnable`: a column of it holds rows of a row type
 # that has the tenant column (`history.old cards`): reading it hands out every tenant's rows
 HELD_ROWS = "it has no tenant column and a column of it holds tenant rows"
+# why a table with no tenant column is in `unpinnable`: a foreign key of it takes one of its
+# columns to a tenant table's tenant column: that column is the tenant column under another name
+RENAMED_TENANT = "it has no tenant column but a foreign key takes a column of it to one"
 
 
 # a composite key's (column, referenced column) pairs besides the tenant column's

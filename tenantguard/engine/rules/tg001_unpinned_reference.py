@@ -461,7 +461,13 @@ from sqlglot import exp
 
 from tenantguard.engine.context import Context, RuleInfo
 from tenantguard.engine.findings import Finding, Severity
-from tenantguard.engine.policy import HELD_ROWS, INHERITED_ROWS, LOOSE_COLUMN, sql_name
+from tenantguard.engine.policy import (
+    HELD_ROWS,
+    INHERITED_ROWS,
+    LOOSE_COLUMN,
+    RENAMED_TENANT,
+    sql_name,
+)
 from tenantguard.engine.proof import Role, Source
 
 RULE = RuleInfo("TG001", "unpinned-tenant-reference", Severity.ERROR)
@@ -484,6 +490,11 @@ def where_to_pin(source: Source, column: str) -> str:
         return (
             f"add the column {sql_name(column)} to {source.table} (the tenant of the rows it "
             "holds) and pin it, or keep those rows in the tenant table itself"
+        )
+    if source.unpinnable is not None and source.unpinnable.startswith(RENAMED_TENANT):
+        return (
+            f"rename the column of {source.table} that references {sql_name(column)} to "
+            f"{sql_name(column)} (in a patch), then pin it"
         )
     if source.unpinnable is not None and source.unpinnable.startswith(INHERITED_ROWS):
         return (

@@ -335,6 +335,24 @@ class _State:
             if column not in columns and (heirs := self._descendants(table) & wanted)
         }
 
+    def renaming_tenant(self, tables: Iterable[str], column: str) -> dict[str, str]:
+        """Tables without `column` with a foreign key that takes a column of theirs to the
+        tenant column of one of `tables` (`FOREIGN KEY (block_org, room_id) REFERENCES rooms
+        (org_key, id)`): that column is the tenant column under another name, so their rows
+        are tenant rows (round 42, h42A). Which of their columns, for each."""
+        wanted = set(tables)
+        found: dict[str, str] = {}
+        for table, keys in self.foreign_keys.items():
+            if column in self.columns.get(table, ()) or table not in self.columns:
+                continue
+            for key in keys:
+                if key.ref_table not in wanted:
+                    continue
+                ref = tuple(key.ref_columns or self._primary_key(key.ref_table))
+                if column in ref and len(ref) == len(key.columns):
+                    found.setdefault(table, key.columns[ref.index(column)])
+        return found
+
     def tenant_root(self, column: str) -> tuple[str, str] | None:
         """The tenant registry: the one (table, key column) every foreign key on the tenant
         column alone references; None when there is none or more than one."""
