@@ -943,9 +943,19 @@ class Model:
         """`ROWS FROM (f(), g())`: the functions' rows zipped by position. A pin on one
         function's column filters the zipped rows, not the other functions' own: one that
         hands out tenant rows cannot be proven here."""
+        items = node.args.get("rows_from") or []
+        if (
+            len(items) == 1
+            and isinstance(items[0], exp.Table)
+            and isinstance(items[0].this, exp.Anonymous)
+            and not items[0].args.get("alias")
+        ):
+            # `ROWS FROM (f(…))` of one function is `f(…)`: one range table entry, inlined
+            # (and numbered WITH ORDINALITY) alike (round 42, h42A)
+            return self._function_source(block, node, items[0].this, role)
         names = []
         calls = []
-        for item in node.args.get("rows_from") or []:
+        for item in items:
             call = item.this if isinstance(item, exp.Table) else item
             if isinstance(call, exp.Anonymous):
                 self.handled.add(id(call))

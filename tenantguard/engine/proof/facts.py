@@ -364,6 +364,8 @@ def values_column_pin(
     name = identifier_name(side.this)
     if source.kind is SourceKind.DERIVED or source.kind is SourceKind.CTE:
         return _constant_column(model, source, name)
+    if source.kind is SourceKind.OTHER and type(source.node) is exp.Unnest:
+        return _unnest_column(model, source, name, output)
     if source.kind is not SourceKind.VALUES or source.rows is None:
         return None
     columns = source.column_names
@@ -381,6 +383,31 @@ def values_column_pin(
         for row in source.rows.expressions
     }
     return values.pop() if len(values) == 1 else None
+
+
+def _unnest_column(model: Model, source: Source, name: str, output: bool) -> PinValue | None:
+    """A column of `unnest(ARRAY[…], ARRAY[…]) AS k(o, i)` whose array lists the same pinning
+    value in every element: `k.o` is that value in each row (round 42, h42A). The shorter
+    arrays are padded with NULL, which equals nothing; projected or written (`output`), a
+    NULL would make a row of no tenant, so then every array must be as long as that one."""
+    columns = source.column_names
+    node = source.node
+    if columns is None or name not in columns:
+        return None
+    position = columns.index(name)
+    arrays = node.expressions
+    if position >= len(arrays):
+        return None  # WITH ORDINALITY's number
+    array = arrays[position]
+    if type(array) is not exp.Array or not array.expressions:
+        return None
+    if output and any(
+        type(a) is not exp.Array or len(a.expressions) != len(array.expressions) for a in arrays
+    ):
+        return None
+    values = {model.pin_value(item) for item in array.expressions}
+    found = values.pop() if len(values) == 1 else None
+    return found
 
 
 def _constant_column(model: Model, source: Source, name: str) -> PinValue | None:
@@ -625,9 +652,13 @@ class FactCollector:
         self._tenant_counts: dict[str, int] | None = None  # tenant table -> times named
 
     def collect(self) -> None:
-        # a VALUES list, or a derived table or CTE (a column of one value: round 15)
+        # a VALUES list, or a derived table or CTE (a column of one value: round 15), or an
+        # unnest of arrays (a column of one value in every element: round 42)
         self.has_values = any(
-            s.kind is SourceKind.VALUES or s.kind is SourceKind.DERIVED or s.kind is SourceKind.CTE
+            s.kind is SourceKind.VALUES
+            or s.kind is SourceKind.DERIVED
+            or s.kind is SourceKind.CTE
+            or (s.kind is SourceKind.OTHER and type(s.node) is exp.Unnest)
             for block in self.model.blocks
             for s in block.every_source
         )
@@ -2109,6 +2140,9 @@ class FactCollector:
         `a` is not pinned."""
         pins = self.policy.pinning_functions[source.table or ""]
         call: exp.Expression | None = source.node
+        rows_from = source.node.args.get("rows_from")
+        if rows_from and len(rows_from) == 1 and isinstance(rows_from[0], exp.Table):
+            call = rows_from[0].this  # `ROWS FROM (f($1))`: the one call (round 42)
         if not isinstance(call, exp.Anonymous):
             inner = source.node.this
             call = inner.this if isinstance(inner, exp.Lateral) else inner

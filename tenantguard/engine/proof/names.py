@@ -430,6 +430,12 @@ class Names:
         CHECK runs on every row) nor to another type (`text::uuid` folds case, fails on others'
         rows); a column whose type the schema is not sure of proves nothing."""
         bare, kind = own_type_column_side(node)
+        if kind == "uuid" and type(bare) is not exp.Column:
+            # `org::text::uuid` of a uuid column: its text is the canonical spelling, which the
+            # input of uuid reads back as that very uuid (round 42, h42A)
+            inner = column_side(bare)
+            if type(inner) is exp.Column and inner is not bare:
+                bare = inner
         length: int | None = None
         if kind is None:
             # `org::varchar(40)` of a varchar(40) (or shorter) column: nothing is cut (h36B)
