@@ -37,7 +37,7 @@ async def test_the_corpus_has_no_missed_leak(postgres: ThrowawayPostgres, tmp_pa
     corpus = corpus_of()
     policy = policy_for(tmp_path, corpus.schema, tenant_column="org_key")
     missed = await missed_but_by_design(
-        postgres, corpus, policy, _by_design, dump="H42A_DUMP", cases=300, leaking=100
+        postgres, corpus, policy, _by_design, dump="H42A_DUMP", cases=420, leaking=140
     )
     assert missed == KNOWN_MISSED
 
@@ -46,7 +46,10 @@ KNOWN_MISSED: list[str] = []
 
 
 def _by_design(missed: str) -> bool:
-    return False
+    # `invites (org uuid REFERENCES orgs (id))`: a table that references the tenant registry by
+    # a column of another name is a configuration warning (config._registry_references: name
+    # its column org_key, or list it in global_tables), not a finding, by design
+    return missed.endswith("SELECT * FROM invites")
 
 
 # 1. A table whose tenant column has another name: `room_blocks (block_org uuid, …, FOREIGN KEY
