@@ -1483,8 +1483,8 @@ def _renamed(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str
 
     tenant = {normalize_name(t) for t in tables} | set(schema.tables_with(column))
     return {
-        table: f"{RENAMED_TENANT} ({table}.{other} references {column}): its rows are tenant "
-        f"rows, and it has no {column} to pin"
+        table: f"{RENAMED_TENANT} ({table} ({other}) references {column} by a foreign key): "
+        f"its rows are tenant rows, and it has no {column} to pin"
         for table, other in schema.renaming_tenant(tenant, column).items()
     }
 

@@ -338,20 +338,46 @@ class _State:
     def renaming_tenant(self, tables: Iterable[str], column: str) -> dict[str, str]:
         """Tables without `column` with a foreign key that takes a column of theirs to the
         tenant column of one of `tables` (`FOREIGN KEY (block_org, room_id) REFERENCES rooms
-        (org_key, id)`): that column is the tenant column under another name, so their rows
-        are tenant rows (round 42, h42A). Which of their columns, for each."""
-        wanted = set(tables)
+        (org_key, id)`), or to such a column of another of them (`FOREIGN KEY (note_org,
+        block_id) REFERENCES room_blocks (block_org, id)`): that column is the tenant column
+        under another name, so their rows are tenant rows (round 42, h42A). Which of their
+        columns, for each (several, when a key names the referenced primary key, whose columns'
+        order the sources do not keep)."""
+        tenant_of: dict[str, str | None] = {t: column for t in tables}
         found: dict[str, str] = {}
-        for table, keys in self.foreign_keys.items():
-            if column in self.columns.get(table, ()) or table not in self.columns:
-                continue
-            for key in keys:
-                if key.ref_table not in wanted:
+        grown = True
+        while grown:
+            grown = False
+            for table, keys in self.foreign_keys.items():
+                if table in tenant_of or column in self.columns.get(table, ()):
                     continue
-                ref = tuple(key.ref_columns or self._primary_key(key.ref_table))
-                if column in ref and len(ref) == len(key.columns):
-                    found.setdefault(table, key.columns[ref.index(column)])
+                if table not in self.columns:
+                    continue
+                for key in keys:
+                    tenant = tenant_of.get(key.ref_table)
+                    if tenant is None:
+                        continue
+                    local = self._renamed_by(key, tenant)
+                    if local is not None:
+                        found[table] = local
+                        tenant_of[table] = local if local in key.columns else None
+                        grown = True
+                        break
         return found
+
+    def _renamed_by(self, key: ForeignKeyInfo, tenant: str) -> str | None:
+        """The column of `key` that references the tenant column `tenant` (by position), or
+        the key's columns when it names a primary key of several columns that has it; None
+        when the key does not reach `tenant`."""
+        if key.ref_columns:
+            if tenant in key.ref_columns and len(key.ref_columns) == len(key.columns):
+                return key.columns[key.ref_columns.index(tenant)]
+            return None
+        name = self.primary_keys.get(key.ref_table, f"{key.ref_table}_pkey")
+        primary = self.constraints.get(name) or ()
+        if tenant not in primary or len(primary) != len(key.columns):
+            return None
+        return key.columns[0] if len(key.columns) == 1 else ", ".join(key.columns)
 
     def tenant_root(self, column: str) -> tuple[str, str] | None:
         """The tenant registry: the one (table, key column) every foreign key on the tenant
