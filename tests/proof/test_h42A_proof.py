@@ -60,7 +60,8 @@ def _by_design(missed: str) -> bool:
 # changed). Now a table with no tenant column whose foreign key takes one of its columns to a
 # tenant table's tenant column is a tenant table that nothing pins (TG001: rename the column).
 # So is a table whose key reaches such a column (block_notes -> room_blocks.block_org), or a
-# referenced primary key that has the tenant column (`REFERENCES rooms`). Twins: a table with
+# referenced primary key that has the tenant column (`REFERENCES rooms`), and a child of one
+# (INHERITS). Twins: a table with
 # the tenant column and another such key (moves.target_org), a global table referencing a
 # global one.
 RENAMED_SCHEMA = """
@@ -77,6 +78,7 @@ CREATE TABLE block_notes (note_org uuid NOT NULL, id int NOT NULL, block_id int 
   FOREIGN KEY (note_org, block_id) REFERENCES room_blocks (block_org, id));
 CREATE TABLE room_holds (hold_org uuid NOT NULL, room_id int NOT NULL, reason text NOT NULL,
   FOREIGN KEY (hold_org, room_id) REFERENCES rooms);
+CREATE TABLE room_holds_old (archived date) INHERITS (room_holds);
 CREATE TABLE moves (org_key uuid NOT NULL, id int NOT NULL, target_org uuid NOT NULL, room_id int NOT NULL,
   PRIMARY KEY (org_key, id), FOREIGN KEY (target_org, room_id) REFERENCES rooms (org_key, id));
 CREATE TABLE room_amenities (amenity_id int NOT NULL REFERENCES amenities (id), label text NOT NULL);
@@ -88,6 +90,7 @@ INSERT INTO rooms VALUES ('{MINE}', 1, '101'), ('{THEIRS}', 1, 'P1');
 INSERT INTO room_blocks VALUES ('{MINE}', 1, 1, 'paint'), ('{THEIRS}', 1, 1, 'flood');
 INSERT INTO block_notes VALUES ('{MINE}', 1, 1, 'paint'), ('{THEIRS}', 1, 1, 'flood');
 INSERT INTO room_holds VALUES ('{MINE}', 1, 'paint'), ('{THEIRS}', 1, 'flood');
+INSERT INTO room_holds_old VALUES ('{MINE}', 2, 'old paint', NULL), ('{THEIRS}', 2, 'old flood', NULL);
 INSERT INTO moves VALUES ('{MINE}', 1, '{MINE}', 1);
 INSERT INTO room_amenities VALUES (1, 'fast');
 """
@@ -101,6 +104,8 @@ RENAMED_LEAKS = [
     # primary key (`REFERENCES rooms`: its columns' order is not kept, the key names one)
     "SELECT body AS reason FROM block_notes",
     "SELECT reason FROM room_holds",
+    # and a child of such a table (INHERITS: its foreign keys are not inherited)
+    "SELECT reason FROM room_holds_old",
 ]
 RENAMED_TWINS = [
     "SELECT target_org FROM moves WHERE org_key = $1",
@@ -124,7 +129,8 @@ async def test_a_tenant_column_of_another_name_on_the_server(
                 found = [r["reason"] for r in await conn.fetch(sql, *args)]
                 await tx.rollback()
                 # the other org's block came back (or was changed beside tenant 1's)
-                assert len(found) == 2 and ("flood" in found or found == ["done", "done"]), sql
+                assert len(found) >= 2, sql
+                assert any("flood" in f for f in found) or set(found) == {"done"}, sql
                 assert codes(sql, policy) == ["TG001"], sql
         finally:
             await conn.close()

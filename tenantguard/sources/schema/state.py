@@ -363,6 +363,11 @@ class _State:
                         tenant_of[table] = local if local in key.columns else None
                         grown = True
                         break
+        for table, local in list(found.items()):
+            # its children (INHERITS, partitions) hold its rows, their keys not inherited
+            for child in self._descendants(table):
+                if child not in tenant_of and column not in self.columns.get(child, ()):
+                    found.setdefault(child, local)
         return found
 
     def _renamed_by(self, key: ForeignKeyInfo, tenant: str) -> str | None:
