@@ -1697,10 +1697,21 @@ async def _run_patch_attempts(
     for attempt in range(1, attempts + 1):
         await _clean_session(conn, lock_timeout)
         attempt_started = time.perf_counter()
+        positions: list[_SequencePosition] = []
+        if patch.transactional and (
+            _SETVAL.search(patch.text) or await conn.fetchval(_FUNCTIONS_CALLING_SETVAL)
+        ):
+            with contextlib.suppress(asyncpg.PostgresError):  # (then nothing is put back)
+                positions = await _sequence_positions(conn)
         try:
-            await _run_once(
-                conn, patch, ledger_table, record, options.ddl_lock_timeout, lock_timeout
-            )
+            try:
+                await _run_once(
+                    conn, patch, ledger_table, record, options.ddl_lock_timeout, lock_timeout
+                )
+            except Exception as error:
+                if positions:
+                    await _put_sequences_back(conn, patch, positions, error)
+                raise
         except _RunnerCancelled as cancelled:
             beyond = _ran_beyond_transaction(patch)
             if beyond:
@@ -1806,6 +1817,138 @@ async def _run_patch_attempts(
             (time.perf_counter() - attempt_started) * 1000,
         )
         return
+
+
+# `setval` is not undone by ROLLBACK (`ALTER SEQUENCE … RESTART` is): read where the
+# sequences stand before a transactional patch that calls it, and put back those a failed
+# attempt moved back (round 42, helper h42P: a "start the demo data over" patch — DELETE,
+# setval(…, 1, false), INSERT — failed at its last statement, "rolled back", and the
+# application's next INSERT was a duplicate key of the rows still there)
+_SETVAL = lazy_pattern(r"\bsetval\b", re.IGNORECASE)
+
+# a function or trigger of an earlier patch may call it, where the patch's text does not say so
+_FUNCTIONS_CALLING_SETVAL = """
+-- tenantguard: ignore[TG006] -- the runner's own session: the catalog of functions
+SELECT EXISTS (SELECT FROM pg_catalog.pg_proc p
+               WHERE p.pronamespace OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.regnamespace
+                 AND p.prolang OPERATOR(pg_catalog.>) 13  -- not internal or C: a symbol
+                 AND p.prosrc OPERATOR(pg_catalog.~~*) '%setval%')
+"""
+
+_SEQUENCES = """
+-- tenantguard: ignore[TG006] -- the runner's own session: the sequences it may read
+SELECT c.oid::pg_catalog.regclass::pg_catalog.text AS name,
+       pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
+           OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) AS qualified
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+WHERE c.relkind OPERATOR(pg_catalog.=) 'S' AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)
+  AND CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S'
+           THEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT') ELSE false END
+ORDER BY 1
+"""
+
+
+@dataclass(frozen=True)
+class _SequencePosition:
+    name: str  # as regclass prints it on the runner's path
+    qualified: str
+    last_value: int
+    is_called: bool
+    increment: int
+
+    @property
+    def next_value(self) -> int:
+        return self.last_value + self.increment if self.is_called else self.last_value
+
+    def behind(self, before: _SequencePosition) -> bool:
+        """It would hand out a number again that it handed out before."""
+        if self.increment > 0:
+            return self.next_value < before.next_value
+        return self.next_value > before.next_value
+
+
+async def _sequence_positions(
+    conn: asyncpg.Connection, only: Collection[str] | None = None
+) -> list[_SequencePosition]:
+    names = [
+        (row["name"], row["qualified"])
+        for row in await conn.fetch(_SEQUENCES)
+        if only is None or row["qualified"] in only
+    ]
+    if not names:
+        return []
+    reads = " UNION ALL ".join(
+        f"(SELECT {index}, s.last_value, s.is_called, q.seqincrement FROM {qualified} s, "
+        f"pg_catalog.pg_sequence q WHERE q.seqrelid OPERATOR(pg_catalog.=) "
+        f"'{qualified.replace(chr(39), chr(39) * 2)}'::pg_catalog.regclass)"
+        for index, (_name, qualified) in enumerate(names)
+    )
+    try:
+        rows = await conn.fetch(reads)
+    except asyncpg.PostgresError:  # one dropped since (another session): read one by one
+        rows = []
+        for index, (_name, qualified) in enumerate(names):
+            with contextlib.suppress(asyncpg.PostgresError):
+                rows += await conn.fetch(
+                    f"SELECT {index}, s.last_value, s.is_called, q.seqincrement "
+                    f"FROM {qualified} s, pg_catalog.pg_sequence q WHERE q.seqrelid "
+                    f"OPERATOR(pg_catalog.=) '{qualified.replace(chr(39), chr(39) * 2)}'"
+                    "::pg_catalog.regclass"
+                )
+    return [
+        _SequencePosition(names[row[0]][0], names[row[0]][1], row[1], row[2], row[3])
+        for row in rows
+    ]
+
+
+async def _put_sequences_back(
+    conn: asyncpg.Connection,
+    patch: PatchFile,
+    before: list[_SequencePosition],
+    error: Exception,
+) -> None:
+    """Puts back, after a failed attempt of a transactional patch, the sequences it moved back
+    with setval, and says so: in the error's message, or logged when the patch is retried. A
+    sequence moved ahead (a gap, never a duplicate) is left: the application may have taken
+    numbers above it since."""
+    if conn.is_closed() or conn.is_in_transaction():
+        return  # the connection went: what the patch did to them cannot be read now
+    said: list[str] = []
+    try:
+        now = {
+            p.qualified: p for p in await _sequence_positions(conn, [b.qualified for b in before])
+        }
+        for old in before:
+            new = now.get(old.qualified)
+            if new is None or not new.behind(old):
+                continue
+            try:
+                await conn.execute(
+                    "SELECT pg_catalog.setval($1::pg_catalog.regclass, $2, $3)",
+                    old.qualified,
+                    old.last_value,
+                    old.is_called,
+                )
+                said.append(
+                    f"sequence {old.name} was put back (next value {old.next_value}; the "
+                    f"patch's setval had moved it back to {new.next_value})"
+                )
+            except asyncpg.PostgresError as failed:
+                said.append(
+                    f"sequence {old.name} stays moved back to next value {new.next_value} "
+                    f"(it gave {old.next_value} before the patch; putting it back failed: "
+                    f"{failed}): run SELECT setval('{old.qualified}', {old.last_value}, "
+                    f"{str(old.is_called).lower()}) before the application inserts"
+                )
+    except asyncpg.PostgresError as failed:
+        said.append(f"the sequences it may have moved with setval could not be read ({failed})")
+    if not said:
+        return
+    text = "ROLLBACK does not undo setval, which the patch calls: " + "; ".join(said)
+    if isinstance(error, PatchError):
+        error.args = (f"{error.args[0]}\n    {text}", *error.args[1:])
+    else:
+        log.warning("%s: %s", patch.name, text)
 
 
 async def _what_is_left(
