@@ -352,6 +352,11 @@ def _runner_settings(ddl_lock_timeout: float | None) -> str:
     ALL` too: `statements.RUNNER_SETTINGS`)."""
     timeout = _lock_timeout_text(ddl_lock_timeout)
     return (
+        # the patches' text as the runner's parser split it, and `verify`'s scratch databases
+        # and psql's own lexer read it: a database's `standard_conforming_strings = off` made
+        # the server read `'^\s*wa\s*$'` as '^s*was*$' — ' wa ' left unnormalised, exit 0 —
+        # and `'C:\'` as an unterminated string (round 42, helper h42P)
+        "SET standard_conforming_strings = on; "
         # a runner that dies mid-patch must not hold the lock while its backend sleeps on
         "SET client_connection_check_interval = '1s'; "
         # the runner sleeps between attempts at a blocked patch (up to 8 s) and between polls
@@ -2314,11 +2319,17 @@ _MAY_RESET = lazy_pattern(r"\bRESET\b|set_config|\bDEFAULT\b\s*'", re.IGNORECASE
 # a runner setting the session no longer has from the runner's SET (a SET LOCAL of the patch's
 # own is 'session' too, and stays); idle_in_transaction_session_timeout is set only when the
 # database's is short, and put back with the others
-_RESTORED = ["client_connection_check_interval", "idle_session_timeout", "lock_timeout"]
+_RESTORED = [
+    "client_connection_check_interval",
+    "idle_session_timeout",
+    "lock_timeout",
+    "standard_conforming_strings",
+]
 _RUNNER_SETTINGS_LOST = """
 SELECT CASE WHEN pg_catalog.current_setting('lock_timeout')::interval OPERATOR(pg_catalog.=) $2::pg_catalog.text::interval
     AND pg_catalog.current_setting('idle_session_timeout')::interval OPERATOR(pg_catalog.=) '0'
     AND pg_catalog.current_setting('client_connection_check_interval')::interval OPERATOR(pg_catalog.=) '1s'
+    AND pg_catalog.current_setting('standard_conforming_strings') OPERATOR(pg_catalog.=) 'on'
   THEN false  -- (the runner's, as it set them: no read of pg_settings, ~6x dearer)
   -- another lock_timeout than the one the patch's own statements left: a trigger's or a
   -- function's set_config('lock_timeout', '0', false) is 'session' too (round 36, h36E)

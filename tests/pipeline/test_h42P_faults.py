@@ -9,6 +9,8 @@ code, and whether the application can go on.
    the 3 rows and a sequence giving 1 again — the application's next INSERT failed with
    'duplicate key value violates unique constraint "demo_pkey"', and so on for every retry of
    a lock timeout, in the seconds the runner waits between attempts too.
+2. A database whose `standard_conforming_strings` is off: the server read the patches'
+   backslashes otherwise than the runner's parser and `verify` (below).
 """
 
 from __future__ import annotations
@@ -220,3 +222,83 @@ async def test_a_setval_the_patch_s_text_does_not_name_is_put_back(
     assert "put back" in out, out
     assert await _rows(database) == [(1, "row 1"), (2, "row 2"), (3, "row 3")]
     assert await _application_insert(database) == 4
+
+
+# 2. A database whose `standard_conforming_strings` is off (a legacy application's: `ALTER
+#    DATABASE … SET standard_conforming_strings = off`): the server read the patches' backslashes
+#    as escapes, which the runner's parser, `lint` and `verify`'s scratch databases (on) do not.
+#    `source ~* '^\s*wa\s*$'` became '^s*was*$': ' wa ' was left, exit 0, the patch recorded
+#    (with escape_string_warning off, not even a WARNING); `'C:\'` ran as an unterminated string.
+
+_LEADS = """
+CREATE TABLE IF NOT EXISTS leads (id bigserial PRIMARY KEY, source text NOT NULL);
+INSERT INTO leads (source) SELECT s FROM unnest(ARRAY[' wa ', 'WA', 'web']) s
+WHERE NOT EXISTS (SELECT 1 FROM leads);
+"""
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        pytest.param("", id="plain"),
+        pytest.param("RESET ALL;\n", id="after-reset-all"),
+        pytest.param("RESET standard_conforming_strings;\n", id="after-its-reset"),
+        pytest.param("DO $$ BEGIN EXECUTE 'RESET ALL'; END $$;\n", id="after-a-do-block-s-reset"),
+    ],
+)
+async def test_a_database_without_standard_strings_reads_the_patch_as_written(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], prefix: str
+) -> None:
+    """The normalisation catches ' wa ' as its regular expression says, on a database whose
+    standard_conforming_strings is off, also after the patch's own RESET."""
+    name = database.rsplit("/", 1)[1].split("?")[0]
+    await fetchval(database, f'ALTER DATABASE "{name}" SET standard_conforming_strings = off')
+    await fetchval(database, f'ALTER DATABASE "{name}" SET escape_string_warning = off')
+    write(tmp_path, "0001_leads.sql", _LEADS)
+    write(
+        tmp_path,
+        "0002_whatsapp.sql",
+        prefix + "UPDATE leads SET source = 'whatsapp_inbound' WHERE source ~* '^\\s*wa\\s*$';\n",
+    )
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 0, out
+    sources = await fetchval(database, "SELECT string_agg(source, '|' ORDER BY id) FROM leads")
+    assert sources == "whatsapp_inbound|whatsapp_inbound|web"
+    assert await ledger_names(database) == ["0001_leads.sql", "0002_whatsapp.sql"]
+
+
+async def test_a_backslash_before_a_quote_ends_the_string_as_the_parser_reads_it(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`'C:\\'` is a string of three characters for the parser that split the patch (and for
+    verify): the server stores that, not a syntax error."""
+    name = database.rsplit("/", 1)[1].split("?")[0]
+    await fetchval(database, f'ALTER DATABASE "{name}" SET standard_conforming_strings = off')
+    write(
+        tmp_path,
+        "0001_paths.sql",
+        "CREATE TABLE IF NOT EXISTS paths (p text PRIMARY KEY);\n"
+        "INSERT INTO paths VALUES ('C:\\') ON CONFLICT DO NOTHING;\n",
+    )
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 0, out
+    assert await fetchval(database, "SELECT string_agg(p, '|') FROM paths") == "C:\\"
+
+
+async def test_a_patch_that_sets_standard_strings_off_itself_keeps_it(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The twin: a patch that says `SET standard_conforming_strings = off` has its later
+    statements read so (its own choice, as psql would run it)."""
+    write(tmp_path, "0001_leads.sql", _LEADS)
+    write(
+        tmp_path,
+        "0002_escape.sql",
+        "SET standard_conforming_strings = off;\n"
+        "INSERT INTO leads (source) VALUES ('tab\\there');\n",
+    )
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 0, out
+    assert (
+        await fetchval(database, "SELECT source FROM leads WHERE source LIKE 'tab%'") == "tab\there"
+    )
