@@ -330,17 +330,29 @@ async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | Non
     await _drop_leftovers(conn)
     path = _CALLERS_PATH.get()
     # (retried: after its RESET ALL, the SET below runs under a database's '1ms', round 35)
-    await _runner_statement(
-        conn,
-        f"{_RESET_SESSION}; "
-        # the runner's own queries (its ledger, its lock, its checks) run without the
-        # database's or role's statement_timeout, which a patch keeps (`_run_once` puts it
-        # back): `ALTER DATABASE … SET statement_timeout = '1ms'` ended every later apply and
-        # status in a bare QueryCanceledError on the ledger's read (round 32, helper h32e)
-        "SET statement_timeout = 0; "
-        + _runner_settings(ddl_lock_timeout)
-        + (f"; {_set_path(path)}" if path is not None else ""),
-    )
+    try:
+        await _runner_statement(
+            conn,
+            f"{_RESET_SESSION}; "
+            # the runner's own queries (its ledger, its lock, its checks) run without the
+            # database's or role's statement_timeout, which a patch keeps (`_run_once` puts it
+            # back): `ALTER DATABASE … SET statement_timeout = '1ms'` ended every later apply
+            # and status in a bare QueryCanceledError on the ledger's read (round 32, h32e)
+            "SET statement_timeout = 0; "
+            + _runner_settings(ddl_lock_timeout)
+            + (f"; {_set_path(path)}" if path is not None else ""),
+        )
+    except asyncpg.InsufficientPrivilegeError as error:
+        if "session_replication_role" not in str(error):
+            raise
+        raise PatchUsageError(
+            "the database's or the runner's role's session_replication_role is replica (`SHOW "
+            "session_replication_role`): no trigger nor foreign key would fire in the patches, "
+            "as they do in `verify`, and this role may not set it back to origin "
+            f"({error}). No patch was run from here. Run the patches as a superuser, or "
+            "`GRANT SET ON PARAMETER session_replication_role TO` the runner's role, or "
+            "`ALTER DATABASE … RESET session_replication_role`"
+        ) from error
 
 
 def _lock_timeout_text(ddl_lock_timeout: float | None) -> str:
@@ -374,7 +386,14 @@ def _runner_settings(ddl_lock_timeout: float | None) -> str:
         "SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '5s', false) "
         "FROM pg_catalog.pg_settings "
         "WHERE name OPERATOR(pg_catalog.=) 'idle_in_transaction_session_timeout' "
-        f"AND setting::int OPERATOR(pg_catalog.>=) 1 AND setting::int OPERATOR(pg_catalog.<) {_IDLE_FLOOR_MS}"
+        f"AND setting::int OPERATOR(pg_catalog.>=) 1 AND setting::int OPERATOR(pg_catalog.<) {_IDLE_FLOOR_MS}; "
+        # triggers and foreign keys fire in the patches as in `verify`'s scratch databases: a
+        # database's `session_replication_role = replica` applied a patch's orphan row and
+        # skipped its backfill through a trigger, exit 0 (round 42, helper h42P). Set only
+        # when it is not origin: a role that is not superuser may not set it at all
+        "SELECT pg_catalog.set_config('session_replication_role', 'origin', false) "
+        "FROM pg_catalog.pg_settings WHERE name OPERATOR(pg_catalog.=) 'session_replication_role' "
+        "AND setting OPERATOR(pg_catalog.<>) 'origin'"
     )
 
 
@@ -2330,10 +2349,16 @@ SELECT CASE WHEN pg_catalog.current_setting('lock_timeout')::interval OPERATOR(p
     AND pg_catalog.current_setting('idle_session_timeout')::interval OPERATOR(pg_catalog.=) '0'
     AND pg_catalog.current_setting('client_connection_check_interval')::interval OPERATOR(pg_catalog.=) '1s'
     AND pg_catalog.current_setting('standard_conforming_strings') OPERATOR(pg_catalog.=) 'on'
+    AND pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'origin'
   THEN false  -- (the runner's, as it set them: no read of pg_settings, ~6x dearer)
   -- another lock_timeout than the one the patch's own statements left: a trigger's or a
   -- function's set_config('lock_timeout', '0', false) is 'session' too (round 36, h36E)
   WHEN pg_catalog.current_setting('lock_timeout')::interval OPERATOR(pg_catalog.<>) $2::pg_catalog.text::interval
+  THEN true
+  -- (set by the runner only when it is not origin: the database's or role's replica again)
+  WHEN pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.<>) 'origin'
+    AND (SELECT source FROM pg_catalog.pg_settings
+         WHERE name OPERATOR(pg_catalog.=) 'session_replication_role') OPERATOR(pg_catalog.<>) 'session'
   THEN true
   ELSE EXISTS (SELECT FROM pg_catalog.pg_settings WHERE name OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])
     AND source OPERATOR(pg_catalog.<>) 'session') END

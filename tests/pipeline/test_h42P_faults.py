@@ -11,6 +11,8 @@ code, and whether the application can go on.
    a lock timeout, in the seconds the runner waits between attempts too.
 2. A database whose `standard_conforming_strings` is off: the server read the patches'
    backslashes otherwise than the runner's parser and `verify` (below).
+3. A database whose `session_replication_role` is `replica`: no trigger nor foreign key fired
+   in the patches (below).
 """
 
 from __future__ import annotations
@@ -302,3 +304,108 @@ async def test_a_patch_that_sets_standard_strings_off_itself_keeps_it(
     assert (
         await fetchval(database, "SELECT source FROM leads WHERE source LIKE 'tab%'") == "tab\there"
     )
+
+
+# 3. A database (or the runner's role) whose `session_replication_role` is `replica` (`ALTER
+#    DATABASE … SET session_replication_role = replica`, left from a bulk load or a logical
+#    replica's setup): neither triggers nor foreign keys fire in the patches, which `verify`'s
+#    scratch databases (origin) run with them. A patch's orphan row was applied, exit 0; a
+#    backfill through the patch's own trigger changed nothing, recorded as applied.
+
+_CLINICS = """
+CREATE TABLE IF NOT EXISTS clinics (id bigint PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS patients (
+    id bigint PRIMARY KEY, clinic_id bigint NOT NULL REFERENCES clinics (id), source text);
+INSERT INTO clinics VALUES (1) ON CONFLICT DO NOTHING;
+INSERT INTO patients VALUES (1, 1, ' WhatsApp ') ON CONFLICT DO NOTHING;
+"""
+
+_NORMALISE = """
+CREATE OR REPLACE FUNCTION normalise_source() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.source := lower(btrim(NEW.source)); RETURN NEW; END $$;
+DROP TRIGGER IF EXISTS normalise_source ON patients;
+CREATE TRIGGER normalise_source BEFORE INSERT OR UPDATE ON patients
+    FOR EACH ROW EXECUTE FUNCTION normalise_source();
+"""
+
+
+async def _replica_database(database: str) -> None:
+    name = database.rsplit("/", 1)[1].split("?")[0]
+    await fetchval(database, f'ALTER DATABASE "{name}" SET session_replication_role = replica')
+
+
+@pytest.mark.parametrize("prefix", ["", "RESET ALL;\n"], ids=["plain", "after-reset-all"])
+async def test_a_replica_role_database_still_checks_the_patches_foreign_keys(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], prefix: str
+) -> None:
+    """An orphan patient (clinic 999) is refused by its foreign key, the patch rolled back."""
+    await _replica_database(database)
+    write(tmp_path, "0001_clinics.sql", _CLINICS)
+    write(tmp_path, "0002_orphan.sql", prefix + "INSERT INTO patients VALUES (2, 999, 'web');\n")
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 1, out
+    assert "ForeignKeyViolationError" in out
+    assert await ledger_names(database) == ["0001_clinics.sql"]
+    assert await fetchval(database, "SELECT count(*) FROM patients WHERE clinic_id = 999") == 0
+
+
+@pytest.mark.parametrize("prefix", ["", "RESET ALL;\n"], ids=["plain", "after-reset-all"])
+async def test_a_replica_role_database_fires_the_patches_triggers(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], prefix: str
+) -> None:
+    """A backfill through the trigger the patch makes normalises the stored row."""
+    await _replica_database(database)
+    write(tmp_path, "0001_clinics.sql", _CLINICS)
+    write(
+        tmp_path,
+        "0002_normalise.sql",
+        _NORMALISE + prefix + "UPDATE patients SET source = source;\n",
+    )
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 0, out
+    assert await fetchval(database, "SELECT source FROM patients WHERE id = 1") == "whatsapp"
+
+
+async def test_a_patch_that_sets_the_replica_role_itself_keeps_it(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The twin: a patch's own `SET session_replication_role = replica` (a bulk load that must
+    not fire triggers) is what its later statements run with."""
+    write(tmp_path, "0001_clinics.sql", _CLINICS)
+    write(
+        tmp_path,
+        "0002_load.sql",
+        _NORMALISE
+        + "SET session_replication_role = replica;\n"
+        + "INSERT INTO patients VALUES (2, 1, ' Web ');\n",
+    )
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 0, out
+    assert await fetchval(database, "SELECT source FROM patients WHERE id = 2") == " Web "
+
+
+async def test_a_runner_that_may_not_set_the_origin_role_applies_nothing_and_says_why(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A runner's role that is not superuser, on a replica-role database: before, its patches
+    ran without triggers and foreign keys (the orphan applied, exit 0); now nothing runs, exit
+    2, and the message says what to change."""
+    name = database.rsplit("/", 1)[1].split("?")[0]
+    role = f"h42p_{name}"[:60]
+    await fetchval(database, f'CREATE ROLE "{role}" LOGIN')
+    try:
+        await fetchval(database, f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+        await fetchval(database, f'GRANT CREATE ON SCHEMA public TO "{role}"')
+        await _replica_database(database)
+        write(tmp_path, "0001_clinics.sql", _CLINICS)
+        write(tmp_path, "0002_orphan.sql", "INSERT INTO patients VALUES (2, 999, 'web');\n")
+        as_role = database.replace("://postgres@", f"://{role}@", 1)
+        assert as_role != database
+        code, out = await _apply(as_role, tmp_path, capsys)
+        assert code == 2, out
+        assert "session_replication_role is replica" in out and "GRANT SET ON PARAMETER" in out
+        assert await fetchval(database, "SELECT to_regclass('patients') IS NULL")
+    finally:
+        await fetchval(database, f'ALTER DATABASE "{name}" OWNER TO postgres')
+        await fetchval(database, f'DROP OWNED BY "{role}"')
+        await fetchval(database, f'DROP ROLE "{role}"')
