@@ -296,6 +296,12 @@ _CALLERS_PATH: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "tenantguard_patches_callers_path", default=None
 )
 
+# the patches of the run fail where a row-level security policy would filter them (a database
+# with patches recorded: see `_runner_settings`)
+_POLICIES_FAIL: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "tenantguard_patches_policies_fail", default=False
+)
+
 _SESSION_PATH = """
 -- tenantguard: ignore[TG006] -- the runner's caller's session: its own search_path
 SELECT setting FROM pg_catalog.pg_settings
@@ -363,14 +369,22 @@ def _runner_settings(ddl_lock_timeout: float | None) -> str:
     """The settings the runner gives each patch's session (put back after a patch's `RESET
     ALL` too: `statements.RUNNER_SETTINGS`)."""
     timeout = _lock_timeout_text(ddl_lock_timeout)
+    # a statement a row-level security policy would filter fails instead of doing it to the
+    # rows the policy shows: FORCEd on its tables (the shipped 0050), their owner — not
+    # superuser nor BYPASSRLS, as on a managed server — saw no row with the tenant setting
+    # unset, and a data patch's UPDATE changed none, exit 0 (round 42, helper h42P). Not on a
+    # new database (no patch recorded): the baseline forces the policies before the patches
+    # run to be recorded, and their data statements find no row there
+    row_security = "SET row_security = off; " if _POLICIES_FAIL.get() else ""
     return (
         # the patches' text as the runner's parser split it, and `verify`'s scratch databases
         # and psql's own lexer read it: a database's `standard_conforming_strings = off` made
         # the server read `'^\s*wa\s*$'` as '^s*was*$' — ' wa ' left unnormalised, exit 0 —
         # and `'C:\'` as an unterminated string (round 42, helper h42P)
         "SET standard_conforming_strings = on; "
+        + row_security
         # a runner that dies mid-patch must not hold the lock while its backend sleeps on
-        "SET client_connection_check_interval = '1s'; "
+        + "SET client_connection_check_interval = '1s'; "
         # the runner sleeps between attempts at a blocked patch (up to 8 s) and between polls
         # for the patch lock: a database's idle_session_timeout (there for the application's
         # leaked connections) ended its session there (round 28, helper h28d)
@@ -754,9 +768,11 @@ async def _apply(
                 f"lock ({type(error).__name__}: {error}): no patch of this run was applied. "
                 f"{_after_lost_connection(error)}"
             ) from error
+        policies_token = _POLICIES_FAIL.set(bool(ledger))
         try:
             return await _apply_locked(conn, patches, options, started, ledger_table, current)
         finally:
+            _POLICIES_FAIL.reset(policies_token)
             # also when the run is cancelled mid-patch (a startup timeout): a patch's open
             # transaction would keep the caller's connection aborted, and the lock with it
             await _quietly(conn, "ROLLBACK", only_in_transaction=True)
@@ -2344,11 +2360,22 @@ _RESTORED = [
     "lock_timeout",
     "standard_conforming_strings",
 ]
+
+
+def _restored() -> tuple[list[str], str | None]:
+    """The runner's settings a patch's RESET may take away, and the row_security it runs with
+    (None: the session's own, on a new database)."""
+    if _POLICIES_FAIL.get():
+        return [*_RESTORED, "row_security"], "off"
+    return _RESTORED, None
+
+
 _RUNNER_SETTINGS_LOST = """
 SELECT CASE WHEN pg_catalog.current_setting('lock_timeout')::interval OPERATOR(pg_catalog.=) $2::pg_catalog.text::interval
     AND pg_catalog.current_setting('idle_session_timeout')::interval OPERATOR(pg_catalog.=) '0'
     AND pg_catalog.current_setting('client_connection_check_interval')::interval OPERATOR(pg_catalog.=) '1s'
     AND pg_catalog.current_setting('standard_conforming_strings') OPERATOR(pg_catalog.=) 'on'
+    AND ($3::pg_catalog.text IS NULL OR pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) $3::pg_catalog.text)
     AND pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'origin'
   THEN false  -- (the runner's, as it set them: no read of pg_settings, ~6x dearer)
   -- another lock_timeout than the one the patch's own statements left: a trigger's or a
@@ -2829,6 +2856,7 @@ async def _run_once(
         # its text) left; any other value came from code the text does not name (a trigger's
         # set_config('lock_timeout', '0', false)) and is put back (round 36, helper h36E)
         own_lock_timeout = _lock_timeout_text(session_lock_timeout)
+        restored = _restored()
         for index, statement in enumerate(patch.statements if finalize is None else ()):
             if index in early:
                 continue
@@ -2872,7 +2900,9 @@ async def _run_once(
                         del quiet_tables[table]
             if (
                 watch_settings or not quiet or resets_runner_settings(statement) or calls
-            ) and await conn.fetchval(_RUNNER_SETTINGS_LOST, _RESTORED, own_lock_timeout):
+            ) and await conn.fetchval(
+                _RUNNER_SETTINGS_LOST, restored[0], own_lock_timeout, restored[1]
+            ):
                 # `RESET ALL` put lock_timeout back to the database's (0): the patch's DDL
                 # waited behind the application without end, and the application's queries
                 # behind it (round 34, helper h34G). Read from the session, not the text:
@@ -3019,6 +3049,19 @@ async def _run_once(
             )
         said = str(error).replace("\n", "\n    ")  # asyncpg adds PostgreSQL's DETAIL and HINT lines
         said += await _limit_hint(conn, error, patch)
+        if isinstance(
+            error, asyncpg.InsufficientPrivilegeError
+        ) and "row-level security policy" in str(error):
+            said += (
+                "\n    the runner runs patches with row_security = off: a statement a policy "
+                "would filter fails instead of changing only the rows the policy shows (none, "
+                "with the tenant setting unset — FORCE ROW LEVEL SECURITY applies to the "
+                "table's owner). Run the patches as a role with BYPASSRLS, or put `ALTER TABLE "
+                "… NO FORCE ROW LEVEL SECURITY;` before the statement and `ALTER TABLE … FORCE "
+                "ROW LEVEL SECURITY;` after it in the patch (one transaction: no other session "
+                "sees the table unforced); a patch meant to work under the policy says `SET "
+                "row_security = on;`"
+            )
         if isinstance(error, asyncpg.UnsafeNewEnumValueUsageError):
             # (round 34, helper h34G: the server's hint says to commit first, which a patch
             # cannot: every run failed the same)

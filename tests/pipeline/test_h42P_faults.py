@@ -13,6 +13,8 @@ code, and whether the application can go on.
    backslashes otherwise than the runner's parser and `verify` (below).
 3. A database whose `session_replication_role` is `replica`: no trigger nor foreign key fired
    in the patches (below).
+4. FORCEd row-level security and a runner that owns the tables without bypassing it: a data
+   patch changed no row, exit 0 (below).
 """
 
 from __future__ import annotations
@@ -408,4 +410,191 @@ async def test_a_runner_that_may_not_set_the_origin_role_applies_nothing_and_say
     finally:
         await fetchval(database, f'ALTER DATABASE "{name}" OWNER TO postgres')
         await fetchval(database, f'DROP OWNED BY "{role}"')
+        await fetchval(database, f'DROP ROLE "{role}"')
+
+
+# 4. Tables whose row-level security is FORCEd (the shipped 0050 forces it on every tenant
+#    table, "so that the tables' owner … cannot write rows of another clinic"), patched by their
+#    owner — a role that is neither superuser nor BYPASSRLS, as on a managed PostgreSQL: with
+#    the tenant setting unset the policy shows no row, and a data patch `UPDATE leads SET source
+#    = 'web_form' WHERE source = 'Web Form'` changed none — exit 0, the patch recorded, both
+#    clinics' rows left as they were (a DELETE deletes none; a check that counts bad rows finds
+#    none). The runner runs the patches with `row_security = off`: such a statement fails
+#    instead ("query would be affected by row-level security policy"), rolled back, and the
+#    message says how to run it.
+
+_FORCED = """
+CREATE TABLE IF NOT EXISTS leads (tenant_id bigint NOT NULL, source text NOT NULL);
+ALTER TABLE leads ENABLE ROW LEVEL SECURITY;
+ALTER TABLE leads FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON leads;
+CREATE POLICY tenant_isolation ON leads
+    USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::bigint);
+"""
+
+
+async def _owner_role(database: str) -> tuple[str, str]:
+    """A login role that owns the database and its public schema, not superuser: (role, dsn)."""
+    name = database.rsplit("/", 1)[1].split("?")[0]
+    role = f"h42p_{name}"[:60]
+    await fetchval(database, f'CREATE ROLE "{role}" LOGIN')
+    await fetchval(database, f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+    await fetchval(database, f'ALTER SCHEMA public OWNER TO "{role}"')
+    return role, database.replace("://postgres@", f"://{role}@", 1)
+
+
+async def _drop_role(database: str, role: str) -> None:
+    name = database.rsplit("/", 1)[1].split("?")[0]
+    await fetchval(database, f'ALTER DATABASE "{name}" OWNER TO postgres')
+    await fetchval(database, "ALTER SCHEMA public OWNER TO pg_database_owner")
+    await fetchval(database, f'REASSIGN OWNED BY "{role}" TO postgres')
+    await fetchval(database, f'DROP OWNED BY "{role}"')
+    await fetchval(database, f'DROP ROLE "{role}"')
+
+
+async def _sources(database: str) -> str:
+    return str(
+        await fetchval(database, "SELECT string_agg(source, '|' ORDER BY tenant_id) FROM leads")
+    )
+
+
+@pytest.mark.parametrize(
+    "data_patch",
+    [
+        pytest.param(
+            "UPDATE leads SET source = 'web_form' WHERE source = 'Web Form';\n", id="update"
+        ),
+        pytest.param("DELETE FROM leads WHERE source = 'Web Form';\n", id="delete"),
+        pytest.param(
+            "DO $$\nBEGIN\n  IF EXISTS (SELECT FROM leads WHERE source = 'Web Form') THEN\n"
+            "    RAISE EXCEPTION 'web form leads are still there';\n  END IF;\nEND\n$$;\n",
+            id="check-in-a-do-block",
+        ),
+        pytest.param(
+            "RESET ALL;\nUPDATE leads SET source = 'web_form' WHERE source = 'Web Form';\n",
+            id="after-reset-all",
+        ),
+    ],
+)
+async def test_a_data_patch_on_forced_row_security_by_the_owner_fails_instead_of_doing_nothing(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], data_patch: str
+) -> None:
+    role, as_owner = await _owner_role(database)
+    try:
+        write(tmp_path, "0001_leads.sql", _FORCED)
+        assert (await _apply(as_owner, tmp_path, capsys))[0] == 0
+        await fetchval(database, "INSERT INTO leads VALUES (1, 'Web Form'), (2, 'Web Form')")
+        write(tmp_path, "0002_web_form.sql", data_patch)
+        code, out = await _apply(as_owner, tmp_path, capsys)
+        assert code == 1, out
+        assert "row-level security" in out and "BYPASSRLS" in out, out
+        assert await ledger_names(database) == ["0001_leads.sql"]
+        assert await _sources(database) == "Web Form|Web Form"
+    finally:
+        await _drop_role(database, role)
+
+
+async def test_a_data_patch_that_lifts_the_force_for_itself_changes_every_clinic_s_rows(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The way out the message gives: NO FORCE, the statement, FORCE again — in the patch's one
+    transaction, so no other session sees the table unforced."""
+    role, as_owner = await _owner_role(database)
+    try:
+        write(tmp_path, "0001_leads.sql", _FORCED)
+        assert (await _apply(as_owner, tmp_path, capsys))[0] == 0
+        await fetchval(database, "INSERT INTO leads VALUES (1, 'Web Form'), (2, 'Web Form')")
+        write(
+            tmp_path,
+            "0002_web_form.sql",
+            "ALTER TABLE leads NO FORCE ROW LEVEL SECURITY;\n"
+            "UPDATE leads SET source = 'web_form' WHERE source = 'Web Form';\n"
+            "ALTER TABLE leads FORCE ROW LEVEL SECURITY;\n",
+        )
+        code, out = await _apply(as_owner, tmp_path, capsys)
+        assert code == 0, out
+        assert await _sources(database) == "web_form|web_form"
+        assert await fetchval(
+            database, "SELECT relforcerowsecurity FROM pg_class WHERE relname = 'leads'"
+        )
+    finally:
+        await _drop_role(database, role)
+
+
+async def test_a_patch_that_works_under_the_policy_on_purpose_keeps_row_security(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The twin: a patch that sets `row_security = on` and a tenant does one clinic's rows, as
+    it says."""
+    role, as_owner = await _owner_role(database)
+    try:
+        write(tmp_path, "0001_leads.sql", _FORCED)
+        assert (await _apply(as_owner, tmp_path, capsys))[0] == 0
+        await fetchval(database, "INSERT INTO leads VALUES (1, 'Web Form'), (2, 'Web Form')")
+        write(
+            tmp_path,
+            "0002_clinic_1.sql",
+            "SET row_security = on;\nSET app.tenant_id = '1';\n"
+            "UPDATE leads SET source = 'web_form' WHERE source = 'Web Form';\n",
+        )
+        code, out = await _apply(as_owner, tmp_path, capsys)
+        assert code == 0, out
+        assert await _sources(database) == "web_form|Web Form"
+    finally:
+        await _drop_role(database, role)
+
+
+async def test_a_superuser_runner_is_not_touched_by_row_security(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The twin: a superuser (or BYPASSRLS) runner changes every clinic's rows, as before."""
+    write(tmp_path, "0001_leads.sql", _FORCED)
+    assert (await _apply(database, tmp_path, capsys))[0] == 0
+    await fetchval(database, "INSERT INTO leads VALUES (1, 'Web Form'), (2, 'Web Form')")
+    write(tmp_path, "0002_web_form.sql", "UPDATE leads SET source = 'web_form';\n")
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 0, out
+    assert await _sources(database) == "web_form|web_form"
+
+
+async def test_a_new_install_by_the_owner_records_the_patches_on_the_baseline(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The twin a first attempt broke: a baseline loaded (the policies forced from the start),
+    then `apply` by the tables' owner runs every patch to record it — an early patch's UPDATE
+    of the forced table among them. No patch is recorded yet: the patches run as before (the
+    tables are empty), exit 0."""
+    role, as_owner = await _owner_role(database)
+    try:
+        conn = await asyncpg.connect(as_owner)
+        try:
+            await conn.execute(_FORCED)  # the baseline
+        finally:
+            await conn.close()
+        write(tmp_path, "0001_leads.sql", _FORCED)
+        write(tmp_path, "0002_web_form.sql", "UPDATE leads SET source = 'web_form';\n")
+        code, out = await _apply(as_owner, tmp_path, capsys)
+        assert code == 0, out
+        assert await ledger_names(database) == ["0001_leads.sql", "0002_web_form.sql"]
+    finally:
+        await _drop_role(database, role)
+
+
+async def test_verify_of_the_shipped_pipeline_by_a_role_that_is_not_superuser(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`patches verify` by a CREATEDB role that is not superuser: its second run of every
+    patch (the ledger forgotten) and its run on the baseline pass on the shipped pipeline —
+    0036's UPDATE of leads, forced by 0050, is not made to fail there."""
+    name = database.rsplit("/", 1)[1].split("?")[0]
+    role = f"h42v_{name}"[:60]
+    await fetchval(database, f'CREATE ROLE "{role}" LOGIN CREATEDB')
+    try:
+        await fetchval(database, f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+        as_role = database.replace("://postgres@", f"://{role}@", 1)
+        code = await cli("patches", "verify", "--dsn", as_role)
+        out = capsys.readouterr()
+        assert code == 0, out.out + out.err
+    finally:
+        await fetchval(database, f'ALTER DATABASE "{name}" OWNER TO postgres')
         await fetchval(database, f'DROP ROLE "{role}"')
