@@ -2984,7 +2984,18 @@ async def _run_once(
         if conn.is_closed() or isinstance(
             error, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
         ):
-            if not patch.transactional:
+            from tenantguard.patches.statements import commits_on_its_own
+
+            committing = commits_on_its_own(statement) if statement is not None else None
+            if not patch.transactional and committing is not None:
+                # (round 42, helper h42P: a DO block committing in batches, cut short, was
+                # said to leave an INVALID index — its committed batches were not mentioned)
+                left = (
+                    f"what its {committing} committed before stays (the server rolls back only "
+                    "what it had begun since its last COMMIT), and the next run runs it again "
+                    "from the start (it must be idempotent)"
+                )
+            elif not patch.transactional:
                 left = "it may leave an INVALID index, which the next run rebuilds"
             elif step.startswith("COMMIT"):  # the server may have committed before it went
                 left = (

@@ -15,6 +15,8 @@ code, and whether the application can go on.
    in the patches (below).
 4. FORCEd row-level security and a runner that owns the tables without bypassing it: a data
    patch changed no row, exit 0 (below).
+5. A no-transaction patch committing in batches, its connection ended: said to leave an
+   INVALID index, not what it committed (below).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.pipeline.test_pipeline_faults import cli, fetchval, ledger_names, write
+from tests.pipeline.test_pipeline_faults import cli, fetchval, ledger_names, wait_for_query, write
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -598,3 +600,44 @@ async def test_verify_of_the_shipped_pipeline_by_a_role_that_is_not_superuser(
     finally:
         await fetchval(database, f'ALTER DATABASE "{name}" OWNER TO postgres')
         await fetchval(database, f'DROP ROLE "{role}"')
+
+
+# 5. A no-transaction patch whose DO block (or procedure) commits in batches, its connection
+#    ended mid-way (pg_terminate_backend, a failover): the message said "it may leave an INVALID
+#    index, which the next run rebuilds" — of a patch that builds no index, whose committed
+#    batches stay — exit 2.
+
+_BATCHES = """
+-- tenantguard: no-transaction
+DO $$
+BEGIN
+  FOR i IN 1..60 LOOP
+    INSERT INTO batches VALUES (i) ON CONFLICT DO NOTHING;
+    COMMIT;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END
+$$;
+"""
+
+
+async def test_a_committing_batch_cut_short_says_what_it_committed_and_the_next_run_finishes(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "0001_batches.sql", "CREATE TABLE IF NOT EXISTS batches (n int PRIMARY KEY);\n")
+    write(tmp_path, "0002_backfill.sql", _BATCHES)
+    task = asyncio.create_task(_apply(database, tmp_path, capsys))
+    pid = await wait_for_query(database, "FOR i IN 1..60")
+    while int(await fetchval(database, "SELECT count(*) FROM batches")) < 5:  # type: ignore[call-overload]
+        await asyncio.sleep(0.05)
+    await fetchval(database, "SELECT pg_terminate_backend($1)", pid)
+    code, out = await task
+    done = int(await fetchval(database, "SELECT count(*) FROM batches"))  # type: ignore[call-overload]
+    assert 5 <= done < 60
+    assert code == 2, out
+    assert "INVALID index" not in out, out
+    assert "committed" in out and "runs it again from the start" in out, out
+    assert await ledger_names(database) == ["0001_batches.sql"]
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 0, out
+    assert await fetchval(database, "SELECT count(*) FROM batches") == 60
