@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import contextvars
 import hashlib
+import json
 import logging
 import re
 import time
@@ -329,22 +330,72 @@ def _set_path(path: str) -> str:
     return f"SELECT pg_catalog.set_config('search_path', {tag}{path}{tag}, false)"
 
 
+# the settings the database and the runner's role give a new session (ALTER DATABASE / ROLE …
+# SET), the most specific first, as PostgreSQL applies them at connection
+_SESSION_DEFAULTS = """
+SELECT DISTINCT ON (r.name) r.name, r.value FROM (
+  SELECT pg_catalog.split_part(c.cfg, '=', 1) AS name,
+         pg_catalog.substr(c.cfg, pg_catalog.strpos(c.cfg, '=') OPERATOR(pg_catalog.+) 1) AS value,
+         (d.setdatabase OPERATOR(pg_catalog.<>) 0)::pg_catalog.int4
+           OPERATOR(pg_catalog.+) (2 OPERATOR(pg_catalog.*) (d.setrole OPERATOR(pg_catalog.<>) 0)::pg_catalog.int4) AS rank
+  FROM pg_catalog.pg_db_role_setting d, pg_catalog.unnest(d.setconfig) AS c(cfg)
+  WHERE (d.setdatabase OPERATOR(pg_catalog.=) 0 OR d.setdatabase OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database
+                                 WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database()))
+    AND (d.setrole OPERATOR(pg_catalog.=) 0 OR d.setrole OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_roles
+                             WHERE rolname OPERATOR(pg_catalog.=) session_user))) r
+ORDER BY r.name, r.rank DESC
+"""
+
+# (a patch's `ALTER DATABASE … SET search_path = app, public` reaches the next connection, not
+# this session's RESET ALL: the later patches of the run get it as a new session would)
+_NEW_SESSION_DEFAULTS = f"""
+SELECT pg_catalog.set_config(m.name, m.value, false) FROM ({_SESSION_DEFAULTS}) m
+JOIN pg_catalog.pg_settings s ON s.name OPERATOR(pg_catalog.=) m.name
+WHERE coalesce(m.value OPERATOR(pg_catalog.<>) ($1::pg_catalog.jsonb OPERATOR(pg_catalog.->>) m.name), true)
+  AND s.source OPERATOR(pg_catalog.<>) 'client'  -- the connection's options win, as at connect
+  -- (a path with pg_temp first is refused when a run starts, not taken up in the middle of one)
+  AND NOT (m.name OPERATOR(pg_catalog.=) 'search_path' AND m.value OPERATOR(pg_catalog.~*) 'pg_temp')
+  AND (s.context OPERATOR(pg_catalog.=) 'user'
+       OR (s.context OPERATOR(pg_catalog.=) 'superuser' AND pg_catalog.current_setting('is_superuser')::pg_catalog.bool))
+"""
+
+# what the database and the role gave the runner's session when the run began (name: value)
+_STARTED_WITH: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "tenantguard_patches_started_with", default=None
+)
+
+
+async def _session_defaults(conn: asyncpg.Connection) -> str:
+    return json.dumps({row["name"]: row["value"] for row in await conn.fetch(_SESSION_DEFAULTS)})
+
+
 async def _clean_session(conn: asyncpg.Connection, ddl_lock_timeout: float | None) -> None:
     """The session as a new connection has it, plus the runner's own settings (and the
     caller's search_path: `_callers_path`)."""
     await no_statement_timeout(conn)  # for _drop_leftovers' read (see below)
     await _drop_leftovers(conn)
     path = _CALLERS_PATH.get()
+    started_with = _STARTED_WITH.get()
+    reset = f"{_RESET_SESSION}; "
+    if started_with is not None:
+        # a database's or role's setting a patch of the run changed: as a new session has it
+        # (round 42, helper h42P: `ALTER DATABASE … SET search_path = app, public` in one
+        # patch, and the next one's table was built in public in one run, in app when each
+        # patch had a run of its own — a production deployed release by release)
+        await _runner_statement(conn, f"{_RESET_SESSION}; SET statement_timeout = 0")
+        reset = ""
+        with contextlib.suppress(asyncpg.PostgresError):
+            await conn.execute(_NEW_SESSION_DEFAULTS, started_with)
     # (retried: after its RESET ALL, the SET below runs under a database's '1ms', round 35)
     try:
         await _runner_statement(
             conn,
-            f"{_RESET_SESSION}; "
+            reset
             # the runner's own queries (its ledger, its lock, its checks) run without the
             # database's or role's statement_timeout, which a patch keeps (`_run_once` puts it
             # back): `ALTER DATABASE … SET statement_timeout = '1ms'` ended every later apply
             # and status in a bare QueryCanceledError on the ledger's read (round 32, h32e)
-            "SET statement_timeout = 0; "
+            + "SET statement_timeout = 0; "
             + _runner_settings(ddl_lock_timeout)
             + (f"; {_set_path(path)}" if path is not None else ""),
         )
@@ -697,6 +748,10 @@ async def _apply(
     given_path = callers_path  # handed back with it, whichever path the patches run with
     path_token = _CALLERS_PATH.set(callers_path)
     try:
+        started_token = _STARTED_WITH.set(await _session_defaults(conn))
+    except asyncpg.PostgresError:  # (not readable: the session's defaults as it began)
+        started_token = _STARTED_WITH.set(None)
+    try:
         await _clean_session(conn, options.ddl_lock_timeout)
         try:
             ledger_table = await _ledger_table(conn)
@@ -788,6 +843,7 @@ async def _apply(
         if given_path is not None:  # handed back with the path it came with
             await _quietly(conn, _set_path(given_path))
         _CALLERS_PATH.reset(path_token)
+        _STARTED_WITH.reset(started_token)
         if not conn.is_closed():
             conn.remove_log_listener(listener)
 

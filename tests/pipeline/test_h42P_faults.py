@@ -17,6 +17,8 @@ code, and whether the application can go on.
    patch changed no row, exit 0 (below).
 5. A no-transaction patch committing in batches, its connection ended: said to leave an
    INVALID index, not what it committed (below).
+6. A patch's `ALTER DATABASE … SET`: the later patches of the same run ran without it, and
+   built elsewhere than one patch a run (below).
 """
 
 from __future__ import annotations
@@ -641,3 +643,104 @@ async def test_a_committing_batch_cut_short_says_what_it_committed_and_the_next_
     code, out = await _apply(database, tmp_path, capsys)
     assert code == 0, out
     assert await fetchval(database, "SELECT count(*) FROM batches") == 60
+
+
+# 6. A patch that changes the database's (or the runner's role's) settings — `ALTER DATABASE …
+#    SET search_path = app, public`, which `patches sync` carries into the baseline — takes
+#    effect at the next connection: the later patches of the same run ran with the old ones.
+#    The same two patches built `public.notes` applied in one run (a new install, `verify`)
+#    and `app.notes` applied one per run (a production deployed release by release).
+
+_SETS_THE_DATABASE = [
+    pytest.param(
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = app, public', "
+        "current_database()); END $$;\n",
+        id="database",
+    ),
+    pytest.param(
+        "DO $$ BEGIN EXECUTE format('ALTER ROLE CURRENT_USER IN DATABASE %I "
+        "SET search_path = app, public', current_database()); END $$;\n",
+        id="role-in-database",
+    ),
+]
+
+
+@pytest.mark.parametrize("sets", _SETS_THE_DATABASE)
+async def test_the_patches_after_one_that_sets_the_database_run_as_in_a_run_of_their_own(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], sets: str
+) -> None:
+    """The later patch of one run builds `app.notes`, as in a run of its own; the ledger
+    stays where it is."""
+    one = tmp_path / "one"
+    write(one, "0001_app.sql", "CREATE SCHEMA IF NOT EXISTS app;\n" + sets)
+    write(one, "0002_notes.sql", "CREATE TABLE IF NOT EXISTS notes (id int);\n")
+    name = database.rsplit("/", 1)[1].split("?")[0]
+    try:
+        code, out = await _apply(database, one, capsys)
+        assert code == 0, out
+        in_one_run = await fetchval(database, "SELECT to_regclass('app.notes') IS NOT NULL")
+        assert await fetchval(database, "SELECT to_regclass('public.notes') IS NULL")
+        assert await fetchval(
+            database, "SELECT to_regclass('public.tenantguard_patches') IS NOT NULL"
+        )
+        assert in_one_run, out
+    finally:
+        await fetchval(database, f'ALTER ROLE CURRENT_USER IN DATABASE "{name}" RESET ALL')
+
+
+async def test_one_patch_a_run_builds_the_same(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The twin: the same patches, one per run, build `app.notes` (as before)."""
+    apart = tmp_path / "apart"
+    write(
+        apart,
+        "0001_app.sql",
+        "CREATE SCHEMA IF NOT EXISTS app;\n" + str(_SETS_THE_DATABASE[0].values[0]),
+    )
+    assert (await _apply(database, apart, capsys))[0] == 0
+    write(apart, "0002_notes.sql", "CREATE TABLE IF NOT EXISTS notes (id int);\n")
+    code, out = await _apply(database, apart, capsys)
+    assert code == 0, out
+    assert await fetchval(database, "SELECT to_regclass('app.notes') IS NOT NULL")
+
+
+async def test_a_search_path_the_connection_gives_still_wins_over_the_database_s(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The twin: a DSN whose options say `search_path=public` builds in public, as a new
+    connection with those options would, after the patch changed the database's."""
+    write(
+        tmp_path,
+        "0001_app.sql",
+        "CREATE SCHEMA IF NOT EXISTS app;\n" + str(_SETS_THE_DATABASE[0].values[0]),
+    )
+    write(tmp_path, "0002_notes.sql", "CREATE TABLE IF NOT EXISTS notes (id int);\n")
+    dsn = database + ("&" if "?" in database else "?") + "options=-csearch_path%3Dpublic"
+    code, out = await _apply(dsn, tmp_path, capsys)
+    assert code == 0, out
+    assert await fetchval(database, "SELECT to_regclass('public.notes') IS NOT NULL")
+
+
+async def test_a_database_path_putting_pg_temp_first_does_not_reach_the_run(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The boundary: a patch that gives the database `search_path = pg_temp, public` — the
+    later patches of the run do not build in the session's temporary schema (gone at its end,
+    yet recorded); the next run refuses to start, as for any such database (exit 2)."""
+    name = database.rsplit("/", 1)[1].split("?")[0]
+    write(
+        tmp_path,
+        "0001_path.sql",
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = pg_temp, public', "
+        "current_database()); END $$;\n",
+    )
+    write(tmp_path, "0002_notes.sql", "CREATE TABLE IF NOT EXISTS notes (id int);\n")
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 0, out
+    assert await fetchval(database, "SELECT to_regclass('public.notes') IS NOT NULL")
+    write(tmp_path, "0003_more.sql", "CREATE TABLE IF NOT EXISTS more (id int);\n")
+    code, out = await _apply(database, tmp_path, capsys)
+    assert code == 2, out
+    assert "pg_temp first" in out
+    await fetchval(database, f'ALTER DATABASE "{name}" RESET search_path')
