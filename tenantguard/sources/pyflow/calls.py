@@ -1473,10 +1473,45 @@ class _Calls(_Texts):
                     recorded.elements[key] = held
         recorded.sequences.update(self.sequences(node))
 
+    def standard_callee(self, node: ast.expr, module: str, name: str) -> bool:
+        """Whether `node` calls `name` of the standard library's `module` as this scope
+        imports it (`from types import SimpleNamespace`, `import types; types.SimpleNamespace`),
+        not a name of the project's own."""
+        if not isinstance(node, ast.Call):
+            return False
+        func = node.func
+        if isinstance(func, ast.Name):
+            bound = self.lookup(func.id)
+            return (
+                isinstance(bound, ImportedRef)
+                and bound.name == name
+                and bound.module.level == 0
+                and bound.module.name == module
+            )
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            bound = self.lookup(func.value.id)
+            return (
+                func.attr == name
+                and isinstance(bound, ModuleRef)
+                and bound.level == 0
+                and bound.name == module
+            )
+        return False
+
     def binding(self, node: ast.expr) -> Binding:
         """What an assigned expression gives a name: a handle, a reference, or a string value."""
         inner = node.value if isinstance(node, ast.Await) else node
         inner = self.plain_read(inner)
+        if (
+            self.standard_callee(inner, "types", "MappingProxyType")
+            and isinstance(inner, ast.Call)
+            and len(inner.args) == 1
+            and not inner.keywords
+            and (isinstance(inner.args[0], ast.Dict) or self.dict_call(inner.args[0]) is not None)
+        ):
+            # `MappingProxyType({"list": "SELECT …"})`: a read-only view of the dict it wraps,
+            # its items those of the display (h42D: TG009 at `BY_NAME["list"]`)
+            inner = inner.args[0]
         if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
             attr = inner.func.attr
             if attr == "prepare":

@@ -408,6 +408,31 @@ def _made_class(node: ast.Assign) -> ast.ClassDef | None:
     return ast.fix_missing_locations(ast.copy_location(made, node))
 
 
+def _made_namespace(node: ast.Assign) -> ast.ClassDef | None:
+    """`NS = SimpleNamespace(list="SELECT …", by_id="…")` (keywords only) as a class statement
+    assigning those names in its body: `NS.list` reads as a class's constant does (h42D: TG009
+    "read at run time"); what writes `NS.list = …` elsewhere is read as for a class. Whether
+    the callee is the standard library's is for the caller to tell."""
+    value = node.value
+    if not (
+        len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(value, ast.Call)
+        and not value.args
+        and value.keywords
+        and all(k.arg is not None and k.arg.isidentifier() for k in value.keywords)
+    ):
+        return None
+    body: list[ast.stmt] = [
+        ast.copy_location(ast.Assign([ast.Name(str(k.arg), ast.Store())], k.value), k.value)
+        for k in value.keywords
+    ]
+    made = ast.ClassDef(
+        name=node.targets[0].id, bases=[], keywords=[], body=body, decorator_list=[]
+    )
+    return ast.fix_missing_locations(ast.copy_location(made, node))
+
+
 @dataclass(frozen=True, slots=True)
 class Consulted:
     """What checks read besides their own file: the check cache's dependencies.

@@ -41,6 +41,7 @@ from tenantguard.sources.pyflow.model import (
     MethodCaller,
     ModuleRef,
     _made_class,
+    _made_namespace,
 )
 from tenantguard.sources.pyflow.names import _dict_view, _short
 from tenantguard.sources.pyflow.stores import (
@@ -100,6 +101,12 @@ class _Statements(_Calls):
             self.grow(node.value)  # type: ignore[attr-defined]
         elif kind is ast.Assign and (made := _made_class(node)) is not None:  # type: ignore[arg-type]
             self.define_class(made)  # `Inv = type("Inv", (Repo,), {"table": "invoices"})`
+        elif (
+            kind is ast.Assign
+            and self.standard_callee(node.value, "types", "SimpleNamespace")  # type: ignore[attr-defined]
+            and (made := _made_namespace(node)) is not None  # type: ignore[arg-type]
+        ):
+            self.define_class(made)  # `NS = SimpleNamespace(list="SELECT …")`
         elif (
             kind is ast.Assign
             and not self._in_class_body

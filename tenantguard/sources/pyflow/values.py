@@ -747,8 +747,10 @@ class _Values(_Scopes):
         base = self.binding_of_receiver(node.value)
         if isinstance(base, ImportedRef):
             imported = self.index.imported(base)  # `from m import Repo`: Repo.X
-            if isinstance(imported, InstanceRef) and imported.given:
-                base = imported  # `from m import EVENTS`: a record made there, EVENTS.text
+            if isinstance(imported, InstanceRef) and (imported.given or imported.exact):
+                # `from m import EVENTS`: a record made there, EVENTS.text; `from m import Q`
+                # where `Q = Queries()`: Q.list as it reads in m (h42D: TG009 here)
+                base = imported
             base = imported if isinstance(imported, ClassRef) else base
         if isinstance(base, InstanceRef):
             holder = expression_name(node.value)
