@@ -88,7 +88,9 @@ def test_the_depot_tree_reports_its_leaks_and_only_run_time_sql(
 ) -> None:
     found = _tree(DEPOT, capsys)
     assert {(p, line) for p, line, rule in found if rule == "TG001"} == LEAKS
-    assert {(p, line) for p, line, rule in found if rule == "TG009"} == BUILT_AT_RUN_TIME | NOT_FIXED
+    assert {
+        (p, line) for p, line, rule in found if rule == "TG009"
+    } == BUILT_AT_RUN_TIME | NOT_FIXED
     # nothing in the module of strings that are not SQL
     assert not [f for f in found if f[0] == "depot/notsql.py"]
 
