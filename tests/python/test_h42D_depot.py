@@ -263,3 +263,155 @@ async def test_the_holders_on_the_server(
             assert sorted(r["name"] for r in await every(conn, 1)) == ["mine", "theirs"]
     finally:
         await conn.close()
+
+
+# Class 4: a statement's `;` stripped before more is added, `sql.rstrip(";") + " LIMIT 10"`
+# (`.strip("; \n")`, `.lstrip(…)`, `.removesuffix(";")`, `.removeprefix(…)` with a constant
+# argument): TG009 "computed at run time" — at a pinned statement, and where what is added
+# is `OR …`, a leak only that warning. Read as the text Python makes (the characters
+# stripped from the text's constant ends).
+
+STRIPPED = """\
+BASE = "SELECT name FROM tags WHERE guild_id = $1;"
+BLOCK = \"\"\"
+    SELECT name FROM tags
+    WHERE guild_id = $1;
+\"\"\"
+
+
+async def own(conn, guild_id):
+    return await conn.fetch(BASE.rstrip(";") + " ORDER BY name", guild_id)  # 9
+
+
+async def own_block(conn, guild_id):
+    return await conn.fetch(BLOCK.strip("; \\n") + " LIMIT 10", guild_id)
+
+
+async def own_suffix(conn, guild_id):
+    return await conn.fetch(BASE.removesuffix(";") + " LIMIT 10", guild_id)
+
+
+async def every(conn, guild_id):
+    return await conn.fetch(BASE.rstrip(";") + " OR uses >= 0", guild_id)  # 21
+
+
+async def every_suffix(conn, guild_id):
+    return await conn.fetch(BASE.removesuffix(";") + " OR uses >= 0", guild_id)  # 25
+"""
+
+
+def test_a_statement_stripped_of_its_semicolon_is_read_as_python_strips_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/stripped.py": STRIPPED})
+    found = [(p, line, rule) for p, line, _, rule in findings_at(tmp_path, capsys, monkeypatch)]
+    # before: TG009 at lines 9, 13, 17, 21 and 25, nothing else; now the two leaks, placed
+    # at the calls (their help: "the text it flags is written at line 1")
+    assert found == [("bot/stripped.py", 21, "TG001"), ("bot/stripped.py", 25, "TG001")]
+
+
+def test_what_a_strip_cannot_tell_stays_unproven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # stripped up to a value known at run time: what is left is not known
+    source = (
+        "async def f(conn, guild_id, tail):\n"
+        '    sql = ("SELECT name FROM tags WHERE guild_id = $1" + tail).rstrip(";")\n'
+        "    return await conn.fetch(sql, guild_id)\n"
+    )
+    write_guild_project(tmp_path, {"bot/stripped.py": source})
+    found = [(p, line, rule) for p, line, _, rule in findings_at(tmp_path, capsys, monkeypatch)]
+    assert found == [("bot/stripped.py", 3, "TG009")]
+
+
+async def test_the_stripped_statements_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/stripped.py": STRIPPED})
+    import_fresh_bot(tmp_path, monkeypatch)
+    stripped = importlib.import_module("bot.stripped")
+    conn = await asyncpg.connect(guilds)
+    try:
+        for own in (stripped.own, stripped.own_block, stripped.own_suffix):
+            assert [r["name"] for r in await own(conn, 1)] == ["mine"]
+        for every in (stripped.every, stripped.every_suffix):
+            assert sorted(r["name"] for r in await every(conn, 1)) == ["mine", "theirs"]
+    finally:
+        await conn.close()
+
+
+# Class 5: a repository method extending its base's SQL, `return super()._where() + " AND
+# …"`: `super()._where()` was TG009 "computed at run time" — a pinned statement warned, and
+# `+ " OR archived"` a leak only that warning. `super().m()` (no arguments, in a method) runs
+# the next class's `m` in the order of `type(self)`: that class when every project subclass
+# puts the same one next (a mixin a subclass puts between them: each it may be).
+
+SUPER = """\
+class Base:
+    def _sql(self):
+        return "SELECT name FROM tags WHERE guild_id = $1"
+
+    async def run(self, conn, guild_id):
+        return await conn.fetch(self._sql(), guild_id)
+
+
+class Ordered(Base):
+    def _sql(self):
+        return super()._sql() + " ORDER BY name"
+
+
+class Widened(Base):
+    def _sql(self):
+        return super()._sql() + " OR uses >= 0"  # 16
+
+
+async def own(conn, guild_id):
+    return await Ordered().run(conn, guild_id)
+
+
+async def every(conn, guild_id):
+    return await Widened().run(conn, guild_id)
+"""
+
+
+def test_super_of_a_method_returning_sql_is_the_base_method(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": SUPER})
+    found = [(p, line, rule) for p, line, _, rule in findings_at(tmp_path, capsys, monkeypatch)]
+    # before: TG009 at line 11 only (`super()._sql()` computed at run time); now the OR of
+    # Widened, at the table in the base's text (its help: "sent by .fetch() at line 6")
+    assert found == [("bot/repo.py", 3, "TG001")]
+
+
+def test_a_mixin_between_makes_super_each_class_it_may_be(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mixin = SUPER.replace(
+        "class Widened(Base):", "class Widened(Base):\n    pass\n\n\nclass Unused(Base):"
+    )
+    mixin += (
+        "\n\nclass Mixin(Base):\n    def _sql(self):\n        return self.custom\n\n\n"
+        "class Both(Ordered, Mixin):\n    pass\n"
+    )
+    write_guild_project(tmp_path, {"bot/repo.py": mixin})
+    found = [(p, line, rule) for p, line, _, rule in findings_at(tmp_path, capsys, monkeypatch)]
+    # `Both().run()`: Ordered._sql's `super()` is Mixin._sql, which returns what is only known
+    # at run time (TG009 there; a guard, not a proof of the order: Mixin._sql is also one of
+    # the overrides `self._sql()` reaches)
+    custom = next(i for i, x in enumerate(mixin.splitlines(), 1) if "self.custom" in x)
+    assert ("bot/repo.py", custom, "TG009") in found
+
+
+async def test_the_super_methods_on_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guilds: str
+) -> None:
+    write_guild_project(tmp_path, {"bot/repo.py": SUPER})
+    import_fresh_bot(tmp_path, monkeypatch)
+    repo = importlib.import_module("bot.repo")
+    conn = await asyncpg.connect(guilds)
+    try:
+        assert [r["name"] for r in await repo.own(conn, 1)] == ["mine"]
+        assert sorted(r["name"] for r in await repo.every(conn, 1)) == ["mine", "theirs"]
+    finally:
+        await conn.close()

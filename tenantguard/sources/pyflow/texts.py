@@ -81,7 +81,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from tenantguard.sources.pyflow.model import _T, Binding, FunctionInfo
-    from tenantguard.sources.pyvalues import Value
+    from tenantguard.sources.pyvalues import Alternative, Part, Value
 
 
 class _Texts(_Values):
@@ -445,6 +445,19 @@ class _Texts(_Values):
                     for a in value
                 )
             return value
+        if (
+            name in _END_STRIPS
+            and isinstance(func, ast.Attribute)
+            and len(node.args) == 1
+            and not node.keywords
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            # `sql.rstrip(";") + " LIMIT 10"`, `.removesuffix(";")`: the text Python makes, its
+            # constant ends stripped (h42D: TG009, a leak added after it only a warning)
+            stripped = _stripped(self.evaluate(func.value), name, node.args[0].value)
+            if stripped is not None:
+                return stripped
         if name == "replace" and isinstance(func, ast.Attribute) and 2 <= len(node.args) <= 3:
             replaced = self.replaced(func.value, node)
             if replaced is not None:
@@ -1222,6 +1235,8 @@ class _Texts(_Values):
             return None
         if not isinstance(func, ast.Attribute):
             return None
+        if _is_super(func.value) and self.lookup("super") is None:
+            return self._super_callees(func.attr)
         receiver = self.binding_of_receiver(func.value)
         if isinstance(receiver, ModuleRef | ImportedRef):
             if self.index.changed_outside(func.attr):
@@ -1239,6 +1254,43 @@ class _Texts(_Values):
         if isinstance(receiver, ClassRef):
             return self.index.overrides(receiver.info, func.attr)
         return None
+
+    def _super_callees(self, name: str) -> Callable[[], list[FunctionInfo]] | None:
+        """`super().name()` in a method of a project class C: the method `name` each class
+        of the project deriving from C (C included) finds after C in its order — the next base
+        of C's, or a mixin a subclass puts between them (h42D: TG009 at `return super()._sql()
+        + " ORDER BY name"`). None outside a method, where the method may be replaced, or where
+        a base outside the project may come first."""
+        function = self.function
+        owner = function.cls if function is not None else None
+        if (
+            owner is None
+            or function is None
+            or function.method_kind not in ("method", "classmethod")
+            or function.node not in owner.node.body
+            or self.index.changed_outside(name)
+            or name in _rebound(self.module)[1]
+            or _ANY_NAME in _rebound(self.module)[1]
+            or (self.module.tree is not None and name in _attribute_stores(self.module.tree))
+        ):
+            return None
+        index = self.index
+
+        def resolve() -> list[FunctionInfo]:
+            found: list[FunctionInfo] = []
+            for cls in [owner, *index._subclasses(owner)]:
+                order, complete = index.bases(cls)
+                at = next((i for i, c in enumerate(order) if c is owner), None)
+                if at is None or not complete:
+                    return []
+                method = next((c.methods[name] for c in order[at + 1 :] if name in c.methods), None)
+                if method is None:
+                    return []
+                if all(method is not f for f in found):
+                    found.append(method)
+            return found
+
+        return resolve
 
     def identifiers(self, items: ast.expr) -> list[Value] | None:
         """psycopg's `map(sql.Identifier, COLUMNS)` or `(sql.Identifier(c) for c in COLUMNS)`
@@ -1411,3 +1463,80 @@ def _only_joined_or_tested(
         if isinstance(node, ast.Name) and node.id == name and id(node) not in allowed:
             return False
     return True
+
+
+# `str` methods that take characters off a text's ends (`.strip()` with no argument, which
+# takes whitespace only, is read as the text itself: `_STRIPS`)
+_END_STRIPS = frozenset({"strip", "lstrip", "rstrip", "removeprefix", "removesuffix"})
+
+
+def _stripped(value: Value, name: str, chars: str) -> Value | None:
+    """`value.<name>(chars)` as Python computes it, alternative by alternative: each end it
+    strips must be constant text up to where the stripping stops (None otherwise, or when
+    an alternative becomes empty: what it sends is read at run time)."""
+    if not chars and name in ("removeprefix", "removesuffix"):
+        return value  # (nothing to remove)
+    out: list[Alternative] = []
+    for alternative in value:
+        parts: list[Part] | None = list(alternative)
+        if parts is not None and name in ("strip", "lstrip", "removeprefix"):
+            parts = _stripped_end(parts, name, chars, right=False)
+        if parts is not None and name in ("strip", "rstrip", "removesuffix"):
+            parts = _stripped_end(parts, name, chars, right=True)
+        if not parts:
+            return None
+        out.append(tuple(parts))
+    return tuple(out)
+
+
+def _stripped_end(parts: list[Part], name: str, chars: str, *, right: bool) -> list[Part] | None:
+    """`parts` with one end stripped (`right`: the end), or None when a part known only at
+    run time is reached before the stripping stops."""
+    parts = list(parts)
+    if name in ("removeprefix", "removesuffix"):
+        text = ""
+        for part in reversed(parts) if right else parts:
+            if type(part) is not Lit:
+                break
+            text = part.text + text if right else text + part.text
+            if len(text) >= len(chars):
+                break
+        if len(text) < len(chars):
+            return None  # the text may be shorter than the affix, or end in a value
+        if not (text.endswith(chars) if right else text.startswith(chars)):
+            return parts
+        left = len(chars)
+    else:
+        left = -1  # as many as are among `chars`
+    while parts:
+        index = len(parts) - 1 if right else 0
+        part = parts[index]
+        if type(part) is not Lit:
+            return None
+        if left >= 0:
+            cut = min(left, len(part.text))
+            left -= cut
+            kept = part.text[: len(part.text) - cut] if right else part.text[cut:]
+        else:
+            kept = part.text.rstrip(chars) if right else part.text.lstrip(chars)
+        if kept:
+            start = 0 if right else len(part.text) - len(kept)
+            parts[index] = part.sliced(start, start + len(kept))
+            if left <= 0:
+                return parts
+        else:
+            del parts[index]
+            if left == 0:
+                return parts
+    return parts
+
+
+def _is_super(node: ast.expr) -> bool:
+    """`super()`, with no arguments."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "super"
+        and not node.args
+        and not node.keywords
+    )
