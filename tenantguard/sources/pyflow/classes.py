@@ -30,6 +30,7 @@ from tenantguard.sources.pyflow.syntax import (
     _c3_merge,
     _init_parameter,
     _is_enum,
+    _is_property,
     _makes_by_name,
     _makes_its_class,
     _makes_its_own,
@@ -42,8 +43,10 @@ from tenantguard.sources.pyflow.walker import _Walker
 from tenantguard.sources.pyvalues import Hole, hole, union
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tenantguard.sources.pyflow.index import ProjectIndex
-    from tenantguard.sources.pyflow.model import Binding, ClassInfo
+    from tenantguard.sources.pyflow.model import Binding, ClassInfo, FunctionInfo
     from tenantguard.sources.pyvalues import Value
 
 
@@ -280,6 +283,15 @@ class _Classes(_Project):
             values = [v for v in values if not _none_value(v)]
         if len(values) == 1:
             return values[0]
+        if any(isinstance(v, FuncRef) and _is_property(v.info.node) for v in values):
+            # a subclass overriding the class's string with a `@property` (h42D: "different
+            # kinds of values"): what each getter returns, beside the others
+            values = [
+                hole(node, origin, f"`self.{name}` is computed", returns=_getter(v.info))
+                if isinstance(v, FuncRef) and _is_property(v.info.node)
+                else v
+                for v in values
+            ]
         if all(isinstance(v, tuple) for v in values):
             return union(values, node, origin)  # type: ignore[arg-type]
         return (
@@ -754,3 +766,8 @@ def _as_code(text: str) -> str:
     name on a line of its own, as code naming the class by it would."""
     named = "".join("\n" + m.group(3) for m in _NAMING_STRING.finditer(text))
     return _blanked(text) + named
+
+
+def _getter(info: FunctionInfo) -> Callable[[], list[FunctionInfo]]:
+    """The function a property's read runs, as `returns=` of a hole takes it."""
+    return lambda: [info]

@@ -63,7 +63,9 @@ from tenantguard.sources.pyvalues import (
 )
 
 if TYPE_CHECKING:
-    from tenantguard.sources.pyflow.model import Binding, ClassInfo, ModuleInfo
+    from collections.abc import Callable
+
+    from tenantguard.sources.pyflow.model import Binding, ClassInfo, FunctionInfo, ModuleInfo
     from tenantguard.sources.pyvalues import Value
 
 
@@ -732,7 +734,7 @@ class _Values(_Scopes):
         base = self.binding_of_receiver(node.value)
         info = binding.info
         returns = (
-            self.index.overrides(base.info, node.attr, exact=base.exact)
+            _or_getter(self.index.overrides(base.info, node.attr, exact=base.exact), info)
             if isinstance(base, InstanceRef)
             else lambda: [info]
         )
@@ -1211,3 +1213,12 @@ def _plain_enum_body(node: ast.ClassDef) -> bool:
         ):
             return False
     return True
+
+
+def _or_getter(
+    found: Callable[[], list[FunctionInfo]], info: FunctionInfo
+) -> Callable[[], list[FunctionInfo]]:
+    """The methods `found` gives, or the property `info` itself when the class read has no
+    method of that name (a base's string attribute every subclass overrides, one with a
+    `@property`: h42D, TG009)."""
+    return lambda: found() or [info]
