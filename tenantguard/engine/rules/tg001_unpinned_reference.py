@@ -430,7 +430,12 @@ column `public.cards.org` of the FROM item `cards`: that item when the path read
 public, another's (an outer `public.cards`) when it reads it elsewhere. A table with no tenant column that tenant tables
 inherit from (`CREATE TABLE docs (org uuid) INHERITS (base_docs)`) returns their rows of every
 tenant to a read, update or delete without `ONLY`: nothing pins it (`FROM ONLY base_docs`
-reads its own rows and passes). A table that a `CREATE RULE "_RETURN" AS ON SELECT … DO
+reads its own rows and passes). A table with no tenant column whose foreign key takes a
+column of its own to a tenant table's tenant column (`room_blocks (block_org uuid, room_id int,
+FOREIGN KEY (block_org, room_id) REFERENCES rooms (org_key, id))`, a chain of such keys, a key
+to the primary key, a child of such a table) holds tenant rows told by a column of another
+name: nothing pins it, not even `block_org = $1` (rename the column to the tenant column's
+name, in a patch, and pin that). A table that a `CREATE RULE "_RETURN" AS ON SELECT … DO
 INSTEAD` turns into a view is read as that view.
 
 ## Example
