@@ -55,8 +55,8 @@ pg_stat_activity's `state`, `xact_start`, `wait_event`, `client_addr`…,
 `pg_stat_get_backend_wait_event()`, `pg_blocking_pids()`…) (other sessions at work): every tenant's rows or writes counted together), and reads of the statements other sessions sent
 (`pg_stat_activity.query`, `pg_stat_statements`; read with a column list, which may rename
 the text column, too), other tenants' requests with their values, or
-that the session prepared or declared before (`pg_prepared_statements.statement`, `pg_cursors`:
-on a pooled connection, earlier requests'), and the large-object functions (`lo_get`, `loread`,
+that the session prepared or declared before (`pg_prepared_statements.statement`, `pg_cursors`,
+`pg_backend_memory_contexts.ident`: on a pooled connection, earlier requests'), and the large-object functions (`lo_get`, `loread`,
 `lo_put`, `lo_unlink`…): large objects have no tenant column, any request reaches any by number.
 So are `pg_terminate_backend` and `pg_cancel_backend`: the application's role may signal every
 session of its role, and another tenant's request in flight rolls back.
@@ -314,9 +314,17 @@ _ACTIVITY_CALLS = frozenset(
 )
 # what this session prepared or declared before, with its text: on a pooled connection, the
 # earlier requests' statements (asyncpg keeps one prepared statement per text it ran), other
-# clinics' literals in them. The column that holds the text, by view
-_SESSION_HISTORY = {"pg_prepared_statements": "statement", "pg_cursors": "statement"}
-_SESSION_HISTORY_CALLS = frozenset({"pg_prepared_statement", "pg_cursor"})
+# clinics' literals in them. The column that holds the text, by view. The session's memory
+# contexts name each cached plan by its statement's text (`ident` of `CachedPlanSource` and
+# `CachedPlan`, PostgreSQL 14+): the same texts, by another view (helper h42G)
+_SESSION_HISTORY = {
+    "pg_prepared_statements": "statement",
+    "pg_cursors": "statement",
+    "pg_backend_memory_contexts": "ident",
+}
+_SESSION_HISTORY_CALLS = frozenset(
+    {"pg_prepared_statement", "pg_cursor", "pg_get_backend_memory_contexts"}
+)
 # a cheap test of the text before the walk: every name above holds one of these
 _COMMAND_WORDS = lazy_pattern(r"\b(?:DO|CALL|PREPARE|EXECUTE)\b", re.IGNORECASE)
 _HINTS = (
