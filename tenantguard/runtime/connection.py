@@ -82,6 +82,7 @@ from tenantguard.runtime.schema_code import CATALOG_CHANGED as _CATALOG_CHANGED
 from tenantguard.runtime.schema_code import (
     CATALOG_FINGERPRINT_QUERY as _CATALOG_FINGERPRINT_QUERY,
 )
+from tenantguard.runtime.schema_code import CATALOG_SHADOWS_QUERY as _CATALOG_SHADOWS_QUERY
 from tenantguard.runtime.schema_code import CHECK_NAME as _CHECK_NAME
 from tenantguard.runtime.schema_code import CHECK_PREPARE as _CHECK_PREPARE
 from tenantguard.runtime.schema_code import CODE_QUERY as _CODE_QUERY
@@ -1266,6 +1267,9 @@ class GuardedConnection(asyncpg.Connection):
                     _keep_catalog_rows(key, None)
                     key = None
             rows: dict[str, list[Any]] = {"loose": []}
+            # first: a schema's operator or function called in place of pg_catalog's by the
+            # queries below makes their rows say anything (this query is proof against them)
+            rows["shadows"] = await _fetch(self, _CATALOG_SHADOWS_QUERY)
             if version >= 12:  # nondeterministic collations came with PostgreSQL 12
                 rows["loose"] = await _fetch(self, _LOOSE_COLLATION_QUERY, column)
             rows["names"] = await self._tg_policy_names()
@@ -1555,6 +1559,20 @@ class GuardedConnection(asyncpg.Connection):
                 "tenants' rows too",
                 "give the tenant column a deterministic collation (ALTER TABLE … ALTER COLUMN "
                 'tenant_id TYPE text COLLATE "C")',
+            )
+            self._tg_lexer_ok = self._tg_fast = False
+        shadows = catalog.get("shadows", [])
+        if shadows and self._tg_startup is None:
+            # the guard's own catalog queries call them: nothing they read can be trusted
+            # (h42G: `public.!~(name, name)` returning false hid every unlisted tenant table,
+            # view and trigger from them)
+            named = ", ".join(str(row[0]) for row in shadows[:5])
+            self._tg_startup = (
+                f"the database has {named}: PostgreSQL calls it in place of pg_catalog's of "
+                "that name in the guard's reading of the catalog, whose answers then cannot "
+                "be trusted",
+                "drop it, or rename it to a name of its own (an operator or function of a "
+                "built-in's name over built-in types, in a schema of the search path)",
             )
             self._tg_lexer_ok = self._tg_fast = False
         if found:

@@ -9,6 +9,21 @@
    connection clinic 2's request had used read `SELECT id FROM patients WHERE tenant_id = 2 AND
    first_name = 'Eve'` (clinic 2's literal) back. Refused now like pg_prepared_statements
    (TG006); the context's names and sizes, which hold no text, still read.
+
+2. The guard's own catalog queries, answered by the schema's operators. PostgreSQL resolves an
+   unqualified operator among every one of its name visible in the path, pg_catalog's winning
+   only where it takes the same argument types. The catalog read filters with `n.nspname !~
+   '^pg_'` (`name !~ unknown`: pg_catalog has `!~(name, text)` only), so a schema's `!~(name,
+   name)` is the exact match, and is called: one returning false hid every unlisted tenant
+   table, view and trigger from the guard. Clinic 1's `SELECT amount FROM invoices` (unlisted)
+   returned [10, 20] (clinic 2's 20), `SELECT first_name FROM allp` (a view over patients) Ana,
+   Eve and Zed, and `INSERT INTO staging VALUES (2, 'planted')` had the trigger write clinic 2's
+   patient 'planted'; each is refused without the operator. h33l's `||` was one case of the
+   class. The catalog read now first finds such operators and functions (a built-in's name,
+   built-in types, no pg_catalog twin of the same argument types:
+   `schema_code.CATALOG_SHADOWS_QUERY`, in which every operator is pg_catalog's, named so) and
+   refuses every statement while one exists; the contrib extensions' operators (pg_trgm's `%`,
+   intarray's array operators, citext's) are no such case.
 """
 
 from __future__ import annotations
@@ -17,7 +32,7 @@ import asyncpg
 import pytest
 
 from tenantguard import Policy, TenantIsolationError
-from tenantguard.runtime import create_pool, tenant
+from tenantguard.runtime import connect, create_pool, tenant
 
 SCHEMA = """
 CREATE TABLE patients (id serial PRIMARY KEY, tenant_id bigint NOT NULL, first_name text NOT NULL);
@@ -76,3 +91,131 @@ async def test_earlier_requests_statements_are_not_read_through_memory_contexts(
                 assert [r[0] for r in mine] == ["Ana"]
     finally:
         await pool.close()
+
+
+# -- 2. the catalog read answered by the schema's operators and functions ----------------------
+
+CATALOG_SCHEMA = """
+CREATE TABLE invoices (tenant_id bigint NOT NULL, amount int NOT NULL);
+INSERT INTO invoices VALUES (1, 10), (2, 20);
+CREATE VIEW allp AS SELECT tenant_id, first_name FROM patients;
+CREATE TABLE staging (clinic bigint, name text);
+CREATE FUNCTION copy_in() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO patients (tenant_id, first_name) VALUES (NEW.clinic, NEW.name); RETURN NEW;
+  END$$;
+CREATE TRIGGER copy_in AFTER INSERT ON staging FOR EACH ROW EXECUTE FUNCTION copy_in();
+"""
+NEVER_MATCHES = """
+CREATE FUNCTION public.never(name, name) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+CREATE OPERATOR public.!~ (LEFTARG = name, RIGHTARG = name, FUNCTION = public.never);
+"""
+QUOTES_NOTHING = """
+CREATE FUNCTION public.quote_ident(name) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''x''';
+"""
+# what clinic 1 tried, each refused on the database without the schema's operator
+ATTEMPTS = {
+    "an unlisted tenant table read whole": ("fetch", "SELECT amount FROM invoices"),
+    "a view over patients read whole": ("fetch", "SELECT first_name FROM allp"),
+    "a trigger writing clinic 2's patient": (
+        "execute",
+        "INSERT INTO staging VALUES (2, 'planted')",
+    ),
+}
+
+
+async def _patients(dsn: str) -> list[tuple[int, str]]:
+    raw = await asyncpg.connect(dsn)
+    try:
+        rows = await raw.fetch("SELECT tenant_id, first_name FROM patients ORDER BY 1, 2")
+    finally:
+        await raw.close()
+    return [(r[0], r[1]) for r in rows]
+
+
+async def _run(dsn: str, schema: str) -> None:
+    raw = await asyncpg.connect(dsn)
+    try:
+        await raw.execute(schema)
+    finally:
+        await raw.close()
+
+
+@pytest.mark.parametrize("attempt", list(ATTEMPTS))
+async def test_an_operator_of_the_schema_does_not_answer_the_guards_catalog_read(
+    database: str, attempt: str
+) -> None:
+    await _run(database, SCHEMA + CATALOG_SCHEMA)
+    method, statement = ATTEMPTS[attempt]
+    conn = await connect(database, policy=POLICY)
+    try:  # refused on the schema as it is
+        with tenant(1), pytest.raises(TenantIsolationError, match="TG00"):
+            await getattr(conn, method)(statement)
+    finally:
+        await conn.close()
+    await _run(database, NEVER_MATCHES)
+    raw = await asyncpg.connect(database)
+    try:  # the server calls the schema's operator for the catalog read's filter
+        hidden = "SELECT count(*) FROM pg_namespace n WHERE n.nspname !~ '^pg_'"
+        assert await raw.fetchval(hidden) == 0
+        assert sorted(r[0] for r in await raw.fetch("SELECT amount FROM invoices")) == [10, 20]
+    finally:
+        await raw.close()
+    before = await _patients(database)
+    conn = await connect(database, policy=POLICY)
+    try:
+        with tenant(1):
+            for _ in range(2):
+                with pytest.raises(TenantIsolationError, match=r"public\.!~\(name, name\)"):
+                    await getattr(conn, method)(statement)
+            with pytest.raises(TenantIsolationError, match="catalog"):  # every statement
+                await conn.fetch("SELECT first_name FROM patients WHERE tenant_id = $1", 1)
+    finally:
+        await conn.close()
+    assert await _patients(database) == before == [(1, "Ana"), (2, "Eve")]
+
+
+async def test_a_function_of_a_builtins_name_is_found_too(database: str) -> None:
+    await _run(database, SCHEMA + CATALOG_SCHEMA + QUOTES_NOTHING)
+    raw = await asyncpg.connect(database)
+    try:  # called in place of pg_catalog.quote_ident(text) for a name
+        assert await raw.fetchval("SELECT quote_ident(nspname) FROM pg_namespace LIMIT 1") == "x"
+    finally:
+        await raw.close()
+    conn = await connect(database, policy=POLICY)
+    try:
+        with (
+            tenant(1),
+            pytest.raises(TenantIsolationError, match=r"public\.quote_ident\(name\)"),
+        ):
+            await conn.fetch("SELECT first_name FROM patients WHERE tenant_id = $1", 1)
+    finally:
+        await conn.close()
+
+
+async def test_extensions_and_exact_twins_are_no_such_case(database: str) -> None:
+    """pg_trgm's `%(text, text)`, intarray's array operators, citext's types; a schema's own
+    `=(text, text)` (pg_catalog's, of the same types, is the one called) and a function of a
+    name of its own: the guard proves as before."""
+    await _run(
+        database,
+        SCHEMA
+        + CATALOG_SCHEMA
+        + """
+        CREATE EXTENSION pg_trgm; CREATE EXTENSION intarray; CREATE EXTENSION citext;
+        CREATE FUNCTION public.same(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT false';
+        CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.same);
+        CREATE FUNCTION public.ident_of(name) RETURNS text LANGUAGE sql AS 'SELECT ''x''';
+        """,
+    )
+    conn = await connect(database, policy=POLICY)
+    try:
+        with tenant(1):
+            rows = await conn.fetch("SELECT first_name FROM patients WHERE tenant_id = $1", 1)
+            assert [r[0] for r in rows] == ["Ana"]
+            amounts = await conn.fetch("SELECT amount FROM invoices WHERE tenant_id = $1", 1)
+            assert [r[0] for r in amounts] == [10]
+            for method, statement in ATTEMPTS.values():
+                with pytest.raises(TenantIsolationError, match="TG00"):
+                    await getattr(conn, method)(statement)
+    finally:
+        await conn.close()
