@@ -792,7 +792,15 @@ def _build_policy(
             checked_foreign_keys=schema.checked_foreign_keys() if schema else None,
             unique_keys=schema.unique_keys if schema else None,
             spanning_keys=_spanning_keys(schema, column, tables) if schema else None,
-            cascades=(schema.cascades({table_name(t) for t in tables}, column) if schema else None),
+            cascades=(
+                schema.cascades(
+                    {table_name(t) for t in tables},
+                    column,
+                    root=(table_name(root), normalize_name(root_key)) if root else None,
+                )
+                if schema
+                else None
+            ),
             functions=_quoted_names(schema.functions) if schema else (),
             tenant_defaults=_tenant_defaults(schema, column, settings) if schema else None,
             setting_functions=_setting_functions(schema, settings) if schema else (),
@@ -988,7 +996,12 @@ def _build_policy(
         for table in policy.leaky_defaults:
             unclean.setdefault(table, {}).setdefault("UPDATE", "a generated column")
         found = {table_name(t) for t in tables}
-        policy = policy.replace(cascades=schema.cascades(found, column, unclean))
+        registry = (
+            (table_name(policy.tenant_root), normalize_name(policy.tenant_root_key))
+            if policy.tenant_root
+            else None
+        )
+        policy = policy.replace(cascades=schema.cascades(found, column, unclean, registry))
     if schema is not None and schema.views and (policy.hidden_writes or policy.leaky_defaults):
         # a write of a view is a write of the table under it: what that runs, the view runs
         # (the triggers' and rules' writes were so read above; the implicit calls' are here)

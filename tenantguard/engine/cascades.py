@@ -47,16 +47,18 @@ def cascading_writes(tree: exp.Expression, sql: str, policy: Policy) -> list[Cas
         kinds = policy.cascades.get(name)
         if not kinds:
             continue
-        root = name == policy.tenant_root
-        for kind, assignments, condition, pinnable in _actions(node):
+        for kind, assignments, _, _ in _actions(node):
             if kind not in kinds:
                 continue
             if kind == "UPDATE" and not _changes(assignments, kinds["UPDATE"]):
                 continue  # the referenced columns keep their values
-            pin = _root_pin(condition, table, policy) if root and pinnable else None
-            if pin is not None and pin in lossy_parameters(tree, policy):
-                pin = None  # `id = $1` with `$1::real`: a float comparison picks several rows
-            found.append(CascadingWrite(kind, table, name, pin))
+            # no pin, the registry's row of one tenant neither: the keys by which its row
+            # reaches that tenant's rows only (a tenant table's tenant column referencing its
+            # key) are not in `Policy.cascades`; those listed reach other tenants' rows (h42G:
+            # `visits.referred_by REFERENCES clinics ON DELETE CASCADE`, and clinic 1's
+            # `DELETE FROM clinics WHERE id = $1` deleted clinic 2's visit it referred). Its
+            # pin is the registry write's (`root_writes`)
+            found.append(CascadingWrite(kind, table, name, None))
     return found
 
 

@@ -1376,9 +1376,17 @@ class GuardedConnection(asyncpg.Connection):
         )
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
-        guard.learn_tenant_registry(tenant_registry(tuple(row) for row in registry))
+        found_registry = tenant_registry(tuple(row) for row in registry)
+        guard.learn_tenant_registry(found_registry)
+        # the registry whose row pinned to one tenant reaches that tenant's rows only by the
+        # keys carrying its key to the tenant column (`cascades`)
+        root = (
+            (policy.tenant_root, policy.tenant_root_key) if policy.tenant_root else found_registry
+        )
         guard.learn_cascades(
-            cascades((tuple(row) for row in actions), guard.checks_table, policy.tenant_column)
+            cascades(
+                (tuple(row) for row in actions), guard.checks_table, policy.tenant_column, root=root
+            )
         )
         checked = checked_foreign_keys(tuple(row) for row in actions)
         if checked and defined:  # a write through a view is one of its base table
@@ -1469,6 +1477,7 @@ class GuardedConnection(asyncpg.Connection):
                         kind == verb or kind.startswith(f"{verb} OF ")
                         for kind in hidden.get(child, {})
                     ),
+                    root=root,
                 )
             )
         if mentions or self._tg_setting_changers or configured:

@@ -947,6 +947,7 @@ def cascades(
     is_tenant_table: Callable[[str], bool],
     tenant_column: str,
     runs: Callable[[str, str], bool] | None = None,
+    root: tuple[str, str] | None = None,
 ) -> dict[str, dict[str, frozenset[str]]]:
     """From the rows of `CASCADES_QUERY`: table -> {"DELETE": …, "UPDATE": the referenced
     columns whose change reaches tenant rows} (`Policy.cascades`). A key that carries the
@@ -955,14 +956,17 @@ def cascades(
     keys pass the write on (to a fixed point). A child whose triggers or rules run an unpinned
     write (`runs`: the hidden writes read from the catalog) counts whatever its key carries:
     the action fires them (h35C: clinic 1's pinned DELETE of a patient cascaded to `kids`,
-    whose AFTER DELETE trigger stashed clinic 2's names)."""
+    whose AFTER DELETE trigger stashed clinic 2's names). `root`: the tenant registry and its
+    key, which a tenant table's tenant column references: such a key carries the tenant too,
+    and the registry's row pinned to one tenant reaches that tenant's rows by it; any other
+    key referencing the registry with an action (`visits.referred_by`) reaches other tenants'
+    rows, and the registry is listed for it (h42G)."""
     keys = []
     for parent, child, on_delete, on_update, columns, ref_columns, *_ in rows:
         pairs = list(zip(columns or (), ref_columns or (), strict=False))
-        carries = (
-            is_tenant_table(str(parent))
-            and is_tenant_table(str(child))
-            and (tenant_column, tenant_column) in pairs
+        carries = is_tenant_table(str(child)) and (
+            (is_tenant_table(str(parent)) and (tenant_column, tenant_column) in pairs)
+            or (root is not None and str(parent) == root[0] and (tenant_column, root[1]) in pairs)
         )
         keys.append(
             (

@@ -24,6 +24,16 @@
    `schema_code.CATALOG_SHADOWS_QUERY`, in which every operator is pg_catalog's, named so) and
    refuses every statement while one exists; the contrib extensions' operators (pg_trgm's `%`,
    intarray's array operators, citext's) are no such case.
+
+3. The tenant registry's row of one tenant, referenced by other tenants' rows. `DELETE FROM
+   clinics WHERE id = $1` (and an UPDATE of its key) pinned to the request's tenant passed,
+   taken to reach that tenant's rows only; but `visits.referred_by REFERENCES clinics ON DELETE
+   CASCADE` (a referral between clinics) is not the tenant column: clinic 1's pinned DELETE of
+   its own row deleted clinic 2's visit 'theirs, referred by clinic 1', and `UPDATE clinics SET
+   id = 3 WHERE id = 1` rewrote its referred_by to 3. The registry is now in the cascades for
+   such keys (not for those carrying its key to a tenant table's tenant column), and a listed
+   registry's write is TG005 pinned or not; the registry whose keys are all carried is written
+   as before.
 """
 
 from __future__ import annotations
@@ -219,3 +229,89 @@ async def test_extensions_and_exact_twins_are_no_such_case(database: str) -> Non
                     await getattr(conn, method)(statement)
     finally:
         await conn.close()
+
+
+# -- 3. the registry's row of one tenant, referenced by other tenants' rows --------------------
+
+REGISTRY_SCHEMA = """
+CREATE TABLE clinics (id bigint PRIMARY KEY, name text NOT NULL);
+INSERT INTO clinics VALUES (1, 'one'), (2, 'two');
+CREATE TABLE visits (
+  id serial PRIMARY KEY,
+  tenant_id bigint NOT NULL REFERENCES clinics (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  referred_by bigint REFERENCES clinics (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  note text NOT NULL);
+INSERT INTO visits (tenant_id, referred_by, note)
+VALUES (1, NULL, 'mine'), (2, 1, 'theirs, referred by clinic 1'), (2, NULL, 'theirs');
+"""
+# the tenant column alone references the registry: its row pinned reaches its tenant's rows only
+CARRIED_SCHEMA = REGISTRY_SCHEMA.replace(
+    "referred_by bigint REFERENCES clinics (id) ON UPDATE CASCADE ON DELETE CASCADE",
+    "referred_by bigint",
+)
+REGISTRY_POLICY = Policy("tenant_id", {"visits"}, tenant_root="clinics")
+REGISTRY_WRITES = {
+    "DELETE": ("DELETE FROM clinics WHERE id = $1", (1,)),
+    "UPDATE of the key": ("UPDATE clinics SET id = $2 WHERE id = $1", (1, 3)),
+}
+
+
+async def _visits(dsn: str) -> list[tuple[int, int | None, str]]:
+    raw = await asyncpg.connect(dsn)
+    try:
+        rows = await raw.fetch("SELECT tenant_id, referred_by, note FROM visits ORDER BY id")
+    finally:
+        await raw.close()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+@pytest.mark.parametrize("write", list(REGISTRY_WRITES))
+async def test_the_registrys_row_of_one_tenant_referenced_by_another_tenants_rows(
+    database: str, write: str
+) -> None:
+    await _run(database, REGISTRY_SCHEMA)
+    statement, args = REGISTRY_WRITES[write]
+    before = await _visits(database)
+    raw = await asyncpg.connect(database)
+    try:  # unguarded, clinic 1's own row of the registry reaches clinic 2's visit
+        async with raw.transaction():
+            await raw.execute(statement, *args)
+            theirs = await raw.fetch("SELECT referred_by, note FROM visits WHERE tenant_id = 2")
+            assert [tuple(r) for r in theirs] != [
+                (1, "theirs, referred by clinic 1"),
+                (None, "theirs"),
+            ]
+            raise asyncpg.exceptions.DataError("roll back")
+    except asyncpg.exceptions.DataError:
+        pass
+    finally:
+        await raw.close()
+    conn = await connect(database, policy=REGISTRY_POLICY)
+    try:
+        with tenant(1):
+            for _ in range(2):  # a cached verdict too
+                with pytest.raises(TenantIsolationError, match="TG005"):
+                    await conn.execute(statement, *args)
+            renamed = await conn.execute("UPDATE clinics SET name = $2 WHERE id = $1", 1, "uno")
+            assert renamed == "UPDATE 1"  # its own row's other columns: no key changes
+    finally:
+        await conn.close()
+    assert await _visits(database) == before
+
+
+@pytest.mark.parametrize("write", list(REGISTRY_WRITES))
+async def test_the_registrys_row_reaching_its_own_tenants_rows_only_is_written(
+    database: str, write: str
+) -> None:
+    await _run(database, CARRIED_SCHEMA)
+    statement, args = REGISTRY_WRITES[write]
+    conn = await connect(database, policy=REGISTRY_POLICY)
+    try:
+        with tenant(1):
+            await conn.execute(statement, *args)
+            with pytest.raises(TenantIsolationError, match="pins another tenant"):
+                await conn.execute(statement, 2, *args[1:])
+    finally:
+        await conn.close()
+    theirs = [v for v in await _visits(database) if v[0] == 2]
+    assert theirs == [(2, 1, "theirs, referred by clinic 1"), (2, None, "theirs")]

@@ -60,7 +60,9 @@ async def everyone(dsn: str) -> list[str]:
 
 def test_the_schema_reader_gives_the_policy_the_actions(policy: Policy) -> None:
     assert policy.tenant_root == "tenants"
-    assert policy.cascades["tenants"] == {"DELETE": frozenset(), "UPDATE": {"id"}}
+    # the tenant tables' tenant column alone references the registry, with CASCADE: its row
+    # pinned to one tenant reaches that tenant's rows only, and it is not listed (h42G)
+    assert "tenants" not in policy.cascades
 
 
 @pytest.mark.parametrize(

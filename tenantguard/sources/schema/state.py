@@ -403,6 +403,7 @@ class _State:
         tenant_tables: Iterable[str],
         column: str = "",
         hidden: Mapping[str, Mapping[str, str]] | None = None,
+        root: tuple[str, str] | None = None,
     ) -> dict[str, dict[str, frozenset[str]]]:
         """What a DELETE or an UPDATE of a table does to the tenant tables whose foreign keys
         reference it with an action (CASCADE, SET NULL, SET DEFAULT): table -> {"DELETE": …,
@@ -417,7 +418,10 @@ class _State:
         relation -> write kinds), and every key referencing it is left out alike (a child
         referenced by `comments.note_id` alone deletes other tenants' comments). Not SET NULL
         (the rows become no tenant's, every tenant's under `shared_rows`) nor SET DEFAULT (the
-        default may be another tenant)."""
+        default may be another tenant). `root`: the tenant registry and its key — a tenant
+        table's tenant column referencing it carries the tenant alike (the registry's row
+        pinned to one tenant reaches that tenant's rows by it); another key referencing the
+        registry (`visits.referred_by`) reaches other tenants' rows, and lists it (h42G)."""
         acting = ("c", "n", "d")
         tenant = set(tenant_tables)
         hidden = hidden or {}
@@ -435,12 +439,11 @@ class _State:
                         keys.append((parent, table, key, ref))
 
         def carries(key: ForeignKeyInfo, ref: tuple[str, ...], parent: str, child: str) -> bool:
-            return (
-                bool(column)
-                and parent in tenant
-                and child in tenant
-                and len(ref) == len(key.columns)
-                and (column, column) in zip(key.columns, ref, strict=True)
+            if not column or child not in tenant or len(ref) != len(key.columns):
+                return False
+            pairs = list(zip(key.columns, ref, strict=True))
+            return (parent in tenant and (column, column) in pairs) or (
+                root is not None and parent == root[0] and (column, root[1]) in pairs
             )
 
         def writes(table: str, verb: str) -> bool:
