@@ -1374,6 +1374,11 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_path_functions(
             path_functions((tuple(r) for r in catalog["paths"]), policy, homes, user)
         )
+        # tables whose tenant column has another name (a foreign key takes it to one): tenant
+        # tables nothing pins, before the views and functions are sorted over them (h42R)
+        guard.learn_renamed_tenant_tables(
+            (tuple(row) for row in actions), [tuple(row) for row in catalog["inherits"]]
+        )
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         found_registry = tenant_registry(tuple(row) for row in registry)

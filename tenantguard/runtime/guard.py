@@ -342,6 +342,7 @@ class Guard:
         "_policy",
         "_proven",
         "_registry",
+        "_renamed",
         "_reports",
         "_require_tenant",
         "_role_kept",
@@ -437,6 +438,8 @@ class Guard:
         self._places: dict[str, int | None] = {}
         # functions whose own search_path reads a global name elsewhere (name -> why)
         self._path_functions: dict[str, str] = {}
+        # tables whose tenant column has another name (a foreign key to one; name -> why)
+        self._renamed: dict[str, str] = {}
         # the schemas holding each global name, and the session's role ("$user")
         self._catalog_homes: tuple[dict[str, frozenset[str]], str] = ({}, "")
         self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
@@ -728,6 +731,28 @@ class Guard:
         again (h36C)."""
         self._relearn("_path_functions", dict(found))
 
+    def learn_renamed_tenant_tables(
+        self, rows: Iterable[tuple[Any, ...]], inherits: Iterable[Sequence[object]]
+    ) -> None:
+        """The catalog's tables whose tenant column has another name (`schema_code.
+        renamed_tenant_tables` of the foreign keys and INHERITS rows a connection read), over
+        the policy's tenant tables and the unlisted ones (not over those learnt here: the same
+        rows read again find the same tables): read as tenant tables that cannot be pinned —
+        before the views and functions are sorted over them. The policy's own (schema sources)
+        are left as they are. Verdicts made before are made again (h42R: clinic 1's `SELECT
+        body FROM patient_notes` returned clinic 2's note through the guard)."""
+        from tenantguard.runtime.schema_code import renamed_tenant_tables
+
+        policy = self._with_unlisted(self._policy)
+        found = renamed_tenant_tables(
+            rows,
+            inherits,
+            policy.is_tenant_table,
+            lambda t: normalize_name(sql_name(t)) in policy.global_tables,
+            policy.tenant_column,
+        )
+        self._relearn("_renamed", found)
+
     def learn_hidden_writes(self, found: Mapping[str, Mapping[str, str]]) -> None:
         """What writes run beside themselves that reaches tenant rows unpinned, read from the
         catalog's triggers and rules (`runtime.schema_code.trigger_writes`, `Policy.
@@ -892,14 +917,19 @@ class Guard:
         `CREATE VIEW cv AS SELECT * FROM country_codes() c` returned every clinic's rows).
         The catalog's homes of global names first (`_with_catalog_homes`)."""
         policy = self._with_catalog_homes(policy)
-        if not self._path_functions:
+        # (and the catalog's tables whose tenant column has another name: h42R)
+        found = {
+            **{t: why for t, why in self._renamed.items() if not policy.is_tenant_table(t)},
+            **self._path_functions,
+        }
+        if not found:
             return policy
         return policy.replace(
             tenant_tables={sql_name(t) for t in policy.tenant_tables}
-            | {sql_name(f) for f in self._path_functions},
+            | {sql_name(f) for f in found},
             unpinnable={
                 **{sql_name(t): why for t, why in policy.unpinnable.items()},
-                **{sql_name(f): why for f, why in self._path_functions.items()},
+                **{sql_name(f): why for f, why in found.items()},
             },
         )
 

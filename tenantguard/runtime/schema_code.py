@@ -1022,6 +1022,73 @@ def cascades(
     return found
 
 
+def renamed_tenant_tables(
+    rows: Iterable[tuple[Any, ...]],
+    inherits: Iterable[Sequence[object]],
+    is_tenant_table: Callable[[str], bool],
+    is_global_table: Callable[[str], bool],
+    tenant_column: str,
+) -> dict[str, str]:
+    """From the rows of `CASCADES_QUERY` (and `INHERITS_QUERY`): the tables whose foreign key
+    takes a column of theirs to a tenant table's tenant column (`FOREIGN KEY (note_clinic,
+    patient_id) REFERENCES patients (tenant_id, id)`), or to such a column of another of them,
+    and their descendants (INHERITS, partitions: keys are not inherited): the tenant column
+    under another name, so their rows are tenant rows nothing pins (`RENAMED_TENANT`, as
+    `sources.schema` finds them, h42A). A key `NOT VALID` counts (its rows are checked from
+    then on). Table -> why. The tables `is_tenant_table` or `is_global_table` already name are
+    left out (global: the configuration's word that the rows are shared; h42R: clinic 1's
+    `SELECT body FROM patient_notes` returned clinic 2's note through the guard)."""
+    from tenantguard.engine.policy import RENAMED_TENANT
+
+    keys = [
+        (str(parent), str(child), tuple(map(str, columns or ())), tuple(map(str, refs or ())))
+        for parent, child, _, _, columns, refs, *_ in rows
+    ]
+    found: dict[str, str] = {}
+    renamed: dict[str, str] = {}  # table -> its column standing for the tenant column
+    grown = True
+    while grown:
+        grown = False
+        for parent, child, columns, refs in keys:
+            if child in renamed or is_tenant_table(child) or is_global_table(child):
+                continue
+            if len(columns) != len(refs):
+                continue
+            if parent in renamed:
+                tenant = renamed[parent]
+            elif is_tenant_table(parent):
+                tenant = tenant_column
+            else:
+                continue
+            if tenant not in refs:
+                continue
+            local = columns[refs.index(tenant)]
+            renamed[child] = local
+            found[child] = (
+                f"{RENAMED_TENANT} ({child} ({local}) references {parent} ({tenant}) by a "
+                f"foreign key): its rows are tenant rows, and it has no {tenant_column} to pin"
+            )
+            grown = True
+    # the descendants (INHERITS, partitions) hold the rows of their ancestors
+    parents: dict[str, set[str]] = {}
+    for row in inherits:
+        parents.setdefault(str(row[1]), set()).add(str(row[0]))
+    lowered = {name.lower(): name for name in found}
+    todo = list(lowered)
+    while todo:
+        for child in parents.get(todo.pop(), ()):
+            if child in lowered or is_tenant_table(child) or is_global_table(child):
+                continue
+            lowered[child] = child
+            found[child] = (
+                f"{RENAMED_TENANT} (it inherits the rows of a table whose column references "
+                f"{tenant_column} by a foreign key): its rows are tenant rows, and it has no "
+                f"{tenant_column} to pin"
+            )
+            todo.append(child)
+    return found
+
+
 def checked_foreign_keys(rows: Iterable[tuple[Any, ...]]) -> dict[str, tuple[ForeignKey, ...]]:
     """From the rows of `CASCADES_QUERY`: per referencing table, its foreign keys but those
     referencing a primary key (`Policy.checked_foreign_keys`; `engine.referencing_keys` keeps
