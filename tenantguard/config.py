@@ -1492,14 +1492,26 @@ def _renamed(schema: SchemaInfo, column: str, tables: set[str]) -> dict[str, str
     their rows are tenant rows, told by a column the proof does not read as the tenant's, so
     no read or write of them is pinned (round 42, h42A: `SELECT * FROM room_blocks` returned
     the other org's block)."""
-    from tenantguard.engine.policy import RENAMED_TENANT, normalize_name
+    from tenantguard.engine.policy import HELD_ROWS, RENAMED_TENANT, normalize_name
 
     tenant = {normalize_name(t) for t in tables} | set(schema.tables_with(column))
-    return {
+    renamed = schema.renaming_tenant(tenant, column)
+    found = {
         table: f"{RENAMED_TENANT} ({table} ({other}) references {column} by a foreign key): "
         f"its rows are tenant rows, and it has no {column} to pin"
-        for table, other in schema.renaming_tenant(tenant, column).items()
+        for table, other in renamed.items()
     }
+    # a column of such a table's row type holds its rows whole (`history (old room_blocks)`),
+    # as `_held` finds for a row type with the tenant column itself (h42R)
+    for table, held in schema.held_types.items():
+        holds = sorted(held & set(renamed))
+        if holds and table not in found and column not in schema.columns.get(table, ()):
+            found[table] = (
+                f"{HELD_ROWS} (of the row type of {', '.join(holds)}, whose tenant column has "
+                f"another name): a read hands out those rows of every tenant, and it has no "
+                f"{column} to pin"
+            )
+    return found
 
 
 def _read_schema(settings: Settings, cache: bool) -> SchemaInfo:

@@ -78,6 +78,7 @@ class _Changes(_Tables):
                 self.defaults.pop(new, None)
             self._copy_loose(old, new)  # the old name stays marked: fail closed
             self._row_slots.setdefault(new, set()).update(self._row_slots.get(old, ()))
+            self.like_sources.setdefault(new, set()).update(self.like_sources.get(old, ()))
             if old in self.row_changers:
                 self.row_changers.add(new)  # (the old name too)
             self._copy_generated(old, new, expressions=False)  # read under its new name

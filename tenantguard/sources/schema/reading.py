@@ -169,6 +169,8 @@ class SchemaInfo(_Code):
             "primary_keys": dict(self.primary_keys),
             "row_changers": sorted(self.row_changers),
             "held_columns": {t: sorted(c) for t, c in self.held_columns.items()},
+            "held_types": {t: sorted(c) for t, c in self.held_types.items()},
+            "like_sources": {t: sorted(c) for t, c in self.like_sources.items()},
             "relation_schemas": {n: sorted(s) for n, s in self.relation_schemas.items()},
             "order": {t: list(c) for t, c in self.order.items()},
             "plain_tables": {n: dict(h) for n, h in self.plain_tables.items()},
@@ -344,6 +346,8 @@ class SchemaInfo(_Code):
             primary_keys={str(t): str(n) for t, n in data.get("primary_keys", {}).items()},
             row_changers=set(texts(data.get("row_changers", []))),
             held_columns={str(t): set(texts(c)) for t, c in data.get("held_columns", {}).items()},
+            held_types={str(t): set(texts(c)) for t, c in data.get("held_types", {}).items()},
+            like_sources={str(t): set(texts(c)) for t, c in data.get("like_sources", {}).items()},
             relation_schemas={
                 str(n): set(texts(s)) for n, s in data.get("relation_schemas", {}).items()
             },

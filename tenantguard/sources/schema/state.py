@@ -167,6 +167,12 @@ class _State:
     # table -> the columns of the row types its columns hold (`history.old cards`: cards's
     # columns), at any depth: a table holding a tenant table's rows whole (round 34, h34K)
     held_columns: dict[str, set[str]] = field(default_factory=dict)
+    # table -> the row types its columns hold, at any depth (`block_history.old room_blocks`):
+    # a table holding the rows of a table whose tenant column has another name (h42R)
+    held_types: dict[str, set[str]] = field(default_factory=dict)
+    # table -> the relations it copied its columns from (`CREATE TABLE x (LIKE room_blocks)`):
+    # their tenant column under another name is its own too (h42R)
+    like_sources: dict[str, set[str]] = field(default_factory=dict)
     # while reading only: each table's columns in order, where the sources show it (dropped at
     # any doubt); the tables whose rows each function returns without naming its outputs
     # (RETURNS SETOF t: PostgreSQL fills t's columns by position), and the functions that name
@@ -361,6 +367,19 @@ class _State:
                     if local is not None:
                         found[table] = local
                         tenant_of[table] = local if local in key.columns else None
+                        grown = True
+                        break
+        grown = True
+        while grown:  # a LIKE copy has its columns, the key's column among them (h42R)
+            grown = False
+            for table, sources in self.like_sources.items():
+                if table in tenant_of or column in self.columns.get(table, ()):
+                    continue
+                for source in sorted(sources):
+                    local = found.get(source)
+                    if local is not None and table in self.columns:
+                        found[table] = local
+                        tenant_of[table] = tenant_of.get(source)
                         grown = True
                         break
         for table, local in list(found.items()):

@@ -216,6 +216,7 @@ class _Tables(_Paths):
             self._constraint(table, element, None)
         elif kind == "TableLikeClause":
             source = _relname(element.relation)
+            self.like_sources.setdefault(table, set()).add(source)
             # LIKE takes a view's, a materialized view's or a composite type's columns too
             columns |= self._row_type_columns(source, 0)
             if source not in self.columns and source not in self.views and source not in self.types:
@@ -383,6 +384,31 @@ class _Tables(_Paths):
             for table in self.columns
             if table in self._row_slots and (held := self._held_row_columns({table}, 0))
         }
+        self.held_types = {
+            table: held
+            for table in self.columns
+            if table in self._row_slots and (held := self._held_row_types(table))
+        }
+
+    def _held_row_types(self, table: str) -> set[str]:
+        """The row types a column (or attribute) of `table` is declared of, and those their
+        columns hold in turn, domains followed (h42R)."""
+        found: set[str] = set()
+        seen: set[str] = set()
+        stack = [table]
+        while stack:
+            owner = stack.pop()
+            while owner in self._domain_bases and owner not in seen:
+                seen.add(owner)
+                owner = self._domain_bases[owner]
+            if owner in seen:
+                continue
+            seen.add(owner)
+            for held in self._row_slots.get(owner, ()):
+                found.add(held)
+                stack.append(held)
+        found.discard(table)
+        return found
 
     def holding(self, column: str) -> set[str]:
         """Tables without `column` whose columns hold rows of a row type that has it."""
