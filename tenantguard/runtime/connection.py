@@ -97,6 +97,7 @@ from tenantguard.runtime.schema_code import INHERITS_QUERY as _INHERITS_QUERY
 from tenantguard.runtime.schema_code import QUERY as _SCHEMA_CODE_QUERY
 from tenantguard.runtime.schema_code import QUERY_BEFORE_14 as _SCHEMA_CODE_QUERY_BEFORE_14
 from tenantguard.runtime.schema_code import REGISTRY_QUERY as _REGISTRY_QUERY
+from tenantguard.runtime.schema_code import ROW_HOLDERS_QUERY as _ROW_HOLDERS_QUERY
 from tenantguard.runtime.schema_code import SPANNING_QUERY as _SPANNING_QUERY
 from tenantguard.runtime.schema_code import SQL_FUNCTIONS_QUERY as _SQL_FUNCTIONS_QUERY
 from tenantguard.runtime.schema_code import (
@@ -1294,6 +1295,7 @@ class GuardedConnection(asyncpg.Connection):
                 ("kept", _STATEFUL_CODE_QUERY, ()),
                 ("triggers", _TRIGGER_QUERY, ()),
                 ("inherits", _INHERITS_QUERY, ()),
+                ("holders", _ROW_HOLDERS_QUERY, ()),
                 ("types", _TENANT_TYPES_QUERY, (column,)),
                 ("places", _TENANT_PLACES_QUERY, (column,)),
                 ("paths", _FUNCTION_PATHS_QUERY, ()),
@@ -1379,6 +1381,7 @@ class GuardedConnection(asyncpg.Connection):
         guard.learn_renamed_tenant_tables(
             (tuple(row) for row in actions), [tuple(row) for row in catalog["inherits"]]
         )
+        guard.learn_row_holders(tuple(row) for row in catalog.get("holders", ()))
         guard.learn_extension_functions({str(row[0]): float(row[1]) for row in extensions})
         guard.learn_inlined_functions(inlined_functions(tuple(row) for row in sql_functions))
         found_registry = tenant_registry(tuple(row) for row in registry)

@@ -347,6 +347,7 @@ class Guard:
         "_require_tenant",
         "_role_kept",
         "_role_views",
+        "_row_holders",
         "_set_tenant_setting",
         "_setting_literal",
         "_setting_readers",
@@ -440,6 +441,8 @@ class Guard:
         self._path_functions: dict[str, str] = {}
         # tables whose tenant column has another name (a foreign key to one; name -> why)
         self._renamed: dict[str, str] = {}
+        # (holder, held): the catalog's columns declared of a relation's row type
+        self._row_holders: tuple[tuple[str, str], ...] = ()
         # the schemas holding each global name, and the session's role ("$user")
         self._catalog_homes: tuple[dict[str, frozenset[str]], str] = ({}, "")
         self._view_queries: tuple[dict[str, tuple[str, ...]], frozenset[str]] = ({}, frozenset())
@@ -753,6 +756,13 @@ class Guard:
         )
         self._relearn("_renamed", found)
 
+    def learn_row_holders(self, rows: Iterable[Sequence[object]]) -> None:
+        """The catalog's columns declared of a relation's row type (`schema_code.
+        ROW_HOLDERS_QUERY`): a table holding a tenant table's rows whole is read as one that
+        cannot be pinned (`schema_code.row_holders`, over the tenant tables known when the
+        policy is made). Verdicts made before are made again (h42R)."""
+        self._relearn("_row_holders", tuple(sorted((str(r[0]), str(r[1])) for r in rows)))
+
     def learn_hidden_writes(self, found: Mapping[str, Mapping[str, str]]) -> None:
         """What writes run beside themselves that reaches tenant rows unpinned, read from the
         catalog's triggers and rules (`runtime.schema_code.trigger_writes`, `Policy.
@@ -917,11 +927,21 @@ class Guard:
         `CREATE VIEW cv AS SELECT * FROM country_codes() c` returned every clinic's rows).
         The catalog's homes of global names first (`_with_catalog_homes`)."""
         policy = self._with_catalog_homes(policy)
-        # (and the catalog's tables whose tenant column has another name: h42R)
-        found = {
-            **{t: why for t, why in self._renamed.items() if not policy.is_tenant_table(t)},
-            **self._path_functions,
-        }
+        # (and the catalog's tables whose tenant column has another name, and the tables
+        # holding the rows of a tenant table (of one of those too) whole: h42R)
+        found = {t: why for t, why in self._renamed.items() if not policy.is_tenant_table(t)}
+        if self._row_holders:
+            from tenantguard.runtime.schema_code import row_holders
+
+            found.update(
+                row_holders(
+                    self._row_holders,
+                    lambda t: policy.is_tenant_table(t) or t in found,
+                    lambda t: normalize_name(sql_name(t)) in policy.global_tables,
+                    policy.tenant_column,
+                )
+            )
+        found.update(self._path_functions)
         if not found:
             return policy
         return policy.replace(

@@ -1022,6 +1022,55 @@ def cascades(
     return found
 
 
+# the columns of the database's tables (and the attributes of composite types) declared of a
+# relation's row type (an array of one, a domain over one, one level each): (holder, held). A
+# table holding a tenant table's rows whole (`patient_history (at date, old patients)`) hands
+# them out to any read of it (h34K for schema sources; h42R for the guard)
+ROW_HOLDERS_QUERY = """
+SELECT DISTINCT h.relname::text, r.relname::text
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class h ON h.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = h.relnamespace
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
+JOIN pg_catalog.pg_type e ON e.oid IN (t.oid, t.typelem, b.oid, b.typelem)
+JOIN pg_catalog.pg_class r ON r.oid = e.typrelid
+WHERE a.attnum > 0 AND NOT a.attisdropped AND h.relkind IN ('r', 'p', 'c', 'm', 'f')
+  AND r.oid <> h.oid
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+"""
+
+
+def row_holders(
+    rows: Iterable[Sequence[object]],
+    is_tenant_table: Callable[[str], bool],
+    is_global_table: Callable[[str], bool],
+    tenant_column: str,
+) -> dict[str, str]:
+    """From the rows of `ROW_HOLDERS_QUERY`: the tables (and composite types) whose columns hold
+    the rows of a tenant table, or of another of them, to a fixed point, but those
+    `is_tenant_table` or `is_global_table` names: table -> why (`HELD_ROWS`). Under a policy
+    written by hand, clinic 1's `SELECT (old).first_name FROM patient_history` returned
+    clinic 2's 'Carla' through the guard (h42R)."""
+    from tenantguard.engine.policy import HELD_ROWS
+
+    pairs = [(str(row[0]), str(row[1])) for row in rows]
+    found: dict[str, str] = {}
+    grown = True
+    while grown:
+        grown = False
+        for holder, held in pairs:
+            if holder in found or is_tenant_table(holder) or is_global_table(holder):
+                continue
+            if held in found or is_tenant_table(held):
+                found[holder] = (
+                    f"{HELD_ROWS} (of the row type of {held}): a read hands out those rows of "
+                    f"every tenant, and it has no {tenant_column} to pin"
+                )
+                grown = True
+    return found
+
+
 def renamed_tenant_tables(
     rows: Iterable[tuple[Any, ...]],
     inherits: Iterable[Sequence[object]],
