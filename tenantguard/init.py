@@ -494,6 +494,25 @@ def _covering_configuration(directory: Path) -> Path | None:
     return found if found is not None and found.parent != directory.resolve() else None
 
 
+def _enclosing_project(directory: Path) -> tuple[Path, bool] | None:
+    """The project a folder without a project file of its own lies in: the configuration a
+    check there reads (found upward, `True`), else the nearest pyproject.toml or
+    tenantguard.toml above it inside its git repository (`False`)."""
+    covering = _covering_configuration(directory)
+    if covering is not None:
+        return covering, True
+    folder = directory.resolve()
+    if (folder / ".git").exists():
+        return None
+    for parent in folder.parents:
+        for name in _PROJECT_FILES:
+            if (parent / name).is_file():
+                return parent / name, False
+        if (parent / ".git").exists():
+            return None
+    return None
+
+
 def _configured_below(proposal: Proposal) -> str:
     if not proposal.configured_below:
         return ""
@@ -556,6 +575,31 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
                 file=sys.stderr,
             )
             return 2
+    enclosing = None if pyproject.is_file() or own.is_file() else _enclosing_project(directory)
+    if enclosing is not None:  # h42N: `cd app && tenantguard init` inside a project
+        project, configured = enclosing
+        root = project.parent
+        try:
+            here = f"{directory.resolve().relative_to(root).as_posix()}/"
+        except ValueError:
+            here = str(directory)
+        said = (
+            f"{here} has no pyproject.toml of its own and lies in the project of {project}, "
+            + (
+                "whose configuration checks its files: a pyproject.toml written here would "
+                f"replace it for every file below {here} (its schema_paths, tenant tables and "
+                f"rules lost there, in silence); edit {project} instead"
+                if configured
+                else f"whose schema may lie outside {here}: run init at the project's root "
+                f"(`cd {shlex.quote(str(root))} && tenantguard init`), which reads the schema "
+                "of the whole project"
+            )
+            + f"; if {here} is a project of its own, give it its pyproject.toml first"
+        )
+        if not dry_run:
+            print(f"tenantguard: error: {said}", file=sys.stderr)
+            return 2
+        print(f"tenantguard: warning: {said}", file=sys.stderr)
     proposal = propose(directory)
     if proposal.projects:  # a monorepo's root: one init in each project
         below = [name for name in proposal.projects if name != "."]

@@ -1,0 +1,99 @@
+"""A backend engineer adopting tenantguard on an asyncpg project keyed by `company_id`, from the
+README and `--help` only, with the wheel installed (h42N, issue 12 item 1: fail closed on
+configuration). Each test is a step that passed in silence or said too little; the real command
+in a fresh process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.test_h34H_newcomer import run, write
+
+SCHEMA = """\
+CREATE TABLE companies (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE invoices (
+  id bigserial PRIMARY KEY,
+  company_id bigint NOT NULL REFERENCES companies(id),
+  amount numeric NOT NULL
+);
+CREATE TABLE customers (
+  id bigserial PRIMARY KEY,
+  company_id bigint NOT NULL REFERENCES companies(id),
+  email text
+);
+"""
+AUDIT = "CREATE TABLE audit_events (id bigserial, company_id bigint, what text);\n"
+LEAK = (
+    "async def events(conn, event_id):\n"
+    '    return await conn.fetch("SELECT what FROM audit_events WHERE id = $1", event_id)\n'
+)
+
+
+def shop(root: Path, configured: bool) -> Path:
+    """A project whose package `shop/` holds its migrations, and whose `db/` holds a table
+    created by another part of the application (named by the root's schema_paths)."""
+    config = (
+        '\n[tool.tenantguard]\ntenant_column = "company_id"\n'
+        'schema_paths = ["shop/migrations", "db"]\n'
+        if configured
+        else ""
+    )
+    write(root / "pyproject.toml", f'[project]\nname = "shop"\nversion = "1"\n{config}')
+    write(root / "shop/__init__.py", "")
+    write(root / "shop/migrations/001_init.sql", SCHEMA)
+    write(root / "db/audit.sql", AUDIT)
+    write(root / "shop/events.py", LEAK)
+    (root / ".git").mkdir()
+    return root
+
+
+def test_init_in_a_package_of_a_configured_project_does_not_shadow_its_configuration(
+    tmp_path: Path,
+) -> None:
+    """`cd shop && tenantguard init` in a project configured at its root wrote a new
+    shop/pyproject.toml ("Wrote [tool.tenantguard] to pyproject.toml", exit 0) that a check
+    reads instead of the root's for every file below shop/: its schema_paths (`db`, where
+    audit_events gets company_id) were lost, and the leak `SELECT what FROM audit_events WHERE
+    id = $1` went from TG001 to "No findings", exit 0. Now init refuses there (exit 2), naming
+    the configuration found upward, and writes nothing."""
+    root = shop(tmp_path / "p", configured=True)
+    before = run("check", cwd=root)
+    assert before.returncode == 1 and "shop/events.py:2" in before.stdout, before.stdout
+    done = run("init", cwd=root / "shop")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert not (root / "shop/pyproject.toml").exists()
+    assert str(root / "pyproject.toml") in done.stderr, done.stderr
+    assert "init" in done.stderr and "--dry-run" not in done.stdout, done.stderr
+    after = run("check", cwd=root)
+    assert after.returncode == 1 and "shop/events.py:2" in after.stdout, after.stdout
+    # --dry-run says it too (on standard error), and what it would write
+    dry = run("init", "--dry-run", cwd=root / "shop")
+    assert dry.returncode == 0 and str(root / "pyproject.toml") in dry.stderr, dry.stderr
+
+
+def test_init_in_a_package_of_an_unconfigured_project_names_the_project_root(
+    tmp_path: Path,
+) -> None:
+    """The same before any configuration: init in shop/ created shop/pyproject.toml, a second
+    project file inside the package, reading only shop/migrations (audit_events of db/ unread,
+    its leak unseen from shop's files). Now it refuses and names the project's pyproject.toml
+    and the command to run at its root; run there, init reads both folders."""
+    root = shop(tmp_path / "p", configured=False)
+    done = run("init", cwd=root / "shop")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert not (root / "shop/pyproject.toml").exists()
+    assert str(root / "pyproject.toml") in done.stderr, done.stderr
+    there = run("init", cwd=root)
+    assert there.returncode == 0, there.stderr
+    found = run("check", cwd=root)
+    assert found.returncode == 1 and "shop/events.py:2" in found.stdout, found.stdout
+
+
+def test_init_in_a_folder_with_its_own_pyproject_still_writes(tmp_path: Path) -> None:
+    """A service of a monorepo with its own pyproject.toml is a project of its own (README:
+    `tenantguard init svc_a` in each): init there writes as before."""
+    root = shop(tmp_path / "p", configured=True)
+    write(root / "shop/pyproject.toml", '[project]\nname = "svc"\nversion = "1"\n')
+    done = run("init", cwd=root / "shop")
+    assert done.returncode == 0, done.stderr
+    assert "[tool.tenantguard]" in (root / "shop/pyproject.toml").read_text(encoding="utf-8")
