@@ -344,7 +344,9 @@ def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
         epilog="Exit codes: 0 proven (or nothing to prove), 1 an error-level finding, 2 usage "
         "or configuration error (in json, a document naming it).",
     )
-    explain.add_argument("sql", nargs="?", help="the SQL statement (or use -f)")
+    explain.add_argument(
+        "sql", nargs="?", help="the SQL statement (or use -f; '-' reads standard input)"
+    )
     explain.add_argument(
         "-f", "--file", type=Path, help="read the SQL from this file ('-' for standard input)"
     )
@@ -1672,6 +1674,8 @@ def _schema_findings(
 def _explain(args: argparse.Namespace) -> int:
     from tenantguard.explain import explain
 
+    if args.file is None and args.sql == "-":  # standard input, as `check -` and `-f -` (h42N)
+        args.file, args.sql = Path("-"), None
     if args.file is not None and args.file.suffix in (".py", ".pyi"):
         # read as SQL, Python source is a syntax error: "NOT PROVEN" about nothing it holds
         return _stopped(
@@ -1738,7 +1742,8 @@ def _explain(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"tenantguard: warning: {warning}", file=sys.stderr)
     records: list[dict[str, Any]] = []
-    text, failed = explain(sql, policy, records)
+    path = None if args.file is None or str(args.file) == "-" else str(args.file)
+    text, failed = explain(sql, policy, records, path)
     _REPORT_BEGUN[0] = True
     if args.format == "json":
         import json

@@ -12,7 +12,7 @@ from tenantguard.engine.findings import Severity
 from tenantguard.engine.policy import Policy, sql_name
 from tenantguard.engine.proof import Fact, Source, SourceKind
 from tenantguard.engine.proof.syntax import identifier_name, is_table_name
-from tenantguard.engine.sqltext import split_sql
+from tenantguard.engine.sqltext import LineIndex, split_sql
 
 __all__ = ["explain"]
 
@@ -82,11 +82,20 @@ def _written(ctx: Context, policy: Policy) -> list[str]:
 
 
 def explain(
-    sql: str, policy: Policy, records: list[dict[str, Any]] | None = None
+    sql: str,
+    policy: Policy,
+    records: list[dict[str, Any]] | None = None,
+    path: str | None = None,
 ) -> tuple[str, bool]:
     """The proof as text, and whether any error-level finding stands; `records`, when given,
     gets each statement's proof as data (`explain --format json`): its line, references (what
-    pins each, or why nothing does), the rows it writes, findings and verdict."""
+    pins each, or why nothing does), the rows it writes, findings and verdict. Findings and
+    text that does not parse are placed at their line and column, as `check` places them
+    (`path:line:column` when the SQL was read from the file `path`)."""
+
+    def at(line: int, column: int) -> str:
+        return f"{path}:{line}:{column}" if path else f"line {line}, column {column}"
+
     out: list[str] = []
     failed = False
     statements, _ = split_sql(sql)
@@ -111,7 +120,17 @@ def explain(
                 error
                 or f"sqlglot read it as an expression ({type(tree).__name__}), not a statement"
             )
-            out.append(f"  Verdict: NOT PROVEN — the text does not parse as SQL: {reason}.")
+            where = ""
+            if offset is not None:  # as check places its TG006 (h42N)
+                line, column = LineIndex(statement.text).position(
+                    max(0, min(offset, len(statement.text)))
+                )
+                if line == 1:
+                    column += statement.column - 1
+                line += statement.line - 1
+                where = f" at {at(line, column)}"
+                record.update(error_line=line, error_column=column)
+            out.append(f"  Verdict: NOT PROVEN — the text does not parse as SQL{where}: {reason}.")
             out.append("")
             record.update(verdict="not proven", reason=f"the text does not parse as SQL: {reason}")
             failed = True
@@ -177,14 +196,18 @@ def explain(
         verdict = analyze_statement(statement.text, policy)
         for finding in verdict.findings:
             failed = failed or finding.severity is Severity.ERROR
-            line = statement.line + finding.line - 1
-            out.append(f"  {finding.code} ({finding.severity}) at line {line}: {finding.message}")
+            placed = finding.shifted(statement.line, statement.column)
+            line, column = placed.line, placed.column
+            out.append(
+                f"  {finding.code} ({finding.severity}) at {at(line, column)}: {finding.message}"
+            )
             out.append(f"      fix: {finding.help}")
             record["findings"].append(
                 {
                     "rule": finding.code,
                     "severity": str(finding.severity),
                     "line": line,
+                    "column": column,
                     "message": finding.message,
                     "help": finding.help,
                 }

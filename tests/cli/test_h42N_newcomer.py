@@ -97,3 +97,67 @@ def test_init_in_a_folder_with_its_own_pyproject_still_writes(tmp_path: Path) ->
     done = run("init", cwd=root / "shop")
     assert done.returncode == 0, done.stderr
     assert "[tool.tenantguard]" in (root / "shop/pyproject.toml").read_text(encoding="utf-8")
+
+
+def explained(root: Path) -> Path:
+    write(
+        root / "pyproject.toml",
+        '[tool.tenantguard]\ntenant_column = "company_id"\nschema_paths = ["migrations"]\n',
+    )
+    write(root / "migrations/001_init.sql", SCHEMA)
+    return root
+
+
+def test_explain_dash_reads_standard_input(tmp_path: Path) -> None:
+    """`echo "SELECT …" | tenantguard explain -` (as `check -` reads standard input) explained
+    the text "-": "NOT PROVEN — the text does not parse as SQL: syntax error: Required keyword:
+    'this' missing for NEG", whatever the statement piped in. Now `-` reads standard input, as
+    `-f -` does: the pinned read is proven (exit 0), the unpinned one TG001 (exit 1)."""
+    import subprocess
+
+    from tests.cli.test_h34H_newcomer import TENANTGUARD
+
+    assert TENANTGUARD is not None
+    root = explained(tmp_path / "p")
+    for sql, code, said in (
+        ("SELECT amount FROM invoices WHERE company_id = $1", 0, "proven"),
+        ("SELECT amount FROM invoices", 1, "TG001"),
+    ):
+        done = subprocess.run(
+            [TENANTGUARD, "explain", "-"],
+            cwd=root,
+            input=sql,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == code, done.stdout + done.stderr
+        assert said in done.stdout and "NEG" not in done.stdout, done.stdout
+
+
+def test_explain_says_where_the_text_does_not_parse(tmp_path: Path) -> None:
+    """`check` puts a statement that does not parse at its line and column (`x.sql:2:14: TG006
+    cannot prove tenant isolation: syntax error …`); `explain -f x.sql` said "Statement 2
+    (line 2): NOT PROVEN — the text does not parse as SQL: syntax error: Required keyword:
+    'expression' missing for MUL", and a finding "at line 2" only. Now both name the file, line
+    and column (the argument's: line and column), as check does."""
+    root = explained(tmp_path / "p")
+    write(root / "q.sql", "SELECT 1;\nSELECT id, * FROM invoices WHERE;\n")
+    checked = run("check", "q.sql", "--format", "concise", cwd=root)
+    where = checked.stdout.split(": TG006")[0]
+    assert where.startswith("q.sql:2:"), checked.stdout
+    done = run("explain", "-f", "q.sql", cwd=root)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"{where}:" in done.stdout or f"{where})" in done.stdout, done.stdout
+    one = run("explain", "SELECT id FROM invoices WHERE id = $1", cwd=root)
+    assert one.returncode == 1 and "TG001" in one.stdout, one.stdout
+    assert "at line 1, column 16:" in one.stdout, one.stdout
+    import json
+
+    document = json.loads(run("explain", "-f", "q.sql", "--format", "json", cwd=root).stdout)
+    unparsed = document["statements"][1]
+    assert f"q.sql:{unparsed['error_line']}:{unparsed['error_column']}" == where, unparsed
+    finding = json.loads(
+        one_json := run("explain", "--format", "json", "SELECT id FROM invoices", cwd=root).stdout
+    )["statements"][0]["findings"][0]
+    assert (finding["line"], finding["column"]) == (1, 16), one_json
