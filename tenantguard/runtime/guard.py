@@ -488,6 +488,14 @@ class Guard:
     @mode.setter
     def mode(self, mode: Mode | str) -> None:
         old, new = self._mode, as_mode(mode)
+        if new is not Mode.OFF and not self._policy.tenant_tables:
+            # started off on purpose with no policy: switched on, it would allow every
+            # statement (h42N); as connect()/create_pool() and the policy setter refuse it
+            raise ConfigError(
+                f"tenantguard: the policy names no tenant tables: mode={new.value!r} would "
+                "allow every statement. Set a policy naming them first "
+                "(guard.policy = Policy(tenant_tables={…})), then the mode"
+            )
         if new is not old:
             # what is pending was counted under the old mode's verb ("would block"): said now,
             # and counting starts anew, so the first refusal after `report` -> `enforce` is a
@@ -1425,8 +1433,8 @@ class Guard:
     def names_not_found(self, refused: bool) -> None:
         """A connection of `connect()` found none of the policy's tenant tables (the patches
         may not have built them yet): it does not look again, unlike a pool's. Said once."""
-        if self.names_unchecked:
-            return
+        if self.names_unchecked or not self._policy.tenant_tables:
+            return  # (none to find: a guard off on purpose, without a policy — h42N)
         self.names_unchecked = True
         log.warning(
             "tenantguard: none of the policy's tenant tables (%s) was found with the tenant "
