@@ -236,6 +236,18 @@ def propose(root: Path) -> Proposal:
             referencing[(columns[0], referenced)].add(table)
             keys[(columns[0], referenced)].add(tuple(key))
     if referencing:
+        # a tenant-like column no foreign key declares, named for a registry of the schema
+        # (`company_id` → companies(id)), is a candidate too, counted by the tables having it:
+        # one foreign key elsewhere (`sessions.user_id → users`) made user_id win (h42N)
+        declared = {column for column, _ in referencing}
+        for column in sorted({c for cols in tables.values() for c in cols}):
+            if column in declared or not _TENANT_LIKE.match(column.lower()):
+                continue
+            base = column[:-3]
+            for name in (f"{base}s", f"{base[:-1]}ies", f"{base}es", base):
+                if name in tables and reader._primary_key(name) == ("id",):
+                    referencing[(column, name)] = set()
+                    break
         # tables carrying a candidate's column without a foreign key elsewhere count too (an
         # app whose tenant is the user keys its tables by user_id, often without a foreign key:
         # a link table `users_cars(user_id, car_id)` made car_id win on names' order)
@@ -282,8 +294,11 @@ def propose(root: Path) -> Proposal:
         proposal.reason = (
             f"{len(users)} table{'s' * (len(users) != 1)} reference{'s' * (len(users) == 1)} "
             f"{root_table} through {column} ({', '.join(sorted(users))})"
+            if users
+            else f"{len(carried)} table{'s' * (len(carried) != 1)} have {column} "
+            f"({', '.join(sorted(carried))}), named for {root_table}, without a foreign key"
         )
-        if len(carried) > len(users):
+        if users and len(carried) > len(users):
             proposal.reason += f", {len(carried)} tables have {column}"
         if len(ranked) > 1:
             (other, other_root), other_users = ranked[1]

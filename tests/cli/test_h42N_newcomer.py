@@ -161,3 +161,30 @@ def test_explain_says_where_the_text_does_not_parse(tmp_path: Path) -> None:
         one_json := run("explain", "--format", "json", "SELECT id FROM invoices", cwd=root).stdout
     )["statements"][0]["findings"][0]
     assert (finding["line"], finding["column"]) == (1, 16), one_json
+
+
+def test_init_proposes_a_tenant_named_column_without_foreign_keys(tmp_path: Path) -> None:
+    """company_id in three tables, declared without foreign keys (as many schemas do), beside
+    one foreign key `sessions.user_id → users`: init proposed user_id (1 table) and wrote
+    invoices, customers and users as global, so `SELECT * FROM invoices` (every company's
+    invoices) was "No findings", exit 0. The README's choice counts the tables that have a
+    column "with a foreign key or without": company_id, named for companies, is now a
+    candidate, carried by 3 tables, and wins."""
+    root = tmp_path / "nf"
+    write(
+        root / "db/schema.sql",
+        "CREATE TABLE companies (id bigint PRIMARY KEY, name text);\n"
+        "CREATE TABLE users (id bigint PRIMARY KEY, company_id bigint NOT NULL, email text);\n"
+        "CREATE TABLE invoices (id bigint PRIMARY KEY, company_id bigint NOT NULL, amount int);\n"
+        "CREATE TABLE customers (id bigint PRIMARY KEY, company_id bigint NOT NULL, email text);\n"
+        "CREATE TABLE sessions (id bigint PRIMARY KEY, user_id bigint NOT NULL"
+        " REFERENCES users(id), token text);\n",
+    )
+    write(root / "app.py", 'async def f(c):\n    return await c.fetch("SELECT * FROM invoices")\n')
+    (root / ".git").mkdir()
+    done = run("init", cwd=root)
+    assert done.returncode == 0, done.stderr
+    written = (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'tenant_column = "company_id"' in written, done.stdout
+    found = run("check", cwd=root)
+    assert found.returncode == 1 and "app.py:2" in found.stdout, found.stdout
