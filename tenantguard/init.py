@@ -248,6 +248,8 @@ def propose(root: Path) -> Proposal:
                 if name in tables and reader._primary_key(name) == ("id",):
                     referencing[(column, name)] = set()
                     break
+            else:  # the registry kept elsewhere (another service): no tenant root
+                referencing[(column, "")] = set()
         # tables carrying a candidate's column without a foreign key elsewhere count too (an
         # app whose tenant is the user keys its tables by user_id, often without a foreign key:
         # a link table `users_cars(user_id, car_id)` made car_id win on names' order)
@@ -284,7 +286,7 @@ def propose(root: Path) -> Proposal:
             ),
         )
         (column, root_table), users = ranked[0]
-        proposal.tenant_column, proposal.tenant_root = column, root_table
+        proposal.tenant_column, proposal.tenant_root = column, root_table or None
         root_keys = keys[(column, root_table)]
         key = next(iter(root_keys)) if len(root_keys) == 1 else ()
         # the key the tenant column holds; unknown: no tenant_root is written (a wrong key
@@ -296,21 +298,25 @@ def propose(root: Path) -> Proposal:
             f"{root_table} through {column} ({', '.join(sorted(users))})"
             if users
             else f"{len(carried)} table{'s' * (len(carried) != 1)} have {column} "
-            f"({', '.join(sorted(carried))}), named for {root_table}, without a foreign key"
+            f"({', '.join(sorted(carried))})"
+            + (f", named for {root_table}," if root_table else "")
+            + " without a foreign key"
         )
         if users and len(carried) > len(users):
             proposal.reason += f", {len(carried)} tables have {column}"
         if len(ranked) > 1:
             (other, other_root), other_users = ranked[1]
             other_carried = len(carriers(other, other_root))
-            proposal.reason += f"; next: {other} → {other_root} ({len(other_users)}"
+            proposal.reason += (
+                f"; next: {other}{f' → {other_root}' if other_root else ''} ({len(other_users)}"
+            )
             if other_carried > len(other_users):
                 proposal.reason += f", in {other_carried} tables"
             proposal.reason += ")"
             same = [item for item in ranked[1:] if score(item) == score(ranked[0])]
             tied = [item for item in same if _name_rank(item[0][0]) == _name_rank(column)]
             if tied:
-                proposal.tied = [f"{c} → {r}" for (c, r), _ in tied]
+                proposal.tied = [f"{c} → {r}" if r else c for (c, r), _ in tied]
             elif same:
                 proposal.reason += " (a tie on counts, broken by name)"
     else:

@@ -188,3 +188,28 @@ def test_init_proposes_a_tenant_named_column_without_foreign_keys(tmp_path: Path
     assert 'tenant_column = "company_id"' in written, done.stdout
     found = run("check", cwd=root)
     assert found.returncode == 1 and "app.py:2" in found.stdout, found.stdout
+
+
+def test_init_proposes_a_tenant_named_column_without_a_registry(tmp_path: Path) -> None:
+    """The boundary of the class above: tenant_id in three tables and no `tenants` table (the
+    registry lives in another service), one foreign key sessions.user_id → users: init
+    proposed user_id and wrote invoices as global ("No findings" for `SELECT * FROM
+    invoices`). Now tenant_id is a candidate without a tenant root, and wins on its count."""
+    root = tmp_path / "nf2"
+    write(
+        root / "db/schema.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, email text);\n"
+        "CREATE TABLE invoices (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, amount int);\n"
+        "CREATE TABLE customers (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, email text);\n"
+        "CREATE TABLE sessions (id bigint PRIMARY KEY, user_id bigint NOT NULL"
+        " REFERENCES users(id), token text);\n",
+    )
+    write(root / "app.py", 'async def f(c):\n    return await c.fetch("SELECT * FROM invoices")\n')
+    (root / ".git").mkdir()
+    done = run("init", cwd=root)
+    assert done.returncode == 0, done.stderr
+    written = (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'tenant_column = "tenant_id"' in written and "tenant_root" not in written, written
+    assert "Tenant root" not in done.stdout, done.stdout
+    found = run("check", cwd=root)
+    assert found.returncode == 1 and "app.py:2" in found.stdout, found.stdout
