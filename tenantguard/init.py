@@ -707,10 +707,18 @@ def run_init(directory: Path, *, dry_run: bool = False, out: TextIO | None = Non
             f"the tenant's: init chose {proposal.tenant_column} by name order only; if it is "
             "another, set tenant_column (and tenant_root) in [tool.tenantguard].",
         )
-    if proposal.tenant_root is not None:
+    if proposal.tenant_root is not None and proposal.tenant_root_key is not None:
         _say(
             out,
             f"Tenant root: {proposal.tenant_root} (the table {proposal.tenant_column} references).",
+        )
+    elif proposal.tenant_root is not None:
+        # named for it, with no foreign key to say which of its columns it holds (h42N)
+        _say(
+            out,
+            f"Tenant root: none written ({proposal.tenant_column} goes with "
+            f"{proposal.tenant_root}, but no one foreign key says which of its columns it "
+            "holds: declare one, or set tenant_root in [tool.tenantguard]).",
         )
     _say(
         out,

@@ -186,6 +186,10 @@ def test_init_proposes_a_tenant_named_column_without_foreign_keys(tmp_path: Path
     assert done.returncode == 0, done.stderr
     written = (root / "pyproject.toml").read_text(encoding="utf-8")
     assert 'tenant_column = "company_id"' in written, done.stdout
+    # no foreign key declares which column of companies it holds: none written, and said so
+    # (not "the table company_id references")
+    assert "tenant_root" not in written, written
+    assert "Tenant root: none written (company_id goes with companies" in done.stdout, done.stdout
     found = run("check", cwd=root)
     assert found.returncode == 1 and "app.py:2" in found.stdout, found.stdout
 
