@@ -393,9 +393,14 @@ class _Tables(_Paths):
     def _held_row_types(self, table: str) -> set[str]:
         """The row types a column (or attribute) of `table` is declared of, and those their
         columns hold in turn, domains followed (h42R)."""
-        found: set[str] = set()
+        return set(self._reached_row_types({table})) - {table}
+
+    def _reached_row_types(self, owners: set[str]) -> list[str]:
+        """The row types a column (or attribute) of `owners` is declared of, and those their
+        columns hold in turn, domains followed: each row type as often as a column holds it."""
+        reached: list[str] = []
         seen: set[str] = set()
-        stack = [table]
+        stack = list(owners)
         while stack:
             owner = stack.pop()
             while owner in self._domain_bases and owner not in seen:
@@ -405,10 +410,9 @@ class _Tables(_Paths):
                 continue
             seen.add(owner)
             for held in self._row_slots.get(owner, ()):
-                found.add(held)
+                reached.append(held)
                 stack.append(held)
-        found.discard(table)
-        return found
+        return reached
 
     def holding(self, column: str) -> set[str]:
         """Tables without `column` whose columns hold rows of a row type that has it."""
@@ -423,19 +427,8 @@ class _Tables(_Paths):
         and of the row types their columns hold in turn: what expanding a held row may output
         (a superset)."""
         names: set[str] = set()
-        seen: set[str] = set()
-        stack = list(owners)
-        while stack:
-            owner = stack.pop()
-            while owner in self._domain_bases and owner not in seen:
-                seen.add(owner)
-                owner = self._domain_bases[owner]
-            if owner in seen:
-                continue
-            seen.add(owner)
-            for held in self._row_slots.get(owner, ()):
-                names |= self._row_type_columns(held, depth)
-                stack.append(held)
+        for held in self._reached_row_types(owners):
+            names |= self._row_type_columns(held, depth)
         return names
 
     def _view_query_columns(self, view: ViewInfo, depth: int) -> set[str]:
